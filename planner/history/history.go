@@ -1,0 +1,45 @@
+// Package history holds observations of past task executions: what a task
+// with a given signature used when it ran on a given class. The importer
+// writes them from workflow traces, the feedback service from Nomad; the
+// predictor learns from them.
+package history
+
+import "time"
+
+// Record is one observed execution of one task (or one allocation of a
+// shard). Sizes are bytes, times seconds, CPU MHz or percent of one core.
+type Record struct {
+	Graph     string `json:"graph,omitempty"`
+	Run       string `json:"run,omitempty"`
+	Shard     string `json:"shard,omitempty"`
+	Task      string `json:"task"`
+	Signature string `json:"signature"`
+
+	// Executor is the executor class it ran on; empty for imported traces,
+	// which ran on the catalog's reference class.
+	Executor  string `json:"executor,omitempty"`
+	Node      string `json:"node,omitempty"`
+	NodeClass string `json:"node_class,omitempty"`
+
+	Start          time.Time `json:"start,omitzero"`
+	End            time.Time `json:"end,omitzero"`
+	RuntimeSeconds float64   `json:"runtime_seconds"`
+
+	// Cores is the number of cores used (avgCPU/100 where not recorded).
+	Cores       float64 `json:"cores,omitempty"`
+	CPUPercent  float64 `json:"cpu_percent,omitempty"` // mean, of one core
+	CPUPeak     float64 `json:"cpu_peak_percent,omitempty"`
+	CPUTicks    float64 `json:"cpu_ticks,omitempty"`
+	CPUMHz      float64 `json:"cpu_mhz,omitempty"`      // clock of the machine
+	MemoryBytes int64   `json:"memory_bytes,omitempty"` // peak resident
+	ReadBytes   int64   `json:"read_bytes,omitempty"`
+	WriteBytes  int64   `json:"written_bytes,omitempty"`
+	InputBytes  int64   `json:"input_bytes,omitempty"`  // data consumed
+	OutputBytes int64   `json:"output_bytes,omitempty"` // data produced
+	GPUs        int     `json:"gpus,omitempty"`
+
+	ExitCode  int  `json:"exit_code"`
+	OOMKilled bool `json:"oom_killed,omitempty"`
+	// Source says who wrote the record ("wfcommons:<file>", "nomad").
+	Source string `json:"source,omitempty"`
+}

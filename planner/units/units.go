@@ -1,0 +1,120 @@
+// Package units parses and prints the sizes and durations that graphs and
+// catalogs are written in: "40GiB", "512MB", "1.5TiB", "90s", "2h30m".
+//
+// Sizes: a number followed by B, KB, MB, GB, TB, PB (powers of 1000) or
+// KiB, MiB, GiB, TiB, PiB (powers of 1024); a bare number is bytes. Units are
+// case-sensitive except that "b" is not accepted for bytes (it would read
+// as bits). Durations: Go's time.ParseDuration syntax, plus "d" for days; a
+// bare number is seconds.
+package units
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var sizeUnits = []struct {
+	suffix string
+	mult   float64
+}{
+	// Longest suffixes first so "MiB" is not read as "B".
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"PiB", 1 << 50},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"PB", 1e15},
+	{"B", 1},
+}
+
+// ParseSize parses a size such as "40GiB" into bytes. It returns an error
+// naming the accepted units for anything else, and for negative sizes or
+// sizes beyond int64.
+func ParseSize(s string) (int64, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return 0, fmt.Errorf("empty size")
+	}
+	num, mult := in, 1.0
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(in, u.suffix) {
+			num, mult = strings.TrimSpace(strings.TrimSuffix(in, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("invalid size %q: want a number and a unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", s)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("invalid size %q: must not be negative", s)
+	}
+	b := v * mult
+	if b > math.MaxInt64 {
+		return 0, fmt.Errorf("invalid size %q: too large", s)
+	}
+	return int64(math.Round(b)), nil
+}
+
+// ParseSizeMiB parses a size and returns it in MiB, rounded up.
+func ParseSizeMiB(s string) (int64, error) {
+	b, err := ParseSize(s)
+	if err != nil {
+		return 0, err
+	}
+	return (b + (1<<20 - 1)) >> 20, nil
+}
+
+// ParseDuration parses a duration such as "90s", "1h30m" or "2d". A bare
+// number is seconds. Negative durations are an error.
+func ParseDuration(s string) (time.Duration, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	if v, err := strconv.ParseFloat(in, 64); err == nil {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, fmt.Errorf("invalid duration %q: must be a non-negative number of seconds", s)
+		}
+		return time.Duration(v * float64(time.Second)), nil
+	}
+	if strings.HasSuffix(in, "d") {
+		v, err := strconv.ParseFloat(strings.TrimSuffix(in, "d"), 64)
+		if err == nil && v >= 0 {
+			return time.Duration(v * 24 * float64(time.Hour)), nil
+		}
+	}
+	d, err := time.ParseDuration(in)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q: want a number and a unit (ms, s, m, h, d)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("invalid duration %q: must not be negative", s)
+	}
+	return d, nil
+}
+
+// FormatBytes prints n bytes with a binary unit, e.g. "1.5GiB".
+func FormatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + []string{"KiB", "MiB", "GiB", "TiB", "PiB"}[exp]
+}
+
+// FormatSeconds prints a duration in seconds compactly, e.g. "1h02m", "95.0s".
+func FormatSeconds(s float64) string {
+	switch {
+	case s < 60:
+		return strconv.FormatFloat(s, 'f', 1, 64) + "s"
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", int(s)/60, int(s)%60)
+	default:
+		return fmt.Sprintf("%dh%02dm", int(s)/3600, (int(s)%3600)/60)
+	}
+}
