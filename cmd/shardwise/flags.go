@@ -1,0 +1,52 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// multiFlag collects a repeatable string flag (-var, -var-file).
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// newFlagSet returns a flag set that reports errors instead of exiting, and
+// prints help in Nomad's style.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: shardwise %s\n\nOptions:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; -h is not an error, other flag errors are usage
+// errors.
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return true, nil
+		}
+		return false, &usageError{msg: err.Error()}
+	}
+	return false, nil
+}
+
+// parseVars splits -var NAME=VALUE flags into a map, rejecting malformed ones.
+func parseVars(vars []string) (map[string]string, error) {
+	out := make(map[string]string, len(vars))
+	for _, v := range vars {
+		name, value, ok := strings.Cut(v, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, &usageError{msg: fmt.Sprintf("invalid -var %q: want NAME=VALUE", v)}
+		}
+		out[name] = value
+	}
+	return out, nil
+}

@@ -1,0 +1,101 @@
+// Command shardwise plans a task graph onto heterogeneous executor classes
+// and emits the Nomad jobs that run it.
+//
+//	shardwise plan [options] GRAPH.hcl
+//	shardwise executors [options]
+//	shardwise import wfcommons -out DIR TRACE.json
+//	shardwise version
+//
+// Flags follow the Nomad CLI's single-dash style. Exit status is 0 on
+// success, 1 on an error in the user's input or a failed operation, and 2
+// on a usage error.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Version is the Shardwise release, set with -ldflags at release time.
+var Version = "0.1.0-dev"
+
+// usageError marks an error in how the command was invoked (exit 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// reportedError marks an error already printed in full (diagnostics), so
+// main exits 1 without printing it again.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+
+type command struct {
+	name, synopsis string
+	run            func(args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"plan", "Predict, decompose and place a task graph; emit Nomad jobs", runPlan},
+		{"executors", "Print the effective executor catalog", runExecutors},
+		{"import", "Import a workflow trace as a graph plus history (wfcommons)", runImport},
+		{"version", "Print the Shardwise version", func(_ []string, out, _ io.Writer) error {
+			_, err := fmt.Fprintf(out, "Shardwise v%s\n", Version)
+			return err
+		}},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a subcommand and maps its error to an exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(args[1:], stdout, stderr)
+		return exitCode(err, stderr)
+	}
+	fmt.Fprintf(stderr, "Error: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	var ue *usageError
+	var re *reportedError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "Error: %s\n", ue.msg)
+		return 2
+	case errors.As(err, &re):
+		return 1
+	default:
+		fmt.Fprintf(stderr, "Error: %s\n", err)
+		return 1
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: shardwise <command> [options] [args]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "    %-10s %s\n", c.name, c.synopsis)
+	}
+	fmt.Fprintln(w, "\nRun 'shardwise <command> -h' for a command's options.")
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/units"
+)
+
+// writePlanTable prints the plan for a person: one row per shard, the
+// channels that cross classes, and a summary against the baseline.
+func writePlanTable(w io.Writer, p *plan.Plan, outDir string) error {
+	fmt.Fprintf(w, "Graph %q, run %s: %d tasks in %d shards (%d jobs) on %d classes\n\n",
+		p.Graph, p.Run, p.Stats.Tasks, p.Stats.Shards, p.Stats.Jobs, usedClasses(p))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SHARD\tCLASS\tKIND\tTASKS\tCPU\tMEMORY\tGPU\tRUNTIME\tSTART\tFINISH\tWHY")
+	for _, s := range p.Shards {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			s.ID, s.Class, s.Kind, shardTasks(s), cpuCell(s.Resources), memCell(s.Resources.MemoryMiB),
+			gpuCell(s.Resources), estimateCell(s.RuntimeSeconds), units.FormatSeconds(s.StartSeconds),
+			units.FormatSeconds(s.FinishSeconds), s.Reason)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	writeChannels(w, p)
+	writeSummary(w, p, outDir)
+	return nil
+}
+
+func usedClasses(p *plan.Plan) int {
+	n := 0
+	for _, c := range p.Classes {
+		if c.Shards > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func shardTasks(s *plan.Shard) string {
+	if s.Split != nil {
+		return fmt.Sprintf("%s[%d/%d]", s.Split.Task, s.Split.Index+1, s.Split.Count)
+	}
+	if len(s.Tasks) > 3 {
+		return fmt.Sprintf("%s..%s (%d)", s.Tasks[0], s.Tasks[len(s.Tasks)-1], len(s.Tasks))
+	}
+	return strings.Join(s.Tasks, "+")
+}
+
+func cpuCell(r plan.Resources) string {
+	if r.Cores > 0 {
+		return fmt.Sprintf("%d cores", r.Cores)
+	}
+	return fmt.Sprintf("%.0f MHz", r.CPU.Value)
+}
+
+func memCell(e plan.Estimate) string {
+	return units.FormatBytes(int64(e.Value)<<20) + " (" + sourceCell(e) + ")"
+}
+
+func gpuCell(r plan.Resources) string {
+	if r.GPUs == 0 {
+		return "-"
+	}
+	if r.GPUMemoryMiB > 0 {
+		return fmt.Sprintf("%d x %s", r.GPUs, units.FormatBytes(r.GPUMemoryMiB<<20))
+	}
+	return fmt.Sprint(r.GPUs)
+}
+
+func estimateCell(e plan.Estimate) string {
+	return fmt.Sprintf("%s ±%.0f%% (%s)", units.FormatSeconds(e.Value), e.Uncertainty*100, sourceCell(e))
+}
+
+func sourceCell(e plan.Estimate) string {
+	if e.Source == "history" {
+		return fmt.Sprintf("history n=%d", e.Observations)
+	}
+	return e.Source
+}
+
+func writeChannels(w io.Writer, p *plan.Plan) {
+	if len(p.Channels) == 0 {
+		return
+	}
+	var total int64
+	var secs float64
+	for _, c := range p.Channels {
+		total += c.Bytes
+		secs += c.TransferSeconds
+	}
+	fmt.Fprintf(w, "\n%d channels between shards move %s (%s of transfer in all)\n",
+		len(p.Channels), units.FormatBytes(total), units.FormatSeconds(secs))
+}
+
+func writeSummary(w io.Writer, p *plan.Plan, outDir string) {
+	fmt.Fprintf(w, "\nPredicted makespan:     %s\n", units.FormatSeconds(p.MakespanSeconds))
+	if b := p.Baseline; b != nil {
+		fmt.Fprintf(w, "Best single class:      %s on %s (%.2fx slower)\n", units.FormatSeconds(b.MakespanSeconds), b.Class, b.Speedup)
+	} else {
+		fmt.Fprintln(w, "Best single class:      none (no one class can run every task)")
+	}
+	if len(p.CriticalPath) > 0 {
+		fmt.Fprintf(w, "Critical path:          %s\n", strings.Join(p.CriticalPath, " -> "))
+	}
+	if outDir != "" {
+		fmt.Fprintf(w, "Nomad jobs written to:  %s (%d jobs)\n", outDir, p.Stats.Jobs)
+	}
+}

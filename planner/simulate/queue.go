@@ -1,0 +1,97 @@
+package simulate
+
+import "container/heap"
+
+// event is a scheduled change: a shard finishing or a channel arriving.
+type event struct {
+	t    float64 // seconds
+	seq  uint64  // insertion order, to break ties deterministically
+	kind EventKind
+	idx  int // shard index for EventFinish, channel index for EventArrive
+}
+
+// eventHeap orders events by time, then by insertion order.
+type eventHeap []event
+
+func (h eventHeap) Len() int { return len(h) }
+func (h eventHeap) Less(a, b int) bool {
+	if h[a].t != h[b].t {
+		return h[a].t < h[b].t
+	}
+	return h[a].seq < h[b].seq
+}
+func (h eventHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *eventHeap) Push(x any)   { *h = append(*h, x.(event)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// waiting is a ready shard in its class's queue.
+type waiting struct {
+	ready float64 // seconds
+	shard int     // position in plan.Shards
+}
+
+// readyQueue orders a class's ready shards by ready time, then plan order.
+type readyQueue []waiting
+
+func (q readyQueue) Len() int { return len(q) }
+func (q readyQueue) Less(a, b int) bool {
+	if q[a].ready != q[b].ready {
+		return q[a].ready < q[b].ready
+	}
+	return q[a].shard < q[b].shard
+}
+func (q readyQueue) Swap(a, b int) { q[a], q[b] = q[b], q[a] }
+func (q *readyQueue) Push(x any)   { *q = append(*q, x.(waiting)) }
+func (q *readyQueue) Pop() any {
+	old := *q
+	w := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return w
+}
+
+// instances hands out a class's instances, lowest number first. Instances
+// never used yet are numbered from fresh upward; released ones wait in a
+// min-heap and are all below fresh, so the lowest free instance is the
+// heap's top if any, else fresh. Memory grows with the instances used, not
+// with the class's capacity.
+type instances struct {
+	capacity int
+	fresh    int
+	released intHeap
+}
+
+// take returns the lowest free instance, or false if all are busy.
+func (p *instances) take() (int, bool) {
+	if p.released.Len() > 0 {
+		return heap.Pop(&p.released).(int), true
+	}
+	if p.fresh < p.capacity {
+		p.fresh++
+		return p.fresh - 1, true
+	}
+	return 0, false
+}
+
+// free returns instance i to the pool.
+func (p *instances) free(i int) { heap.Push(&p.released, i) }
+
+// available reports whether an instance is free.
+func (p *instances) available() bool { return p.released.Len() > 0 || p.fresh < p.capacity }
+
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(a, b int) bool { return h[a] < h[b] }
+func (h intHeap) Swap(a, b int)      { h[a], h[b] = h[b], h[a] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	v := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return v
+}

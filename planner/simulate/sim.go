@@ -1,0 +1,199 @@
+package simulate
+
+import (
+	"container/heap"
+	"fmt"
+)
+
+// EventKind names what happened at an Event.
+type EventKind string
+
+// Event kinds, in the order they happen to one shard.
+const (
+	// EventReady: the shard's upstream shards finished and its channels
+	// arrived; it joins its class's queue.
+	EventReady EventKind = "ready"
+	// EventStart: the shard took an instance; start-up latency begins.
+	EventStart EventKind = "start"
+	// EventFinish: the shard finished and freed its instance.
+	EventFinish EventKind = "finish"
+	// EventTransfer: a channel's transfer began (its producer finished).
+	EventTransfer EventKind = "transfer"
+	// EventArrive: a channel's data reached its consumer.
+	EventArrive EventKind = "arrive"
+)
+
+// Event is one step of a simulated run.
+type Event struct {
+	// TimeSeconds is when it happened, in seconds from the run's start.
+	TimeSeconds float64
+	Kind        EventKind
+	// Shard is the shard the event concerns: for transfer and arrive
+	// events, the consumer.
+	Shard string
+	// Channel is the channel's ID for transfer and arrive events.
+	Channel string
+	// Class is the class of Shard.
+	Class string
+	// Instance is the instance number for start and finish events, -1
+	// otherwise.
+	Instance int
+}
+
+// sim is the state of one simulated run.
+type sim struct {
+	m       *model
+	events  eventHeap
+	seq     uint64
+	pending []int
+	queues  []readyQueue
+	pools   []instances
+	runs    []ShardRun
+	done    int
+	record  bool
+	log     []Event
+}
+
+func newSim(m *model, record bool) *sim {
+	s := &sim{
+		m:       m,
+		pending: append([]int(nil), m.pending...),
+		queues:  make([]readyQueue, len(m.classes)),
+		pools:   make([]instances, len(m.classes)),
+		runs:    make([]ShardRun, len(m.ids)),
+		record:  record,
+	}
+	for c, cl := range m.classes {
+		s.pools[c].capacity = cl.Instances
+	}
+	for i, id := range m.ids {
+		s.runs[i] = ShardRun{ID: id, Class: m.classes[m.class[i]].Name, Instance: -1}
+	}
+	return s
+}
+
+// run applies events in time order until none is left. At each instant it
+// first applies every event of that instant, then starts what can start.
+func (s *sim) run() error {
+	for i, n := range s.pending {
+		if n == 0 {
+			s.ready(i, 0)
+		}
+	}
+	s.dispatch(0)
+	for s.events.Len() > 0 {
+		t := s.events[0].t
+		for s.events.Len() > 0 && s.events[0].t == t {
+			s.apply(heap.Pop(&s.events).(event))
+		}
+		s.dispatch(t)
+	}
+	if s.done != len(s.runs) {
+		// Unreachable for an acyclic model with positive capacities.
+		return fmt.Errorf("simulate: %d of %d shards never ran", len(s.runs)-s.done, len(s.runs))
+	}
+	return nil
+}
+
+func (s *sim) push(t float64, kind EventKind, idx int) {
+	heap.Push(&s.events, event{t: t, seq: s.seq, kind: kind, idx: idx})
+	s.seq++
+}
+
+func (s *sim) apply(e event) {
+	switch e.kind {
+	case EventFinish:
+		s.finish(e.idx, e.t)
+	case EventArrive:
+		to := s.m.chanTo[e.idx]
+		s.note(e.t, EventArrive, to, s.m.chanID[e.idx], -1)
+		s.satisfy(to, e.t)
+	}
+}
+
+// finish frees shard i's instance, releases the shards waiting on it and
+// starts its outgoing transfers.
+func (s *sim) finish(i int, t float64) {
+	r := &s.runs[i]
+	s.pools[s.m.class[i]].free(r.Instance)
+	s.done++
+	s.note(t, EventFinish, i, "", r.Instance)
+	for _, j := range s.m.waiters[i] {
+		s.satisfy(j, t)
+	}
+	for _, k := range s.m.out[i] {
+		s.note(t, EventTransfer, s.m.chanTo[k], s.m.chanID[k], -1)
+		s.push(t+s.m.chanSecs[k], EventArrive, k)
+	}
+}
+
+// satisfy counts one of shard j's dependencies as met at time t.
+func (s *sim) satisfy(j int, t float64) {
+	s.pending[j]--
+	if s.pending[j] == 0 {
+		s.ready(j, t)
+	}
+}
+
+func (s *sim) ready(i int, t float64) {
+	s.runs[i].ReadySeconds = t
+	heap.Push(&s.queues[s.m.class[i]], waiting{ready: t, shard: i})
+	s.note(t, EventReady, i, "", -1)
+}
+
+// dispatch starts queued shards on free instances, class by class.
+func (s *sim) dispatch(t float64) {
+	for c := range s.queues {
+		for s.queues[c].Len() > 0 && s.pools[c].available() {
+			w := heap.Pop(&s.queues[c]).(waiting)
+			inst, _ := s.pools[c].take()
+			s.start(w.shard, inst, t)
+		}
+	}
+}
+
+func (s *sim) start(i, inst int, t float64) {
+	r := &s.runs[i]
+	r.Instance = inst
+	r.StartSeconds = t
+	r.StartupSeconds = s.m.startup[s.m.class[i]]
+	r.RuntimeSeconds = s.m.runtime[i]
+	r.FinishSeconds = t + r.StartupSeconds + r.RuntimeSeconds
+	s.note(t, EventStart, i, "", inst)
+	s.push(r.FinishSeconds, EventFinish, i)
+}
+
+func (s *sim) note(t float64, kind EventKind, shard int, channel string, inst int) {
+	if !s.record {
+		return
+	}
+	s.log = append(s.log, Event{
+		TimeSeconds: t, Kind: kind, Shard: s.m.ids[shard], Channel: channel,
+		Class: s.runs[shard].Class, Instance: inst,
+	})
+}
+
+// result summarises the finished run.
+func (s *sim) result() *Result {
+	r := &Result{Shards: s.runs, BytesMoved: s.m.bytes, Allocations: len(s.runs), Events: s.log}
+	for _, run := range s.runs {
+		r.MakespanSeconds = max(r.MakespanSeconds, run.FinishSeconds)
+	}
+	r.Classes = make([]ClassStats, len(s.m.classes))
+	for c, cl := range s.m.classes {
+		r.Classes[c] = ClassStats{Class: cl.Name, Instances: cl.Instances, InstancesUsed: s.pools[c].fresh}
+	}
+	for i, run := range s.runs {
+		cs := &r.Classes[s.m.class[i]]
+		cs.Shards++
+		cs.BusySeconds += run.StartupSeconds + run.RuntimeSeconds
+		cs.StartupSeconds += run.StartupSeconds
+	}
+	if r.MakespanSeconds > 0 {
+		for c := range r.Classes {
+			cs := &r.Classes[c]
+			cs.Utilisation = cs.BusySeconds / (float64(cs.Instances) * r.MakespanSeconds)
+		}
+	}
+	return r
+}

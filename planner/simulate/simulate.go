@@ -1,0 +1,155 @@
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/plan"
+)
+
+// Options tune a simulation. The zero value runs the plan's predictions
+// exactly and records no events.
+type Options struct {
+	// Noise is the relative standard deviation (coefficient of variation)
+	// of the lognormal factor each shard's runtime is multiplied by; 0.2
+	// means runtimes are off by about ±20%. 0 runs predicted runtimes
+	// exactly. It must be finite and not negative.
+	Noise float64
+	// Seed seeds the noise generator. Equal seeds give equal runtimes.
+	Seed uint64
+	// RecordEvents asks Run to return every event in Result.Events.
+	RecordEvents bool
+}
+
+// Result is the outcome of one simulated run.
+type Result struct {
+	// MakespanSeconds is the time from the run's start (0) to the last
+	// shard's finish, in seconds.
+	MakespanSeconds float64
+	// Shards holds each shard's simulated schedule, in plan order.
+	Shards []ShardRun
+	// Classes holds the use of every class the plan places a shard on, in
+	// catalog order.
+	Classes []ClassStats
+	// BytesMoved is the sum of the plan's channel sizes, in bytes.
+	BytesMoved int64
+	// Allocations is the number of Nomad allocations the run makes: one per
+	// shard, each split piece counted.
+	Allocations int
+	// Events lists every event in the order it was applied; nil unless
+	// Options.RecordEvents was set.
+	Events []Event
+}
+
+// ShardRun is one shard's simulated schedule. Times are seconds from the
+// run's start.
+type ShardRun struct {
+	ID    string
+	Class string
+	// Instance is the number (0-based) of the class instance the shard ran
+	// on.
+	Instance int
+	// ReadySeconds is when the shard's upstream shards had finished and its
+	// input channels had arrived.
+	ReadySeconds float64
+	// StartSeconds is when the shard took its instance (the allocation was
+	// placed); start-up latency begins here.
+	StartSeconds float64
+	// StartupSeconds is the class's start-up latency the shard paid.
+	StartupSeconds float64
+	// RuntimeSeconds is the simulated runtime, noise applied, start-up
+	// excluded.
+	RuntimeSeconds float64
+	// FinishSeconds is StartSeconds + StartupSeconds + RuntimeSeconds.
+	FinishSeconds float64
+}
+
+// WaitSeconds is the time the shard queued for an instance after it was
+// ready, in seconds.
+func (s ShardRun) WaitSeconds() float64 { return s.StartSeconds - s.ReadySeconds }
+
+// ClassStats summarises one executor class over a run.
+type ClassStats struct {
+	Class     string
+	Instances int
+	// Shards is the number of shards that ran on the class.
+	Shards int
+	// InstancesUsed is the number of distinct instances that ran a shard;
+	// they are instances 0 .. InstancesUsed-1.
+	InstancesUsed int
+	// BusySeconds is the sum over the class's shards of start-up plus
+	// runtime, in instance-seconds.
+	BusySeconds float64
+	// StartupSeconds is the part of BusySeconds spent in start-up latency.
+	StartupSeconds float64
+	// Utilisation is BusySeconds / (Instances x makespan), in [0, 1]; 0
+	// when the makespan is 0.
+	Utilisation float64
+}
+
+// Shard returns the run of the shard with the given ID, or nil.
+func (r *Result) Shard(id string) *ShardRun {
+	for i := range r.Shards {
+		if r.Shards[i].ID == id {
+			return &r.Shards[i]
+		}
+	}
+	return nil
+}
+
+// Errors Run returns, wrapped with the names involved; test with errors.Is.
+// A cycle is reported as a *CycleError.
+var (
+	ErrUnknownClass = errors.New("unknown executor class")
+	ErrUnknownShard = errors.New("unknown shard")
+	ErrInstances    = errors.New("class has no instances")
+	ErrBandwidth    = errors.New("class has no bandwidth")
+	ErrInvalid      = errors.New("invalid input")
+)
+
+// CycleError reports shards that wait on one another through Upstream or
+// channels. Shards lists one cycle in dependency order, the first shard
+// repeated at the end (a -> b -> a).
+type CycleError struct {
+	Shards []string
+}
+
+func (e *CycleError) Error() string {
+	s := "shard dependency cycle: "
+	for i, id := range e.Shards {
+		if i > 0 {
+			s += " -> "
+		}
+		s += id
+	}
+	return s
+}
+
+// Run simulates plan p on the classes of cat and returns the schedule.
+//
+// It returns an error, and no result, if a shard names a class cat lacks
+// (ErrUnknownClass), a shard's Upstream or a channel names a shard p lacks
+// or two shards share an ID (ErrUnknownShard), a class a shard uses has no
+// instances (ErrInstances), a channel carries bytes between classes one of
+// which has no bandwidth (ErrBandwidth), a runtime, channel size, start-up
+// latency or Options.Noise is negative or not finite (ErrInvalid), or the shards'
+// dependencies form a cycle (*CycleError). p and cat are not modified.
+func Run(p *plan.Plan, cat *catalog.Catalog, opts Options) (*Result, error) {
+	if p == nil || cat == nil {
+		return nil, fmt.Errorf("%w: nil plan or catalog", ErrInvalid)
+	}
+	if opts.Noise < 0 || math.IsNaN(opts.Noise) || math.IsInf(opts.Noise, 0) {
+		return nil, fmt.Errorf("%w: noise %v: want a finite value >= 0", ErrInvalid, opts.Noise)
+	}
+	m, err := newModel(p, cat, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := newSim(m, opts.RecordEvents)
+	if err := s.run(); err != nil {
+		return nil, err
+	}
+	return s.result(), nil
+}

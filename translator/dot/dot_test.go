@@ -1,0 +1,43 @@
+package dot
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/plan"
+)
+
+func TestWriteColoursByClass(t *testing.T) {
+	g := graph.New("demo")
+	for _, n := range []string{"a", "b", "c"} {
+		if err := g.AddTask(&graph.Task{Name: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = g.AddEdge(&graph.Edge{From: "a", To: "b", Output: "x", Bytes: 2 << 30})
+	_ = g.AddEdge(&graph.Edge{From: "b", To: "c"})
+	p := &plan.Plan{Shards: []*plan.Shard{
+		{ID: "s0-a", Tasks: []string{"a", "b"}, Class: "cpu-heavy"},
+		{ID: "s1-c", Tasks: []string{"c"}, Class: "gpu-accelerated"},
+	}, Channels: []*plan.Channel{{FromTask: "b", ToTask: "c", Bytes: 1 << 20}}}
+	var sb strings.Builder
+	if err := Write(&sb, g, p); err != nil {
+		t.Fatal(err)
+	}
+	out := sb.String()
+	for _, want := range []string{`subgraph "cluster_s0-a"`, `"a" [fillcolor="#4e79a7"`, `"c" [label="c\ngpu-accelerated", fillcolor="#f28e2b"`, `"b" -> "c" [label="1.0MiB"]`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestWriteMissingTask(t *testing.T) {
+	g := graph.New("demo")
+	_ = g.AddTask(&graph.Task{Name: "orphan"})
+	err := Write(&strings.Builder{}, g, &plan.Plan{})
+	if err == nil || !strings.Contains(err.Error(), `"orphan"`) {
+		t.Fatalf("want error naming the task, got %v", err)
+	}
+}
