@@ -352,7 +352,7 @@ func (g *Graph) findCycle(indeg []int) *CycleError {
 	return ce
 }
 
-// EdgeBytes returns the declared data size of e, or 0 when unknown.
+// DeclaredBytes returns the declared data size of e, or 0 when unknown.
 func (e *Edge) DeclaredBytes() int64 {
 	if e.Bytes < 0 {
 		return 0

@@ -1,0 +1,238 @@
+package hclgraph
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/gocty"
+
+	"github.com/shardwise/shardwise/planner/units"
+)
+
+// reader holds the state of one Parse call: the options, the declared
+// variables, the evaluation context and every diagnostic so far.
+type reader struct {
+	opts  Options
+	vars  map[string]*variable
+	ctx   *hcl.EvalContext
+	diags hcl.Diagnostics
+}
+
+// errorAt records an error diagnostic whose subject is rng.
+func (r *reader) errorAt(rng hcl.Range, summary, format string, args ...any) {
+	subject := rng
+	r.diags = append(r.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  &subject,
+	})
+}
+
+// attrs evaluates the arguments of one block. where names the block in
+// messages, e.g. `output "features" of task "prepare"`.
+type attrs struct {
+	r     *reader
+	m     hcl.Attributes
+	where string
+}
+
+func (r *reader) attrs(m hcl.Attributes, where string) attrs {
+	return attrs{r: r, m: m, where: where}
+}
+
+// get evaluates argument name and converts it to ty. It returns the
+// attribute and false when the argument is absent, null, or failed to
+// evaluate (in which case a diagnostic has been recorded).
+func (a attrs) get(name string, ty cty.Type) (cty.Value, *hcl.Attribute, bool) {
+	attr, ok := a.m[name]
+	if !ok || !a.r.checkRefs(attr.Expr) {
+		return cty.NilVal, attr, false
+	}
+	raw, diags := attr.Expr.Value(a.r.ctx)
+	a.r.diags = append(a.r.diags, diags...)
+	// An unknown value comes from a variable whose error is already reported.
+	if diags.HasErrors() || raw.IsNull() || !raw.IsWhollyKnown() {
+		return cty.NilVal, attr, false
+	}
+	val, err := convert.Convert(raw, ty)
+	if err != nil {
+		a.r.errorAt(attr.Expr.Range(), "Incorrect value type",
+			"Argument %q of %s must be %s, not %s.", name, a.where, typeName(ty), typeName(raw.Type()))
+		return cty.NilVal, attr, false
+	}
+	return val, attr, true
+}
+
+// typeName names a type for messages: "a string", "a list of strings".
+func typeName(ty cty.Type) string {
+	switch {
+	case ty == cty.String:
+		return "a string"
+	case ty == cty.Number:
+		return "a number"
+	case ty == cty.Bool:
+		return "a bool"
+	case ty.Equals(cty.List(cty.String)):
+		return "a list of strings"
+	case ty.Equals(cty.Map(cty.String)):
+		return "a map of strings"
+	case ty.IsObjectType():
+		return "an object"
+	default:
+		return "a " + ty.FriendlyName()
+	}
+}
+
+// str sets *dst to the string value of argument name, if given.
+func (a attrs) str(name string, dst *string) bool {
+	v, _, ok := a.get(name, cty.String)
+	if ok {
+		*dst = v.AsString()
+	}
+	return ok
+}
+
+// oneOf sets *dst to the string value of argument name, if given and one of
+// allowed; anything else is an error with the given summary.
+func (a attrs) oneOf(name, summary string, allowed []string, dst *string) {
+	var s string
+	if !a.str(name, &s) {
+		return
+	}
+	if !slices.Contains(allowed, s) {
+		a.r.errorAt(a.m[name].Expr.Range(), summary,
+			"Argument %q of %s is %q; it must be one of %s.", name, a.where, s, quoteList(allowed, "or"))
+		return
+	}
+	*dst = s
+}
+
+// boolean sets *dst to the bool value of argument name, if given.
+func (a attrs) boolean(name string, dst *bool) {
+	if v, _, ok := a.get(name, cty.Bool); ok {
+		*dst = v.True()
+	}
+}
+
+// integer sets *dst to the whole-number value of argument name, if given and
+// within lo..hi (hi = math.MaxInt for no upper bound).
+func (a attrs) integer(name string, lo, hi int, dst *int) bool {
+	v, attr, ok := a.get(name, cty.Number)
+	if !ok {
+		return false
+	}
+	var n int
+	if err := gocty.FromCtyValue(v, &n); err != nil || n < lo || n > hi {
+		bound := fmt.Sprintf("of at least %d", lo)
+		if hi < math.MaxInt {
+			bound = fmt.Sprintf("from %d to %d", lo, hi)
+		}
+		a.r.errorAt(attr.Expr.Range(), "Invalid value",
+			"Argument %q of %s is %s; it must be a whole number %s.", name, a.where, v.AsBigFloat().Text('g', -1), bound)
+		return false
+	}
+	*dst = n
+	return true
+}
+
+// strings sets *dst to the list-of-strings value of argument name, if given.
+// Numbers and bools in the list are converted to strings.
+func (a attrs) strings(name string, dst *[]string) {
+	v, _, ok := a.get(name, cty.List(cty.String))
+	if !ok {
+		return
+	}
+	out := make([]string, 0, v.LengthInt())
+	for _, e := range v.AsValueSlice() {
+		if !e.IsNull() {
+			out = append(out, e.AsString())
+		}
+	}
+	*dst = out
+}
+
+// stringMap sets *dst to the map-of-strings value of argument name, if given.
+func (a attrs) stringMap(name string, dst *map[string]string) {
+	v, _, ok := a.get(name, cty.Map(cty.String))
+	if !ok {
+		return
+	}
+	out := make(map[string]string, v.LengthInt())
+	for k, e := range v.AsValueMap() {
+		if !e.IsNull() {
+			out[k] = e.AsString()
+		}
+	}
+	*dst = out
+}
+
+// size sets *dst to the size in bytes of argument name (a string such as
+// "40GiB" or a bare number of bytes), if given and valid.
+func (a attrs) size(name string, dst *int64) bool {
+	return a.parsed(name, "Invalid size", func(s string) error {
+		b, err := units.ParseSize(s)
+		*dst = b
+		return err
+	})
+}
+
+// sizeMiB is size rounded up to whole MiB.
+func (a attrs) sizeMiB(name string, dst *int64) bool {
+	return a.parsed(name, "Invalid size", func(s string) error {
+		m, err := units.ParseSizeMiB(s)
+		*dst = m
+		return err
+	})
+}
+
+// duration sets *dst to the duration of argument name (a string such as
+// "10m" or "2d", or a bare number of seconds), if given and valid.
+func (a attrs) duration(name string, dst *time.Duration) bool {
+	return a.parsed(name, "Invalid duration", func(s string) error {
+		d, err := units.ParseDuration(s)
+		*dst = d
+		return err
+	})
+}
+
+// parsed evaluates argument name as a string and hands it to parse,
+// reporting parse's error under summary.
+func (a attrs) parsed(name, summary string, parse func(string) error) bool {
+	var s string
+	if !a.str(name, &s) {
+		return false
+	}
+	if err := parse(s); err != nil {
+		a.r.errorAt(a.m[name].Expr.Range(), summary, "Argument %q of %s: %s.", name, a.where, err)
+		return false
+	}
+	return true
+}
+
+// has reports whether argument name is present.
+func (a attrs) has(name string) bool {
+	_, ok := a.m[name]
+	return ok
+}
+
+// quoteList quotes names and joins them with commas and conj ("and", "or").
+func quoteList(names []string, conj string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	switch len(q) {
+	case 0:
+		return "none"
+	case 1:
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " " + conj + " " + q[len(q)-1]
+}

@@ -1,0 +1,129 @@
+package hclgraph
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/shardwise/shardwise/planner/graph"
+)
+
+// Options steer how a graph file is read.
+type Options struct {
+	// Vars are the values of -var NAME=VALUE flags, keyed by NAME. A value
+	// is read as an HCL literal expression (16, true, ["a", "b"]) when it is
+	// one and the variable's type is not string; otherwise it is the raw
+	// string, as in Terraform. Vars override VarFiles, which override
+	// defaults. A name the graph does not declare is an error.
+	Vars map[string]string
+	// VarFiles are -var-file paths, applied in order: HCL files of NAME =
+	// VALUE lines (or JSON objects, for names ending in .json) holding
+	// literal values. A name the graph does not declare is an error.
+	VarFiles []string
+	// Executors are the executor class names hints.executor may name. Nil
+	// skips the check (an empty, non-nil slice rejects every pin).
+	Executors []string
+}
+
+// ParseFile reads the graph file at path; see Parse. A file that cannot be
+// read is a single error diagnostic with no subject.
+func ParseFile(path string, opts Options) (*graph.Graph, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Failed to read file",
+			Detail:   fmt.Sprintf("The graph file %q could not be read: %s.", path, err),
+		}}
+	}
+	return Parse(path, src, opts)
+}
+
+// Parse reads one graph from src, an HCL file in the language of
+// docs/graph-language.md; filename is used in diagnostics' ranges only.
+//
+// It returns the graph and any warnings, or nil and every error it found: a
+// syntax error stops reading at once, while errors in variables, values,
+// references, splits and cycles are collected in one pass. Each error's
+// Subject is the range of the offending value, block or reference (for
+// -var flags, a range in a pseudo-file named "<value for var.NAME>").
+func Parse(filename string, src []byte, opts Options) (*graph.Graph, hcl.Diagnostics) {
+	file, diags := hclparse.NewParser().ParseHCL(src, filename)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	r := &reader{opts: opts, diags: diags}
+	g := r.decodeFile(file)
+	if r.diags.HasErrors() {
+		return nil, r.diags
+	}
+	return g, r.diags
+}
+
+// decodeFile reads the variables and the graph block of file.
+func (r *reader) decodeFile(file *hcl.File) *graph.Graph {
+	content, diags := file.Body.Content(rootSchema)
+	r.diags = append(r.diags, diags...)
+	r.declareVariables(content.Blocks.OfType("variable"))
+	for _, path := range r.opts.VarFiles {
+		r.assignVarFile(path)
+	}
+	r.assignVarFlags(r.opts.Vars)
+	r.ctx = &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": r.varsObject()},
+		Functions: Functions(),
+	}
+	b := r.graphBlock(file.Body, content.Blocks.OfType("graph"))
+	if b == nil {
+		return nil
+	}
+	return r.decodeGraph(b)
+}
+
+// graphBlock returns the file's one graph block, reporting a missing one or
+// any beyond the first.
+func (r *reader) graphBlock(body hcl.Body, blocks hcl.Blocks) *hcl.Block {
+	if len(blocks) == 0 {
+		r.errorAt(body.MissingItemRange(), "Missing graph block",
+			`The file declares no graph block. A graph file holds exactly one graph "NAME" { ... } block with at least one task.`)
+		return nil
+	}
+	for _, b := range blocks[1:] {
+		r.errorAt(b.DefRange, "Duplicate graph block",
+			"A graph block was already declared on line %d. A graph file holds exactly one graph block.", blocks[0].DefRange.Start.Line)
+	}
+	return blocks[0]
+}
+
+// decodeGraph reads the graph block b: its arguments, its tasks, then the
+// references between tasks, the split rules and the cycle check.
+func (r *reader) decodeGraph(b *hcl.Block) *graph.Graph {
+	g := graph.New(b.Labels[0])
+	g.DefRange = b.DefRange
+	g.Datacenters = []string{"dc1"}
+	content, diags := b.Body.Content(graphSchema)
+	r.diags = append(r.diags, diags...)
+	a := r.attrs(content.Attributes, fmt.Sprintf("graph %q", g.Name))
+	a.strings("datacenters", &g.Datacenters)
+	a.str("region", &g.Region)
+	a.str("namespace", &g.Namespace)
+	a.integer("priority", 1, 100, &g.Priority)
+	a.oneOf("driver", "Invalid driver", drivers, &g.Driver)
+
+	tasks := content.Blocks.OfType("task")
+	if len(tasks) == 0 {
+		r.errorAt(b.DefRange, "Empty graph",
+			`Graph %q declares no tasks. A graph needs at least one task "NAME" { command = ... } block.`, g.Name)
+		return g
+	}
+	decls := r.decodeTasks(g, tasks)
+	r.resolve(g, decls)
+	for _, d := range decls {
+		r.checkStreamingSplit(g, d)
+	}
+	r.checkCycles(g)
+	return g
+}

@@ -1,0 +1,202 @@
+package hclgraph
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/shardwise/shardwise/planner/graph"
+)
+
+// taskDecl is a task read from its block, with the references in its
+// inputs and depends_on still to be resolved into edges.
+type taskDecl struct {
+	task   *graph.Task
+	inputs []inputDecl
+	deps   []ref
+	// sized marks the outputs that declare a size (a declared 0B is known).
+	sized map[string]bool
+}
+
+// inputDecl is an input's from reference; ok is false if it was invalid
+// (and reported).
+type inputDecl struct {
+	ref ref
+	ok  bool
+}
+
+// decodeTasks reads the task blocks and adds each task to g, reporting
+// invalid and duplicate names. Duplicates are still read, for their own
+// diagnostics, but not added.
+func (r *reader) decodeTasks(g *graph.Graph, blocks hcl.Blocks) []*taskDecl {
+	var decls []*taskDecl
+	for _, b := range blocks {
+		name := b.Labels[0]
+		valid := r.validName("Task", name, "task."+name, b.LabelRanges[0])
+		d := r.decodeTask(b)
+		if prev := g.Task(name); prev != nil {
+			r.errorAt(b.DefRange, "Duplicate task",
+				"A task named %q was already declared on line %d. Task names must be unique within a graph.", name, prev.DefRange.Start.Line)
+			continue
+		}
+		if valid && g.AddTask(d.task) == nil {
+			decls = append(decls, d)
+		}
+	}
+	return decls
+}
+
+// decodeTask reads one task block.
+func (r *reader) decodeTask(b *hcl.Block) *taskDecl {
+	t := &graph.Task{Name: b.Labels[0], DefRange: b.DefRange}
+	d := &taskDecl{task: t, sized: map[string]bool{}}
+	content, diags := b.Body.Content(taskSchema)
+	r.diags = append(r.diags, diags...)
+	a := r.attrs(content.Attributes, fmt.Sprintf("task %q", t.Name))
+	a.str("command", &t.Command)
+	a.strings("args", &t.Args)
+	a.stringMap("env", &t.Env)
+	a.str("signature", &t.Signature)
+	var typ string
+	a.oneOf("type", "Invalid task type", taskTypes, &typ)
+	t.Type = graph.TaskType(typ)
+
+	r.decodeArtifacts(t, content.Blocks.OfType("artifact"))
+	r.decodeOutputs(d, content.Blocks.OfType("output"))
+	r.decodeInputs(d, content.Blocks.OfType("input"))
+	r.decodeDependsOn(d, content.Attributes["depends_on"])
+	if hb := r.single(t, content.Blocks, "hints"); hb != nil {
+		r.decodeHints(t, hb)
+	}
+	if sb := r.single(t, content.Blocks, "split"); sb != nil {
+		r.decodeSplit(t, sb)
+	}
+	return d
+}
+
+// single returns the first block of type typ, reporting any others.
+func (r *reader) single(t *graph.Task, blocks hcl.Blocks, typ string) *hcl.Block {
+	bs := blocks.OfType(typ)
+	if len(bs) == 0 {
+		return nil
+	}
+	for _, b := range bs[1:] {
+		r.errorAt(b.DefRange, "Duplicate "+typ+" block",
+			"Task %q already has a %s block on line %d; a task takes at most one.", t.Name, typ, bs[0].DefRange.Start.Line)
+	}
+	return bs[0]
+}
+
+// decodeArtifacts reads a task's artifact blocks.
+func (r *reader) decodeArtifacts(t *graph.Task, blocks hcl.Blocks) {
+	for _, b := range blocks {
+		content, diags := b.Body.Content(artifactSchema)
+		r.diags = append(r.diags, diags...)
+		art := graph.Artifact{DefRange: b.DefRange}
+		a := r.attrs(content.Attributes, fmt.Sprintf("an artifact of task %q", t.Name))
+		a.str("source", &art.Source)
+		a.str("destination", &art.Destination)
+		a.stringMap("options", &art.Options)
+		t.Artifacts = append(t.Artifacts, art)
+	}
+}
+
+// decodeOutputs reads a task's output blocks, reporting invalid and
+// duplicate names.
+func (r *reader) decodeOutputs(d *taskDecl, blocks hcl.Blocks) {
+	first := map[string]hcl.Range{}
+	for _, b := range blocks {
+		name := b.Labels[0]
+		if prev, dup := first[name]; dup {
+			r.errorAt(b.DefRange, "Duplicate output",
+				"Task %q already declares an output named %q on line %d. Output names must be unique within a task.",
+				d.task.Name, name, prev.Start.Line)
+			continue
+		}
+		first[name] = b.DefRange
+		if !r.validName("Output", name, fmt.Sprintf("task.%s.output.%s", d.task.Name, name), b.LabelRanges[0]) {
+			continue
+		}
+		content, diags := b.Body.Content(outputSchema)
+		r.diags = append(r.diags, diags...)
+		o := graph.Output{Name: name, Path: "out/" + name, DefRange: b.DefRange}
+		a := r.attrs(content.Attributes, fmt.Sprintf("output %q of task %q", name, d.task.Name))
+		a.str("path", &o.Path)
+		d.sized[name] = a.size("size", &o.Bytes)
+		a.boolean("stream", &o.Stream)
+		d.task.Outputs = append(d.task.Outputs, o)
+	}
+}
+
+// decodeInputs reads a task's input blocks; their from references are
+// resolved later, once every task is known.
+func (r *reader) decodeInputs(d *taskDecl, blocks hcl.Blocks) {
+	for _, b := range blocks {
+		content, diags := b.Body.Content(inputSchema)
+		r.diags = append(r.diags, diags...)
+		in := graph.Input{DefRange: b.DefRange}
+		var decl inputDecl
+		if from, ok := content.Attributes["from"]; ok {
+			decl.ref, decl.ok = r.parseRef(from.Expr, true, fmt.Sprintf("The from argument of an input of task %q", d.task.Name))
+		}
+		in.Task, in.Output = decl.ref.task, decl.ref.output
+		in.Path = fmt.Sprintf("in/%s-%s", in.Task, in.Output)
+		r.attrs(content.Attributes, fmt.Sprintf("an input of task %q", d.task.Name)).str("path", &in.Path)
+		d.inputs = append(d.inputs, decl)
+		d.task.Inputs = append(d.task.Inputs, in)
+	}
+}
+
+// decodeDependsOn reads depends_on, a static list of task references.
+func (r *reader) decodeDependsOn(d *taskDecl, attr *hcl.Attribute) {
+	if attr == nil {
+		return
+	}
+	exprs, diags := hcl.ExprList(attr.Expr)
+	if diags.HasErrors() {
+		r.errorAt(attr.Expr.Range(), "Invalid reference",
+			"The depends_on argument of task %q must be a list of task references, such as [task.prepare].", d.task.Name)
+		return
+	}
+	for _, e := range exprs {
+		if rf, ok := r.parseRef(e, false, fmt.Sprintf("Each depends_on entry of task %q", d.task.Name)); ok {
+			d.deps = append(d.deps, rf)
+			d.task.DependsOn = append(d.task.DependsOn, rf.task)
+		}
+	}
+}
+
+// decodeHints reads a task's hints block.
+func (r *reader) decodeHints(t *graph.Task, b *hcl.Block) {
+	content, diags := b.Body.Content(hintsSchema)
+	r.diags = append(r.diags, diags...)
+	h := &t.Hints
+	h.DefRange = b.DefRange
+	a := r.attrs(content.Attributes, fmt.Sprintf("the hints of task %q", t.Name))
+	var kind string
+	a.oneOf("kind", "Invalid workload kind", kindNames(), &kind)
+	h.Kind = graph.Kind(kind)
+	a.integer("cpu", 0, math.MaxInt, &h.CPU)
+	a.integer("cores", 0, math.MaxInt, &h.Cores)
+	a.sizeMiB("memory", &h.MemoryMiB)
+	a.sizeMiB("disk", &h.DiskMiB)
+	a.integer("gpus", 0, math.MaxInt, &h.GPUs)
+	a.sizeMiB("gpu_memory", &h.GPUMemoryMiB)
+	a.duration("runtime", &h.Runtime)
+	a.duration("latency", &h.LatencyTarget)
+	if a.str("executor", &h.Executor) && r.opts.Executors != nil && !slices.Contains(r.opts.Executors, h.Executor) {
+		r.errorAt(a.m["executor"].Expr.Range(), "Unknown executor class",
+			"The hints of task %q pin it to executor class %q, which is not in the catalog.%s The catalog's classes: %s.",
+			t.Name, h.Executor, suggest(h.Executor, r.opts.Executors), quoteList(r.opts.Executors, "and"))
+	}
+}
+
+func kindNames() []string {
+	names := make([]string, len(graph.Kinds))
+	for i, k := range graph.Kinds {
+		names[i] = string(k)
+	}
+	return names
+}

@@ -1,0 +1,10 @@
+variable "shards" {
+  type    = number
+  default = "many"
+}
+
+graph "g" {
+  task "work" {
+    command = "/bin/true"
+  }
+}

@@ -1,0 +1,8 @@
+graph "g" {
+  task "prepare" {
+    command = "/bin/true"
+    hints {
+      runtime = "ten minutes"
+    }
+  }
+}

@@ -1,0 +1,11 @@
+graph "g" {
+  task "work" {
+    command = "/bin/true"
+    hints {
+      kind = "cpu"
+    }
+    hints {
+      kind = "io"
+    }
+  }
+}

@@ -1,0 +1,9 @@
+graph "g" {
+  task "prepare" {
+    command = "/bin/true"
+  }
+
+  task "prepare" {
+    command = "/bin/false"
+  }
+}

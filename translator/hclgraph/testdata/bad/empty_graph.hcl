@@ -1,0 +1,7 @@
+variable "unused" {
+  default = 1
+}
+
+graph "g" {
+  datacenters = ["dc1"]
+}

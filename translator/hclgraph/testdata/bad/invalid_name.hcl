@@ -1,0 +1,5 @@
+graph "g" {
+  task "9lives" {
+    command = "/bin/true"
+  }
+}

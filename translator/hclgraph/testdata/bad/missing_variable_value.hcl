@@ -1,0 +1,10 @@
+variable "dataset" {
+  type = string
+}
+
+graph "g" {
+  task "work" {
+    command = "/bin/true"
+    args    = [var.dataset]
+  }
+}

@@ -1,0 +1,3 @@
+variable "shards" {
+  default = 4
+}

@@ -1,0 +1,6 @@
+graph "g" {
+  task "a" {
+    command    = "/bin/true"
+    depends_on = [task.a]
+  }
+}

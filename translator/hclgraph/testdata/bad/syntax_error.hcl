@@ -1,0 +1,6 @@
+graph "g" {
+  task "work" {
+    command = "/bin/true"
+    args    = ["a", "b"
+  }
+}

@@ -1,0 +1,8 @@
+graph "g" {
+  task "train" {
+    command = "/bin/true"
+    hints {
+      executor = "gpu-acelerated"
+    }
+  }
+}

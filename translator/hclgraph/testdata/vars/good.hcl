@@ -1,0 +1,2 @@
+dataset = "s3://bucket/input"
+shards  = 8
