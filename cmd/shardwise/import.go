@@ -33,7 +33,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	if *scale <= 0 {
 		return &usageError{msg: fmt.Sprintf("invalid -time-scale %v: must be positive", *scale)}
 	}
-	res, err := wfcommons.Import(fs.Arg(0), wfcommons.Options{TimeScale: *scale})
+	res, err := wfcommons.ImportOptions(fs.Arg(0), wfcommons.Options{TimeScale: *scale})
 	if err != nil {
 		return err
 	}
