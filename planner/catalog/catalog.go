@@ -20,6 +20,10 @@ type Catalog struct {
 	// carries no class (imported traces); empty means speeds are absolute.
 	Reference string
 	Classes   []*Class
+
+	// refRange is where the file set reference; refSet says it did.
+	refRange hcl.Range
+	refSet   bool
 }
 
 // Class is one executor class.
@@ -46,7 +50,16 @@ type Class struct {
 	// Service marks the class as suited to long-running service shards.
 	Service bool
 
+	// DefRange is the executor block's header in the file that last defined
+	// the class; zero for classes built in code.
 	DefRange hcl.Range
+
+	// attrs holds the source range of every attribute and block the file
+	// set, keyed by its path ("instances", "instance.memory",
+	// "performance.cpu", "constraint", "device"). Merge overrides exactly
+	// the keys present; Validate points its diagnostics at them. Nil for
+	// classes built in code, which Merge treats as setting everything.
+	attrs map[string]hcl.Range
 }
 
 // Placement is how a Nomad job targets the class's nodes.
@@ -64,6 +77,8 @@ type Constraint struct {
 	Attribute string
 	Operator  string
 	Value     string
+	// DefRange is the constraint block's header; zero when built in code.
+	DefRange hcl.Range
 }
 
 // Device is a Nomad device request template: name ("nvidia/gpu"), and
@@ -71,6 +86,8 @@ type Constraint struct {
 type Device struct {
 	Name        string
 	Constraints []Constraint
+	// DefRange is the device block's header; zero when built in code.
+	DefRange hcl.Range
 }
 
 // Shape is one instance's allocatable resources.
@@ -103,9 +120,74 @@ func (c *Catalog) Names() []string {
 }
 
 // SpeedFor returns the class's relative speed for profile k (1.0 if unset).
+// A gpu speed of 0 ("cannot run GPU work") also reads as 1.0 here, so that
+// dividing by it is always safe; use CanRunGPU to test for it.
 func (cl *Class) SpeedFor(k graph.Kind) float64 {
 	if s, ok := cl.Speed[k]; ok && s > 0 {
 		return s
 	}
 	return 1
+}
+
+// CanRunGPU reports whether the class may run GPU work at all: it has at
+// least one GPU per instance and its gpu speed is not explicitly 0.
+func (cl *Class) CanRunGPU() bool {
+	if cl.Shape.GPUs <= 0 {
+		return false
+	}
+	s, ok := cl.Speed[graph.KindGPU]
+	return !ok || s > 0
+}
+
+// PerCoreMHz returns the clock of one core of an instance in MHz
+// (Shape.CPU / Shape.Cores), or 0 when the class declares no cores.
+func (cl *Class) PerCoreMHz() float64 {
+	if cl.Shape.Cores <= 0 {
+		return 0
+	}
+	return float64(cl.Shape.CPU) / float64(cl.Shape.Cores)
+}
+
+// ReferenceClass returns the reference class, or nil when Reference is
+// empty or names no class.
+func (c *Catalog) ReferenceClass() *Class {
+	if c.Reference == "" {
+		return nil
+	}
+	return c.Class(c.Reference)
+}
+
+// Clone returns a deep copy of c: changing the copy's classes, maps and
+// slices leaves c as it was.
+func (c *Catalog) Clone() *Catalog {
+	out := *c
+	out.Classes = make([]*Class, len(c.Classes))
+	for i, cl := range c.Classes {
+		out.Classes[i] = cl.clone()
+	}
+	return &out
+}
+
+func (cl *Class) clone() *Class {
+	out := *cl
+	out.Placement.Datacenters = append([]string(nil), cl.Placement.Datacenters...)
+	out.Placement.Constraints = append([]Constraint(nil), cl.Placement.Constraints...)
+	if cl.Placement.Device != nil {
+		d := *cl.Placement.Device
+		d.Constraints = append([]Constraint(nil), d.Constraints...)
+		out.Placement.Device = &d
+	}
+	if cl.Speed != nil {
+		out.Speed = make(map[graph.Kind]float64, len(cl.Speed))
+		for k, v := range cl.Speed {
+			out.Speed[k] = v
+		}
+	}
+	if cl.attrs != nil {
+		out.attrs = make(map[string]hcl.Range, len(cl.attrs))
+		for k, v := range cl.attrs {
+			out.attrs[k] = v
+		}
+	}
+	return &out
 }

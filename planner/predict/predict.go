@@ -3,6 +3,33 @@
 // uncertainty. It is the second stage of the flow graph -> predictions ->
 // plan; the history it learns from is written by the importer and, later,
 // by the feedback service.
+//
+// The model, per task (history is grouped by task Signature and fitted once
+// in New; Predict only evaluates):
+//
+//   - Kind: hints.Kind; else gpu when hints ask for GPUs; else from history
+//     (GPUs used; cores busy; peak memory against other signatures; bytes
+//     read and written per second; see decideKinds); else latency for
+//     service tasks; else cpu.
+//   - Runtime: on a speed-1.0 machine, by the Ernest-style size model
+//     c0 + c1*x + c2*ln(x+1), x the input bytes, fitted by non-negative
+//     least squares (Lawson-Hanson; see NNLS and RuntimeFit), or the median
+//     runtime when inputs do not vary or the fit is no better. Records run
+//     on a class are normalised by its speed for the kind (imported ones by
+//     the reference class's). On class c the runtime is that / c's speed.
+//     Without history: hints.Runtime, else DefaultRuntimeSeconds. Split
+//     tasks are predicted whole; the planner divides.
+//   - CPU (MHz): median cores used x clock; hints are floors; else
+//     DefaultCPUMHz. History-derived CPU is capped at the instance's CPU.
+//   - Memory (MiB): the 95th percentile of observed peaks x 1.1, raised to
+//     1.25 x the peak of any OOM-killed run and to hints.MemoryMiB; else
+//     DefaultMemoryMiB.
+//   - IO (bytes read + written) and output bytes: medians of history; the
+//     latter else the declared output sizes; else 0.
+//   - GPUs: hints.GPUs; else the most history used; else 1 for gpu work.
+//
+// Uncertainties are relative standard errors inflated for few
+// observations (see inflate); hints carry HintUncertainty, defaults 1.0.
 package predict
 
 import (

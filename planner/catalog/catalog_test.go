@@ -1,0 +1,349 @@
+package catalog
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/shardwise/shardwise/planner/graph"
+)
+
+func TestDefaultParsesAndValidates(t *testing.T) {
+	c := Default()
+	if diags := c.Validate(); len(diags) != 0 {
+		t.Fatalf("default catalog: %s", diags.Error())
+	}
+	want := []string{"cpu-heavy", "memory-intensive", "io-bound", "gpu-accelerated", "low-latency"}
+	if got := c.Names(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("classes = %v, want %v", got, want)
+	}
+	if c.Reference != "cpu-heavy" || c.ReferenceClass() == nil {
+		t.Fatalf("reference = %q", c.Reference)
+	}
+	for _, cl := range c.Classes {
+		if cl.Placement.NodeClass != cl.Name {
+			t.Errorf("%s: node_class = %q, want the class name", cl.Name, cl.Placement.NodeClass)
+		}
+		if cl.Instances < 1 || cl.Shape.MemoryMiB <= 0 || cl.Shape.CPU <= 0 || cl.BandwidthBytes <= 0 {
+			t.Errorf("%s: implausible shape %+v instances %d", cl.Name, cl.Shape, cl.Instances)
+		}
+	}
+	gpu := c.Class("gpu-accelerated")
+	if gpu.Shape.GPUs != 1 || gpu.Shape.GPUMemoryMiB != 80<<10 || !gpu.CanRunGPU() {
+		t.Errorf("gpu-accelerated shape = %+v", gpu.Shape)
+	}
+	wantDev := &Device{Name: "nvidia/gpu", Constraints: []Constraint{{Attribute: "${device.attr.memory}", Operator: ">=", Value: "40 GiB"}}}
+	if got := stripDevice(gpu.Placement.Device); !reflect.DeepEqual(got, wantDev) {
+		t.Errorf("gpu device = %+v, want %+v", got, wantDev)
+	}
+	if c.Class("cpu-heavy").CanRunGPU() {
+		t.Error("cpu-heavy must not run GPU work")
+	}
+	if got := c.Class("memory-intensive").SpeedFor(graph.KindMemory); got != 1.6 {
+		t.Errorf("memory-intensive memory speed = %g", got)
+	}
+	if got := c.Class("low-latency").Startup; got != time.Second {
+		t.Errorf("low-latency startup = %s", got)
+	}
+}
+
+func TestDefaultReturnsCopies(t *testing.T) {
+	a := Default()
+	a.Classes[0].Speed[graph.KindCPU] = 99
+	a.Classes[3].Placement.Device.Constraints[0].Value = "1 GiB"
+	b := Default()
+	if b.Classes[0].Speed[graph.KindCPU] == 99 || b.Classes[3].Placement.Device.Constraints[0].Value != "40 GiB" {
+		t.Fatal("Default shares state between calls")
+	}
+}
+
+const overrideSrc = `
+reference = "io-bound"
+
+executor "cpu-heavy" {
+  instances = 2
+  instance {
+    memory = "64GiB"
+  }
+  performance {
+    cpu = 2.0
+  }
+  constraint {
+    attribute = "${attr.cpu.arch}"
+    value     = "amd64"
+  }
+}
+
+executor "gpu-accelerated" {
+  device "nvidia/gpu/a100" {}
+}
+
+executor "low-latency" {
+  instance {
+    gpus = 0
+  }
+}
+
+executor "arm-batch" {
+  description = "Graviton spot nodes"
+  datacenters = ["eu-1", "eu-2"]
+  instance {
+    cpu    = 32000
+    memory = "16GiB"
+  }
+  instances = 20
+}
+`
+
+func TestMergeOverridesAndExtends(t *testing.T) {
+	user, diags := Parse("user.hcl", []byte(overrideSrc))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	c := Merge(Default(), user)
+	if diags := c.Validate(); len(diags) != 0 {
+		t.Fatal(diags.Error())
+	}
+	if c.Reference != "io-bound" {
+		t.Errorf("reference = %q", c.Reference)
+	}
+	cpu := c.Class("cpu-heavy")
+	if cpu.Instances != 2 || cpu.Shape.MemoryMiB != 64<<10 {
+		t.Errorf("overridden values lost: instances %d memory %d", cpu.Instances, cpu.Shape.MemoryMiB)
+	}
+	if cpu.Shape.CPU != 48000 || cpu.Shape.Cores != 16 || cpu.SpeedFor(graph.KindIO) != 1 || cpu.Startup != 5*time.Second {
+		t.Errorf("inherited values lost: %+v io %g startup %s", cpu.Shape, cpu.SpeedFor(graph.KindIO), cpu.Startup)
+	}
+	if cpu.SpeedFor(graph.KindCPU) != 2 || cpu.CanRunGPU() {
+		t.Errorf("speed override: cpu %g", cpu.SpeedFor(graph.KindCPU))
+	}
+	if len(cpu.Placement.Constraints) != 1 || cpu.Placement.Constraints[0].Value != "amd64" || cpu.Placement.Constraints[0].Operator != "=" {
+		t.Errorf("constraints = %+v", cpu.Placement.Constraints)
+	}
+	if cpu.DefRange.Filename != "user.hcl" {
+		t.Errorf("DefRange should point at the user's block, got %s", cpu.DefRange)
+	}
+	gpu := c.Class("gpu-accelerated")
+	if gpu.Placement.Device.Name != "nvidia/gpu/a100" || len(gpu.Placement.Device.Constraints) != 0 || gpu.Shape.GPUs != 1 {
+		t.Errorf("device replacement: %+v", gpu.Placement.Device)
+	}
+	arm := c.Class("arm-batch")
+	if arm == nil || c.Names()[5] != "arm-batch" {
+		t.Fatalf("new class not appended: %v", c.Names())
+	}
+	if arm.Placement.NodePool != DefaultNodePool || arm.BandwidthBytes != DefaultBandwidthBytes ||
+		arm.Startup != DefaultStartupSeconds*time.Second || arm.SpeedFor(graph.KindCPU) != 1 {
+		t.Errorf("new class defaults: %+v", arm)
+	}
+	if !reflect.DeepEqual(arm.Placement.Datacenters, []string{"eu-1", "eu-2"}) {
+		t.Errorf("datacenters = %v", arm.Placement.Datacenters)
+	}
+	if Default().Class("cpu-heavy").Instances != 8 {
+		t.Error("Merge changed the default catalog")
+	}
+}
+
+func TestMergeGPUsZeroDropsDevice(t *testing.T) {
+	user, diags := Parse("user.hcl", []byte(`executor "gpu-accelerated" {
+  instance {
+    gpus       = 0
+    gpu_memory = "0MiB"
+  }
+}`))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	c := Merge(Default(), user)
+	if diags := c.Validate(); diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if c.Class("gpu-accelerated").Placement.Device != nil {
+		t.Error("device kept after gpus = 0")
+	}
+}
+
+func TestLoad(t *testing.T) {
+	c, diags := Load("")
+	if diags.HasErrors() || len(c.Classes) != 5 {
+		t.Fatalf("Load(\"\"): %v", diags)
+	}
+	path := filepath.Join(t.TempDir(), "executors.hcl")
+	if err := os.WriteFile(path, []byte(overrideSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, diags = Load(path)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if len(c.Classes) != 6 || c.Class("cpu-heavy").Instances != 2 {
+		t.Fatalf("Load merged wrongly: %v", c.Names())
+	}
+}
+
+// TestBadInputs checks one fixture per fault kind: the summary, and the
+// file:line:col the diagnostic points at.
+func TestBadInputs(t *testing.T) {
+	tests := []struct {
+		name, src, summary string
+		line, col          int
+	}{
+		{"syntax", "executor \"x\" {\n  instances = \n}", "Invalid expression", 2, 15},
+		{"unknown attribute", "executor \"x\" {\n  cpus = 4\n}", "Unsupported argument", 2, 3},
+		{"unknown block", "executor \"x\" {\n  gpu {}\n}", "Unsupported block type", 2, 3},
+		{"unknown top-level", "references = \"x\"", "Unsupported argument", 1, 1},
+		{"wrong type", "executor \"cpu-heavy\" {\n  instances = \"many\"\n}", "Invalid value for instances", 2, 15},
+		{"fractional", "executor \"cpu-heavy\" {\n  instances = 2.5\n}", "Invalid value for instances", 2, 15},
+		{"bad size", "executor \"cpu-heavy\" {\n  instance {\n    memory = \"32GB!\"\n  }\n}", "Invalid size for memory", 3, 14},
+		{"lower-case b", "executor \"cpu-heavy\" {\n  instance {\n    disk = \"10gb\"\n  }\n}", "Invalid size for disk", 3, 12},
+		{"bad duration", "executor \"cpu-heavy\" {\n  performance {\n    startup = \"soon\"\n  }\n}", "Invalid duration for startup", 3, 15},
+		{"bad operator", "executor \"cpu-heavy\" {\n  constraint {\n    attribute = \"${node.class}\"\n    operator = \"~=\"\n    value = \"x\"\n  }\n}", "Unknown constraint operator", 4, 16},
+		{"constraint without attribute", "executor \"cpu-heavy\" {\n  constraint {\n    value = \"x\"\n  }\n}", "Missing constraint attribute", 2, 3},
+		{"interpolated call", "executor \"cpu-heavy\" {\n  constraint {\n    attribute = \"${upper(node.class)}\"\n  }\n}", "Function calls not allowed", 3, 20},
+		{"duplicate executor", "executor \"a\" {}\nexecutor \"a\" {}", "Duplicate executor class", 2, 10},
+		{"duplicate instance", "executor \"cpu-heavy\" {\n  instance {}\n  instance {}\n}", "Duplicate instance block", 3, 3},
+		{"duplicate device", "executor \"gpu-accelerated\" {\n  device \"a\" {}\n  device \"b\" {}\n}", "Duplicate device block", 3, 3},
+		{"instances zero", "executor \"cpu-heavy\" {\n  instances = 0\n}", "Invalid instances", 2, 15},
+		{"memory zero", "executor \"cpu-heavy\" {\n  instance {\n    memory = \"0GiB\"\n  }\n}", "Invalid instance.memory", 3, 14},
+		{"new class without shape", "executor \"new\" {\n  instances = 1\n}", "Invalid instance.cpu", 1, 1},
+		{"speed zero", "executor \"cpu-heavy\" {\n  performance {\n    io = 0\n  }\n}", "Invalid speed", 3, 10},
+		{"gpu speed negative", "executor \"cpu-heavy\" {\n  performance {\n    gpu = -1\n  }\n}", "Invalid speed", 3, 11},
+		{"bandwidth zero", "executor \"cpu-heavy\" {\n  performance {\n    bandwidth = \"0B\"\n  }\n}", "Invalid bandwidth", 3, 17},
+		{"unknown reference", "reference = \"fast\"", "Unknown reference class", 1, 13},
+		{"device without gpus", "executor \"cpu-heavy\" {\n  device \"nvidia/gpu\" {}\n}", "Device without GPUs", 2, 3},
+		{"gpus without device", "executor \"cpu-heavy\" {\n  instance {\n    gpus = 2\n  }\n}", "GPUs without a device", 3, 12},
+		{"gpu memory without gpus", "executor \"cpu-heavy\" {\n  instance {\n    gpu_memory = \"16GiB\"\n  }\n}", "GPU memory without GPUs", 3, 18},
+		{"bad name", "executor \"Big_Box\" {\n  instance {\n    cpu = 1000\n    memory = \"1GiB\"\n  }\n  instances = 1\n}", "Invalid executor name", 1, 1},
+		{"negative cores", "executor \"cpu-heavy\" {\n  instance {\n    cores = -2\n  }\n}", "Invalid instance.cores", 3, 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			diags := loadSource(tt.src)
+			d := firstError(diags)
+			if d == nil {
+				t.Fatalf("no error; diags: %v", diags)
+			}
+			if d.Summary != tt.summary {
+				t.Errorf("summary = %q, want %q (%s)", d.Summary, tt.summary, d.Detail)
+			}
+			if d.Subject == nil {
+				t.Fatalf("no position: %s", d.Error())
+			}
+			if d.Subject.Filename != "user.hcl" || d.Subject.Start.Line != tt.line || d.Subject.Start.Column != tt.col {
+				t.Errorf("at %s, want user.hcl:%d,%d", d.Subject, tt.line, tt.col)
+			}
+		})
+	}
+}
+
+func TestParseFileMissing(t *testing.T) {
+	_, diags := Load(filepath.Join(t.TempDir(), "nope.hcl"))
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "nope.hcl") {
+		t.Fatalf("diags = %v", diags)
+	}
+}
+
+func TestValidateCodeBuilt(t *testing.T) {
+	c := &Catalog{Reference: "x", Classes: []*Class{{Name: "a", Instances: 1, Shape: Shape{CPU: 1000, MemoryMiB: 1024}, BandwidthBytes: 1}}}
+	diags := c.Validate()
+	if len(diags) != 1 || diags[0].Summary != "Unknown reference class" || diags[0].Subject != nil {
+		t.Fatalf("diags = %v", diags)
+	}
+}
+
+func TestGPUSpeedZeroWithGPUsWarns(t *testing.T) {
+	diags := loadSource("executor \"gpu-accelerated\" {\n  performance {\n    gpu = 0\n  }\n}")
+	if diags.HasErrors() || len(diags) != 1 || diags[0].Severity != hcl.DiagWarning {
+		t.Fatalf("diags = %v", diags)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	user, diags := Parse("user.hcl", []byte(overrideSrc))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	for name, c := range map[string]*Catalog{"default": Default(), "merged": Merge(Default(), user)} {
+		var buf bytes.Buffer
+		if err := WriteHCL(&buf, c); err != nil {
+			t.Fatal(err)
+		}
+		back, diags := Parse("written.hcl", buf.Bytes())
+		if diags.HasErrors() {
+			t.Fatalf("%s: re-parse: %s\n%s", name, diags.Error(), buf.String())
+		}
+		if got, want := strip(back), strip(c); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: round trip differs\n got %+v\nwant %+v\n%s", name, got, want, buf.String())
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Format(&buf, Default()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"CLASS", "cpu-heavy *", "gpu-accelerated", "1 x 80.0GiB", "256.0GiB", "oversubscribe", "service", "${device.attr.memory} >= 40 GiB"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	lines := strings.Split(out, "\n")
+	col := strings.Index(lines[0], "CPU (MHz)")
+	for _, l := range lines[1:6] {
+		if len(l) <= col || l[col] < '0' || l[col] > '9' {
+			t.Errorf("column not aligned: %q", l)
+		}
+	}
+}
+
+// loadSource parses src as user.hcl and merges and validates it like Load.
+func loadSource(src string) hcl.Diagnostics {
+	user, diags := Parse("user.hcl", []byte(src))
+	if diags.HasErrors() {
+		return diags
+	}
+	return append(diags, Merge(Default(), user).Validate()...)
+}
+
+func firstError(diags hcl.Diagnostics) *hcl.Diagnostic {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			return d
+		}
+	}
+	return nil
+}
+
+// strip returns a copy of c without positions or set-attribute records.
+func strip(c *Catalog) *Catalog {
+	out := c.Clone()
+	out.refRange, out.refSet = hcl.Range{}, false
+	for _, cl := range out.Classes {
+		cl.DefRange, cl.attrs = hcl.Range{}, nil
+		for i := range cl.Placement.Constraints {
+			cl.Placement.Constraints[i].DefRange = hcl.Range{}
+		}
+		cl.Placement.Device = stripDevice(cl.Placement.Device)
+	}
+	return out
+}
+
+func stripDevice(d *Device) *Device {
+	if d == nil {
+		return nil
+	}
+	out := *d
+	out.DefRange = hcl.Range{}
+	out.Constraints = append([]Constraint(nil), d.Constraints...)
+	for i := range out.Constraints {
+		out.Constraints[i].DefRange = hcl.Range{}
+	}
+	return &out
+}

@@ -1,0 +1,127 @@
+package history
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sample() []Record {
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	return []Record{
+		{Task: "align-1", Signature: "align", Executor: "cpu-heavy", Start: t0, End: t0.Add(90 * time.Second),
+			RuntimeSeconds: 90, Cores: 4, MemoryBytes: 2 << 30, ReadBytes: 1e9, WriteBytes: 2e8, InputBytes: 1e9, Source: "nomad"},
+		{Task: "sort-1", Signature: "sort", RuntimeSeconds: 12.5, CPUPercent: 180, OutputBytes: 5e8, Source: "wfcommons:x.json"},
+		{Task: "align-2", Signature: "align", RuntimeSeconds: 3, ExitCode: 137, OOMKilled: true, MemoryBytes: 4 << 30},
+	}
+}
+
+func TestWriteLoadRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	want := sample()
+	if err := Write(path, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+	raw, _ := os.ReadFile(path)
+	if n := strings.Count(string(raw), "\n"); n != 3 {
+		t.Errorf("want 3 lines, got %d:\n%s", n, raw)
+	}
+	if strings.Contains(string(raw), `"start"`) && strings.Contains(strings.Split(string(raw), "\n")[1], `"start"`) {
+		t.Error("zero times should be omitted")
+	}
+}
+
+func TestAppend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.jsonl")
+	s := sample()
+	if err := Append(path, s[:1]); err != nil {
+		t.Fatal(err)
+	}
+	// A file whose last line lacks '\n' must still append cleanly.
+	raw, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.TrimSuffix(string(raw), "\n")), 0o644)
+	if err := Append(path, s[1:]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, s) {
+		t.Fatalf("append: got %d records", len(got))
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestWriteIsAtomicOnBadRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.jsonl")
+	if err := Write(path, sample()); err != nil {
+		t.Fatal(err)
+	}
+	bad := []Record{{Task: "x", Signature: "x", RuntimeSeconds: -1}}
+	if err := Append(path, bad); err == nil || !strings.Contains(err.Error(), "runtime_seconds") {
+		t.Fatalf("err = %v", err)
+	}
+	got, err := Load(path)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("file changed by a failed append: %d records, %v", len(got), err)
+	}
+}
+
+func TestLoadErrorsNameLine(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ name, body, want string }{
+		{"syntax", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":1}\n\n{\"task\": \n", "bad.jsonl:3:"},
+		{"type", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":\"slow\"}\n", "bad.jsonl:1:"},
+		{"no signature", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":1}\n{\"task\":\"b\",\"runtime_seconds\":1}\n", "bad.jsonl:2: record has no signature"},
+		{"negative", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":1,\"memory_bytes\":-5}\n", "bad.jsonl:1: record \"a\": memory_bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, "bad.jsonl")
+			os.WriteFile(path, []byte(tt.body), 0o644)
+			_, err := Load(path)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := Load(filepath.Join(dir, "missing.jsonl")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestGrouping(t *testing.T) {
+	s := sample()
+	groups := BySignature(s)
+	if len(groups) != 2 || groups[0].Signature != "align" || len(groups[0].Records) != 2 || groups[1].Signature != "sort" {
+		t.Fatalf("groups = %+v", groups)
+	}
+	if ok := Successful(s); len(ok) != 2 || ok[1].Task != "sort-1" {
+		t.Errorf("Successful = %+v", ok)
+	}
+	if got := Signatures(s); !reflect.DeepEqual(got, []string{"align", "sort"}) {
+		t.Errorf("Signatures = %v", got)
+	}
+	if s[1].CoresUsed() != 1.8 || s[0].CoresUsed() != 4 {
+		t.Errorf("CoresUsed = %g, %g", s[1].CoresUsed(), s[0].CoresUsed())
+	}
+	if s[0].IOBytes() != 1.2e9 || s[0].ProducedBytes() != 2e8 || s[1].ProducedBytes() != 5e8 {
+		t.Error("IOBytes/ProducedBytes")
+	}
+}

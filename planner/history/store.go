@@ -1,0 +1,163 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// The store is JSON Lines: one Record per line, UTF-8, '\n'-terminated.
+// Blank lines are skipped; unknown fields are ignored, so that newer
+// writers stay readable.
+
+// maxLine bounds one line of a history file, in bytes.
+const maxLine = 16 << 20
+
+// Load reads every record of the JSON Lines file at path. A missing file is
+// an error (wrapping fs.ErrNotExist). A bad line fails the whole load with
+// an error that names path:line.
+func Load(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	defer f.Close()
+	return Read(f, path)
+}
+
+// Read reads JSON Lines records from r; name labels errors (name:line).
+func Read(r io.Reader, name string) ([]Record, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	var out []Record
+	for line := 1; sc.Scan(); line++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var rec Record
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		if err := rec.Check(); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		out = append(out, rec)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read history %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// Check reports the first field of r that no valid observation can have: an
+// empty signature, or a negative or non-finite runtime, size or CPU figure.
+func (r *Record) Check() error {
+	if r.Signature == "" {
+		return errors.New("record has no signature")
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"runtime_seconds", r.RuntimeSeconds}, {"cores", r.Cores}, {"cpu_percent", r.CPUPercent},
+		{"cpu_peak_percent", r.CPUPeak}, {"cpu_ticks", r.CPUTicks}, {"cpu_mhz", r.CPUMHz},
+		{"memory_bytes", float64(r.MemoryBytes)}, {"read_bytes", float64(r.ReadBytes)},
+		{"written_bytes", float64(r.WriteBytes)}, {"input_bytes", float64(r.InputBytes)},
+		{"output_bytes", float64(r.OutputBytes)}, {"gpus", float64(r.GPUs)},
+	} {
+		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("record %q: %s = %g, must be a non-negative number", r.Task, f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// writeMu serialises Write and Append within this process. Two processes
+// writing one file at once may lose one's records (the last rename wins),
+// but neither leaves a half-written file.
+var writeMu sync.Mutex
+
+// Write replaces the file at path with records, atomically: it writes a
+// temporary file in the same directory, syncs it and renames it over path,
+// so a reader sees either the old file or the whole new one.
+func Write(path string, records []Record) error {
+	writeMu.Lock()
+	defer writeMu.Unlock()
+	return replace(path, nil, records)
+}
+
+// Append adds records to the end of the file at path (creating it if
+// missing), atomically as Write does: the existing bytes and the new lines
+// go to a temporary file that is renamed over path.
+func Append(path string, records []Record) error {
+	writeMu.Lock()
+	defer writeMu.Unlock()
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("append history: %w", err)
+	}
+	if len(old) > 0 && old[len(old)-1] != '\n' {
+		old = append(old, '\n')
+	}
+	return replace(path, old, records)
+}
+
+// replace writes prefix then records as JSON Lines to a temporary file
+// beside path and renames it to path.
+func replace(path string, prefix []byte, records []Record) (err error) {
+	for i := range records {
+		if cerr := records[i].Check(); cerr != nil {
+			return fmt.Errorf("write history %s: record %d: %w", path, i, cerr)
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write history: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	w := bufio.NewWriter(tmp)
+	w.Write(prefix)
+	enc := json.NewEncoder(w)
+	for i := range records {
+		if err := enc.Encode(&records[i]); err != nil {
+			return fmt.Errorf("write history %s: record %d: %w", path, i, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write history %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write history %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write history %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write history: %w", err)
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+// syncDir makes the rename durable where the platform allows it; failure
+// only weakens durability after a crash, so it is not reported.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}

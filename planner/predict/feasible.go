@@ -1,0 +1,112 @@
+package predict
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/units"
+)
+
+// InfeasibleError reports tasks that no executor class can run.
+type InfeasibleError struct {
+	Tasks []Infeasible
+}
+
+// Infeasible is one task no class can run, with each class's reason.
+type Infeasible struct {
+	Task string
+	// Range is the task's declaration; zero for graphs built in code.
+	Range hcl.Range
+	// Reasons holds "class: why" for every class, in catalog order.
+	Reasons []string
+}
+
+func (e *InfeasibleError) Error() string {
+	first := e.Tasks[0]
+	msg := fmt.Sprintf("task %q fits no executor class: %s", first.Task, strings.Join(first.Reasons, "; "))
+	if n := len(e.Tasks) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more tasks)", n)
+	}
+	return msg
+}
+
+// fill writes task i's need on every class into tb. It returns the
+// reasons when no class is feasible.
+func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile) *Infeasible {
+	feasible := false
+	for c, cl := range p.cat.Classes {
+		n := tb.At(i, c)
+		n.Runtime = tp.runtime
+		n.Runtime.Value = tp.runtime.Value / cl.SpeedFor(tp.kind)
+		n.CPU = tp.cpu
+		if !tp.cpuHint && cl.Shape.CPU > 0 {
+			n.CPU.Value = math.Min(n.CPU.Value, float64(cl.Shape.CPU))
+		}
+		n.MemoryMiB, n.IOBytes, n.GPUs, n.OutputBytes = tp.mem, tp.io, tp.gpus, tp.out
+		n.Why = whyInfeasible(t, tp, cl)
+		n.Feasible = n.Why == ""
+		feasible = feasible || n.Feasible
+	}
+	if feasible {
+		return nil
+	}
+	inf := &Infeasible{Task: t.Name, Range: t.DefRange}
+	for c, cl := range p.cat.Classes {
+		inf.Reasons = append(inf.Reasons, cl.Name+": "+tb.At(i, c).Why)
+	}
+	return inf
+}
+
+// whyInfeasible returns, in words, every reason class cl cannot run the
+// task, joined by "; ", or "" when it can. Rules: pinned to another class
+// (hints.Executor); predicted memory above the instance's; hinted disk,
+// CPU or cores above the instance's; more GPUs than the instance has; a
+// class whose gpu speed is 0 for GPU work; hinted GPU memory above the
+// class's per-GPU memory.
+func whyInfeasible(t *graph.Task, tp *taskProfile, cl *catalog.Class) string {
+	var why []string
+	h := t.Hints
+	s := cl.Shape
+	if h.Executor != "" && h.Executor != cl.Name {
+		why = append(why, fmt.Sprintf("task is pinned to executor %q", h.Executor))
+	}
+	if mem := int64(tp.mem.Value); mem > s.MemoryMiB {
+		why = append(why, fmt.Sprintf("needs %s memory (%s), instance has %s", mib(mem), tp.mem.Source, mib(s.MemoryMiB)))
+	}
+	if h.DiskMiB > 0 && s.DiskMiB > 0 && h.DiskMiB > s.DiskMiB {
+		why = append(why, fmt.Sprintf("needs %s disk, instance has %s", mib(h.DiskMiB), mib(s.DiskMiB)))
+	}
+	if tp.cpuHint && tp.cpu.Value > float64(s.CPU) {
+		why = append(why, fmt.Sprintf("needs %.0f MHz CPU, instance has %d MHz", tp.cpu.Value, s.CPU))
+	}
+	if h.Cores > 0 && s.Cores > 0 && h.Cores > s.Cores {
+		why = append(why, fmt.Sprintf("needs %d cores, instance has %d", h.Cores, s.Cores))
+	}
+	why = append(why, gpuReasons(h, tp, cl)...)
+	return strings.Join(why, "; ")
+}
+
+func gpuReasons(h graph.Hints, tp *taskProfile, cl *catalog.Class) []string {
+	gpus := int(tp.gpus.Value)
+	if gpus == 0 {
+		return nil
+	}
+	s := cl.Shape
+	var why []string
+	if gpus > s.GPUs {
+		why = append(why, fmt.Sprintf("needs %d GPU(s), instance has %d", gpus, s.GPUs))
+	} else if !cl.CanRunGPU() {
+		why = append(why, "class cannot run GPU work (gpu speed 0)")
+	}
+	if h.GPUMemoryMiB > 0 && s.GPUs > 0 && h.GPUMemoryMiB > s.GPUMemoryMiB {
+		why = append(why, fmt.Sprintf("needs %s per GPU, class GPUs have %s", mib(h.GPUMemoryMiB), mib(s.GPUMemoryMiB)))
+	}
+	return why
+}
+
+func mib(n int64) string { return units.FormatBytes(n << 20) }
