@@ -41,6 +41,10 @@ type Plan struct {
 
 	// Stats counts the decomposition's decisions.
 	Stats Stats `json:"stats"`
+
+	// Algorithm names the scheduler that placed the shards: "heft" (list
+	// scheduling without insertion) or "heft-insertion".
+	Algorithm string `json:"algorithm,omitempty"`
 }
 
 // Shard is a unit of placement: one Nomad task group. It holds either one

@@ -1,0 +1,99 @@
+package place
+
+// readyHeap is a max-heap of node indices ordered by rank, lower index first
+// on equal rank, so the scheduling order is deterministic.
+type readyHeap struct {
+	rank  []float64
+	nodes []int32
+}
+
+func (h *readyHeap) less(i, j int) bool {
+	a, b := h.nodes[i], h.nodes[j]
+	if h.rank[a] != h.rank[b] {
+		return h.rank[a] > h.rank[b]
+	}
+	return a < b
+}
+
+func (h *readyHeap) len() int { return len(h.nodes) }
+
+func (h *readyHeap) push(n int32) {
+	h.nodes = append(h.nodes, n)
+	for i := len(h.nodes) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			break
+		}
+		h.nodes[i], h.nodes[parent] = h.nodes[parent], h.nodes[i]
+		i = parent
+	}
+}
+
+func (h *readyHeap) pop() int32 {
+	top := h.nodes[0]
+	last := len(h.nodes) - 1
+	h.nodes[0] = h.nodes[last]
+	h.nodes = h.nodes[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < last && h.less(l, m) {
+			m = l
+		}
+		if r < last && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h.nodes[i], h.nodes[m] = h.nodes[m], h.nodes[i]
+		i = m
+	}
+	return top
+}
+
+// instance is one processor of a class in the non-insertion scheduler: when
+// it becomes free (seconds) and the node it ran last (-1 if none).
+type instance struct {
+	free float64
+	id   int32
+	last int32
+}
+
+// pool is a min-heap of a class's instances by free time, lower id first on
+// equal times, so the earliest free instance is pool[0].
+type pool []instance
+
+func newPool(n int) pool {
+	p := make(pool, n)
+	for i := range p {
+		p[i] = instance{id: int32(i), last: -1}
+	}
+	return p
+}
+
+func (p pool) less(i, j int) bool {
+	if p[i].free != p[j].free {
+		return p[i].free < p[j].free
+	}
+	return p[i].id < p[j].id
+}
+
+// occupyTop gives the earliest free instance to node n until free, and
+// restores the heap order in O(log I).
+func (p pool) occupyTop(n int32, free float64) {
+	p[0].free, p[0].last = free, n
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(p) && p.less(l, m) {
+			m = l
+		}
+		if r < len(p) && p.less(r, m) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		p[i], p[m] = p[m], p[i]
+		i = m
+	}
+}

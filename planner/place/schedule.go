@@ -1,0 +1,170 @@
+package place
+
+import "math"
+
+// scheduler holds the state of one Run.
+type scheduler struct {
+	p   *Problem
+	adj *adjacency
+	s   *Schedule
+	opt Options
+	nc  int
+
+	ready readyHeap
+	// waiting counts each node's predecessors not yet scheduled.
+	waiting []int32
+	// inv[a*nc+b] is 1/min(bandwidth a, bandwidth b) in s/byte.
+	inv []float64
+
+	pools []pool       // non-insertion: one instance heap per class
+	lines [][]timeline // insertion: busy intervals per class, per instance
+
+	// Per-class scratch for the node being placed.
+	dataReady []float64
+	dataBound []int32
+}
+
+// choice is a candidate placement of one node on one class.
+type choice struct {
+	class, inst int
+	start, fin  float64
+	// prev is the node that held the instance up to start (-1 if none).
+	prev int32
+}
+
+func newScheduler(p *Problem, adj *adjacency, s *Schedule, opt Options) *scheduler {
+	nc := len(p.Classes)
+	sc := &scheduler{
+		p: p, adj: adj, s: s, opt: opt, nc: nc,
+		ready:     readyHeap{rank: s.Rank, nodes: make([]int32, 0, 64)},
+		waiting:   make([]int32, p.Nodes),
+		inv:       make([]float64, nc*nc),
+		dataReady: make([]float64, nc),
+		dataBound: make([]int32, nc),
+	}
+	for a := range p.Classes {
+		for b := range p.Classes {
+			sc.inv[a*nc+b] = 1 / math.Min(p.Classes[a].BandwidthBytes, p.Classes[b].BandwidthBytes)
+		}
+	}
+	if opt.Insertion {
+		sc.lines = make([][]timeline, nc)
+		for c, cl := range p.Classes {
+			sc.lines[c] = make([]timeline, cl.Instances)
+		}
+	} else {
+		sc.pools = make([]pool, nc)
+		for c, cl := range p.Classes {
+			sc.pools[c] = newPool(cl.Instances)
+		}
+	}
+	return sc
+}
+
+// run schedules every node: repeatedly the ready node of highest rank.
+func (sc *scheduler) run() {
+	for n := 0; n < sc.p.Nodes; n++ {
+		sc.waiting[n] = sc.adj.inStart[n+1] - sc.adj.inStart[n]
+		if sc.waiting[n] == 0 {
+			sc.ready.push(int32(n))
+		}
+	}
+	for sc.ready.len() > 0 {
+		n := sc.ready.pop()
+		sc.place(int(n))
+		sc.s.Order = append(sc.s.Order, n)
+		for _, e := range sc.adj.out(int(n)) {
+			t := sc.p.EdgeTo[e]
+			sc.waiting[t]--
+			if sc.waiting[t] == 0 {
+				sc.ready.push(t)
+			}
+		}
+	}
+}
+
+// place assigns node n to the class and instance with the earliest finish
+// (its pinned class if it has one; lower class index on ties) and records
+// the result.
+func (sc *scheduler) place(n int) {
+	sc.computeDataReady(n)
+	pin := sc.p.pinned(n)
+	best := choice{class: -1}
+	for c := 0; c < sc.nc; c++ {
+		if !sc.p.feasible(n, c) || (pin >= 0 && c != pin && !sc.opt.Alternatives) {
+			if sc.s.Alt != nil {
+				sc.s.Alt[n*sc.nc+c] = Infeasible
+			}
+			continue
+		}
+		ch := sc.candidate(n, c)
+		if sc.s.Alt != nil {
+			sc.s.Alt[n*sc.nc+c] = ch.fin
+		}
+		if (pin < 0 && (best.class < 0 || ch.fin < best.fin)) || c == pin {
+			best = ch
+		}
+	}
+	sc.commit(n, best)
+}
+
+// computeDataReady fills dataReady[c] with the time all of n's inputs can
+// be on an instance of class c, and dataBound[c] with the predecessor whose
+// data arrives last (-1 if n has none).
+func (sc *scheduler) computeDataReady(n int) {
+	for c := range sc.dataReady {
+		sc.dataReady[c], sc.dataBound[c] = 0, -1
+	}
+	for _, e := range sc.adj.in(n) {
+		from := int(sc.p.EdgeFrom[e])
+		fin, bytes := sc.s.Finish[from], sc.p.EdgeBytes[e]
+		if bytes == 0 || sc.p.sameGroup(from, n) {
+			sc.raiseAll(fin, int32(from))
+			continue
+		}
+		row := sc.inv[int(sc.s.Class[from])*sc.nc:]
+		for c := 0; c < sc.nc; c++ {
+			if t := fin + bytes*row[c]; t > sc.dataReady[c] || sc.dataBound[c] < 0 {
+				sc.dataReady[c], sc.dataBound[c] = math.Max(t, sc.dataReady[c]), int32(from)
+			}
+		}
+	}
+}
+
+// raiseAll raises every class's data-ready time to at least t, set by from.
+func (sc *scheduler) raiseAll(t float64, from int32) {
+	for c := range sc.dataReady {
+		if t > sc.dataReady[c] || sc.dataBound[c] < 0 {
+			sc.dataReady[c], sc.dataBound[c] = math.Max(t, sc.dataReady[c]), from
+		}
+	}
+}
+
+// candidate returns n's earliest placement on class c.
+func (sc *scheduler) candidate(n, c int) choice {
+	dur := sc.p.Runtime[n*sc.nc+c] + sc.p.Classes[c].StartupSeconds
+	ready := sc.dataReady[c]
+	if sc.opt.Insertion {
+		return sc.insertionSlot(c, ready, dur)
+	}
+	top := sc.pools[c][0]
+	start := math.Max(top.free, ready)
+	return choice{class: c, inst: int(top.id), start: start, fin: start + dur, prev: top.last}
+}
+
+// commit records n's placement and books the instance.
+func (sc *scheduler) commit(n int, ch choice) {
+	s := sc.s
+	s.Class[n], s.Instance[n] = int32(ch.class), int32(ch.inst)
+	s.Start[n], s.Finish[n] = ch.start, ch.fin
+	s.Bound[n] = sc.dataBound[ch.class]
+	if ch.start > sc.dataReady[ch.class] {
+		s.Bound[n] = ch.prev
+	}
+	s.Makespan = math.Max(s.Makespan, ch.fin)
+	if sc.opt.Insertion {
+		sc.insertInterval(ch, int32(n))
+		return
+	}
+	sc.pools[ch.class].occupyTop(int32(n), ch.fin)
+}

@@ -1,0 +1,208 @@
+package plan
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/shardwise/shardwise/planner/graph"
+)
+
+// assemble writes the plan document from the shard schedule.
+func (b *builder) assemble() *Plan {
+	g := b.g
+	p := &Plan{
+		Schema: SchemaVersion, Graph: g.Name, Run: b.opts.Run,
+		Datacenters: g.Datacenters, Region: g.Region, Namespace: g.Namespace,
+		Priority: g.Priority, Driver: g.Driver, Algorithm: b.algorithm(),
+		MakespanSeconds: b.sched.Makespan, CriticalPath: []string{},
+	}
+	jobs := b.makeIDs()
+	p.Shards = make([]*Shard, b.shards.len())
+	for s := range p.Shards {
+		p.Shards[s] = b.shard(s, jobs[b.shards.group[s]])
+	}
+	p.Channels = b.channels()
+	b.fillUpstream(p.Shards)
+	for _, s := range b.sched.CriticalPath() {
+		p.CriticalPath = append(p.CriticalPath, b.shardID[s])
+	}
+	p.Classes = b.classUse(p.Shards)
+	p.Stats = b.stats(p)
+	return p
+}
+
+// shard writes shard s.
+func (b *builder) shard(s int, job string) *Shard {
+	gi := int(b.shards.group[s])
+	c := int(b.sched.Class[s])
+	tasks := b.groups.tasks(gi)
+	out := &Shard{
+		ID:            b.shardID[s],
+		Job:           job,
+		Tasks:         make([]string, len(tasks)),
+		Class:         b.classes[c].Name,
+		Type:          string(graph.TypeBatch),
+		Kind:          string(b.dominantKind(tasks, c)),
+		StartSeconds:  b.sched.Start[s],
+		FinishSeconds: b.sched.Finish[s],
+		Upstream:      []string{},
+		Alternatives:  b.alternatives(s),
+	}
+	sigs := make([]string, len(tasks))
+	for i, t := range tasks {
+		task := b.g.Tasks[t]
+		out.Tasks[i], sigs[i] = task.Name, task.Signature
+		if task.Type == graph.TypeService {
+			out.Type = string(graph.TypeService)
+		}
+	}
+	out.Signature = strings.Join(sigs, "+")
+	out.Split = b.pieceOf(s)
+	out.Resources, out.RuntimeSeconds = b.resources(s, tasks, c)
+	out.Reason = b.reason(s, tasks)
+	return out
+}
+
+// dominantKind is the kind of the task with the most work on class c.
+func (b *builder) dominantKind(tasks []int32, c int) graph.Kind {
+	best := tasks[0]
+	for _, t := range tasks[1:] {
+		if b.work[int(t)*b.nc+c] > b.work[int(best)*b.nc+c] {
+			best = t
+		}
+	}
+	return b.kinds[best]
+}
+
+// alternatives lists shard s's predicted finish on every other class that
+// can run it, in catalog order.
+func (b *builder) alternatives(s int) []Alternative {
+	var out []Alternative
+	for c := 0; c < b.nc; c++ {
+		f := b.sched.AltFinish(s, c)
+		if c != int(b.sched.Class[s]) && !math.IsInf(f, 1) {
+			out = append(out, Alternative{Class: b.classes[c].Name, FinishSeconds: f})
+		}
+	}
+	return out
+}
+
+// pieceOf locates shard s in its split task, or returns nil.
+func (b *builder) pieceOf(s int) *Split {
+	gi := int(b.shards.group[s])
+	sp := b.splitOfGroup(gi)
+	if sp == nil {
+		return nil
+	}
+	i, n := int(b.shards.piece[s]), int(b.shards.count[gi])
+	return &Split{
+		Task:  b.g.Tasks[sp.task].Name,
+		Index: i, Count: n,
+		Bytes: share(sp.bytes, i, n),
+		Items: int(share(int64(sp.items), i, n)),
+	}
+}
+
+// channels writes one channel per shard-level edge, in edge order.
+func (b *builder) channels() []*Channel {
+	p := b.sprob
+	out := make([]*Channel, len(p.EdgeFrom))
+	width := idWidth(len(out))
+	for k := range out {
+		e := int(b.edgeOf[k])
+		ge := b.g.Edges[e]
+		from, to := int(p.EdgeFrom[k]), int(p.EdgeTo[k])
+		src := "declared"
+		if b.predicted[e] {
+			src = "predicted"
+		}
+		out[k] = &Channel{
+			ID:       "c" + zeroPad(k, width),
+			From:     b.shardID[from],
+			To:       b.shardID[to],
+			FromTask: ge.From, Output: ge.Output, ToTask: ge.To,
+			Path:            inputPath(b.g.Tasks[b.to[e]], ge.From, ge.Output),
+			Bytes:           int64(math.Round(p.EdgeBytes[k])),
+			BytesSource:     src,
+			Stream:          ge.Stream,
+			TransferSeconds: p.Transfer(p.EdgeBytes[k], int(b.sched.Class[from]), int(b.sched.Class[to])),
+		}
+	}
+	return out
+}
+
+func zeroPad(i, width int) string {
+	s := strconv.Itoa(i)
+	if len(s) < width {
+		s = strings.Repeat("0", width-len(s)) + s
+	}
+	return s
+}
+
+// inputPath is where task t receives output `output` of task from, or "".
+func inputPath(t *graph.Task, from, output string) string {
+	if output == "" {
+		return ""
+	}
+	for _, in := range t.Inputs {
+		if in.Task == from && in.Output == output {
+			return in.Path
+		}
+	}
+	return ""
+}
+
+// fillUpstream sets each shard's Upstream: the distinct shards it has
+// in-edges from, in shard order.
+func (b *builder) fillUpstream(out []*Shard) {
+	p := b.sprob
+	start := make([]int32, len(out)+1)
+	for _, t := range p.EdgeTo {
+		start[t+1]++
+	}
+	for i := range out {
+		start[i+1] += start[i]
+	}
+	from := make([]int32, len(p.EdgeTo))
+	next := slices.Clone(start[:len(out)])
+	for k, t := range p.EdgeTo {
+		from[next[t]] = p.EdgeFrom[k]
+		next[t]++
+	}
+	for s, sh := range out {
+		row := from[start[s]:start[s+1]]
+		slices.Sort(row)
+		for _, u := range slices.Compact(row) {
+			sh.Upstream = append(sh.Upstream, b.shardID[u])
+		}
+	}
+}
+
+// classUse summarises each catalog class, in catalog order.
+func (b *builder) classUse(shards []*Shard) []*ClassUse {
+	out := make([]*ClassUse, b.nc)
+	for c, cl := range b.classes {
+		out[c] = &ClassUse{Class: cl.Name, Instances: cl.Instances}
+	}
+	for s, sh := range shards {
+		u := out[b.sched.Class[s]]
+		u.Shards++
+		u.BusySeconds += sh.RuntimeSeconds.Value
+	}
+	return out
+}
+
+func (b *builder) stats(p *Plan) Stats {
+	st := Stats{Tasks: b.nt, Shards: len(p.Shards), Jobs: b.groups.len(), SplitTasks: len(b.splits)}
+	for _, n := range b.groups.size {
+		if n > 1 {
+			st.FusedTasks += int(n)
+		}
+	}
+	for _, ch := range p.Channels {
+		st.ChannelBytes += ch.Bytes
+	}
+	return st
+}

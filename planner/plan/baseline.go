@@ -1,0 +1,63 @@
+package plan
+
+import (
+	"math"
+
+	"github.com/shardwise/shardwise/planner/place"
+)
+
+// baseline plans every task on each class that can run them all, with no
+// fusion (split tasks cut for that class), and returns the class with the
+// shortest makespan (first in catalog order on ties), or nil if no class
+// can run every task. Speedup is left for the caller. The builder's own
+// shards are left as they were.
+func (b *builder) baseline() (*Baseline, error) {
+	var best *Baseline
+	for c := 0; c < b.nc; c++ {
+		if !b.runsAll(c) {
+			continue
+		}
+		m, err := b.singleClassMakespan(c)
+		if err != nil {
+			return nil, err
+		}
+		if best == nil || m < best.MakespanSeconds {
+			best = &Baseline{Class: b.classes[c].Name, MakespanSeconds: m}
+		}
+	}
+	return best, nil
+}
+
+// singleClassMakespan is the makespan in seconds of every task on class c,
+// unfused. Without split tasks the shards are the tasks, and the task-level
+// problem pinned to c is scheduled directly.
+func (b *builder) singleClassMakespan(c int) (float64, error) {
+	if len(b.splits) > 0 {
+		alt := *b
+		err := alt.decompose(b.singleClass(c, false, false))
+		if err != nil {
+			return 0, err
+		}
+		return alt.sched.Makespan, nil
+	}
+	p := *b.taskProb
+	p.Pin = make([]int32, b.nt)
+	for t := range p.Pin {
+		p.Pin[t] = int32(c)
+	}
+	s, err := place.Run(&p, place.Options{Insertion: b.opts.Insertion})
+	if err != nil {
+		return 0, b.scheduleError(err)
+	}
+	return s.Makespan, nil
+}
+
+// runsAll reports whether class c can run every task (split tasks cut for c).
+func (b *builder) runsAll(c int) bool {
+	for t := 0; t < b.nt; t++ {
+		if math.IsInf(b.taskRT[t*b.nc+c], 1) {
+			return false
+		}
+	}
+	return true
+}
