@@ -53,7 +53,7 @@ func shardTasks(s *plan.Shard) string {
 
 func cpuCell(r plan.Resources) string {
 	if r.Cores > 0 {
-		return fmt.Sprintf("%d cores", r.Cores)
+		return fmt.Sprintf("%d core%s", r.Cores, map[bool]string{true: "s"}[r.Cores != 1])
 	}
 	return fmt.Sprintf("%.0f MHz", r.CPU.Value)
 }

@@ -129,7 +129,7 @@ executor "low-latency" {
   instances = 6
 
   performance {
-    cpu       = 1.2
+    cpu       = 0.9
     memory    = 1.0
     io        = 1.0
     gpu       = 0
