@@ -15,9 +15,21 @@ import (
 	"github.com/shardwise/shardwise/translator/graphhcl"
 )
 
-// DataOutput is the name of the single output Import gives a task that
-// writes files.
+// DataOutput is the name of a task's output when every child that reads
+// its files reads the same set of them, or when no child reads any (then
+// it holds all the task's output files). A task whose children read
+// different sets has one output per set, named DataOutput + "_1",
+// DataOutput + "_2", ... (see OutputName).
 const DataOutput = "data"
+
+// OutputName is the name of output k (0-based) of a task with n outputs:
+// DataOutput when n is 1, else DataOutput + "_" + (k+1).
+func OutputName(k, n int) string {
+	if n == 1 {
+		return DataOutput
+	}
+	return DataOutput + "_" + strconv.Itoa(k+1)
+}
 
 // build turns a normalised trace into a Result.
 func build(tr *trace, opts Options) (*Result, error) {
@@ -31,6 +43,7 @@ func build(tr *trace, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.groupOutputs(parents)
 	for i, t := range tr.tasks {
 		if err := b.g.AddTask(b.graphTask(i, t)); err != nil {
 			return nil, failf(t.path, "%v", err)
@@ -52,6 +65,67 @@ type builder struct {
 	opts  Options
 	g     *graph.Graph
 	names []string // graph task name of each trace task
+
+	// sets[p] lists the distinct sets of task p's output files that its
+	// children read, in the order of the first child (in file order) that
+	// reads each; it becomes p's outputs.
+	sets [][]fileSet
+	// reads[c][p] is the position in sets[p] of the files child c reads
+	// from parent p, or -1 when it reads none or only empty ones (a plain
+	// dependency).
+	reads []map[int]int
+}
+
+// fileSet is a set of a task's output files that a child reads; bytes is
+// the sum of their sizes.
+type fileSet struct {
+	bytes int64
+}
+
+// groupOutputs fills b.sets and b.reads from each task's parents: for each
+// child, in file order, and each of its parents, the set of the parent's
+// output files the child reads.
+func (b *builder) groupOutputs(parents [][]int) {
+	tasks := b.tr.tasks
+	b.sets = make([][]fileSet, len(tasks))
+	b.reads = make([]map[int]int, len(tasks))
+	// index[p] maps a set's key (the positions of its files among p's
+	// outputs) to its position in sets[p].
+	index := make([]map[string]int, len(tasks))
+	var key []byte
+	for c, ps := range parents {
+		b.reads[c] = make(map[int]int, len(ps))
+		in := make(map[string]bool, len(tasks[c].inputs))
+		for _, f := range tasks[c].inputs {
+			in[f.id] = true
+		}
+		for _, p := range ps {
+			key = key[:0]
+			var n int64
+			for k, f := range tasks[p].outputs {
+				if in[f.id] {
+					key = strconv.AppendInt(append(key, ','), int64(k), 10)
+					n += f.bytes
+				}
+			}
+			if n == 0 {
+				// No shared file, or only empty ones: nothing moves,
+				// and an output of size 0 would read as unknown.
+				b.reads[c][p] = -1
+				continue
+			}
+			if index[p] == nil {
+				index[p] = map[string]int{}
+			}
+			k, ok := index[p][string(key)]
+			if !ok {
+				k = len(b.sets[p])
+				index[p][string(key)] = k
+				b.sets[p] = append(b.sets[p], fileSet{bytes: n})
+			}
+			b.reads[c][p] = k
+		}
+	}
 }
 
 // parentLists returns, for each task, the positions of its parents in file
@@ -117,7 +191,14 @@ func (b *builder) graphTask(i int, t *task) *graph.Task {
 		}
 		gt.Hints = hints(t.exec)
 	}
-	if len(t.outputs) > 0 {
+	switch sets := b.sets[i]; {
+	case len(sets) > 0:
+		gt.Outputs = make([]graph.Output, len(sets))
+		for k, s := range sets {
+			name := OutputName(k, len(sets))
+			gt.Outputs[k] = graph.Output{Name: name, Path: "out/" + name, Bytes: s.bytes}
+		}
+	case len(t.outputs) > 0:
 		gt.Outputs = []graph.Output{{
 			Name: DataOutput, Path: "out/" + DataOutput, Bytes: sumBytes(t.outputs),
 		}}
@@ -237,28 +318,18 @@ func GuessKind(runtime, avgCPU float64, hasAvgCPU bool, cores float64, memory, i
 }
 
 // link adds the edges into trace task child from its parents: an input from
-// the parent's data output where the child reads a file the parent writes,
+// the parent's output holding exactly the files the child reads from it,
 // else a plain dependency.
 func (b *builder) link(child int, parents []int) error {
 	ct := b.tr.tasks[child]
 	gt := b.g.Tasks[child]
-	reads := make(map[string]int64, len(ct.inputs))
-	for _, f := range ct.inputs {
-		reads[f.id] = f.bytes
-	}
 	for _, p := range parents {
-		pt := b.tr.tasks[p]
-		shared, linked := int64(0), false
-		for _, f := range pt.outputs {
-			if n, ok := reads[f.id]; ok {
-				shared, linked = shared+n, true
-			}
-		}
 		e := &graph.Edge{From: b.names[p], To: gt.Name}
-		if linked {
-			e.Output, e.Bytes = DataOutput, shared
+		if k := b.reads[child][p]; k >= 0 {
+			out := OutputName(k, len(b.sets[p]))
+			e.Output, e.Bytes = out, b.sets[p][k].bytes
 			gt.Inputs = append(gt.Inputs, graph.Input{
-				Task: b.names[p], Output: DataOutput, Path: "in/" + b.names[p] + "-" + DataOutput,
+				Task: b.names[p], Output: out, Path: "in/" + b.names[p] + "-" + out,
 			})
 		} else {
 			gt.DependsOn = append(gt.DependsOn, b.names[p])

@@ -21,11 +21,24 @@
 //     different data); for 1.4 the category field; otherwise the base name of
 //     command.program when it is one word; otherwise the name with its
 //     "_ID<digits>" suffix stripped ("mProject_ID0000002" -> "mProject").
-//   - Edges: the union of parents and children lists, deduplicated. A parent
-//     with output files the child reads feeds it through an input block from
-//     the parent's single output "data" (size: the sum of the parent's output
-//     file sizes); the graph.Edge carries the bytes of the shared files only.
-//     Parents that share no file become depends_on.
+//   - Edges: the union of parents and children lists, deduplicated. A
+//     parent whose output files the child reads feeds it through an input
+//     from the parent's output holding exactly those files; the edge
+//     carries their bytes. Parents that share no file, or only empty ones,
+//     become depends_on (an output of size 0 would read back as unknown).
+//   - Outputs: one per distinct set of a task's files that some child
+//     reads, its size the sum of the set's file sizes. A task whose readers
+//     all read the same set has one output, "data" (DataOutput); otherwise
+//     they are "data_1", "data_2", ... in the order of each set's first
+//     reader (children in file order, then each child's parents in file
+//     order). A split task whose N children each read their own piece thus
+//     has N outputs, and graph.hcl, read back by translator/hclgraph, gives
+//     every edge the same bytes as the imported graph. Files no child reads
+//     are not declared, except that a task no child reads from keeps one
+//     "data" output holding all its files (a workflow's final results).
+//     Sets may overlap (one child reads a and b, another b), so the sum of
+//     a task's output sizes may exceed what it wrote: use its record's
+//     OutputBytes for that.
 //   - Task.InputBytes: the sum of the sizes of the task's input files,
 //     workflow inputs included.
 //   - Command: "/bin/sh" with args ["-c", "sleep N"], N the recorded runtime

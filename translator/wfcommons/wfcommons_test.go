@@ -96,7 +96,8 @@ func checkRecords(t *testing.T, res *Result) {
 	}
 }
 
-// checkHCL writes the graph and parses it back.
+// checkHCL writes the graph and parses it back, checking the edges' bytes
+// survive (checkEdgeBytes).
 func checkHCL(t *testing.T, res *Result) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "out")
@@ -124,6 +125,7 @@ func checkHCL(t *testing.T, res *Result) {
 	if n := len(readHistory(t, filepath.Join(dir, HistoryFile))); n != len(res.Records) {
 		t.Errorf("history.jsonl has %d records, want %d", n, len(res.Records))
 	}
+	checkEdgeBytes(t, res, dir)
 }
 
 func readHistory(t *testing.T, path string) []history.Record {
@@ -195,8 +197,9 @@ func TestNextflowMapping(t *testing.T) {
 	if !strings.Contains(prep.Env[EnvOriginalCommand], "split ${x} reads.fq") {
 		t.Errorf("original command = %q", prep.Env[EnvOriginalCommand])
 	}
-	if len(prep.Outputs) != 1 || prep.Outputs[0].Bytes != 910 {
-		t.Errorf("prep outputs = %+v, want one of 910 bytes", prep.Outputs)
+	// Only align reads prep's files (a.fq); b.fq and log.txt go nowhere.
+	if len(prep.Outputs) != 1 || prep.Outputs[0].Name != DataOutput || prep.Outputs[0].Bytes != 400 {
+		t.Errorf("prep outputs = %+v, want one data output of 400 bytes", prep.Outputs)
 	}
 	// prep avgCPU 190 -> 2 cores, cpu; align 8 GiB on ~1 core -> memory;
 	// report ran 0 s -> no kind.
@@ -286,7 +289,7 @@ func TestLegacyMapping(t *testing.T) {
 	if names(g) != "split_ID000001,bwa_ID000002" || g.Tasks[0].Signature != "split" || g.Tasks[1].Signature != "bwa" {
 		t.Fatalf("tasks = %s, signatures %q %q", names(g), g.Tasks[0].Signature, g.Tasks[1].Signature)
 	}
-	if len(g.Edges) != 1 || g.Edges[0].Bytes != 60 || g.Tasks[0].Outputs[0].Bytes != 100 {
+	if len(g.Edges) != 1 || g.Edges[0].Bytes != 60 || g.Tasks[0].Outputs[0].Bytes != 60 {
 		t.Errorf("edge %+v, output %+v", g.Edges, g.Tasks[0].Outputs)
 	}
 	split, bwa := res.Records[0], res.Records[1]
