@@ -1,0 +1,158 @@
+package nomadjob
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/plan"
+)
+
+// synthetic returns a plan of n single-shard jobs over the fixture catalog:
+// classes in turn (cpu, mem, gpu, svc, cores), every fourth shard fusing
+// three tasks, each shard fed by a channel from the one before it.
+func synthetic(tb testing.TB, n int) (*plan.Plan, *graph.Graph) {
+	g := graph.New("synth")
+	classes := []string{"cpu", "mem", "gpu", "svc", "cores"}
+	p := &plan.Plan{Schema: plan.SchemaVersion, Graph: "synth", Run: "bench", Datacenters: []string{"dc1"}}
+	for i := 0; i < n; i++ {
+		fused := 1
+		if i%4 == 0 {
+			fused = 3
+		}
+		var names []string
+		for k := 0; k < fused; k++ {
+			name := fmt.Sprintf("t%d-%d", i, k)
+			err := g.AddTask(&graph.Task{Name: name, Command: "/usr/bin/tool",
+				Args: []string{"--in", fmt.Sprintf("data/%d", i), awkward},
+				Env:  map[string]string{"LEVEL": fmt.Sprint(k)}})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			names = append(names, name)
+		}
+		s := shard(fmt.Sprintf("s%d", i), classes[i%len(classes)], names...)
+		if s.Class == "gpu" {
+			s.Resources.GPUs = 1
+		}
+		if s.Class == "svc" {
+			s.Type = "service"
+		}
+		if s.Class == "cores" {
+			s.Resources.Cores = 2
+		}
+		if i > 0 {
+			s.Upstream = []string{fmt.Sprintf("s%d", i-1)}
+			p.Channels = append(p.Channels, &plan.Channel{ID: fmt.Sprintf("c%d", i), From: s.Upstream[0], To: s.ID,
+				FromTask: fmt.Sprintf("t%d-0", i-1), ToTask: names[0], Bytes: 1 << 20})
+		}
+		p.Shards = append(p.Shards, s)
+	}
+	return p, g
+}
+
+// emit builds the jobs and writes each as HCL and JSON to w.
+func emit(b *testing.B, p *plan.Plan, g *graph.Graph, opts Options, w io.Writer) {
+	jobs, err := Jobs(p, g, testCatalog(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, j := range jobs {
+		if err := WriteHCL(w, j); err != nil {
+			b.Fatal(err)
+		}
+		if err := WriteJSON(w, j); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEmit1000 builds 1,000 jobs and writes each as HCL and JSON
+// (to io.Discard). Target: <= 100 ms per iteration.
+func BenchmarkEmit1000(b *testing.B) {
+	for _, driver := range []string{DriverRawExec, DriverShard} {
+		b.Run(driver, func(b *testing.B) {
+			p, g := synthetic(b, 1000)
+			b.ReportAllocs()
+			for b.Loop() {
+				emit(b, p, g, Options{Driver: driver}, io.Discard)
+			}
+		})
+	}
+}
+
+// BenchmarkEmit1000Stages times each stage alone on the same plan.
+func BenchmarkEmit1000Stages(b *testing.B) {
+	p, g := synthetic(b, 1000)
+	jobs, err := Jobs(p, g, testCatalog(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stages := []struct {
+		name string
+		run  func(*api.Job) error
+	}{
+		{"hcl", func(j *api.Job) error { return WriteHCL(io.Discard, j) }},
+		{"json", func(j *api.Job) error { return WriteJSON(io.Discard, j) }},
+		// The hclwrite Body-API writer WriteHCL replaced, for comparison.
+		{"hcl-hclwrite", func(j *api.Job) error { return refWriteHCL(io.Discard, j) }},
+	}
+	b.Run("jobs", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Jobs(p, g, testCatalog(), Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, st := range stages {
+		b.Run(st.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, j := range jobs {
+					if err := st.run(j); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkWriteDir1000 writes 2,000 files (1,000 jobs) into a new folder.
+func BenchmarkWriteDir1000(b *testing.B) {
+	p, g := synthetic(b, 1000)
+	jobs, err := Jobs(p, g, testCatalog(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := b.TempDir()
+	i := 0
+	for b.Loop() {
+		i++
+		if err := WriteDir(filepath.Join(base, fmt.Sprint(i)), jobs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestEmit1000Budget guards the benchmark's target loosely (3x, for slow
+// or shared machines) so a large regression fails the suite.
+func TestEmit1000Budget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping timing test under -short")
+	}
+	p, g := synthetic(t, 1000)
+	res := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			emit(b, p, g, Options{}, io.Discard)
+		}
+	})
+	if per := res.NsPerOp(); per > 300e6 {
+		t.Errorf("emitting 1,000 jobs took %.1f ms, budget 100 ms (failing above 300 ms)", float64(per)/1e6)
+	}
+}

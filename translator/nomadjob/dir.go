@@ -1,0 +1,173 @@
+package nomadjob
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// File name suffixes WriteDir uses: <job ID>.nomad.hcl and <job ID>.json.
+const (
+	HCLSuffix  = ".nomad.hcl"
+	JSONSuffix = ".json"
+)
+
+// rename is os.Rename; tests replace it to inject failures.
+var rename = os.Rename
+
+// outFile is one rendered file.
+type outFile struct {
+	name string
+	data []byte
+}
+
+// WriteDir writes <job ID>.nomad.hcl (WriteHCL) and <job ID>.json
+// (WriteJSON) for each job into dir, all or nothing: every file is first
+// rendered and written into a temporary folder beside dir, then moved in.
+// If dir does not exist it is created by renaming that folder; otherwise
+// only the jobs' files are added or replaced and other files are left
+// alone. On any error dir is left as it was: files already moved in are
+// removed and replaced files restored. Files are mode 0644; they are not
+// fsynced, so all-or-nothing holds against errors, not power loss.
+//
+// It returns an error for duplicate or unsafe job IDs, a job WriteHCL
+// cannot write, a dir that is not a folder, a job file name in dir that is
+// a folder, and any file system error, wrapped with the path.
+func WriteDir(dir string, jobs []*api.Job) error {
+	files, err := render(jobs)
+	if err != nil {
+		return fmt.Errorf("write dir %s: %w", dir, err)
+	}
+	exists, err := checkTarget(dir, files)
+	if err != nil {
+		return fmt.Errorf("write dir %s: %w", dir, err)
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("write dir %s: %w", dir, err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("write dir %s: %w", dir, err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := writeFiles(tmp, files); err != nil {
+		return fmt.Errorf("write dir %s: %w", dir, err)
+	}
+	if !exists {
+		if err := os.Chmod(tmp, 0o755); err != nil {
+			return fmt.Errorf("write dir %s: %w", dir, err)
+		}
+		if err := rename(tmp, dir); err != nil {
+			return fmt.Errorf("write dir %s: %w", dir, err)
+		}
+		return nil
+	}
+	if err := moveIn(tmp, dir, files); err != nil {
+		return fmt.Errorf("write dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// render produces every job's two files in memory, rejecting duplicate or
+// unsafe job IDs.
+func render(jobs []*api.Job) ([]outFile, error) {
+	seen := map[string]bool{}
+	files := make([]outFile, 0, 2*len(jobs))
+	var buf bytes.Buffer
+	for i, j := range jobs {
+		if j == nil || j.ID == nil {
+			return nil, fmt.Errorf("job #%d has no ID", i)
+		}
+		id := *j.ID
+		if err := checkJobID(id); err != nil {
+			return nil, err
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("duplicate job id %q", id)
+		}
+		seen[id] = true
+		buf.Reset()
+		if err := WriteHCL(&buf, j); err != nil {
+			return nil, err
+		}
+		files = append(files, outFile{id + HCLSuffix, bytes.Clone(buf.Bytes())})
+		buf.Reset()
+		if err := WriteJSON(&buf, j); err != nil {
+			return nil, err
+		}
+		files = append(files, outFile{id + JSONSuffix, bytes.Clone(buf.Bytes())})
+	}
+	return files, nil
+}
+
+// checkTarget reports whether dir exists, and returns an error if it is not
+// a folder or if one of the file names is a folder in it (replacing it would
+// discard its contents).
+func checkTarget(dir string, files []outFile) (bool, error) {
+	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !st.IsDir() {
+		return false, fmt.Errorf("not a folder")
+	}
+	for _, f := range files {
+		st, err := os.Lstat(filepath.Join(dir, f.name))
+		if err == nil && st.IsDir() {
+			return false, fmt.Errorf("%s is a folder", f.name)
+		}
+	}
+	return true, nil
+}
+
+// writeFiles writes files into dir.
+func writeFiles(dir string, files []outFile) error {
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveIn renames each file from tmp into dir, first moving any file it
+// replaces into tmp/.old. On error it undoes every step taken, so dir is as
+// before.
+func moveIn(tmp, dir string, files []outFile) error {
+	old := filepath.Join(tmp, ".old")
+	if err := os.Mkdir(old, 0o700); err != nil {
+		return err
+	}
+	var undo []func()
+	rollback := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	for _, f := range files {
+		dst := filepath.Join(dir, f.name)
+		backup := filepath.Join(old, f.name)
+		switch err := rename(dst, backup); {
+		case err == nil:
+			undo = append(undo, func() { _ = rename(backup, dst) })
+		case !errors.Is(err, fs.ErrNotExist):
+			rollback()
+			return err
+		}
+		if err := rename(filepath.Join(tmp, f.name), dst); err != nil {
+			rollback()
+			return err
+		}
+		undo = append(undo, func() { _ = os.Remove(dst) })
+	}
+	return nil
+}

@@ -1,0 +1,318 @@
+package nomadjob
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// WriteHCL writes job as a Nomad jobspec (HCL2) with the jobspec's own
+// block and attribute names (job, group, task, constraint, restart,
+// reschedule, ephemeral_disk, meta, env, artifact, resources, device, ...),
+// laid out exactly as hclwrite.Format (and so `nomad fmt`) lays it out.
+// Strings are written literally: "${" and "%{" are escaped as "$${" and
+// "%%{" so the parser keeps them for Nomad's runtime interpolation.
+//
+// The text is emitted directly rather than through hclwrite's Body API,
+// which costs about 0.36 ms per job (27 times more); the tests hold the
+// two byte-for-byte equal and check the result with Nomad's own parser.
+//
+// A map at the top of a driver config reads back from the jobspec as a
+// list holding that map (Nomad's parser gives config objects block
+// semantics); Jobs therefore never writes one.
+//
+// WriteHCL covers the fields Jobs sets and a few more (name, user,
+// kill_timeout, leader, task constraints and restart, job reschedule). It
+// returns an error naming the first field it cannot write rather than drop
+// it, an error for a driver config key that is not an HCL identifier or a
+// value that is not a string, bool, number, or list or map of those, and
+// any error from w.
+func WriteHCL(w io.Writer, job *api.Job) error {
+	if job == nil || job.ID == nil || *job.ID == "" {
+		return fmt.Errorf("write hcl: job has no ID")
+	}
+	if err := unsupported(job); err != nil {
+		return fmt.Errorf("write hcl: job %s: %w", *job.ID, err)
+	}
+	var e emitter
+	e.open("job", *job.ID)
+	if err := e.job(job); err != nil {
+		return fmt.Errorf("write hcl: job %s: %w", *job.ID, err)
+	}
+	e.close()
+	if _, err := w.Write(e.format()); err != nil {
+		return fmt.Errorf("write hcl: job %s: %w", *job.ID, err)
+	}
+	return nil
+}
+
+// job writes the job block's body.
+func (e *emitter) job(j *api.Job) error {
+	if j.Name != nil && *j.Name != *j.ID {
+		e.str("name", j.Name)
+	}
+	e.str("type", j.Type)
+	e.int("priority", j.Priority)
+	e.str("region", j.Region)
+	e.str("namespace", j.Namespace)
+	e.strings("datacenters", j.Datacenters)
+	e.str("node_pool", j.NodePool)
+	e.bool("all_at_once", j.AllAtOnce)
+	e.stringMap("meta", j.Meta)
+	e.constraints(j.Constraints)
+	e.reschedule(j.Reschedule)
+	for _, g := range j.TaskGroups {
+		if g == nil || g.Name == nil {
+			return fmt.Errorf("group without a name")
+		}
+		e.blank()
+		e.open("group", *g.Name)
+		if err := e.group(g); err != nil {
+			return fmt.Errorf("group %s: %w", *g.Name, err)
+		}
+		e.close()
+	}
+	return nil
+}
+
+// group writes a group block's body.
+func (e *emitter) group(g *api.TaskGroup) error {
+	e.int("count", g.Count)
+	e.stringMap("meta", g.Meta)
+	e.constraints(g.Constraints)
+	e.restart(g.RestartPolicy)
+	e.reschedule(g.ReschedulePolicy)
+	if d := g.EphemeralDisk; d != nil {
+		e.open("ephemeral_disk")
+		e.bool("sticky", d.Sticky)
+		e.bool("migrate", d.Migrate)
+		e.int("size", d.SizeMB)
+		e.close()
+	}
+	for _, t := range g.Tasks {
+		if t == nil {
+			return fmt.Errorf("nil task")
+		}
+		e.blank()
+		e.open("task", t.Name)
+		if err := e.task(t); err != nil {
+			return fmt.Errorf("task %s: %w", t.Name, err)
+		}
+		e.close()
+	}
+	return nil
+}
+
+// task writes a task block's body.
+func (e *emitter) task(t *api.Task) error {
+	e.attr("driver", quote(t.Driver))
+	if t.User != "" {
+		e.attr("user", quote(t.User))
+	}
+	if t.Leader {
+		e.attr("leader", "true")
+	}
+	e.duration("kill_timeout", t.KillTimeout)
+	if t.Config != nil {
+		e.open("config")
+		if err := e.config(t.Config); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		e.close()
+	}
+	e.stringMap("env", t.Env)
+	e.stringMap("meta", t.Meta)
+	e.constraints(t.Constraints)
+	e.restart(t.RestartPolicy)
+	for _, a := range t.Artifacts {
+		e.artifact(a)
+	}
+	if t.Resources != nil {
+		e.resources(t.Resources)
+	}
+	return nil
+}
+
+// config writes a driver config block's body: one attribute per key,
+// sorted.
+func (e *emitter) config(config map[string]any) error {
+	for _, k := range slices.Sorted(maps.Keys(config)) {
+		if !validIdentifier(k) {
+			return fmt.Errorf("key %q is not an HCL identifier", k)
+		}
+		if err := e.value(k, config[k]); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// resources writes a resources block.
+func (e *emitter) resources(r *api.Resources) {
+	e.open("resources")
+	e.int("cpu", r.CPU)
+	e.int("cores", r.Cores)
+	e.int("memory", r.MemoryMB)
+	e.int("memory_max", r.MemoryMaxMB)
+	e.int("disk", r.DiskMB)
+	e.int("secrets", r.SecretsMB)
+	for _, d := range r.Devices {
+		e.open("device", d.Name)
+		if d.Count != nil {
+			e.attr("count", fmt.Sprint(*d.Count))
+		}
+		e.constraints(d.Constraints)
+		e.affinities(d.Affinities)
+		e.close()
+	}
+	e.close()
+}
+
+// artifact writes an artifact block.
+func (e *emitter) artifact(a *api.TaskArtifact) {
+	e.open("artifact")
+	e.str("source", a.GetterSource)
+	e.str("destination", a.RelativeDest)
+	e.str("mode", a.GetterMode)
+	e.bool("insecure", a.GetterInsecure)
+	if a.Chown {
+		e.attr("chown", "true")
+	}
+	e.stringMap("options", a.GetterOptions)
+	e.stringMap("headers", a.GetterHeaders)
+	e.close()
+}
+
+// constraints writes one constraint block per constraint.
+func (e *emitter) constraints(cs []*api.Constraint) {
+	for _, c := range cs {
+		e.open("constraint")
+		e.nonEmpty("attribute", c.LTarget)
+		e.nonEmpty("operator", c.Operand)
+		e.nonEmpty("value", c.RTarget)
+		e.close()
+	}
+}
+
+// affinities writes one affinity block per affinity.
+func (e *emitter) affinities(as []*api.Affinity) {
+	for _, a := range as {
+		e.open("affinity")
+		e.nonEmpty("attribute", a.LTarget)
+		e.nonEmpty("operator", a.Operand)
+		e.nonEmpty("value", a.RTarget)
+		if a.Weight != nil {
+			e.attr("weight", fmt.Sprint(*a.Weight))
+		}
+		e.close()
+	}
+}
+
+// restart writes a restart block, if r is set.
+func (e *emitter) restart(r *api.RestartPolicy) {
+	if r == nil {
+		return
+	}
+	e.open("restart")
+	e.int("attempts", r.Attempts)
+	e.duration("interval", r.Interval)
+	e.duration("delay", r.Delay)
+	e.str("mode", r.Mode)
+	e.bool("render_templates", r.RenderTemplates)
+	e.close()
+}
+
+// reschedule writes a reschedule block, if r is set.
+func (e *emitter) reschedule(r *api.ReschedulePolicy) {
+	if r == nil {
+		return
+	}
+	e.open("reschedule")
+	e.int("attempts", r.Attempts)
+	e.duration("interval", r.Interval)
+	e.duration("delay", r.Delay)
+	e.str("delay_function", r.DelayFunction)
+	e.duration("max_delay", r.MaxDelay)
+	e.bool("unlimited", r.Unlimited)
+	e.close()
+}
+
+// stringMap writes a string map (meta, env, options, headers) as a block
+// when every key is an HCL identifier, else as an object attribute, which
+// the jobspec also accepts ("a.b" = "1").
+func (e *emitter) stringMap(name string, m map[string]string) {
+	if len(m) == 0 {
+		return
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	if slices.ContainsFunc(keys, func(k string) bool { return !validIdentifier(k) }) {
+		e.raw(name + " = {")
+		for _, k := range keys {
+			e.attr(objectKey(k), quote(m[k]))
+		}
+		e.raw("}")
+		return
+	}
+	e.open(name)
+	for _, k := range keys {
+		e.attr(k, quote(m[k]))
+	}
+	e.close()
+}
+
+func (e *emitter) str(name string, v *string) {
+	if v != nil {
+		e.attr(name, quote(*v))
+	}
+}
+
+func (e *emitter) nonEmpty(name, v string) {
+	if v != "" {
+		e.attr(name, quote(v))
+	}
+}
+
+func (e *emitter) int(name string, v *int) {
+	if v != nil {
+		e.attr(name, strconv.Itoa(*v))
+	}
+}
+
+func (e *emitter) bool(name string, v *bool) {
+	if v != nil {
+		e.attr(name, strconv.FormatBool(*v))
+	}
+}
+
+func (e *emitter) strings(name string, v []string) {
+	if len(v) > 0 {
+		var sb strings.Builder
+		writeList(&sb, v)
+		e.attr(name, sb.String())
+	}
+}
+
+func (e *emitter) duration(name string, v *time.Duration) {
+	if v != nil {
+		e.attr(name, quote(formatDuration(*v)))
+	}
+}
+
+// formatDuration writes d as jobspecs write durations: "24h", "10m",
+// "1h30m", "15s", "1.5s" (Go syntax without trailing zero units).
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -1,0 +1,233 @@
+package nomadjob
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/plan"
+)
+
+// Job and group meta keys. Every job and its group carry all of them;
+// shardwise_shard and shardwise_upstream are comma lists of shard IDs
+// (the pieces of a split task in NOMAD_ALLOC_INDEX order).
+const (
+	MetaGraph     = "shardwise_graph"
+	MetaRun       = "shardwise_run"
+	MetaShard     = "shardwise_shard"
+	MetaSignature = "shardwise_signature"
+	MetaClass     = "shardwise_class"
+	MetaUpstream  = "shardwise_upstream"
+	// MetaSplitTask names the split task; set only on split jobs.
+	MetaSplitTask = "shardwise_split_task"
+)
+
+// Jobs builds one Nomad job per distinct Shard.Job of p, in order of first
+// appearance, placing each on the shard's executor class from cat and
+// running the shard's tasks from g with opts.Driver.
+//
+// A job has one task group and one task. Shards sharing a Job must be all
+// the pieces of one split task; they become one group with count =
+// Split.Count whose resources are the largest any piece asks for.
+//
+// Jobs returns an error naming the shard for a class missing from cat, a
+// task missing from g, GPUs on a class without a device, memory_max on a
+// class without oversubscription, malformed split pieces, an unknown
+// driver, or predictions that are negative or not finite. It never returns
+// a partial list.
+func Jobs(p *plan.Plan, g *graph.Graph, cat *catalog.Catalog, opts Options) ([]*api.Job, error) {
+	if p == nil || g == nil || cat == nil {
+		return nil, fmt.Errorf("nomad jobs: plan, graph and catalog are required")
+	}
+	o, err := opts.resolve(p.Driver)
+	if err != nil {
+		return nil, fmt.Errorf("nomad jobs: %w", err)
+	}
+	if p.Priority < 0 || p.Priority > 100 {
+		return nil, fmt.Errorf("nomad jobs: priority %d: want 1..100, or 0 for Nomad's default", p.Priority)
+	}
+	us, err := units(p)
+	if err != nil {
+		return nil, fmt.Errorf("nomad jobs: %w", err)
+	}
+	b := &builder{plan: p, graph: g, cat: cat, opts: o}
+	jobs := make([]*api.Job, 0, len(us))
+	for _, u := range us {
+		j, err := b.job(u)
+		if err != nil {
+			return nil, fmt.Errorf("nomad jobs: job %s: %s: %w", u.job, u.label(), err)
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, nil
+}
+
+// builder holds what every job of one plan is built from.
+type builder struct {
+	plan  *plan.Plan
+	graph *graph.Graph
+	cat   *catalog.Catalog
+	opts  Options
+}
+
+// job builds the Nomad job of one unit.
+func (b *builder) job(u *unit) (*api.Job, error) {
+	s := u.first()
+	class := b.cat.Class(s.Class)
+	if class == nil {
+		return nil, fmt.Errorf("class %q is not in the catalog (have %s)", s.Class, strings.Join(b.cat.Names(), ", "))
+	}
+	jobType, err := shardType(s.Type)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := b.tasks(s)
+	if err != nil {
+		return nil, err
+	}
+	res := maxResources(u.shards)
+	task, err := b.task(u, tasks, class, res)
+	if err != nil {
+		return nil, err
+	}
+	meta := b.meta(u)
+	group := &api.TaskGroup{
+		Name:             new(groupName(u)),
+		Count:            new(len(u.shards)),
+		Constraints:      groupConstraints(class),
+		Tasks:            []*api.Task{task},
+		RestartPolicy:    restartPolicy(jobType),
+		ReschedulePolicy: reschedulePolicy(jobType),
+		EphemeralDisk:    ephemeralDisk(res.DiskMiB),
+		Meta:             meta,
+	}
+	if err := checkName("group", *group.Name); err != nil {
+		return nil, err
+	}
+	return b.wrap(u, jobType, class, group, maps.Clone(meta)), nil
+}
+
+// wrap puts group into a job with the plan's job-level settings.
+func (b *builder) wrap(u *unit, jobType string, class *catalog.Class, group *api.TaskGroup, meta map[string]string) *api.Job {
+	j := &api.Job{
+		ID:          new(u.job),
+		Name:        new(u.job),
+		Type:        new(jobType),
+		Datacenters: datacenters(b.plan, class),
+		Meta:        meta,
+		TaskGroups:  []*api.TaskGroup{group},
+	}
+	if b.plan.Priority > 0 {
+		j.Priority = new(b.plan.Priority)
+	}
+	if b.plan.Region != "" {
+		j.Region = new(b.plan.Region)
+	}
+	if b.plan.Namespace != "" {
+		j.Namespace = new(b.plan.Namespace)
+	}
+	if class.Placement.NodePool != "" {
+		j.NodePool = new(class.Placement.NodePool)
+	}
+	return j
+}
+
+// tasks resolves the shard's task names in g, in the shard's order.
+func (b *builder) tasks(s *plan.Shard) ([]*graph.Task, error) {
+	if len(s.Tasks) == 0 {
+		return nil, fmt.Errorf("no tasks")
+	}
+	out := make([]*graph.Task, len(s.Tasks))
+	for i, name := range s.Tasks {
+		t := b.graph.Task(name)
+		if t == nil {
+			return nil, fmt.Errorf("unknown task %q: not in graph %s", name, b.graph.Name)
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+// meta returns the shardwise_* meta shared by the job and its group.
+func (b *builder) meta(u *unit) map[string]string {
+	s := u.first()
+	m := map[string]string{
+		MetaGraph:     b.plan.Graph,
+		MetaRun:       b.plan.Run,
+		MetaShard:     strings.Join(u.ids(), ","),
+		MetaSignature: s.Signature,
+		MetaClass:     s.Class,
+		MetaUpstream:  strings.Join(upstream(u), ","),
+	}
+	if sp := u.split(); sp != nil {
+		m[MetaSplitTask] = sp.Task
+	}
+	return m
+}
+
+// upstream returns the shards the unit waits for, first appearance first,
+// without duplicates or the unit's own pieces.
+func upstream(u *unit) []string {
+	own := map[string]bool{}
+	for _, s := range u.shards {
+		own[s.ID] = true
+	}
+	var out []string
+	for _, s := range u.shards {
+		for _, up := range s.Upstream {
+			if !own[up] {
+				own[up] = true
+				out = append(out, up)
+			}
+		}
+	}
+	return out
+}
+
+// groupName is the shard ID, or the split task's name for a split job
+// (whose pieces have IDs of their own).
+func groupName(u *unit) string {
+	if sp := u.split(); sp != nil {
+		return sp.Task
+	}
+	return u.first().ID
+}
+
+// shardType maps a shard's Type to a Nomad job type; empty means batch.
+func shardType(t string) (string, error) {
+	switch t {
+	case "", string(graph.TypeBatch):
+		return "batch", nil
+	case string(graph.TypeService):
+		return "service", nil
+	}
+	return "", fmt.Errorf("type %q: want batch or service", t)
+}
+
+// checkName rejects group and task names Nomad refuses.
+func checkName(what, name string) error {
+	if name == "" {
+		return fmt.Errorf("empty %s name", what)
+	}
+	if strings.ContainsAny(name, "/\x00") {
+		return fmt.Errorf("%s name %s: contains a slash or NUL", what, strconv.Quote(name))
+	}
+	return nil
+}
+
+// datacenters returns the class's datacenters, or the plan's when the class
+// names none; nil leaves Nomad's default ("*").
+func datacenters(p *plan.Plan, class *catalog.Class) []string {
+	if len(class.Placement.Datacenters) > 0 {
+		return append([]string(nil), class.Placement.Datacenters...)
+	}
+	if len(p.Datacenters) > 0 {
+		return append([]string(nil), p.Datacenters...)
+	}
+	return nil
+}

@@ -1,0 +1,320 @@
+package nomadjob
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/hashicorp/nomad/api"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestWriteHCLGolden pins the jobspec text of two representative jobs: a
+// fused raw_exec shard and a split shard-driver job.
+func TestWriteHCLGolden(t *testing.T) {
+	cases := []struct {
+		driver, job, golden string
+	}{
+		{DriverRawExec, "demo-prep", "fused-raw_exec.nomad.hcl"},
+		{DriverRawExec, "demo-train", "gpu-raw_exec.nomad.hcl"},
+		{DriverShard, "demo-map", "split-shard.nomad.hcl"},
+	}
+	for _, c := range cases {
+		t.Run(c.golden, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := WriteHCL(&buf, buildJobs(t, Options{Driver: c.driver})[c.job]); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(hclwrite.Format(buf.Bytes()), buf.Bytes()) {
+				t.Error("output is not hclwrite.Format-stable")
+			}
+			path := filepath.Join("testdata", c.golden)
+			if *update {
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("%s differs (go test -update rewrites it):\n%s", path, buf.Bytes())
+			}
+		})
+	}
+}
+
+func TestWriteHCLRejects(t *testing.T) {
+	j := buildJobs(t, Options{})["demo-prep"]
+	j.TaskGroups[0].Tasks[0].Templates = []*api.Template{{}}
+	err := WriteHCL(&bytes.Buffer{}, j)
+	if err == nil || !strings.Contains(err.Error(), `group "prep": task "prep": template is set`) {
+		t.Errorf("err = %v, want one naming the template field", err)
+	}
+	if err := WriteHCL(&bytes.Buffer{}, &api.Job{}); err == nil {
+		t.Error("job without ID accepted")
+	}
+	j = buildJobs(t, Options{})["demo-prep"]
+	j.TaskGroups[0].Tasks[0].Config["bad"] = struct{}{}
+	if err := WriteHCL(&bytes.Buffer{}, j); err == nil || !strings.Contains(err.Error(), "config: bad: unsupported value type") {
+		t.Errorf("err = %v, want unsupported config value", err)
+	}
+	j.TaskGroups[0].Tasks[0].Config = map[string]any{"not-valid key": "x"}
+	if err := WriteHCL(&bytes.Buffer{}, j); err == nil || !strings.Contains(err.Error(), "not an HCL identifier") {
+		t.Errorf("err = %v, want invalid key", err)
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, buildJobs(t, Options{})["demo-prep"]); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), "{\n  \"Job\": {\n    \"Region\": \"global\",") {
+		t.Errorf("payload does not start with an indented Job:\n%.200s", buf.String())
+	}
+	var req struct{ Job *api.Job }
+	if err := json.Unmarshal(buf.Bytes(), &req); err != nil {
+		t.Fatal(err)
+	}
+	if d := *req.Job.TaskGroups[0].RestartPolicy.Interval; d.Minutes() != 10 {
+		t.Errorf("restart interval round-trips as %s, want 10m", d)
+	}
+	if !strings.Contains(buf.String(), `"Operand": "="`) || strings.Contains(buf.String(), `\u003e`) {
+		t.Error("operators should be written without HTML escaping")
+	}
+	if err := WriteJSON(&buf, nil); err == nil {
+		t.Error("nil job accepted")
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[string]string{"24h": "24h", "10m": "10m", "1h30m": "1h30m", "15s": "15s", "1.5s": "1.5s", "2h0m5s": "2h0m5s"} {
+		pd, _ := parseDur(d)
+		if got := formatDuration(pd); got != want {
+			t.Errorf("formatDuration(%s) = %s, want %s", d, got, want)
+		}
+	}
+}
+
+func TestWriteDirNew(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out", "jobs")
+	jobs := jobList(t)
+	if err := WriteDir(dir, jobs); err != nil {
+		t.Fatal(err)
+	}
+	want := fileNames(jobs)
+	if got := listDir(t, dir); !slices.Equal(got, want) {
+		t.Errorf("files = %v, want %v", got, want)
+	}
+	if got := listDir(t, filepath.Dir(dir)); !slices.Equal(got, []string{"jobs"}) {
+		t.Errorf("parent holds %v, want only jobs (no temp folder left)", got)
+	}
+	st, _ := os.Stat(dir)
+	if st.Mode().Perm() != 0o755 {
+		t.Errorf("dir mode = %v, want 0755", st.Mode().Perm())
+	}
+}
+
+func TestWriteDirKeepsOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	jobs := jobList(t)
+	mustWrite(t, filepath.Join(dir, "README"), "mine")
+	mustWrite(t, filepath.Join(dir, "demo-prep.json"), "stale")
+	if err := WriteDir(dir, jobs); err != nil {
+		t.Fatal(err)
+	}
+	want := append(fileNames(jobs), "README")
+	slices.Sort(want)
+	if got := listDir(t, dir); !slices.Equal(got, want) {
+		t.Errorf("files = %v, want %v", got, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "README")); string(b) != "mine" {
+		t.Error("README changed")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "demo-prep.json")); string(b) == "stale" {
+		t.Error("demo-prep.json not replaced")
+	}
+}
+
+// TestWriteDirAllOrNothing fails the n-th rename for every n and checks
+// that the folder is left exactly as it was each time.
+func TestWriteDirAllOrNothing(t *testing.T) {
+	jobs := jobList(t)
+	for failAt := 1; ; failAt++ {
+		dir := filepath.Join(t.TempDir(), "jobs")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, filepath.Join(dir, "README"), "mine")
+		mustWrite(t, filepath.Join(dir, "demo-prep.json"), "old")
+		before := snapshot(t, dir)
+		calls := 0
+		rename = func(a, b string) error {
+			calls++
+			if calls == failAt {
+				return errors.New("injected rename failure")
+			}
+			return os.Rename(a, b)
+		}
+		err := WriteDir(dir, jobs)
+		rename = os.Rename
+		if err == nil {
+			if failAt == 1 {
+				t.Fatal("no rename happened")
+			}
+			return // every rename point has been tried
+		}
+		if !strings.Contains(err.Error(), "injected") {
+			t.Fatalf("fail at rename %d: err = %v", failAt, err)
+		}
+		if after := snapshot(t, dir); !mapsEqual(before, after) {
+			t.Fatalf("fail at rename %d: dir changed:\nbefore %v\nafter  %v", failAt, keys(before), keys(after))
+		}
+		if left := listDir(t, filepath.Dir(dir)); len(left) != 1 {
+			t.Fatalf("fail at rename %d: temp folder left beside dir: %v", failAt, left)
+		}
+	}
+}
+
+func TestWriteDirFailsCleanlyWhenNew(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "jobs")
+	rename = func(string, string) error { return errors.New("injected") }
+	defer func() { rename = os.Rename }()
+	if err := WriteDir(dir, jobList(t)); err == nil {
+		t.Fatal("want an error")
+	}
+	if left := listDir(t, parent); len(left) != 0 {
+		t.Errorf("parent holds %v after a failed write, want nothing", left)
+	}
+}
+
+func TestWriteDirRejects(t *testing.T) {
+	jobs := jobList(t)
+	dup := append(slices.Clone(jobs), jobs[0])
+	dir := t.TempDir()
+	if err := WriteDir(dir, dup); err == nil || !strings.Contains(err.Error(), "duplicate job id") {
+		t.Errorf("err = %v, want duplicate job id", err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "demo-prep.json"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDir(dir, jobs); err == nil || !strings.Contains(err.Error(), "is a folder") {
+		t.Errorf("err = %v, want a refusal to replace a folder", err)
+	}
+	file := filepath.Join(dir, "file")
+	mustWrite(t, file, "x")
+	if err := WriteDir(file, jobs); err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("err = %v, want not a folder", err)
+	}
+	if got := listDir(t, dir); !slices.Equal(got, []string{"demo-prep.json", "file"}) {
+		t.Errorf("rejected writes left %v", got)
+	}
+}
+
+func jobList(t *testing.T) []*api.Job {
+	jobs, err := Jobs(testPlan(), testGraph(t), testCatalog(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobs
+}
+
+func fileNames(jobs []*api.Job) []string {
+	var out []string
+	for _, j := range jobs {
+		out = append(out, *j.ID+HCLSuffix, *j.ID+JSONSuffix)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, name := range listDir(t, dir) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = string(b)
+	}
+	return out
+}
+
+func mustWrite(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func parseDur(s string) (d time.Duration, err error) { return time.ParseDuration(s) }
+
+// TestIndentJSONMatchesEncodingJSON holds the fast indenter equal to
+// json.Indent on every fixture job, the awkward job and edge cases.
+func TestIndentJSONMatchesEncodingJSON(t *testing.T) {
+	srcs := []string{`{}`, `[]`, `{"a":[]}`, `{"a":{},"b":[1,{"c":null}]}`, `"x\"y\\"`, `[true,false,-1.5e3]`,
+		`{"k\"":"v,:{}[]\\\"","u":"\u2028"}`}
+	for _, j := range append(jobList(t), oddJob()) {
+		b, err := json.Marshal(registerRequest{Job: j})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, string(b))
+	}
+	for _, s := range srcs {
+		var want bytes.Buffer
+		if err := json.Indent(&want, []byte(s), "", "  "); err != nil {
+			t.Fatalf("json.Indent(%.40s): %v", s, err)
+		}
+		if got := indentJSON(nil, []byte(s)); string(got) != want.String() {
+			t.Errorf("indentJSON(%.60s) =\n%s\nwant\n%s", s, got, want.String())
+		}
+	}
+}
