@@ -89,6 +89,14 @@ type Options struct {
 	// Alternatives records each node's earliest finish time on every
 	// feasible class at the moment it was scheduled (Schedule.Alt).
 	Alternatives bool
+	// LocalTransfersFree makes an edge between two nodes on the same
+	// instance cost no transfer, as in Topcuoglu et al. (2002, section 3),
+	// where a processor keeps the data it produced. Each instance of a class
+	// then has its own data-ready time, and every instance is examined
+	// (O(I) per class and node instead of O(log I) without insertion). Off
+	// by default: Shardwise's allocations share no local disk, so data
+	// between two shards always travels (see planner/simulate).
+	LocalTransfersFree bool
 }
 
 // Schedule is the result of Run. Per-node slices have Problem.Nodes entries.
