@@ -83,3 +83,19 @@ func readPayload(t *testing.T, path string) *api.Job {
 	}
 	return payload.Job
 }
+
+// TestImportedTraceJobsParseWithRealNomad does the same for a graph
+// imported from a real trace: many shards, generated names and sizes.
+func TestImportedTraceJobsParseWithRealNomad(t *testing.T) {
+	nomad := agentBin(t, "nomad")
+	trace := filepath.Join(tracesDir(t), "montage-chameleon-2mass-01d-001.json")
+	dir := filepath.Join(t.TempDir(), "montage")
+	if _, errOut, code := shardwise(t, "import", "wfcommons", "-out", dir, trace); code != 0 {
+		t.Fatalf("import exit %d: %s", code, errOut)
+	}
+	out := filepath.Join(t.TempDir(), "jobs")
+	if _, errOut, code := shardwise(t, "plan", "-run", "m1", "-history", filepath.Join(dir, "history.jsonl"), "-out", out, filepath.Join(dir, "graph.hcl")); code != 0 {
+		t.Fatalf("plan exit %d: %s", code, errOut)
+	}
+	checkJobDir(t, nomad, out)
+}

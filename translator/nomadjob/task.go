@@ -33,8 +33,14 @@ const (
 	EnvSplitShards = "SHARDWISE_SPLIT_SHARDS" // comma list of shard IDs
 	EnvSplitBytes  = "SHARDWISE_SPLIT_BYTES"  // comma list, bytes per piece
 	EnvSplitItems  = "SHARDWISE_SPLIT_ITEMS"  // comma list, items per piece
-	envPrefix      = "SHARDWISE_"
 )
+
+// reservedEnv holds the names Jobs sets; a task's env may not override them.
+var reservedEnv = map[string]bool{
+	EnvGraph: true, EnvRun: true, EnvJob: true, EnvShard: true, EnvClass: true, EnvTasks: true,
+	EnvSplitTask: true, EnvSplitIndex: true, EnvSplitCount: true, EnvSplitShards: true,
+	EnvSplitBytes: true, EnvSplitItems: true,
+}
 
 // task builds the one Nomad task of a unit: command, environment,
 // artifacts and resources.
@@ -165,13 +171,14 @@ func quoteCommand(s string) string {
 // env returns the task's environment: the tasks' env merged (the first
 // task to set a name wins) plus the SHARDWISE_* variables, and for each task
 // the names whose value differs from the merged one (set per command). A
-// task may not set a SHARDWISE_* name.
+// task may not set a name Jobs sets itself (other SHARDWISE_* names, such as
+// those the trace importer records, pass through).
 func (b *builder) env(u *unit, tasks []*graph.Task) (map[string]string, []map[string]string, error) {
 	env := b.shardwiseEnv(u, tasks)
 	for _, t := range tasks {
 		for k, v := range t.Env {
-			if strings.HasPrefix(k, envPrefix) {
-				return nil, nil, fmt.Errorf("task %s: env %s: the %s prefix is reserved", t.Name, k, envPrefix)
+			if reservedEnv[k] {
+				return nil, nil, fmt.Errorf("task %s: env %s: the name is reserved, Shardwise sets it", t.Name, k)
 			}
 			if _, ok := env[k]; !ok {
 				env[k] = v
