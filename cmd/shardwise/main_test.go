@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shardwise/shardwise/planner/plan"
+)
+
+func runCLI(args ...string) (stdout, stderr string, code int) {
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "Usage: shardwise"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"plan"}, "exactly one argument"},
+		{[]string{"plan", "-no-such-flag", "x.hcl"}, "no-such-flag"},
+		{[]string{"import"}, "import needs a format"},
+		{[]string{"import", "wfcommons", "trace.json"}, "-out DIR"},
+		{[]string{"executors", "extra"}, "takes no arguments"},
+	}
+	for _, c := range cases {
+		_, stderr, code := runCLI(c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("shardwise %v: exit %d, stderr %q; want exit 2 containing %q", c.args, code, stderr, c.want)
+		}
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"plan", "-h"}, {"executors", "-h"}} {
+		if _, stderr, code := runCLI(args...); code != 0 || !strings.Contains(stderr, "Usage: shardwise") {
+			t.Errorf("shardwise %v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, code := runCLI("version")
+	if code != 0 || !strings.HasPrefix(out, "Shardwise v") {
+		t.Fatalf("version: exit %d, %q", code, out)
+	}
+}
+
+func TestExecutorsListsDefaultClasses(t *testing.T) {
+	out, _, code := runCLI("executors")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, c := range []string{"cpu-heavy", "memory-intensive", "io-bound", "gpu-accelerated", "low-latency", "nvidia/gpu"} {
+		if !strings.Contains(out, c) {
+			t.Errorf("executors output lacks %q", c)
+		}
+	}
+}
+
+// TestPlanJSONIsDeterministic plans an example twice with one run ID and
+// expects identical documents.
+func TestPlanJSONIsDeterministic(t *testing.T) {
+	graph := filepath.Join("..", "..", "examples", "ml-pipeline", "graph.hcl")
+	first, stderr, code := runCLI("plan", "-run", "r1", "-format", "json", graph)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	second, _, _ := runCLI("plan", "-run", "r1", "-format", "json", graph)
+	if first != second {
+		t.Fatal("two plans of one graph with one run ID differ")
+	}
+	var p plan.Plan
+	if err := json.Unmarshal([]byte(first), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Schema != plan.SchemaVersion || p.Run != "r1" || p.Baseline == nil {
+		t.Errorf("schema %q run %q baseline %v", p.Schema, p.Run, p.Baseline)
+	}
+}
+
+// TestPlanWritesJobsAndDot checks the files -out and -dot produce.
+func TestPlanWritesJobsAndDot(t *testing.T) {
+	dir := t.TempDir()
+	out, dotFile := filepath.Join(dir, "jobs"), filepath.Join(dir, "plan.dot")
+	graph := filepath.Join("..", "..", "examples", "nightly-etl", "graph.hcl")
+	stdout, stderr, code := runCLI("plan", "-run", "r2", "-out", out, "-dot", dotFile, graph)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "Nomad jobs written to") {
+		t.Errorf("summary does not mention the jobs:\n%s", stdout)
+	}
+	hcl, _ := filepath.Glob(filepath.Join(out, "*.nomad.hcl"))
+	js, _ := filepath.Glob(filepath.Join(out, "*.json"))
+	if len(hcl) == 0 || len(hcl) != len(js) {
+		t.Errorf("%d HCL and %d JSON job files", len(hcl), len(js))
+	}
+	b, err := os.ReadFile(dotFile)
+	if err != nil || !strings.HasPrefix(string(b), "digraph ") {
+		t.Errorf("dot file: %v %.40q", err, b)
+	}
+}
