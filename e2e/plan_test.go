@@ -143,3 +143,31 @@ func TestBadGraphs(t *testing.T) {
 		})
 	}
 }
+
+// TestExamplesSpanAllClasses plans every hand-written example and checks
+// that between them their shards use all five default executor classes.
+func TestExamplesSpanAllClasses(t *testing.T) {
+	graphs, _ := filepath.Glob(filepath.Join(repoRoot, "examples", "*", "graph.hcl"))
+	used := map[string]bool{}
+	for _, gf := range graphs {
+		out, errOut, code := shardwise(t, "plan", "-run", "c1", "-format", "json", gf)
+		if code != 0 {
+			t.Fatalf("plan %s: exit %d: %s", gf, code, errOut)
+		}
+		var p plan.Plan
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range p.Shards {
+			used[s.Class] = true
+		}
+		if p.Baseline != nil && p.MakespanSeconds > p.Baseline.MakespanSeconds {
+			t.Errorf("%s: plan makespan %.0fs worse than single-class %.0fs", gf, p.MakespanSeconds, p.Baseline.MakespanSeconds)
+		}
+	}
+	for _, c := range []string{"cpu-heavy", "memory-intensive", "io-bound", "gpu-accelerated", "low-latency"} {
+		if !used[c] {
+			t.Errorf("no example shard runs on %s (used: %v)", c, used)
+		}
+	}
+}

@@ -40,8 +40,9 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	if err := wfcommons.WriteDir(*out, res); err != nil {
 		return fmt.Errorf("write %s: %w", *out, err)
 	}
+	log := newLogger(stderr)
 	for _, w := range res.Warnings {
-		fmt.Fprintf(stderr, "Warning: %s\n", w)
+		log.Warn(w, "trace", fs.Arg(0))
 	}
 	fmt.Fprintf(stdout, "Imported %s (%s, schema %s): %d tasks, %d edges, %d history records into %s\n",
 		fs.Arg(0), res.Graph.Name, res.Schema, len(res.Graph.Tasks), len(res.Graph.Edges), len(res.Records), *out)

@@ -84,10 +84,13 @@ func planGraph(path string, f planFlags, stderr io.Writer) (*planned, error) {
 		printDiags(stderr, diags)
 		return nil, &reportedError{diags}
 	}
+	log := newLogger(stderr)
+	log.Debug("parsed graph", "path", path, "tasks", len(g.Tasks), "edges", len(g.Edges))
 	records, err := loadHistory(f.histories)
 	if err != nil {
 		return nil, err
 	}
+	log.Debug("loaded history", "records", len(records), "files", len(f.histories))
 	pred, err := predict.New(cat, records)
 	if err != nil {
 		return nil, fmt.Errorf("fit predictor: %w", err)
@@ -105,6 +108,7 @@ func planGraph(path string, f planFlags, stderr io.Writer) (*planned, error) {
 		return nil, fmt.Errorf("plan %s: %w", path, err)
 	}
 	p.Driver = pickDriver(f.driver, g.Driver)
+	log.Info("planned", "graph", g.Name, "run", run, "shards", len(p.Shards), "makespan_seconds", p.MakespanSeconds)
 	res := &planned{graph: g, catalog: cat, plan: p}
 	if f.dotPath != "" {
 		var buf bytes.Buffer

@@ -1,0 +1,217 @@
+package cluster
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/units"
+)
+
+const (
+	// defaultGPUMemoryMiB is a fake GPU's memory when a class sets none:
+	// 80 GiB, a data-centre GPU.
+	defaultGPUMemoryMiB = 80 * 1024
+	// defaultNodePool is the Nomad node pool of a class that names none.
+	defaultNodePool = "default"
+	// gpuPlugin is the device plugin binary under <BinDir>/plugins.
+	gpuPlugin = "fakegpu"
+	// BinDirEnv overrides the default binary directory.
+	BinDirEnv = "SHARDWISE_BIN"
+)
+
+// Options configures Start. The zero value starts the five default classes
+// from the binaries in $SHARDWISE_BIN or <repo>/.bin.
+type Options struct {
+	// BinDir holds nomad, consul and plugins/fakegpu. Empty means
+	// $SHARDWISE_BIN, else the repository's .bin directory.
+	BinDir string
+	// Classes lists the Nomad clients to start, one per class; names must
+	// be unique. Empty means DefaultClasses().
+	Classes []Class
+	// Dir is the parent of the run directory Start creates (and Close
+	// removes). Empty means os.TempDir().
+	Dir string
+	// Logf receives progress lines (agent starts, readiness, shutdown).
+	// Nil discards them.
+	Logf func(format string, args ...any)
+	// KeepDir makes Close keep the run directory (configs, data and logs)
+	// for inspection; agents and leftover processes are still stopped.
+	KeepDir bool
+}
+
+// Class is one Nomad client agent, named after its node class.
+type Class struct {
+	// Name is the client's node_class and its agent name.
+	Name string
+	// NodePool is the client's node pool; empty means "default".
+	NodePool string
+	// GPUs is the number of fake "nvidia/gpu" devices the client
+	// fingerprints (through the fakegpu plugin); 0 means none.
+	GPUs int
+	// GPUMemoryMiB is each fake GPU's memory attribute, MiB; 0 means
+	// 80 GiB. Ignored without GPUs.
+	GPUMemoryMiB int
+	// CPUMHz, MemoryMiB and DiskMiB are the resources the node advertises
+	// (cpu_total_compute, memory_total_mb, disk_total_mb and
+	// disk_free_mb); 0 keeps what Nomad fingerprints on this host.
+	CPUMHz    int
+	MemoryMiB int
+	DiskMiB   int
+}
+
+// pool returns the class's node pool.
+func (c Class) pool() string {
+	if c.NodePool == "" {
+		return defaultNodePool
+	}
+	return c.NodePool
+}
+
+// gpuMemoryMiB returns each fake GPU's memory in MiB.
+func (c Class) gpuMemoryMiB() int {
+	if c.GPUMemoryMiB <= 0 {
+		return defaultGPUMemoryMiB
+	}
+	return c.GPUMemoryMiB
+}
+
+// DefaultClasses returns one class per executor class of the default
+// catalog (planner/catalog.Default()): its node class and pool, and its
+// instance's CPU, memory and disk as the advertised resources. A class
+// with GPUs gets two fake GPUs (so two GPU shards can run at once), each
+// with the catalog's GPU memory, raised to satisfy any minimum the
+// catalog's device constraint on ${device.attr.memory} sets.
+func DefaultClasses() []Class {
+	cat := catalog.Default()
+	out := make([]Class, 0, len(cat.Classes))
+	for _, cl := range cat.Classes {
+		out = append(out, classFromCatalog(cl))
+	}
+	return out
+}
+
+func classFromCatalog(cl *catalog.Class) Class {
+	c := Class{
+		Name:      cl.Name,
+		NodePool:  cl.Placement.NodePool,
+		CPUMHz:    cl.Shape.CPU,
+		MemoryMiB: int(cl.Shape.MemoryMiB),
+		DiskMiB:   int(cl.Shape.DiskMiB),
+	}
+	if cl.Placement.NodeClass != "" {
+		c.Name = cl.Placement.NodeClass
+	}
+	if cl.Shape.GPUs > 0 || cl.Placement.Device != nil {
+		c.GPUs = max(2, cl.Shape.GPUs)
+		c.GPUMemoryMiB = max(int(cl.Shape.GPUMemoryMiB), minGPUMemoryMiB(cl.Placement.Device))
+	}
+	return c
+}
+
+// minGPUMemoryMiB returns the smallest memory, in MiB, that satisfies the
+// device's constraints on ${device.attr.memory}; 0 if none is readable.
+func minGPUMemoryMiB(d *catalog.Device) int {
+	if d == nil {
+		return 0
+	}
+	least := 0
+	for _, con := range d.Constraints {
+		if con.Attribute != "${device.attr.memory}" {
+			continue
+		}
+		mib, err := units.ParseSizeMiB(strings.ReplaceAll(con.Value, " ", ""))
+		if err != nil {
+			continue
+		}
+		switch con.Operator {
+		case ">=", "=", "==":
+			least = max(least, int(mib))
+		case ">":
+			least = max(least, int(mib)+1)
+		}
+	}
+	return least
+}
+
+// withDefaults fills the empty fields of o and checks the classes.
+func (o Options) withDefaults() (Options, error) {
+	if o.BinDir == "" {
+		o.BinDir = DefaultBinDir()
+	}
+	if len(o.Classes) == 0 {
+		o.Classes = DefaultClasses()
+	}
+	if o.Dir == "" {
+		o.Dir = os.TempDir()
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	return o, validateClasses(o.Classes)
+}
+
+func validateClasses(classes []Class) error {
+	seen := make(map[string]bool, len(classes))
+	for _, c := range classes {
+		switch {
+		case c.Name == "" || strings.ContainsAny(c.Name, " /\"\\"):
+			return fmt.Errorf("cluster: class name %q: want a non-empty name without spaces, quotes or slashes", c.Name)
+		case c.Name == serverName || c.Name == "consul":
+			return fmt.Errorf("cluster: class name %q is reserved", c.Name)
+		case seen[c.Name]:
+			return fmt.Errorf("cluster: class %q listed twice", c.Name)
+		case c.GPUs < 0 || c.GPUMemoryMiB < 0 || c.CPUMHz < 0 || c.MemoryMiB < 0 || c.DiskMiB < 0:
+			return fmt.Errorf("cluster: class %q: negative GPUs or resources", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	return nil
+}
+
+// DefaultBinDir returns $SHARDWISE_BIN, else the .bin directory at the
+// root of the repository this package was built from.
+func DefaultBinDir() string {
+	if d := os.Getenv(BinDirEnv); d != "" {
+		return d
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return ".bin"
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..", ".bin")
+}
+
+// binaries returns the paths Start needs from binDir for these classes.
+func binaries(binDir string, classes []Class) []string {
+	paths := []string{filepath.Join(binDir, "nomad"), filepath.Join(binDir, "consul")}
+	for _, c := range classes {
+		if c.GPUs > 0 {
+			return append(paths, filepath.Join(binDir, "plugins", gpuPlugin))
+		}
+	}
+	return paths
+}
+
+// MissingBinaries returns the binaries of opts (after defaults) that are
+// not executable files, with a reason each; empty when all are there.
+func MissingBinaries(opts Options) []string {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var missing []string
+	for _, p := range binaries(o.BinDir, o.Classes) {
+		st, err := os.Stat(p)
+		switch {
+		case err != nil:
+			missing = append(missing, err.Error())
+		case st.IsDir() || st.Mode()&0o111 == 0:
+			missing = append(missing, p+": not an executable file")
+		}
+	}
+	return missing
+}
