@@ -42,6 +42,7 @@ func commands() []command {
 		{"plan", "Predict, decompose and place a task graph; emit Nomad jobs", runPlan},
 		{"executors", "Print the effective executor catalog", runExecutors},
 		{"import", "Import a workflow trace as a graph plus history (wfcommons)", runImport},
+		{"simulate", "Simulate single-class, HEFT and Shardwise plans of a graph or trace", runSimulate},
 		{"version", "Print the Shardwise version", func(_ []string, out, _ io.Writer) error {
 			_, err := fmt.Fprintf(out, "Shardwise v%s\n", Version)
 			return err

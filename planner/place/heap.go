@@ -78,11 +78,24 @@ func (p pool) less(i, j int) bool {
 	return p[i].id < p[j].id
 }
 
-// occupyTop gives the earliest free instance to node n until free, and
-// restores the heap order in O(log I).
-func (p pool) occupyTop(n int32, free float64) {
-	p[0].free, p[0].last = free, n
-	for i := 0; ; {
+// find returns the position in p of the instance with the given id.
+// Without LocalTransfersFree the chosen instance is always the top, so
+// this returns at once.
+func (p pool) find(id int32) int {
+	for i := range p {
+		if p[i].id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// occupy gives the instance at position i to node n until free, which is
+// no earlier than its current free time, and restores the heap order in
+// O(log I) by sifting it down.
+func (p pool) occupy(i int, n int32, free float64) {
+	p[i].free, p[i].last = free, n
+	for {
 		l, r, m := 2*i+1, 2*i+2, i
 		if l < len(p) && p.less(l, m) {
 			m = l

@@ -143,6 +143,9 @@ func (sc *scheduler) raiseAll(t float64, from int32) {
 // candidate returns n's earliest placement on class c.
 func (sc *scheduler) candidate(n, c int) choice {
 	dur := sc.p.Runtime[n*sc.nc+c] + sc.p.Classes[c].StartupSeconds
+	if sc.opt.LocalTransfersFree {
+		return sc.localCandidate(n, c, dur)
+	}
 	ready := sc.dataReady[c]
 	if sc.opt.Insertion {
 		return sc.insertionSlot(c, ready, dur)
@@ -166,5 +169,54 @@ func (sc *scheduler) commit(n int, ch choice) {
 		sc.insertInterval(ch, int32(n))
 		return
 	}
-	sc.pools[ch.class].occupyTop(int32(n), ch.fin)
+	pl := sc.pools[ch.class]
+	pl.occupy(pl.find(int32(ch.inst)), int32(n), ch.fin)
+}
+
+// localCandidate returns n's earliest placement on class c when transfers
+// between nodes on one instance are free (Options.LocalTransfersFree):
+// every instance has its own data-ready time, so each is examined; the
+// lowest instance index wins ties. It leaves the chosen instance's
+// data-ready time and bounding predecessor in dataReady[c] and
+// dataBound[c] for commit.
+func (sc *scheduler) localCandidate(n, c int, dur float64) choice {
+	best := choice{class: c, inst: -1}
+	var bestReady float64
+	bestBound := int32(-1)
+	for i := 0; i < sc.p.Classes[c].Instances; i++ {
+		ready, bound := sc.instanceReady(n, c, i)
+		var ch choice
+		if sc.opt.Insertion {
+			start, prev := sc.lines[c][i].earliestGap(ready, dur)
+			ch = choice{class: c, inst: i, start: start, fin: start + dur, prev: prev}
+		} else {
+			in := sc.pools[c][sc.pools[c].find(int32(i))]
+			start := math.Max(in.free, ready)
+			ch = choice{class: c, inst: i, start: start, fin: start + dur, prev: in.last}
+		}
+		if best.inst < 0 || ch.fin < best.fin {
+			best, bestReady, bestBound = ch, ready, bound
+		}
+	}
+	sc.dataReady[c], sc.dataBound[c] = bestReady, bestBound
+	return best
+}
+
+// instanceReady is the time all of n's inputs can be on instance inst of
+// class c, inputs produced on that same instance arriving at once, and the
+// predecessor whose data arrives last (-1 if n has none).
+func (sc *scheduler) instanceReady(n, c, inst int) (float64, int32) {
+	ready, bound := 0.0, int32(-1)
+	for _, e := range sc.adj.in(n) {
+		from := int(sc.p.EdgeFrom[e])
+		t := sc.s.Finish[from]
+		local := int(sc.s.Class[from]) == c && int(sc.s.Instance[from]) == inst
+		if b := sc.p.EdgeBytes[e]; b > 0 && !local && !sc.p.sameGroup(from, n) {
+			t += b * sc.inv[int(sc.s.Class[from])*sc.nc+c]
+		}
+		if t > ready || bound < 0 {
+			ready, bound = math.Max(t, ready), int32(from)
+		}
+	}
+	return ready, bound
 }

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSimulateGraph runs simulate on an example graph: every method is
+// reported, the JSON is deterministic apart from plan times, and the Gantt
+// chart is written.
+func TestSimulateGraph(t *testing.T) {
+	graph := filepath.Join("..", "..", "examples", "ml-pipeline", "graph.hcl")
+	svg := filepath.Join(t.TempDir(), "plan.svg")
+	out, stderr, code := runCLI("simulate", "-format", "json", "-gantt", svg, graph)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r simulateReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Graph != "ml-pipeline" || len(r.Methods) != 3 || r.Bound.Seconds <= 0 {
+		t.Fatalf("report %+v", r)
+	}
+	for _, m := range r.Methods {
+		if m.MakespanSeconds < r.Bound.CriticalPathSeconds*0.5 || m.Allocations == 0 || len(m.Classes) == 0 {
+			t.Errorf("method %+v", m)
+		}
+	}
+	if b, err := os.ReadFile(svg); err != nil || !strings.Contains(string(b), "<svg") {
+		t.Errorf("gantt: %v", err)
+	}
+	table, _, code := runCLI("simulate", "-noise", "0.2", "-seed", "3", graph)
+	for _, want := range []string{"Lower bound", "single-class", "heft", "shardwise", "Utilisation", "noise 0.2, seed 3"} {
+		if code != 0 || !strings.Contains(table, want) {
+			t.Errorf("table lacks %q (exit %d):\n%s", want, code, table)
+		}
+	}
+}
+
+// TestSimulateTrace imports a WfCommons trace in memory.
+func TestSimulateTrace(t *testing.T) {
+	trace := filepath.Join("..", "..", "..", "shared", "traces", "wfcommons", "bacass-dirt02-001.json")
+	if _, err := os.Stat(trace); err != nil {
+		t.Skipf("traces not available: %v", err)
+	}
+	out, stderr, code := runCLI("simulate", trace)
+	if code != 0 || !strings.Contains(out, `Graph "bacass-dirt02-001": 11 tasks`) {
+		t.Errorf("exit %d: %s\n%s", code, stderr, out)
+	}
+}
+
+func TestSimulateUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"simulate"},
+		{"simulate", "-format", "yaml", "g.hcl"},
+		{"simulate", "-gantt", "chart.png", "g.hcl"},
+		{"simulate", "-noise", "-1", "g.hcl"},
+	} {
+		if _, _, code := runCLI(args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}

@@ -1,0 +1,190 @@
+// Command benchplan writes the evaluation report (docs/evaluation.md):
+// plan quality of the best single class, HEFT and Shardwise on every
+// WfCommons trace and on synthetic random graphs, simulated on the same
+// catalog, and the prediction accuracy of planner/predict against the
+// per-type mean and an Ernest-style NNLS fit. Run it with `make
+// bench-plan`:
+//
+//	go run ./planner/evaluate/benchplan -out docs/evaluation.md
+//
+// It is deterministic except for the plan times and the date; it takes
+// seconds on two cores.
+package main
+
+import (
+	"bytes"
+	_ "embed"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/evaluate"
+	"github.com/shardwise/shardwise/planner/graph/synth"
+	"github.com/shardwise/shardwise/planner/simulate"
+)
+
+// notes explains the figures; it is appended to the report.
+//
+//go:embed notes.md
+var notes string
+
+// legacyDir holds a schema-1.4 copy of a run that runs/ also holds in
+// schema 1.5; it is planned, but left out of the accuracy study so that no
+// run is predicted from itself.
+const legacyDir = "legacy-schema-1.4"
+
+// synthInstances is the instances per class of the synthetic catalog.
+const synthInstances = 4
+
+func main() {
+	out := flag.String("out", "docs/evaluation.md", "Write the Markdown report to this file.")
+	dir := flag.String("traces", "../shared/traces/wfcommons", "Folder of WfCommons traces (searched one level deep too).")
+	noise := flag.Float64("noise", 0, "Simulator runtime noise (coefficient of variation); 0 runs the tables exactly.")
+	seed := flag.Uint64("seed", 1, "Seed of the simulator's noise and of the synthetic graphs.")
+	k := flag.Int("k", 5, "Folds of the within-trace cross-validation.")
+	flag.Parse()
+	if err := run(*out, *dir, *noise, *seed, *k); err != nil {
+		fmt.Fprintln(os.Stderr, "benchplan:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out, dir string, noise float64, seed uint64, k int) error {
+	paths, err := traces(dir)
+	if err != nil {
+		return err
+	}
+	opts := evaluate.Options{Sim: simulate.Options{Noise: noise, Seed: seed}}
+	r := &evaluate.Report{
+		Command:   "go run ./planner/evaluate/benchplan " + strings.Join(os.Args[1:], " "),
+		Generated: time.Now(), Machine: machine(), Noise: noise, Seed: seed, K: k, Notes: notes,
+		Catalog: fmt.Sprintf("traces on the embedded default catalog (%s); synthetic graphs on synth.Catalog(%d)",
+			describe(catalog.Default()), synthInstances),
+	}
+	if r.Traces, err = compareTraces(paths, opts); err != nil {
+		return err
+	}
+	if r.Synthetic, err = compareSynthetic(seed, opts); err != nil {
+		return err
+	}
+	if r.Accuracy, err = accuracy(paths, k); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := evaluate.WriteMarkdown(&buf, r); err != nil {
+		return err
+	}
+	return os.WriteFile(out, buf.Bytes(), 0o644)
+}
+
+// traces lists the .json files in dir and its subfolders, sorted.
+func traces(dir string) ([]string, error) {
+	top, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sub, err := filepath.Glob(filepath.Join(dir, "*", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	all := append(top, sub...)
+	if len(all) == 0 {
+		return nil, fmt.Errorf("no traces in %s", dir)
+	}
+	sort.Strings(all)
+	return all, nil
+}
+
+func compareTraces(paths []string, opts evaluate.Options) ([]*evaluate.Comparison, error) {
+	cat := catalog.Default()
+	var out []*evaluate.Comparison
+	for _, p := range paths {
+		in, err := evaluate.FromTrace(p, cat)
+		if err != nil {
+			return nil, err
+		}
+		if filepath.Base(filepath.Dir(p)) != filepath.Base(filepath.Clean(filepath.Dir(paths[0]))) {
+			in.Name = filepath.Base(filepath.Dir(p)) + "/" + in.Name
+		}
+		c, err := evaluate.Compare(in, cat, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// synthParams is the synthetic grid: Topcuoglu et al.'s generator at 100
+// tasks over shapes 0.5, 1 and 2 and CCR 0.1, 1 and 5 (out-degree 3,
+// heterogeneity 1), and one 1000-task graph.
+func synthParams(seed uint64) []synth.Params {
+	var ps []synth.Params
+	for _, ccr := range []float64{0.1, 1, 5} {
+		for _, alpha := range []float64{0.5, 1, 2} {
+			ps = append(ps, synth.Params{Tasks: 100, Alpha: alpha, OutDegree: 3, CCR: ccr, Beta: 1, Seed: seed})
+		}
+	}
+	return append(ps, synth.Params{Tasks: 1000, Alpha: 1, OutDegree: 3, CCR: 1, Beta: 1, Seed: seed})
+}
+
+func compareSynthetic(seed uint64, opts evaluate.Options) ([]*evaluate.Comparison, error) {
+	cat := synth.Catalog(synthInstances)
+	var out []*evaluate.Comparison
+	for _, p := range synthParams(seed) {
+		in, err := evaluate.Synthetic(p, cat)
+		if err != nil {
+			return nil, err
+		}
+		c, err := evaluate.Compare(in, cat, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func accuracy(paths []string, k int) ([]evaluate.AccuracyRow, error) {
+	var trs []evaluate.TraceRecords
+	for _, p := range paths {
+		if filepath.Base(filepath.Dir(p)) == legacyDir {
+			continue
+		}
+		tr, err := evaluate.LoadTraceRecords(p)
+		if err != nil {
+			return nil, err
+		}
+		trs = append(trs, tr)
+	}
+	return evaluate.Accuracy(trs, catalog.Default(), k)
+}
+
+// machine describes the host: CPUs, model, OS, architecture, Go version.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if name, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(name) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("nproc %d, %s, %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+// describe lists a catalog's classes with their instance counts.
+func describe(cat *catalog.Catalog) string {
+	var parts []string
+	for _, cl := range cat.Classes {
+		parts = append(parts, fmt.Sprintf("%s x%d", cl.Name, cl.Instances))
+	}
+	return strings.Join(parts, ", ")
+}
