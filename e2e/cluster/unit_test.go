@@ -1,0 +1,124 @@
+package cluster
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestDefaultClassesFollowTheCatalog(t *testing.T) {
+	classes := DefaultClasses()
+	names := make([]string, len(classes))
+	gpus := 0
+	for i, c := range classes {
+		names[i] = c.Name
+		if c.GPUs > 0 {
+			gpus++
+			if c.Name != "gpu-accelerated" || c.GPUs != 2 || c.gpuMemoryMiB() < 40*1024 {
+				t.Errorf("GPU class %+v: want gpu-accelerated with 2 GPUs of at least 40 GiB", c)
+			}
+		}
+		if c.pool() != "default" || c.CPUMHz == 0 || c.MemoryMiB == 0 {
+			t.Errorf("class %+v: want pool default and the catalog's CPU and memory", c)
+		}
+	}
+	want := []string{"cpu-heavy", "memory-intensive", "io-bound", "gpu-accelerated", "low-latency"}
+	if !reflect.DeepEqual(names, want) || gpus != 1 {
+		t.Fatalf("classes %v with %d GPU classes, want %v with 1", names, gpus, want)
+	}
+}
+
+func TestValidateClassesRejects(t *testing.T) {
+	for name, classes := range map[string][]Class{
+		"empty name": {{Name: ""}},
+		"space":      {{Name: "a b"}},
+		"reserved":   {{Name: "server"}},
+		"duplicate":  {{Name: "a"}, {Name: "a"}},
+		"negative":   {{Name: "a", GPUs: -1}},
+	} {
+		if err := validateClasses(classes); err == nil {
+			t.Errorf("%s: validateClasses(%+v) accepted", name, classes)
+		}
+	}
+}
+
+func TestClientConfigLoadsFakeGPUOnlyWithGPUs(t *testing.T) {
+	d := clientDirs{Data: "/r/c/data", Plugins: "/r/c/plugins", CgroupParent: "/shardwise-x-c"}
+	plain := clientConfig(Class{Name: "c"}, d, nomadPorts{1, 2, 3}, 4, 5)
+	gpu := clientConfig(Class{Name: "g", GPUs: 2, GPUMemoryMiB: 81920, MemoryMiB: 1024}, d, nomadPorts{1, 2, 3}, 4, 5)
+	for _, want := range []string{`node_class        = "c"`, `servers           = ["127.0.0.1:4"]`, `address = "127.0.0.1:5"`, `plugin "raw_exec"`, `network_interface = "lo"`} {
+		if !strings.Contains(plain, want) {
+			t.Errorf("client config lacks %s:\n%s", want, plain)
+		}
+	}
+	if strings.Contains(plain, "fakegpu") || strings.Contains(plain, "memory_total_mb") {
+		t.Errorf("config of a class without GPUs or resources has them:\n%s", plain)
+	}
+	for _, want := range []string{`plugin "fakegpu"`, "count      = 2", "memory_mib = 81920", `name       = "fake-80gib"`, "memory_total_mb   = 1024"} {
+		if !strings.Contains(gpu, want) {
+			t.Errorf("GPU client config lacks %s:\n%s", want, gpu)
+		}
+	}
+}
+
+func TestMountsUnderUnescapesAndSortsDeepestFirst(t *testing.T) {
+	info := filepath.Join(t.TempDir(), "mountinfo")
+	lines := "22 1 0:20 / /run rw - tmpfs tmpfs rw\n" +
+		"30 22 0:31 / /r/a/secrets rw - tmpfs tmpfs rw\n" +
+		"31 22 0:32 / /r/a/b\\040c/private rw - tmpfs tmpfs rw\n" +
+		"32 22 0:33 / /rx/other rw - tmpfs tmpfs rw\n"
+	if err := os.WriteFile(info, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := mountsUnder(info, "/r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/r/a/b c/private", "/r/a/secrets"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("mountsUnder = %q, want %q", got, want)
+	}
+}
+
+func TestParseProcCgroupsKeepsNomadCgroups(t *testing.T) {
+	got := parseProcCgroups("9:name=systemd:/\n6:freezer:/nomad/abc\n3:cpuset:/shardwise-1-c/shared\n4:memory:/other\n0::/\n")
+	want := []string{"/sys/fs/cgroup/freezer/nomad/abc", "/sys/fs/cgroup/cpuset/shardwise-1-c/shared"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("parseProcCgroups = %q, want %q", got, want)
+	}
+}
+
+// An agent that exits at once fails Start with its name and log, and
+// Start leaves no run directory behind.
+func TestStartReportsAnAgentThatExits(t *testing.T) {
+	bin := t.TempDir()
+	script := "#!/bin/sh\necho \"agent refuses to start: $*\"\nexit 3\n"
+	for _, name := range []string{"nomad", "consul"} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parent := t.TempDir()
+	_, err := Start(context.Background(), Options{BinDir: bin, Dir: parent, Classes: []Class{{Name: "solo"}}})
+	if err == nil {
+		t.Fatal("Start succeeded with agents that exit")
+	}
+	for _, want := range []string{"exited", "agent refuses to start"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Errorf("run dir left behind: %v", left)
+	}
+}
+
+func TestStartNamesMissingBinaries(t *testing.T) {
+	_, err := Start(context.Background(), Options{BinDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "make agents") || !strings.Contains(err.Error(), "fakegpu") {
+		t.Fatalf("Start with an empty bin dir: %v", err)
+	}
+}
