@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/shardwise/shardwise/e2e/cluster"
 )
 
 var (
@@ -39,7 +41,13 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "build shardwise: %v\n%s", err, out)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	// Tests on the real cluster share one (cluster.Shared); stop it.
+	if err := cluster.CloseShared(); err != nil {
+		fmt.Fprintf(os.Stderr, "close the shared cluster: %v\n", err)
+		code = max(code, 1)
+	}
+	return code
 }
 
 // agentBin returns the path of an agent binary built by `make agents`. It

@@ -42,6 +42,9 @@ func commands() []command {
 		{"plan", "Predict, decompose and place a task graph; emit Nomad jobs", runPlan},
 		{"executors", "Print the effective executor catalog", runExecutors},
 		{"import", "Import a workflow trace as a graph plus history (wfcommons)", runImport},
+		{"run", "Plan a graph and run its shards on Nomad in dependency order", runRun},
+		{"status", "Show the Nomad jobs of a run by its ID", runStatus},
+		{"stop", "Stop the Nomad jobs of a run by its ID", runStop},
 		{"simulate", "Simulate single-class, HEFT and Shardwise plans of a graph or trace", runSimulate},
 		{"version", "Print the Shardwise version", func(_ []string, out, _ io.Writer) error {
 			_, err := fmt.Fprintf(out, "Shardwise v%s\n", Version)

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// nomadFlags are the Nomad CLI's connection flags. Each defaults to its
+// environment variable, as in the Nomad CLI; api.DefaultConfig reads the
+// same variables, and a flag given on the command line wins.
+type nomadFlags struct {
+	address, token, namespace, region     string
+	caCert, caPath, clientCert, clientKey string
+	tlsServerName                         string
+	tlsSkipVerify                         bool
+}
+
+// register adds the connection flags to fs.
+func (n *nomadFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&n.address, "address", "", "Address of the Nomad agent (NOMAD_ADDR; default http://127.0.0.1:4646).")
+	fs.StringVar(&n.token, "token", "", "Nomad ACL token (NOMAD_TOKEN).")
+	fs.StringVar(&n.namespace, "namespace", "", "Nomad namespace of jobs that name none (NOMAD_NAMESPACE; default \"default\").")
+	fs.StringVar(&n.region, "region", "", "Nomad region to send requests to (NOMAD_REGION).")
+	fs.StringVar(&n.caCert, "ca-cert", "", "PEM CA certificate file to verify the agent's TLS certificate (NOMAD_CACERT).")
+	fs.StringVar(&n.caPath, "ca-path", "", "Folder of PEM CA certificates (NOMAD_CAPATH).")
+	fs.StringVar(&n.clientCert, "client-cert", "", "PEM client certificate for TLS (NOMAD_CLIENT_CERT).")
+	fs.StringVar(&n.clientKey, "client-key", "", "PEM private key of -client-cert (NOMAD_CLIENT_KEY).")
+	fs.StringVar(&n.tlsServerName, "tls-server-name", "", "Server name to verify the agent's TLS certificate against (NOMAD_TLS_SERVER_NAME).")
+	fs.BoolVar(&n.tlsSkipVerify, "tls-skip-verify", false, "Do not verify the agent's TLS certificate; insecure (NOMAD_SKIP_VERIFY).")
+}
+
+// client returns an API client configured from the environment and the
+// flags set on the command line (fs must have been parsed). It returns a
+// usage error for a malformed address or NOMAD_SKIP_VERIFY, and an error
+// naming the flag for TLS files that cannot be read.
+func (n *nomadFlags) client(fs *flag.FlagSet) (*api.Client, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if v := os.Getenv("NOMAD_SKIP_VERIFY"); v != "" && !set["tls-skip-verify"] {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return nil, &usageError{msg: fmt.Sprintf("invalid NOMAD_SKIP_VERIFY %q: want true or false", v)}
+		}
+	}
+	cfg := api.DefaultConfig()
+	n.apply(cfg, set)
+	if err := checkTLSFiles(cfg.TLSConfig); err != nil {
+		return nil, err
+	}
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("configure the Nomad client for %s: %w", cfg.Address, err)
+	}
+	return c, nil
+}
+
+// apply overrides cfg with the flags given on the command line.
+func (n *nomadFlags) apply(cfg *api.Config, set map[string]bool) {
+	str := func(name, v string, dst *string) {
+		if set[name] {
+			*dst = v
+		}
+	}
+	str("address", n.address, &cfg.Address)
+	str("token", n.token, &cfg.SecretID)
+	str("namespace", n.namespace, &cfg.Namespace)
+	str("region", n.region, &cfg.Region)
+	tls := cfg.TLSConfig
+	str("ca-cert", n.caCert, &tls.CACert)
+	str("ca-path", n.caPath, &tls.CAPath)
+	str("client-cert", n.clientCert, &tls.ClientCert)
+	str("client-key", n.clientKey, &tls.ClientKey)
+	str("tls-server-name", n.tlsServerName, &tls.TLSServerName)
+	if set["tls-skip-verify"] {
+		tls.Insecure = n.tlsSkipVerify
+	}
+}
+
+// checkTLSFiles returns an error naming the flag of a TLS file that does
+// not exist or cannot be read, before any connection is tried.
+func checkTLSFiles(tls *api.TLSConfig) error {
+	files := []struct{ flag, path string }{
+		{"-ca-cert (NOMAD_CACERT)", tls.CACert},
+		{"-ca-path (NOMAD_CAPATH)", tls.CAPath},
+		{"-client-cert (NOMAD_CLIENT_CERT)", tls.ClientCert},
+		{"-client-key (NOMAD_CLIENT_KEY)", tls.ClientKey},
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("%s: %w", f.flag, err)
+		}
+	}
+	if (tls.ClientCert == "") != (tls.ClientKey == "") {
+		return &usageError{msg: "-client-cert and -client-key (NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY) go together"}
+	}
+	return nil
+}

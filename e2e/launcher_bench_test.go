@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/translator/hclgraph"
+	"github.com/shardwise/shardwise/translator/nomadjob"
+)
+
+// Layers and width of the benchmark graph: 5 layers of 10 trivial tasks;
+// each task after the first layer reads from two tasks of the layer
+// before, so no chain is fused and the plan has 50 shards.
+const (
+	benchLayers = 5
+	benchWidth  = 10
+)
+
+// benchGraph returns the HCL of the 50-task benchmark graph.
+func benchGraph() string {
+	var sb strings.Builder
+	sb.WriteString("graph \"bench50\" {\n  datacenters = [\"dc1\"]\n  driver = \"raw_exec\"\n")
+	for l := range benchLayers {
+		for i := range benchWidth {
+			fmt.Fprintf(&sb, "  task \"t%d_%d\" {\n    command = \"/bin/true\"\n", l, i)
+			if l > 0 {
+				fmt.Fprintf(&sb, "    depends_on = [task.t%d_%d, task.t%d_%d]\n", l-1, i, l-1, (i+1)%benchWidth)
+			}
+			sb.WriteString("    hints {\n      kind = \"cpu\"\n      cpu = 100\n      memory = \"32MiB\"\n      runtime = \"1s\"\n    }\n  }\n")
+		}
+	}
+	sb.WriteString("}\n")
+	return sb.String()
+}
+
+// benchPlan plans the benchmark graph for run and translates it to jobs.
+func benchPlan(b *testing.B, path, run string) (*plan.Plan, []*api.Job) {
+	b.Helper()
+	cat := catalog.Default()
+	g, diags := hclgraph.ParseFile(path, hclgraph.Options{Executors: cat.Names()})
+	if diags.HasErrors() {
+		b.Fatal(diags.Error())
+	}
+	pred, err := predict.New(cat, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tb, err := pred.Predict(g)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := plan.Build(g, cat, tb, plan.Options{Run: run})
+	if err != nil {
+		b.Fatal(err)
+	}
+	jobs, err := nomadjob.Jobs(p, g, cat, nomadjob.Options{Driver: nomadjob.DriverRawExec})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(p.Shards) != benchLayers*benchWidth {
+		b.Fatalf("plan has %d shards, want %d", len(p.Shards), benchLayers*benchWidth)
+	}
+	return p, jobs
+}
+
+// BenchmarkLauncherOverhead measures, in one run on the test cluster, the
+// time from first submit to every shard complete for a graph of 50
+// trivial shards, with the launcher and with the same job specs submitted
+// directly through the API in dependency order (directRun), and reports
+// both and their ratio (goal: at most 1.2). Run it with
+//
+//	go test ./e2e -run '^$' -bench LauncherOverhead -benchtime 3x
+func BenchmarkLauncherOverhead(b *testing.B) {
+	cl := cluster.Shared(b)
+	c := cl.Client()
+	path := filepath.Join(b.TempDir(), "bench50.hcl")
+	if err := os.WriteFile(path, []byte(benchGraph()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	var viaLauncher, direct time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		p, jobs := benchPlan(b, path, fmt.Sprintf("bl%d%x", i, time.Now().UnixNano()&0xffff))
+		b.StartTimer()
+		start := time.Now()
+		if _, err := (&launcher.Launcher{Client: c}).Run(context.Background(), p, jobs, launcher.Options{NoLocality: true}); err != nil {
+			b.Fatalf("launcher run: %v", err)
+		}
+		viaLauncher += time.Since(start)
+		b.StopTimer()
+		purge(c, jobs)
+		p, jobs = benchPlan(b, path, fmt.Sprintf("bd%d%x", i, time.Now().UnixNano()&0xffff))
+		b.StartTimer()
+		start = time.Now()
+		if err := directRun(c, p, jobs); err != nil {
+			b.Fatalf("direct run: %v", err)
+		}
+		direct += time.Since(start)
+		b.StopTimer()
+		purge(c, jobs)
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(viaLauncher.Seconds()/n, "launcher-s/run")
+	b.ReportMetric(direct.Seconds()/n, "direct-s/run")
+	b.ReportMetric(viaLauncher.Seconds()/direct.Seconds(), "ratio")
+}
+
+// purge removes the jobs from Nomad, so runs do not pile up.
+func purge(c *api.Client, jobs []*api.Job) {
+	for _, j := range jobs {
+		_, _, _ = c.Jobs().Deregister(*j.ID, true, nil)
+	}
+}
+
+// directRun is the baseline: it registers each job once all the jobs of
+// its upstream shards are complete, learning of completions from one
+// blocking query on the job list (each stub carries its job's summary),
+// with none of the launcher's event stream, progress, locality or
+// failure handling.
+func directRun(c *api.Client, p *plan.Plan, jobs []*api.Job) error {
+	jobOfShard := map[string]string{}
+	for _, s := range p.Shards {
+		jobOfShard[s.ID] = s.Job
+	}
+	deps := map[string]map[string]bool{}
+	for _, s := range p.Shards {
+		for _, up := range s.Upstream {
+			if deps[s.Job] == nil {
+				deps[s.Job] = map[string]bool{}
+			}
+			deps[s.Job][jobOfShard[up]] = true
+		}
+	}
+	done, submitted := map[string]bool{}, map[string]bool{}
+	prefix := *jobs[0].ID
+	prefix = prefix[:strings.LastIndex(prefix, "-s")]
+	var index uint64
+	for len(done) < len(jobs) {
+		for _, j := range jobs {
+			if submitted[*j.ID] || !allDone(deps[*j.ID], done) {
+				continue
+			}
+			if _, _, err := c.Jobs().Register(j, nil); err != nil {
+				return fmt.Errorf("register %s: %w", *j.ID, err)
+			}
+			submitted[*j.ID] = true
+		}
+		stubs, meta, err := c.Jobs().List(&api.QueryOptions{Prefix: prefix, WaitIndex: index, WaitTime: time.Minute})
+		if err != nil {
+			return fmt.Errorf("list jobs: %w", err)
+		}
+		index = meta.LastIndex
+		for _, s := range stubs {
+			if s.JobSummary == nil {
+				continue
+			}
+			for _, tg := range s.JobSummary.Summary {
+				if tg.Failed > 0 {
+					return fmt.Errorf("job %s failed", s.ID)
+				}
+				if tg.Complete > 0 && tg.Running == 0 && tg.Queued == 0 && tg.Starting == 0 {
+					done[s.ID] = true
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// allDone reports whether every job in deps is done.
+func allDone(deps, done map[string]bool) bool {
+	for d := range deps {
+		if !done[d] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,450 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/translator/nomadjob"
+)
+
+// Job event types of Nomad's event stream that end a job.
+const (
+	eventJobDeregistered      = "JobDeregistered"
+	eventJobBatchDeregistered = "JobBatchDeregistered"
+)
+
+// MetaAttempt is the job meta key holding the launcher's attempt number,
+// set from the second registration of a job on.
+const MetaAttempt = "shardwise_attempt"
+
+// Defaults for zero Options fields.
+const (
+	DefaultStderrBytes   = 4096
+	DefaultStreamTimeout = time.Minute
+	DefaultStopTimeout   = 30 * time.Second
+	// DefaultConnectTimeout bounds the first request of a run.
+	DefaultConnectTimeout = 15 * time.Second
+)
+
+// Launcher runs shard plans on the Nomad cluster its client talks to.
+type Launcher struct {
+	// Client is the Nomad API client; its namespace and region apply to
+	// jobs that name none.
+	Client *api.Client
+}
+
+// Options tune a run. The zero value is usable.
+type Options struct {
+	// Retries is how many more times the launcher registers a job after
+	// Nomad has given up on it (its restart and reschedule policies are
+	// spent). Zero means none.
+	Retries int
+	// Progress shows the run; nil shows nothing.
+	Progress Progress
+	// StderrBytes is how much of a failed task's stderr to read, in
+	// bytes; zero means 4096.
+	StderrBytes int64
+	// StreamTimeout is how long the event stream may stay broken before
+	// the run fails; zero means one minute.
+	StreamTimeout time.Duration
+	// StopTimeout bounds the stopping of the run's jobs after a failure
+	// or cancellation; zero means 30 seconds.
+	StopTimeout time.Duration
+	// ConnectTimeout bounds the run's first request, which checks that
+	// Nomad answers; zero means 15 seconds.
+	ConnectTimeout time.Duration
+	// FailFast turns off Nomad's restarts and reschedules in the
+	// submitted jobs, so that a failed task fails its attempt at once;
+	// the launcher's Retries still apply. Meant for development and tests.
+	FailFast bool
+	// NoLocality leaves out the node affinities that keep channel data
+	// local.
+	NoLocality bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.Progress == nil {
+		o.Progress = Discard
+	}
+	if o.StderrBytes <= 0 {
+		o.StderrBytes = DefaultStderrBytes
+	}
+	if o.StreamTimeout <= 0 {
+		o.StreamTimeout = DefaultStreamTimeout
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = DefaultStopTimeout
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	return o
+}
+
+// Run submits jobs, the Nomad jobs of plan p (nomadjob.Jobs), in
+// dependency order and follows them until every shard is complete, one
+// has failed for good, or ctx is cancelled. It does not modify p or jobs.
+//
+// It returns the report and nil when every shard completed. On a final
+// failure it stops the run's remaining jobs and returns the report (with
+// Failure set) and a *FailedError. When ctx is cancelled it stops the
+// run's jobs and returns the report and an error wrapping ErrStopped and
+// ctx's error. It returns a nil report and an error for jobs that do not
+// match p, and an error naming the address for a Nomad agent that cannot
+// be reached or refuses the request.
+func (l *Launcher) Run(ctx context.Context, p *plan.Plan, jobs []*api.Job, opts Options) (*Report, error) {
+	if l.Client == nil || p == nil {
+		return nil, errors.New("launcher: a client and a plan are required")
+	}
+	o := opts.withDefaults()
+	t, err := newTracker(p, jobs, o.Retries)
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	ns := namespaceOf(jobs)
+	start, err := CurrentIndex(ctx, l.Client, ns, o.ConnectTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(ctx, l.Client, jobs, ns); err != nil {
+		return nil, err
+	}
+	r := &runner{
+		c: l.Client, plan: p, t: t, o: o, ns: ns, start: time.Now(),
+		nodes: newNodeCache(l.Client), prev: map[string]State{}, prevReason: map[string]string{},
+	}
+	return r.run(ctx, start)
+}
+
+// CurrentIndex checks that the Nomad agent of c answers within timeout
+// (zero: no bound beyond ctx) and returns its current index of the jobs
+// table in namespace ns ("" for the client's). Its error names the address
+// and what failed (see ConnectError).
+func CurrentIndex(ctx context.Context, c *api.Client, ns string, timeout time.Duration) (uint64, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	q := (&api.QueryOptions{Namespace: ns, Filter: `ID == ""`}).WithContext(ctx)
+	_, meta, err := c.Jobs().List(q)
+	if err != nil {
+		return 0, ConnectError(c, err)
+	}
+	return meta.LastIndex, nil
+}
+
+// validate asks Nomad to validate every job before any is submitted, so
+// that a job Nomad would refuse fails the run before anything ran. It
+// returns an error naming the job and Nomad's complaints.
+func validate(ctx context.Context, c *api.Client, jobs []*api.Job, ns string) error {
+	for _, j := range jobs {
+		resp, _, err := c.Jobs().Validate(j, (&api.WriteOptions{Namespace: ns}).WithContext(ctx))
+		if err != nil {
+			return fmt.Errorf("validate job %s: %w", *j.ID, ConnectError(c, err))
+		}
+		if len(resp.ValidationErrors) > 0 {
+			return fmt.Errorf("Nomad refuses job %s: %s", *j.ID, strings.Join(resp.ValidationErrors, "; "))
+		}
+		if resp.Error != "" {
+			return fmt.Errorf("Nomad refuses job %s: %s", *j.ID, resp.Error)
+		}
+	}
+	return nil
+}
+
+// namespaceOf returns the namespace of the first job that names one, else
+// "" (the client's namespace).
+func namespaceOf(jobs []*api.Job) string {
+	for _, j := range jobs {
+		if j.Namespace != nil && *j.Namespace != "" {
+			return *j.Namespace
+		}
+	}
+	return ""
+}
+
+// runner is one run's loop state; all of it is touched by one goroutine.
+type runner struct {
+	c     *api.Client
+	plan  *plan.Plan
+	t     *tracker
+	o     Options
+	ns    string
+	start time.Time
+	nodes *nodeCache
+	// prev is each shard's last reported state.
+	prev       map[string]State
+	prevReason map[string]string
+	failure    *Failure
+	stopped    []string
+}
+
+// run is the event loop: submit what is ready, then apply events until
+// the run ends.
+func (r *runner) run(ctx context.Context, from uint64) (*Report, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	msgs := make(chan streamMsg)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		newFollower(r.c, r.ns, r.jobIDs(), r.o.StreamTimeout).run(sctx, from+1, msgs)
+	}()
+	defer func() { cancel(); wg.Wait() }()
+
+	r.o.Progress.Start(r.snapshot())
+	err := r.loop(ctx, msgs)
+	r.o.Progress.Finish(r.snapshot())
+	return r.report(), err
+}
+
+// loop submits ready groups and handles stream messages until every unit
+// is complete, one has failed for good, or ctx ends.
+func (r *runner) loop(ctx context.Context, msgs <-chan streamMsg) error {
+	if err := r.submitReady(ctx); err != nil {
+		return r.abort(ctx, err)
+	}
+	for !r.allComplete() {
+		select {
+		case <-ctx.Done():
+			return r.abort(ctx, ctx.Err())
+		case m := <-msgs:
+			if err := r.handle(ctx, m); err != nil {
+				return r.abort(ctx, err)
+			}
+		}
+	}
+	return nil
+}
+
+// abort ends the run after err: it stops the run's jobs and returns err,
+// or, when ctx was cancelled, an error wrapping ErrStopped and ctx's
+// error.
+func (r *runner) abort(ctx context.Context, err error) error {
+	r.stopAll()
+	r.notify()
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", ErrStopped, ctx.Err())
+	}
+	return err
+}
+
+// handle applies one stream message, settles the units it touched and
+// submits what became ready.
+func (r *runner) handle(ctx context.Context, m streamMsg) error {
+	if m.err != nil {
+		return m.err
+	}
+	touched := map[*unit]bool{}
+	if m.connected {
+		if err := r.reconcile(ctx, touched); err != nil {
+			return err
+		}
+	}
+	for i := range m.events {
+		if u := r.apply(&m.events[i]); u != nil {
+			touched[u] = true
+		}
+	}
+	for _, u := range r.t.units {
+		if !touched[u] {
+			continue
+		}
+		if err := r.settle(ctx, u); err != nil {
+			return err
+		}
+	}
+	r.notify()
+	return r.submitReady(ctx)
+}
+
+// apply records one event and returns the unit it concerns, or nil.
+func (r *runner) apply(e *api.Event) *unit {
+	switch e.Topic {
+	case api.TopicAllocation:
+		a, err := e.Allocation()
+		if err != nil || a == nil {
+			return nil
+		}
+		return r.t.observeAlloc(a.JobID, fromAlloc(a))
+	case api.TopicJob:
+		j, deleted, err := e.DeregisteredJob()
+		if err != nil || j == nil || j.ID == nil {
+			return nil
+		}
+		if e.Type == eventJobDeregistered || e.Type == eventJobBatchDeregistered {
+			// A stop carries the stopped job; a purge the job as it was.
+			deleted = deleted || j.Stop == nil || !*j.Stop
+		}
+		return r.t.observeJob(*j.ID, fromJob(j, deleted))
+	case api.TopicEvaluation:
+		ev, err := e.Evaluation()
+		if err != nil || ev == nil || len(ev.FailedTGAllocs) == 0 {
+			return nil
+		}
+		return r.t.observeBlocked(ev.JobID, placementReason(ev.FailedTGAllocs))
+	}
+	return nil
+}
+
+// settle applies the tracker's verdict on u: retry it, or end the run on
+// a final failure.
+func (r *runner) settle(ctx context.Context, u *unit) error {
+	if r.t.doubtful(u) {
+		// The job is dead with neither every allocation complete nor one
+		// failed in view: an event may have been lost, so read the
+		// allocations before judging.
+		if err := r.refresh(ctx, u, map[*unit]bool{}); err != nil {
+			return err
+		}
+	}
+	switch r.t.settle(u, time.Now()) {
+	case retry:
+		return r.submit(ctx, u)
+	case giveUp:
+		r.failure = r.describeFailure(ctx, u)
+		return &FailedError{Shard: r.failure.Shard, Job: u.id, Reason: u.reason}
+	}
+	return nil
+}
+
+// submitReady registers every group that has become ready.
+func (r *runner) submitReady(ctx context.Context) error {
+	for _, g := range r.t.ready() {
+		for _, u := range g.units {
+			if err := r.submit(ctx, u); err != nil {
+				return err
+			}
+		}
+		r.notify()
+	}
+	return nil
+}
+
+// submit registers u's job, with the affinities that keep its input local
+// and, after the first attempt, a new shardwise_attempt meta value.
+func (r *runner) submit(ctx context.Context, u *unit) error {
+	var affs []*api.Affinity
+	if !r.o.NoLocality {
+		affs = affinities(r.t.nodeBytes(u, r.plan.Channels), nodeClass(u.job), r.nodes.classOf(ctx))
+	}
+	job := withSubmission(u.job, affs, u.attempt+1, r.o.FailFast)
+	resp, _, err := r.c.Jobs().Register(job, r.writeOpts(ctx, u.job))
+	if err != nil {
+		return fmt.Errorf("register job %s: %w", u.id, ConnectError(r.c, err))
+	}
+	r.t.registered(u, resp.JobModifyIndex, time.Now())
+	return nil
+}
+
+// writeOpts returns the write options for job j under ctx.
+func (r *runner) writeOpts(ctx context.Context, j *api.Job) *api.WriteOptions {
+	w := &api.WriteOptions{Namespace: r.ns}
+	if j.Region != nil {
+		w.Region = *j.Region
+	}
+	return w.WithContext(ctx)
+}
+
+// reconcile reads the current state of every submitted unit, for events
+// that may have been missed while the stream was down.
+func (r *runner) reconcile(ctx context.Context, touched map[*unit]bool) error {
+	for _, u := range r.t.units {
+		if u.state == Pending || u.state.terminal() {
+			continue
+		}
+		if err := r.refresh(ctx, u, touched); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refresh reads u's job and allocations from Nomad into the tracker.
+func (r *runner) refresh(ctx context.Context, u *unit, touched map[*unit]bool) error {
+	q := (&api.QueryOptions{Namespace: r.ns}).WithContext(ctx)
+	j, _, err := r.c.Jobs().Info(u.id, q)
+	if err != nil {
+		return fmt.Errorf("read job %s: %w", u.id, ConnectError(r.c, err))
+	}
+	if r.t.observeJob(u.id, fromJob(j, false)) != nil {
+		touched[u] = true
+	}
+	allocs, _, err := r.c.Jobs().Allocations(u.id, false, q)
+	if err != nil {
+		return fmt.Errorf("read allocations of job %s: %w", u.id, ConnectError(r.c, err))
+	}
+	for _, stub := range allocs {
+		a := fromStub(stub)
+		if u.service {
+			full, _, err := r.c.Allocations().Info(stub.ID, q)
+			if err != nil {
+				return fmt.Errorf("read allocation %s of job %s: %w", shortID(stub.ID), u.id, ConnectError(r.c, err))
+			}
+			a = fromAlloc(full)
+		}
+		if r.t.observeAlloc(u.id, a) != nil {
+			touched[u] = true
+		}
+	}
+	return nil
+}
+
+// stopAll stops (does not purge) every job of the run that Nomad may
+// still be running, marks those units Stopped and the unsubmitted ones
+// Skipped. It uses a context of its own, so that it works after the
+// run's context was cancelled.
+func (r *runner) stopAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), r.o.StopTimeout)
+	defer cancel()
+	for _, u := range r.t.units {
+		switch {
+		case u.state == Pending:
+			u.state = Skipped
+		case u.state == Submitted || u.state == Running || (u.state == Complete && u.service):
+			_, _, err := r.c.Jobs().Deregister(u.id, false, r.writeOpts(ctx, u.job))
+			if err == nil {
+				r.stopped = append(r.stopped, u.id)
+			}
+			if u.state != Complete {
+				u.state = Stopped
+			}
+		}
+	}
+}
+
+// allComplete reports whether every unit is complete.
+func (r *runner) allComplete() bool {
+	for _, u := range r.t.units {
+		if u.state != Complete {
+			return false
+		}
+	}
+	return true
+}
+
+// jobIDs returns the run's job IDs.
+func (r *runner) jobIDs() []string {
+	ids := make([]string, len(r.t.units))
+	for i, u := range r.t.units {
+		ids[i] = u.id
+	}
+	return ids
+}
+
+// Meta keys the launcher reads from jobs, as the translator writes them.
+const (
+	metaRun   = nomadjob.MetaRun
+	metaShard = nomadjob.MetaShard
+	metaClass = nomadjob.MetaClass
+	metaGraph = nomadjob.MetaGraph
+	metaUp    = nomadjob.MetaUpstream
+)

@@ -1,0 +1,166 @@
+package launcher
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is what happened in a run.
+type Report struct {
+	Run, Graph string
+	Start, End time.Time
+	// PredictedSeconds is the plan's predicted makespan.
+	PredictedSeconds float64
+	// Shards are in plan order.
+	Shards []ShardResult
+	// Failure describes the shard whose final failure ended the run; nil
+	// when none failed.
+	Failure *Failure
+	// Stopped lists the jobs the launcher stopped (not purged) when the
+	// run failed or was cancelled.
+	Stopped []string
+}
+
+// ShardResult is how one shard ran.
+type ShardResult struct {
+	Shard, Job, Class string
+	State             State
+	// Service is set for a service shard, which keeps running after a
+	// run that completed.
+	Service bool
+	// Attempts counts the launcher's registrations of the shard's job.
+	Attempts int
+	// PredictedSeconds is the plan's runtime estimate.
+	PredictedSeconds float64
+	// Actual is from the first task start to the last task finish of the
+	// shard's allocation; zero when it did not run. For a service shard
+	// still running, it is the time it has been running.
+	Actual time.Duration
+	// Alloc, NodeID, Node and NodeClass say where it ran (empty when it
+	// did not).
+	Alloc, NodeID, Node, NodeClass string
+}
+
+// Failure is a shard's final failure with what Nomad recorded about it.
+type Failure struct {
+	Shard, Job string
+	// Reason says in words why the shard failed.
+	Reason string
+	// Alloc and Task are the failed allocation and task, when known.
+	Alloc, Task string
+	Node        string
+	// Events are the task's events, oldest first.
+	Events []TaskEvent
+	// Stderr is the tail of the task's stderr log; StderrErr says why it
+	// could not be read.
+	Stderr    string
+	StderrErr error
+}
+
+// TaskEvent is one Nomad task event.
+type TaskEvent struct {
+	Time    time.Time
+	Type    string
+	Message string
+}
+
+// FailedError is returned by Run when a shard failed for good.
+type FailedError struct {
+	Shard, Job, Reason string
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("shard %s (job %s) failed: %s", e.Shard, e.Job, e.Reason)
+}
+
+// ErrStopped is returned by Run (wrapped with ctx's error) when the run
+// was cancelled and its jobs stopped.
+var ErrStopped = errors.New("run cancelled; its jobs were stopped")
+
+// Elapsed returns the run's duration.
+func (r *Report) Elapsed() time.Duration { return r.End.Sub(r.Start) }
+
+// WriteSummary writes one row per shard, actual against predicted runtime
+// and where it ran, then the run's elapsed against predicted time.
+func (r *Report) WriteSummary(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SHARD\tCLASS\tSTATE\tACTUAL\tPREDICTED\tRATIO\tNODE\tNODE CLASS\tATTEMPTS")
+	for _, s := range r.Shards {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.Shard, s.Class, s.State,
+			durCell(s.Actual), roundDur(seconds(s.PredictedSeconds)), ratioCell(s.Actual, s.PredictedSeconds),
+			dash(s.Node), dash(s.NodeClass), s.Attempts)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nRun %s: %s elapsed, %s predicted\n", r.Run, roundDur(r.Elapsed()), roundDur(seconds(r.PredictedSeconds)))
+	return err
+}
+
+// Write writes the failure: what failed and why, the task's events and
+// its stderr tail.
+func (f *Failure) Write(w io.Writer) error {
+	fmt.Fprintf(w, "Shard %s (job %s) failed: %s\n", f.Shard, f.Job, f.Reason)
+	if f.Alloc != "" {
+		fmt.Fprintf(w, "Allocation %s, task %q, node %s\n", f.Alloc, f.Task, dash(f.Node))
+	}
+	if len(f.Events) > 0 {
+		fmt.Fprintln(w, "\nTask events:")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, e := range f.Events {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Type, e.Message)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	switch {
+	case f.StderrErr != nil:
+		_, err := fmt.Fprintf(w, "\nstderr unavailable: %v\n", f.StderrErr)
+		return err
+	case f.Alloc != "":
+		fmt.Fprintf(w, "\nstderr (last %d bytes):\n", len(f.Stderr))
+		_, err := io.WriteString(w, indent(f.Stderr))
+		return err
+	}
+	return nil
+}
+
+// indent prefixes every line of s with two spaces and ends it with a
+// newline.
+func indent(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return "  (empty)\n"
+	}
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ") + "\n"
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+func durCell(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return roundDur(d)
+}
+
+// ratioCell is actual / predicted as "1.25x", or "-" when either is
+// unknown.
+func ratioCell(actual time.Duration, predicted float64) string {
+	if actual <= 0 || predicted <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", actual.Seconds()/predicted)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,85 @@
+package launcher
+
+import (
+	"context"
+	"time"
+)
+
+// notify reports every shard whose state changed since the last call,
+// and every unit whose reason (a placement problem, a retry) changed.
+func (r *runner) notify() {
+	now := time.Now()
+	var changes []Change
+	for _, u := range r.t.units {
+		states := u.shardStates()
+		for i, s := range u.shards {
+			old, seen := r.prev[s.ID]
+			if seen && old == states[i] && (u.reason == "" || r.prevReason[s.ID] == u.reason) {
+				r.prevReason[s.ID] = u.reason
+				continue
+			}
+			if !seen && states[i] == Pending {
+				r.prev[s.ID] = Pending
+				continue
+			}
+			a, _ := u.bestAlloc(i)
+			changes = append(changes, Change{Shard: s.ID, Job: u.id, Class: s.Class, From: old, To: states[i],
+				Attempt: u.attempt, Node: a.NodeName, Reason: u.reason, Time: now})
+			r.prev[s.ID], r.prevReason[s.ID] = states[i], u.reason
+		}
+	}
+	if len(changes) == 0 {
+		return
+	}
+	snap := r.snapshot()
+	for _, c := range changes {
+		r.o.Progress.Change(c, snap)
+	}
+}
+
+// snapshot counts the shards in each state.
+func (r *runner) snapshot() Snapshot {
+	s := Snapshot{Run: r.plan.Run, Graph: r.plan.Graph, Shards: len(r.plan.Shards), Start: r.start,
+		Elapsed: time.Since(r.start), Predicted: seconds(r.plan.MakespanSeconds)}
+	for _, u := range r.t.units {
+		for _, st := range u.shardStates() {
+			s.Counts[st]++
+		}
+	}
+	return s
+}
+
+// report builds the run's report, reading the class of each node a shard
+// ran on.
+func (r *runner) report() *Report {
+	ctx, cancel := context.WithTimeout(context.Background(), r.o.StopTimeout)
+	defer cancel()
+	rep := &Report{Run: r.plan.Run, Graph: r.plan.Graph, Start: r.start, End: time.Now(),
+		PredictedSeconds: r.plan.MakespanSeconds, Failure: r.failure, Stopped: r.stopped}
+	for _, s := range r.plan.Shards {
+		u := r.t.byID[s.ID]
+		i := u.pieceOf(s.ID)
+		res := ShardResult{Shard: s.ID, Job: u.id, Class: s.Class, State: u.shardStates()[i],
+			Service: u.service, Attempts: u.attempt, PredictedSeconds: s.RuntimeSeconds.Value}
+		if a, ok := u.bestAlloc(i); ok {
+			res.Alloc, res.NodeID, res.Node = a.ID, a.NodeID, a.NodeName
+			res.NodeClass, _, _ = r.nodes.lookup(ctx, a.NodeID)
+			res.Actual = actual(a, rep.End)
+		}
+		rep.Shards = append(rep.Shards, res)
+	}
+	return rep
+}
+
+// actual is the allocation's run time: first task start to last task
+// finish, or to end while a task still runs.
+func actual(a allocInfo, end time.Time) time.Duration {
+	start, finish := a.span()
+	if start.IsZero() {
+		return 0
+	}
+	if a.running() || finish.Before(start) {
+		finish = end
+	}
+	return finish.Sub(start)
+}

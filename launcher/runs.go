@@ -1,0 +1,224 @@
+package launcher
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// runIDPattern is what a run ID may hold; it keeps IDs safe inside a
+// Nomad filter expression.
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// Find returns the jobs whose shardwise_run meta is run, in namespace ns
+// ("" for the client's, "*" for all), sorted by job ID. It returns an
+// error for a run ID outside [A-Za-z0-9._-] and, naming the address, when
+// Nomad cannot be asked.
+func Find(ctx context.Context, c *api.Client, run, ns string) ([]*api.JobListStub, error) {
+	if !runIDPattern.MatchString(run) {
+		return nil, fmt.Errorf("run ID %q: use letters, digits, '.', '_' and '-'", run)
+	}
+	q := (&api.QueryOptions{Namespace: ns, Filter: fmt.Sprintf("Meta.%s == %q", metaRun, run)}).WithContext(ctx)
+	jobs, _, err := c.Jobs().ListOptions(&api.JobListOptions{Fields: &api.JobListFields{Meta: true}}, q)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs of run %s: %w", run, ConnectError(c, err))
+	}
+	slices.SortFunc(jobs, func(a, b *api.JobListStub) int { return strings.Compare(a.ID, b.ID) })
+	return jobs, nil
+}
+
+// RunStatus is a run as Nomad has it: the jobs submitted so far.
+type RunStatus struct {
+	Run, Graph string
+	Jobs       []JobStatus
+}
+
+// JobStatus is one job of a run.
+type JobStatus struct {
+	ID, Namespace, Class string
+	// Shards are the job's shard IDs (shardwise_shard meta), Upstream the
+	// shards it waits for (shardwise_upstream meta).
+	Shards, Upstream []string
+	// Status is Nomad's job status (pending, running, dead).
+	Status string
+	// State is the job's state judged as the launcher judges it; a job
+	// that failed counts as failed even if a run might still retry it.
+	State State
+	// Allocs counts the job's allocations by client status.
+	Allocs map[string]int
+	// Nodes lists the names of the nodes its allocations ran on.
+	Nodes []string
+	// Runtime is the longest allocation run time (first task start to
+	// last finish, or to now while running).
+	Runtime time.Duration
+}
+
+// Status reads the state of every job of run in namespace ns (see Find).
+// It returns an error when no job carries the run ID, and, naming the
+// address, when Nomad cannot be asked.
+func Status(ctx context.Context, c *api.Client, run, ns string) (*RunStatus, error) {
+	stubs, err := Find(ctx, c, run, ns)
+	if err != nil {
+		return nil, err
+	}
+	if len(stubs) == 0 {
+		return nil, fmt.Errorf("no jobs of run %s in Nomad at %s (namespace %s)", run, c.Address(), nsName(ns))
+	}
+	st := &RunStatus{Run: run}
+	for _, s := range stubs {
+		js, err := jobStatus(ctx, c, s)
+		if err != nil {
+			return nil, err
+		}
+		st.Jobs = append(st.Jobs, js)
+		if g := s.Meta[metaGraph]; g != "" {
+			st.Graph = g
+		}
+	}
+	return st, nil
+}
+
+// jobStatus reads one job's allocations and judges its state.
+func jobStatus(ctx context.Context, c *api.Client, s *api.JobListStub) (JobStatus, error) {
+	q := (&api.QueryOptions{Namespace: s.Namespace}).WithContext(ctx)
+	js := JobStatus{ID: s.ID, Namespace: s.Namespace, Class: s.Meta[metaClass], Status: s.Status,
+		Shards: splitList(s.Meta[metaShard]), Upstream: splitList(s.Meta[metaUp]), Allocs: map[string]int{}}
+	job, _, err := c.Jobs().Info(s.ID, q)
+	if err != nil {
+		return js, fmt.Errorf("read job %s: %w", s.ID, ConnectError(c, err))
+	}
+	stubs, _, err := c.Jobs().Allocations(s.ID, false, q)
+	if err != nil {
+		return js, fmt.Errorf("read allocations of job %s: %w", s.ID, ConnectError(c, err))
+	}
+	t := &tracker{byJob: map[string]*unit{}, byID: map[string]*unit{}}
+	if err := t.addJob(0, job); err != nil {
+		return js, err
+	}
+	u := t.units[0]
+	u.state, u.attempt = Submitted, 1
+	t.observeJob(u.id, fromJob(job, false))
+	now := time.Now()
+	for _, stub := range stubs {
+		a := fromStub(stub)
+		if u.service {
+			full, _, err := c.Allocations().Info(stub.ID, q)
+			if err != nil {
+				return js, fmt.Errorf("read allocation %s: %w", shortID(stub.ID), ConnectError(c, err))
+			}
+			a = fromAlloc(full)
+		}
+		t.observeAlloc(u.id, a)
+		js.Allocs[a.ClientStatus]++
+		if a.NodeName != "" && !slices.Contains(js.Nodes, a.NodeName) {
+			js.Nodes = append(js.Nodes, a.NodeName)
+		}
+		js.Runtime = max(js.Runtime, actual(a, now))
+	}
+	t.settle(u, now)
+	js.State = u.state
+	if js.State != Complete && u.job0.Stop {
+		js.State = Stopped
+	}
+	return js, nil
+}
+
+// splitList splits a comma list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func nsName(ns string) string {
+	if ns == "" {
+		return "default"
+	}
+	return ns
+}
+
+// Write writes one row per job: its shards, class, state, Nomad status,
+// allocations, nodes and runtime.
+func (s *RunStatus) Write(w io.Writer) error {
+	counts := map[State]int{}
+	for _, j := range s.Jobs {
+		counts[j.State]++
+	}
+	fmt.Fprintf(w, "Run %s (graph %s): %d jobs in Nomad", s.Run, dash(s.Graph), len(s.Jobs))
+	for st := Pending; st <= Skipped; st++ {
+		if counts[st] > 0 {
+			fmt.Fprintf(w, ", %d %s", counts[st], st)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tSHARDS\tCLASS\tSTATE\tSTATUS\tALLOCS\tNODES\tRUNTIME\tUPSTREAM")
+	for _, j := range s.Jobs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, shardsCell(j.Shards), dash(j.Class), j.State,
+			j.Status, allocsCell(j.Allocs), dash(strings.Join(j.Nodes, ",")), durCell(j.Runtime), dash(strings.Join(j.Upstream, ",")))
+	}
+	return tw.Flush()
+}
+
+// shardsCell shows up to two shard IDs and how many more there are.
+func shardsCell(ids []string) string {
+	if len(ids) <= 2 {
+		return dash(strings.Join(ids, ","))
+	}
+	return fmt.Sprintf("%s,%s (+%d)", ids[0], ids[1], len(ids)-2)
+}
+
+// allocsCell is "2 complete, 1 running" in a fixed order.
+func allocsCell(m map[string]int) string {
+	var parts []string
+	for _, k := range []string{"pending", "running", "complete", "failed", "lost", "unknown"} {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
+		}
+	}
+	return dash(strings.Join(parts, ", "))
+}
+
+// Stop stops every job of run in namespace ns (see Find) that is not
+// stopped yet, or with purge removes every job of the run from Nomad. It
+// returns the IDs of the jobs it stopped or purged, and an error when no
+// job carries the run ID or a deregistration failed (after trying every
+// job).
+func Stop(ctx context.Context, c *api.Client, run, ns string, purge bool) ([]string, error) {
+	stubs, err := Find(ctx, c, run, ns)
+	if err != nil {
+		return nil, err
+	}
+	if len(stubs) == 0 {
+		return nil, fmt.Errorf("no jobs of run %s in Nomad at %s (namespace %s)", run, c.Address(), nsName(ns))
+	}
+	var done []string
+	var errs []string
+	for _, s := range stubs {
+		if s.Stop && !purge {
+			continue
+		}
+		w := (&api.WriteOptions{Namespace: s.Namespace}).WithContext(ctx)
+		if _, _, err := c.Jobs().Deregister(s.ID, purge, w); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", s.ID, ConnectError(c, err)))
+			continue
+		}
+		done = append(done, s.ID)
+	}
+	if len(errs) > 0 {
+		return done, fmt.Errorf("stop run %s: %s", run, strings.Join(errs, "; "))
+	}
+	return done, nil
+}

@@ -1,0 +1,190 @@
+package launcher
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// State is where a shard stands in a run.
+type State int
+
+// Shard states, in the order a shard normally passes through them.
+const (
+	// Pending: not yet submitted; waiting for its upstream shards.
+	Pending State = iota
+	// Submitted: registered with Nomad; no allocation of it running yet.
+	Submitted
+	// Running: its allocation is running.
+	Running
+	// Complete: its allocation completed (batch), or is running and
+	// healthy (service).
+	Complete
+	// Failed: Nomad gave up on it and the launcher's retries are spent.
+	Failed
+	// Stopped: submitted, then stopped by the launcher because another
+	// shard failed or the run was cancelled.
+	Stopped
+	// Skipped: never submitted, because the run ended first.
+	Skipped
+)
+
+var stateNames = [...]string{"pending", "submitted", "running", "complete", "failed", "stopped", "skipped"}
+
+// String returns the state's lower-case name ("pending", "running", ...).
+func (s State) String() string {
+	if s < 0 || int(s) >= len(stateNames) {
+		return "state(" + strconv.Itoa(int(s)) + ")"
+	}
+	return stateNames[s]
+}
+
+// Nomad status values the launcher reads (the api package has no
+// constants for them).
+const (
+	taskStateRunning = "running"
+	jobStatusDead    = "dead"
+)
+
+// terminal reports whether a unit in state s will not change any more.
+func (s State) terminal() bool { return s >= Complete }
+
+// allocInfo is what the launcher keeps of one allocation, from an event's
+// api.Allocation or a listing's api.AllocationListStub.
+type allocInfo struct {
+	ID, Name         string
+	NodeID, NodeName string
+	// Index is the allocation's index in its group (NOMAD_ALLOC_INDEX).
+	Index                       int
+	ClientStatus, DesiredStatus string
+	DeploymentID                string
+	// Healthy is the deployment's verdict; nil while undecided.
+	Healthy                  *bool
+	CreateIndex, ModifyIndex uint64
+	TaskStates               map[string]*api.TaskState
+}
+
+// fromAlloc converts an event's allocation.
+func fromAlloc(a *api.Allocation) allocInfo {
+	info := allocInfo{
+		ID: a.ID, Name: a.Name, NodeID: a.NodeID, NodeName: a.NodeName,
+		Index: allocIndex(a.Name), ClientStatus: a.ClientStatus, DesiredStatus: a.DesiredStatus,
+		DeploymentID: a.DeploymentID, CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex,
+		TaskStates: a.TaskStates,
+	}
+	if a.DeploymentStatus != nil {
+		info.Healthy = a.DeploymentStatus.Healthy
+	}
+	return info
+}
+
+// fromStub converts a listed allocation. A stub does not name its
+// deployment, so a service's allocations are read in full instead.
+func fromStub(a *api.AllocationListStub) allocInfo {
+	info := allocInfo{
+		ID: a.ID, Name: a.Name, NodeID: a.NodeID, NodeName: a.NodeName,
+		Index: allocIndex(a.Name), ClientStatus: a.ClientStatus, DesiredStatus: a.DesiredStatus,
+		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex,
+		TaskStates: a.TaskStates,
+	}
+	if a.DeploymentStatus != nil {
+		info.Healthy = a.DeploymentStatus.Healthy
+	}
+	return info
+}
+
+// allocIndex parses the index from an allocation name "JOB.GROUP[N]";
+// -1 when the name has none.
+func allocIndex(name string) int {
+	if !strings.HasSuffix(name, "]") {
+		return -1
+	}
+	open := strings.LastIndexByte(name, '[')
+	if open < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(name[open+1 : len(name)-1])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// complete reports whether the allocation's tasks have all finished
+// successfully.
+func (a allocInfo) complete() bool { return a.ClientStatus == api.AllocClientStatusComplete }
+
+// failed reports whether the allocation failed or was lost.
+func (a allocInfo) failed() bool {
+	return a.ClientStatus == api.AllocClientStatusFailed || a.ClientStatus == api.AllocClientStatusLost
+}
+
+// running reports whether the allocation is running.
+func (a allocInfo) running() bool { return a.ClientStatus == api.AllocClientStatusRunning }
+
+// healthy reports whether a service allocation is running and healthy:
+// the deployment says so, or the allocation belongs to no deployment and
+// every task is running.
+func (a allocInfo) healthy() bool {
+	if !a.running() || a.DesiredStatus != api.AllocDesiredStatusRun {
+		return false
+	}
+	if a.DeploymentID != "" {
+		return a.Healthy != nil && *a.Healthy
+	}
+	for _, ts := range a.TaskStates {
+		if ts == nil || ts.State != taskStateRunning {
+			return false
+		}
+	}
+	return len(a.TaskStates) > 0
+}
+
+// unhealthy reports whether the deployment found the allocation unhealthy.
+func (a allocInfo) unhealthy() bool { return a.Healthy != nil && !*a.Healthy }
+
+// span returns the earliest task start and latest task finish; zero
+// times when no task has started or finished.
+func (a allocInfo) span() (start, finish time.Time) {
+	for _, ts := range a.TaskStates {
+		if ts == nil {
+			continue
+		}
+		if !ts.StartedAt.IsZero() && (start.IsZero() || ts.StartedAt.Before(start)) {
+			start = ts.StartedAt
+		}
+		if ts.FinishedAt.After(finish) {
+			finish = ts.FinishedAt
+		}
+	}
+	return start, finish
+}
+
+// jobInfo is what the launcher keeps of a job's server-side state.
+type jobInfo struct {
+	Status string
+	Stop   bool
+	// Deleted is set when the job was purged.
+	Deleted                     bool
+	JobModifyIndex, ModifyIndex uint64
+}
+
+// fromJob converts an event's or a lookup's job.
+func fromJob(j *api.Job, deleted bool) jobInfo {
+	info := jobInfo{Deleted: deleted}
+	if j.Status != nil {
+		info.Status = *j.Status
+	}
+	if j.Stop != nil {
+		info.Stop = *j.Stop
+	}
+	if j.JobModifyIndex != nil {
+		info.JobModifyIndex = *j.JobModifyIndex
+	}
+	if j.ModifyIndex != nil {
+		info.ModifyIndex = *j.ModifyIndex
+	}
+	return info
+}

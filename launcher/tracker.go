@@ -1,0 +1,487 @@
+package launcher
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/planner/plan"
+)
+
+// unit is one Nomad job of the run and the shards it holds.
+type unit struct {
+	id  string
+	job *api.Job
+	// shards are the job's shards in allocation index order (a split
+	// job's pieces by Split.Index; any other job has one).
+	shards  []*plan.Shard
+	service bool
+	// count is the group's allocation count.
+	count int
+	// deps are the units, outside the unit's group, that must be complete
+	// before the group is submitted.
+	deps  []*unit
+	group *group
+
+	state State
+	// attempt counts registrations: 1 after the first submit.
+	attempt int
+	// since is the Raft index after which allocations belong to the
+	// current attempt: the job's modify index at registration.
+	since  uint64
+	allocs map[string]allocInfo
+	job0   jobInfo
+	// reason says why the unit failed or is not placed yet.
+	reason string
+	// failedAlloc is the allocation whose failure ended the last attempt.
+	failedAlloc string
+	submitted   time.Time
+	finished    time.Time
+}
+
+// group is a set of units joined by streaming channels, submitted
+// together.
+type group struct {
+	units []*unit
+}
+
+// tracker holds the run's units and decides, from what Nomad reports,
+// which units to submit, retry or give up on. It does no I/O.
+type tracker struct {
+	units  []*unit
+	byJob  map[string]*unit
+	byID   map[string]*unit // by shard ID
+	groups []*group
+	// retries is how often a unit is registered again after Nomad gave
+	// up on it.
+	retries int
+}
+
+// verdict is what settle decided about a unit.
+type verdict int
+
+const (
+	// keep: nothing to do.
+	keep verdict = iota
+	// retry: Nomad gave up; register the job again.
+	retry
+	// giveUp: Nomad gave up and the retries are spent.
+	giveUp
+	// done: the unit has just become complete.
+	done
+)
+
+// newTracker builds the units of p from jobs, one per job ID, and their
+// submission groups and dependencies. It returns an error for a shard
+// whose job is missing, a job that holds no shard, a job with other than
+// one task group, an upstream shard not in the plan, or dependencies that
+// form a cycle once streaming shards are grouped.
+func newTracker(p *plan.Plan, jobs []*api.Job, retries int) (*tracker, error) {
+	if retries < 0 {
+		return nil, fmt.Errorf("retries %d: must not be negative", retries)
+	}
+	t := &tracker{byJob: map[string]*unit{}, byID: map[string]*unit{}, retries: retries}
+	for i, j := range jobs {
+		if err := t.addJob(i, j); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range p.Shards {
+		u := t.byJob[s.Job]
+		if u == nil {
+			return nil, fmt.Errorf("shard %s: job %q is not among the jobs", s.ID, s.Job)
+		}
+		u.shards = append(u.shards, s)
+		t.byID[s.ID] = u
+	}
+	for _, u := range t.units {
+		if len(u.shards) == 0 {
+			return nil, fmt.Errorf("job %s holds no shard of plan %s", u.id, p.Run)
+		}
+		sort.SliceStable(u.shards, func(a, b int) bool { return pieceIndex(u.shards[a]) < pieceIndex(u.shards[b]) })
+	}
+	t.makeGroups(p.Channels)
+	if err := t.makeDeps(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// addJob adds the unit of job j (the i-th job).
+func (t *tracker) addJob(i int, j *api.Job) error {
+	if j == nil || j.ID == nil || *j.ID == "" {
+		return fmt.Errorf("job #%d has no ID", i)
+	}
+	if len(j.TaskGroups) != 1 {
+		return fmt.Errorf("job %s has %d task groups, want 1", *j.ID, len(j.TaskGroups))
+	}
+	if t.byJob[*j.ID] != nil {
+		return fmt.Errorf("duplicate job %s", *j.ID)
+	}
+	count := 1
+	if c := j.TaskGroups[0].Count; c != nil {
+		count = *c
+	}
+	u := &unit{id: *j.ID, job: j, count: count, allocs: map[string]allocInfo{},
+		service: j.Type != nil && *j.Type == api.JobTypeService}
+	t.units = append(t.units, u)
+	t.byJob[u.id] = u
+	return nil
+}
+
+// pieceIndex is a split piece's index, 0 for an unsplit shard.
+func pieceIndex(s *plan.Shard) int {
+	if s.Split != nil {
+		return s.Split.Index
+	}
+	return 0
+}
+
+// makeGroups joins units linked by streaming channels (union-find).
+func (t *tracker) makeGroups(channels []*plan.Channel) {
+	parent := map[*unit]*unit{}
+	var find func(*unit) *unit
+	find = func(u *unit) *unit {
+		if p, ok := parent[u]; ok && p != u {
+			r := find(p)
+			parent[u] = r
+			return r
+		}
+		return u
+	}
+	for _, c := range channels {
+		a, b := t.byID[c.From], t.byID[c.To]
+		if c.Stream && a != nil && b != nil && find(a) != find(b) {
+			parent[find(b)] = find(a)
+		}
+	}
+	byRoot := map[*unit]*group{}
+	for _, u := range t.units {
+		r := find(u)
+		g := byRoot[r]
+		if g == nil {
+			g = &group{}
+			byRoot[r] = g
+			t.groups = append(t.groups, g)
+		}
+		g.units = append(g.units, u)
+		u.group = g
+	}
+}
+
+// makeDeps sets each unit's dependencies outside its group and checks
+// that the groups form a DAG.
+func (t *tracker) makeDeps() error {
+	for _, u := range t.units {
+		for _, s := range u.shards {
+			for _, up := range s.Upstream {
+				d := t.byID[up]
+				if d == nil {
+					return fmt.Errorf("shard %s: upstream shard %q is not in the plan", s.ID, up)
+				}
+				if d.group != u.group && !slices.Contains(u.deps, d) {
+					u.deps = append(u.deps, d)
+				}
+			}
+		}
+	}
+	return t.checkAcyclic()
+}
+
+// checkAcyclic returns an error naming a job on a dependency cycle between
+// submission groups.
+func (t *tracker) checkAcyclic() error {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[*group]int{}
+	var visit func(g *group) *unit
+	visit = func(g *group) *unit {
+		color[g] = grey
+		for _, u := range g.units {
+			for _, d := range u.deps {
+				switch color[d.group] {
+				case grey:
+					return d
+				case white:
+					if bad := visit(d.group); bad != nil {
+						return bad
+					}
+				}
+			}
+		}
+		color[g] = black
+		return nil
+	}
+	for _, g := range t.groups {
+		if color[g] == white {
+			if bad := visit(g); bad != nil {
+				return fmt.Errorf("job %s is on a dependency cycle (streaming channels join jobs that also wait for each other)", bad.id)
+			}
+		}
+	}
+	return nil
+}
+
+// ready returns the groups that can be submitted now: every unit is
+// pending and every dependency complete.
+func (t *tracker) ready() []*group {
+	var out []*group
+	for _, g := range t.groups {
+		if g.ready() {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func (g *group) ready() bool {
+	for _, u := range g.units {
+		if u.state != Pending {
+			return false
+		}
+		for _, d := range u.deps {
+			if d.state != Complete {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// registered records that u's job was registered at Raft index since
+// (the job's modify index): allocations created after it, and job states
+// from it on, belong to this attempt.
+func (t *tracker) registered(u *unit, since uint64, now time.Time) {
+	u.attempt++
+	u.since = since
+	u.state = Submitted
+	if u.attempt > 1 && u.reason != "" {
+		u.reason = fmt.Sprintf("registered again (attempt %d of %d) after: %s", u.attempt, t.retries+1, u.reason)
+	} else {
+		u.reason = ""
+	}
+	u.failedAlloc = ""
+	u.job0 = jobInfo{}
+	if u.submitted.IsZero() {
+		u.submitted = now
+	}
+	for id, a := range u.allocs {
+		if a.CreateIndex <= since {
+			delete(u.allocs, id)
+		}
+	}
+}
+
+// observeAlloc records an allocation update and returns its unit, or nil
+// when the allocation is not of the run's current attempts or is older
+// than what is already known.
+func (t *tracker) observeAlloc(jobID string, a allocInfo) *unit {
+	u := t.byJob[jobID]
+	if u == nil || u.state == Pending || a.CreateIndex <= u.since {
+		return nil
+	}
+	if old, ok := u.allocs[a.ID]; ok && old.ModifyIndex > a.ModifyIndex {
+		return nil
+	}
+	u.allocs[a.ID] = a
+	if a.ClientStatus != api.AllocClientStatusPending {
+		u.reason = ""
+	}
+	return u
+}
+
+// observeJob records a job update and returns its unit, or nil when the
+// update predates the current attempt or what is already known.
+func (t *tracker) observeJob(jobID string, j jobInfo) *unit {
+	u := t.byJob[jobID]
+	if u == nil || u.state == Pending || (!j.Deleted && j.JobModifyIndex < u.since) {
+		return nil
+	}
+	if !j.Deleted && j.ModifyIndex < u.job0.ModifyIndex {
+		return nil
+	}
+	u.job0 = j
+	return u
+}
+
+// observeBlocked records why Nomad could not place u's allocations yet.
+func (t *tracker) observeBlocked(jobID, reason string) *unit {
+	u := t.byJob[jobID]
+	if u == nil || u.state != Submitted {
+		return nil
+	}
+	u.reason = reason
+	return u
+}
+
+// settle moves u to the state its allocations and job show and says what
+// the launcher must do about it.
+func (t *tracker) settle(u *unit, now time.Time) verdict {
+	if u.state == Pending || u.state.terminal() {
+		return keep
+	}
+	if ok := t.finished(u); ok {
+		u.state = Complete
+		u.finished = now
+		return done
+	}
+	if reason, failed, final := t.failure(u); failed {
+		u.reason = reason
+		if !final && u.attempt <= t.retries {
+			return retry
+		}
+		u.state = Failed
+		u.finished = now
+		return giveUp
+	}
+	for _, a := range u.allocs {
+		if a.running() || a.complete() {
+			u.state = Running
+			return keep
+		}
+	}
+	return keep
+}
+
+// doubtful reports whether u's batch job is dead while the tracker sees
+// neither every allocation complete nor one failed, which happens only
+// when events were lost.
+func (t *tracker) doubtful(u *unit) bool {
+	if u.service || u.state == Pending || u.state.terminal() {
+		return false
+	}
+	if u.job0.Status != jobStatusDead || u.job0.Stop || u.job0.Deleted || u.job0.JobModifyIndex < u.since {
+		return false
+	}
+	_, failed := latestFailed(u.allocs)
+	return !failed && !t.finished(u)
+}
+
+// finished reports whether every allocation index of u has a complete
+// (batch) or healthy (service) allocation.
+func (t *tracker) finished(u *unit) bool {
+	ok := make([]bool, u.count)
+	n := 0
+	for _, a := range u.allocs {
+		good := a.complete()
+		if u.service {
+			good = a.healthy()
+		}
+		if good && a.Index >= 0 && a.Index < u.count && !ok[a.Index] {
+			ok[a.Index] = true
+			n++
+		}
+	}
+	return n == u.count
+}
+
+// failure reports whether the current attempt has failed, why, and
+// whether the failure is final (not to be retried): the job was stopped
+// or purged by someone else (final), a batch job is dead without every
+// allocation complete, or a service allocation is unhealthy.
+func (t *tracker) failure(u *unit) (reason string, failed, final bool) {
+	j := u.job0
+	switch {
+	case j.Deleted:
+		return "the job was purged from Nomad outside this run", true, true
+	case j.Stop:
+		return "the job was stopped outside this run", true, true
+	}
+	if u.service {
+		for _, a := range u.allocs {
+			if a.unhealthy() && a.DesiredStatus == api.AllocDesiredStatusRun {
+				u.failedAlloc = a.ID
+				return fmt.Sprintf("allocation %s is unhealthy", shortID(a.ID)), true, false
+			}
+		}
+		return "", false, false
+	}
+	if j.Status != jobStatusDead || j.JobModifyIndex < u.since {
+		return "", false, false
+	}
+	if a, ok := latestFailed(u.allocs); ok {
+		u.failedAlloc = a.ID
+		return fmt.Sprintf("allocation %s %s and Nomad will not reschedule it", shortID(a.ID), a.ClientStatus), true, false
+	}
+	return "the job is dead but not every allocation completed", true, false
+}
+
+// latestFailed returns the failed allocation modified last.
+func latestFailed(allocs map[string]allocInfo) (allocInfo, bool) {
+	var best allocInfo
+	found := false
+	for _, a := range allocs {
+		if a.failed() && (!found || a.ModifyIndex > best.ModifyIndex) {
+			best, found = a, true
+		}
+	}
+	return best, found
+}
+
+// shardStates returns the state of each of u's shards (piece order): a
+// piece whose allocation completed is complete even when the unit is
+// not.
+func (u *unit) shardStates() []State {
+	out := make([]State, len(u.shards))
+	for i := range u.shards {
+		out[i] = u.state
+	}
+	if u.state == Pending || u.state == Complete || u.state == Skipped {
+		return out
+	}
+	for _, a := range u.allocs {
+		if a.Index < 0 || a.Index >= len(out) {
+			continue
+		}
+		switch {
+		case !u.service && a.complete():
+			out[a.Index] = Complete
+		case u.service && a.healthy():
+			out[a.Index] = Complete
+		case a.running() && out[a.Index] == Submitted:
+			out[a.Index] = Running
+		}
+	}
+	return out
+}
+
+// bestAlloc returns the allocation that best shows how piece i ran: a
+// complete (or healthy) one, else a running one, else the one modified
+// last.
+func (u *unit) bestAlloc(i int) (allocInfo, bool) {
+	var best allocInfo
+	rank := -1
+	for _, a := range u.allocs {
+		if a.Index != i {
+			continue
+		}
+		r := 0
+		switch {
+		case a.complete() || (u.service && a.healthy()):
+			r = 3
+		case a.running():
+			r = 2
+		case a.failed():
+			r = 1
+		}
+		if r > rank || (r == rank && a.ModifyIndex > best.ModifyIndex) {
+			best, rank = a, r
+		}
+	}
+	return best, rank >= 0
+}
+
+// shortID returns the first 8 characters of a Nomad UUID, as the Nomad
+// CLI shows them.
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

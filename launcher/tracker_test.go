@@ -1,0 +1,305 @@
+package launcher
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/planner/plan"
+)
+
+// fixture is a small plan: a -> b (split in 2) -> e, and a -> c ~> d
+// where c streams into d, so c and d are one submission group.
+func fixture() (*plan.Plan, []*api.Job) {
+	p := &plan.Plan{Run: "r1", Graph: "g"}
+	add := func(id, job string, split *plan.Split, up ...string) {
+		p.Shards = append(p.Shards, &plan.Shard{ID: id, Job: job, Split: split, Upstream: up, Class: "cpu"})
+	}
+	add("a", "job-a", nil)
+	add("b0", "job-b", &plan.Split{Task: "b", Index: 0, Count: 2}, "a")
+	add("b1", "job-b", &plan.Split{Task: "b", Index: 1, Count: 2}, "a")
+	add("c", "job-c", nil, "a")
+	add("d", "job-d", nil, "c")
+	add("e", "job-e", nil, "b0", "b1", "d")
+	ch := func(from, to string, stream bool, bytes int64) {
+		p.Channels = append(p.Channels, &plan.Channel{From: from, To: to, Stream: stream, Bytes: bytes})
+	}
+	ch("a", "b0", false, 100)
+	ch("a", "b1", false, 100)
+	ch("a", "c", false, 50)
+	ch("c", "d", true, 10)
+	ch("b0", "e", false, 30)
+	ch("b1", "e", false, 10)
+	ch("d", "e", false, 0)
+	var jobs []*api.Job
+	for _, id := range []string{"job-a", "job-b", "job-c", "job-d", "job-e"} {
+		count := 1
+		if id == "job-b" {
+			count = 2
+		}
+		jobs = append(jobs, testJob(id, "batch", count))
+	}
+	return p, jobs
+}
+
+func testJob(id, typ string, count int) *api.Job {
+	return &api.Job{ID: new(id), Type: new(typ), TaskGroups: []*api.TaskGroup{{
+		Name: new("g"), Count: new(count),
+		Constraints: []*api.Constraint{api.NewConstraint(attrNodeClass, "=", "cpu")},
+	}}}
+}
+
+func newTestTracker(t *testing.T, retries int) *tracker {
+	t.Helper()
+	p, jobs := fixture()
+	tr, err := newTracker(p, jobs, retries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// readyJobs returns the job IDs of the ready groups, one string per group.
+func readyJobs(tr *tracker) []string {
+	var out []string
+	for _, g := range tr.ready() {
+		var ids []string
+		for _, u := range g.units {
+			ids = append(ids, u.id)
+		}
+		out = append(out, strings.Join(ids, "+"))
+	}
+	return out
+}
+
+// alloc returns an allocation of job at index i on node, created at
+// Raft index create and last modified at modify.
+func alloc(job string, i int, status, node string, create, modify uint64) allocInfo {
+	return allocInfo{ID: fmt.Sprintf("%s-%d-%d", job, i, create),
+		Name: job + ".g[" + string(rune('0'+i)) + "]", Index: i, NodeID: node, NodeName: node,
+		ClientStatus: status, DesiredStatus: "run", CreateIndex: create, ModifyIndex: modify}
+}
+
+func dead(jobModify, modify uint64) jobInfo {
+	return jobInfo{Status: jobStatusDead, JobModifyIndex: jobModify, ModifyIndex: modify}
+}
+
+// submitAll registers every ready group's units at index since.
+func submitAll(tr *tracker, since uint64) {
+	for _, g := range tr.ready() {
+		for _, u := range g.units {
+			tr.registered(u, since, time.Time{})
+		}
+	}
+}
+
+// finish marks every allocation index of job complete and settles it.
+func finish(t *testing.T, tr *tracker, job string, at uint64) {
+	t.Helper()
+	u := tr.byJob[job]
+	for i := range u.count {
+		tr.observeAlloc(job, alloc(job, i, "complete", "n-"+job, at, at+1))
+	}
+	if v := tr.settle(u, time.Time{}); v != done {
+		t.Fatalf("%s: verdict %v, want done", job, v)
+	}
+}
+
+func TestDependencyOrder(t *testing.T) {
+	tr := newTestTracker(t, 0)
+	steps := []struct {
+		complete string
+		want     []string
+	}{
+		{"", []string{"job-a"}},
+		{"job-a", []string{"job-b", "job-c+job-d"}},
+		{"job-b", nil},
+		{"job-c", nil},
+		{"job-d", []string{"job-e"}},
+	}
+	var idx uint64 = 10
+	for _, st := range steps {
+		if st.complete != "" {
+			finish(t, tr, st.complete, idx+1)
+		}
+		if got := readyJobs(tr); !slices.Equal(got, st.want) {
+			t.Fatalf("after %q complete: ready %v, want %v", st.complete, got, st.want)
+		}
+		submitAll(tr, idx)
+		idx += 10
+	}
+}
+
+func TestSplitJobCompletesWhenEveryPieceCompletes(t *testing.T) {
+	tr := newTestTracker(t, 0)
+	submitAll(tr, 1)
+	finish(t, tr, "job-a", 2)
+	submitAll(tr, 5)
+	b := tr.byJob["job-b"]
+	tr.observeAlloc("job-b", alloc("job-b", 0, "complete", "n1", 6, 8))
+	tr.observeAlloc("job-b", alloc("job-b", 1, "running", "n2", 6, 7))
+	if v := tr.settle(b, time.Time{}); v != keep || b.state != Running {
+		t.Fatalf("one piece complete: verdict %v state %v, want keep/running", v, b.state)
+	}
+	if got := b.shardStates(); !slices.Equal(got, []State{Complete, Running}) {
+		t.Errorf("piece states %v, want [complete running]", got)
+	}
+	tr.observeAlloc("job-b", alloc("job-b", 1, "complete", "n2", 6, 9))
+	if v := tr.settle(b, time.Time{}); v != done || b.state != Complete {
+		t.Fatalf("both pieces complete: verdict %v state %v, want done/complete", v, b.state)
+	}
+}
+
+func TestStaleAllocationUpdateIgnored(t *testing.T) {
+	tr := newTestTracker(t, 0)
+	submitAll(tr, 1)
+	a := tr.byJob["job-a"]
+	tr.observeAlloc("job-a", alloc("job-a", 0, "complete", "n1", 2, 9))
+	if u := tr.observeAlloc("job-a", alloc("job-a", 0, "running", "n1", 2, 5)); u != nil {
+		t.Error("an older update of a known allocation was applied")
+	}
+	if v := tr.settle(a, time.Time{}); v != done {
+		t.Errorf("verdict %v, want done", v)
+	}
+	// An allocation created before the registration belongs to an
+	// earlier job of the same ID.
+	tr2 := newTestTracker(t, 0)
+	submitAll(tr2, 100)
+	if u := tr2.observeAlloc("job-a", alloc("job-a", 0, "complete", "n1", 50, 60)); u != nil {
+		t.Error("an allocation older than the registration was applied")
+	}
+}
+
+func TestRetryThenGiveUp(t *testing.T) {
+	tr := newTestTracker(t, 1)
+	submitAll(tr, 10)
+	a := tr.byJob["job-a"]
+	first := alloc("job-a", 0, "failed", "n1", 11, 12)
+	tr.observeAlloc("job-a", first)
+	if v := tr.settle(a, time.Time{}); v != keep {
+		t.Fatalf("failed alloc, job not dead: verdict %v, want keep (Nomad may reschedule)", v)
+	}
+	tr.observeJob("job-a", dead(10, 13))
+	if v := tr.settle(a, time.Time{}); v != retry {
+		t.Fatalf("job dead: verdict %v, want retry", v)
+	}
+	tr.registered(a, 20, time.Time{})
+	if a.attempt != 2 || a.state != Submitted || len(a.allocs) != 0 {
+		t.Fatalf("after re-registering: attempt %d state %v allocs %d", a.attempt, a.state, len(a.allocs))
+	}
+	if !strings.Contains(a.reason, "attempt 2 of 2") {
+		t.Errorf("reason %q does not say which attempt", a.reason)
+	}
+	// The old job's dead state and old allocation must not end attempt 2.
+	tr.observeJob("job-a", dead(10, 13))
+	tr.observeAlloc("job-a", first)
+	if v := tr.settle(a, time.Time{}); v != keep {
+		t.Fatalf("stale failure applied to attempt 2: verdict %v", v)
+	}
+	second := alloc("job-a", 0, "failed", "n1", 21, 22)
+	tr.observeAlloc("job-a", second)
+	tr.observeJob("job-a", dead(20, 23))
+	if v := tr.settle(a, time.Time{}); v != giveUp || a.state != Failed {
+		t.Fatalf("attempt 2 dead: verdict %v state %v, want giveUp/failed", v, a.state)
+	}
+	if a.failedAlloc != second.ID {
+		t.Errorf("failed alloc %q, want %q", a.failedAlloc, second.ID)
+	}
+	if got := readyJobs(tr); len(got) != 0 {
+		t.Errorf("downstream ready after a failure: %v", got)
+	}
+}
+
+func TestStoppedOutsideIsFinal(t *testing.T) {
+	tr := newTestTracker(t, 3)
+	submitAll(tr, 10)
+	a := tr.byJob["job-a"]
+	tr.observeJob("job-a", jobInfo{Status: "running", Stop: true, JobModifyIndex: 10, ModifyIndex: 14})
+	if v := tr.settle(a, time.Time{}); v != giveUp {
+		t.Fatalf("stopped job: verdict %v, want giveUp despite retries", v)
+	}
+}
+
+func TestDoubtfulWhenDeadWithoutFailure(t *testing.T) {
+	tr := newTestTracker(t, 0)
+	submitAll(tr, 10)
+	a := tr.byJob["job-a"]
+	tr.observeJob("job-a", dead(10, 13))
+	if !tr.doubtful(a) {
+		t.Error("dead job with no allocation in view is not doubtful")
+	}
+	tr.observeAlloc("job-a", alloc("job-a", 0, "complete", "n1", 11, 12))
+	if tr.doubtful(a) {
+		t.Error("dead job with its allocation complete is doubtful")
+	}
+}
+
+func TestServiceDoneWhenHealthy(t *testing.T) {
+	p := &plan.Plan{Shards: []*plan.Shard{{ID: "s", Job: "svc"}}}
+	tr, err := newTracker(p, []*api.Job{testJob("svc", "service", 1)}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitAll(tr, 1)
+	u := tr.byJob["svc"]
+	a := alloc("svc", 0, "running", "n1", 2, 3)
+	a.DeploymentID = "dep"
+	tr.observeAlloc("svc", a)
+	if v := tr.settle(u, time.Time{}); v != keep || u.state != Running {
+		t.Fatalf("running, health undecided: verdict %v state %v", v, u.state)
+	}
+	a.ModifyIndex, a.Healthy = 4, new(true)
+	tr.observeAlloc("svc", a)
+	if v := tr.settle(u, time.Time{}); v != done {
+		t.Fatalf("running and healthy: verdict %v, want done", v)
+	}
+	// Unhealthy is a failure.
+	tr2, _ := newTracker(p, []*api.Job{testJob("svc", "service", 1)}, 0)
+	submitAll(tr2, 1)
+	a.ModifyIndex, a.Healthy = 5, new(false)
+	tr2.observeAlloc("svc", a)
+	if v := tr2.settle(tr2.byJob["svc"], time.Time{}); v != giveUp {
+		t.Fatalf("unhealthy: verdict %v, want giveUp", v)
+	}
+}
+
+func TestStreamCycleRejected(t *testing.T) {
+	// x streams into y, and y waits (not streaming) for z, which waits for x.
+	p := &plan.Plan{
+		Shards:   []*plan.Shard{{ID: "x", Job: "jx"}, {ID: "y", Job: "jy", Upstream: []string{"x", "z"}}, {ID: "z", Job: "jz", Upstream: []string{"x"}}},
+		Channels: []*plan.Channel{{From: "x", To: "y", Stream: true}, {From: "z", To: "y"}, {From: "x", To: "z"}},
+	}
+	jobs := []*api.Job{testJob("jx", "batch", 1), testJob("jy", "batch", 1), testJob("jz", "batch", 1)}
+	if _, err := newTracker(p, jobs, 0); err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Fatalf("err = %v, want a cycle error", err)
+	}
+}
+
+func TestTrackerRejectsMismatchedJobs(t *testing.T) {
+	p, jobs := fixture()
+	cases := map[string][]*api.Job{
+		"missing job":   jobs[1:],
+		"duplicate job": append(slices.Clone(jobs), jobs[0]),
+		"extra job":     append(slices.Clone(jobs), testJob("job-x", "batch", 1)),
+	}
+	for name, js := range cases {
+		if _, err := newTracker(p, js, 0); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, err := newTracker(p, jobs, -1); err == nil {
+		t.Error("negative retries: no error")
+	}
+}
+
+func TestAllocIndex(t *testing.T) {
+	for name, want := range map[string]int{"j.g[0]": 0, "j.g[12]": 12, "j.g": -1, "j.g[x]": -1, "a[1].g[3]": 3} {
+		if got := allocIndex(name); got != want {
+			t.Errorf("allocIndex(%q) = %d, want %d", name, got, want)
+		}
+	}
+}
