@@ -20,7 +20,7 @@
 //     TPDS 13(3):260-274, 2002, insertion-based (planner/place with
 //     Options.Insertion), one task per allocation, no fusion or splitting.
 //   - MethodShardwise: plan.Build with its default options (chain fusion,
-//     data-parallel splits, the single-class guard).
+//     sibling batching, data-parallel splits, the single-class guard).
 //
 // The lower bound is simulate.LowerBound over the table's runtimes: the
 // larger of the critical path with every task at its fastest class and the

@@ -196,9 +196,10 @@ func (b *builder) classUse(shards []*Shard) []*ClassUse {
 
 func (b *builder) stats(p *Plan) Stats {
 	st := Stats{Tasks: b.nt, Shards: len(p.Shards), Jobs: b.groups.len(), SplitTasks: len(b.splits)}
-	for _, n := range b.groups.size {
-		if n > 1 {
-			st.FusedTasks += int(n)
+	for gi, n := range b.groups.fused {
+		st.FusedTasks += int(n)
+		if b.groups.batch[gi] >= 0 {
+			st.BatchedTasks += int(b.groups.size[gi])
 		}
 	}
 	for _, ch := range p.Channels {

@@ -21,8 +21,11 @@ type Options struct {
 	// slower (quadratic in the shards per instance) and meant for
 	// comparisons.
 	Insertion bool
-	// NoFusion keeps every task in a shard of its own.
+	// NoFusion keeps every task in a shard of its own: no chain fusion and
+	// no sibling batching.
 	NoFusion bool
+	// NoBatch turns off sibling batching only (chains still fuse).
+	NoBatch bool
 }
 
 // Build cuts g into shards, places them on cat's executor classes using the
@@ -36,9 +39,11 @@ type Options struct {
 //  4. cut split tasks into pieces on their class;
 //  5. list-schedule the shards again for the final times, critical path and
 //     alternatives;
-//  6. schedule every task on each single class that can run them all, for
+//  6. batch sibling shards (same upstream shards, same class) into fewer
+//     allocations where the shard schedule's makespan does not grow;
+//  7. schedule every task on each single class that can run them all, for
 //     the baseline; when the best of these beats the mixed plan, re-plan
-//     steps 3 to 5 with every task on that class and keep whichever plan
+//     steps 3 to 6 with every task on that class and keep whichever plan
 //     finishes first.
 //
 // tb must hold a Need for every task of g (in g.Tasks order) and every
@@ -57,7 +62,7 @@ func Build(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options
 	if err := b.placeTasks(); err != nil {
 		return nil, err
 	}
-	mixed := layout{class: b.taskSched.Class, fuse: !opts.NoFusion, alternatives: true}
+	mixed := layout{class: b.taskSched.Class, fuse: !opts.NoFusion, batch: !opts.NoFusion && !opts.NoBatch, alternatives: true}
 	if err := b.decompose(mixed); err != nil {
 		return nil, err
 	}
@@ -87,29 +92,38 @@ type layout struct {
 	class []int32
 	// fuse allows chain fusion.
 	fuse bool
+	// batch allows sibling batching.
+	batch bool
 	// pin, when not nil, puts every shard on class *pin.
 	pin *int32
 	// alternatives records each shard's finish on the other classes.
 	alternatives bool
 }
 
-// decompose fuses, cuts and places the shards for layout l, replacing the
-// builder's groups, shards and shard schedule.
+// decompose fuses, cuts, places and batches the shards for layout l,
+// replacing the builder's groups, shards and shard schedule.
 func (b *builder) decompose(l layout) error {
-	b.groups, b.shards = groups{}, shards{}
+	b.groups, b.shards, b.batchInfos = groups{}, shards{}, nil
 	b.fuse(l)
 	b.cutShards()
-	return b.placeShards(l)
+	if err := b.placeShards(l); err != nil {
+		return err
+	}
+	if !l.batch {
+		return nil
+	}
+	return b.batch(l)
 }
 
-// singleClass is the layout with every task and shard on class c.
-func (b *builder) singleClass(c int, fuse, alternatives bool) layout {
+// singleClass is the layout with every task and shard on class c; merge
+// allows both chain fusion and sibling batching.
+func (b *builder) singleClass(c int, merge, alternatives bool) layout {
 	cls := make([]int32, b.nt)
 	for t := range cls {
 		cls[t] = int32(c)
 	}
 	pin := int32(c)
-	return layout{class: cls, fuse: fuse, pin: &pin, alternatives: alternatives}
+	return layout{class: cls, fuse: merge, batch: merge && !b.opts.NoBatch, pin: &pin, alternatives: alternatives}
 }
 
 // trySingleClass re-plans with every task on class c (fused as usual) and
@@ -167,6 +181,9 @@ type builder struct {
 	sched   *place.Schedule
 	edgeOf  []int32 // shard-level edge -> graph edge
 	shardID []string
+	// batchInfos describes each packing of sibling groups tried by the
+	// batching pass; groups.batch indexes it.
+	batchInfos []batchInfo
 
 	// single is the class every shard was put on when the single-class
 	// plan beat the mixed one (mixedMakespan seconds), else -1.

@@ -1,8 +1,10 @@
 package plan
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"regexp"
 	"strings"
@@ -180,11 +182,18 @@ func TestForkJoin(t *testing.T) {
 	if d := shardOf(p, "d"); strings.Join(d.Upstream, ",") != "s001-c,s002-b" {
 		t.Errorf("upstream of d: %v", d.Upstream)
 	}
-	// One instance: b waits for c, 10 + 30 + 20 + 10.
-	p = forkJoin(1).build(t, Options{})
+	// One instance, no batching: b waits for c, 10 + 30 + 20 + 10.
+	p = forkJoin(1).build(t, Options{NoBatch: true})
 	wantMakespan(t, p, 70)
 	if b := shardOf(p, "b"); b.StartSeconds != 40 {
 		t.Errorf("b starts at %g, want 40 (after c)", b.StartSeconds)
+	}
+	// With batching the siblings b and c share one allocation: same
+	// makespan, one shard fewer.
+	p = forkJoin(1).build(t, Options{})
+	wantMakespan(t, p, 70)
+	if len(p.Shards) != 3 || shardOf(p, "b") != shardOf(p, "c") || p.Stats.BatchedTasks != 2 {
+		t.Errorf("%d shards, stats %+v; want b and c batched", len(p.Shards), p.Stats)
 	}
 }
 
@@ -315,13 +324,13 @@ func TestCapacityForcesWaits(t *testing.T) {
 	for _, n := range []string{"x", "y", "z"} {
 		f.task(n, graph.KindCPU, 10)
 	}
-	wantMakespan(t, f.build(t, Options{}), 30)
+	wantMakespan(t, f.build(t, Options{NoBatch: true}), 30)
 	// A second, slower class takes one task: x on A, y on B, z on A.
 	f = newFixture(cls("A", 1, 100, 0), cls("B", 1, 100, 0))
 	for _, n := range []string{"x", "y", "z"} {
 		f.task(n, graph.KindCPU, 10, 15)
 	}
-	p := f.build(t, Options{})
+	p := f.build(t, Options{NoBatch: true})
 	wantMakespan(t, p, 20)
 	if shardOf(p, "y").Class != "B" || shardOf(p, "z").StartSeconds != 10 {
 		t.Errorf("y on %s, z starts %g", shardOf(p, "y").Class, shardOf(p, "z").StartSeconds)
@@ -537,4 +546,111 @@ func TestSingleClassBeatsGreedyMix(t *testing.T) {
 	if p.Baseline.Class != "N" || p.Baseline.Speedup != 1 {
 		t.Errorf("baseline %+v", p.Baseline)
 	}
+}
+
+// fanOut is src -> n siblings -> sink on one class of `instances`
+// instances with su seconds of start-up and free transfers; siblings take
+// rt seconds, src and sink 1 s.
+func fanOut(n, instances int, su, rt float64) *fixture {
+	f := newFixture(cls("cpu", instances, inf, su))
+	f.task("src", graph.KindCPU, 1)
+	f.task("sink", graph.KindCPU, 1)
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("x%d", i)
+		f.task(name, graph.KindCPU, rt)
+		f.edge("src", name, 0)
+		f.edge(name, "sink", 0)
+	}
+	return f
+}
+
+func TestBatchFanOut(t *testing.T) {
+	// Unbatched: src 0-6, ten siblings of 5 + 2 s in five waves on two
+	// instances, 6-41, sink 41-47.
+	f := fanOut(10, 2, 5, 2)
+	p := f.build(t, Options{NoBatch: true})
+	wantMakespan(t, p, 47)
+	if len(p.Shards) != 12 || p.Stats.BatchedTasks != 0 {
+		t.Fatalf("%d shards, stats %+v", len(p.Shards), p.Stats)
+	}
+	// Batched: two batches of five siblings (LPT on two instances), each
+	// 5 + 5 x 2 s, 6-21; sink 21-27.
+	p = f.build(t, Options{})
+	wantMakespan(t, p, 27)
+	if len(p.Shards) != 4 || p.Stats.BatchedTasks != 10 || p.Stats.Jobs != 4 || p.Stats.FusedTasks != 0 {
+		t.Fatalf("%d shards, stats %+v", len(p.Shards), p.Stats)
+	}
+	b0, b1 := shardOf(p, "x0"), shardOf(p, "x1")
+	if got := strings.Join(b0.Tasks, ","); got != "x0,x2,x4,x6,x8" || strings.Join(b1.Tasks, ",") != "x1,x3,x5,x7,x9" {
+		t.Errorf("batches %v and %v", b0.Tasks, b1.Tasks)
+	}
+	for _, s := range []*Shard{b0, b1} {
+		if s.StartSeconds != 6 || s.FinishSeconds != 21 || s.RuntimeSeconds.Value != 10 || s.Upstream[0] != "s000-src" {
+			t.Errorf("batch %s: %g-%g runtime %g upstream %v", s.ID, s.StartSeconds, s.FinishSeconds, s.RuntimeSeconds.Value, s.Upstream)
+		}
+		if s.Resources.MemoryMiB.Value != 512 || s.Signature != strings.Join(s.Tasks, "+") {
+			t.Errorf("batch %s: memory %g, signature %q", s.ID, s.Resources.MemoryMiB.Value, s.Signature)
+		}
+	}
+	want := "batched 5 sibling tasks that wait for the same upstream shards (10 such tasks run in 2 allocations): saves 4 start-ups of 5.0s"
+	if !strings.HasSuffix(b0.Reason, want) {
+		t.Errorf("reason %q, want suffix %q", b0.Reason, want)
+	}
+	if sink := shardOf(p, "sink"); len(sink.Upstream) != 2 || sink.StartSeconds != 21 {
+		t.Errorf("sink: upstream %v, start %g", sink.Upstream, sink.StartSeconds)
+	}
+	if p.Baseline == nil || !approx(p.Baseline.MakespanSeconds, 47) || !approx(p.Baseline.Speedup, 47.0/27) {
+		t.Errorf("baseline %+v", p.Baseline)
+	}
+	// NoFusion turns batching off as well.
+	if p := f.build(t, Options{NoFusion: true}); len(p.Shards) != 12 {
+		t.Errorf("NoFusion: %d shards, want 12", len(p.Shards))
+	}
+}
+
+func TestBatchKeepsLongSiblingsApart(t *testing.T) {
+	// src -> x0..x3 (100 s each) -> end, and x_i -> y_i, where y0 takes
+	// 1000 s and y1..y3 1 s; one class, two instances, 1 s start-up. Apart,
+	// x0 runs 2-103 and y0 103-1104. Any two batches on two instances put
+	// x0 with another sibling, 2-204, and delay y0 to 1205, so the
+	// siblings stay apart.
+	f := newFixture(cls("cpu", 2, inf, 1))
+	f.task("src", graph.KindCPU, 1)
+	f.task("end", graph.KindCPU, 1)
+	for i := 0; i < 4; i++ {
+		x, y := fmt.Sprintf("x%d", i), fmt.Sprintf("y%d", i)
+		f.task(x, graph.KindCPU, 100)
+		f.task(y, graph.KindCPU, map[bool]float64{true: 1000, false: 1}[i == 0])
+		f.edge("src", x, 0)
+		f.edge(x, y, 0)
+		f.edge(x, "end", 0)
+	}
+	p := f.build(t, Options{})
+	wantMakespan(t, p, 1104)
+	if len(p.Shards) != 10 || p.Stats.BatchedTasks != 0 {
+		t.Errorf("%d shards, stats %+v; want no batches", len(p.Shards), p.Stats)
+	}
+}
+
+func TestBatchDeterministic(t *testing.T) {
+	g, cat, tb := randomCase(t, 4, 400)
+	a, err := Build(g, cat, tb, Options{Run: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Stats.BatchedTasks == 0 {
+		t.Fatal("no batches: the test needs a graph with sibling sets")
+	}
+	for i := 0; i < 3; i++ {
+		b, err := Build(g, cat, tb, Options{Run: "r"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if !bytes.Equal(ja, jb) {
+			t.Fatal("two builds of the same input differ")
+		}
+	}
+	checkPlan(t, g, cat, a)
 }

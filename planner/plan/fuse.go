@@ -18,6 +18,13 @@ type groups struct {
 	sum []float64
 	// saved is the bytes of the edges inside each group, no longer sent.
 	saved []float64
+	// fused is the number of each group's tasks that belong to a fused
+	// chain of two or more tasks.
+	fused []int32
+	// batch is, for a group of batched siblings, its entry in
+	// builder.batchInfos; -1 for any other group. parts is the number of
+	// siblings (fused chains or single tasks) a batch runs; 1 otherwise.
+	batch, parts []int32
 
 	ofTask []int32 // task -> group
 	next   []int32 // task -> next task of its group, or -1
@@ -46,6 +53,13 @@ func (b *builder) fuse(l layout) {
 			}
 		}
 		b.newGroup(t, l.class[t])
+	}
+	gs.fused, gs.batch, gs.parts = make([]int32, gs.len()), make([]int32, gs.len()), make([]int32, gs.len())
+	for gi, n := range gs.size {
+		if n > 1 {
+			gs.fused[gi] = n
+		}
+		gs.batch[gi], gs.parts[gi] = -1, 1
 	}
 }
 

@@ -48,7 +48,9 @@ type Plan struct {
 }
 
 // Shard is a unit of placement: one Nomad task group. It holds either one
-// or more fused tasks, or one piece of a split data-parallel task.
+// or more tasks run one after another (a fused chain, or a batch of
+// independent siblings that wait for the same upstream shards), or one
+// piece of a split data-parallel task.
 type Shard struct {
 	// ID is unique in the plan and safe in a Nomad job ID ([a-z0-9-]).
 	ID string `json:"id"`
@@ -160,10 +162,14 @@ type ClassUse struct {
 
 // Stats counts what decomposition did.
 type Stats struct {
-	Tasks        int   `json:"tasks"`
-	Shards       int   `json:"shards"`
-	Jobs         int   `json:"jobs"`
-	FusedTasks   int   `json:"fused_tasks"`
+	Tasks      int `json:"tasks"`
+	Shards     int `json:"shards"`
+	Jobs       int `json:"jobs"`
+	FusedTasks int `json:"fused_tasks"`
+	// BatchedTasks counts the tasks in shards that batch independent
+	// siblings (tasks that wait for the same upstream shards), which share
+	// one allocation and its start-up.
+	BatchedTasks int   `json:"batched_tasks"`
 	SplitTasks   int   `json:"split_tasks"`
 	ChannelBytes int64 `json:"channel_bytes"`
 }

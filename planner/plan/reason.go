@@ -16,7 +16,10 @@ const clearlyFaster = 1.05
 // fused into it and how its task was split.
 func (b *builder) reason(s int, tasks []int32) string {
 	parts := []string{b.classReason(s, tasks)}
-	if len(tasks) > 1 {
+	switch gi := b.shards.group[s]; {
+	case b.groups.batch[gi] >= 0:
+		parts = append(parts, b.batchReason(s, tasks))
+	case len(tasks) > 1:
 		parts = append(parts, b.fusionReason(s, tasks))
 	}
 	if sp := b.pieceOf(s); sp != nil {
@@ -123,4 +126,21 @@ func (b *builder) splitReason(s int, sp *Split) string {
 		piece = fmt.Sprintf(" of %d items", sp.Items)
 	}
 	return fmt.Sprintf("split into %d pieces%s on %d instances", sp.Count, piece, cl.Instances)
+}
+
+// batchReason describes a batch of siblings (single tasks or fused
+// chains that wait for the same upstream shards): how many it runs, how
+// many tasks their set holds and in how many allocations, and the
+// start-ups the batch saves.
+func (b *builder) batchReason(s int, tasks []int32) string {
+	gi := b.shards.group[s]
+	info := b.batchInfos[b.groups.batch[gi]]
+	n := int(b.groups.parts[gi])
+	what := fmt.Sprintf("%d sibling tasks", n)
+	if f := b.groups.fused[gi]; f > 0 {
+		what = fmt.Sprintf("%d siblings (%d tasks, %d in fused chains)", n, len(tasks), f)
+	}
+	su := units.FormatSeconds(b.classes[b.sched.Class[s]].StartupSeconds)
+	return fmt.Sprintf("batched %s that wait for the same upstream shards (%d such tasks run in %d allocations): saves %d start-ups of %s",
+		what, info.siblings, info.batches, n-1, su)
 }

@@ -33,23 +33,26 @@
 //   - Readiness. A shard is ready when every shard in its Upstream has
 //     finished and every channel into it has arrived; a shard with neither
 //     is ready at time 0.
-//   - Queueing. Ready shards wait in one queue per class, served first by
-//     ready time and, among shards ready at the same time, by their position
-//     in plan.Shards. A ready shard starts as soon as an instance of its
+//   - Queueing. Ready shards wait in one queue per class, served in the
+//     order the plan booked them (shard.StartSeconds, earliest first), then
+//     by ready time, then by position in plan.Shards; a plan that books no
+//     schedule (every StartSeconds 0) is served by ready time and plan
+//     order. This is a launcher that releases the shards of a class in its
+//     plan's order. A ready shard starts as soon as an instance of its
 //     class is free and no shard ahead of it in the queue is waiting; it
 //     takes the free instance with the lowest number. Nothing is pre-empted
-//     and no instance is held back for a later shard (greedy list
-//     scheduling).
+//     and no instance is held back for a shard that is not ready yet, even
+//     one booked earlier (greedy, work-conserving list scheduling).
 //   - Events at one instant are all applied (finishes free instances,
 //     channels arrive, shards become ready) before any shard is started at
 //     that instant, so the result does not depend on the order of
 //     simultaneous events.
 //
-// The simulator reads the plan's shards (Class, RuntimeSeconds, Upstream)
-// and channels (From, To, Bytes) only; it recomputes transfer times from the
-// catalog and ignores the plan's own predicted schedule (StartSeconds,
-// FinishSeconds, TransferSeconds, MakespanSeconds), which it can be compared
-// with.
+// The simulator reads the plan's shards (Class, RuntimeSeconds, Upstream,
+// and StartSeconds as a queue priority only) and channels (From, To,
+// Bytes); it recomputes transfer times from the catalog and ignores the
+// rest of the plan's predicted schedule (FinishSeconds, TransferSeconds,
+// MakespanSeconds), which it can be compared with.
 //
 // The makespan is the latest finish over all shards (0 for an empty plan).
 // A class's utilisation is its busy instance-seconds (start-up included)

@@ -21,6 +21,9 @@ type model struct {
 	startup []float64
 	// runtime[i] is shard i's runtime in seconds, noise applied.
 	runtime []float64
+	// booked[i] is shard i's StartSeconds in the plan: its priority in
+	// its class's queue.
+	booked []float64
 	// waiters[i] are the shards that list shard i in Upstream (deduplicated).
 	waiters [][]int
 	// out[i] are the indices of the channels shard i produces.
@@ -62,6 +65,7 @@ func (m *model) addShards(p *plan.Plan, cat *catalog.Catalog) (map[string]int, e
 	m.ids = make([]string, n)
 	m.class = make([]int, n)
 	m.runtime = make([]float64, n)
+	m.booked = make([]float64, n)
 	m.waiters = make([][]int, n)
 	m.out = make([][]int, n)
 	m.pending = make([]int, n)
@@ -84,6 +88,10 @@ func (m *model) addShards(p *plan.Plan, cat *catalog.Catalog) (map[string]int, e
 			return nil, fmt.Errorf("shard %s: %w: runtime %v s", sh.ID, ErrInvalid, rt)
 		}
 		m.runtime[i] = rt
+		if st := sh.StartSeconds; math.IsNaN(st) || math.IsInf(st, 0) {
+			return nil, fmt.Errorf("shard %s: %w: start %v s", sh.ID, ErrInvalid, st)
+		}
+		m.booked[i] = sh.StartSeconds
 	}
 	if err := m.addClasses(cat, used); err != nil {
 		return nil, err

@@ -31,15 +31,20 @@ func (h *eventHeap) Pop() any {
 
 // waiting is a ready shard in its class's queue.
 type waiting struct {
-	ready float64 // seconds
-	shard int     // position in plan.Shards
+	booked float64 // the plan's StartSeconds, seconds
+	ready  float64 // seconds
+	shard  int     // position in plan.Shards
 }
 
-// readyQueue orders a class's ready shards by ready time, then plan order.
+// readyQueue orders a class's ready shards by the plan's booked start,
+// then ready time, then plan order.
 type readyQueue []waiting
 
 func (q readyQueue) Len() int { return len(q) }
 func (q readyQueue) Less(a, b int) bool {
+	if q[a].booked != q[b].booked {
+		return q[a].booked < q[b].booked
+	}
 	if q[a].ready != q[b].ready {
 		return q[a].ready < q[b].ready
 	}

@@ -134,7 +134,8 @@ func (e *CycleError) Error() string {
 // or two shards share an ID (ErrUnknownShard), a class a shard uses has no
 // instances (ErrInstances), a channel carries bytes between classes one of
 // which has no bandwidth (ErrBandwidth), a runtime, channel size, start-up
-// latency or Options.Noise is negative or not finite (ErrInvalid), or the shards'
+// latency or Options.Noise is negative or not finite or a shard's
+// StartSeconds is not finite (ErrInvalid), or the shards'
 // dependencies form a cycle (*CycleError). p and cat are not modified.
 func Run(p *plan.Plan, cat *catalog.Catalog, opts Options) (*Result, error) {
 	if p == nil || cat == nil {

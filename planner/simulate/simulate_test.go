@@ -96,6 +96,34 @@ func TestForkJoinCapacityOneSerialises(t *testing.T) {
 	}
 }
 
+func TestQueueFollowsBookedStart(t *testing.T) {
+	// The plan books c before b and a (start 2, 9, 5 s): among a, b, c,
+	// ready together at 2 on one instance, c runs first, then a, then b:
+	// 2-7, 7-10, 10-14; sink 14-15. Equal booked starts (a plan without a
+	// schedule) fall back to ready time and plan order (previous test).
+	p := forkJoin()
+	for id, at := range map[string]float64{"src": 0, "a": 5, "b": 9, "c": 2, "sink": 14} {
+		for _, s := range p.Shards {
+			if s.ID == id {
+				s.StartSeconds = at
+			}
+		}
+	}
+	r := mustRun(t, p, cat(class("cpu", 1, 1e9, 0)), Options{})
+	check(t, r, 15, map[string]want{
+		"src": {0, 0, 2}, "c": {0, 2, 7}, "a": {0, 7, 10}, "b": {0, 10, 14}, "sink": {0, 14, 15},
+	})
+	// A later-booked shard that is ready still takes an idle instance
+	// (work-conserving): b, booked at 9, starts at 2 on the second instance
+	// while a, booked at 5, is not ready until its own input arrives.
+	q := &plan.Plan{Shards: []*plan.Shard{
+		sh("src", "cpu", 2), sh("slow", "cpu", 4), sh("a", "cpu", 3, "slow"), sh("b", "cpu", 4, "src"),
+	}}
+	q.Shards[2].StartSeconds, q.Shards[3].StartSeconds = 4, 9
+	r = mustRun(t, q, cat(class("cpu", 2, 1e9, 0)), Options{})
+	check(t, r, 7, map[string]want{"src": {0, 0, 2}, "slow": {1, 0, 4}, "b": {0, 2, 6}, "a": {1, 4, 7}})
+}
+
 func TestForkJoinCapacityThreeRunsInParallel(t *testing.T) {
 	// a, b, c on instances 0, 1, 2 from 2; sink on the lowest free (0) at 7.
 	r := mustRun(t, forkJoin(), cat(class("cpu", 3, 1e9, 0)), Options{})
