@@ -45,6 +45,8 @@ func commands() []command {
 		{"run", "Plan a graph and run its shards on Nomad in dependency order", runRun},
 		{"status", "Show the Nomad jobs of a run by its ID", runStatus},
 		{"stop", "Stop the Nomad jobs of a run by its ID", runStop},
+		{"feedback", "Record what Shardwise allocations used on Nomad into a history store", runFeedback},
+		{"history", "Report prediction error or import records into a history store", runHistory},
 		{"simulate", "Simulate single-class, HEFT and Shardwise plans of a graph or trace", runSimulate},
 		{"version", "Print the Shardwise version", func(_ []string, out, _ io.Writer) error {
 			_, err := fmt.Fprintf(out, "Shardwise v%s\n", Version)

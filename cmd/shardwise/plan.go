@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/history"
@@ -37,7 +39,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("plan", planSynopsis, stderr)
 	fs.Var(&f.vars, "var", "Set a graph variable, NAME=VALUE (repeatable).")
 	fs.Var(&f.varFiles, "var-file", "Read graph variables from an HCL file (repeatable).")
-	fs.Var(&f.histories, "history", "Read history records from a JSON Lines file (repeatable).")
+	fs.Var(&f.histories, "history", "Read history records from a JSON Lines file or a SQLite history store, .db (repeatable).")
 	fs.StringVar(&f.catalog, "catalog", os.Getenv("SHARDWISE_CATALOG"), "Executor catalog HCL file that overrides or extends the default.")
 	fs.StringVar(&f.run, "run", "", "Run ID carried in job names and meta (default: random).")
 	fs.StringVar(&f.format, "format", "table", "Output format: table or json.")
@@ -120,14 +122,12 @@ func planGraph(path string, f planFlags, stderr io.Writer) (*planned, error) {
 	return res, nil
 }
 
+// loadHistory reads every -history path: a SQLite store (.db, .sqlite,
+// .sqlite3) or a JSON Lines file.
 func loadHistory(paths []string) ([]history.Record, error) {
-	var all []history.Record
-	for _, p := range paths {
-		recs, err := history.Load(p)
-		if err != nil {
-			return nil, fmt.Errorf("read history: %w", err)
-		}
-		all = append(all, recs...)
+	all, err := feedback.LoadHistory(context.Background(), paths...)
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
 	}
 	return all, nil
 }

@@ -42,4 +42,16 @@ type Record struct {
 	OOMKilled bool `json:"oom_killed,omitempty"`
 	// Source says who wrote the record ("wfcommons:<file>", "nomad").
 	Source string `json:"source,omitempty"`
+
+	// Alloc is the Nomad allocation ID the feedback service observed; it
+	// is the record's identity in the SQLite store. Empty for imports.
+	Alloc string `json:"alloc,omitempty"`
+	// MemoryLimitBytes is the memory the allocation was given (the larger
+	// of Nomad's memory and memory_max), 0 when unknown.
+	MemoryLimitBytes int64 `json:"memory_limit_bytes,omitempty"`
+	// PredictedRuntimeSeconds and PredictedMemoryBytes are the planner's
+	// predictions the execution was sized by (from the job's
+	// shardwise_predicted_* meta), 0 when the job carried none.
+	PredictedRuntimeSeconds float64 `json:"predicted_runtime_seconds,omitempty"`
+	PredictedMemoryBytes    int64   `json:"predicted_memory_bytes,omitempty"`
 }

@@ -73,6 +73,9 @@ func (r *Record) Check() error {
 		{"memory_bytes", float64(r.MemoryBytes)}, {"read_bytes", float64(r.ReadBytes)},
 		{"written_bytes", float64(r.WriteBytes)}, {"input_bytes", float64(r.InputBytes)},
 		{"output_bytes", float64(r.OutputBytes)}, {"gpus", float64(r.GPUs)},
+		{"memory_limit_bytes", float64(r.MemoryLimitBytes)},
+		{"predicted_runtime_seconds", r.PredictedRuntimeSeconds},
+		{"predicted_memory_bytes", float64(r.PredictedMemoryBytes)},
 	} {
 		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			return fmt.Errorf("record %q: %s = %g, must be a non-negative number", r.Task, f.name, f.v)

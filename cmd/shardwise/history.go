@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/shardwise/shardwise/feedback"
+)
+
+const historyReportSynopsis = `history report [options] -history PATH...
+
+  Prints the predictor's error per task signature and executor class over
+  history records that carry the prediction they were sized by: median
+  and 90th-percentile absolute percentage error of runtime, the rate of
+  memory under-prediction (OOM kills included) and the median
+  over-provisioning ratio (predicted / peak memory).`
+
+const historyImportSynopsis = `history import -history-db STORE.db FILE.jsonl...
+
+  Upserts the records of JSON Lines history files (such as the
+  history.jsonl that 'shardwise import wfcommons' writes) into a SQLite
+  history store; importing a file twice writes no duplicates.`
+
+func runHistory(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "report":
+			return runHistoryReport(args[1:], stdout, stderr)
+		case "import":
+			return runHistoryImport(args[1:], stdout, stderr)
+		case "-h", "-help", "--help":
+			fmt.Fprintf(stderr, "Usage: shardwise %s\n\nUsage: shardwise %s\n", historyReportSynopsis, historyImportSynopsis)
+			return nil
+		}
+	}
+	return &usageError{msg: "history needs a subcommand: report or import"}
+}
+
+func runHistoryReport(args []string, stdout, stderr io.Writer) error {
+	var paths multiFlag
+	fs := newFlagSet("history report", historyReportSynopsis, stderr)
+	fs.Var(&paths, "history", "History to read: a SQLite store (.db) or a JSON Lines file (repeatable).")
+	format := fs.String("format", "table", "Output format: table or json.")
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	paths = append(paths, fs.Args()...)
+	if len(paths) == 0 {
+		return &usageError{msg: "history report needs -history PATH"}
+	}
+	if *format != "table" && *format != "json" {
+		return &usageError{msg: fmt.Sprintf("invalid -format %q: want table or json", *format)}
+	}
+	recs, err := feedback.LoadHistory(context.Background(), paths...)
+	if err != nil {
+		return fmt.Errorf("read history: %w", err)
+	}
+	rows := feedback.Report(recs)
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	return feedback.WriteReport(stdout, rows)
+}
+
+func runHistoryImport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("history import", historyImportSynopsis, stderr)
+	db := fs.String("history-db", "", "SQLite history store to write (created if missing; required).")
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	if *db == "" || fs.NArg() == 0 {
+		return &usageError{msg: "history import needs -history-db STORE.db and at least one JSON Lines file"}
+	}
+	ctx := context.Background()
+	recs, err := feedback.LoadHistory(ctx, fs.Args()...)
+	if err != nil {
+		return fmt.Errorf("read history: %w", err)
+	}
+	store, err := feedback.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Put(ctx, recs); err != nil {
+		return err
+	}
+	n, err := store.Count(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Imported %d records into %s (%d in the store)\n", len(recs), *db, n)
+	return nil
+}

@@ -1,0 +1,137 @@
+package feedback
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// UsageReportPath is where, inside an allocation's directory, a task (or
+// the shard driver) may leave an IOReport as JSON; the service reads it
+// through the client file system API when the allocation finishes.
+// ${NOMAD_ALLOC_DIR}/shardwise/usage.json from inside the task.
+const UsageReportPath = "alloc/shardwise/usage.json"
+
+// maxReport bounds the usage report read, bytes.
+const maxReport = 64 << 10
+
+// nomadCache caches what the service asks Nomad repeatedly: whether a job
+// is Shardwise's, and node facts.
+type nomadCache struct {
+	c     *api.Client
+	mu    sync.Mutex
+	jobs  map[string]bool     // namespace + "/" + job ID -> Shardwise
+	nodes map[string]NodeInfo // node ID
+}
+
+func newNomadCache(c *api.Client) *nomadCache {
+	return &nomadCache{c: c, jobs: map[string]bool{}, nodes: map[string]NodeInfo{}}
+}
+
+// jobIsShardwise reports whether j or one of its groups has Shardwise
+// meta.
+func jobIsShardwise(j *api.Job) bool {
+	if IsShardwise(j.Meta) {
+		return true
+	}
+	for _, g := range j.TaskGroups {
+		if IsShardwise(g.Meta) {
+			return true
+		}
+	}
+	return false
+}
+
+func jobKey(ns, id string) string { return ns + "/" + id }
+
+// noteJob caches the verdict on a job seen on the Job topic.
+func (n *nomadCache) noteJob(j *api.Job) {
+	ns := api.DefaultNamespace
+	if j.Namespace != nil && *j.Namespace != "" {
+		ns = *j.Namespace
+	}
+	n.mu.Lock()
+	n.jobs[jobKey(ns, *j.ID)] = jobIsShardwise(j)
+	n.mu.Unlock()
+}
+
+// isShardwise reports whether job jobID in ns is Shardwise's: from the
+// cache, else from Nomad (the job, or when it has been purged the
+// allocation allocID, which embeds its job).
+func (n *nomadCache) isShardwise(ctx context.Context, ns, jobID, allocID string) (bool, error) {
+	if ns == "" {
+		ns = api.DefaultNamespace
+	}
+	n.mu.Lock()
+	v, ok := n.jobs[jobKey(ns, jobID)]
+	n.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	q := (&api.QueryOptions{Namespace: ns}).WithContext(ctx)
+	j, _, err := n.c.Jobs().Info(jobID, q)
+	if err != nil && isNotFound(err) {
+		a, _, aerr := n.c.Allocations().Info(allocID, q)
+		if aerr != nil {
+			return false, fmt.Errorf("read allocation %s: %w", allocID, aerr)
+		}
+		j, err = a.Job, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read job %s: %w", jobID, err)
+	}
+	v = j != nil && jobIsShardwise(j)
+	n.mu.Lock()
+	n.jobs[jobKey(ns, jobID)] = v
+	n.mu.Unlock()
+	return v, nil
+}
+
+// isNotFound reports whether err is Nomad's 404.
+func isNotFound(err error) bool {
+	var ue api.UnexpectedResponseError
+	return errors.As(err, &ue) && ue.StatusCode() == http.StatusNotFound
+}
+
+// node returns the class and clock of node id; a zero NodeInfo when Nomad
+// cannot say (the record then lacks them).
+func (n *nomadCache) node(ctx context.Context, id string) NodeInfo {
+	n.mu.Lock()
+	info, ok := n.nodes[id]
+	n.mu.Unlock()
+	if ok || id == "" {
+		return info
+	}
+	nd, _, err := n.c.Nodes().Info(id, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return NodeInfo{}
+	}
+	info.Class = nd.NodeClass
+	info.CPUMHz, _ = strconv.ParseFloat(nd.Attributes["cpu.frequency"], 64)
+	n.mu.Lock()
+	n.nodes[id] = info
+	n.mu.Unlock()
+	return info
+}
+
+// ioReport reads the allocation's UsageReportPath; nil when there is none
+// or it cannot be read or parsed.
+func (n *nomadCache) ioReport(ctx context.Context, a *api.Allocation) *IOReport {
+	rc, err := n.c.AllocFS().Cat(a, UsageReportPath, (&api.QueryOptions{Namespace: a.Namespace}).WithContext(ctx))
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	var rep IOReport
+	if err := json.NewDecoder(io.LimitReader(rc, maxReport)).Decode(&rep); err != nil {
+		return nil
+	}
+	return &rep
+}

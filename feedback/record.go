@@ -1,0 +1,303 @@
+package feedback
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/planner/history"
+)
+
+// Meta keys the translator writes on every job and group (the values of
+// translator/nomadjob's Meta* constants; cmd/shardwise's tests check that
+// they agree). Repeated here so the feedback service does not depend on
+// the planner's packages.
+const (
+	MetaGraph     = "shardwise_graph"
+	MetaRun       = "shardwise_run"
+	MetaShard     = "shardwise_shard"
+	MetaSignature = "shardwise_signature"
+	MetaClass     = "shardwise_class"
+)
+
+// Meta keys the feedback service reads besides the translator's. Like
+// shardwise_shard, each may be a comma list with one element per
+// allocation index of a split job. All are optional.
+const (
+	// MetaPredictedRuntime is the planner's predicted runtime of the
+	// shard on its class, in seconds.
+	MetaPredictedRuntime = "shardwise_predicted_runtime_seconds"
+	// MetaPredictedMemory is the planner's predicted peak memory, in MiB.
+	MetaPredictedMemory = "shardwise_predicted_memory_mib"
+	// MetaInputBytes and MetaOutputBytes are the bytes the shard's
+	// incoming and outgoing channels carry according to the plan; a
+	// usage report (UsageReportPath) overrides them.
+	MetaInputBytes  = "shardwise_input_bytes"
+	MetaOutputBytes = "shardwise_output_bytes"
+)
+
+// SourceNomad is the Source of records written by the feedback service.
+const SourceNomad = "nomad"
+
+// NodeInfo is what a record needs from the node an allocation ran on.
+type NodeInfo struct {
+	Class  string  // Nomad node class
+	CPUMHz float64 // clock of one core (attribute cpu.frequency), 0 if unknown
+}
+
+// IOReport is a task's own account of its IO, read from UsageReportPath
+// in the allocation directory when the task (or the shard driver) writes
+// one. Bytes; zero fields are not reported.
+type IOReport struct {
+	ReadBytes    int64 `json:"read_bytes"`
+	WrittenBytes int64 `json:"written_bytes"`
+	InputBytes   int64 `json:"input_bytes"`
+	OutputBytes  int64 `json:"output_bytes"`
+}
+
+// IsShardwise reports whether job carries Shardwise's meta (job-level
+// shardwise_signature and shardwise_run).
+func IsShardwise(meta map[string]string) bool {
+	return meta[MetaSignature] != "" && meta[MetaRun] != ""
+}
+
+// BuildRecord turns a terminal allocation (with its Job, as
+// /v1/allocation/:id returns it) and the usage sampled while it ran into
+// one history record. It reports false when the allocation has no
+// Shardwise meta or no task state. u may be the zero Usage and io nil.
+//
+// OOM: Nomad v1.6's exec and raw_exec drivers never set the Terminated
+// event's oom_killed detail, so a task is taken as OOM-killed when that
+// detail says so, or when it died of SIGKILL (signal 9 or exit code 137)
+// without Nomad having killed it (no Killing or Killed event). An
+// OOM-killed record's MemoryBytes is at least its memory limit, the
+// figure it died at.
+func BuildRecord(a *api.Allocation, u Usage, node NodeInfo, io *IOReport) (history.Record, bool) {
+	meta := allocMeta(a)
+	if !IsShardwise(meta) {
+		return history.Record{}, false
+	}
+	task, ts := mainTask(a)
+	if ts == nil {
+		return history.Record{}, false
+	}
+	idx := allocIndex(a.Name)
+	r := history.Record{
+		Alloc: a.ID, Source: SourceNomad,
+		Graph: meta[MetaGraph], Run: meta[MetaRun],
+		Shard: pick(meta[MetaShard], idx), Task: task,
+		Signature: meta[MetaSignature], Executor: meta[MetaClass],
+		Node: a.NodeName, NodeClass: node.Class, CPUMHz: node.CPUMHz,
+		Start: ts.StartedAt.UTC(), End: ts.FinishedAt.UTC(),
+	}
+	if !ts.StartedAt.IsZero() && ts.FinishedAt.After(ts.StartedAt) {
+		r.RuntimeSeconds = ts.FinishedAt.Sub(ts.StartedAt).Seconds()
+	}
+	setUsage(&r, u)
+	setLimits(&r, a, task)
+	setExit(&r, ts)
+	if r.OOMKilled && r.MemoryBytes < r.MemoryLimitBytes {
+		r.MemoryBytes = r.MemoryLimitBytes
+	}
+	setPredictions(&r, meta, idx)
+	setIO(&r, meta, idx, io)
+	return r, true
+}
+
+// allocMeta merges the job's meta under its group's.
+func allocMeta(a *api.Allocation) map[string]string {
+	out := map[string]string{}
+	if a.Job == nil {
+		return out
+	}
+	for k, v := range a.Job.Meta {
+		out[k] = v
+	}
+	for _, g := range a.Job.TaskGroups {
+		if g.Name != nil && *g.Name == a.TaskGroup {
+			for k, v := range g.Meta {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// mainTask returns the allocation's task: the first of its group's tasks
+// that has a state, else any task with a state.
+func mainTask(a *api.Allocation) (string, *api.TaskState) {
+	if a.Job != nil {
+		for _, g := range a.Job.TaskGroups {
+			if g.Name == nil || *g.Name != a.TaskGroup {
+				continue
+			}
+			for _, t := range g.Tasks {
+				if ts := a.TaskStates[t.Name]; ts != nil {
+					return t.Name, ts
+				}
+			}
+		}
+	}
+	for name, ts := range a.TaskStates {
+		return name, ts
+	}
+	return "", nil
+}
+
+var allocNameIndex = regexp.MustCompile(`\[(\d+)\]$`)
+
+// allocIndex parses the index from an allocation name "job.group[3]";
+// 0 when there is none.
+func allocIndex(name string) int {
+	m := allocNameIndex.FindStringSubmatch(name)
+	if m == nil {
+		return 0
+	}
+	i, _ := strconv.Atoi(m[1])
+	return i
+}
+
+// pick returns element i of a comma list, or the whole value when it has
+// one element; "" when i is out of range.
+func pick(list string, i int) string {
+	parts := strings.Split(list, ",")
+	if len(parts) == 1 {
+		return list
+	}
+	if i < len(parts) {
+		return strings.TrimSpace(parts[i])
+	}
+	return ""
+}
+
+// pickFloat is pick parsed as a non-negative finite float; 0 otherwise.
+func pickFloat(list string, i int) float64 {
+	v, err := strconv.ParseFloat(pick(list, i), 64)
+	if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
+}
+
+func setUsage(r *history.Record, u Usage) {
+	if u.Samples > 0 {
+		r.CPUPercent = u.CPUPercentSum / float64(u.Samples)
+		r.CPUTicks = u.CPUTicksSum / float64(u.Samples)
+		r.Cores = r.CPUPercent / 100
+	}
+	r.CPUPeak = u.CPUPercentPeak
+	r.MemoryBytes = u.MemoryPeak
+}
+
+// setLimits sets the memory limit and GPUs the scheduler gave task.
+func setLimits(r *history.Record, a *api.Allocation, task string) {
+	if a.AllocatedResources == nil || a.AllocatedResources.Tasks[task] == nil {
+		return
+	}
+	tr := a.AllocatedResources.Tasks[task]
+	r.MemoryLimitBytes = max(tr.Memory.MemoryMB, tr.Memory.MemoryMaxMB) << 20
+	for _, d := range tr.Devices {
+		if d != nil && d.Type == "gpu" {
+			r.GPUs += len(d.DeviceIDs)
+		}
+	}
+}
+
+// setExit sets the exit code and OOM verdict from the task's events.
+func setExit(r *history.Record, ts *api.TaskState) {
+	var term *api.TaskEvent
+	killed := false
+	for _, e := range ts.Events {
+		switch e.Type {
+		case api.TaskTerminated:
+			term = e
+		case api.TaskKilling, api.TaskKilled:
+			killed = true
+		}
+	}
+	if term == nil {
+		if ts.Failed {
+			r.ExitCode = -1
+		}
+		return
+	}
+	r.ExitCode = term.ExitCode
+	sigkill := term.Signal == 9 || term.ExitCode == 137
+	r.OOMKilled = term.Details["oom_killed"] == "true" || (sigkill && !killed)
+	if ts.Failed && r.ExitCode == 0 && !r.OOMKilled {
+		r.ExitCode = -1
+	}
+}
+
+func setPredictions(r *history.Record, meta map[string]string, idx int) {
+	r.PredictedRuntimeSeconds = pickFloat(meta[MetaPredictedRuntime], idx)
+	r.PredictedMemoryBytes = int64(math.Ceil(pickFloat(meta[MetaPredictedMemory], idx) * (1 << 20)))
+}
+
+func setIO(r *history.Record, meta map[string]string, idx int, io *IOReport) {
+	r.InputBytes = int64(pickFloat(meta[MetaInputBytes], idx))
+	r.OutputBytes = int64(pickFloat(meta[MetaOutputBytes], idx))
+	if io == nil {
+		return
+	}
+	r.ReadBytes, r.WriteBytes = max(io.ReadBytes, 0), max(io.WrittenBytes, 0)
+	if io.InputBytes > 0 {
+		r.InputBytes = io.InputBytes
+	}
+	if io.OutputBytes > 0 {
+		r.OutputBytes = io.OutputBytes
+	}
+}
+
+// Sample folds one /v1/client/allocation/:id/stats reading into u. Memory
+// is the largest of the measured RSS (plus swap) and max usage, following
+// the Measured list: process drivers report RSS with Usage = 0. NaN or
+// negative CPU readings are ignored.
+func (u Usage) Sample(s *api.AllocResourceUsage) Usage {
+	if s == nil || s.ResourceUsage == nil {
+		return u
+	}
+	if c := s.ResourceUsage.CpuStats; c != nil && c.Percent >= 0 && !math.IsNaN(c.Percent) && !math.IsInf(c.Percent, 0) {
+		u.Samples++
+		u.CPUPercentSum += c.Percent
+		u.CPUPercentPeak = math.Max(u.CPUPercentPeak, c.Percent)
+		if c.TotalTicks >= 0 && !math.IsNaN(c.TotalTicks) {
+			u.CPUTicksSum += c.TotalTicks
+		}
+	}
+	if m := s.ResourceUsage.MemoryStats; m != nil {
+		u.MemoryPeak = max(u.MemoryPeak, memoryOf(m))
+	}
+	return u
+}
+
+// memoryOf is the memory in use by one reading, bytes.
+func memoryOf(m *api.MemoryStats) int64 {
+	v := m.RSS + m.Swap
+	for _, name := range m.Measured {
+		switch name {
+		case "Max Usage":
+			v = max(v, m.MaxUsage)
+		case "Usage":
+			v = max(v, m.Usage)
+		}
+	}
+	if v > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(v)
+}
+
+// finishedAt is when the allocation's task finished, for lag metrics;
+// zero when unknown.
+func finishedAt(a *api.Allocation) time.Time {
+	_, ts := mainTask(a)
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.FinishedAt
+}

@@ -1,0 +1,106 @@
+package feedback
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// terminatedAlloc is a finished allocation of a split job (piece idx)
+// whose task ended with events.
+func terminatedAlloc(idx string, events ...*api.TaskEvent) *api.Allocation {
+	meta := map[string]string{MetaGraph: "g", MetaRun: "r", MetaShard: "p0,p1", MetaSignature: "sig",
+		MetaClass: "memory", MetaPredictedRuntime: "10,20", MetaPredictedMemory: "100"}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return &api.Allocation{
+		ID: "alloc-" + idx, Name: "job.g[" + idx + "]", TaskGroup: "g", NodeName: "n1",
+		Job: &api.Job{Meta: meta, TaskGroups: []*api.TaskGroup{{Name: new("g"), Meta: meta, Tasks: []*api.Task{{Name: "t"}}}}},
+		TaskStates: map[string]*api.TaskState{"t": {State: "dead", Failed: true, StartedAt: t0,
+			FinishedAt: t0.Add(12 * time.Second), Events: events}},
+		AllocatedResources: &api.AllocatedResources{Tasks: map[string]*api.AllocatedTaskResources{
+			"t": {Memory: api.AllocatedMemoryResources{MemoryMB: 128}}}},
+	}
+}
+
+func TestBuildRecordOOMRules(t *testing.T) {
+	term := func(code, sig int, details map[string]string) *api.TaskEvent {
+		return &api.TaskEvent{Type: api.TaskTerminated, ExitCode: code, Signal: sig, Details: details}
+	}
+	for _, tc := range []struct {
+		name   string
+		events []*api.TaskEvent
+		oom    bool
+		exit   int
+	}{
+		{"exit 137, not killed by Nomad", []*api.TaskEvent{term(137, 0, nil)}, true, 137},
+		{"signal 9, not killed by Nomad", []*api.TaskEvent{term(0, 9, nil)}, true, 0},
+		{"driver says oom_killed", []*api.TaskEvent{term(1, 0, map[string]string{"oom_killed": "true"})}, true, 1},
+		{"killed by Nomad", []*api.TaskEvent{{Type: api.TaskKilling}, term(137, 9, nil)}, false, 137},
+		{"plain failure", []*api.TaskEvent{term(3, 0, nil)}, false, 3},
+		{"never ran", nil, false, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ok := BuildRecord(terminatedAlloc("1", tc.events...), Usage{Samples: 2, CPUPercentSum: 300, CPUPercentPeak: 200, MemoryPeak: 50 << 20}, NodeInfo{Class: "big", CPUMHz: 2500}, nil)
+			if !ok {
+				t.Fatal("not a Shardwise allocation")
+			}
+			if r.OOMKilled != tc.oom || r.ExitCode != tc.exit {
+				t.Fatalf("oom=%v exit=%d, want %v %d", r.OOMKilled, r.ExitCode, tc.oom, tc.exit)
+			}
+			wantMem := int64(50 << 20)
+			if tc.oom {
+				wantMem = 128 << 20 // an OOM record died at its limit
+			}
+			if r.MemoryBytes != wantMem {
+				t.Errorf("memory %d, want %d", r.MemoryBytes, wantMem)
+			}
+		})
+	}
+}
+
+func TestBuildRecordFields(t *testing.T) {
+	a := terminatedAlloc("1", &api.TaskEvent{Type: api.TaskTerminated})
+	a.TaskStates["t"].Failed = false
+	r, ok := BuildRecord(a, Usage{Samples: 2, CPUPercentSum: 300, CPUPercentPeak: 200, CPUTicksSum: 5000, MemoryPeak: 1 << 20},
+		NodeInfo{Class: "big", CPUMHz: 2500}, &IOReport{ReadBytes: 1, WrittenBytes: 2, InputBytes: 3})
+	if !ok {
+		t.Fatal("not recorded")
+	}
+	if r.Shard != "p1" || r.PredictedRuntimeSeconds != 20 || r.PredictedMemoryBytes != 100<<20 {
+		t.Errorf("split piece: %+v", r)
+	}
+	if r.RuntimeSeconds != 12 || r.CPUPercent != 150 || r.Cores != 1.5 || r.CPUPeak != 200 || r.CPUTicks != 2500 {
+		t.Errorf("usage: %+v", r)
+	}
+	if r.NodeClass != "big" || r.CPUMHz != 2500 || r.Executor != "memory" || r.MemoryLimitBytes != 128<<20 {
+		t.Errorf("placement: %+v", r)
+	}
+	if r.ReadBytes != 1 || r.WriteBytes != 2 || r.InputBytes != 3 || r.ExitCode != 0 || !r.OK() {
+		t.Errorf("io/exit: %+v", r)
+	}
+	if err := r.Check(); err != nil {
+		t.Error(err)
+	}
+	a.Job.Meta, a.Job.TaskGroups[0].Meta = nil, nil
+	if _, ok := BuildRecord(a, Usage{}, NodeInfo{}, nil); ok {
+		t.Error("a job without Shardwise meta was recorded")
+	}
+}
+
+func TestUsageSample(t *testing.T) {
+	var u Usage
+	u = u.Sample(&api.AllocResourceUsage{ResourceUsage: &api.ResourceUsage{
+		CpuStats:    &api.CpuStats{Percent: 50, TotalTicks: 1000},
+		MemoryStats: &api.MemoryStats{RSS: 10, Swap: 1, Measured: []string{"RSS", "Swap"}}}})
+	u = u.Sample(&api.AllocResourceUsage{ResourceUsage: &api.ResourceUsage{
+		CpuStats:    &api.CpuStats{Percent: 150, TotalTicks: 3000},
+		MemoryStats: &api.MemoryStats{RSS: 5, MaxUsage: 40, Usage: 30, Measured: []string{"RSS", "Max Usage", "Usage"}}}})
+	want := Usage{Samples: 2, CPUPercentSum: 200, CPUPercentPeak: 150, CPUTicksSum: 4000, MemoryPeak: 40}
+	if u != want {
+		t.Fatalf("usage %+v, want %+v", u, want)
+	}
+	if u.Sample(nil) != u {
+		t.Error("a nil reading changed the usage")
+	}
+}

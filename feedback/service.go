@@ -1,0 +1,405 @@
+package feedback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/planner/history"
+)
+
+// Defaults of Config.
+const (
+	DefaultInterval   = time.Second
+	DefaultMinBackoff = 100 * time.Millisecond
+	DefaultMaxBackoff = 10 * time.Second
+)
+
+// Config configures a Service. Client and Store are required.
+type Config struct {
+	Client *api.Client
+	Store  *Store
+	// Namespace to follow; "" means every namespace ("*").
+	Namespace string
+	// Interval between stats samples of each running allocation;
+	// DefaultInterval when 0.
+	Interval time.Duration
+	// MinBackoff and MaxBackoff bound the wait before reconnecting to a
+	// broken event stream (doubling from min to max); defaults when 0.
+	MinBackoff, MaxBackoff time.Duration
+	// Metrics receives the service's metrics; NewMetrics() when nil.
+	Metrics *Metrics
+	Logger  hclog.Logger
+	// OnCommit, when set, is called (from the service's goroutine, after
+	// the commit) with every batch of records written to the store.
+	OnCommit func([]history.Record)
+	// OnConnect, when set, is called after every (re)connect of the
+	// event stream and its reconcile pass, with the index resumed from.
+	OnConnect func(index uint64)
+}
+
+// Service follows Nomad's event stream and records every terminal
+// allocation of a Shardwise job in the store. See the package docs.
+type Service struct {
+	cfg   Config
+	log   hclog.Logger
+	m     *Metrics
+	nomad *nomadCache
+
+	mu      sync.Mutex       // guards tracked and serialises commits
+	tracked map[string]Usage // running allocations being sampled
+	poke    chan struct{}    // asks the sampler for a round now
+}
+
+// New checks cfg and returns a Service; it contacts nothing.
+func New(cfg Config) (*Service, error) {
+	if cfg.Client == nil || cfg.Store == nil {
+		return nil, errors.New("feedback: Config needs a Nomad client and a store")
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "*"
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	return &Service{
+		cfg: cfg, log: cfg.Logger, m: cfg.Metrics, nomad: newNomadCache(cfg.Client),
+		tracked: map[string]Usage{}, poke: make(chan struct{}, 1),
+	}, nil
+}
+
+// Metrics returns the service's metrics.
+func (s *Service) Metrics() *Metrics { return s.m }
+
+// Run follows the event stream until ctx ends (then it returns nil) or
+// the store fails (then it returns the store's error, e.g. one wrapping
+// ErrDiskFull; the event cursor is not advanced past what was committed,
+// so a restarted service resumes without losing records). Nomad being
+// unreachable is not an error: Run reconnects with backoff, resuming from
+// the last committed event index.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.restore(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sampleErr := make(chan error, 1)
+	go func() { sampleErr <- s.sample(ctx) }()
+	err := s.follow(ctx)
+	cancel()
+	if serr := <-sampleErr; err == nil {
+		err = serr
+	}
+	return err
+}
+
+// restore reloads the running usage saved by a previous run, dropping
+// that of allocations already recorded.
+func (s *Service) restore(ctx context.Context) error {
+	usage, err := s.cfg.Store.RunningUsage(ctx)
+	if err != nil {
+		return err
+	}
+	for id, u := range usage {
+		done, err := s.cfg.Store.Has(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !done {
+			s.tracked[id] = u
+		}
+	}
+	s.m.tracked.Set(float64(len(s.tracked)))
+	return nil
+}
+
+// follow is the stream loop: connect from the cursor, reconcile, handle
+// batches; on a broken stream wait and do it again.
+func (s *Service) follow(ctx context.Context) error {
+	backoff := s.cfg.MinBackoff
+	for connects := 0; ; connects++ {
+		if connects > 0 {
+			s.m.reconnects.Inc()
+		}
+		err := s.session(ctx, &backoff)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var se *storeError
+		if errors.As(err, &se) {
+			return se.err
+		}
+		s.m.fail("stream")
+		s.log.Warn("event stream broken; reconnecting", "error", err, "backoff", backoff)
+		if !sleepCtx(ctx, backoff) {
+			return nil
+		}
+		backoff = min(backoff*2, s.cfg.MaxBackoff)
+	}
+}
+
+// storeError marks an error of the store, which ends Run.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+
+// session is one connection of the stream: it returns when the stream
+// breaks, ctx ends or the store fails.
+func (s *Service) session(ctx context.Context, backoff *time.Duration) error {
+	from, err := s.cfg.Store.EventIndex(ctx)
+	if err != nil {
+		return &storeError{err}
+	}
+	topics := map[api.Topic][]string{api.TopicAllocation: nil, api.TopicJob: nil}
+	q := &api.QueryOptions{Namespace: s.cfg.Namespace}
+	ch, err := s.cfg.Client.EventStream().Stream(ctx, topics, from+1, q)
+	if err != nil {
+		return fmt.Errorf("connect event stream: %w", err)
+	}
+	if err := s.reconcile(ctx, from); err != nil {
+		return err
+	}
+	*backoff = s.cfg.MinBackoff
+	s.log.Info("following Nomad events", "from_index", from)
+	if s.cfg.OnConnect != nil {
+		s.cfg.OnConnect(from)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case evs, ok := <-ch:
+			if !ok {
+				return errors.New("event stream closed")
+			}
+			if evs.Err != nil {
+				return fmt.Errorf("event stream: %w", evs.Err)
+			}
+			if evs.IsHeartbeat() {
+				continue
+			}
+			if err := s.handle(ctx, evs); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// reconcile catches up with what the stream cannot replay (events that
+// left Nomad's buffer, or were lost when Nomad restarted): every terminal
+// Shardwise allocation modified after index from and not yet recorded is
+// recorded, and every running one is tracked. A store whose cursor is
+// ahead of the cluster (a new cluster) is read from the start.
+func (s *Service) reconcile(ctx context.Context, from uint64) error {
+	stubs, qm, err := s.cfg.Client.Allocations().List((&api.QueryOptions{Namespace: s.cfg.Namespace}).WithContext(ctx))
+	if err != nil {
+		s.m.fail("nomad")
+		return fmt.Errorf("list allocations: %w", err)
+	}
+	if qm.LastIndex < from {
+		s.log.Warn("store cursor is ahead of the cluster; reading every allocation", "cursor", from, "cluster_index", qm.LastIndex)
+		from = 0
+	}
+	var done []*api.Allocation
+	for _, a := range stubs {
+		switch {
+		case terminal(a.ClientStatus) && a.ModifyIndex > from:
+			full, err := s.finished(ctx, a.ID, a.Namespace, a.JobID)
+			if err != nil {
+				return err
+			}
+			if full != nil {
+				done = append(done, full)
+			}
+		case a.ClientStatus == api.AllocClientStatusRunning:
+			if err := s.maybeTrack(ctx, a.ID, a.Namespace, a.JobID); err != nil {
+				return err
+			}
+		}
+	}
+	return s.commit(ctx, done, 0)
+}
+
+// handle applies one batch of events and commits its records together
+// with the batch's index.
+func (s *Service) handle(ctx context.Context, evs *api.Events) error {
+	var done []*api.Allocation
+	for i := range evs.Events {
+		e := &evs.Events[i]
+		switch e.Topic {
+		case api.TopicJob:
+			if j, err := e.Job(); err == nil && j != nil && j.ID != nil {
+				s.nomad.noteJob(j)
+			}
+		case api.TopicAllocation:
+			a, err := e.Allocation()
+			if err != nil || a == nil {
+				continue
+			}
+			full, err := s.onAlloc(ctx, a)
+			if err != nil {
+				return err
+			}
+			if full != nil {
+				done = append(done, full)
+			}
+		}
+	}
+	return s.commit(ctx, done, evs.Index)
+}
+
+// onAlloc tracks a running Shardwise allocation and returns the full
+// allocation of a terminal one not yet recorded.
+func (s *Service) onAlloc(ctx context.Context, a *api.Allocation) (*api.Allocation, error) {
+	switch {
+	case terminal(a.ClientStatus):
+		return s.finished(ctx, a.ID, a.Namespace, a.JobID)
+	case a.ClientStatus == api.AllocClientStatusRunning:
+		return nil, s.maybeTrack(ctx, a.ID, a.Namespace, a.JobID)
+	}
+	return nil, nil
+}
+
+func terminal(status string) bool {
+	switch status {
+	case api.AllocClientStatusComplete, api.AllocClientStatusFailed, api.AllocClientStatusLost:
+		return true
+	}
+	return false
+}
+
+// maybeTrack starts sampling allocation id when its job is Shardwise's.
+func (s *Service) maybeTrack(ctx context.Context, id, ns, jobID string) error {
+	ok, err := s.nomad.isShardwise(ctx, ns, jobID, id)
+	if err != nil {
+		s.m.fail("nomad")
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	s.mu.Lock()
+	_, had := s.tracked[id]
+	if !had {
+		s.tracked[id] = Usage{}
+	}
+	s.m.tracked.Set(float64(len(s.tracked)))
+	s.mu.Unlock()
+	if !had {
+		select {
+		case s.poke <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// finished returns the full allocation id when it is a Shardwise
+// allocation not yet recorded; nil when there is nothing to record.
+func (s *Service) finished(ctx context.Context, id, ns, jobID string) (*api.Allocation, error) {
+	if done, err := s.cfg.Store.Has(ctx, id); err != nil || done {
+		if err != nil {
+			return nil, &storeError{err}
+		}
+		s.untrack(id)
+		return nil, nil
+	}
+	ok, err := s.nomad.isShardwise(ctx, ns, jobID, id)
+	if err != nil || !ok {
+		if err != nil {
+			s.m.fail("nomad")
+		}
+		return nil, err
+	}
+	full, _, err := s.cfg.Client.Allocations().Info(id, (&api.QueryOptions{Namespace: ns}).WithContext(ctx))
+	if err != nil {
+		s.m.fail("nomad")
+		return nil, fmt.Errorf("read allocation %s: %w", id, err)
+	}
+	return full, nil
+}
+
+func (s *Service) untrack(id string) {
+	s.mu.Lock()
+	delete(s.tracked, id)
+	s.m.tracked.Set(float64(len(s.tracked)))
+	s.mu.Unlock()
+}
+
+// commit builds the records of done (with the usage sampled so far and
+// what Nomad says of their nodes and IO) and writes them with index in
+// one transaction.
+func (s *Service) commit(ctx context.Context, done []*api.Allocation, index uint64) error {
+	recs, err := s.commitLocked(ctx, done, index)
+	if err == nil && len(recs) > 0 && s.cfg.OnCommit != nil {
+		s.cfg.OnCommit(recs)
+	}
+	return err
+}
+
+// commitLocked is commit's work under s.mu; it returns the records
+// written.
+func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, index uint64) ([]history.Record, error) {
+	infos := make([]NodeInfo, len(done))
+	ios := make([]*IOReport, len(done))
+	for i, a := range done {
+		infos[i] = s.nomad.node(ctx, a.NodeID)
+		ios[i] = s.nomad.ioReport(ctx, a)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var recs []history.Record
+	for i, a := range done {
+		if r, ok := BuildRecord(a, s.tracked[a.ID], infos[i], ios[i]); ok {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) == 0 && index == 0 {
+		return nil, nil
+	}
+	if err := s.cfg.Store.Commit(ctx, Batch{Records: recs, EventIndex: index}); err != nil {
+		s.m.fail("store")
+		return nil, &storeError{err}
+	}
+	now := time.Now()
+	for i := range recs {
+		delete(s.tracked, recs[i].Alloc)
+		s.m.recorded(&recs[i], now)
+		s.log.Info("recorded allocation", "alloc", recs[i].Alloc, "signature", recs[i].Signature,
+			"executor", recs[i].Executor, "runtime_seconds", recs[i].RuntimeSeconds, "oom_killed", recs[i].OOMKilled)
+	}
+	s.m.tracked.Set(float64(len(s.tracked)))
+	if index > 0 {
+		s.m.index.Set(float64(index))
+	}
+	return recs, nil
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,401 @@
+package feedback
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/planner/predict"
+)
+
+// recordWait bounds every wait for records in these tests.
+const recordWait = 90 * time.Second
+
+// testJob is a one-task batch job carrying Shardwise's meta on the job
+// and its group, with no restarts or reschedules.
+func testJob(id, run, shard, driver string, memMiB int, count int, command string, args ...string) *api.Job {
+	meta := map[string]string{
+		MetaGraph: "fbtest", MetaRun: run, MetaShard: shard, MetaSignature: "sig-" + id,
+		MetaClass: "cpu", "shardwise_upstream": "",
+		MetaPredictedRuntime: "2", MetaPredictedMemory: "16", MetaInputBytes: "1000",
+	}
+	j := api.NewBatchJob(id, id, "global", 50)
+	j.Datacenters = []string{"*"}
+	j.Meta = meta
+	tg := api.NewTaskGroup("g", count)
+	tg.Meta = meta
+	tg.RestartPolicy = &api.RestartPolicy{Attempts: new(0), Mode: new("fail")}
+	tg.ReschedulePolicy = &api.ReschedulePolicy{Attempts: new(0), Unlimited: new(false)}
+	task := api.NewTask("main", driver).SetConfig("command", command)
+	if len(args) > 0 {
+		task.SetConfig("args", args)
+	}
+	task.Require(&api.Resources{CPU: new(100), MemoryMB: new(memMiB)})
+	tg.AddTask(task)
+	j.AddTaskGroup(tg)
+	return j
+}
+
+func register(t *testing.T, a *testAgent, j *api.Job) {
+	t.Helper()
+	if _, _, err := a.client.Jobs().Register(j, nil); err != nil {
+		t.Fatalf("register %s: %v", *j.ID, err)
+	}
+}
+
+// runningService is a Service running in the background on a store.
+type runningService struct {
+	svc      *Service
+	records  chan history.Record
+	connects chan uint64
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+func startService(t *testing.T, a *testAgent, store *Store) *runningService {
+	t.Helper()
+	rs := &runningService{records: make(chan history.Record, 256), connects: make(chan uint64, 16), done: make(chan error, 1)}
+	svc, err := New(Config{
+		Client: a.client, Store: store, Interval: 200 * time.Millisecond,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second,
+		Logger: hclog.New(&hclog.LoggerOptions{Name: "feedback", Level: hclog.Info, Output: testWriter{t}}),
+		OnCommit: func(rs2 []history.Record) {
+			for _, r := range rs2 {
+				rs.records <- r
+			}
+		},
+		OnConnect: func(i uint64) { rs.connects <- i },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.svc = svc
+	ctx, cancel := context.WithCancel(context.Background())
+	rs.cancel = cancel
+	go func() { rs.done <- svc.Run(ctx) }()
+	t.Cleanup(func() { rs.stop(t) })
+	return rs
+}
+
+// stop ends the service and fails t if Run returned an error.
+func (rs *runningService) stop(t *testing.T) {
+	t.Helper()
+	if rs.cancel == nil {
+		return
+	}
+	rs.cancel()
+	rs.cancel = nil
+	if err := <-rs.done; err != nil {
+		t.Errorf("service: %v", err)
+	}
+}
+
+// waitConnect waits for the next (re)connect of the event stream.
+func (rs *runningService) waitConnect(t *testing.T) uint64 {
+	t.Helper()
+	select {
+	case i := <-rs.connects:
+		return i
+	case <-time.After(recordWait):
+		t.Fatal("event stream never connected")
+	}
+	return 0
+}
+
+// waitRecords collects records of run until n have arrived.
+func (rs *runningService) waitRecords(t *testing.T, run string, n int) []history.Record {
+	t.Helper()
+	var got []history.Record
+	deadline := time.After(recordWait)
+	for len(got) < n {
+		select {
+		case r := <-rs.records:
+			if r.Run == run {
+				got = append(got, r)
+			}
+		case err := <-rs.done:
+			t.Fatalf("service ended early: %v", err)
+		case <-deadline:
+			t.Fatalf("got %d of %d records of run %s: %+v", len(got), n, run, got)
+		}
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].Shard < got[j].Shard })
+	return got
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func newStore(t *testing.T) *Store {
+	t.Helper()
+	return openTemp(t)
+}
+
+// TestServiceRecordsBatchJobs runs real raw_exec batch jobs (a success
+// that writes a usage report, a failure, and a split job of two pieces)
+// and checks every field of the records, then scrapes the metrics.
+func TestServiceRecordsBatchJobs(t *testing.T) {
+	a := requireAgent(t)
+	store := newStore(t)
+	rs := startService(t, a, store)
+	rs.waitConnect(t)
+	const run = "run-batch"
+	report := `mkdir -p "$NOMAD_ALLOC_DIR/shardwise" && ` +
+		`echo '{"read_bytes":11,"written_bytes":22,"input_bytes":33,"output_bytes":44}' > "$NOMAD_ALLOC_DIR/shardwise/usage.json"; ` +
+		`i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done`
+	register(t, a, testJob("fb-ok", run, "s-ok", "raw_exec", 64, 1, "/bin/sh", "-c", report))
+	register(t, a, testJob("fb-fail", run, "s-fail", "raw_exec", 64, 1, "/bin/sh", "-c", "sleep 0.5; exit 3"))
+	split := testJob("fb-split", run, "s-p0,s-p1", "raw_exec", 64, 2, "/bin/sh", "-c", "sleep 0.5")
+	split.Meta[MetaPredictedRuntime] = "1,4"
+	split.TaskGroups[0].Meta = split.Meta
+	register(t, a, split)
+
+	recs := rs.waitRecords(t, run, 4)
+	byShard := map[string]history.Record{}
+	for _, r := range recs {
+		byShard[r.Shard] = r
+		if r.Graph != "fbtest" || r.Executor != "cpu" || r.NodeClass != "feedback-test" || r.Node == "" ||
+			r.Alloc == "" || r.Source != SourceNomad || r.Task != "main" || r.MemoryLimitBytes != 64<<20 {
+			t.Errorf("record fields: %+v", r)
+		}
+		if r.Start.IsZero() || !r.End.After(r.Start) || r.RuntimeSeconds <= 0 {
+			t.Errorf("record times: %+v", r)
+		}
+		if r.PredictedMemoryBytes != 16<<20 || r.InputBytes == 0 {
+			t.Errorf("record predictions/channel bytes: %+v", r)
+		}
+	}
+	ok, fail := byShard["s-ok"], byShard["s-fail"]
+	if ok.ExitCode != 0 || ok.OOMKilled || ok.Signature != "sig-fb-ok" {
+		t.Errorf("ok record: %+v", ok)
+	}
+	if ok.ReadBytes != 11 || ok.WriteBytes != 22 || ok.InputBytes != 33 || ok.OutputBytes != 44 {
+		t.Errorf("usage report not read: %+v", ok)
+	}
+	// A busy loop of a few seconds outlives the client's 1 s stats
+	// collection, so it must have been sampled.
+	if ok.MemoryBytes <= 0 || ok.CPUMHz <= 0 || ok.CPUPercent <= 0 || ok.CPUPeak < ok.CPUPercent {
+		t.Errorf("no sampled memory or clock: %+v", ok)
+	}
+	if fail.ExitCode != 3 || fail.OOMKilled {
+		t.Errorf("failed record: %+v", fail)
+	}
+	if byShard["s-p0"].PredictedRuntimeSeconds != 1 || byShard["s-p1"].PredictedRuntimeSeconds != 4 {
+		t.Errorf("split pieces: %+v / %+v", byShard["s-p0"], byShard["s-p1"])
+	}
+	if n, _ := store.Count(context.Background()); n < 4 {
+		t.Errorf("store holds %d records", n)
+	}
+	scrape := scrapeMetrics(t, rs.svc.Metrics())
+	for _, want := range []string{
+		`shardwise_feedback_records_ingested_total{executor="cpu"}`,
+		`shardwise_feedback_runtime_error_ratio_count{executor="cpu",signature="sig-fb-ok"} 1`,
+		`shardwise_feedback_memory_ratio_count{executor="cpu",signature="sig-fb-ok"} 1`,
+		`shardwise_feedback_event_lag_seconds_count`,
+		`shardwise_feedback_event_index`,
+	} {
+		if !strings.Contains(scrape, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func scrapeMetrics(t *testing.T, m *Metrics) string {
+	t.Helper()
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestServiceRecordsOOMKill runs a task under the exec driver (which puts
+// it in a memory cgroup of 32 MiB) that allocates without bound: the
+// kernel OOM-kills it, and the record says so. The predictor refitted
+// from the store then asks for 1.25 x the limit, from history.
+func TestServiceRecordsOOMKill(t *testing.T) {
+	a := requireAgent(t)
+	store := newStore(t)
+	rs := startService(t, a, store)
+	rs.waitConnect(t)
+	const run = "run-oom"
+	// The string doubles until the cgroup's limit stops it.
+	register(t, a, testJob("fb-oom", run, "s-oom", "exec", 32, 1, "/bin/sh", "-c", "x=x; while :; do x=$x$x; done"))
+	r := rs.waitRecords(t, run, 1)[0]
+	if !r.OOMKilled || r.ExitCode != 137 {
+		t.Fatalf("OOM not recorded: %+v\ntask events:\n%s", r, taskEvents(a, r.Alloc))
+	}
+	if r.MemoryBytes < 32<<20 || r.MemoryLimitBytes != 32<<20 {
+		t.Errorf("OOM record memory %d, limit %d; want at least the 32 MiB limit", r.MemoryBytes, r.MemoryLimitBytes)
+	}
+	if got := RetryMemoryMiB(r, 32); got != 40 {
+		t.Errorf("RetryMemoryMiB = %d, want 40 (1.25 x 32)", got)
+	}
+	recs, err := store.Records(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := predictMemory(t, recs, "sig-fb-oom")
+	if need.Source != predict.FromHistory || need.Value < 40 {
+		t.Errorf("memory after OOM = %+v, want >= 40 MiB from history", need)
+	}
+}
+
+// predictMemory predicts a one-task graph of signature sig on the default
+// catalog and returns the task's memory estimate on its first class.
+func predictMemory(t *testing.T, recs []history.Record, sig string) predict.Estimate {
+	t.Helper()
+	p, err := predict.New(catalog.Default(), recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := graph.New("g")
+	if err := g.AddTask(&graph.Task{Name: "t", Signature: sig, Command: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	tb, err := p.Predict(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb.At(0, 0).MemoryMiB
+}
+
+// TestServiceSurvivesRestarts restarts Nomad under a running service (it
+// must reconnect and resume), then stops the service and Nomad together
+// while jobs run and finish, and starts both again: the store must end
+// with exactly one record per allocation.
+func TestServiceSurvivesRestarts(t *testing.T) {
+	a := requireAgent(t)
+	store := newStore(t)
+	rs := startService(t, a, store)
+	rs.waitConnect(t)
+	const run = "run-restart"
+	register(t, a, testJob("fb-r1", run, "s-r1", "raw_exec", 64, 1, "/bin/sh", "-c", "sleep 0.3"))
+	rs.waitRecords(t, run, 1)
+
+	// 1. Nomad goes away under the service and comes back.
+	register(t, a, testJob("fb-r2", run, "s-r2", "raw_exec", 64, 1, "/bin/sh", "-c", "sleep 4"))
+	waitRunning(t, a, "fb-r2")
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.start(); err != nil {
+		t.Fatal(err)
+	}
+	rs.waitConnect(t)
+	rs.waitRecords(t, run, 1)
+
+	// 2. The service and Nomad both stop while jobs run; one finishes
+	// while both are down.
+	register(t, a, testJob("fb-r3", run, "s-r3", "raw_exec", 64, 1, "/bin/sh", "-c", "sleep 1"))
+	register(t, a, testJob("fb-r4", run, "s-r4", "raw_exec", 64, 1, "/bin/sh", "-c", "sleep 6"))
+	waitRunning(t, a, "fb-r3")
+	waitRunning(t, a, "fb-r4")
+	rs.stop(t)
+	a.stop()
+	if err := a.start(); err != nil {
+		t.Fatal(err)
+	}
+	rs = startService(t, a, store)
+	rs.waitRecords(t, run, 2)
+
+	allocs := runAllocs(t, a, "fb-r1", "fb-r2", "fb-r3", "fb-r4")
+	recs, err := store.Records(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, r := range recs {
+		if r.Run == run {
+			seen[r.Alloc]++
+		}
+	}
+	if len(seen) != len(allocs) {
+		t.Errorf("%d allocations recorded, want %d: %v", len(seen), len(allocs), seen)
+	}
+	for _, id := range allocs {
+		if seen[id] != 1 {
+			t.Errorf("allocation %s recorded %d times", id, seen[id])
+		}
+	}
+}
+
+// waitRunning blocks (blocking queries) until job has a running or
+// terminal allocation.
+func waitRunning(t *testing.T, a *testAgent, job string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), recordWait)
+	defer cancel()
+	var index uint64
+	for ctx.Err() == nil {
+		allocs, qm, err := a.client.Jobs().Allocations(job, false, (&api.QueryOptions{WaitIndex: index}).WithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		index = qm.LastIndex
+		for _, al := range allocs {
+			if al.ClientStatus != api.AllocClientStatusPending {
+				return
+			}
+		}
+	}
+	t.Fatalf("job %s never ran", job)
+}
+
+// runAllocs lists the allocation IDs of jobs.
+func runAllocs(t *testing.T, a *testAgent, jobs ...string) []string {
+	t.Helper()
+	var out []string
+	for _, j := range jobs {
+		allocs, _, err := a.client.Jobs().Allocations(j, true, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, al := range allocs {
+			out = append(out, al.ID)
+		}
+	}
+	return out
+}
+
+// taskEvents describes the task events of an allocation, for failures.
+func taskEvents(a *testAgent, alloc string) string {
+	al, _, err := a.client.Allocations().Info(alloc, nil)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for task, ts := range al.TaskStates {
+		for _, e := range ts.Events {
+			fmt.Fprintf(&b, "  %s: %s exit=%d signal=%d %s %v\n", task, e.Type, e.ExitCode, e.Signal, e.DisplayMessage, e.Details)
+		}
+	}
+	if rc, err := a.client.AllocFS().Cat(al, "alloc/logs/main.stderr.0", nil); err == nil {
+		defer rc.Close()
+		stderr, _ := io.ReadAll(io.LimitReader(rc, 4096))
+		fmt.Fprintf(&b, "  stderr: %s\n", stderr)
+	}
+	return b.String()
+}
