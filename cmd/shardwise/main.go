@@ -1,7 +1,13 @@
-// Command shardwise plans a task graph onto heterogeneous executor classes
-// and emits the Nomad jobs that run it.
+// Command shardwise plans a task graph onto heterogeneous executor classes,
+// emits the Nomad jobs that run it, runs them, and learns from the runs.
 //
 //	shardwise plan [options] GRAPH.hcl
+//	shardwise run [options] GRAPH.hcl
+//	shardwise status RUN
+//	shardwise stop RUN
+//	shardwise feedback [options]
+//	shardwise history report|import [options]
+//	shardwise simulate [options] GRAPH.hcl|TRACE.json
 //	shardwise executors [options]
 //	shardwise import wfcommons -out DIR TRACE.json
 //	shardwise version
