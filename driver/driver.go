@@ -1,0 +1,173 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	hclog "github.com/hashicorp/go-hclog"
+	cstats "github.com/hashicorp/nomad/client/stats"
+	"github.com/hashicorp/nomad/drivers/shared/eventer"
+	"github.com/hashicorp/nomad/plugins/base"
+	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/hashicorp/nomad/plugins/shared/hclspec"
+)
+
+// Driver is the shard task driver; it implements drivers.DriverPlugin.
+type Driver struct {
+	ctx     context.Context // ends with Shutdown
+	cancel  context.CancelFunc
+	logger  hclog.Logger
+	eventer *eventer.Eventer
+	tasks   *taskStore
+	factory ChannelFactory // nil: tasks with channels are refused
+
+	mu       sync.RWMutex
+	config   *Config
+	ports    *base.ClientDriverConfig // agent's plugin port range; nil before SetConfig
+	channels ChannelManager           // nil until SetConfig with agent config
+}
+
+var _ drivers.DriverPlugin = (*Driver)(nil)
+
+// New returns a driver that builds its ChannelManager with factory once
+// the agent configures it. A nil factory makes a driver that runs shards
+// without channels and refuses tasks that have any.
+func New(logger hclog.Logger, factory ChannelFactory) *Driver {
+	ctx, cancel := context.WithCancel(context.Background())
+	logger = logger.Named(PluginName)
+	return &Driver{
+		ctx:     ctx,
+		cancel:  cancel,
+		logger:  logger,
+		eventer: eventer.NewEventer(ctx, logger),
+		tasks:   newTaskStore(),
+		factory: factory,
+		config:  defaultConfig(),
+	}
+}
+
+// Shutdown stops the driver's background work and closes its channel
+// manager. Tasks keep running in their executors. cmd/nomad-driver-shard
+// calls it when the plugin server stops.
+func (d *Driver) Shutdown() error {
+	d.cancel()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.channels == nil {
+		return nil
+	}
+	err := d.channels.Close()
+	d.channels = nil
+	if err != nil {
+		return fmt.Errorf("close channel manager: %w", err)
+	}
+	return nil
+}
+
+// PluginInfo returns the plugin's identity.
+func (d *Driver) PluginInfo() (*base.PluginInfoResponse, error) { return pluginInfo, nil }
+
+// ConfigSchema returns the plugin config schema.
+func (d *Driver) ConfigSchema() (*hclspec.Spec, error) { return configSpec, nil }
+
+// TaskConfigSchema returns the task config schema.
+func (d *Driver) TaskConfigSchema() (*hclspec.Spec, error) { return taskConfigSpec, nil }
+
+// Capabilities returns what the driver supports.
+func (d *Driver) Capabilities() (*drivers.Capabilities, error) { return capabilities, nil }
+
+// SetConfig decodes and checks the plugin config. With the agent's config
+// (not the loader's validation call, which has none) it also starts CPU
+// accounting and replaces the channel manager.
+func (d *Driver) SetConfig(c *base.Config) error {
+	cfg, err := decodeConfig(c.PluginConfig)
+	if err != nil {
+		return err
+	}
+	if c.AgentConfig == nil {
+		d.mu.Lock()
+		d.config = cfg
+		d.mu.Unlock()
+		return nil
+	}
+	// Without Init the executor reports CpuStats.TotalTicks = 0.
+	if err := cstats.Init(0); err != nil {
+		d.logger.Warn("CPU detection incomplete; CPU ticks may be wrong", "error", err)
+	}
+	channels, err := d.newChannels(cfg)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	old := d.channels
+	d.config, d.ports, d.channels = cfg, c.AgentConfig.Driver, channels
+	d.mu.Unlock()
+	if old != nil {
+		if err := old.Close(); err != nil {
+			d.logger.Warn("closing the replaced channel manager failed", "error", err)
+		}
+	}
+	return nil
+}
+
+// newChannels builds the channel manager, nil without a factory.
+func (d *Driver) newChannels(cfg *Config) (ChannelManager, error) {
+	if d.factory == nil {
+		return nil, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data_dir: %w", err)
+	}
+	m, err := d.factory(cfg, d.logger.Named("channel"))
+	if err != nil {
+		return nil, fmt.Errorf("start channel manager: %w", err)
+	}
+	return m, nil
+}
+
+// snapshot returns the current config, port range and channel manager.
+func (d *Driver) snapshot() (*Config, *base.ClientDriverConfig, ChannelManager) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.config, d.ports, d.channels
+}
+
+// decodeConfig decodes the msgpack plugin config, fills defaults and
+// checks ranges.
+func decodeConfig(raw []byte) (*Config, error) {
+	cfg := defaultConfig()
+	if len(raw) > 0 {
+		if err := base.MsgPackDecode(raw, cfg); err != nil {
+			return nil, fmt.Errorf("decode plugin config: %w", err)
+		}
+	}
+	if cfg.BindAddr == "" {
+		cfg.BindAddr = defaultBindAddr
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = filepath.Join(os.TempDir(), "nomad-driver-shard")
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("plugin config: port %d outside 0..65535", cfg.Port)
+	}
+	if cfg.CompressionLevel < 0 || cfg.CompressionLevel > 22 {
+		return nil, fmt.Errorf("plugin config: compression_level %d outside 0..22", cfg.CompressionLevel)
+	}
+	if !filepath.IsAbs(cfg.DataDir) {
+		return nil, fmt.Errorf("plugin config: data_dir %q is not an absolute path", cfg.DataDir)
+	}
+	return cfg, nil
+}
+
+// defaultConfig is the config of a driver that SetConfig has not seen.
+func defaultConfig() *Config {
+	return &Config{
+		BindAddr:         defaultBindAddr,
+		Port:             defaultPort,
+		CompressionLevel: defaultCompressionLevel,
+		DataDir:          filepath.Join(os.TempDir(), "nomad-driver-shard"),
+	}
+}
