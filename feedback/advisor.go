@@ -136,3 +136,20 @@ func RetryMemoryMiB(r history.Record, current int64) int64 {
 	died := float64(max(r.MemoryBytes, r.MemoryLimitBytes, current<<20)) / (1 << 20)
 	return max(int64(math.Ceil(died*predict.OOMHeadroom)), current+1)
 }
+
+// OOMRetryMiB returns the memory in MiB to register a failed allocation's
+// job again with, and true, when its task was OOM-killed (OOMKilled):
+// RetryMemoryMiB of the record BuildRecord makes of it, which died at
+// least at its limit. a must carry its Job, as /v1/allocation/:id returns
+// it. It reports false for an allocation that was not OOM-killed, has no
+// Shardwise meta or no task state.
+func OOMRetryMiB(a *api.Allocation) (int64, bool) {
+	if a == nil {
+		return 0, false
+	}
+	rec, ok := BuildRecord(a, Usage{}, NodeInfo{}, nil)
+	if !ok || !rec.OOMKilled {
+		return 0, false
+	}
+	return RetryMemoryMiB(rec, rec.MemoryLimitBytes>>20), true
+}

@@ -209,9 +209,42 @@ func setLimits(r *history.Record, a *api.Allocation, task string) {
 
 // setExit sets the exit code and OOM verdict from the task's events.
 func setExit(r *history.Record, ts *api.TaskState) {
+	term, oom := lastTermination(ts)
+	if term == nil {
+		if ts.Failed {
+			r.ExitCode = -1
+		}
+		return
+	}
+	r.ExitCode = term.ExitCode
+	r.OOMKilled = oom
+	if ts.Failed && r.ExitCode == 0 && !r.OOMKilled {
+		r.ExitCode = -1
+	}
+}
+
+// OOMKilled reports whether the task's events show it was killed for
+// memory: its last Terminated event says oom_killed, or it died of
+// SIGKILL (signal 9 or exit code 137) without a Killing or Killed event
+// from Nomad. Nomad v1.6's exec and raw_exec drivers never set
+// oom_killed, hence the second rule. A nil state reports false.
+func OOMKilled(ts *api.TaskState) bool {
+	if ts == nil {
+		return false
+	}
+	_, oom := lastTermination(ts)
+	return oom
+}
+
+// lastTermination returns the task's last Terminated event (nil when it
+// has none) and the OOM verdict of OOMKilled.
+func lastTermination(ts *api.TaskState) (*api.TaskEvent, bool) {
 	var term *api.TaskEvent
 	killed := false
 	for _, e := range ts.Events {
+		if e == nil {
+			continue
+		}
 		switch e.Type {
 		case api.TaskTerminated:
 			term = e
@@ -220,17 +253,10 @@ func setExit(r *history.Record, ts *api.TaskState) {
 		}
 	}
 	if term == nil {
-		if ts.Failed {
-			r.ExitCode = -1
-		}
-		return
+		return nil, false
 	}
-	r.ExitCode = term.ExitCode
 	sigkill := term.Signal == 9 || term.ExitCode == 137
-	r.OOMKilled = term.Details["oom_killed"] == "true" || (sigkill && !killed)
-	if ts.Failed && r.ExitCode == 0 && !r.OOMKilled {
-		r.ExitCode = -1
-	}
+	return term, term.Details["oom_killed"] == "true" || (sigkill && !killed)
 }
 
 func setPredictions(r *history.Record, meta map[string]string, idx int) {

@@ -55,6 +55,14 @@ func TestBuildRecordOOMRules(t *testing.T) {
 			if r.MemoryBytes != wantMem {
 				t.Errorf("memory %d, want %d", r.MemoryBytes, wantMem)
 			}
+			a := terminatedAlloc("1", tc.events...)
+			if got := OOMKilled(a.TaskStates["t"]); got != tc.oom {
+				t.Errorf("OOMKilled = %v, want %v", got, tc.oom)
+			}
+			mib, retry := OOMRetryMiB(a)
+			if retry != tc.oom || (tc.oom && mib != 160) {
+				t.Errorf("OOMRetryMiB = %d, %v; want 160 MiB (1.25 x the 128 MiB limit) only for an OOM kill", mib, retry)
+			}
 		})
 	}
 }

@@ -51,6 +51,17 @@
 // purged: they stay in Nomad for inspection (nomad job status JOB) until
 // Nomad's garbage collection or `shardwise stop -purge RUN`.
 //
+// # Closed loop
+//
+// Options.Replanner, when set, is asked before every submission wave which
+// of the jobs about to be submitted should move to another executor class
+// (package launcher/replan decides from fresh history and the cluster's
+// load); a move replaces the job before its first registration, after
+// Nomad has validated it, and is listed in Report.Replans. Options.OOMRetry,
+// when set, is asked about a failed allocation before its job is retried:
+// for an OOM kill the retry asks for the memory it returns, listed in
+// Report.Resizes.
+//
 // # Runs
 //
 // Every job carries its run ID in the shardwise_run meta key, so Find,

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/planner/plan"
@@ -67,6 +68,15 @@ type Options struct {
 	// NoLocality leaves out the node affinities that keep channel data
 	// local.
 	NoLocality bool
+	// Replanner, when set, is asked before every submission wave whether
+	// the shards about to be submitted should move (see Replanner).
+	Replanner Replanner
+	// OOMRetry, when set, sizes a retry after an OOM kill: the job is
+	// registered again asking for the memory it returns.
+	OOMRetry OOMRetryFunc
+	// Logger receives the launcher's decisions (moves, memory raises) and
+	// warnings; nil logs nothing.
+	Logger hclog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -84,6 +94,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
 	}
 	return o
 }
@@ -119,6 +132,7 @@ func (l *Launcher) Run(ctx context.Context, p *plan.Plan, jobs []*api.Job, opts 
 	r := &runner{
 		c: l.Client, plan: p, t: t, o: o, ns: ns, start: time.Now(),
 		nodes: newNodeCache(l.Client), prev: map[string]State{}, prevReason: map[string]string{},
+		log: o.Logger,
 	}
 	return r.run(ctx, start)
 }
@@ -185,6 +199,9 @@ type runner struct {
 	prevReason map[string]string
 	failure    *Failure
 	stopped    []string
+	log        hclog.Logger
+	replans    []Replan
+	resizes    []Resize
 }
 
 // run is the event loop: submit what is ready, then apply events until
@@ -308,6 +325,9 @@ func (r *runner) settle(ctx context.Context, u *unit) error {
 	}
 	switch r.t.settle(u, time.Now()) {
 	case retry:
+		if err := r.resizeAfterOOM(ctx, u); err != nil {
+			return err
+		}
 		return r.submit(ctx, u)
 	case giveUp:
 		r.failure = r.describeFailure(ctx, u)
@@ -316,9 +336,14 @@ func (r *runner) settle(ctx context.Context, u *unit) error {
 	return nil
 }
 
-// submitReady registers every group that has become ready.
+// submitReady registers every group that has become ready, after asking
+// the Replanner, if any, about them.
 func (r *runner) submitReady(ctx context.Context) error {
-	for _, g := range r.t.ready() {
+	groups := r.t.ready()
+	if len(groups) > 0 && r.o.Replanner != nil {
+		r.replan(ctx, groups)
+	}
+	for _, g := range groups {
 		for _, u := range g.units {
 			if err := r.submit(ctx, u); err != nil {
 				return err
@@ -330,18 +355,25 @@ func (r *runner) submitReady(ctx context.Context) error {
 }
 
 // submit registers u's job, with the affinities that keep its input local
-// and, after the first attempt, a new shardwise_attempt meta value.
+// and, after the first attempt, a new shardwise_attempt meta value and
+// the memory an OOM kill called for.
 func (r *runner) submit(ctx context.Context, u *unit) error {
 	var affs []*api.Affinity
 	if !r.o.NoLocality {
 		affs = affinities(r.t.nodeBytes(u, r.plan.Channels), nodeClass(u.job), r.nodes.classOf(ctx))
 	}
 	job := withSubmission(u.job, affs, u.attempt+1, r.o.FailFast)
+	if u.memoryMiB > 0 {
+		job = withMemory(job, u.memoryMiB)
+	}
 	resp, _, err := r.c.Jobs().Register(job, r.writeOpts(ctx, u.job))
 	if err != nil {
 		return fmt.Errorf("register job %s: %w", u.id, ConnectError(r.c, err))
 	}
 	r.t.registered(u, resp.JobModifyIndex, time.Now())
+	if u.attempt == 1 && u.note != "" {
+		u.reason = u.note
+	}
 	return nil
 }
 

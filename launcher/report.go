@@ -23,6 +23,12 @@ type Report struct {
 	// Stopped lists the jobs the launcher stopped (not purged) when the
 	// run failed or was cancelled.
 	Stopped []string
+	// Replans are the jobs the Replanner moved to another class, in the
+	// order they moved.
+	Replans []Replan
+	// Resizes are the retries that asked for more memory after an OOM
+	// kill, in order.
+	Resizes []Resize
 }
 
 // ShardResult is how one shard ran.
@@ -97,8 +103,25 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	r.writeAdjustments(w)
 	_, err := fmt.Fprintf(w, "\nRun %s: %s elapsed, %s predicted\n", r.Run, roundDur(r.Elapsed()), roundDur(seconds(r.PredictedSeconds)))
 	return err
+}
+
+// writeAdjustments writes one line per move and memory raise, after a
+// blank line; nothing when there were none.
+func (r *Report) writeAdjustments(w io.Writer) {
+	if len(r.Replans) == 0 && len(r.Resizes) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	for _, p := range r.Replans {
+		fmt.Fprintf(w, "re-planned %s: %s -> %s (%s)\n", strings.Join(p.Shards, ","), p.From, p.To, p.Reason)
+	}
+	for _, z := range r.Resizes {
+		fmt.Fprintf(w, "retried %s with %d MiB memory, was %d MiB (allocation %s OOM-killed on attempt %d)\n",
+			z.Shard, z.ToMiB, z.FromMiB, shortID(z.Alloc), z.Attempt)
+	}
 }
 
 // Write writes the failure: what failed and why, the task's events and

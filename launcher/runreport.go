@@ -3,6 +3,8 @@ package launcher
 import (
 	"context"
 	"time"
+
+	"github.com/shardwise/shardwise/planner/plan"
 )
 
 // notify reports every shard whose state changed since the last call,
@@ -55,20 +57,27 @@ func (r *runner) report() *Report {
 	ctx, cancel := context.WithTimeout(context.Background(), r.o.StopTimeout)
 	defer cancel()
 	rep := &Report{Run: r.plan.Run, Graph: r.plan.Graph, Start: r.start, End: time.Now(),
-		PredictedSeconds: r.plan.MakespanSeconds, Failure: r.failure, Stopped: r.stopped}
+		PredictedSeconds: r.plan.MakespanSeconds, Failure: r.failure, Stopped: r.stopped,
+		Replans: r.replans, Resizes: r.resizes}
 	for _, s := range r.plan.Shards {
 		u := r.t.byID[s.ID]
-		i := u.pieceOf(s.ID)
-		res := ShardResult{Shard: s.ID, Job: u.id, Class: s.Class, State: u.shardStates()[i],
-			Service: u.service, Attempts: u.attempt, PredictedSeconds: s.RuntimeSeconds.Value}
-		if a, ok := u.bestAlloc(i); ok {
-			res.Alloc, res.NodeID, res.Node = a.ID, a.NodeID, a.NodeName
-			res.NodeClass, _, _ = r.nodes.lookup(ctx, a.NodeID)
-			res.Actual = actual(a, rep.End)
-		}
-		rep.Shards = append(rep.Shards, res)
+		rep.Shards = append(rep.Shards, r.result(ctx, u.shards[u.pieceOf(s.ID)], u, rep.End))
 	}
 	return rep
+}
+
+// result is how shard s of unit u ran, as of end: its class and
+// prediction are the unit's current ones (after any move).
+func (r *runner) result(ctx context.Context, s *plan.Shard, u *unit, end time.Time) ShardResult {
+	i := u.pieceOf(s.ID)
+	res := ShardResult{Shard: s.ID, Job: u.id, Class: s.Class, State: u.shardStates()[i],
+		Service: u.service, Attempts: u.attempt, PredictedSeconds: s.RuntimeSeconds.Value}
+	if a, ok := u.bestAlloc(i); ok {
+		res.Alloc, res.NodeID, res.Node = a.ID, a.NodeID, a.NodeName
+		res.NodeClass, _, _ = r.nodes.lookup(ctx, a.NodeID)
+		res.Actual = actual(a, end)
+	}
+	return res
 }
 
 // actual is the allocation's run time: first task start to last task

@@ -40,6 +40,11 @@ type unit struct {
 	failedAlloc string
 	submitted   time.Time
 	finished    time.Time
+	// note says why the unit was re-planned; shown when it is submitted.
+	note string
+	// memoryMiB, when set, overrides the memory of the job's task (a
+	// retry after an OOM kill).
+	memoryMiB int
 }
 
 // group is a set of units joined by streaming channels, submitted

@@ -17,7 +17,9 @@ func TestFeedbackMetaKeysMatchTranslator(t *testing.T) {
 	for got, want := range map[string]string{
 		feedback.MetaGraph: nomadjob.MetaGraph, feedback.MetaRun: nomadjob.MetaRun,
 		feedback.MetaShard: nomadjob.MetaShard, feedback.MetaSignature: nomadjob.MetaSignature,
-		feedback.MetaClass: nomadjob.MetaClass,
+		feedback.MetaClass: nomadjob.MetaClass, feedback.MetaPredictedRuntime: nomadjob.MetaPredictedRuntime,
+		feedback.MetaPredictedMemory: nomadjob.MetaPredictedMemory, feedback.MetaInputBytes: nomadjob.MetaInputBytes,
+		feedback.MetaOutputBytes: nomadjob.MetaOutputBytes,
 	} {
 		if got != want {
 			t.Errorf("feedback meta key %q, translator %q", got, want)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/translator/nomadjob"
 )
@@ -29,12 +30,21 @@ const runSynopsis = `run [options] GRAPH.hcl
   jobs are kept in Nomad for inspection (nomad job status JOB); remove
   them with 'shardwise stop -purge RUN'.
 
+  With a history store (-feedback, or -history STORE.db) it re-plans the
+  shards as they become ready, with fresh history and the cluster's load,
+  moving a shard whose class has no ready node or is saturated; -feedback
+  also records the run into -history-db. An OOM-killed shard is retried
+  with more memory.
+
   Connection options and their environment variables are the Nomad CLI's.`
 
 // runFlags are run's own options besides the plan and Nomad flags.
 type runFlags struct {
 	retries              int
 	noLocality, failFast bool
+	// feedback runs the feedback service in-process, writing historyDB.
+	feedback, noReplan bool
+	historyDB          string
 }
 
 func runRun(args []string, stdout, stderr io.Writer) error {
@@ -47,6 +57,9 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&rf.retries, "retries", 1, "Register a job again this many times after Nomad's restarts and reschedules are spent.")
 	fs.BoolVar(&rf.failFast, "fail-fast", false, "Turn off Nomad's restarts and reschedules, so a failed task fails its shard at once (-retries still applies).")
 	fs.BoolVar(&rf.noLocality, "no-locality", false, "Do not add node affinities that keep channel data on the upstream shard's node.")
+	fs.BoolVar(&rf.feedback, "feedback", false, "Run the feedback service during the run, recording every allocation into -history-db (also read as history).")
+	fs.StringVar(&rf.historyDB, "history-db", "history.db", "SQLite history store -feedback writes (created if missing).")
+	fs.BoolVar(&rf.noReplan, "no-replan", false, "Do not re-plan shards before submitting them (re-planning needs a history store: -feedback or -history STORE.db).")
 	nf.register(fs)
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
@@ -89,13 +102,24 @@ func checkDriver(d string) error {
 
 // launch plans the graph, translates the plan and runs the jobs, printing
 // the summary and, on a failure, the failed task's events and stderr.
+// With a history store it re-plans the shards as they become ready, and
+// with -feedback it records the run into the store as it goes.
 func launch(path string, pf planFlags, rf runFlags, client *api.Client, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := newLogger(stderr)
+	lp, err := openLoop(ctx, &pf, rf, client, log)
+	if err != nil {
+		return err
+	}
+	defer lp.close()
 	res, err := planGraph(path, pf, stderr)
 	if err != nil {
 		return err
 	}
 	p := res.plan
-	jobs, err := nomadjob.Jobs(p, res.graph, res.catalog, nomadjob.Options{Driver: p.Driver})
+	jobOpts := nomadjob.Options{Driver: p.Driver}
+	jobs, err := nomadjob.Jobs(p, res.graph, res.catalog, jobOpts)
 	if err != nil {
 		return fmt.Errorf("translate plan to Nomad jobs: %w", err)
 	}
@@ -104,8 +128,10 @@ func launch(path string, pf planFlags, rf runFlags, client *api.Client, stdout, 
 			return fmt.Errorf("write jobs: %w", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	extra, err := loadHistory(otherHistories(pf.histories, lp))
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "Running graph %q as run %s: %d shards in %d jobs on Nomad at %s (driver %s)\n",
 		p.Graph, p.Run, len(p.Shards), len(jobs), client.Address(), p.Driver)
 	l := &launcher.Launcher{Client: client}
@@ -114,6 +140,9 @@ func launch(path string, pf planFlags, rf runFlags, client *api.Client, stdout, 
 		NoLocality: rf.noLocality,
 		FailFast:   rf.failFast,
 		Progress:   launcher.NewProgress(stdout),
+		Replanner:  lp.replanner(res, client, extra, jobOpts, rf.noReplan),
+		OOMRetry:   feedback.OOMRetryMiB,
+		Logger:     log.Named("launcher"),
 	})
 	if rep == nil {
 		return err
@@ -122,7 +151,22 @@ func launch(path string, pf planFlags, rf runFlags, client *api.Client, stdout, 
 	if werr := rep.WriteSummary(stdout); werr != nil {
 		return werr
 	}
+	if ctx.Err() == nil {
+		lp.awaitRecords(rep, stdout)
+	}
 	return explain(rep, err, stdout, stderr)
+}
+
+// otherHistories returns the -history paths other than the loop's store,
+// whose records the Replanner reads besides the store's.
+func otherHistories(paths []string, lp *loop) []string {
+	var out []string
+	for _, p := range paths {
+		if lp.store == nil || p != lp.store.Path() {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // explain prints what the user needs after a run that did not complete:

@@ -38,23 +38,31 @@ func Example() {
 	// job "demo-s1" {
 	//   type = "batch"
 	//   meta {
-	//     shardwise_class     = "gpu"
-	//     shardwise_graph     = "demo"
-	//     shardwise_run       = "r1"
-	//     shardwise_shard     = "s1"
-	//     shardwise_signature = "prep+train"
-	//     shardwise_upstream  = ""
+	//     shardwise_class                     = "gpu"
+	//     shardwise_graph                     = "demo"
+	//     shardwise_input_bytes               = "0"
+	//     shardwise_output_bytes              = "0"
+	//     shardwise_predicted_memory_mib      = "4096"
+	//     shardwise_predicted_runtime_seconds = "0"
+	//     shardwise_run                       = "r1"
+	//     shardwise_shard                     = "s1"
+	//     shardwise_signature                 = "prep+train"
+	//     shardwise_upstream                  = ""
 	//   }
 	//
 	//   group "s1" {
 	//     count = 1
 	//     meta {
-	//       shardwise_class     = "gpu"
-	//       shardwise_graph     = "demo"
-	//       shardwise_run       = "r1"
-	//       shardwise_shard     = "s1"
-	//       shardwise_signature = "prep+train"
-	//       shardwise_upstream  = ""
+	//       shardwise_class                     = "gpu"
+	//       shardwise_graph                     = "demo"
+	//       shardwise_input_bytes               = "0"
+	//       shardwise_output_bytes              = "0"
+	//       shardwise_predicted_memory_mib      = "4096"
+	//       shardwise_predicted_runtime_seconds = "0"
+	//       shardwise_run                       = "r1"
+	//       shardwise_shard                     = "s1"
+	//       shardwise_signature                 = "prep+train"
+	//       shardwise_upstream                  = ""
 	//     }
 	//     constraint {
 	//       attribute = "$${node.class}"

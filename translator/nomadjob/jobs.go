@@ -3,6 +3,7 @@ package nomadjob
 import (
 	"fmt"
 	"maps"
+	"math"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,21 @@ const (
 	MetaUpstream  = "shardwise_upstream"
 	// MetaSplitTask names the split task; set only on split jobs.
 	MetaSplitTask = "shardwise_split_task"
+)
+
+// Prediction meta keys, read back by the feedback service to compare each
+// allocation with its plan. Like shardwise_shard they are comma lists, one
+// element per allocation index, on every job and its group.
+const (
+	// MetaPredictedRuntime is the shard's predicted runtime in seconds.
+	MetaPredictedRuntime = "shardwise_predicted_runtime_seconds"
+	// MetaPredictedMemory is the shard's predicted peak memory in MiB.
+	MetaPredictedMemory = "shardwise_predicted_memory_mib"
+	// MetaInputBytes and MetaOutputBytes are the bytes the plan's
+	// channels carry into and out of the shard from and to other jobs
+	// (a split piece without input channels: its share of the input).
+	MetaInputBytes  = "shardwise_input_bytes"
+	MetaOutputBytes = "shardwise_output_bytes"
 )
 
 // Jobs builds one Nomad job per distinct Shard.Job of p, in order of first
@@ -167,7 +183,47 @@ func (b *builder) meta(u *unit) map[string]string {
 	if sp := u.split(); sp != nil {
 		m[MetaSplitTask] = sp.Task
 	}
+	maps.Copy(m, predictionMeta(u))
 	return m
+}
+
+// predictionMeta returns the unit's prediction meta: per piece, the
+// predicted runtime (seconds, to the millisecond) and memory (MiB,
+// rounded up), and the bytes of the channels entering and leaving it.
+func predictionMeta(u *unit) map[string]string {
+	n := len(u.shards)
+	rt, mem, in, out := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, s := range u.shards {
+		rt[i] = strconv.FormatFloat(math.Round(s.RuntimeSeconds.Value*1000)/1000, 'f', -1, 64)
+		mem[i] = strconv.FormatFloat(math.Ceil(s.Resources.MemoryMiB.Value), 'f', -1, 64)
+		inBytes, outBytes := channelBytes(u, s.ID)
+		if inBytes == 0 && s.Split != nil {
+			inBytes = s.Split.Bytes
+		}
+		in[i], out[i] = strconv.FormatInt(inBytes, 10), strconv.FormatInt(outBytes, 10)
+	}
+	return map[string]string{
+		MetaPredictedRuntime: strings.Join(rt, ","),
+		MetaPredictedMemory:  strings.Join(mem, ","),
+		MetaInputBytes:       strings.Join(in, ","),
+		MetaOutputBytes:      strings.Join(out, ","),
+	}
+}
+
+// channelBytes sums the bytes of the unit's channels from other jobs into
+// shard id and from shard id to other jobs.
+func channelBytes(u *unit, id string) (in, out int64) {
+	for _, c := range u.inputs {
+		if c.To == id {
+			in += max(c.Bytes, 0)
+		}
+	}
+	for _, c := range u.outputs {
+		if c.From == id {
+			out += max(c.Bytes, 0)
+		}
+	}
+	return in, out
 }
 
 // upstream returns the shards the unit waits for, first appearance first,

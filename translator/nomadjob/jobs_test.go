@@ -41,6 +41,8 @@ func TestJobLevelFields(t *testing.T) {
 	wantMeta := map[string]string{
 		MetaGraph: "demo", MetaRun: "r-20250101", MetaShard: "train", MetaSignature: "train",
 		MetaClass: "gpu", MetaUpstream: "prep",
+		MetaPredictedRuntime: "0", MetaPredictedMemory: "30000",
+		MetaInputBytes: "1073741824", MetaOutputBytes: "0",
 	}
 	g, _ := only(t, j)
 	if !reflect.DeepEqual(j.Meta, wantMeta) || !reflect.DeepEqual(g.Meta, wantMeta) {
@@ -213,6 +215,11 @@ func TestSplitCount(t *testing.T) {
 	}
 	if j.Meta[MetaShard] != "map-0,map-1,map-2,map-3" || j.Meta[MetaSplitTask] != "map" || j.Meta[MetaUpstream] != "prep" {
 		t.Errorf("meta = %v", j.Meta)
+	}
+	// Prediction meta: one element per allocation index, like shardwise_shard.
+	if j.Meta[MetaPredictedMemory] != "603,602,601,600" || j.Meta[MetaInputBytes] != "1000,1010,1020,1030" ||
+		j.Meta[MetaOutputBytes] != "0,0,0,0" || j.Meta[MetaPredictedRuntime] != "0,0,0,0" {
+		t.Errorf("prediction meta = %v", j.Meta)
 	}
 	if !reflect.DeepEqual(task.Config["args"], []string{"--piece", "${NOMAD_ALLOC_INDEX}"}) {
 		t.Errorf("args = %v", task.Config["args"])

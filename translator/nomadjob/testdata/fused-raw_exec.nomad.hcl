@@ -5,23 +5,31 @@ job "demo-prep" {
   namespace   = "default"
   datacenters = ["dc1"]
   meta {
-    shardwise_class     = "cpu"
-    shardwise_graph     = "demo"
-    shardwise_run       = "r-20250101"
-    shardwise_shard     = "prep"
-    shardwise_signature = "fetch+prep"
-    shardwise_upstream  = ""
+    shardwise_class                     = "cpu"
+    shardwise_graph                     = "demo"
+    shardwise_input_bytes               = "0"
+    shardwise_output_bytes              = "1073742824"
+    shardwise_predicted_memory_mib      = "512"
+    shardwise_predicted_runtime_seconds = "0"
+    shardwise_run                       = "r-20250101"
+    shardwise_shard                     = "prep"
+    shardwise_signature                 = "fetch+prep"
+    shardwise_upstream                  = ""
   }
 
   group "prep" {
     count = 1
     meta {
-      shardwise_class     = "cpu"
-      shardwise_graph     = "demo"
-      shardwise_run       = "r-20250101"
-      shardwise_shard     = "prep"
-      shardwise_signature = "fetch+prep"
-      shardwise_upstream  = ""
+      shardwise_class                     = "cpu"
+      shardwise_graph                     = "demo"
+      shardwise_input_bytes               = "0"
+      shardwise_output_bytes              = "1073742824"
+      shardwise_predicted_memory_mib      = "512"
+      shardwise_predicted_runtime_seconds = "0"
+      shardwise_run                       = "r-20250101"
+      shardwise_shard                     = "prep"
+      shardwise_signature                 = "fetch+prep"
+      shardwise_upstream                  = ""
     }
     constraint {
       attribute = "$${node.class}"

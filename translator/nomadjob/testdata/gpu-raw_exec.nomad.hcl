@@ -6,23 +6,31 @@ job "demo-train" {
   datacenters = ["dc1"]
   node_pool   = "gpu"
   meta {
-    shardwise_class     = "gpu"
-    shardwise_graph     = "demo"
-    shardwise_run       = "r-20250101"
-    shardwise_shard     = "train"
-    shardwise_signature = "train"
-    shardwise_upstream  = "prep"
+    shardwise_class                     = "gpu"
+    shardwise_graph                     = "demo"
+    shardwise_input_bytes               = "1073741824"
+    shardwise_output_bytes              = "0"
+    shardwise_predicted_memory_mib      = "30000"
+    shardwise_predicted_runtime_seconds = "0"
+    shardwise_run                       = "r-20250101"
+    shardwise_shard                     = "train"
+    shardwise_signature                 = "train"
+    shardwise_upstream                  = "prep"
   }
 
   group "train" {
     count = 1
     meta {
-      shardwise_class     = "gpu"
-      shardwise_graph     = "demo"
-      shardwise_run       = "r-20250101"
-      shardwise_shard     = "train"
-      shardwise_signature = "train"
-      shardwise_upstream  = "prep"
+      shardwise_class                     = "gpu"
+      shardwise_graph                     = "demo"
+      shardwise_input_bytes               = "1073741824"
+      shardwise_output_bytes              = "0"
+      shardwise_predicted_memory_mib      = "30000"
+      shardwise_predicted_runtime_seconds = "0"
+      shardwise_run                       = "r-20250101"
+      shardwise_shard                     = "train"
+      shardwise_signature                 = "train"
+      shardwise_upstream                  = "prep"
     }
     constraint {
       attribute = "$${node.class}"

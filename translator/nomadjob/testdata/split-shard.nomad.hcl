@@ -5,25 +5,33 @@ job "demo-map" {
   namespace   = "default"
   datacenters = ["dc1"]
   meta {
-    shardwise_class      = "cpu"
-    shardwise_graph      = "demo"
-    shardwise_run        = "r-20250101"
-    shardwise_shard      = "map-0,map-1,map-2,map-3"
-    shardwise_signature  = "map"
-    shardwise_split_task = "map"
-    shardwise_upstream   = "prep"
+    shardwise_class                     = "cpu"
+    shardwise_graph                     = "demo"
+    shardwise_input_bytes               = "1000,1010,1020,1030"
+    shardwise_output_bytes              = "0,0,0,0"
+    shardwise_predicted_memory_mib      = "603,602,601,600"
+    shardwise_predicted_runtime_seconds = "0,0,0,0"
+    shardwise_run                       = "r-20250101"
+    shardwise_shard                     = "map-0,map-1,map-2,map-3"
+    shardwise_signature                 = "map"
+    shardwise_split_task                = "map"
+    shardwise_upstream                  = "prep"
   }
 
   group "map" {
     count = 4
     meta {
-      shardwise_class      = "cpu"
-      shardwise_graph      = "demo"
-      shardwise_run        = "r-20250101"
-      shardwise_shard      = "map-0,map-1,map-2,map-3"
-      shardwise_signature  = "map"
-      shardwise_split_task = "map"
-      shardwise_upstream   = "prep"
+      shardwise_class                     = "cpu"
+      shardwise_graph                     = "demo"
+      shardwise_input_bytes               = "1000,1010,1020,1030"
+      shardwise_output_bytes              = "0,0,0,0"
+      shardwise_predicted_memory_mib      = "603,602,601,600"
+      shardwise_predicted_runtime_seconds = "0,0,0,0"
+      shardwise_run                       = "r-20250101"
+      shardwise_shard                     = "map-0,map-1,map-2,map-3"
+      shardwise_signature                 = "map"
+      shardwise_split_task                = "map"
+      shardwise_upstream                  = "prep"
     }
     constraint {
       attribute = "$${node.class}"

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/feedback"
+	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/launcher/replan"
+	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/translator/nomadjob"
+)
+
+// recordWait bounds how long 'run -feedback' waits, after the run, for the
+// in-process feedback service to record the run's allocations.
+const recordWait = 30 * time.Second
+
+// loop is run's closed loop: the history store the Replanner reads and,
+// with -feedback, the feedback service writing it during the run.
+type loop struct {
+	store *feedback.Store
+	log   hclog.Logger
+
+	stop func() // ends the service and waits for it; nil without one
+
+	mu        sync.Mutex
+	committed map[string]bool // allocation IDs the service recorded
+	changed   chan struct{}   // closed and replaced on every commit
+}
+
+// openLoop opens the run's history store: -history-db with -feedback
+// (created if missing, and added to the planning history), else the first
+// store among -history; none when there is neither. With -feedback it
+// starts the feedback service on client, which records until close.
+func openLoop(ctx context.Context, pf *planFlags, rf runFlags, client *api.Client, log hclog.Logger) (*loop, error) {
+	l := &loop{log: log, committed: map[string]bool{}, changed: make(chan struct{})}
+	path := firstStore(pf.histories)
+	if rf.feedback {
+		path = rf.historyDB
+	}
+	if path == "" {
+		return l, nil
+	}
+	open := feedback.OpenExisting
+	if rf.feedback {
+		open = feedback.Open
+	}
+	store, err := open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("history store: %w", err)
+	}
+	l.store = store
+	if rf.feedback && !slices.Contains(pf.histories, path) {
+		pf.histories = append(pf.histories, path)
+	}
+	if rf.feedback {
+		if err := l.startService(client); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// firstStore returns the first SQLite store among paths, or "".
+func firstStore(paths []string) string {
+	for _, p := range paths {
+		if feedback.IsStorePath(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// startService runs the feedback service on the store in the background.
+func (l *loop) startService(client *api.Client) error {
+	svc, err := feedback.New(feedback.Config{Client: client, Store: l.store,
+		Logger: l.log.Named("feedback"), OnCommit: l.onCommit})
+	if err != nil {
+		return fmt.Errorf("feedback service: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := svc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			l.log.Warn("feedback service stopped", "error", err)
+		}
+	}()
+	l.stop = func() { cancel(); <-done }
+	return nil
+}
+
+// onCommit notes the allocations of a committed batch.
+func (l *loop) onCommit(recs []history.Record) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range recs {
+		l.committed[r.Alloc] = true
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// replanner returns the run's Replanner over the store, or nil without a
+// store or with -no-replan. extra are the -history records besides the
+// store's.
+func (l *loop) replanner(res *planned, client *api.Client, extra []history.Record, jobs nomadjob.Options, noReplan bool) launcher.Replanner {
+	if l.store == nil || noReplan {
+		return nil
+	}
+	return &replan.Replanner{Graph: res.graph, Catalog: res.catalog, Extra: extra, Jobs: jobs,
+		Advisor: &feedback.Advisor{Client: client, Store: l.store}, Logger: l.log.Named("replan")}
+}
+
+// awaitRecords waits, up to recordWait, until the service has recorded
+// every allocation of rep that ended (complete, failed or OOM-killed),
+// and writes how many it recorded. Without a service it does nothing.
+func (l *loop) awaitRecords(rep *launcher.Report, w io.Writer) {
+	if l.stop == nil || rep == nil {
+		return
+	}
+	want := endedAllocs(rep)
+	deadline := time.After(recordWait)
+	for {
+		l.mu.Lock()
+		missing := 0
+		for _, id := range want {
+			if !l.committed[id] {
+				missing++
+			}
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		if missing == 0 {
+			fmt.Fprintf(w, "History: recorded %d allocations of run %s in %s\n", len(want), rep.Run, l.store.Path())
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			l.log.Warn("feedback service did not record every allocation of the run in time", "missing", missing, "waited", recordWait)
+			return
+		}
+	}
+}
+
+// endedAllocs lists the allocations of rep's shards that ran to an end,
+// and those OOM-killed before a retry.
+func endedAllocs(rep *launcher.Report) []string {
+	var out []string
+	for _, s := range rep.Shards {
+		if s.Alloc != "" && !s.Service && (s.State == launcher.Complete || s.State == launcher.Failed) {
+			out = append(out, s.Alloc)
+		}
+	}
+	for _, z := range rep.Resizes {
+		out = append(out, z.Alloc)
+	}
+	return out
+}
+
+// close stops the service and closes the store.
+func (l *loop) close() {
+	if l.stop != nil {
+		l.stop()
+	}
+	if l.store != nil {
+		if err := l.store.Close(); err != nil {
+			l.log.Warn("close the history store", "error", err)
+		}
+	}
+}

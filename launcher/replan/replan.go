@@ -1,0 +1,473 @@
+// Package replan closes Shardwise's loop while a graph runs: before the
+// launcher submits the next shards, it re-plans them with fresh history
+// (the feedback store, refitted) and the cluster's current load (Nomad's
+// nodes, live allocations and blocked evaluations), and moves a shard to
+// another executor class when its planned class is unavailable or
+// saturated, or when its upstream shards ran far off prediction and the
+// fresh plan places it elsewhere.
+//
+// A Replanner implements launcher.Replanner. For each job about to be
+// submitted it first looks for a trigger, cheapest first:
+//
+//  1. the job's class has no ready, eligible node (down or drained);
+//  2. the job's class has blocked evaluations (jobs waiting for capacity);
+//  3. an upstream shard's actual runtime is more than OffFactor times its
+//     prediction, or less than 1/OffFactor of it.
+//
+// Without a trigger the job keeps its plan and nothing else is read. With
+// one, it refits the predictor (Advisor.Predictor), predicts the graph
+// again, pins every shard already submitted to its class, rules out the
+// unavailable and saturated classes for the shards not submitted (unless
+// that leaves a task no class), and builds a fresh plan of the whole graph
+// with the same run ID (plan.Build). When the fresh plan cuts the job into
+// the same shards and places it on another class, the job moves there,
+// with the fresh predictions and resources. When the fresh plan cuts it
+// differently and the trigger is 1 or 2, the job moves to the feasible
+// alternative of the original plan (Shard.Alternatives) that finishes
+// first among the available classes. Otherwise it stays.
+package replan
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/feedback"
+	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/translator/nomadjob"
+)
+
+// DefaultOffFactor is the Replanner's OffFactor when it is zero.
+const DefaultOffFactor = 2.0
+
+// Advisor is where a Replanner reads the cluster's load and fresh
+// history; *feedback.Advisor with a Client and a Store is one.
+type Advisor interface {
+	Load(ctx context.Context) (*feedback.Load, error)
+	Predictor(ctx context.Context, cat *catalog.Catalog, extra ...history.Record) (*predict.Predictor, error)
+}
+
+// Replanner re-plans a run's next shards; see the package docs. Graph,
+// Catalog and Advisor are required.
+type Replanner struct {
+	Graph   *graph.Graph
+	Catalog *catalog.Catalog
+	Advisor Advisor
+	// Extra are history records besides the store's (the -history files
+	// the run was planned with).
+	Extra []history.Record
+	// Jobs are the options the run's jobs were built with; the moved
+	// jobs are built with them too.
+	Jobs nomadjob.Options
+	// OffFactor is how far off its prediction an upstream shard's
+	// runtime must be (either way) for its downstream shards to be
+	// re-planned; 0 means DefaultOffFactor.
+	OffFactor float64
+	// Logger receives each decision; nil logs nothing.
+	Logger hclog.Logger
+}
+
+// trigger is why a job is re-planned.
+type trigger struct {
+	reason string
+	// capacity is set for an unavailable or saturated class (triggers 1
+	// and 2), which the alternatives fallback may move away from.
+	capacity bool
+}
+
+// Replan implements launcher.Replanner.
+func (r *Replanner) Replan(ctx context.Context, req launcher.ReplanRequest) ([]launcher.Move, error) {
+	load, err := r.Advisor.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("re-plan: %w", err)
+	}
+	byJob, order := jobsOf(req.Next)
+	triggers := map[string]trigger{}
+	for _, job := range order {
+		if tr, ok := r.trigger(byJob[job][0], load, req.Done); ok {
+			triggers[job] = tr
+		}
+	}
+	if len(triggers) == 0 {
+		return nil, nil
+	}
+	fresh, err := r.freshPlan(ctx, req, load)
+	if err != nil {
+		r.logger().Warn("fresh plan failed; falling back to the plan's alternatives", "error", err)
+	}
+	var moves []launcher.Move
+	for _, job := range order {
+		tr, ok := triggers[job]
+		if !ok {
+			continue
+		}
+		m, err := r.decide(req, fresh, load, byJob[job], tr)
+		if err != nil {
+			return moves, err
+		}
+		if m != nil {
+			moves = append(moves, *m)
+		}
+	}
+	return moves, nil
+}
+
+// jobsOf groups shards by Job, in order of first appearance.
+func jobsOf(shards []*plan.Shard) (map[string][]*plan.Shard, []string) {
+	by := map[string][]*plan.Shard{}
+	var order []string
+	for _, s := range shards {
+		if by[s.Job] == nil {
+			order = append(order, s.Job)
+		}
+		by[s.Job] = append(by[s.Job], s)
+	}
+	return by, order
+}
+
+// trigger returns why shard s (standing for its job) should be
+// re-planned, if at all.
+func (r *Replanner) trigger(s *plan.Shard, load *feedback.Load, done []launcher.ShardResult) (trigger, bool) {
+	if !r.available(s.Class, load) {
+		return trigger{reason: "no ready node in " + s.Class, capacity: true}, true
+	}
+	if n := load.Blocked[s.Class]; n > 0 {
+		return trigger{reason: fmt.Sprintf("%s saturated: %d blocked evaluations", s.Class, n), capacity: true}, true
+	}
+	f := r.OffFactor
+	if f <= 1 {
+		f = DefaultOffFactor
+	}
+	for _, d := range done {
+		if !slices.Contains(s.Upstream, d.Shard) || d.Actual <= 0 || d.PredictedSeconds <= 0 {
+			continue
+		}
+		ratio := d.Actual.Seconds() / d.PredictedSeconds
+		if ratio > f || ratio < 1/f {
+			return trigger{reason: fmt.Sprintf("upstream %s ran %.2fx its prediction", d.Shard, ratio)}, true
+		}
+	}
+	return trigger{}, false
+}
+
+// available reports whether executor class name has a ready, eligible
+// node: a node of its Nomad node class, or any node when it names none.
+func (r *Replanner) available(name string, load *feedback.Load) bool {
+	cl := r.Catalog.Class(name)
+	if cl == nil {
+		return false
+	}
+	if nc := cl.Placement.NodeClass; nc != "" {
+		return load.Classes[nc].ReadyNodes > 0
+	}
+	for _, l := range load.Classes {
+		if l.ReadyNodes > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// usable reports whether a shard may be moved to class name now: it has
+// a ready node and no blocked evaluations.
+func (r *Replanner) usable(name string, load *feedback.Load) bool {
+	return r.available(name, load) && load.Blocked[name] == 0
+}
+
+// fresh is a plan built from fresh predictions, the predictions, its
+// jobs by ID and the class of each task.
+type fresh struct {
+	plan    *plan.Plan
+	table   *predict.Table
+	jobs    map[string]*api.Job
+	classOf map[string]string
+}
+
+// freshPlan refits the predictor, predicts the graph, pins what was
+// submitted, rules out unusable classes for the rest and plans again.
+func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, load *feedback.Load) (*fresh, error) {
+	pred, err := r.Advisor.Predictor(ctx, r.Catalog, r.Extra...)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := pred.Predict(r.Graph)
+	if err != nil {
+		return nil, fmt.Errorf("predict %s: %w", r.Graph.Name, err)
+	}
+	r.constrain(tb, req, load)
+	p, err := plan.Build(r.Graph, r.Catalog, tb, plan.Options{Run: req.Plan.Run})
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", r.Graph.Name, err)
+	}
+	p.Driver = req.Plan.Driver
+	jobs, err := nomadjob.Jobs(p, r.Graph, r.Catalog, r.Jobs)
+	if err != nil {
+		return nil, fmt.Errorf("translate the fresh plan: %w", err)
+	}
+	out := &fresh{plan: p, table: tb, jobs: map[string]*api.Job{}, classOf: map[string]string{}}
+	for _, j := range jobs {
+		out.jobs[*j.ID] = j
+	}
+	for _, s := range p.Shards {
+		for _, t := range s.Tasks {
+			out.classOf[t] = s.Class
+		}
+	}
+	return out, nil
+}
+
+// constrain edits the prediction table: each task of a shard already
+// submitted is feasible only on that shard's class; each task of a shard
+// not submitted loses the classes that are not usable now, unless none
+// would be left.
+func (r *Replanner) constrain(tb *predict.Table, req launcher.ReplanRequest, load *feedback.Load) {
+	pending := map[string]bool{}
+	for _, s := range req.Pending {
+		pending[s.ID] = true
+	}
+	for _, s := range req.Plan.Shards {
+		for _, name := range s.Tasks {
+			t := r.Graph.Index(name)
+			if t < 0 {
+				continue
+			}
+			if pending[s.ID] {
+				r.ruleOut(tb, t, load)
+			} else {
+				pin(tb, t, s.Class)
+			}
+		}
+	}
+}
+
+// ruleOut makes the unusable classes infeasible for task t, unless that
+// leaves it none.
+func (r *Replanner) ruleOut(tb *predict.Table, t int, load *feedback.Load) {
+	var keep, drop []int
+	for c, name := range tb.Classes {
+		n := tb.At(t, c)
+		switch {
+		case !n.Feasible:
+		case r.usable(name, load):
+			keep = append(keep, c)
+		default:
+			drop = append(drop, c)
+		}
+	}
+	if len(keep) == 0 {
+		return
+	}
+	for _, c := range drop {
+		n := tb.At(t, c)
+		n.Feasible, n.Why = false, "no capacity now (re-plan)"
+	}
+}
+
+// pin makes task t feasible only on class name.
+func pin(tb *predict.Table, t int, name string) {
+	for c, cn := range tb.Classes {
+		if n := tb.At(t, c); cn != name && n.Feasible {
+			n.Feasible, n.Why = false, "already placed on "+name+" (re-plan)"
+		}
+	}
+}
+
+// decide returns the move for a triggered job, or nil to keep it. The
+// job follows the fresh plan when that puts all of its tasks on one other
+// class: as the fresh plan's shards and job when it cuts them the same,
+// else as its own shards on that class with fresh predictions. Without a
+// fresh verdict, a job on an unusable class takes the best alternative.
+func (r *Replanner) decide(req launcher.ReplanRequest, f *fresh, load *feedback.Load, shards []*plan.Shard, tr trigger) (*launcher.Move, error) {
+	job, from := shards[0].Job, shards[0].Class
+	to := ""
+	if f != nil {
+		to = f.classFor(shards)
+	}
+	switch {
+	case to == from:
+		r.logger().Info("re-plan keeps the job on its class", "job", job, "class", from, "trigger", tr.reason)
+		return nil, nil
+	case to != "":
+		if ns := shardsOfJob(f.plan, job); sameCut(shards, ns) && f.jobs[job] != nil {
+			return &launcher.Move{Job: f.jobs[job], Shards: ns, Reason: tr.reason}, nil
+		}
+		return r.moveTo(req.Plan, shards, to, f.table, tr.reason)
+	case tr.capacity:
+		return r.alternative(req, load, shards, tr)
+	}
+	r.logger().Info("re-plan keeps the job: the fresh plan splits its tasks over classes", "job", job, "trigger", tr.reason)
+	return nil, nil
+}
+
+// classFor returns the one class the fresh plan puts all of the shards'
+// tasks on, or "" when it uses several.
+func (f *fresh) classFor(shards []*plan.Shard) string {
+	class := ""
+	for _, s := range shards {
+		for _, t := range s.Tasks {
+			c := f.classOf[t]
+			if c == "" || (class != "" && c != class) {
+				return ""
+			}
+			class = c
+		}
+	}
+	return class
+}
+
+// shardsOfJob returns p's shards of job, in piece order.
+func shardsOfJob(p *plan.Plan, job string) []*plan.Shard {
+	var out []*plan.Shard
+	for _, s := range p.Shards {
+		if s.Job == job {
+			out = append(out, s)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *plan.Shard) int { return pieceIndex(a) - pieceIndex(b) })
+	return out
+}
+
+// sameCut reports whether a and b are the same shards: same IDs, tasks
+// and pieces, in the same order.
+func sameCut(a, b []*plan.Shard) bool {
+	return slices.EqualFunc(a, b, func(x, y *plan.Shard) bool {
+		return x.ID == y.ID && slices.Equal(x.Tasks, y.Tasks) && pieceIndex(x) == pieceIndex(y) && pieceCount(x) == pieceCount(y)
+	})
+}
+
+func pieceIndex(s *plan.Shard) int {
+	if s.Split == nil {
+		return 0
+	}
+	return s.Split.Index
+}
+
+func pieceCount(s *plan.Shard) int {
+	if s.Split == nil {
+		return 1
+	}
+	return s.Split.Count
+}
+
+// alternative moves a job off an unusable class to the usable
+// alternative of the original plan that finishes first, keeping the
+// shards' predictions and fitting their resources to the new class. It
+// returns nil when no alternative is usable.
+func (r *Replanner) alternative(req launcher.ReplanRequest, load *feedback.Load, shards []*plan.Shard, tr trigger) (*launcher.Move, error) {
+	best, bestF := "", math.Inf(1)
+	for _, a := range shards[0].Alternatives {
+		if a.FinishSeconds < bestF && r.usable(a.Class, load) && r.Catalog.Class(a.Class) != nil {
+			best, bestF = a.Class, a.FinishSeconds
+		}
+	}
+	if best == "" {
+		r.logger().Info("re-plan keeps the job: no usable alternative class", "job", shards[0].Job, "trigger", tr.reason)
+		return nil, nil
+	}
+	return r.moveTo(req.Plan, shards, best, nil, tr.reason+"; next-best alternative")
+}
+
+// moveTo moves shards, one job of p, to class name: onClass, with the
+// runtime and memory predictions of tb when it is set.
+func (r *Replanner) moveTo(p *plan.Plan, shards []*plan.Shard, name string, tb *predict.Table, reason string) (*launcher.Move, error) {
+	cl := r.Catalog.Class(name)
+	if cl == nil {
+		return nil, fmt.Errorf("re-plan job %s: class %q is not in the catalog", shards[0].Job, name)
+	}
+	moved := make([]*plan.Shard, len(shards))
+	for i, s := range shards {
+		moved[i] = onClass(s, cl)
+		if tb != nil {
+			r.predictOn(moved[i], tb)
+		}
+	}
+	job, err := r.jobFor(p, moved)
+	if err != nil {
+		return nil, err
+	}
+	return &launcher.Move{Job: job, Shards: moved, Reason: reason}, nil
+}
+
+// predictOn sets s's runtime (the sum over its tasks, a split piece's
+// share) and memory (the largest) from tb's needs on s's class.
+func (r *Replanner) predictOn(s *plan.Shard, tb *predict.Table) {
+	c := slices.Index(tb.Classes, s.Class)
+	if c < 0 {
+		return
+	}
+	var rt, mem float64
+	src := predict.FromHistory
+	for _, name := range s.Tasks {
+		t := r.Graph.Index(name)
+		if t < 0 {
+			return
+		}
+		n := tb.At(t, c)
+		rt += n.Runtime.Value / float64(pieceCount(s))
+		mem = max(mem, n.MemoryMiB.Value)
+		if n.Runtime.Source != predict.FromHistory {
+			src = n.Runtime.Source
+		}
+	}
+	s.RuntimeSeconds = plan.Estimate{Value: rt, Uncertainty: s.RuntimeSeconds.Uncertainty, Source: string(src)}
+	s.Resources.MemoryMiB.Value = max(mem, 1)
+}
+
+// onClass returns a copy of s placed on class cl: its CPU capped at the
+// instance's, and no memory_max on a class that does not oversubscribe.
+func onClass(s *plan.Shard, cl *catalog.Class) *plan.Shard {
+	c := *s
+	c.Class = cl.Name
+	if cl.Shape.CPU > 0 {
+		c.Resources.CPU.Value = math.Min(c.Resources.CPU.Value, float64(cl.Shape.CPU))
+	}
+	if !cl.Oversubscribe {
+		c.Resources.MemoryMaxMiB = 0
+	}
+	c.Reason = "re-planned to " + cl.Name
+	return &c
+}
+
+// jobFor builds the job of moved, the re-placed shards of one job of p.
+func (r *Replanner) jobFor(p *plan.Plan, moved []*plan.Shard) (*api.Job, error) {
+	byID := map[string]*plan.Shard{}
+	for _, s := range moved {
+		byID[s.ID] = s
+	}
+	cp := *p
+	cp.Shards = slices.Clone(p.Shards)
+	for i, s := range cp.Shards {
+		if m := byID[s.ID]; m != nil {
+			cp.Shards[i] = m
+		}
+	}
+	jobs, err := nomadjob.Jobs(&cp, r.Graph, r.Catalog, r.Jobs)
+	if err != nil {
+		return nil, fmt.Errorf("re-plan job %s: %w", moved[0].Job, err)
+	}
+	for _, j := range jobs {
+		if *j.ID == moved[0].Job {
+			return j, nil
+		}
+	}
+	return nil, fmt.Errorf("re-plan job %s: not among the translated jobs (have %s)", moved[0].Job,
+		strings.Join(slices.Sorted(maps.Keys(byID)), ", "))
+}
+
+func (r *Replanner) logger() hclog.Logger {
+	if r.Logger == nil {
+		return hclog.NewNullLogger()
+	}
+	return r.Logger
+}

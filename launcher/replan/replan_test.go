@@ -1,0 +1,232 @@
+package replan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shardwise/shardwise/feedback"
+	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/translator/hclgraph"
+	"github.com/shardwise/shardwise/translator/nomadjob"
+)
+
+// fakeAdvisor serves a fixed load and a predictor over fixed records.
+type fakeAdvisor struct {
+	load    *feedback.Load
+	records []history.Record
+	predErr error
+	fits    int
+}
+
+func (f *fakeAdvisor) Load(context.Context) (*feedback.Load, error) { return f.load, nil }
+
+func (f *fakeAdvisor) Predictor(_ context.Context, cat *catalog.Catalog, extra ...history.Record) (*predict.Predictor, error) {
+	f.fits++
+	if f.predErr != nil {
+		return nil, f.predErr
+	}
+	return predict.New(cat, append(extra, f.records...))
+}
+
+// allReady is a load with one ready node in every class of cat and
+// nothing blocked.
+func allReady(cat *catalog.Catalog) *feedback.Load {
+	l := &feedback.Load{Classes: map[string]feedback.NodeClassLoad{}, Blocked: map[string]int{}}
+	for _, c := range cat.Classes {
+		l.Classes[c.Placement.NodeClass] = feedback.NodeClassLoad{Nodes: 1, ReadyNodes: 1}
+	}
+	return l
+}
+
+// setup plans the e2e re-plan graph (load on io-bound -> join on
+// memory-intensive) with the default catalog and returns a Replanner
+// over adv and the request before join's wave, load complete.
+func setup(t *testing.T, adv *fakeAdvisor) (*Replanner, launcher.ReplanRequest) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(file), "..", "..", "e2e", "testdata", "run", "replan.hcl")
+	cat := catalog.Default()
+	g, diags := hclgraph.ParseFile(path, hclgraph.Options{Executors: cat.Names()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p := buildPlan(t, g, cat)
+	if p.Shards[1].Class != "memory-intensive" {
+		t.Fatalf("join planned on %s, want memory-intensive", p.Shards[1].Class)
+	}
+	if adv.load == nil {
+		adv.load = allReady(cat)
+	}
+	r := &Replanner{Graph: g, Catalog: cat, Advisor: adv, Jobs: nomadjob.Options{Driver: p.Driver}}
+	load := launcher.ShardResult{Shard: p.Shards[0].ID, Class: "io-bound", State: launcher.Complete,
+		PredictedSeconds: p.Shards[0].RuntimeSeconds.Value, Actual: time.Duration(p.Shards[0].RuntimeSeconds.Value * float64(time.Second))}
+	return r, launcher.ReplanRequest{Plan: p, Next: p.Shards[1:], Pending: p.Shards[1:], Done: []launcher.ShardResult{load}}
+}
+
+func buildPlan(t *testing.T, g *graph.Graph, cat *catalog.Catalog) *plan.Plan {
+	t.Helper()
+	pred, err := predict.New(cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := pred.Predict(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Build(g, cat, tb, plan.Options{Run: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Driver = "raw_exec"
+	return p
+}
+
+func TestNoTriggerKeepsPlanWithoutRefit(t *testing.T) {
+	adv := &fakeAdvisor{}
+	r, req := setup(t, adv)
+	moves, err := r.Replan(context.Background(), req)
+	if err != nil || len(moves) != 0 {
+		t.Fatalf("moves %v, err %v; want none", moves, err)
+	}
+	if adv.fits != 0 {
+		t.Errorf("refitted the predictor %d times without a trigger", adv.fits)
+	}
+}
+
+// checkMove checks that the only move takes join off memory-intensive
+// with reason and a job constrained to the new class.
+func checkMove(t *testing.T, moves []launcher.Move, reason string) launcher.Move {
+	t.Helper()
+	if len(moves) != 1 {
+		t.Fatalf("%d moves, want 1", len(moves))
+	}
+	m := moves[0]
+	to := m.Shards[0].Class
+	if to == "memory-intensive" || m.Shards[0].ID != "s001-join" || !strings.Contains(m.Reason, reason) {
+		t.Fatalf("move %s to %s (%s), want s001-join off memory-intensive because %q", m.Shards[0].ID, to, m.Reason, reason)
+	}
+	if *m.Job.ID != m.Shards[0].Job || m.Job.Meta[nomadjob.MetaClass] != to {
+		t.Errorf("job %s class meta %q, want job %s on %s", *m.Job.ID, m.Job.Meta[nomadjob.MetaClass], m.Shards[0].Job, to)
+	}
+	cons := m.Job.TaskGroups[0].Constraints
+	if len(cons) == 0 || cons[0].RTarget != to {
+		t.Errorf("constraints %v, want node class %s first", cons, to)
+	}
+	return m
+}
+
+func TestUnavailableClassMoves(t *testing.T) {
+	adv := &fakeAdvisor{}
+	r, req := setup(t, adv)
+	adv.load.Classes["memory-intensive"] = feedback.NodeClassLoad{Nodes: 1, ReadyNodes: 0}
+	moves, err := r.Replan(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := checkMove(t, moves, "no ready node in memory-intensive")
+	if strings.Contains(m.Reason, "alternative") {
+		t.Errorf("reason %q: want the fresh plan's move, not the fallback", m.Reason)
+	}
+	if adv.fits != 1 {
+		t.Errorf("refitted %d times, want 1", adv.fits)
+	}
+}
+
+func TestSaturatedClassMoves(t *testing.T) {
+	adv := &fakeAdvisor{}
+	r, req := setup(t, adv)
+	adv.load.Blocked["memory-intensive"] = 3
+	moves, err := r.Replan(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMove(t, moves, "memory-intensive saturated: 3 blocked evaluations")
+}
+
+func TestFallbackToAlternative(t *testing.T) {
+	adv := &fakeAdvisor{predErr: errors.New("store gone")}
+	r, req := setup(t, adv)
+	adv.load.Classes["memory-intensive"] = feedback.NodeClassLoad{Nodes: 1}
+	moves, err := r.Replan(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := checkMove(t, moves, "no ready node in memory-intensive; next-best alternative")
+	best := req.Next[0].Alternatives[0]
+	for _, a := range req.Next[0].Alternatives {
+		if a.FinishSeconds < best.FinishSeconds {
+			best = a
+		}
+	}
+	if m.Shards[0].Class != best.Class {
+		t.Errorf("moved to %s, want the earliest alternative %s", m.Shards[0].Class, best.Class)
+	}
+	if m.Shards[0].Resources.MemoryMaxMiB != 0 && !r.Catalog.Class(best.Class).Oversubscribe {
+		t.Errorf("memory_max %d kept on a class without oversubscription", m.Shards[0].Resources.MemoryMaxMiB)
+	}
+}
+
+func TestNoUsableClassKeeps(t *testing.T) {
+	adv := &fakeAdvisor{}
+	r, req := setup(t, adv)
+	for name := range adv.load.Classes {
+		adv.load.Classes[name] = feedback.NodeClassLoad{Nodes: 1}
+	}
+	moves, err := r.Replan(context.Background(), req)
+	if err != nil || len(moves) != 0 {
+		t.Fatalf("moves %v, err %v; want none when no class has a ready node", moves, err)
+	}
+}
+
+// An upstream far off its prediction re-plans with fresh history; when
+// the fresh plan still places the shard on its class, it stays.
+func TestOffPredictionReplansButKeeps(t *testing.T) {
+	adv := &fakeAdvisor{}
+	r, req := setup(t, adv)
+	req.Done[0].Actual = time.Duration(req.Done[0].PredictedSeconds * 10 * float64(time.Second))
+	moves, err := r.Replan(context.Background(), req)
+	if err != nil || len(moves) != 0 {
+		t.Fatalf("moves %v, err %v; want none", moves, err)
+	}
+	if adv.fits != 1 {
+		t.Errorf("refitted %d times, want 1 (an upstream ran 10x its prediction)", adv.fits)
+	}
+}
+
+// Fresh history that makes join short (start-up outweighs speed) moves
+// it off memory-intensive, with the fresh prediction, when its upstream
+// ran far off prediction.
+func TestOffPredictionMovesOnFreshHistory(t *testing.T) {
+	adv := &fakeAdvisor{}
+	r, req := setup(t, adv)
+	req.Done[0].Actual = time.Duration(req.Done[0].PredictedSeconds * 10 * float64(time.Second))
+	sig := r.Graph.Task("join").Signature
+	for i := range 5 {
+		adv.records = append(adv.records, history.Record{Signature: sig, Executor: "cpu-heavy", RuntimeSeconds: 1,
+			Run: "old", Task: "join", Shard: fmt.Sprint("s", i)})
+	}
+	moves, err := r.Replan(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := checkMove(t, moves, "upstream s000-load ran 10.00x its prediction")
+	rt := m.Shards[0].RuntimeSeconds
+	if rt.Source != "history" || rt.Value > 5 {
+		t.Errorf("moved shard's runtime %+v, want about 1 s from history", rt)
+	}
+	if got, want := m.Job.Meta[nomadjob.MetaPredictedRuntime], fmt.Sprint(math.Round(rt.Value*1000)/1000); got != want {
+		t.Errorf("job meta %s = %q, want the fresh prediction %q", nomadjob.MetaPredictedRuntime, got, want)
+	}
+}
