@@ -1,0 +1,86 @@
+// Package adapter plugs package channel into the shard driver: Factory is
+// the driver.ChannelFactory that cmd/nomad-driver-shard passes to
+// driver.New. It only converts the driver's config and task types; the
+// behaviour is package channel's.
+//
+// The plugin config maps as follows: bind_addr, port, advertise_addr,
+// compression_level and data_dir to the channel.Config fields of the same
+// names (data_dir gets a "channels" subfolder), the consul block to
+// channel.Config.Consul. The plugin config has no cluster secret, so each
+// run's channel secret is kept in Consul KV (see package registry).
+package adapter
+
+import (
+	"context"
+	"path/filepath"
+
+	hclog "github.com/hashicorp/go-hclog"
+	"github.com/shardwise/shardwise/driver"
+	"github.com/shardwise/shardwise/driver/channel"
+)
+
+// Factory builds the plugin's channel manager from its config.
+var Factory driver.ChannelFactory = New
+
+// New starts a channel.Manager configured from the plugin config.
+func New(cfg *driver.Config, logger hclog.Logger) (driver.ChannelManager, error) {
+	m, err := channel.NewManager(Config(cfg, logger))
+	if err != nil {
+		return nil, err
+	}
+	return &Manager{m: m}, nil
+}
+
+// Config maps the plugin config to the channel manager's.
+func Config(cfg *driver.Config, logger hclog.Logger) channel.Config {
+	c := channel.Config{
+		BindAddr: cfg.BindAddr, Port: cfg.Port, AdvertiseAddr: cfg.AdvertiseAddr,
+		CompressionLevel: cfg.CompressionLevel, Consul: cfg.Consul.APIConfig(), Logger: logger,
+	}
+	if cfg.DataDir != "" {
+		c.DataDir = filepath.Join(cfg.DataDir, "channels")
+	}
+	return c
+}
+
+// Manager is a channel.Manager seen through the driver's interfaces
+// (driver.ChannelManager and driver.OutputStreamer).
+type Manager struct{ m *channel.Manager }
+
+var (
+	_ driver.ChannelManager = (*Manager)(nil)
+	_ driver.OutputStreamer = (*Manager)(nil)
+)
+
+// FetchInputs implements driver.ChannelManager (channel.Manager.FetchInputs).
+func (a *Manager) FetchInputs(ctx context.Context, spec driver.TaskChannels, taskDir string, progress func(string)) error {
+	return a.m.FetchInputs(ctx, Spec(spec), taskDir, progress)
+}
+
+// PublishOutputs implements driver.ChannelManager (channel.Manager.PublishOutputs).
+func (a *Manager) PublishOutputs(ctx context.Context, spec driver.TaskChannels, taskDir string) error {
+	return a.m.PublishOutputs(ctx, Spec(spec), taskDir)
+}
+
+// StreamOutputs implements driver.OutputStreamer (channel.Manager.StreamOutputs).
+func (a *Manager) StreamOutputs(ctx context.Context, spec driver.TaskChannels, taskDir string) error {
+	return a.m.StreamOutputs(ctx, Spec(spec), taskDir)
+}
+
+// Close implements driver.ChannelManager.
+func (a *Manager) Close() error { return a.m.Close() }
+
+// Channels returns the wrapped manager.
+func (a *Manager) Channels() *channel.Manager { return a.m }
+
+// Spec converts the driver's task channels.
+func Spec(s driver.TaskChannels) channel.TaskChannels {
+	out := channel.TaskChannels{Graph: s.Graph, Run: s.Run, Shard: s.Shard, Job: s.Job, AllocID: s.AllocID, Task: s.Task}
+	for _, in := range s.Inputs {
+		out.Inputs = append(out.Inputs, channel.InputChannel(in))
+	}
+	for _, o := range s.Outputs {
+		out.Outputs = append(out.Outputs, channel.OutputChannel(o))
+	}
+	return out
+}

@@ -1,0 +1,31 @@
+package adapter
+
+import (
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/shardwise/shardwise/driver"
+	"github.com/shardwise/shardwise/driver/channel"
+)
+
+func TestSpecCopiesEveryField(t *testing.T) {
+	in := driver.TaskChannels{Graph: "g", Run: "r", Shard: "s", Job: "j", AllocID: "a", Task: "t",
+		Inputs:  []driver.InputChannel{{ID: "i", From: "f", FromTask: "ft", Name: "n", ToTask: "tt", Path: "in/x", Bytes: 9, Stream: true}},
+		Outputs: []driver.OutputChannel{{ID: "o", FromTask: "ft", Name: "n", To: "c", ToTask: "tt", Path: "out/n", Bytes: 7, Stream: true}}}
+	want := channel.TaskChannels{Graph: "g", Run: "r", Shard: "s", Job: "j", AllocID: "a", Task: "t",
+		Inputs:  []channel.InputChannel{{ID: "i", From: "f", FromTask: "ft", Name: "n", ToTask: "tt", Path: "in/x", Bytes: 9, Stream: true}},
+		Outputs: []channel.OutputChannel{{ID: "o", FromTask: "ft", Name: "n", To: "c", ToTask: "tt", Path: "out/n", Bytes: 7, Stream: true}}}
+	if got := Spec(in); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestConfigMapsPluginConfig(t *testing.T) {
+	c := Config(&driver.Config{BindAddr: "10.0.0.1", Port: 4660, AdvertiseAddr: "node1", CompressionLevel: 3,
+		DataDir: "/var/lib/shard", Consul: driver.ConsulConfig{Address: "127.0.0.1:8501", Token: "tok"}}, nil)
+	if c.BindAddr != "10.0.0.1" || c.Port != 4660 || c.AdvertiseAddr != "node1" || c.CompressionLevel != 3 ||
+		c.DataDir != filepath.Join("/var/lib/shard", "channels") || c.Consul.Address != "127.0.0.1:8501" || c.Consul.Token != "tok" {
+		t.Fatalf("config %+v", c)
+	}
+}

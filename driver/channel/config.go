@@ -1,0 +1,110 @@
+package channel
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	hclog "github.com/hashicorp/go-hclog"
+	"github.com/shardwise/shardwise/driver/channel/registry"
+)
+
+// Config configures a Manager: one per driver plugin process.
+type Config struct {
+	// BindAddr is the channel server's listen address (default "0.0.0.0").
+	BindAddr string
+	// Port is the channel server's TCP port; 0 picks a free one.
+	Port int
+	// AdvertiseAddr is the host, or host:port, that peers dial (default:
+	// BindAddr, or the host's first non-loopback address when BindAddr is
+	// unspecified).
+	AdvertiseAddr string
+	// DataDir holds published channels ("store"), fetch markers ("fetched")
+	// and stream resume states ("streams"); default
+	// os.TempDir()/nomad-driver-shard/channels.
+	DataDir string
+	// CompressionLevel is the zstd level of transfers, 1 (fastest) to 22;
+	// 0 or less sends raw frames.
+	CompressionLevel int
+	// Consul is the Consul client config (nil: api.DefaultConfig, from the
+	// environment).
+	Consul *api.Config
+	// Registry overrides Consul (tests, other registries); nil uses Consul.
+	Registry Registry
+	// Secret is the cluster secret run keys derive from (RunKey); when it
+	// is empty each run's secret is kept in Consul KV (registry.RunSecret).
+	Secret string
+	// StreamWindow is how far, in bytes, a stream's producer may run ahead
+	// of its consumer (default 8 MiB).
+	StreamWindow int
+	// FrameSize is the raw bytes per frame (default DefaultFrameSize).
+	FrameSize int
+	// Retry bounds each fetch's attempts (default DefaultRetryPolicy).
+	Retry RetryPolicy
+	// Retention is how long a published channel nobody consumed is kept
+	// (default 24h); older ones are deregistered and deleted.
+	Retention time.Duration
+	// RegistryOptions tune the Consul registration.
+	RegistryOptions registry.Options
+	// Logger receives the manager's and the server's logs.
+	Logger hclog.Logger
+}
+
+// Default values of Config.
+const (
+	DefaultStreamWindow = 8 << 20
+	DefaultRetention    = 24 * time.Hour
+)
+
+func (c Config) withDefaults() Config {
+	if c.BindAddr == "" {
+		c.BindAddr = "0.0.0.0"
+	}
+	if c.DataDir == "" {
+		c.DataDir = filepath.Join(os.TempDir(), "nomad-driver-shard", "channels")
+	}
+	if c.StreamWindow <= 0 {
+		c.StreamWindow = DefaultStreamWindow
+	}
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	return c
+}
+
+// advertise returns the host and port peers dial, given the bound port.
+func (c Config) advertise(boundPort int) (string, int) {
+	host, port := c.AdvertiseAddr, boundPort
+	if h, p, err := net.SplitHostPort(c.AdvertiseAddr); err == nil {
+		if n, err := strconv.Atoi(p); err == nil {
+			host, port = h, n
+		}
+	}
+	if host == "" {
+		host = c.BindAddr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = firstHostAddr()
+	}
+	return host, port
+}
+
+// firstHostAddr returns the first non-loopback unicast IPv4 address of the
+// host, or 127.0.0.1.
+func firstHostAddr() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && n.IP.IsGlobalUnicast() {
+				return n.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}

@@ -1,0 +1,271 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	hclog "github.com/hashicorp/go-hclog"
+	"github.com/shardwise/shardwise/driver/channel/registry"
+)
+
+// TaskChannels is the channel part of one allocation's task config. It has
+// the fields of the driver's TaskChannels (see driver/channels.go), which
+// converts to it field by field.
+type TaskChannels struct {
+	Graph, Run, Shard, Job, AllocID, Task string
+
+	Inputs  []InputChannel
+	Outputs []OutputChannel
+}
+
+// InputChannel is a channel entering the shard; Path is relative to the
+// task dir ("" for a plain dependency, Name "").
+type InputChannel struct {
+	ID, From, FromTask, Name, ToTask, Path string
+	Bytes                                  int64 // declared or predicted, bytes
+	Stream                                 bool
+}
+
+// OutputChannel is a channel leaving the shard; Path is where the task
+// writes it, relative to the task dir.
+type OutputChannel struct {
+	ID, FromTask, Name, To, ToTask, Path string
+	Bytes                                int64 // declared or predicted, bytes
+	Stream                               bool
+}
+
+// Registry is where channels are registered and found; *registry.Registry
+// (Consul) implements it.
+type Registry interface {
+	Register(ctx context.Context, c registry.Channel) error
+	Deregister(ctx context.Context, run, channel string) error
+	Lookup(ctx context.Context, run, channel string) (registry.Channel, error)
+	Wait(ctx context.Context, run, channel string, accept func(registry.Channel) bool, waiting func()) (registry.Channel, error)
+	RunSecret(ctx context.Context, run string) (string, error)
+}
+
+// Manager publishes a driver plugin's output channels, serves them, and
+// fetches its tasks' input channels. It is safe for concurrent use by
+// many tasks.
+type Manager struct {
+	cfg   Config
+	log   hclog.Logger
+	reg   Registry
+	store *Store
+	srv   *Server
+	ln    net.Listener
+	host  string
+	port  int
+
+	mu    sync.Mutex
+	keys  map[string][]byte
+	pumps map[string]*pump // stream outputs by alloc and path
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// NewManager opens the data dir, starts the channel server on
+// BindAddr:Port, and re-registers the channels a previous process of the
+// plugin published and nobody consumed yet.
+func NewManager(cfg Config) (*Manager, error) {
+	cfg = cfg.withDefaults()
+	m := &Manager{cfg: cfg, log: cfg.Logger.Named("channels"), keys: map[string][]byte{},
+		pumps: map[string]*pump{}, stop: make(chan struct{})}
+	if err := m.open(); err != nil {
+		return nil, err
+	}
+	m.wg.Add(2)
+	go func() {
+		defer m.wg.Done()
+		if err := m.srv.Serve(m.ln); err != nil {
+			m.log.Error("channel server stopped", "error", err)
+		}
+	}()
+	go m.gcLoop()
+	return m, nil
+}
+
+func (m *Manager) open() error {
+	var err error
+	if m.reg = m.cfg.Registry; m.reg == nil {
+		if m.reg, err = registry.New(m.cfg.Consul, m.cfg.RegistryOptions); err != nil {
+			return err
+		}
+	}
+	if m.store, err = OpenStore(filepath.Join(m.cfg.DataDir, "store")); err != nil {
+		return err
+	}
+	for _, d := range []string{"fetched", "streams", "incoming"} {
+		if err := os.MkdirAll(filepath.Join(m.cfg.DataDir, d), 0o700); err != nil {
+			return fmt.Errorf("channel data dir: %w", err)
+		}
+	}
+	addr := net.JoinHostPort(m.cfg.BindAddr, strconv.Itoa(m.cfg.Port))
+	if m.ln, err = net.Listen("tcp", addr); err != nil {
+		return fmt.Errorf("channel server listen on %s: %w", addr, err)
+	}
+	m.host, m.port = m.cfg.advertise(m.ln.Addr().(*net.TCPAddr).Port)
+	m.srv = NewServer(m.store, ServerConfig{FrameSize: m.cfg.FrameSize, CompressionLevel: m.cfg.CompressionLevel,
+		Logger: m.log, Consumed: m.consumed})
+	m.reregister()
+	return nil
+}
+
+// Addr returns the host:port peers dial to reach this manager's server.
+func (m *Manager) Addr() string { return net.JoinHostPort(m.host, strconv.Itoa(m.port)) }
+
+// reregister registers again what the store holds (after a restart);
+// failures are logged, the retention sweep retries them.
+func (m *Manager) reregister() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, e := range m.store.List() {
+		if err := m.reg.Register(ctx, m.registration(e, registry.StateReady)); err != nil {
+			m.log.Warn("re-register stored channel", "run", e.Run, "channel", e.Channel, "error", err)
+		}
+	}
+}
+
+// Close stops the server. Published channels stay on disk and in Consul:
+// a restarted plugin serves them again (their TCP check fails meanwhile).
+func (m *Manager) Close() error {
+	select {
+	case <-m.stop:
+		return nil
+	default:
+		close(m.stop)
+	}
+	err := m.srv.Close()
+	m.wg.Wait()
+	return err
+}
+
+// runKey returns (and caches) the run's key: from the cluster secret when
+// configured, else from the run's secret in the registry.
+func (m *Manager) runKey(ctx context.Context, run string) ([]byte, error) {
+	m.mu.Lock()
+	k, ok := m.keys[run]
+	m.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	var err error
+	if m.cfg.Secret != "" {
+		k, err = RunKey(m.cfg.Secret, "", run)
+	} else {
+		var secret string
+		if secret, err = m.reg.RunSecret(ctx, run); err == nil {
+			k, err = RunKey("", secret, run)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("credential of run %s: %w", run, err)
+	}
+	m.mu.Lock()
+	m.keys[run] = k
+	m.mu.Unlock()
+	return k, nil
+}
+
+// consumed runs when a consumer verified a whole channel: it is
+// deregistered and deleted.
+func (m *Manager) consumed(e Entry) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.drop(e)
+	}()
+}
+
+func (m *Manager) drop(e Entry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.reg.Deregister(ctx, e.Run, e.Channel); err != nil {
+		m.log.Warn("deregister channel", "run", e.Run, "channel", e.Channel, "error", err)
+	}
+	m.srv.RemoveStream(e.Run, e.Channel)
+	if err := m.store.Remove(e.Run, e.Channel); err != nil {
+		m.log.Warn("remove channel", "run", e.Run, "channel", e.Channel, "error", err)
+	}
+}
+
+// gcLoop drops channels older than Retention, checking every Retention/8.
+func (m *Manager) gcLoop() {
+	defer m.wg.Done()
+	m.sweep()
+	t := time.NewTicker(m.cfg.Retention / 8)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			m.sweep()
+		}
+	}
+}
+
+func (m *Manager) sweep() {
+	cutoff := time.Now().Add(-m.cfg.Retention)
+	for _, e := range m.store.List() {
+		if e.Published.Before(cutoff) {
+			m.log.Info("dropping unconsumed channel past retention", "run", e.Run, "channel", e.Channel)
+			m.drop(e)
+		}
+	}
+	removeOlder(filepath.Join(m.cfg.DataDir, "fetched"), cutoff)
+	removeOlder(filepath.Join(m.cfg.DataDir, "streams"), cutoff)
+}
+
+// removeOlder deletes the files in dir last modified before cutoff.
+func removeOlder(dir string, cutoff time.Time) {
+	des, _ := os.ReadDir(dir)
+	for _, d := range des {
+		if fi, err := d.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			os.Remove(filepath.Join(dir, d.Name()))
+		}
+	}
+}
+
+// registration is the registry record of a stored or streaming channel.
+func (m *Manager) registration(e Entry, state string) registry.Channel {
+	return registry.Channel{Graph: e.Graph, Run: e.Run, Shard: e.Shard, Channel: e.Channel, To: e.To,
+		State: state, Format: e.Format, Size: e.Size, SHA256: e.SHA256, Address: m.host, Port: m.port}
+}
+
+// taskPath joins a task-relative path to the task dir, refusing paths that
+// leave it.
+func taskPath(taskDir, rel string) (string, error) {
+	if !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("path %q is not inside the task dir", rel)
+	}
+	return filepath.Join(taskDir, rel), nil
+}
+
+// group runs fn for every index in [0, n) concurrently and returns the
+// first error; the others are cancelled through ctx.
+func group(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := fn(ctx, i); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}

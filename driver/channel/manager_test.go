@@ -1,0 +1,234 @@
+package channel
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	hclog "github.com/hashicorp/go-hclog"
+	"github.com/shardwise/shardwise/driver/channel/internal/consultest"
+	"github.com/shardwise/shardwise/driver/channel/registry"
+)
+
+// twoManagers starts a real Consul dev agent and two managers (two driver
+// plugins) registered with it, each with its own data dir and port.
+func twoManagers(t *testing.T, level int) (producer, consumer *Manager, reg *registry.Registry) {
+	t.Helper()
+	agent := consultest.Start(t)
+	reg, err := registry.New(agent.Config(), registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name string) *Manager {
+		m, err := NewManager(Config{
+			BindAddr: "127.0.0.1", DataDir: filepath.Join(t.TempDir(), name), CompressionLevel: level,
+			Consul: agent.Config(), StreamWindow: 1 << 20,
+			Logger: hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Warn, Output: os.Stderr}),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	return mk("producer"), mk("consumer"), reg
+}
+
+func managerCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// events collects progress lines.
+type events struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (e *events) add(s string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lines = append(e.lines, s)
+}
+
+func (e *events) has(prefix string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range e.lines {
+		if strings.HasPrefix(l, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestManagerEndToEnd publishes a 72 MiB file, a directory and a plain
+// dependency on one manager and fetches them on another through Consul:
+// the consumer starts first and reports that it waits, the bytes match,
+// consumed channels are deregistered, and fetching again after that is
+// answered from the consumer's own record.
+func TestManagerEndToEnd(t *testing.T) {
+	producer, consumer, reg := twoManagers(t, 3)
+	ctx := managerCtx(t)
+	prodDir, consDir := t.TempDir(), t.TempDir()
+	big := textBytes(72<<20, 21)
+	mustWrite(t, filepath.Join(prodDir, "out/big"), big)
+	mustWrite(t, filepath.Join(prodDir, "out/tree/a.txt"), []byte("alpha"))
+	mustWrite(t, filepath.Join(prodDir, "out/tree/sub/b.bin"), randomBytes(3000, 1))
+
+	spec := TaskChannels{Graph: "g", Run: "run-e2e", Shard: "p", AllocID: "alloc-p",
+		Outputs: []OutputChannel{
+			{ID: "p->c/big", Name: "big", To: "c", Path: "out/big"},
+			{ID: "p->c/tree", Name: "tree", To: "c", Path: "out/tree"},
+			{ID: "p->c", To: "c"},
+		}}
+	in := TaskChannels{Graph: "g", Run: "run-e2e", Shard: "c", AllocID: "alloc-c",
+		Inputs: []InputChannel{
+			{ID: "p->c/big", From: "p", Name: "big", Path: "in/big"},
+			{ID: "p->c/tree", From: "p", Name: "tree", Path: "in/tree"},
+			{ID: "p->c", From: "p"},
+		}}
+	ev := &events{}
+	fetched := make(chan error, 1)
+	waiting := make(chan struct{})
+	var once sync.Once
+	go func() {
+		fetched <- consumer.FetchInputs(ctx, in, consDir, func(s string) {
+			ev.add(s)
+			if strings.HasPrefix(s, "waiting for upstream") {
+				once.Do(func() { close(waiting) })
+			}
+		})
+	}()
+	<-waiting // the consumer is blocked in a Consul query before anything is published
+	if err := producer.PublishOutputs(ctx, spec, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-fetched; err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(consDir, "in/big"))
+	if !bytes.Equal(got, big) {
+		t.Fatalf("big: %d bytes, sha %s; want %d, %s", len(got), sha(got), len(big), sha(big))
+	}
+	if b, _ := os.ReadFile(filepath.Join(consDir, "in/tree/sub/b.bin")); !bytes.Equal(b, randomBytes(3000, 1)) {
+		t.Fatal("directory file differs")
+	}
+	if b, _ := os.ReadFile(filepath.Join(consDir, "in/tree/a.txt")); string(b) != "alpha" {
+		t.Fatalf("a.txt = %q", b)
+	}
+	for _, p := range []string{"waiting for upstream p/big", "waiting for upstream p", "fetching p/big (75497472 bytes)"} {
+		if !ev.has(p) {
+			t.Errorf("no progress line %q in %q", p, ev.lines)
+		}
+	}
+	waitDeregistered(t, ctx, reg, "run-e2e", "p->c/big", "p->c/tree", "p->c")
+	if n := len(producer.store.List()); n != 0 {
+		t.Fatalf("producer still stores %d consumed channels", n)
+	}
+	// Again, as after a plugin restart: answered from the records, although
+	// the channels are gone upstream.
+	if err := consumer.FetchInputs(ctx, in, consDir, nil); err != nil {
+		t.Fatalf("idempotent fetch: %v", err)
+	}
+}
+
+// waitDeregistered follows the channels with blocking queries until none
+// is registered.
+func waitDeregistered(t *testing.T, ctx context.Context, reg *registry.Registry, run string, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if err := reg.WaitGone(ctx, run, id); err != nil {
+			t.Fatalf("channel %s still registered: %v", id, err)
+		}
+	}
+}
+
+func mustWrite(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestManagerStream runs a streaming edge through named pipes on both
+// sides: the test plays both tasks, writing into the producer's pipe and
+// reading the consumer's, concurrently.
+func TestManagerStream(t *testing.T) {
+	producer, consumer, _ := twoManagers(t, 1)
+	ctx := managerCtx(t)
+	prodDir, consDir := t.TempDir(), t.TempDir()
+	data := textBytes(24<<20, 22)
+	out := TaskChannels{Graph: "g", Run: "run-s", Shard: "p", AllocID: "alloc-p",
+		Outputs: []OutputChannel{{ID: "p->c", Name: "log", To: "c", Path: "out/log", Stream: true}}}
+	in := TaskChannels{Graph: "g", Run: "run-s", Shard: "c", AllocID: "alloc-c",
+		Inputs: []InputChannel{{ID: "p->c", From: "p", Name: "log", Path: "in/log", Stream: true}}}
+	taskCtx, stopTask := context.WithCancel(ctx)
+	defer stopTask()
+	if err := producer.StreamOutputs(taskCtx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := consumer.FetchInputs(taskCtx, in, consDir, nil); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte, 1)
+	go func() { // the consuming task
+		f, err := os.Open(filepath.Join(consDir, "in/log"))
+		if err != nil {
+			t.Error(err)
+			read <- nil
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		read <- b
+	}()
+	w, err := os.OpenFile(filepath.Join(prodDir, "out/log"), os.O_WRONLY, 0) // the producing task
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := data; len(p) > 0; p = p[min(len(p), 64<<10):] {
+		if _, err := w.Write(p[:min(len(p), 64<<10)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	if err := producer.PublishOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-read; !bytes.Equal(got, data) {
+		t.Fatalf("stream: %d bytes sha %s, want %d sha %s", len(got), sha(got), len(data), sha(data))
+	}
+}
+
+// TestManagerFailsWhenUpstreamGone: the producer published, then its
+// plugin went away for good; the consumer fails with ErrUpstreamGone after
+// its bounded retries instead of hanging.
+func TestManagerFailsWhenUpstreamGone(t *testing.T) {
+	producer, consumer, _ := twoManagers(t, 0)
+	consumer.cfg.Retry = RetryPolicy{Attempts: 3, Initial: time.Millisecond, Max: 2 * time.Millisecond}
+	ctx := managerCtx(t)
+	prodDir := t.TempDir()
+	mustWrite(t, filepath.Join(prodDir, "out/x"), []byte("data"))
+	out := TaskChannels{Run: "run-g", Shard: "p", Outputs: []OutputChannel{{ID: "x", Name: "x", Path: "out/x"}}}
+	if err := producer.PublishOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	producer.Close() // registered, still passing in Consul, but nobody answers
+	in := TaskChannels{Run: "run-g", Shard: "c", AllocID: "a", Inputs: []InputChannel{{ID: "x", From: "p", Name: "x", Path: "in/x"}}}
+	err := consumer.FetchInputs(ctx, in, t.TempDir(), nil)
+	if !errors.Is(err, ErrUpstreamGone) || !strings.Contains(err.Error(), "p/x") {
+		t.Fatalf("err = %v, want ErrUpstreamGone naming p/x", err)
+	}
+}

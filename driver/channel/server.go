@@ -1,0 +1,520 @@
+package channel
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	hclog "github.com/hashicorp/go-hclog"
+)
+
+// Defaults of ServerConfig.
+const (
+	// DefaultFrameSize is the raw bytes per data frame.
+	DefaultFrameSize = 1 << 20
+	// DefaultHandshakeTimeout bounds the handshake and the wait for the
+	// client's final message.
+	DefaultHandshakeTimeout = 10 * time.Second
+)
+
+// ServerConfig configures a Server. Zero values take the defaults.
+type ServerConfig struct {
+	// FrameSize is the raw payload of a data frame in bytes, at most
+	// MaxFrameSize (default DefaultFrameSize).
+	FrameSize int
+	// CompressionLevel is the zstd level (1 fastest to 22 smallest) used
+	// for clients that accept zstd; 0 or less sends raw frames.
+	CompressionLevel int
+	// HandshakeTimeout bounds the handshake (default DefaultHandshakeTimeout).
+	HandshakeTimeout time.Duration
+	// Logger receives refusals (warn) and transfer outcomes (debug).
+	Logger hclog.Logger
+	// Consumed is called, once per channel, after a client verified the
+	// whole of it and said so; the owner then deregisters and deletes it.
+	Consumed func(Entry)
+}
+
+// Server serves the channels one driver plugin published: files and
+// directories from its Store, and live Streams. It is safe for concurrent
+// use; one Server serves any number of connections.
+type Server struct {
+	cfg   ServerConfig
+	log   hclog.Logger
+	store *Store
+
+	mu       sync.Mutex
+	streams  map[chanKey]*streamEntry
+	consumed map[chanKey]bool
+	conns    map[net.Conn]struct{}
+	ln       net.Listener
+	closing  bool
+	wg       sync.WaitGroup
+}
+
+type streamEntry struct {
+	entry  Entry
+	stream *Stream
+}
+
+// NewServer returns a server for the channels in store (which may be nil
+// for a server of streams only).
+func NewServer(store *Store, cfg ServerConfig) *Server {
+	if cfg.FrameSize <= 0 || cfg.FrameSize > MaxFrameSize {
+		cfg.FrameSize = DefaultFrameSize
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Server{cfg: cfg, log: log, store: store, streams: map[chanKey]*streamEntry{},
+		consumed: map[chanKey]bool{}, conns: map[net.Conn]struct{}{}}
+}
+
+// AddStream serves st as channel (e.Run, e.Channel) with run key e.Key,
+// replacing any stream of that channel.
+func (s *Server) AddStream(e Entry, st *Stream) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := chanKey{e.Run, e.Channel}
+	s.streams[k] = &streamEntry{entry: e, stream: st}
+	delete(s.consumed, k)
+}
+
+// RemoveStream stops serving a stream channel.
+func (s *Server) RemoveStream(run, channel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.streams, chanKey{run, channel})
+}
+
+// Serve accepts connections on ln until Close; it returns nil after Close
+// and the accept error otherwise.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ln.Close()
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return nil
+			}
+			return fmt.Errorf("channel server accept: %w", err)
+		}
+		if !s.track(conn) {
+			conn.Close()
+			return nil
+		}
+		go s.handle(conn)
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) track(conn net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[conn] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(conn net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, conn)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// Close stops accepting, breaks every open connection (clients resume
+// elsewhere or later) and waits for the handlers to return.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closing = true
+	var err error
+	if s.ln != nil {
+		err = s.ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("close channel server: %w", err)
+	}
+	return nil
+}
+
+// handle runs one connection: handshake, then the transfer.
+func (s *Server) handle(conn net.Conn) {
+	defer s.untrack(conn)
+	defer conn.Close()
+	peer := conn.RemoteAddr().String()
+	conn.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	br := bufio.NewReaderSize(conn, 4096)
+	hello, src, err := s.handshake(conn, br, peer)
+	if err != nil {
+		return
+	}
+	defer src.close()
+	conn.SetDeadline(time.Time{})
+	if err := s.transfer(conn, br, hello, src); err != nil {
+		s.log.Debug("channel transfer ended", "peer", peer, "run", hello.run, "channel", hello.ch.Channel, "error", err)
+	}
+}
+
+// session is an authenticated connection's state.
+type session struct {
+	ch          *clientHello
+	serverNonce [nonceSize]byte
+	key         []byte
+	run         string
+	entry       Entry
+}
+
+// handshake authenticates the peer and opens the requested channel. Every
+// refusal is answered with a status and logged; a peer that hangs up before
+// its hello (a TCP health check) is not.
+func (s *Server) handshake(conn net.Conn, br *bufio.Reader, peer string) (*session, source, error) {
+	ss := &session{}
+	if _, err := rand.Read(ss.serverNonce[:]); err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.Write((&serverHello{Nonce: ss.serverNonce}).encode()); err != nil {
+		return nil, nil, err
+	}
+	ch, err := readClientHello(br)
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			s.log.Warn("refused channel peer: bad hello", "peer", peer, "error", err)
+		}
+		return nil, nil, err
+	}
+	ss.ch, ss.run = ch, ch.Run
+	status, msg := s.authenticate(ss)
+	if status == statusOK {
+		var src source
+		src, status, msg = s.open(ss)
+		if status == statusOK {
+			return ss, src, s.accept(conn, ss, src)
+		}
+	}
+	level := hclog.Warn
+	if status == statusNotFound || status == statusOffset {
+		level = hclog.Info
+	}
+	s.log.Log(level, "refused channel peer", "peer", peer, "run", ch.Run, "channel", ch.Channel, "reason", msg)
+	conn.Write((&reply{Status: status, Message: msg}).encode())
+	return nil, nil, fmt.Errorf("refused: %s", msg)
+}
+
+// authenticate checks the version and the client's MAC with the run key.
+// An unknown run and a wrong MAC get the same answer.
+func (s *Server) authenticate(ss *session) (uint8, string) {
+	if ss.ch.Version != protocolVersion {
+		return statusVersion, fmt.Sprintf("protocol version %d not supported (want %d)", ss.ch.Version, protocolVersion)
+	}
+	key, ok := s.runKey(ss.run)
+	want := clientMAC(key, ss.ch, ss.serverNonce)
+	if !ok || !hmac.Equal(want[:], ss.ch.MAC[:]) {
+		return statusAuth, "peer does not hold the run's credential"
+	}
+	ss.key = key
+	return statusOK, ""
+}
+
+// runKey returns the key of run from its streams or its stored channels.
+func (s *Server) runKey(run string) ([]byte, bool) {
+	s.mu.Lock()
+	for k, se := range s.streams {
+		if k.run == run {
+			s.mu.Unlock()
+			return se.entry.Key, true
+		}
+	}
+	s.mu.Unlock()
+	if s.store != nil {
+		return s.store.RunKey(run)
+	}
+	return nil, false
+}
+
+// open finds the channel and checks the resume offset against it.
+func (s *Server) open(ss *session) (source, uint8, string) {
+	k := chanKey{ss.run, ss.ch.Channel}
+	s.mu.Lock()
+	se := s.streams[k]
+	s.mu.Unlock()
+	if se != nil {
+		ss.entry = se.entry
+		return &streamSource{s: se.stream}, statusOK, ""
+	}
+	if s.store == nil {
+		return nil, statusNotFound, "no such channel"
+	}
+	e, path, ok := s.store.Get(ss.run, ss.ch.Channel)
+	if !ok {
+		return nil, statusNotFound, "no such channel"
+	}
+	if ss.ch.Offset > e.Size {
+		return nil, statusOffset, fmt.Sprintf("resume offset %d beyond size %d", ss.ch.Offset, e.Size)
+	}
+	src, err := openFileSource(path, e)
+	if err != nil {
+		return nil, statusNotFound, err.Error()
+	}
+	ss.entry = e
+	return src, statusOK, ""
+}
+
+// accept sends the OK reply with the server's proof of the run key.
+func (s *Server) accept(conn net.Conn, ss *session, src source) error {
+	rp := &reply{Status: statusOK, MAC: serverMAC(ss.key, ss.ch, ss.serverNonce), Size: src.size(),
+		Window: uint32(src.window()), Codec: codecRaw}
+	if ss.ch.Flags&flagAcceptZstd != 0 && s.cfg.CompressionLevel > 0 {
+		rp.Codec = codecZstd
+	}
+	_, err := conn.Write(rp.encode())
+	return err
+}
+
+// transfer sends the frames from the resume offset and, after the end
+// frame, waits for the client's done message.
+func (s *Server) transfer(conn net.Conn, br *bufio.Reader, ss *session, src source) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The client delivered everything before its resume offset: that is an
+	// acknowledgement. Without it a stream whose last ack was lost in the
+	// cut would keep a full window the client never acknowledges again.
+	src.ack(ss.ch.Offset)
+	done := make(chan int64, 1)
+	go readAcks(ctx, cancel, br, src, done)
+	level := 0
+	if ss.ch.Flags&flagAcceptZstd != 0 {
+		level = s.cfg.CompressionLevel
+	}
+	enc, err := newFrameEncoder(level)
+	if err != nil {
+		return err
+	}
+	defer enc.close()
+	size, err := s.sendFrames(ctx, conn, ss, src, enc)
+	if err != nil {
+		return err
+	}
+	conn.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	select {
+	case n := <-done:
+		if n == size {
+			s.markConsumed(ss.entry)
+		}
+		return nil
+	case <-ctx.Done():
+		return errors.New("connection closed before the client's done message")
+	}
+}
+
+// readAcks reads client messages: acks go to src, done's offset to done.
+// It cancels ctx when the connection fails.
+func readAcks(ctx context.Context, cancel context.CancelFunc, br *bufio.Reader, src source, done chan<- int64) {
+	defer cancel()
+	for ctx.Err() == nil {
+		m, err := readClientMsg(br)
+		if err != nil {
+			return
+		}
+		src.ack(m.Offset)
+		if m.Type == msgDone {
+			done <- m.Offset
+			return
+		}
+	}
+}
+
+// sendFrames sends data frames from the resume offset to the end, then the
+// end frame; it returns the total size in bytes. A source error is sent to
+// the client as an error frame.
+func (s *Server) sendFrames(ctx context.Context, conn net.Conn, ss *session, src source, enc *frameEncoder) (int64, error) {
+	buf := make([]byte, s.cfg.FrameSize)
+	off := ss.ch.Offset
+	for {
+		n, err := src.readAt(ctx, buf, off)
+		if n > 0 {
+			if werr := writeDataFrame(conn, enc, off, buf[:n]); werr != nil {
+				return 0, werr
+			}
+			off += int64(n)
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			return off, s.sendEnd(conn, ss, src, off)
+		case err != nil:
+			writeErrorFrame(conn, err)
+			return 0, err
+		}
+	}
+}
+
+func (s *Server) sendEnd(conn net.Conn, ss *session, src source, off int64) error {
+	size, sum, err := src.final()
+	if err != nil {
+		writeErrorFrame(conn, err)
+		return err
+	}
+	if size != off {
+		err := fmt.Errorf("source ended at %d bytes, expected %d", off, size)
+		writeErrorFrame(conn, err)
+		return err
+	}
+	mac := endMAC(ss.key, ss.serverNonce, ss.ch.Nonce, size, sum)
+	payload := append(sum[:], mac[:]...)
+	return writeFrame(conn, frameHeader{Type: frameEnd, Offset: size, WireLen: uint32(len(payload))}, payload)
+}
+
+func (s *Server) markConsumed(e Entry) {
+	k := chanKey{e.Run, e.Channel}
+	s.mu.Lock()
+	first := !s.consumed[k]
+	s.consumed[k] = true
+	s.mu.Unlock()
+	s.log.Debug("channel consumed", "run", e.Run, "channel", e.Channel, "bytes", e.Size)
+	if first && s.cfg.Consumed != nil {
+		s.cfg.Consumed(e)
+	}
+}
+
+// writeDataFrame sends raw (the bytes at off), compressed when that helps.
+func writeDataFrame(w io.Writer, enc *frameEncoder, off int64, raw []byte) error {
+	payload, z := enc.encode(raw)
+	h := frameHeader{Type: frameData, Offset: off, RawLen: uint32(len(raw)), WireLen: uint32(len(payload)),
+		CRC: crc32Checksum(raw)}
+	if z {
+		h.Flags = frameFlagZstd
+	}
+	return writeFrame(w, h, payload)
+}
+
+// writeErrorFrame tells the client why the transfer stopped; errors that
+// retrying cannot fix are flagged permanent.
+func writeErrorFrame(w io.Writer, err error) {
+	msg := []byte(truncate(err.Error(), maxMessageLen))
+	h := frameHeader{Type: frameError, WireLen: uint32(len(msg))}
+	if errors.Is(err, ErrStreamAborted) || errors.Is(err, ErrOffsetGone) {
+		h.Flags = frameFlagPermanent
+	}
+	writeFrame(w, h, msg)
+}
+
+// writeFrame writes a header and its payload with one vectored write.
+func writeFrame(w io.Writer, h frameHeader, payload []byte) error {
+	var hb [frameHeaderLen]byte
+	h.put(&hb)
+	bufs := net.Buffers{hb[:], payload}
+	_, err := bufs.WriteTo(w)
+	return err
+}
+
+// source is what a connection serves.
+type source interface {
+	// readAt reads bytes at off, waiting for a stream's next bytes; io.EOF
+	// at the end.
+	readAt(ctx context.Context, p []byte, off int64) (int, error)
+	// final returns the total size in bytes and SHA-256 after the end.
+	final() (int64, [sha256.Size]byte, error)
+	ack(off int64)
+	size() int64   // total size in bytes; -1 while unknown
+	window() int64 // bytes the producer may run ahead of acks; 0 if unbounded
+	close()
+}
+
+type fileSource struct {
+	f   *os.File
+	e   Entry
+	sum [sha256.Size]byte
+}
+
+func openFileSource(path string, e Entry) (*fileSource, error) {
+	sum, err := hex.DecodeString(e.SHA256)
+	if err != nil || len(sum) != sha256.Size {
+		return nil, fmt.Errorf("channel %s: bad stored checksum %q", e.Channel, e.SHA256)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open channel %s: %w", e.Channel, err)
+	}
+	return &fileSource{f: f, e: e, sum: [sha256.Size]byte(sum)}, nil
+}
+
+func (f *fileSource) readAt(_ context.Context, p []byte, off int64) (int, error) {
+	if off >= f.e.Size {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), f.e.Size-off)]
+	n, err := f.f.ReadAt(p, off)
+	if errors.Is(err, io.EOF) && n == len(p) {
+		err = nil
+	}
+	if errors.Is(err, io.EOF) {
+		err = fmt.Errorf("channel %s: stored data shorter than %d bytes", f.e.Channel, f.e.Size)
+	}
+	return n, err
+}
+
+func (f *fileSource) final() (int64, [sha256.Size]byte, error) { return f.e.Size, f.sum, nil }
+func (f *fileSource) ack(int64)                                {}
+func (f *fileSource) size() int64                              { return f.e.Size }
+func (f *fileSource) window() int64                            { return 0 }
+func (f *fileSource) close()                                   { f.f.Close() }
+
+type streamSource struct{ s *Stream }
+
+func (s *streamSource) readAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return s.s.ReadAt(ctx, p, off)
+}
+
+func (s *streamSource) final() (int64, [sha256.Size]byte, error) {
+	n, sum, ok := s.s.Final()
+	if !ok {
+		return 0, sum, errors.New("stream not closed")
+	}
+	return n, sum, nil
+}
+
+func (s *streamSource) ack(off int64) { s.s.Ack(off) }
+
+func (s *streamSource) size() int64 {
+	if n, _, ok := s.s.Final(); ok {
+		return n
+	}
+	return -1
+}
+
+func (s *streamSource) window() int64 { return int64(s.s.Window()) }
+func (s *streamSource) close()        {}
+
+func crc32Checksum(p []byte) uint32 { return crc32Update(0, p) }
