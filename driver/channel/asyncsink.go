@@ -6,43 +6,66 @@ import (
 	"sync"
 )
 
-// asyncSink runs a fileSink's hashing and file writes on a goroutine of
-// their own, so that they overlap with receiving, decompressing and
-// checking the next frames. At most asyncDepth frames are queued (bounded
-// memory: asyncDepth copies of a frame). Everything that needs the bytes
-// on disk (offset after a checkpoint, sum, reset, verified) first waits
-// for the queue to drain.
+// asyncSink runs a fileSink's file writes and its hashing on goroutines of
+// their own, as a pipeline: the receiving goroutine reads (and checks)
+// frame k+2 while one worker writes frame k+1 to the file and the other
+// hashes frame k. Frames are not copied: the transfer reads each frame
+// into a buffer the sink lends (buffer) and hands it back with push; the
+// buffer comes back to the pool after it was written and hashed. At most
+// asyncBuffers frame buffers exist (bounded memory). Everything that needs
+// the bytes on disk and hashed (offset after a checkpoint, sum, reset,
+// verified) first waits for the pipeline to drain.
 type asyncSink struct {
 	fs       *fileSink
-	queue    chan []byte
-	free     chan []byte
+	writeQ   chan []byte // frames to write, in order
+	hashQ    chan []byte // frames written, to hash, in order
+	free     chan []byte // buffers to lend
 	pending  sync.WaitGroup
-	accepted int64 // bytes handed to write
+	accepted int64 // bytes pushed
 
 	mu  sync.Mutex
-	err error // first write error of the worker
+	err error // first write error of the writer
 }
 
-const asyncDepth = 4
+// asyncBuffers is the number of frame buffers: one being received, and
+// the others queued for or in the writer and the hasher.
+const asyncBuffers = 6
 
 func newAsyncSink(fs *fileSink) *asyncSink {
-	a := &asyncSink{fs: fs, queue: make(chan []byte, asyncDepth), free: make(chan []byte, asyncDepth), accepted: fs.offset()}
-	for range asyncDepth {
+	a := &asyncSink{fs: fs, writeQ: make(chan []byte, asyncBuffers), hashQ: make(chan []byte, asyncBuffers),
+		free: make(chan []byte, asyncBuffers), accepted: fs.offset()}
+	for range asyncBuffers {
 		a.free <- nil
 	}
-	go a.run()
+	go a.writer()
+	go a.hasher()
 	return a
 }
 
-func (a *asyncSink) run() {
-	for buf := range a.queue {
+// writer writes queued frames to the file; after a write error it only
+// passes buffers on (the fetch ends with the error).
+func (a *asyncSink) writer() {
+	defer close(a.hashQ)
+	for buf := range a.writeQ {
 		if a.failure() == nil {
-			if err := a.fs.write(buf); err != nil {
+			n, err := a.fs.writeFile(buf)
+			if err != nil {
 				a.mu.Lock()
 				a.err = fmt.Errorf("write %s: %w", a.fs.part, err)
 				a.mu.Unlock()
 			}
+			buf = buf[:n] // hash exactly what the file holds
+		} else {
+			buf = buf[:0]
 		}
+		a.hashQ <- buf
+	}
+}
+
+// hasher adds written frames to the SHA-256 and frees their buffers.
+func (a *asyncSink) hasher() {
+	for buf := range a.hashQ {
+		a.fs.hash(buf)
 		a.free <- buf
 		a.pending.Done()
 	}
@@ -54,8 +77,8 @@ func (a *asyncSink) failure() error {
 	return a.err
 }
 
-// flush waits until every queued frame is written and returns the first
-// write error.
+// flush waits until every pushed frame is written and hashed and returns
+// the first write error.
 func (a *asyncSink) flush() error {
 	a.pending.Wait()
 	return a.failure()
@@ -63,16 +86,38 @@ func (a *asyncSink) flush() error {
 
 func (a *asyncSink) offset() int64 { return a.accepted }
 
-// write copies p into a free buffer and queues it.
-func (a *asyncSink) write(p []byte) error {
+// buffer lends a buffer of n bytes (waiting for one while all are queued:
+// that is the back-pressure on the receiver). It must be given back with
+// push or release.
+func (a *asyncSink) buffer(n int) []byte {
+	b := <-a.free
+	if cap(b) < n {
+		b = make([]byte, n)
+	}
+	return b[:n]
+}
+
+// release gives back a lent buffer that holds nothing to deliver.
+func (a *asyncSink) release(b []byte) { a.free <- b[:0] }
+
+// push queues b, a lent buffer holding the bytes at offset(), for the file
+// and the hash; the sink owns b from now on.
+func (a *asyncSink) push(b []byte) error {
 	if err := a.failure(); err != nil {
+		a.release(b)
 		return err
 	}
-	buf := append((<-a.free)[:0], p...)
 	a.pending.Add(1)
-	a.queue <- buf
-	a.accepted += int64(len(p))
+	a.accepted += int64(len(b))
+	a.writeQ <- b
 	return nil
+}
+
+// write copies p into a lent buffer and pushes it.
+func (a *asyncSink) write(p []byte) error {
+	buf := a.buffer(len(p))
+	copy(buf, p)
+	return a.push(buf)
 }
 
 func (a *asyncSink) sum() [sha256.Size]byte {
@@ -105,8 +150,8 @@ func (a *asyncSink) verified(res Result) error {
 	return a.fs.verified(res)
 }
 
-// close stops the worker after the queue drains.
+// close stops the workers after the pipeline drains.
 func (a *asyncSink) close() {
 	a.flush()
-	close(a.queue)
+	close(a.writeQ)
 }

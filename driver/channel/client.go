@@ -150,7 +150,9 @@ func runAttempt(ctx context.Context, req *Request, dst sink) (Result, error) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	br := bufio.NewReaderSize(conn, 256<<10)
+	// A small buffer: a frame's payload is read past it, straight into the
+	// frame buffer, once the bytes buffered with its header are copied.
+	br := bufio.NewReaderSize(conn, 16<<10)
 	t, err := clientHandshake(conn, br, req, dst.offset())
 	if err != nil {
 		return Result{}, fmt.Errorf("upstream %s: %w", addr, err)
@@ -249,27 +251,49 @@ func (t *transfer) checkReply() error {
 	return nil
 }
 
-// receive reads frames into dst until the end frame verifies.
+// bufferSink is a sink that lends the buffers frames are read (or
+// decompressed) into and takes them back, bytes and all, without a copy.
+type bufferSink interface {
+	// buffer lends a buffer of n bytes.
+	buffer(n int) []byte
+	// push delivers b, a lent buffer holding the bytes at offset(); the
+	// sink owns it again.
+	push(b []byte) error
+	// release gives back a lent buffer without delivering it.
+	release(b []byte)
+}
+
+// receive reads frames into dst until the end frame verifies. Data frames
+// go into buffers dst lends when it is a bufferSink, else into one
+// reusable buffer.
 func (t *transfer) receive(dst sink) (Result, error) {
 	if t.dec != nil {
 		defer t.dec.close()
 	}
-	var payload, raw []byte
+	bs, _ := dst.(bufferSink)
+	var own, raw []byte
 	for {
 		h, err := readFrameHeader(t.br)
 		if err != nil {
 			return Result{}, err
 		}
-		if cap(payload) < int(h.WireLen) {
-			payload = make([]byte, h.WireLen)
+		lent := bs != nil && h.Type == frameData && h.Flags&frameFlagZstd == 0
+		var payload []byte
+		if lent {
+			payload = bs.buffer(int(h.WireLen))
+		} else {
+			own = grow(own, int(h.WireLen))
+			payload = own
 		}
-		payload = payload[:h.WireLen]
 		if _, err := io.ReadFull(t.br, payload); err != nil {
+			if lent {
+				bs.release(payload)
+			}
 			return Result{}, fmt.Errorf("read frame: %w", err)
 		}
 		switch h.Type {
 		case frameData:
-			if raw, err = t.data(dst, h, payload, raw); err != nil {
+			if raw, err = t.data(dst, bs, h, payload, raw); err != nil {
 				return Result{}, err
 			}
 		case frameEnd:
@@ -283,29 +307,70 @@ func (t *transfer) receive(dst sink) (Result, error) {
 	}
 }
 
-// data checks one data frame and delivers it; raw is a reusable buffer.
-func (t *transfer) data(dst sink, h frameHeader, payload, raw []byte) ([]byte, error) {
-	if h.Offset != dst.offset() {
-		return raw, fmt.Errorf("frame at offset %d, expected %d: %w", h.Offset, dst.offset(), ErrProtocol)
+// grow returns b resized to n bytes, reallocated only when too small.
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
 	}
-	data := payload
-	if h.Flags&frameFlagZstd != 0 {
-		if t.dec == nil {
-			return raw, fmt.Errorf("compressed frame without zstd codec: %w", ErrProtocol)
+	return b[:n]
+}
+
+// data checks one data frame and delivers it. When bs is not nil, a raw
+// payload is a buffer bs lent, and a compressed one is decompressed into
+// one; otherwise raw is the reusable decompression buffer. Lent buffers
+// go back to bs on every path.
+func (t *transfer) data(dst sink, bs bufferSink, h frameHeader, payload, raw []byte) ([]byte, error) {
+	data, err := t.check(dst, bs, h, payload, raw)
+	if err != nil {
+		return raw, err
+	}
+	if bs == nil {
+		if h.Flags&frameFlagZstd != 0 {
+			raw = data
 		}
-		var err error
-		if raw, err = t.dec.decode(payload, raw, int(h.RawLen)); err != nil {
-			return raw, err
-		}
-		data = raw
+		err = dst.write(data)
+	} else {
+		err = bs.push(data)
 	}
-	if crc32Checksum(data) != h.CRC {
-		return raw, fmt.Errorf("%w: CRC-32C of frame at offset %d", ErrChecksum, h.Offset)
-	}
-	if err := dst.write(data); err != nil {
+	if err != nil {
 		return raw, fmt.Errorf("%w: frame at offset %d: %w", ErrDeliver, h.Offset, err)
 	}
 	return raw, t.maybeAck(dst.offset())
+}
+
+// check decompresses a data frame if needed and checks its offset and
+// CRC-32C; it returns the raw bytes. With bs, those are in a lent buffer
+// (given back here when the frame is refused).
+func (t *transfer) check(dst sink, bs bufferSink, h frameHeader, payload, raw []byte) (data []byte, err error) {
+	data = payload
+	if h.Flags&frameFlagZstd != 0 {
+		if t.dec == nil {
+			return nil, fmt.Errorf("compressed frame without zstd codec: %w", ErrProtocol)
+		}
+		if bs != nil {
+			raw = bs.buffer(int(h.RawLen))
+		}
+		out, derr := t.dec.decode(payload, raw, int(h.RawLen))
+		if derr != nil {
+			if bs != nil {
+				bs.release(raw)
+			}
+			return nil, derr
+		}
+		data = out
+	}
+	defer func() {
+		if err != nil && bs != nil {
+			bs.release(data)
+		}
+	}()
+	if h.Offset != dst.offset() {
+		return nil, fmt.Errorf("frame at offset %d, expected %d: %w", h.Offset, dst.offset(), ErrProtocol)
+	}
+	if crc32Checksum(data) != h.CRC {
+		return nil, fmt.Errorf("%w: CRC-32C of frame at offset %d", ErrChecksum, h.Offset)
+	}
+	return data, nil
 }
 
 // maybeAck acknowledges delivered bytes once a quarter of the server's

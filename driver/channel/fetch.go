@@ -70,15 +70,25 @@ func (s *fileSink) offset() int64 { return s.n }
 const writebackChunk = 8 << 20
 
 func (s *fileSink) write(p []byte) error {
+	n, err := s.writeFile(p)
+	s.hash(p[:n])
+	return err
+}
+
+// writeFile appends p to the file without hashing it (asyncSink hashes on
+// another goroutine); it returns the bytes written.
+func (s *fileSink) writeFile(p []byte) (int, error) {
 	n, err := s.f.Write(p)
-	s.h.Write(p[:n])
 	s.n += int64(n)
 	if s.n-s.written >= writebackChunk {
 		startWriteback(s.f, s.written, s.n-s.written)
 		s.written = s.n
 	}
-	return err
+	return n, err
 }
+
+// hash adds bytes written by writeFile, in order, to the SHA-256.
+func (s *fileSink) hash(p []byte) { s.h.Write(p) }
 
 func (s *fileSink) sum() [sha256.Size]byte { return [sha256.Size]byte(s.h.Sum(nil)) }
 

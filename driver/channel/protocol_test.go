@@ -197,13 +197,18 @@ func TestCorruptFrameDetectedAndRefetched(t *testing.T) {
 }
 
 // TestWholeStreamChecksumMismatch: stored bytes changed after publishing
-// (same length) pass the per-frame CRCs, which are computed when sent, but
-// not the SHA-256 of the whole: the fetch fails and never renames the file.
+// (same length), without stored block CRCs (an entry of an earlier version),
+// pass the per-frame CRCs, which are then computed when sent, but not the
+// SHA-256 of the whole: the fetch fails and never renames the file. (With
+// block CRCs the frame check catches them: TestStoredBytesDamagedFailFrameCRC.)
 func TestWholeStreamChecksumMismatch(t *testing.T) {
 	ts := startServer(t, ServerConfig{})
 	ts.publish(t, "c1", []byte("the original bytes"))
 	_, path, _ := ts.store.Get(testRun, "c1")
 	if err := os.WriteFile(path, []byte("the tampered bytes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(filepath.Dir(path), crcFileName)); err != nil {
 		t.Fatal(err)
 	}
 	dest := filepath.Join(t.TempDir(), "data")

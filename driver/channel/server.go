@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -358,14 +359,40 @@ func readAcks(ctx context.Context, cancel context.CancelFunc, br *bufio.Reader, 
 
 // sendFrames sends data frames from the resume offset to the end, then the
 // end frame; it returns the total size in bytes. A source error is sent to
-// the client as an error frame.
+// the client as an error frame. Raw frames of a stored file with block
+// CRCs go out with sendfile(2) (sendStored); the others are read into buf,
+// checksummed and written.
 func (s *Server) sendFrames(ctx context.Context, conn net.Conn, ss *session, src source, enc *frameEncoder) (int64, error) {
 	buf := make([]byte, s.cfg.FrameSize)
 	off := ss.ch.Offset
+	fs, _ := src.(*fileSource)
+	tcp, _ := conn.(*net.TCPConn)
+	if fs == nil || fs.crcs == nil || tcp == nil || enc.compresses() {
+		fs = nil
+	}
 	for {
-		n, err := src.readAt(ctx, buf, off)
+		p := buf
+		if fs != nil {
+			n, err := fs.sendStored(tcp, off, len(buf))
+			off += n
+			switch {
+			case errors.Is(err, io.EOF):
+				return off, s.sendEnd(conn, ss, src, off)
+			case errors.Is(err, errNotOnBlocks):
+				// Read up to the next block boundary; from there on the
+				// frames are on blocks.
+				p = buf[:min(len(buf), crcBlock-int(off%crcBlock))]
+			case errors.Is(err, errNoStoredCRCs):
+				fs = nil // read and checksum the rest
+			case err != nil:
+				return 0, err // the connection, or a frame cut short: no error frame can follow
+			default:
+				continue
+			}
+		}
+		n, err := src.readAt(ctx, p, off)
 		if n > 0 {
-			if werr := writeDataFrame(conn, enc, off, buf[:n]); werr != nil {
+			if werr := writeDataFrame(conn, enc, off, p[:n]); werr != nil {
 				return 0, werr
 			}
 			off += int64(n)
@@ -453,9 +480,12 @@ type source interface {
 }
 
 type fileSource struct {
-	f   *os.File
-	e   Entry
-	sum [sha256.Size]byte
+	f    *os.File
+	e    Entry
+	sum  [sha256.Size]byte
+	crcs *blockCRCs // nil when the store has none for this data
+	hdr  [frameHeaderLen]byte
+	lr   io.LimitedReader
 }
 
 func openFileSource(path string, e Entry) (*fileSource, error) {
@@ -467,7 +497,52 @@ func openFileSource(path string, e Entry) (*fileSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open channel %s: %w", e.Channel, err)
 	}
-	return &fileSource{f: f, e: e, sum: [sha256.Size]byte(sum)}, nil
+	crcs := openBlockCRCs(filepath.Join(filepath.Dir(path), crcFileName), e.Size)
+	return &fileSource{f: f, e: e, sum: [sha256.Size]byte(sum), crcs: crcs}, nil
+}
+
+// Reasons sendStored sent nothing: the frame at this offset cannot use
+// the stored CRCs, or they cannot be read.
+var (
+	errNotOnBlocks  = errors.New("frame not on CRC blocks")
+	errNoStoredCRCs = errors.New("stored CRCs unreadable")
+)
+
+// sendStored sends the raw data frame at off, of at most max bytes, with
+// its CRC combined from the stored block CRCs and its bytes sent by
+// sendfile(2) from the page cache, never copied through this process. The
+// frame ends on a block boundary or at the end; it returns the bytes sent,
+// io.EOF at the end, and, having sent nothing, errNotOnBlocks when off is
+// not on a block boundary or limit is under a block, errNoStoredCRCs when
+// the CRCs cannot be read.
+func (f *fileSource) sendStored(conn *net.TCPConn, off int64, limit int) (int64, error) {
+	if off >= f.e.Size {
+		return 0, io.EOF
+	}
+	n := min(int64(limit), f.e.Size-off)
+	if off+n < f.e.Size {
+		n -= n % crcBlock
+	}
+	if off%crcBlock != 0 || n == 0 {
+		return 0, errNotOnBlocks
+	}
+	crc, err := f.crcs.frame(off, n)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", errNoStoredCRCs, err)
+	}
+	(&frameHeader{Type: frameData, Offset: off, RawLen: uint32(n), WireLen: uint32(n), CRC: crc}).put(&f.hdr)
+	if _, err := conn.Write(f.hdr[:]); err != nil {
+		return 0, err
+	}
+	if _, err := f.f.Seek(off, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("channel %s: %w", f.e.Channel, err)
+	}
+	f.lr = io.LimitedReader{R: f.f, N: n}
+	sent, err := conn.ReadFrom(&f.lr)
+	if err == nil && sent != n {
+		err = fmt.Errorf("channel %s: stored data shorter than %d bytes", f.e.Channel, f.e.Size)
+	}
+	return sent, err
 }
 
 func (f *fileSource) readAt(_ context.Context, p []byte, off int64) (int, error) {
@@ -489,7 +564,12 @@ func (f *fileSource) final() (int64, [sha256.Size]byte, error) { return f.e.Size
 func (f *fileSource) ack(int64)                                {}
 func (f *fileSource) size() int64                              { return f.e.Size }
 func (f *fileSource) window() int64                            { return 0 }
-func (f *fileSource) close()                                   { f.f.Close() }
+func (f *fileSource) close() {
+	f.f.Close()
+	if f.crcs != nil {
+		f.crcs.close()
+	}
+}
 
 type streamSource struct{ s *Stream }
 

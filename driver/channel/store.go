@@ -2,6 +2,7 @@ package channel
 
 import (
 	"archive/tar"
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -175,15 +176,23 @@ func (s *Store) commit(e Entry, tmp, dir string) error {
 }
 
 // writeData writes src into dst in the given format and returns its size in
-// bytes and hex SHA-256; dst is fsynced.
+// bytes and hex SHA-256; it also writes the block CRCs (crcFileName, next
+// to dst). Both files are fsynced.
 func writeData(dst, src, format string) (int64, string, error) {
 	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return 0, "", err
 	}
 	defer f.Close()
+	cf, err := os.OpenFile(filepath.Join(filepath.Dir(dst), crcFileName), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, "", err
+	}
+	defer cf.Close()
+	cbuf := bufio.NewWriter(cf)
+	crcs := newCRCBlockWriter(cbuf)
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
+	cw := &countWriter{w: io.MultiWriter(f, h, crcs)}
 	if format == FormatTar {
 		err = writeTar(cw, src)
 	} else {
@@ -192,10 +201,21 @@ func writeData(dst, src, format string) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	if err := f.Sync(); err != nil {
+	if err := crcs.finish(); err != nil {
 		return 0, "", err
 	}
-	return cw.n, hex.EncodeToString(h.Sum(nil)), f.Close()
+	if err := cbuf.Flush(); err != nil {
+		return 0, "", err
+	}
+	for _, f := range []*os.File{f, cf} {
+		if err := f.Sync(); err != nil {
+			return 0, "", err
+		}
+		if err := f.Close(); err != nil {
+			return 0, "", err
+		}
+	}
+	return cw.n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func copyFile(w io.Writer, src string) error {
@@ -404,7 +424,11 @@ func (s *Store) PublishSame(e Entry, from Entry) (Entry, error) {
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return e, fmt.Errorf("publish channel %s: %w", e.Channel, err)
 	}
-	if err := os.Link(src, filepath.Join(tmp, "data")); err != nil {
+	if err := linkData(src, tmp); err != nil {
+		os.RemoveAll(tmp)
+		if err := os.MkdirAll(tmp, 0o700); err != nil {
+			return e, fmt.Errorf("publish channel %s: %w", e.Channel, err)
+		}
 		if _, _, err := writeData(filepath.Join(tmp, "data"), src, FormatFile); err != nil {
 			os.RemoveAll(tmp)
 			return e, fmt.Errorf("publish channel %s: %w", e.Channel, err)
@@ -416,4 +440,17 @@ func (s *Store) PublishSame(e Entry, from Entry) (Entry, error) {
 		return e, fmt.Errorf("publish channel %s: %w", e.Channel, err)
 	}
 	return e, nil
+}
+
+// linkData hard-links the stored data file src, and its block CRCs when it
+// has them, into the folder dir.
+func linkData(src, dir string) error {
+	if err := os.Link(src, filepath.Join(dir, "data")); err != nil {
+		return err
+	}
+	err := os.Link(filepath.Join(filepath.Dir(src), crcFileName), filepath.Join(dir, crcFileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // stored by an earlier version: CRCs computed when sent
+	}
+	return err
 }
