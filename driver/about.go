@@ -123,9 +123,10 @@ type Config struct {
 	// CompressionLevel is the zstd level of channel transfers, 1 (fastest)
 	// to 22 (smallest); 0 sends uncompressed frames.
 	CompressionLevel int `codec:"compression_level"`
-	// ChannelSecret is the cluster-wide secret that channel run keys derive
-	// from when a task carries no SHARDWISE_RUN_SECRET; shared by every
-	// driver plugin of the cluster, never shown to tasks.
+	// ChannelSecret is the cluster-wide secret that each run's channel key
+	// derives from (with the run ID); shared by every driver plugin of the
+	// cluster, never shown to tasks. Empty: each run's secret is kept in
+	// Consul KV instead (see docs/channels.md).
 	ChannelSecret string `codec:"channel_secret"`
 	// DataDir holds the channel manager's state and spool files; "" means
 	// <os.TempDir()>/nomad-driver-shard.

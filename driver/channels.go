@@ -81,8 +81,10 @@ type TaskChannels struct {
 	Job     string // Nomad job ID
 	AllocID string // Nomad allocation ID
 	Task    string // Nomad task name
-	// RunSecret is the task's SHARDWISE_RUN_SECRET ("" when unset), the
-	// launcher's per-run secret that channel keys derive from.
+	// RunSecret is the task's SHARDWISE_RUN_SECRET ("" when unset). The
+	// channel manager of package driver/channel does not use it: keys come
+	// from the plugin's channel_secret (or Consul KV), which tasks never
+	// see (see driver/channel/adapter).
 	RunSecret string
 
 	Inputs  []InputChannel

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	hclog "github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
 )
 
@@ -87,6 +88,13 @@ func (f *fakeChannels) Close() error {
 	defer f.mu.Unlock()
 	f.closed = true
 	return nil
+}
+
+// isClosed reports whether Close was called.
+func (f *fakeChannels) isClosed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closed
 }
 
 // counts returns how often FetchInputs and PublishOutputs were called.
@@ -263,7 +271,11 @@ func TestChannelsNeedManager(t *testing.T) {
 
 func TestSetConfigBuildsAndReplacesManager(t *testing.T) {
 	var built []*fakeChannels
+	var closedBeforeSecond bool
 	factory := func(cfg *Config, _ hclog.Logger) (ChannelManager, error) {
+		if len(built) == 1 {
+			closedBeforeSecond = built[0].isClosed()
+		}
 		f := &fakeChannels{}
 		built = append(built, f)
 		return f, nil
@@ -273,13 +285,22 @@ func TestSetConfigBuildsAndReplacesManager(t *testing.T) {
 	if err := d.SetConfig(validationConfig(t)); err != nil || len(built) != 0 {
 		t.Fatalf("validation SetConfig: %v, built %d managers", err, len(built))
 	}
+	// The loader's validation over gRPC: an empty agent config, no driver
+	// settings (twice in one process, as loader.validatePluginConfig does).
+	for range 2 {
+		c := validationConfig(t)
+		c.AgentConfig = &base.AgentConfig{}
+		if err := d.SetConfig(c); err != nil || len(built) != 0 {
+			t.Fatalf("validation SetConfig over gRPC: %v, built %d managers", err, len(built))
+		}
+	}
 	for range 2 {
 		if err := d.SetConfig(agentConfig(t)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(built) != 2 || !built[0].closed || built[1].closed {
-		t.Fatalf("managers built %d, first closed %v", len(built), built[0].closed)
+	if len(built) != 2 || !built[0].closed || built[1].closed || !closedBeforeSecond {
+		t.Fatalf("managers built %d, first closed %v (before the second was built: %v)", len(built), built[0].closed, closedBeforeSecond)
 	}
 	if err := d.Shutdown(); err != nil || !built[1].closed {
 		t.Errorf("Shutdown: %v, closed %v", err, built[1].closed)

@@ -93,7 +93,8 @@ func TestTaskConfigSchemaAcceptsEmittedJobs(t *testing.T) {
 			!strings.HasPrefix(tc.Args[1], "set -e\n") {
 			t.Errorf("config = %+v", tc)
 		}
-		if len(tc.Outputs) != 2 || tc.Outputs[0].Name != "daily" || tc.Outputs[0].FromTask != "aggregate" {
+		if len(tc.Outputs) != 2 || tc.Outputs[0].Name != "daily" || tc.Outputs[0].FromTask != "aggregate" ||
+			tc.Outputs[0].FromPath != "out/daily" {
 			t.Errorf("outputs = %+v", tc.Outputs)
 		}
 		if err := tc.validate(); err != nil {

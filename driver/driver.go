@@ -79,15 +79,22 @@ func (d *Driver) TaskConfigSchema() (*hclspec.Spec, error) { return taskConfigSp
 // Capabilities returns what the driver supports.
 func (d *Driver) Capabilities() (*drivers.Capabilities, error) { return capabilities, nil }
 
-// SetConfig decodes and checks the plugin config. With the agent's config
-// (not the loader's validation call, which has none) it also starts CPU
+// SetConfig decodes and checks the plugin config. With the client's
+// driver settings (not the loader's validation calls) it also starts CPU
 // accounting and replaces the channel manager.
+//
+// The plugin loader validates a config by dispensing the plugin and
+// calling SetConfig twice in the same process, then killing it. Over gRPC
+// those calls arrive with an empty, non-nil AgentConfig (plugins/base's
+// server always makes one); only the client's own dispense carries
+// AgentConfig.Driver (the port range). Starting a channel manager for the
+// validation calls would bind the channel port twice in one process.
 func (d *Driver) SetConfig(c *base.Config) error {
 	cfg, err := decodeConfig(c.PluginConfig)
 	if err != nil {
 		return err
 	}
-	if c.AgentConfig == nil {
+	if c.AgentConfig == nil || c.AgentConfig.Driver == nil {
 		d.mu.Lock()
 		d.config = cfg
 		d.mu.Unlock()
@@ -97,19 +104,23 @@ func (d *Driver) SetConfig(c *base.Config) error {
 	if err := cstats.Init(0); err != nil {
 		d.logger.Warn("CPU detection incomplete; CPU ticks may be wrong", "error", err)
 	}
-	channels, err := d.newChannels(cfg)
-	if err != nil {
-		return err
-	}
+	// The replaced manager goes first: the new one binds the same port.
 	d.mu.Lock()
 	old := d.channels
-	d.config, d.ports, d.channels = cfg, c.AgentConfig.Driver, channels
+	d.channels = nil
 	d.mu.Unlock()
 	if old != nil {
 		if err := old.Close(); err != nil {
 			d.logger.Warn("closing the replaced channel manager failed", "error", err)
 		}
 	}
+	channels, err := d.newChannels(cfg)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.config, d.ports, d.channels = cfg, c.AgentConfig.Driver, channels
+	d.mu.Unlock()
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/nomad/plugins/drivers"
 )
@@ -342,4 +343,34 @@ func TestMissingCommandFailsTask(t *testing.T) {
 // the gRPC round trip that keeps only its text.
 func isNotFound(err error) bool {
 	return err != nil && (errors.Is(err, drivers.ErrTaskNotFound) || strings.Contains(err.Error(), drivers.ErrTaskNotFound.Error()))
+}
+
+// After the plugin shut down (as the plugin of a killed client does while
+// the restarted client may already be reattached to it), WaitTask still
+// waits for the task: ending without a result would make Nomad v1.6.1's
+// client panic on the empty gRPC answer (see WaitTask). The command's exit
+// is still reported.
+func TestWaitTaskOutlivesShutdown(t *testing.T) {
+	td := newTestDriver(t, nil)
+	task := td.newTask(t, "sleep 1000", nil)
+	td.start(t, task)
+	pid := runningPid(t, td, task.ID)
+	if err := td.impl.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := td.WaitTask(context.Background(), task.ID)
+	if err != nil {
+		t.Fatalf("WaitTask: %v", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-ch:
+		if res == nil || res.Err != nil || res.Signal != int(syscall.SIGKILL) {
+			t.Fatalf("exit result %+v, want the command killed by SIGKILL", res)
+		}
+	case <-time.After(patience):
+		t.Fatal("task did not exit")
+	}
 }

@@ -96,6 +96,10 @@ func (d *Driver) RecoverTask(handle *drivers.TaskHandle) error {
 	}
 	h := newHandle(cfg, spec, command(cfg, tc, conf.NoCgroups), p, chans, d.eventer.EmitEvent, d.logger, state.StartedAt, launched)
 	d.tasks.Set(cfg.ID, h)
+	// The client registers its event handler for the task only after
+	// RecoverTask returns, so it usually drops the event below ("no
+	// handler registered for event"); the log line is the lasting record.
+	d.logger.Info("recovered task", "alloc_id", cfg.AllocID, "task_name", cfg.Name, "command_launched", launched)
 	if launched {
 		h.event("recovered after a plugin restart: command running")
 	} else {
@@ -122,6 +126,14 @@ func recoveredConfig(cfg *drivers.TaskConfig, state TaskState) (*TaskConfig, Tas
 // WaitTask returns a channel that receives the task's exit result once,
 // after outputs are published, then closes; it closes without a result
 // when ctx ends first.
+//
+// It does not end when the plugin shuts down: over gRPC a channel closed
+// without a result becomes a WaitTask answer without one, and Nomad
+// v1.6.1's client dereferences the missing result and panics
+// (plugins/drivers/client.go, handleWaitTask), taking the agent down. That
+// happens when a restarted client reattaches to the plugin of the client
+// it replaces, which shuts down once it notices its parent is gone. A
+// plugin that exits breaks the stream instead, which the client handles.
 func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.ExitResult, error) {
 	h, ok := d.tasks.Get(taskID)
 	if !ok {
@@ -134,13 +146,10 @@ func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.E
 		case <-h.done:
 		case <-ctx.Done():
 			return
-		case <-d.ctx.Done():
-			return
 		}
 		select {
 		case ch <- h.exitResult():
 		case <-ctx.Done():
-		case <-d.ctx.Done():
 		}
 	}()
 	return ch, nil

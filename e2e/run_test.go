@@ -179,14 +179,25 @@ func stopRun(t *testing.T, addr, run string) {
 // planned class, in dependency order, that the GPU shard was given a
 // device and that the shard after a same-class upstream carried an
 // affinity to its node; then it reads the run back with `shardwise status`
-// and ends it with `shardwise stop`, as from another shell.
+// and ends it with `shardwise stop`, as from another shell. It runs once
+// with raw_exec and once with the shard driver (-driver shard), which also
+// moves every output to its consumers over data channels.
 func TestRunSpansAllClasses(t *testing.T) {
+	for _, driver := range []string{"raw_exec", "shard"} {
+		t.Run(driver, func(t *testing.T) { runSpansAllClasses(t, driver) })
+	}
+}
+
+func runSpansAllClasses(t *testing.T, driver string) {
 	cl := cluster.Shared(t)
+	if driver == cluster.ShardDriver {
+		requireShardDriver(t, cl)
+	}
 	c := cl.Client()
 	addr := cl.NomadAddr()
 	run := runID(t)
 	graph := fixture("five-classes.hcl")
-	p := planOf(t, run, graph)
+	p := planOf(t, run, graph, "-driver", driver)
 	classes := map[string]bool{}
 	for _, s := range p.Shards {
 		classes[s.Class] = true
@@ -196,11 +207,11 @@ func TestRunSpansAllClasses(t *testing.T) {
 	}
 	stopRun(t, addr, run)
 
-	out, errOut, code := cli(t, nil, "run", "-address", addr, "-run", run, graph)
+	out, errOut, code := cli(t, nil, "run", "-address", addr, "-run", run, "-driver", driver, graph)
 	if code != 0 {
 		t.Fatalf("run exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"6/6 complete", "ACTUAL", "PREDICTED", "Service shards keep running: s005-serve"} {
+	for _, want := range []string{"(driver " + driver + ")", "6/6 complete", "ACTUAL", "PREDICTED", "Service shards keep running: s005-serve"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -213,10 +224,17 @@ func TestRunSpansAllClasses(t *testing.T) {
 		if !strings.Contains(out, runs[s.ID].node.Name) {
 			t.Errorf("summary does not name node %s of shard %s", runs[s.ID].node.Name, s.ID)
 		}
+		if got := allocDrivers(runs[s.ID].alloc); len(got) != 1 || got[0] != driver {
+			t.Errorf("shard %s ran with drivers %v, want %s", s.ID, got, driver)
+		}
 	}
 	checkGPU(t, p, runs)
 	checkAffinity(t, c, p, runs, "s002-index", "s000-fetch")
 	checkOrder(t, p, runs)
+	if driver == cluster.ShardDriver {
+		// join's two inputs crossed channels from two classes' nodes.
+		checkEvents(t, runs["s003-join"].alloc, "fetching 2 input channel(s)", "inputs ready")
+	}
 
 	status, errOut, code := cli(t, nil, "status", "-address", addr, run)
 	if code != 0 || !strings.Contains(status, "6 jobs in Nomad, 6 complete") {
@@ -226,6 +244,17 @@ func TestRunSpansAllClasses(t *testing.T) {
 	if code != 0 || !strings.Contains(stopped, "Stopped 6 jobs of run "+run) {
 		t.Errorf("stop exit %d:\n%s%s", code, stopped, errOut)
 	}
+}
+
+// allocDrivers lists the drivers of the allocation's tasks.
+func allocDrivers(a *api.Allocation) []string {
+	var out []string
+	if g := a.Job.LookupTaskGroup(a.TaskGroup); g != nil {
+		for _, task := range g.Tasks {
+			out = append(out, task.Driver)
+		}
+	}
+	return out
 }
 
 // checkGPU asserts that the shard needing a GPU was assigned a device.

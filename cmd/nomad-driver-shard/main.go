@@ -23,12 +23,14 @@ import (
 	"github.com/hashicorp/nomad/plugins"
 
 	"github.com/shardwise/shardwise/driver"
+	"github.com/shardwise/shardwise/driver/channel/adapter"
 )
 
 // channelFactory builds the plugin's channel manager (package
-// driver/channel). While it is nil the plugin runs shards without
-// channels and refuses tasks that have any.
-var channelFactory driver.ChannelFactory
+// driver/channel, through its adapter) when the agent configures the
+// plugin: the channel server on bind_addr:port, registration and
+// discovery in Consul, and run keys from channel_secret.
+var channelFactory driver.ChannelFactory = adapter.Factory
 
 func main() {
 	if len(os.Args) == 2 && os.Args[1] == "version" {

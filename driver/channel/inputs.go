@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/shardwise/shardwise/driver/channel/registry"
 )
@@ -162,7 +164,8 @@ func (m *Manager) fetchInput(ctx context.Context, spec TaskChannels, in InputCha
 		target = filepath.Join(m.cfg.DataDir, "incoming", filepath.Base(mpath)+".data")
 		defer os.Remove(target)
 	}
-	_, err = FetchFile(ctx, req, target, func(res Result) error {
+	began := time.Now()
+	res, err := FetchFile(ctx, req, target, func(res Result) error {
 		if c.Format == FormatTar && dest != "" {
 			if err := extractTar(target, dest); err != nil {
 				return err
@@ -173,6 +176,13 @@ func (m *Manager) fetchInput(ctx context.Context, spec TaskChannels, in InputCha
 	if err != nil {
 		return fmt.Errorf("input %s (channel %s): %w", inputName(in), in.ID, err)
 	}
+	took := time.Since(began)
+	// Sizes as exact decimal strings: go-plugin forwards plugin logs as
+	// JSON, which would turn an int64 into a float ("1.073741824e+09").
+	m.log.Info("fetched input channel", "run", spec.Run, "channel", in.ID, "input", inputName(in),
+		"bytes", strconv.FormatInt(res.Size, 10), "sha256", res.SHA256, "attempts", res.Attempts,
+		"seconds", fmt.Sprintf("%.3f", took.Seconds()),
+		"mb_per_s", fmt.Sprintf("%.1f", float64(res.Size)/1e6/max(took.Seconds(), 1e-9)))
 	return nil
 }
 

@@ -2,12 +2,15 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,6 +41,13 @@ type Cluster struct {
 	clients map[string]*agent // by class name
 	addrs   map[string]string // client agents' HTTP addresses, by class name
 	classes []Class           // in Options order
+
+	// shard is set when every client loads the shard task driver;
+	// channelPorts are their channel servers' ports, by class name, and
+	// secret the cluster's channel_secret.
+	shard        bool
+	channelPorts map[string]int
+	secret       string
 
 	nomadAddr  string
 	consulAddr string
@@ -102,8 +112,17 @@ func prepare(o Options) (*Cluster, error) {
 	}
 	c := &Cluster{
 		opts: o, dir: runPaths(dir), classes: o.Classes,
-		clients: map[string]*agent{}, addrs: map[string]string{},
+		clients: map[string]*agent{}, addrs: map[string]string{}, channelPorts: map[string]int{},
 		nodes: map[string]string{}, nudging: map[string]bool{},
+	}
+	if c.shard = isExecutable(shardPluginPath(o.BinDir)); c.shard {
+		if c.secret, err = randomSecret(); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	} else {
+		o.Logf("cluster: %s not found (run `make driver`): the clients start without the %q task driver",
+			shardPluginPath(o.BinDir), ShardDriver)
 	}
 	var ports portPicker
 	defer ports.release()
@@ -154,6 +173,11 @@ func (c *Cluster) configure(p *portPicker) error {
 		if err != nil {
 			return fmt.Errorf("cluster: nomad client %s ports: %w", cl.Name, err)
 		}
+		if c.shard {
+			if c.channelPorts[cl.Name], err = p.tcp(); err != nil {
+				return fmt.Errorf("cluster: nomad client %s channel port: %w", cl.Name, err)
+			}
+		}
 		if c.clients[cl.Name], err = c.clientAgent(cl, np, sp.RPC, cp.HTTP, env); err != nil {
 			return err
 		}
@@ -177,8 +201,9 @@ func (c *Cluster) nomadAgent(label, name, config string, env []string) (*agent, 
 		args: []string{"agent", "-config", c.dir.config(name)}}, nil
 }
 
-// clientAgent prepares the Nomad client of class cl: its plugin dir (with
-// a link to fakegpu when the class has GPUs) and its config.
+// clientAgent prepares the Nomad client of class cl: its plugin dir (a
+// link to nomad-driver-shard, and to fakegpu when the class has GPUs) and
+// its config.
 func (c *Cluster) clientAgent(cl Class, p nomadPorts, serverRPC, consulHTTP int, env []string) (*agent, error) {
 	label := "nomad client " + cl.Name
 	d := clientDirs{
@@ -189,16 +214,40 @@ func (c *Cluster) clientAgent(cl Class, p nomadPorts, serverRPC, consulHTTP int,
 	if err := os.MkdirAll(d.Plugins, 0o755); err != nil {
 		return nil, fmt.Errorf("cluster: %s: %w", label, err)
 	}
-	if cl.GPUs > 0 {
-		src, err := filepath.Abs(filepath.Join(c.opts.BinDir, "plugins", gpuPlugin))
-		if err != nil {
+	var shard *shardDriverConfig
+	if c.shard {
+		if err := c.linkPlugin(d.Plugins, shardPlugin); err != nil {
 			return nil, fmt.Errorf("cluster: %s: %w", label, err)
 		}
-		if err := os.Symlink(src, filepath.Join(d.Plugins, gpuPlugin)); err != nil {
-			return nil, fmt.Errorf("cluster: %s: link plugin: %w", label, err)
+		shard = &shardDriverConfig{Port: c.channelPorts[cl.Name], DataDir: c.dir.shard(cl.Name), Secret: c.secret}
+	}
+	if cl.GPUs > 0 {
+		if err := c.linkPlugin(d.Plugins, gpuPlugin); err != nil {
+			return nil, fmt.Errorf("cluster: %s: %w", label, err)
 		}
 	}
-	return c.nomadAgent(label, cl.Name, clientConfig(cl, d, p, serverRPC, consulHTTP), env)
+	return c.nomadAgent(label, cl.Name, clientConfig(cl, d, p, serverRPC, consulHTTP, shard), env)
+}
+
+// linkPlugin links <BinDir>/plugins/name into a client's plugin dir.
+func (c *Cluster) linkPlugin(pluginDir, name string) error {
+	src, err := filepath.Abs(filepath.Join(c.opts.BinDir, "plugins", name))
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", name, err)
+	}
+	if err := os.Symlink(src, filepath.Join(pluginDir, name)); err != nil {
+		return fmt.Errorf("link plugin %s: %w", name, err)
+	}
+	return nil
+}
+
+// randomSecret returns 32 random bytes in hex: a cluster's channel_secret.
+func randomSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("cluster: channel secret: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // cgroupParent is the client's cgroup_parent: unique per run and class,
@@ -215,12 +264,19 @@ func (c *Cluster) startAndWait(ctx context.Context) error {
 	if err := c.start(c.consul, c.server); err != nil {
 		return err
 	}
+	// The shard driver fingerprints healthy only once Consul has a
+	// leader, and fingerprints again only every 30 s: wait for both
+	// leaders before starting the clients.
 	watch := []*agent{c.consul, c.server}
 	err := c.poll(ctx, "nomad server", watch, func() ([]string, error) {
-		if p := c.leaderPending(); p != "" {
-			return []string{p}, nil
+		var pending []string
+		if p := c.consulPending(); p != "" {
+			pending = append(pending, p)
 		}
-		return nil, nil
+		if p := c.leaderPending(); p != "" {
+			pending = append(pending, p)
+		}
+		return pending, nil
 	})
 	if err != nil {
 		return err
@@ -265,6 +321,27 @@ func (c *Cluster) ConsulAddr() string { return c.consulAddr }
 // answers the same API and serves its own allocations' files and stats
 // directly.
 func (c *Cluster) ClientAddr(class string) string { return c.addrs[class] }
+
+// ShardDriver reports whether the clients load the shard task driver
+// (driver "shard", <BinDir>/plugins/nomad-driver-shard). Start leaves it
+// out, with a log line, only when the binary is missing and CI is unset.
+func (c *Cluster) ShardDriver() bool { return c.shard }
+
+// ChannelAddr returns the host:port of the shard driver's channel server
+// on the client of class ("127.0.0.1:<port>"), or "" for an unknown class
+// or a cluster without the shard driver.
+func (c *Cluster) ChannelAddr(class string) string {
+	port, ok := c.channelPorts[class]
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
+}
+
+// ChannelSecret returns the channel_secret every client's shard driver is
+// configured with (random per cluster), from which each run's channel key
+// derives; "" without the shard driver.
+func (c *Cluster) ChannelSecret() string { return c.secret }
 
 // Client returns a Nomad API client for the server.
 func (c *Cluster) Client() *api.Client { return c.client }
@@ -341,8 +418,10 @@ func (c *Cluster) signalClient(class string, sig syscall.Signal) error {
 
 // StartClient restarts the stopped client agent of class with its data
 // dir, and waits until its node has registered again and is ready (the
-// same checks as Start). When ctx has no deadline, DefaultStartTimeout
-// applies.
+// same checks as Start). With the shard driver it first waits for the
+// previous agent's shard plugin to exit (a plugin whose client was killed
+// exits within a second), since the new plugin binds the same channel
+// port. When ctx has no deadline, DefaultStartTimeout applies.
 func (c *Cluster) StartClient(ctx context.Context, class string) error {
 	a, err := c.clientOf(class)
 	if err != nil {
@@ -352,16 +431,52 @@ func (c *Cluster) StartClient(ctx context.Context, class string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.start(); err != nil {
-		return fmt.Errorf("cluster: %w", err)
-	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultStartTimeout)
 		defer cancel()
 	}
+	if c.shard {
+		err := c.poll(ctx, "client "+class+" restart", []*agent{c.consul, c.server}, func() ([]string, error) {
+			if pids := c.ShardPluginPids(class); len(pids) > 0 {
+				return []string{fmt.Sprintf("shard driver plugin of the previous agent still running (pids %v)", pids)}, nil
+			}
+			return nil, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := a.start(); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
 	watch := []*agent{c.consul, c.server, a}
 	return c.poll(ctx, "client "+class+" restart", watch, func() ([]string, error) {
 		return c.restartPending(class, before)
 	})
+}
+
+// ShardPluginPids returns the pids of the shard driver plugin processes
+// that the client agent of class started (its plugin_dir's
+// nomad-driver-shard run without arguments; not their executors, which
+// run "nomad-driver-shard executor ..."). Normally one while the client
+// runs, none once it stopped.
+func (c *Cluster) ShardPluginPids(class string) []int {
+	want := filepath.Join(c.dir.plugins(class), shardPlugin)
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && string(b) == want+"\x00" {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

@@ -87,6 +87,45 @@ func TestNodesHaveTheirClasses(t *testing.T) {
 		if c.Nodes()[s.NodeClass] != s.ID {
 			t.Errorf("Nodes()[%q] = %q, want %q", s.NodeClass, c.Nodes()[s.NodeClass], s.ID)
 		}
+		if c.ShardDriver() && !driverHealthy(s, ShardDriver) {
+			t.Errorf("node %s: shard driver %+v, want detected and healthy", s.Name, s.Drivers[ShardDriver])
+		}
+	}
+}
+
+// Every client loads the shard driver with its own channel port and the
+// cluster's secret; the plugin link sits next to fakegpu on the GPU node.
+func TestShardDriverOnEveryClient(t *testing.T) {
+	c := Shared(t)
+	if !c.ShardDriver() {
+		t.Skip("the shard driver plugin is not built (make driver)")
+	}
+	ports := map[string]bool{}
+	for _, cl := range c.Classes() {
+		addr := c.ChannelAddr(cl.Name)
+		if addr == "" || ports[addr] {
+			t.Errorf("class %s: channel address %q (empty or shared)", cl.Name, addr)
+		}
+		ports[addr] = true
+		cfg, err := os.ReadFile(c.dir.config(cl.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(cfg), fmt.Sprintf("channel_secret    = %q", c.ChannelSecret())) ||
+			!strings.Contains(string(cfg), "port              = "+strings.TrimPrefix(addr, "127.0.0.1:")) {
+			t.Errorf("class %s: agent config lacks the channel secret or port:\n%s", cl.Name, cfg)
+		}
+		links, _ := filepath.Glob(filepath.Join(c.dir.plugins(cl.Name), "*"))
+		want := 1
+		if cl.GPUs > 0 {
+			want = 2
+		}
+		if len(links) != want {
+			t.Errorf("class %s: plugin dir holds %v, want %d plugins", cl.Name, links, want)
+		}
+	}
+	if len(c.ChannelSecret()) != 64 {
+		t.Errorf("channel secret %q, want 32 random bytes in hex", c.ChannelSecret())
 	}
 }
 

@@ -99,12 +99,22 @@ func serverConfig(dataDir string, p nomadPorts, consulHTTP int) string {
 // clientDirs are one client's paths inside the run directory.
 type clientDirs struct {
 	Data         string // data_dir
-	Plugins      string // plugin_dir (holds a link to fakegpu)
+	Plugins      string // plugin_dir (links to nomad-driver-shard and fakegpu)
 	CgroupParent string // cgroup_parent, unique per run and class
 }
 
-// clientConfig returns a Nomad client's agent configuration for class c.
-func clientConfig(c Class, d clientDirs, p nomadPorts, serverRPC, consulHTTP int) string {
+// shardDriverConfig is the plugin config of the shard task driver on one
+// client: its channel server on 127.0.0.1:Port, its data dir, and the
+// cluster's channel secret. A nil *shardDriverConfig loads no driver.
+type shardDriverConfig struct {
+	Port    int
+	DataDir string
+	Secret  string
+}
+
+// clientConfig returns a Nomad client's agent configuration for class c,
+// loading the shard driver when shard is not nil.
+func clientConfig(c Class, d clientDirs, p nomadPorts, serverRPC, consulHTTP int, shard *shardDriverConfig) string {
 	var w hclWriter
 	w.common(c.Name, d.Data, p, consulHTTP)
 	w.line("plugin_dir           = %q", d.Plugins)
@@ -131,6 +141,22 @@ func clientConfig(c Class, d clientDirs, p nomadPorts, serverRPC, consulHTTP int
 	w.line("enabled = true")
 	w.close()
 	w.close()
+	if shard != nil {
+		w.open(fmt.Sprintf("plugin %q", shardPlugin))
+		w.open("config")
+		w.line("bind_addr         = %q", "127.0.0.1")
+		w.line("port              = %d", shard.Port)
+		w.line("advertise_addr    = %q", "127.0.0.1")
+		w.line("data_dir          = %q", shard.DataDir)
+		w.line("channel_secret    = %q", shard.Secret)
+		// Level 1: on loopback the compressor, not the wire, is the limit.
+		w.line("compression_level = 1")
+		w.open("consul")
+		w.line("address = %q", fmt.Sprintf("127.0.0.1:%d", consulHTTP))
+		w.close()
+		w.close()
+		w.close()
+	}
 	if c.GPUs > 0 {
 		w.open(fmt.Sprintf("plugin %q", gpuPlugin))
 		w.open("config")
@@ -174,4 +200,5 @@ func (r runPaths) agentDir(name string) string { return filepath.Join(string(r),
 func (r runPaths) config(name string) string   { return filepath.Join(string(r), name, "agent.hcl") }
 func (r runPaths) data(name string) string     { return filepath.Join(string(r), name, "data") }
 func (r runPaths) plugins(name string) string  { return filepath.Join(string(r), name, "plugins") }
+func (r runPaths) shard(name string) string    { return filepath.Join(string(r), name, "shard") }
 func (r runPaths) log(name string) string      { return filepath.Join(string(r), name+".log") }

@@ -6,7 +6,12 @@
 // Every client is a separate agent process with its own name, data dir and
 // ports, node_class set to its class name and node_pool "default", bound
 // and advertised on 127.0.0.1 with network_interface "lo", raw_exec
-// enabled and registered with the Consul agent. A class with GPUs loads
+// enabled and registered with the Consul agent. Every client also loads
+// the shard task driver (plugins/nomad-driver-shard, `make driver`) with a
+// channel server on its own port, the Consul agent for channel discovery
+// and a channel_secret shared by the cluster (ChannelAddr, ChannelSecret);
+// only when that binary is missing and CI is unset does Start leave it
+// out, saying so through Options.Logf. A class with GPUs loads
 // the fakegpu plugin, so the node fingerprints that many "nvidia/gpu"
 // devices with a memory attribute and jobs with
 //
@@ -30,7 +35,8 @@
 //
 // Start returns only when the cluster is usable: Consul and the Nomad
 // server have a leader and every client node is ready, in its class and
-// pool, with raw_exec healthy and its fake GPUs fingerprinted. A start that
+// pool, with raw_exec and the shard driver healthy and its fake GPUs
+// fingerprinted. A start that
 // never gets there fails with an error naming every condition still unmet
 // and the tail of every agent log.
 //

@@ -19,6 +19,11 @@ const (
 	defaultNodePool = "default"
 	// gpuPlugin is the device plugin binary under <BinDir>/plugins.
 	gpuPlugin = "fakegpu"
+	// shardPlugin is the shard task driver plugin binary under
+	// <BinDir>/plugins (`make driver`); every client loads it.
+	shardPlugin = "nomad-driver-shard"
+	// ShardDriver is the name jobs use for the shard task driver.
+	ShardDriver = "shard"
 	// BinDirEnv overrides the default binary directory.
 	BinDirEnv = "SHARDWISE_BIN"
 )
@@ -186,8 +191,13 @@ func DefaultBinDir() string {
 }
 
 // binaries returns the paths Start needs from binDir for these classes.
+// The shard driver plugin is needed only when CI is set (shardRequired);
+// elsewhere the clients start without it when it is missing.
 func binaries(binDir string, classes []Class) []string {
 	paths := []string{filepath.Join(binDir, "nomad"), filepath.Join(binDir, "consul")}
+	if shardRequired() {
+		paths = append(paths, shardPluginPath(binDir))
+	}
 	for _, c := range classes {
 		if c.GPUs > 0 {
 			return append(paths, filepath.Join(binDir, "plugins", gpuPlugin))
@@ -214,4 +224,21 @@ func MissingBinaries(opts Options) []string {
 		}
 	}
 	return missing
+}
+
+// shardPluginPath is the shard driver plugin binary in binDir.
+func shardPluginPath(binDir string) string {
+	return filepath.Join(binDir, "plugins", shardPlugin)
+}
+
+// shardRequired reports whether a missing shard driver plugin is an error
+// (CI is set: CI builds it with `make driver`) rather than a reason to
+// start the clients without it.
+func shardRequired() bool { return os.Getenv("CI") != "" }
+
+// isExecutable reports whether path is an executable regular file (or a
+// link to one).
+func isExecutable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }

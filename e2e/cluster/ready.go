@@ -144,8 +144,10 @@ func (c *Cluster) nodePending(cl Class, s *api.NodeListStub) string {
 		return fmt.Sprintf("node class %q, want %q", s.NodeClass, cl.Name)
 	case s.NodePool != cl.pool():
 		return fmt.Sprintf("node pool %q, want %q", s.NodePool, cl.pool())
-	case s.Drivers["raw_exec"] == nil || !s.Drivers["raw_exec"].Detected || !s.Drivers["raw_exec"].Healthy:
+	case !driverHealthy(s, "raw_exec"):
 		return "raw_exec driver not healthy"
+	case c.shard && !driverHealthy(s, ShardDriver):
+		return "shard driver not healthy" + driverDescription(s, ShardDriver)
 	case cl.GPUs > 0:
 		return c.gpuPending(cl, s.ID)
 	}
@@ -212,6 +214,22 @@ func (c *Cluster) gpuPending(cl Class, nodeID string) string {
 		return ""
 	}
 	return "no nvidia/gpu devices fingerprinted (fakegpu plugin not loaded?)"
+}
+
+// driverHealthy reports whether the node has driver name detected and
+// healthy.
+func driverHealthy(s *api.NodeListStub, name string) bool {
+	d := s.Drivers[name]
+	return d != nil && d.Detected && d.Healthy
+}
+
+// driverDescription is ": <health description>" of driver name on the
+// node when it has one (why a driver is unhealthy), else "".
+func driverDescription(s *api.NodeListStub, name string) string {
+	if d := s.Drivers[name]; d != nil && d.HealthDescription != "" {
+		return ": " + d.HealthDescription
+	}
+	return ""
 }
 
 func attrText(a *api.Attribute) string {

@@ -47,8 +47,8 @@ func TestValidateClassesRejects(t *testing.T) {
 
 func TestClientConfigLoadsFakeGPUOnlyWithGPUs(t *testing.T) {
 	d := clientDirs{Data: "/r/c/data", Plugins: "/r/c/plugins", CgroupParent: "/shardwise-x-c"}
-	plain := clientConfig(Class{Name: "c"}, d, nomadPorts{1, 2, 3}, 4, 5)
-	gpu := clientConfig(Class{Name: "g", GPUs: 2, GPUMemoryMiB: 81920, MemoryMiB: 1024}, d, nomadPorts{1, 2, 3}, 4, 5)
+	plain := clientConfig(Class{Name: "c"}, d, nomadPorts{1, 2, 3}, 4, 5, nil)
+	gpu := clientConfig(Class{Name: "g", GPUs: 2, GPUMemoryMiB: 81920, MemoryMiB: 1024}, d, nomadPorts{1, 2, 3}, 4, 5, nil)
 	for _, want := range []string{`node_class        = "c"`, `servers           = ["127.0.0.1:4"]`, `address = "127.0.0.1:5"`, `plugin "raw_exec"`, `network_interface = "lo"`} {
 		if !strings.Contains(plain, want) {
 			t.Errorf("client config lacks %s:\n%s", want, plain)
@@ -61,6 +61,41 @@ func TestClientConfigLoadsFakeGPUOnlyWithGPUs(t *testing.T) {
 		if !strings.Contains(gpu, want) {
 			t.Errorf("GPU client config lacks %s:\n%s", want, gpu)
 		}
+	}
+}
+
+func TestClientConfigLoadsShardDriver(t *testing.T) {
+	d := clientDirs{Data: "/r/c/data", Plugins: "/r/c/plugins", CgroupParent: "/shardwise-x-c"}
+	cfg := clientConfig(Class{Name: "c"}, d, nomadPorts{1, 2, 3}, 4, 5,
+		&shardDriverConfig{Port: 4661, DataDir: "/r/c/shard", Secret: "s3cr3t"})
+	for _, want := range []string{`plugin "nomad-driver-shard"`, `bind_addr         = "127.0.0.1"`, "port              = 4661",
+		`advertise_addr    = "127.0.0.1"`, `data_dir          = "/r/c/shard"`, `channel_secret    = "s3cr3t"`, `address = "127.0.0.1:5"`} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("client config lacks %s:\n%s", want, cfg)
+		}
+	}
+	if plain := clientConfig(Class{Name: "c"}, d, nomadPorts{1, 2, 3}, 4, 5, nil); strings.Contains(plain, "nomad-driver-shard") {
+		t.Errorf("config without the shard driver loads it:\n%s", plain)
+	}
+}
+
+// Without CI a missing shard driver plugin is not a missing binary (the
+// clients start without it); with CI it is.
+func TestShardPluginRequiredOnlyInCI(t *testing.T) {
+	bin := t.TempDir()
+	for _, name := range []string{"nomad", "consul"} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := Options{BinDir: bin, Classes: []Class{{Name: "solo"}}}
+	t.Setenv("CI", "")
+	if missing := MissingBinaries(opts); len(missing) != 0 {
+		t.Errorf("without CI: missing %v, want none", missing)
+	}
+	t.Setenv("CI", "true")
+	if missing := MissingBinaries(opts); len(missing) != 1 || !strings.Contains(missing[0], "nomad-driver-shard") {
+		t.Errorf("with CI: missing %v, want nomad-driver-shard", missing)
 	}
 }
 
@@ -96,7 +131,10 @@ func TestParseProcCgroupsKeepsNomadCgroups(t *testing.T) {
 func TestStartReportsAnAgentThatExits(t *testing.T) {
 	bin := t.TempDir()
 	script := "#!/bin/sh\necho \"agent refuses to start: $*\"\nexit 3\n"
-	for _, name := range []string{"nomad", "consul"} {
+	if err := os.Mkdir(filepath.Join(bin, "plugins"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"nomad", "consul", filepath.Join("plugins", shardPlugin)} {
 		if err := os.WriteFile(filepath.Join(bin, name), []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -361,8 +361,9 @@ func TestShardDriverConfig(t *testing.T) {
 		t.Errorf("tasks[1] = %v, want %v", tasks[1], wantPrep)
 	}
 	outs := c["outputs"].([]any)
-	wantOut := map[string]any{"id": "c1", "name": "features", "from": "prep", "from_task": "prep", "to": "train",
-		"to_task": "train", "path": "data/features", "bytes": int64(1 << 30), "stream": false}
+	wantOut := map[string]any{"id": "c1", "name": "features", "from": "prep", "from_task": "prep",
+		"from_path": "build/features.parquet", "to": "train", "to_task": "train", "path": "data/features",
+		"bytes": int64(1 << 30), "stream": false}
 	if len(outs) != 2 || !reflect.DeepEqual(outs[0], wantOut) {
 		t.Errorf("outputs = %v, want first %v", outs, wantOut)
 	}
@@ -377,6 +378,13 @@ func TestShardDriverConfig(t *testing.T) {
 	}
 	if in := mt.Config["inputs"].([]any); len(in) != 1 || in[0].(map[string]any)["stream"] != true {
 		t.Errorf("inputs = %v, want the streamed channel c2", in)
+	} else if _, ok := in[0].(map[string]any)["from_path"]; ok {
+		t.Errorf("plain dependency c2 has a from_path: %v", in[0])
+	}
+	// The consumer's job describes the channel as the producer's does.
+	_, tt := only(t, jobs["demo-train"])
+	if in := tt.Config["inputs"].([]any); len(in) != 1 || in[0].(map[string]any)["from_path"] != "build/features.parquet" {
+		t.Errorf("train inputs = %v, want c1 with from_path build/features.parquet", in)
 	}
 	if _, ok := mt.Config["shard"]; ok || !reflect.DeepEqual(mt.Config["shards"], []string{"map-0", "map-1", "map-2", "map-3"}) {
 		t.Errorf("split job: shard %v shards %v", mt.Config["shard"], mt.Config["shards"])

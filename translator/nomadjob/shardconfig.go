@@ -15,9 +15,13 @@ import (
 //	               runs one command
 //	tasks          [{name, command, args, env}] in run order; args and env
 //	               only when set, env being the task's own
-//	inputs         [{id, name, from, from_task, to, to_task, path, bytes,
-//	outputs          stream}] the channels entering and leaving the job;
-//	               name is the producing output, "" omitted; bytes in bytes
+//	inputs         [{id, name, from, from_task, from_path, to, to_task,
+//	outputs          path, bytes, stream}] the channels entering and
+//	               leaving the job; name is the producing output, ""
+//	               omitted; from_path is where the producing task writes
+//	               it (the graph output's path, both lists, omitted for a
+//	               plain dependency); path is where the consumer reads
+//	               it; bytes in bytes
 //	graph, run     the plan's graph name and run ID
 //	shard          the shard ID (unsplit shards only)
 //	shards         every shard ID of the job in NOMAD_ALLOC_INDEX order
@@ -35,10 +39,10 @@ func (b *builder) shardConfig(u *unit, tasks []*graph.Task, overrides []map[stri
 		return nil, err
 	}
 	c["tasks"] = taskList(tasks)
-	if in := channelList(u.inputs); len(in) > 0 {
+	if in := b.channelList(u.inputs); len(in) > 0 {
 		c["inputs"] = in
 	}
-	if out := channelList(u.outputs); len(out) > 0 {
+	if out := b.channelList(u.outputs); len(out) > 0 {
 		c["outputs"] = out
 	}
 	c["graph"] = b.plan.Graph
@@ -69,7 +73,7 @@ func taskList(tasks []*graph.Task) []any {
 }
 
 // channelList describes channels for the shard driver.
-func channelList(chans []*plan.Channel) []any {
+func (b *builder) channelList(chans []*plan.Channel) []any {
 	out := make([]any, 0, len(chans))
 	for _, c := range chans {
 		m := map[string]any{
@@ -81,11 +85,33 @@ func channelList(chans []*plan.Channel) []any {
 		}
 		putNonEmpty(m, "name", c.Output)
 		putNonEmpty(m, "from_task", c.FromTask)
+		putNonEmpty(m, "from_path", b.outputPath(c))
 		putNonEmpty(m, "to_task", c.ToTask)
 		putNonEmpty(m, "path", c.Path)
 		out = append(out, m)
 	}
 	return out
+}
+
+// outputPath is where the producing task of c writes the channel's
+// output, relative to its task dir: the graph output's path, which the
+// shard driver publishes from (its own default, out/<name>, only matches
+// an output declared without a path). It is "" for a plain dependency and
+// when the graph does not know the output.
+func (b *builder) outputPath(c *plan.Channel) string {
+	if c.Output == "" || b.graph == nil {
+		return ""
+	}
+	t := b.graph.Task(c.FromTask)
+	if t == nil {
+		return ""
+	}
+	for _, o := range t.Outputs {
+		if o.Name == c.Output {
+			return o.Path
+		}
+	}
+	return ""
 }
 
 // splitConfig describes a split job's pieces for the shard driver.

@@ -18,8 +18,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// TestWriteHCLGolden pins the jobspec text of two representative jobs: a
-// fused raw_exec shard and a split shard-driver job.
+// TestWriteHCLGolden pins the jobspec text of representative jobs: a
+// fused raw_exec shard, a GPU shard, a split shard-driver job, and the
+// fused producer as a shard-driver job (outputs with from_path).
 func TestWriteHCLGolden(t *testing.T) {
 	cases := []struct {
 		driver, job, golden string
@@ -27,6 +28,7 @@ func TestWriteHCLGolden(t *testing.T) {
 		{DriverRawExec, "demo-prep", "fused-raw_exec.nomad.hcl"},
 		{DriverRawExec, "demo-train", "gpu-raw_exec.nomad.hcl"},
 		{DriverShard, "demo-map", "split-shard.nomad.hcl"},
+		{DriverShard, "demo-prep", "fused-shard.nomad.hcl"},
 	}
 	for _, c := range cases {
 		t.Run(c.golden, func(t *testing.T) {

@@ -6,8 +6,17 @@
 // The plugin config maps as follows: bind_addr, port, advertise_addr,
 // compression_level and data_dir to the channel.Config fields of the same
 // names (data_dir gets a "channels" subfolder), the consul block to
-// channel.Config.Consul. The plugin config has no cluster secret, so each
-// run's channel secret is kept in Consul KV (see package registry).
+// channel.Config.Consul, and channel_secret to channel.Config.Secret.
+//
+// Credentials: with a channel_secret every plugin of the cluster derives
+// each run's key from it and the run ID (channel.RunKey), with no shared
+// state. Only when channel_secret is empty does the manager fall back to a
+// random per-run secret that the first plugin of the run creates in Consul
+// KV (registry.RunSecret); the security of that mode is the ACL on the KV
+// prefix. A task's SHARDWISE_RUN_SECRET (driver.TaskChannels.RunSecret) is
+// not used: a secret in the task's environment is visible to the task,
+// and the producing plugin must know the key of a channel it serves after
+// a restart, when no task of the run may be left on its node.
 package adapter
 
 import (
@@ -24,18 +33,29 @@ var Factory driver.ChannelFactory = New
 
 // New starts a channel.Manager configured from the plugin config.
 func New(cfg *driver.Config, logger hclog.Logger) (driver.ChannelManager, error) {
-	m, err := channel.NewManager(Config(cfg, logger))
+	c := Config(cfg, logger)
+	m, err := channel.NewManager(c)
 	if err != nil {
 		return nil, err
+	}
+	if logger != nil {
+		credential := "channel_secret (per-run keys derived from it)"
+		if c.Secret == "" {
+			credential = "per-run secrets in Consul KV (no channel_secret configured)"
+		}
+		logger.Info("channel manager started", "addr", m.Addr(), "data_dir", c.DataDir, "credential", credential)
 	}
 	return &Manager{m: m}, nil
 }
 
-// Config maps the plugin config to the channel manager's.
+// Config maps the plugin config to the channel manager's. An empty
+// channel_secret leaves channel.Config.Secret empty, which makes the
+// manager keep each run's secret in Consul KV.
 func Config(cfg *driver.Config, logger hclog.Logger) channel.Config {
 	c := channel.Config{
 		BindAddr: cfg.BindAddr, Port: cfg.Port, AdvertiseAddr: cfg.AdvertiseAddr,
-		CompressionLevel: cfg.CompressionLevel, Consul: cfg.Consul.APIConfig(), Logger: logger,
+		CompressionLevel: cfg.CompressionLevel, Consul: cfg.Consul.APIConfig(),
+		Secret: cfg.ChannelSecret, Logger: logger,
 	}
 	if cfg.DataDir != "" {
 		c.DataDir = filepath.Join(cfg.DataDir, "channels")

@@ -23,9 +23,19 @@ func TestSpecCopiesEveryField(t *testing.T) {
 
 func TestConfigMapsPluginConfig(t *testing.T) {
 	c := Config(&driver.Config{BindAddr: "10.0.0.1", Port: 4660, AdvertiseAddr: "node1", CompressionLevel: 3,
-		DataDir: "/var/lib/shard", Consul: driver.ConsulConfig{Address: "127.0.0.1:8501", Token: "tok"}}, nil)
+		DataDir: "/var/lib/shard", Consul: driver.ConsulConfig{Address: "127.0.0.1:8501", Token: "tok"},
+		ChannelSecret: "cluster-secret"}, nil)
 	if c.BindAddr != "10.0.0.1" || c.Port != 4660 || c.AdvertiseAddr != "node1" || c.CompressionLevel != 3 ||
-		c.DataDir != filepath.Join("/var/lib/shard", "channels") || c.Consul.Address != "127.0.0.1:8501" || c.Consul.Token != "tok" {
+		c.DataDir != filepath.Join("/var/lib/shard", "channels") || c.Consul.Address != "127.0.0.1:8501" || c.Consul.Token != "tok" ||
+		c.Secret != "cluster-secret" {
 		t.Fatalf("config %+v", c)
+	}
+}
+
+// Without channel_secret the manager's secret stays empty: run secrets
+// then come from Consul KV.
+func TestConfigWithoutSecretFallsBackToKV(t *testing.T) {
+	if c := Config(&driver.Config{DataDir: "/d"}, nil); c.Secret != "" {
+		t.Fatalf("secret %q, want empty", c.Secret)
 	}
 }

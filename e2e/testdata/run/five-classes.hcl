@@ -8,6 +8,9 @@
 #
 # fetch has two children, so index is not fused with it: index runs after
 # fetch on the same class and draws an affinity to fetch's node.
+#
+# Every task writes its declared outputs to out/<name>, so the graph also
+# runs with `-driver shard`, which publishes them as data channels.
 
 graph "five-classes" {
   datacenters = ["dc1"]
@@ -31,7 +34,7 @@ graph "five-classes" {
 
   task "index" {
     command = "/bin/sh"
-    args    = ["-c", "sleep 1 && echo indexed"]
+    args    = ["-c", "sleep 1 && mkdir -p out && echo indexed > out/idx"]
 
     input {
       from = task.fetch.output.raw
@@ -51,7 +54,7 @@ graph "five-classes" {
 
   task "prep" {
     command = "/bin/sh"
-    args    = ["-c", "sleep 1 && echo prepared"]
+    args    = ["-c", "sleep 1 && mkdir -p out && echo prepared > out/features"]
 
     input {
       from = task.fetch.output.raw
@@ -72,7 +75,7 @@ graph "five-classes" {
 
   task "join" {
     command = "/bin/sh"
-    args    = ["-c", "sleep 1 && echo joined"]
+    args    = ["-c", "sleep 1 && mkdir -p out && echo joined > out/table"]
 
     input {
       from = task.prep.output.features
@@ -96,7 +99,7 @@ graph "five-classes" {
 
   task "train" {
     command = "/bin/sh"
-    args    = ["-c", "echo \"gpu: $NVIDIA_VISIBLE_DEVICES\"; sleep 1"]
+    args    = ["-c", "echo \"gpu: $NVIDIA_VISIBLE_DEVICES\"; sleep 1; mkdir -p out && echo model > out/model"]
 
     input {
       from = task.join.output.table

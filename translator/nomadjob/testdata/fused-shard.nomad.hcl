@@ -1,0 +1,132 @@
+job "demo-prep" {
+  type        = "batch"
+  priority    = 70
+  region      = "global"
+  namespace   = "default"
+  datacenters = ["dc1"]
+  meta {
+    shardwise_class                     = "cpu"
+    shardwise_graph                     = "demo"
+    shardwise_input_bytes               = "0"
+    shardwise_output_bytes              = "1073742824"
+    shardwise_predicted_memory_mib      = "512"
+    shardwise_predicted_runtime_seconds = "0"
+    shardwise_run                       = "r-20250101"
+    shardwise_shard                     = "prep"
+    shardwise_signature                 = "fetch+prep"
+    shardwise_upstream                  = ""
+  }
+
+  group "prep" {
+    count = 1
+    meta {
+      shardwise_class                     = "cpu"
+      shardwise_graph                     = "demo"
+      shardwise_input_bytes               = "0"
+      shardwise_output_bytes              = "1073742824"
+      shardwise_predicted_memory_mib      = "512"
+      shardwise_predicted_runtime_seconds = "0"
+      shardwise_run                       = "r-20250101"
+      shardwise_shard                     = "prep"
+      shardwise_signature                 = "fetch+prep"
+      shardwise_upstream                  = ""
+    }
+    constraint {
+      attribute = "$${node.class}"
+      operator  = "="
+      value     = "cpu"
+    }
+    constraint {
+      attribute = "$${attr.kernel.name}"
+      operator  = "="
+      value     = "linux"
+    }
+    restart {
+      attempts = 2
+      interval = "10m"
+      delay    = "15s"
+      mode     = "fail"
+    }
+    reschedule {
+      attempts       = 1
+      interval       = "24h"
+      delay          = "5s"
+      delay_function = "constant"
+      unlimited      = false
+    }
+    ephemeral_disk {
+      size = 2048
+    }
+
+    task "prep" {
+      driver = "shard"
+      config {
+        args    = ["-c", "set -e\n# task \"fetch\"\ncurl -fsSL -o in.bin 'https://example.com/in?a=1&b=$${x}'\n# task \"prep\"\nMODE=slow python3 prep.py 'it'\\''s \"quoted\" $HOME' '' 'a b' '%%{x}' '$(id)'\n"]
+        command = "/bin/sh"
+        graph   = "demo"
+        outputs = [{
+          bytes     = 1073741824
+          from      = "prep"
+          from_path = "build/features.parquet"
+          from_task = "prep"
+          id        = "c1"
+          name      = "features"
+          path      = "data/features"
+          stream    = false
+          to        = "train"
+          to_task   = "train"
+          }, {
+          bytes     = 1000
+          from      = "prep"
+          from_task = "prep"
+          id        = "c2"
+          stream    = true
+          to        = "map-0"
+          to_task   = "map"
+        }]
+        run    = "r-20250101"
+        shard  = "prep"
+        shards = ["prep"]
+        tasks = [{
+          args    = ["-fsSL", "-o", "in.bin", "https://example.com/in?a=1&b=$${x}"]
+          command = "curl"
+          env = {
+            MODE       = "fast"
+            TOKEN_FILE = "$${NOMAD_SECRETS_DIR}/t"
+          }
+          name = "fetch"
+          }, {
+          args    = ["prep.py", "it's \"quoted\" $HOME", "", "a b", "%%{x}", "$(id)"]
+          command = "python3"
+          env = {
+            MODE       = "slow"
+            "lib.path" = "/opt/lib"
+          }
+          name = "prep"
+        }]
+      }
+      env = {
+        MODE            = "fast"
+        SHARDWISE_CLASS = "cpu"
+        SHARDWISE_GRAPH = "demo"
+        SHARDWISE_JOB   = "demo-prep"
+        SHARDWISE_RUN   = "r-20250101"
+        SHARDWISE_SHARD = "prep"
+        SHARDWISE_TASKS = "fetch,prep"
+        TOKEN_FILE      = "$${NOMAD_SECRETS_DIR}/t"
+        "lib.path"      = "/opt/lib"
+      }
+      artifact {
+        source      = "https://example.com/tool.tgz"
+        destination = "local/tool"
+        options {
+          checksum = "sha256:abcd"
+        }
+      }
+      resources {
+        cpu    = 1201
+        memory = 512
+      }
+    }
+  }
+}
