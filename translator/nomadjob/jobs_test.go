@@ -120,6 +120,19 @@ func TestDeviceBlock(t *testing.T) {
 	}
 }
 
+// TestEphemeralDiskNomadAccepts checks the disk sizes Nomad's validation
+// rules allow: above the log storage, never below the default.
+func TestEphemeralDiskNomadAccepts(t *testing.T) {
+	for _, c := range []struct{ need, want int64 }{{1, 300}, {8, 300}, {200, 300}, {201, 301}, {4096, 4196}} {
+		if got := *ephemeralDisk(c.need).SizeMB; int64(got) != c.want {
+			t.Errorf("ephemeralDisk(%d MiB) = %d MiB, want %d", c.need, got, c.want)
+		}
+	}
+	if ephemeralDisk(0) != nil {
+		t.Error("no disk need should leave Nomad's default")
+	}
+}
+
 func TestResources(t *testing.T) {
 	jobs := buildJobs(t, Options{})
 	g, task := only(t, jobs["demo-prep"])
@@ -127,8 +140,8 @@ func TestResources(t *testing.T) {
 	if *r.CPU != 1201 || r.Cores != nil || *r.MemoryMB != 512 {
 		t.Errorf("cpu %v cores %v memory %v, want 1201 MHz (rounded up), no cores, 512 MiB", *r.CPU, r.Cores, *r.MemoryMB)
 	}
-	if *g.EphemeralDisk.SizeMB != 2048 {
-		t.Errorf("ephemeral_disk size = %d, want 2048", *g.EphemeralDisk.SizeMB)
+	if *g.EphemeralDisk.SizeMB != 2048+100 {
+		t.Errorf("ephemeral_disk size = %d, want 2148 (2048 MiB of data + 100 MiB of logs)", *g.EphemeralDisk.SizeMB)
 	}
 	_, crunch := only(t, jobs["demo-crunch"])
 	if crunch.Resources.CPU != nil || *crunch.Resources.Cores != 4 {

@@ -177,13 +177,25 @@ func constrains(cs []*api.Constraint, attr string) bool {
 	return false
 }
 
-// ephemeralDisk returns the group's ephemeral disk of size MiB, or nil for
-// Nomad's default (300 MiB) when size is zero or negative.
+// Nomad's ephemeral disk rules (Nomad docs, "ephemeral_disk block" and
+// "logs block"): the default size is 300 MiB, and the task logs (10 files of
+// 10 MiB by default) must fit below it, so Nomad refuses a disk of 100 MiB
+// or less.
+const (
+	nomadDefaultDiskMiB = 300
+	nomadLogsMiB        = 100
+)
+
+// ephemeralDisk returns the group's ephemeral disk for a shard that needs
+// size MiB of data: that plus room for the task logs, and never below
+// Nomad's default, or nil (Nomad's default, 300 MiB) when size is zero or
+// negative.
 func ephemeralDisk(size int64) *api.EphemeralDisk {
 	if size <= 0 {
 		return nil
 	}
-	return &api.EphemeralDisk{SizeMB: new(int(min(size, math.MaxInt32)))}
+	mib := max(size+nomadLogsMiB, nomadDefaultDiskMiB)
+	return &api.EphemeralDisk{SizeMB: new(int(min(mib, math.MaxInt32)))}
 }
 
 // Restart and reschedule settings. A batch shard retries in place twice

@@ -55,7 +55,7 @@ job "demo-prep" {
       unlimited      = false
     }
     ephemeral_disk {
-      size = 2048
+      size = 2148
     }
 
     task "prep" {

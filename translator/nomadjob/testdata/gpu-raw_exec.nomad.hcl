@@ -51,7 +51,7 @@ job "demo-train" {
       unlimited      = false
     }
     ephemeral_disk {
-      size = 2048
+      size = 2148
     }
 
     task "train" {

@@ -57,7 +57,7 @@ job "demo-map" {
       unlimited      = false
     }
     ephemeral_disk {
-      size = 2048
+      size = 2148
     }
 
     task "map" {
