@@ -8,6 +8,12 @@
 # Every command is /bin/sh with a short script that stands in for ffprobe,
 # ffmpeg and the uploader: it sleeps briefly and writes its outputs with dd.
 
+variable "transcode_cores" {
+  type        = number
+  default     = 4
+  description = "Whole cores each transcode piece reserves (lower it on small test clusters)."
+}
+
 variable "segments" {
   type        = number
   default     = 24
@@ -52,7 +58,7 @@ graph "video-transcode" {
     hints {
       kind    = "cpu"
       cpu     = 8000
-      cores   = 4
+      cores   = var.transcode_cores
       memory  = "2GiB"
       runtime = "3m"
     }
