@@ -22,7 +22,8 @@ import (
 const simulateSynopsis = `simulate [options] GRAPH.hcl|TRACE.json
 
   Plans the graph with three methods (the best single executor class,
-  HEFT with one task per allocation, and Shardwise), plays each plan on the
+  HEFT with one task per allocation, and Shardwise; single-class and
+  Shardwise cut data-parallel tasks into pieces, HEFT runs them whole), plays each plan on the
   catalog's classes with a discrete-event simulator, and prints each
   method's makespan, SLR, allocations, bytes moved and utilisation per
   class against the lower bound. A .json argument is a WfCommons trace,
@@ -210,6 +211,12 @@ func writeSimulateTable(w io.Writer, cmp *evaluate.Comparison, f simulateFlags) 
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, t := range g.Tasks {
+		if t.Split != nil {
+			fmt.Fprintln(w, "\nheft runs each task whole in one allocation (no splitting, as Topcuoglu et al. define it);\nsingle-class and shardwise cut data-parallel tasks into pieces.")
+			break
+		}
 	}
 	return writeUtilisation(w, cmp)
 }

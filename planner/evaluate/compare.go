@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/place"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/simulate"
@@ -85,7 +86,7 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 	if opts.Run == "" {
 		opts.Run = "eval"
 	}
-	b, err := simulate.LowerBound(in.Graph, runtimes(in.Table), cat)
+	b, err := lowerBound(in, cat)
 	if err != nil {
 		return nil, fmt.Errorf("%s: lower bound: %w", in.Name, err)
 	}
@@ -103,6 +104,68 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 		cmp.Outcomes = append(cmp.Outcomes, o)
 	}
 	return cmp, nil
+}
+
+// lowerBound is simulate.LowerBound made valid for plans that split
+// data-parallel tasks. The critical path takes, for a split task on class
+// c, its runtime there divided by the most pieces that can run at once on
+// c: min(MaxShards/Items bound, c's instances); no split of the task on c
+// can finish sooner, since every piece of a split runs on the split's one
+// class and n pieces on I instances take ceil(n/I) waves of runtime/n. The
+// work part keeps whole-task runtimes (the pieces of a split add up to the
+// whole task's work).
+func lowerBound(in *Input, cat *catalog.Catalog) (simulate.Bound, error) {
+	whole := runtimes(in.Table)
+	split := false
+	for _, t := range in.Graph.Tasks {
+		split = split || t.Split != nil
+	}
+	if !split {
+		return simulate.LowerBound(in.Graph, whole, cat)
+	}
+	b, err := simulate.LowerBound(in.Graph, pieceRuntimes(in.Graph, whole, cat), cat)
+	if err != nil {
+		return b, err
+	}
+	w, err := simulate.LowerBound(in.Graph, whole, cat)
+	if err != nil {
+		return b, err
+	}
+	b.WorkSeconds = w.WorkSeconds
+	b.Seconds = max(b.CriticalPathSeconds, b.WorkSeconds)
+	return b, nil
+}
+
+// pieceRuntimes copies rt with each split task's runtime on class c
+// divided by maxParallel(task, c).
+func pieceRuntimes(g *graph.Graph, rt [][]float64, cat *catalog.Catalog) [][]float64 {
+	out := make([][]float64, len(rt))
+	for t, row := range rt {
+		out[t] = row
+		sp := g.Tasks[t].Split
+		if sp == nil {
+			continue
+		}
+		out[t] = make([]float64, len(row))
+		for c, v := range row {
+			out[t][c] = v / float64(maxParallel(sp, cat.Classes[c].Instances))
+		}
+	}
+	return out
+}
+
+// maxParallel is the most pieces of split sp that can run at once on a
+// class of the given instances: its MaxShards/Items bound (unbounded when
+// neither is set) capped by the instances; at least 1.
+func maxParallel(sp *graph.Split, instances int) int {
+	n := instances
+	if sp.MaxShards > 0 {
+		n = min(n, sp.MaxShards)
+	}
+	if sp.Items > 0 {
+		n = min(n, sp.Items)
+	}
+	return max(n, 1)
 }
 
 // runMethod plans and simulates one method.
@@ -128,7 +191,9 @@ func runMethod(m Method, in *Input, cat *catalog.Catalog, opts Options) (*Outcom
 	return nil, fmt.Errorf("unknown method %q", m)
 }
 
-// heftPlan is insertion-based HEFT with one task per allocation.
+// heftPlan is insertion-based HEFT with one task per allocation, as
+// Topcuoglu et al. define it: data-parallel (split) tasks run whole, in one
+// allocation, never cut into pieces.
 func heftPlan(in *Input, cat *catalog.Catalog, run string) (*plan.Plan, error) {
 	p := problem(in.Graph, cat, in.Table)
 	s, err := place.Run(p, place.Options{Insertion: true})
@@ -139,14 +204,15 @@ func heftPlan(in *Input, cat *catalog.Catalog, run string) (*plan.Plan, error) {
 }
 
 // bestSingle simulates every task on each class that can run them all, one
-// allocation per task, and returns the class with the least simulated
+// allocation per task and split tasks cut into pieces as plan.Build's
+// baseline cuts them for that class, and returns the class with the least simulated
 // makespan (first in catalog order on ties), or errNoClass.
 func bestSingle(in *Input, cat *catalog.Catalog, opts Options) (*Outcome, error) {
 	start := time.Now()
 	p := problem(in.Graph, cat, in.Table)
 	var best *Outcome
 	for c := range cat.Classes {
-		pl, err := singleClassPlan(in, p, c, opts.Run)
+		pl, err := singleClassPlan(in, p, c, opts.Run, cat)
 		if err != nil {
 			return nil, err
 		}
@@ -170,8 +236,13 @@ func bestSingle(in *Input, cat *catalog.Catalog, opts Options) (*Outcome, error)
 }
 
 // singleClassPlan pins every task of p to class c and list-schedules them
-// (non-insertion), or returns nil when c cannot run some task.
-func singleClassPlan(in *Input, p *place.Problem, c int, run string) (*plan.Plan, error) {
+// (non-insertion), or returns nil when c cannot run some task. A graph
+// with split tasks is planned by splitPlan instead, so that the pieces
+// match plan.Build's baseline.
+func singleClassPlan(in *Input, p *place.Problem, c int, run string, cat *catalog.Catalog) (*plan.Plan, error) {
+	if hasSplit(in.Graph) {
+		return splitPlan(in, c, run, cat)
+	}
 	nc := len(p.Classes)
 	pin := make([]int32, p.Nodes)
 	for t := range pin {
@@ -187,6 +258,52 @@ func singleClassPlan(in *Input, p *place.Problem, c int, run string) (*plan.Plan
 		return nil, err
 	}
 	return taskPlan(in.Graph, &q, s, in.Table, run, "single-class"), nil
+}
+
+// hasSplit reports whether some task of g is data-parallel.
+func hasSplit(g *graph.Graph) bool {
+	for _, t := range g.Tasks {
+		if t.Split != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// splitPlan is the single-class plan of a graph with split tasks: every
+// task pinned to class c (by its executor hint, on a copy of the graph),
+// planned by plan.Build without fusion or batching, so that each split
+// task is cut into the pieces plan.Build chooses for c and the plan is the
+// one plan.Build's Baseline measures for c. It returns nil when c cannot
+// run some task (or cannot cut some split task to fit).
+func splitPlan(in *Input, c int, run string, cat *catalog.Catalog) (*plan.Plan, error) {
+	name := cat.Classes[c].Name
+	for t := range in.Graph.Tasks {
+		n := in.Table.At(t, c)
+		if !n.Feasible || n.Runtime.Value < 0 {
+			return nil, nil
+		}
+		if pin := in.Graph.Tasks[t].Hints.Executor; pin != "" && pin != name {
+			return nil, nil
+		}
+	}
+	g := *in.Graph
+	g.Tasks = make([]*graph.Task, len(in.Graph.Tasks))
+	for t, task := range in.Graph.Tasks {
+		cp := *task
+		cp.Hints.Executor = name
+		g.Tasks[t] = &cp
+	}
+	p, err := plan.Build(&g, cat, in.Table, plan.Options{Run: run, NoFusion: true})
+	if err != nil {
+		// The pins are the copy's only change, so an error here is c
+		// failing some task (typically a split that cannot be cut to fit
+		// c's instances); an error of the graph itself is reported by the
+		// Shardwise method, which plans the unpinned graph.
+		return nil, nil
+	}
+	p.Algorithm = "single-class"
+	return p, nil
 }
 
 // simulated plays plan p and fills an Outcome.

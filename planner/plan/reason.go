@@ -14,8 +14,15 @@ const clearlyFaster = 1.05
 
 // reason explains shard s's placement in words: why its class, what was
 // fused into it and how its task was split.
+//
+// Every piece of a split task gets the same text: its class is explained
+// for the split's first piece (all pieces share the class).
 func (b *builder) reason(s int, tasks []int32) string {
-	parts := []string{b.classReason(s, tasks)}
+	cs := s
+	if b.pieceOf(s) != nil {
+		cs = int(b.shards.first[b.shards.group[s]])
+	}
+	parts := []string{b.classReason(cs, tasks)}
 	switch gi := b.shards.group[s]; {
 	case b.groups.batch[gi] >= 0:
 		parts = append(parts, b.batchReason(s, tasks))
@@ -48,18 +55,127 @@ func (b *builder) classReason(s int, tasks []int32) string {
 		return "only " + name + " can run it (" + b.whyOthers(tasks, c) + ")"
 	}
 	rc, ra := b.sprob.Runtime[s*b.nc+c], b.sprob.Runtime[s*b.nc+r]
-	rname := b.classes[r].Name
-	gain := units.FormatSeconds(b.sched.AltFinish(s, r) - b.sched.Finish[s])
-	switch {
-	case rc > 0 && ra/rc > clearlyFaster:
-		return fmt.Sprintf("%s work: %.1fx faster than %s", kind, ra/rc, rname)
-	case ra > 0 && rc/ra > clearlyFaster:
-		return fmt.Sprintf("%s work: finishes %s earlier than on %s, which runs it %.1fx faster but is busy or far from its inputs",
-			kind, gain, rname, rc/ra)
-	case b.sched.AltFinish(s, r) > b.sched.Finish[s]:
-		return fmt.Sprintf("%s work: as fast as on %s, finishes %s earlier", kind, rname, gain)
+	if rc > 0 && ra/rc > clearlyFaster {
+		if f := b.fastestOther(s); b.sprob.Runtime[s*b.nc+f]/rc > clearlyFaster {
+			return fmt.Sprintf("%s work: %s than %s", kind, faster(ra/rc), b.classes[r].Name)
+		}
 	}
-	return fmt.Sprintf("%s work: ties with %s, first in catalog order", kind, rname)
+	return string(kind) + " work: " + b.againstFastest(s)
+}
+
+// againstFastest explains why shard s runs on its class c rather than on
+// f, the other class with the least runtime: the time it finishes sooner
+// and the factor that gains the most of it (start-up latency, waiting for
+// a free instance, input transfer, runtime).
+func (b *builder) againstFastest(s int) string {
+	c, f := int(b.sched.Class[s]), b.fastestOther(s)
+	fname := b.classes[f].Name
+	rc, rf := b.sprob.Runtime[s*b.nc+c], b.sprob.Runtime[s*b.nc+f]
+	gain := b.sched.AltFinish(s, f) - b.sched.Finish[s]
+	if !(gain > 0) {
+		return "ties with " + fname + ", first in catalog order"
+	}
+	head := fmt.Sprintf("as fast as on %s, finishes %s earlier", fname, units.FormatSeconds(gain))
+	if rc > 0 && rf > 0 && rc/rf > clearlyFaster && faster(rc/rf) != "as fast" {
+		head = fmt.Sprintf("finishes %s earlier than on %s, which runs it %s", units.FormatSeconds(gain), fname, faster(rc/rf))
+	}
+	return head + ": " + b.dominantFactor(s, c, f)
+}
+
+// fastestOther is the class other than shard s's with the least runtime
+// (earliest predicted finish, then lowest index, on ties); s must have a
+// runner-up.
+func (b *builder) fastestOther(s int) int {
+	best := -1
+	for x := 0; x < b.nc; x++ {
+		if x == int(b.sched.Class[s]) || math.IsInf(b.sched.AltFinish(s, x), 1) {
+			continue
+		}
+		rx := b.sprob.Runtime[s*b.nc+x]
+		if best < 0 {
+			best = x
+			continue
+		}
+		rb := b.sprob.Runtime[s*b.nc+best]
+		if rx < rb || (rx == rb && b.sched.AltFinish(s, x) < b.sched.AltFinish(s, best)) {
+			best = x
+		}
+	}
+	return best
+}
+
+// dominantFactor names the part of shard s's finish that favours class c
+// over class f the most. A finish on class x is ready(x) + wait(x) +
+// startup(x) + runtime(x), where ready is when the last input arrives
+// (upstream finish plus transfer at the lower bandwidth) and wait the time
+// until an instance of x is free; each term's difference between f and c
+// is what that factor gains.
+func (b *builder) dominantFactor(s, c, f int) string {
+	up, inC := b.inputsReady(s, c)
+	_, inF := b.inputsReady(s, f)
+	suC, suF := b.classes[c].StartupSeconds, b.classes[f].StartupSeconds
+	rtC, rtF := b.sprob.Runtime[s*b.nc+c], b.sprob.Runtime[s*b.nc+f]
+	startF := b.sched.AltFinish(s, f) - suF - rtF
+	waitC := max(b.sched.Start[s]-(up+inC), 0)
+	waitF := max(startF-(up+inF), 0)
+	fname, cname := b.classes[f].Name, b.classes[c].Name
+	fs := units.FormatSeconds
+	type factor struct {
+		gain float64
+		text string
+	}
+	factors := []factor{
+		{suF - suC, fmt.Sprintf("starts %s sooner (start-up %s vs %s)", fs(suF-suC), fs(suC), fs(suF))},
+		{waitF - waitC, fmt.Sprintf("%s is busy until %s", fname, fs(startF))},
+		{inF - inC, fmt.Sprintf("inputs arrive %s sooner (transfer %s vs %s)", fs(inF-inC), fs(inC), fs(inF))},
+		{rtF - rtC, fmt.Sprintf("runs %s sooner (runtime %s vs %s)", fs(rtF-rtC), fs(rtC), fs(rtF))},
+	}
+	if inC == 0 && inF > 0 {
+		factors[2].text = fmt.Sprintf("inputs already on %s: saves %s of transfer", cname, fs(inF))
+	}
+	best := factors[0]
+	for _, x := range factors[1:] {
+		if x.gain > best.gain {
+			best = x
+		}
+	}
+	return best.text
+}
+
+// inputsReady returns when shard s's upstream shards have all finished
+// (up, seconds) and how much later its last input arrives on class x
+// (transfer, seconds): each upstream piece sends its share of the graph
+// edge's bytes at the lower bandwidth of the two classes.
+func (b *builder) inputsReady(s, x int) (up, transfer float64) {
+	gs, sh := &b.groups, &b.shards
+	gv := sh.group[s]
+	ready := 0.0
+	for _, t := range gs.tasks(int(gv)) {
+		for _, e := range b.g.InIdx(int(t)) {
+			gu := gs.ofTask[b.from[e]]
+			if gu == gv {
+				continue
+			}
+			nu, nv := sh.count[gu], sh.count[gv]
+			per := b.bytes[e] / float64(nu*nv)
+			for i := sh.first[gu]; i < sh.first[gu]+nu; i++ {
+				fin := b.sched.Finish[i]
+				up = max(up, fin)
+				ready = max(ready, fin+b.sprob.Transfer(per, int(b.sched.Class[i]), x))
+			}
+		}
+	}
+	return up, max(ready-up, 0)
+}
+
+// faster words a runtime ratio above 1: "2.5x faster", or "as fast" when
+// it rounds to 1.0x.
+func faster(ratio float64) string {
+	r := fmt.Sprintf("%.1f", ratio)
+	if r == "1.0" {
+		return "as fast"
+	}
+	return r + "x faster"
 }
 
 // runnerUp is the class other than shard s's with the earliest predicted
@@ -115,17 +231,39 @@ func (b *builder) fusionReason(s int, tasks []int32) string {
 	return "fused with " + strings.Join(names, ", ") + " to save " + saved
 }
 
-// splitReason describes the cut of the shard's task.
-func (b *builder) splitReason(s int, sp *Split) string {
+// splitReason describes the cut of the shard's task, the same for every
+// piece: the piece count and each piece's share of the split's unit, items
+// when the task is split by items, else bytes ("3 items", "3-4 items" when
+// the pieces differ).
+func (b *builder) splitReason(s int, _ *Split) string {
+	gi := int(b.shards.group[s])
+	sp := b.splitOfGroup(gi)
+	n := int(b.shards.count[gi])
 	cl := b.classes[b.sched.Class[s]]
 	piece := ""
 	switch {
-	case sp.Bytes > 0:
-		piece = " of " + units.FormatBytes(sp.Bytes)
-	case sp.Items > 0:
-		piece = fmt.Sprintf(" of %d items", sp.Items)
+	case sp.items > 0:
+		lo, hi := share(int64(sp.items), n-1, n), share(int64(sp.items), 0, n)
+		piece = fmt.Sprintf(" of %d %s", lo, plural(int(hi), "item"))
+		if hi != lo {
+			piece = fmt.Sprintf(" of %d-%d items", lo, hi)
+		}
+	case sp.bytes > 0:
+		lo, hi := units.FormatBytes(share(sp.bytes, n-1, n)), units.FormatBytes(share(sp.bytes, 0, n))
+		piece = " of " + lo
+		if hi != lo {
+			piece = " of " + lo + "-" + hi
+		}
 	}
-	return fmt.Sprintf("split into %d pieces%s on %d instances", sp.Count, piece, cl.Instances)
+	return fmt.Sprintf("split into %d %s%s on %d %s", n, plural(n, "piece"), piece, cl.Instances, plural(cl.Instances, "instance"))
+}
+
+// plural is word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // batchReason describes a batch of siblings (single tasks or fused
