@@ -41,6 +41,11 @@ type Config struct {
 	// OnConnect, when set, is called after every (re)connect of the
 	// event stream and its reconcile pass, with the index resumed from.
 	OnConnect func(index uint64)
+	// FailFirstConnect makes Run return the error of its first attempt
+	// to connect (open the event stream and reconcile) instead of
+	// retrying, so that a wrong address or token is reported at start-up.
+	// Once connected, a broken stream is retried with backoff as usual.
+	FailFirstConnect bool
 }
 
 // Service follows Nomad's event stream and records every terminal
@@ -54,6 +59,9 @@ type Service struct {
 	mu      sync.Mutex       // guards tracked and serialises commits
 	tracked map[string]Usage // running allocations being sampled
 	poke    chan struct{}    // asks the sampler for a round now
+	// connected is set once a session has connected and reconciled
+	// (written and read by the follow goroutine only).
+	connected bool
 }
 
 // New checks cfg and returns a Service; it contacts nothing.
@@ -93,7 +101,8 @@ func (s *Service) Metrics() *Metrics { return s.m }
 // ErrDiskFull; the event cursor is not advanced past what was committed,
 // so a restarted service resumes without losing records). Nomad being
 // unreachable is not an error: Run reconnects with backoff, resuming from
-// the last committed event index.
+// the last committed event index; with Config.FailFirstConnect, Nomad
+// being unreachable before the first connection is (see ConnectError).
 func (s *Service) Run(ctx context.Context) error {
 	if err := s.restore(ctx); err != nil {
 		return err
@@ -147,6 +156,9 @@ func (s *Service) follow(ctx context.Context) error {
 			return se.err
 		}
 		s.m.fail("stream")
+		if s.cfg.FailFirstConnect && !s.connected {
+			return &ConnectError{Err: err}
+		}
 		s.log.Warn("event stream broken; reconnecting", "error", err, "backoff", backoff)
 		if !sleepCtx(ctx, backoff) {
 			return nil
@@ -154,6 +166,13 @@ func (s *Service) follow(ctx context.Context) error {
 		backoff = min(backoff*2, s.cfg.MaxBackoff)
 	}
 }
+
+// ConnectError is Run's error when Config.FailFirstConnect is set and the
+// first connection to Nomad fails; Err is the request's error.
+type ConnectError struct{ Err error }
+
+func (e *ConnectError) Error() string { return e.Err.Error() }
+func (e *ConnectError) Unwrap() error { return e.Err }
 
 // storeError marks an error of the store, which ends Run.
 type storeError struct{ err error }
@@ -177,6 +196,7 @@ func (s *Service) session(ctx context.Context, backoff *time.Duration) error {
 		return err
 	}
 	*backoff = s.cfg.MinBackoff
+	s.connected = true
 	s.log.Info("following Nomad events", "from_index", from)
 	if s.cfg.OnConnect != nil {
 		s.cfg.OnConnect(from)

@@ -2,11 +2,13 @@ package feedback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,6 +78,9 @@ func startService(t *testing.T, a *testAgent, store *Store) *runningService {
 			}
 		},
 		OnConnect: func(i uint64) { rs.connects <- i },
+		// As the CLI runs it: a failed first connect ends Run, a broken
+		// stream later is retried (TestServiceSurvivesRestarts).
+		FailFirstConnect: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -398,4 +403,51 @@ func taskEvents(a *testAgent, alloc string) string {
 		fmt.Fprintf(&b, "  stderr: %s\n", stderr)
 	}
 	return b.String()
+}
+
+// unreachableClient returns a client for an address nothing listens on.
+func unreachableClient(t *testing.T) *api.Client {
+	t.Helper()
+	srv := httptest.NewServer(nil)
+	addr := srv.URL
+	srv.Close()
+	c, err := api.NewClient(&api.Config{Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestServiceFailFirstConnect(t *testing.T) {
+	svc, err := New(Config{Client: unreachableClient(t), Store: newStore(t), FailFirstConnect: true,
+		MinBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = svc.Run(ctx)
+	var ce *ConnectError
+	if !errors.As(err, &ce) || ctx.Err() != nil {
+		t.Fatalf("Run = %v, want a *ConnectError at once", err)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("Run = %v, want it to wrap ECONNREFUSED", err)
+	}
+}
+
+func TestServiceRetriesWithoutFailFirstConnect(t *testing.T) {
+	svc, err := New(Config{Client: unreachableClient(t), Store: newStore(t),
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := svc.Run(ctx); err != nil {
+		t.Fatalf("Run = %v, want nil after retrying until the context ended", err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("Run returned before its context ended")
+	}
 }

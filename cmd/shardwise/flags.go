@@ -26,15 +26,26 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parseFlags parses args; -h is not an error, other flag errors are usage
-// errors.
+// errors. The flag package would print a flag error itself and main would
+// print it again, so the package's output is held back: the error is
+// printed once, "Error: ...", followed by the usage.
 func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return true, nil
-		}
-		return false, &usageError{msg: err.Error()}
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err = fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return false, nil
+	case err == flag.ErrHelp:
+		fs.Usage()
+		return true, nil
 	}
-	return false, nil
+	fmt.Fprintf(out, "Error: %s\n\n", err)
+	fs.Usage()
+	return false, &usageError{msg: err.Error(), printed: true}
 }
 
 // parseVars splits -var NAME=VALUE flags into a map, rejecting malformed ones.

@@ -53,9 +53,9 @@ func runHistoryReport(args []string, stdout, stderr io.Writer) error {
 	if *format != "table" && *format != "json" {
 		return &usageError{msg: fmt.Sprintf("invalid -format %q: want table or json", *format)}
 	}
-	recs, err := feedback.LoadHistory(context.Background(), paths...)
+	recs, err := loadHistory(paths)
 	if err != nil {
-		return fmt.Errorf("read history: %w", err)
+		return err
 	}
 	rows := feedback.Report(recs)
 	if *format == "json" {
@@ -78,7 +78,7 @@ func runHistoryImport(args []string, stdout, stderr io.Writer) error {
 	ctx := context.Background()
 	recs, err := feedback.LoadHistory(ctx, fs.Args()...)
 	if err != nil {
-		return fmt.Errorf("read history: %w", err)
+		return err
 	}
 	store, err := feedback.Open(ctx, *db)
 	if err != nil {

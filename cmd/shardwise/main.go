@@ -28,7 +28,12 @@ import (
 var Version = "0.1.0-dev"
 
 // usageError marks an error in how the command was invoked (exit 2).
-type usageError struct{ msg string }
+// printed is set when the message was already written (with the usage),
+// so main does not print it again.
+type usageError struct {
+	msg     string
+	printed bool
+}
 
 func (e *usageError) Error() string { return e.msg }
 
@@ -93,7 +98,9 @@ func exitCode(err error, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "Error: %s\n", ue.msg)
+		if !ue.printed {
+			fmt.Fprintf(stderr, "Error: %s\n", ue.msg)
+		}
 		return 2
 	case errors.As(err, &re):
 		return 1

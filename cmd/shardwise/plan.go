@@ -6,10 +6,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/planner/catalog"
@@ -55,11 +61,14 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if f.format != "table" && f.format != "json" {
 		return &usageError{msg: fmt.Sprintf("invalid -format %q: want table or json", f.format)}
 	}
+	if err := checkDriver(f.driver); err != nil {
+		return err
+	}
 	res, err := planGraph(fs.Arg(0), f, stderr)
 	if err != nil {
 		return err
 	}
-	return emit(res, f, stdout)
+	return emit(res, f, stdout, newLogger(stderr))
 }
 
 // planned is everything planGraph produced, held until every step has
@@ -93,6 +102,7 @@ func planGraph(path string, f planFlags, stderr io.Writer) (*planned, error) {
 		return nil, err
 	}
 	log.Debug("loaded history", "records", len(records), "files", len(f.histories))
+	warnUnknownExecutors(log, cat, records)
 	pred, err := predict.New(cat, records)
 	if err != nil {
 		return nil, fmt.Errorf("fit predictor: %w", err)
@@ -123,13 +133,74 @@ func planGraph(path string, f planFlags, stderr io.Writer) (*planned, error) {
 }
 
 // loadHistory reads every -history path: a SQLite store (.db, .sqlite,
-// .sqlite3) or a JSON Lines file.
+// .sqlite3) or a JSON Lines file. Errors name the file already
+// ("h.jsonl:2: ...", "read history h.jsonl: ..."), so none is added.
 func loadHistory(paths []string) ([]history.Record, error) {
-	all, err := feedback.LoadHistory(context.Background(), paths...)
-	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
+	return feedback.LoadHistory(context.Background(), paths...)
+}
+
+// warnUnknownExecutors warns once per class name about history records
+// whose executor class is not in the catalog: the predictor leaves them
+// out of the runtime fit (their runtimes cannot be scaled by an unknown class's speed), as
+// Nomad skips what it cannot place rather than guessing. A class renamed
+// or removed from the catalog is the usual cause.
+func warnUnknownExecutors(log hclog.Logger, cat *catalog.Catalog, records []history.Record) {
+	unknown := predict.UnknownExecutors(cat, records)
+	names := make([]string, 0, len(unknown))
+	for name := range unknown {
+		names = append(names, name)
 	}
-	return all, nil
+	sort.Strings(names)
+	for _, name := range names {
+		log.Warn(fmt.Sprintf("history records of executor class %q left out of the runtime fit: the class is not in the catalog", name),
+			"records", unknown[name], "classes", strings.Join(cat.Names(), ", "))
+	}
+}
+
+// warnStaleJobs warns when dir holds job files (NAME.json and
+// NAME.nomad.hcl) of other runs of graph: 'nomad job run DIR/*' would
+// submit them too. They are the user's files, so they are not removed.
+func warnStaleJobs(log hclog.Logger, dir, graphName, run string) {
+	names, runs := staleJobs(dir, graphName, run)
+	if len(names) == 0 {
+		return
+	}
+	log.Warn(fmt.Sprintf("%s already holds %s of other runs of graph %q; they are kept: remove them before submitting the folder",
+		dir, plural(len(names), "job file"), graphName), "runs", strings.Join(runs, ", "))
+}
+
+// staleJobs returns the job files in dir whose JSON job names graphName
+// and a run other than run (with their .nomad.hcl twins), and those runs.
+func staleJobs(dir, graphName, run string) (files, runs []string) {
+	js, _ := filepath.Glob(filepath.Join(dir, "*"+nomadjob.JSONSuffix))
+	seen := map[string]bool{}
+	for _, p := range js {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var doc struct {
+			Job struct{ Meta map[string]string }
+		}
+		if json.Unmarshal(b, &doc) != nil {
+			continue
+		}
+		m := doc.Job.Meta
+		if m[nomadjob.MetaGraph] != graphName || m[nomadjob.MetaRun] == "" || m[nomadjob.MetaRun] == run {
+			continue
+		}
+		files = append(files, p)
+		hcl := strings.TrimSuffix(p, nomadjob.JSONSuffix) + nomadjob.HCLSuffix
+		if _, err := os.Stat(hcl); err == nil {
+			files = append(files, hcl)
+		}
+		if r := m[nomadjob.MetaRun]; !seen[r] {
+			seen[r] = true
+			runs = append(runs, r)
+		}
+	}
+	sort.Strings(runs)
+	return files, runs
 }
 
 func pickDriver(flagValue, graphValue string) string {
@@ -145,15 +216,13 @@ func pickDriver(flagValue, graphValue string) string {
 
 // emit builds the jobs before writing anything, then writes the jobs, the
 // DOT file and the report. The jobs folder is written all-or-nothing.
-func emit(res *planned, f planFlags, stdout io.Writer) error {
-	if f.driver != "" && f.driver != "raw_exec" && f.driver != "exec" && f.driver != "shard" {
-		return &usageError{msg: fmt.Sprintf("invalid -driver %q: want raw_exec, exec or shard", f.driver)}
-	}
+func emit(res *planned, f planFlags, stdout io.Writer, log hclog.Logger) error {
 	if f.out != "" {
 		jobs, err := nomadjob.Jobs(res.plan, res.graph, res.catalog, nomadjob.Options{Driver: res.plan.Driver})
 		if err != nil {
 			return fmt.Errorf("translate plan to Nomad jobs: %w", err)
 		}
+		warnStaleJobs(log, f.out, res.plan.Graph, res.plan.Run)
 		if err := nomadjob.WriteDir(f.out, jobs); err != nil {
 			return fmt.Errorf("write jobs: %w", err)
 		}
@@ -172,9 +241,11 @@ func emit(res *planned, f planFlags, stdout io.Writer) error {
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames
-// it into place, so a reader never sees a half-written file.
+// it into place, so a reader never sees a half-written file. The file is
+// created as os.Create would: mode 0666 less the umask (0644 usually),
+// not os.CreateTemp's 0600.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	tmp, err := createTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
 	if err != nil {
 		return err
 	}
@@ -187,6 +258,19 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// createTemp creates a new file dir/prefixRANDOM with mode 0666 less the
+// umask.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for range 100 {
+		f, err := os.OpenFile(filepath.Join(dir, prefix+newRunID()), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("create a temporary file in %s: too many name collisions", dir)
 }
 
 // newRunID returns 8 random hex characters: short enough for job IDs,

@@ -124,6 +124,7 @@ func launch(path string, pf planFlags, rf runFlags, client *api.Client, stdout, 
 		return fmt.Errorf("translate plan to Nomad jobs: %w", err)
 	}
 	if pf.out != "" {
+		warnStaleJobs(log, pf.out, p.Graph, p.Run)
 		if err := nomadjob.WriteDir(pf.out, jobs); err != nil {
 			return fmt.Errorf("write jobs: %w", err)
 		}

@@ -347,3 +347,14 @@ func stripDevice(d *Device) *Device {
 	}
 	return &out
 }
+
+func TestLoadMissingFileNamesItOnce(t *testing.T) {
+	_, diags := Load("nocat.hcl")
+	if !diags.HasErrors() {
+		t.Fatal("Load of a missing file succeeded")
+	}
+	got := diags[0].Detail
+	if got != "read nocat.hcl: no such file or directory" {
+		t.Fatalf("detail = %q, want %q", got, "read nocat.hcl: no such file or directory")
+	}
+}

@@ -2,6 +2,10 @@ package catalog
 
 import (
 	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"sync"
 
@@ -48,7 +52,19 @@ func Load(userPath string) (*Catalog, hcl.Diagnostics) {
 	c := Default()
 	var diags hcl.Diagnostics
 	if userPath != "" {
-		user, ds := ParseFile(userPath)
+		src, err := os.ReadFile(userPath)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is in the detail already
+			}
+			return nil, append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read executor catalog",
+				Detail:   fmt.Sprintf("read %s: %v", userPath, err),
+			})
+		}
+		user, ds := Parse(userPath, src)
 		diags = append(diags, ds...)
 		if ds.HasErrors() {
 			return nil, diags

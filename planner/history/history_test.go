@@ -101,8 +101,37 @@ func TestLoadErrorsNameLine(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Load(filepath.Join(dir, "missing.jsonl")); !errors.Is(err, fs.ErrNotExist) {
+	missing := filepath.Join(dir, "missing.jsonl")
+	_, err := Load(missing)
+	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
+	}
+	if want := "read history " + missing + ": no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("missing file: err = %v, want %q", err, want)
+	}
+}
+
+func TestLoadErrorsInUserTerms(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"string for number", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":1}\n{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":\"slow\"}\n",
+			`h3.jsonl:2: field "runtime_seconds": want a number, got a string`},
+		{"fraction for integer", "{\"task\":\"a\",\"signature\":\"a\",\"memory_bytes\":1.5}\n",
+			`h3.jsonl:1: field "memory_bytes": want a whole number, got 1.5`},
+		{"not an object", "[1]\n", `h3.jsonl:1: want a JSON object, got an array`},
+		{"syntax column", "{\"x\n", `h3.jsonl:1:`},
+		{"syntax", "{\"a\" 1}\n", `h3.jsonl:1:6: invalid character '1' after object key`},
+		{"syntax after blanks", "  {\"a\" 1}\n", `h3.jsonl:1:8: invalid character '1' after object key`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Read(strings.NewReader(tt.body), "h3.jsonl")
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to start with %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "json:") || strings.Contains(err.Error(), "Go struct") {
+				t.Fatalf("err = %v: Go's wording leaked", err)
+			}
+		})
 	}
 }
 

@@ -18,7 +18,7 @@ type File string
 // Records loads the file; it fails as Load does.
 func (f File) Records(ctx context.Context) ([]Record, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("load history %s: %w", string(f), err)
+		return nil, fmt.Errorf("read history %s: %w", string(f), err)
 	}
 	return Load(string(f))
 }

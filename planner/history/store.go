@@ -11,6 +11,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 )
 
@@ -22,12 +24,13 @@ import (
 const maxLine = 16 << 20
 
 // Load reads every record of the JSON Lines file at path. A missing file is
-// an error (wrapping fs.ErrNotExist). A bad line fails the whole load with
-// an error that names path:line.
+// an error (wrapping fs.ErrNotExist) that reads "read history PATH: ...". A
+// bad line fails the whole load with an error that names path:line, and
+// path:line:column for a syntax error.
 func Load(path string) ([]Record, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("load history: %w", err)
+		return nil, fileError(path, err)
 	}
 	defer f.Close()
 	return Read(f, path)
@@ -38,14 +41,17 @@ func Read(r io.Reader, name string) ([]Record, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	var out []Record
-	for line := 1; sc.Scan(); line++ {
+	line := 0
+	for sc.Scan() {
+		line++
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
 		}
 		var rec Record
 		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+			lead := len(sc.Bytes()) - len(bytes.TrimLeft(sc.Bytes(), " \t\r\n"))
+			return nil, decodeError(name, line, lead, err)
 		}
 		if err := rec.Check(); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
@@ -53,9 +59,84 @@ func Read(r io.Reader, name string) ([]Record, error) {
 		out = append(out, rec)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read history %s: %w", name, err)
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("%s:%d: line longer than %d MiB", name, line+1, maxLine>>20)
+		}
+		return nil, fileError(name, err)
 	}
 	return out, nil
+}
+
+// fileError prefixes err with "read history PATH", dropping the path an
+// *fs.PathError repeats.
+func fileError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("read history %s: %w", path, err)
+}
+
+// decodeError explains a JSON error of line (lead bytes of blank before
+// the value) in the user's terms: the field and the kind of value it
+// wants for a type mismatch, the line and column of a syntax error.
+func decodeError(name string, line, lead int, err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return fmt.Errorf("%s:%d: want a JSON object, got %s", name, line, jsonValue(te.Value))
+		}
+		return fmt.Errorf("%s:%d: field %q: want %s, got %s", name, line, field, wantKind(te.Type), jsonValue(te.Value))
+	case errors.As(err, &se):
+		return fmt.Errorf("%s:%d:%d: %s", name, line, lead+int(se.Offset), se.Error())
+	}
+	return fmt.Errorf("%s:%d: %w", name, line, err)
+}
+
+// wantKind names, for a user, the JSON value a Go type is decoded from.
+func wantKind(t reflect.Type) string {
+	if t == nil {
+		return "another kind of value"
+	}
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a " + t.String()
+}
+
+// jsonValue names the JSON value json.UnmarshalTypeError.Value describes
+// ("string", "number", "number 1.5", "bool", "array", "object").
+func jsonValue(v string) string {
+	switch {
+	case v == "string":
+		return "a string"
+	case v == "number":
+		return "a number"
+	case strings.HasPrefix(v, "number "):
+		return strings.TrimPrefix(v, "number ")
+	case v == "bool":
+		return "true or false"
+	case v == "array":
+		return "an array"
+	case v == "object":
+		return "an object"
+	}
+	return v
 }
 
 // Check reports the first field of r that no valid observation can have: an

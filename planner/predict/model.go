@@ -105,6 +105,28 @@ func buildModels(cat *catalog.Catalog, records []history.Record) map[string]*sig
 	return out
 }
 
+// UnknownExecutors counts, per class name, the records whose Executor
+// names a class that is not in cat. New leaves such records out of the
+// runtime fit: their runtimes cannot be normalised by the class's speed,
+// and reading them as the reference class (or as speed 1.0) would skew
+// every runtime prediction of their signature. Their memory, CPU and IO
+// figures, which do not depend on the class's speed, are still used (an
+// OOM kill still raises the memory floor). Callers warn with this.
+func UnknownExecutors(cat *catalog.Catalog, records []history.Record) map[string]int {
+	var out map[string]int
+	for i := range records {
+		e := records[i].Executor
+		if e == "" || cat.Class(e) != nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]int{}
+		}
+		out[e]++
+	}
+	return out
+}
+
 func buildModel(cat *catalog.Catalog, recs []history.Record, coreMHz float64) *sigModel {
 	m := &sigModel{}
 	var cpu, mem, io, out, cores, rates []float64
@@ -153,8 +175,9 @@ func buildModel(cat *catalog.Catalog, recs []history.Record, coreMHz float64) *s
 // fitRuntimes fits the runtime model once per distinct normalisation.
 // A record's runtime on a speed-1.0 machine is its observed runtime times
 // the speed, for the profile, of the class it ran on: Record.Executor, or
-// the catalog's reference class when empty (imported traces). Unknown
-// classes and an empty reference count as speed 1.0.
+// the catalog's reference class when empty (imported traces). Records of
+// classes not in the catalog are left out (see UnknownExecutors); an
+// empty reference counts as speed 1.0.
 func (m *sigModel) fitRuntimes(cat *catalog.Catalog, recs []history.Record) {
 	var xs, raw []float64
 	var classes []*catalog.Class
@@ -166,7 +189,9 @@ func (m *sigModel) fitRuntimes(cat *catalog.Catalog, recs []history.Record) {
 		}
 		cl := ref
 		if r.Executor != "" {
-			cl = cat.Class(r.Executor)
+			if cl = cat.Class(r.Executor); cl == nil {
+				continue
+			}
 		}
 		xs = append(xs, float64(r.InputBytes))
 		raw = append(raw, r.RuntimeSeconds)

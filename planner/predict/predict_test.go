@@ -307,3 +307,29 @@ func TestInputBytesFromEdgesAndUpstream(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownExecutorRecordsAreLeftOut(t *testing.T) {
+	cat := catalog.Default()
+	known := []history.Record{{Task: "a", Signature: "s", RuntimeSeconds: 10, Executor: cat.Reference}}
+	bad := history.Record{Task: "a", Signature: "s", RuntimeSeconds: 1000, Executor: "quantum"}
+	got := UnknownExecutors(cat, append(known, bad, bad))
+	if len(got) != 1 || got["quantum"] != 2 {
+		t.Fatalf("UnknownExecutors = %v, want map[quantum:2]", got)
+	}
+	if n := UnknownExecutors(cat, known); n != nil {
+		t.Fatalf("UnknownExecutors(known) = %v, want nil", n)
+	}
+	p1, err := New(cat, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := New(cat, append(known, bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f1, _ := p1.Fit("s", graph.KindCPU)
+	f2, _ := p2.Fit("s", graph.KindCPU)
+	if f1 != f2 {
+		t.Fatalf("a record of an unknown class changed the fit: %+v vs %+v", f1, f2)
+	}
+}

@@ -19,8 +19,9 @@ type Predictor struct {
 }
 
 // New fits a model per task signature in records (failed executions only
-// inform the memory floor) against the classes of cat. Fitting is done
-// once here; Predict only evaluates. cat must have at least one class.
+// inform the memory floor) against the classes of cat. Records whose
+// Executor is not a class of cat are left out of the runtime fit (see
+// UnknownExecutors). Fitting is done once here; Predict only evaluates. cat must have at least one class.
 func New(cat *catalog.Catalog, records []history.Record) (*Predictor, error) {
 	if cat == nil || len(cat.Classes) == 0 {
 		return nil, errors.New("predict: the executor catalog has no classes")
