@@ -121,24 +121,9 @@ func newestLog(files []*api.AllocFileInfo, prefix string) (string, int64) {
 func placementReason(failed map[string]*api.AllocationMetric) string {
 	var parts []string
 	for _, g := range slices.Sorted(maps.Keys(failed)) {
-		m := failed[g]
-		if m == nil {
-			continue
+		if m := failed[g]; m != nil {
+			parts = append(parts, fmt.Sprintf("group %s cannot be placed yet (%s)", g, strings.Join(metricWhy(m), "; ")))
 		}
-		var why []string
-		for _, c := range slices.Sorted(maps.Keys(m.ConstraintFiltered)) {
-			why = append(why, fmt.Sprintf("%d nodes excluded by %s", m.ConstraintFiltered[c], c))
-		}
-		for _, c := range slices.Sorted(maps.Keys(m.ClassFiltered)) {
-			why = append(why, fmt.Sprintf("%d nodes of class %q excluded", m.ClassFiltered[c], c))
-		}
-		for _, d := range slices.Sorted(maps.Keys(m.DimensionExhausted)) {
-			why = append(why, fmt.Sprintf("%d nodes exhausted %s", m.DimensionExhausted[d], d))
-		}
-		if m.NodesAvailable != nil && len(why) == 0 {
-			why = append(why, fmt.Sprintf("%d nodes evaluated", m.NodesEvaluated))
-		}
-		parts = append(parts, fmt.Sprintf("group %s cannot be placed yet (%s)", g, strings.Join(why, "; ")))
 	}
 	return strings.Join(parts, "; ")
 }

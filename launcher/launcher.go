@@ -74,6 +74,13 @@ type Options struct {
 	// OOMRetry, when set, sizes a retry after an OOM kill: the job is
 	// registered again asking for the memory it returns.
 	OOMRetry OOMRetryFunc
+	// PlacementTimeout, when positive, fails a shard whose allocations
+	// Nomad has not been able to place for this long (counted from the
+	// first placement failure of the attempt), with the latest placement
+	// failure as the reason. Zero waits, as Nomad's blocked evaluations
+	// do, until capacity frees up. A job Nomad can never place on the
+	// cluster's nodes fails at once either way.
+	PlacementTimeout time.Duration
 	// Logger receives the launcher's decisions (moves, memory raises) and
 	// warnings; nil logs nothing.
 	Logger hclog.Logger
@@ -229,10 +236,22 @@ func (r *runner) loop(ctx context.Context, msgs <-chan streamMsg) error {
 	if err := r.submitReady(ctx); err != nil {
 		return r.abort(ctx, err)
 	}
+	var tick <-chan time.Time
+	if r.o.PlacementTimeout > 0 {
+		tk := time.NewTicker(min(time.Second, r.o.PlacementTimeout))
+		defer tk.Stop()
+		tick = tk.C
+	}
 	for !r.allComplete() {
 		select {
 		case <-ctx.Done():
 			return r.abort(ctx, ctx.Err())
+		case now := <-tick:
+			for _, u := range r.t.placementTimeouts(now, r.o.PlacementTimeout) {
+				if err := r.settle(ctx, u); err != nil {
+					return r.abort(ctx, err)
+				}
+			}
 		case m := <-msgs:
 			if err := r.handle(ctx, m); err != nil {
 				return r.abort(ctx, err)
@@ -267,7 +286,7 @@ func (r *runner) handle(ctx context.Context, m streamMsg) error {
 		}
 	}
 	for i := range m.events {
-		if u := r.apply(&m.events[i]); u != nil {
+		if u := r.apply(ctx, &m.events[i]); u != nil {
 			touched[u] = true
 		}
 	}
@@ -284,7 +303,7 @@ func (r *runner) handle(ctx context.Context, m streamMsg) error {
 }
 
 // apply records one event and returns the unit it concerns, or nil.
-func (r *runner) apply(e *api.Event) *unit {
+func (r *runner) apply(ctx context.Context, e *api.Event) *unit {
 	switch e.Topic {
 	case api.TopicAllocation:
 		a, err := e.Allocation()
@@ -307,7 +326,11 @@ func (r *runner) apply(e *api.Event) *unit {
 		if err != nil || ev == nil || len(ev.FailedTGAllocs) == 0 {
 			return nil
 		}
-		return r.t.observeBlocked(ev.JobID, placementReason(ev.FailedTGAllocs))
+		u := r.t.observeBlocked(ev.JobID, ev.JobModifyIndex, placementReason(ev.FailedTGAllocs), time.Now())
+		if u != nil {
+			r.checkPlacement(ctx, u, ev)
+		}
+		return u
 	}
 	return nil
 }
@@ -441,12 +464,15 @@ func (r *runner) stopAll() {
 		switch {
 		case u.state == Pending:
 			u.state = Skipped
-		case u.state == Submitted || u.state == Running || (u.state == Complete && u.service):
+		// A shard failed as never placeable still has a blocked evaluation
+		// that would place it if capacity appeared: stop it too.
+		case u.state == Submitted || u.state == Running || (u.state == Complete && u.service) ||
+			(u.state == Failed && u.never != ""):
 			_, _, err := r.c.Jobs().Deregister(u.id, false, r.writeOpts(ctx, u.job))
 			if err == nil {
 				r.stopped = append(r.stopped, u.id)
 			}
-			if u.state != Complete {
+			if u.state != Complete && u.state != Failed {
 				u.state = Stopped
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/shardwise/shardwise/planner/units"
 )
 
 // Progress shows a run as it happens. Run calls it from one goroutine,
@@ -81,17 +83,17 @@ func NewPlain(w io.Writer) *Plain { return &Plain{w: w} }
 
 // Start writes the run's first line.
 func (p *Plain) Start(s Snapshot) {
-	fmt.Fprintf(p.w, "Run %s: %d shards, predicted makespan %s\n", s.Run, s.Shards, roundDur(s.Predicted))
+	fmt.Fprintf(p.w, "Run %s: %d shards, predicted makespan %s\n", s.Run, s.Shards, formatDur(s.Predicted))
 }
 
 // Change writes the change as one line.
 func (p *Plain) Change(c Change, s Snapshot) {
-	fmt.Fprintf(p.w, "%7s  %s  %s\n", "+"+roundDur(s.Elapsed), c.Shard, changeText(c)+"  ["+countsText(s)+"]")
+	fmt.Fprintf(p.w, "%7s  %s  %s\n", "+"+formatDur(s.Elapsed), c.Shard, changeText(c)+"  ["+countsText(s)+"]")
 }
 
 // Finish writes the final counts.
 func (p *Plain) Finish(s Snapshot) {
-	fmt.Fprintf(p.w, "%7s  run %s ended: %s\n", "+"+roundDur(s.Elapsed), s.Run, countsText(s))
+	fmt.Fprintf(p.w, "%7s  run %s ended: %s\n", "+"+formatDur(s.Elapsed), s.Run, countsText(s))
 }
 
 // changeText describes a change in words.
@@ -129,14 +131,9 @@ func countsText(s Snapshot) string {
 	return strings.Join(parts, ", ")
 }
 
-// roundDur rounds d for display: tenths of a second below a minute,
-// whole seconds above.
-func roundDur(d time.Duration) string {
-	if d < time.Minute {
-		return d.Round(100 * time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
-}
+// formatDur prints d as `shardwise plan` prints durations
+// (units.FormatSeconds): "2.5s", "24.0s", "5m00s", "1h02m".
+func formatDur(d time.Duration) string { return units.FormatSeconds(d.Seconds()) }
 
 // Terminal draws a progress bar of complete shards with the counts per
 // state and the elapsed against the predicted time, redrawn on every
@@ -226,5 +223,5 @@ func (t *Terminal) describe() string {
 	s := t.snap
 	return fmt.Sprintf("%d pending  %d running  %d complete  %d failed  %s / ~%s",
 		s.Counts[Pending]+s.Counts[Submitted], s.Counts[Running], s.Counts[Complete], s.Counts[Failed],
-		roundDur(s.Elapsed), roundDur(s.Predicted))
+		formatDur(s.Elapsed), formatDur(s.Predicted))
 }

@@ -97,14 +97,14 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	fmt.Fprintln(tw, "SHARD\tCLASS\tSTATE\tACTUAL\tPREDICTED\tRATIO\tNODE\tNODE CLASS\tATTEMPTS")
 	for _, s := range r.Shards {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.Shard, s.Class, s.State,
-			durCell(s.Actual), roundDur(seconds(s.PredictedSeconds)), ratioCell(s.Actual, s.PredictedSeconds),
+			durCell(s.Actual), formatDur(seconds(s.PredictedSeconds)), ratioCell(s.Actual, s.PredictedSeconds),
 			dash(s.Node), dash(s.NodeClass), s.Attempts)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	r.writeAdjustments(w)
-	_, err := fmt.Fprintf(w, "\nRun %s: %s elapsed, %s predicted\n", r.Run, roundDur(r.Elapsed()), roundDur(seconds(r.PredictedSeconds)))
+	_, err := fmt.Fprintf(w, "\nRun %s: %s elapsed, %s predicted\n", r.Run, formatDur(r.Elapsed()), formatDur(seconds(r.PredictedSeconds)))
 	return err
 }
 
@@ -169,7 +169,7 @@ func durCell(d time.Duration) string {
 	if d <= 0 {
 		return "-"
 	}
-	return roundDur(d)
+	return formatDur(d)
 }
 
 // ratioCell is actual / predicted as "1.25x", or "-" when either is

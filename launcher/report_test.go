@@ -60,7 +60,7 @@ func TestSummaryAndFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := sb.String()
-	for _, want := range []string{"s000-a  io-bound   complete  5s", "1.25x", "n1", "Run r1: 1m5s elapsed, 50s predicted"} {
+	for _, want := range []string{"s000-a  io-bound   complete  5.0s", "1.25x", "n1", "Run r1: 1m05s elapsed, 50.0s predicted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}

@@ -42,6 +42,13 @@ type unit struct {
 	finished    time.Time
 	// note says why the unit was re-planned; shown when it is submitted.
 	note string
+	// blockedSince is when Nomad first reported that it could not place
+	// the current attempt's allocations; zero once one is placed.
+	blockedSince time.Time
+	// never, when set, says why Nomad can never place the job as it is
+	// (or that it was not placed within the placement timeout): a final
+	// failure.
+	never string
 	// memoryMiB, when set, overrides the memory of the job's task (a
 	// retry after an OOM kill).
 	memoryMiB int
@@ -272,6 +279,8 @@ func (t *tracker) registered(u *unit, since uint64, now time.Time) {
 		u.reason = ""
 	}
 	u.failedAlloc = ""
+	u.blockedSince = time.Time{}
+	u.never = ""
 	u.job0 = jobInfo{}
 	if u.submitted.IsZero() {
 		u.submitted = now
@@ -295,6 +304,7 @@ func (t *tracker) observeAlloc(jobID string, a allocInfo) *unit {
 		return nil
 	}
 	u.allocs[a.ID] = a
+	u.blockedSince = time.Time{}
 	if a.ClientStatus != api.AllocClientStatusPending {
 		u.reason = ""
 	}
@@ -315,14 +325,47 @@ func (t *tracker) observeJob(jobID string, j jobInfo) *unit {
 	return u
 }
 
-// observeBlocked records why Nomad could not place u's allocations yet.
-func (t *tracker) observeBlocked(jobID, reason string) *unit {
+// observeBlocked records why Nomad could not place u's allocations yet,
+// from an evaluation of the job version at jobModifyIndex (zero: unknown),
+// and returns u, or nil when the evaluation is not of u's current attempt
+// or u is not waiting for a placement.
+func (t *tracker) observeBlocked(jobID string, jobModifyIndex uint64, reason string, now time.Time) *unit {
 	u := t.byJob[jobID]
-	if u == nil || u.state != Submitted {
+	if u == nil || (u.state != Submitted && u.state != Running) || (jobModifyIndex != 0 && jobModifyIndex < u.since) {
 		return nil
 	}
 	u.reason = reason
+	if u.blockedSince.IsZero() {
+		u.blockedSince = now
+	}
 	return u
+}
+
+// unplaceable records that Nomad can never place u's job, and why; the
+// next settle fails u for good.
+func (t *tracker) unplaceable(u *unit, why string) {
+	if u.state == Pending || u.state.terminal() {
+		return
+	}
+	u.never = why
+}
+
+// placementTimeouts marks every unit whose allocations Nomad has failed
+// to place for timeout or longer (never when timeout is zero) as never to
+// be placed, with the latest placement failure, and returns them.
+func (t *tracker) placementTimeouts(now time.Time, timeout time.Duration) []*unit {
+	if timeout <= 0 {
+		return nil
+	}
+	var out []*unit
+	for _, u := range t.units {
+		if u.state.terminal() || u.state == Pending || u.never != "" || u.blockedSince.IsZero() || now.Sub(u.blockedSince) < timeout {
+			continue
+		}
+		u.never = fmt.Sprintf("not placed within the placement timeout (%s): %s", formatDur(timeout), u.reason)
+		out = append(out, u)
+	}
+	return out
 }
 
 // settle moves u to the state its allocations and job show and says what
@@ -330,6 +373,13 @@ func (t *tracker) observeBlocked(jobID, reason string) *unit {
 func (t *tracker) settle(u *unit, now time.Time) verdict {
 	if u.state == Pending || u.state.terminal() {
 		return keep
+	}
+	if u.never != "" {
+		// Retrying cannot help: the same job cannot be placed either.
+		u.reason = u.never
+		u.state = Failed
+		u.finished = now
+		return giveUp
 	}
 	if ok := t.finished(u); ok {
 		u.state = Complete

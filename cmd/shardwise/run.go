@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -41,6 +42,7 @@ const runSynopsis = `run [options] GRAPH.hcl
 // runFlags are run's own options besides the plan and Nomad flags.
 type runFlags struct {
 	retries              int
+	placementTimeout     time.Duration
 	noLocality, failFast bool
 	// feedback runs the feedback service in-process, writing historyDB.
 	feedback, noReplan bool
@@ -55,6 +57,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	addPlanInputFlags(fs, &pf)
 	fs.StringVar(&pf.out, "out", "", "Also write the submitted Nomad jobs (NAME.nomad.hcl and NAME.json) into this folder.")
 	fs.IntVar(&rf.retries, "retries", 1, "Register a job again this many times after Nomad's restarts and reschedules are spent.")
+	fs.DurationVar(&rf.placementTimeout, "placement-timeout", 0, "Fail a shard Nomad has not placed for this long (e.g. 10m), with the placement failure; 0 waits for capacity as Nomad does. A job no node could ever fit fails at once either way.")
 	fs.BoolVar(&rf.failFast, "fail-fast", false, "Turn off Nomad's restarts and reschedules, so a failed task fails its shard at once (-retries still applies).")
 	fs.BoolVar(&rf.noLocality, "no-locality", false, "Do not add node affinities that keep channel data on the upstream shard's node.")
 	fs.BoolVar(&rf.feedback, "feedback", false, "Run the feedback service during the run, recording every allocation into -history-db (also read as history).")
@@ -69,6 +72,9 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if rf.retries < 0 {
 		return &usageError{msg: fmt.Sprintf("invalid -retries %d: must not be negative", rf.retries)}
+	}
+	if rf.placementTimeout < 0 {
+		return &usageError{msg: fmt.Sprintf("invalid -placement-timeout %s: must not be negative", rf.placementTimeout)}
 	}
 	if err := checkDriver(pf.driver); err != nil {
 		return err
@@ -137,13 +143,14 @@ func launch(path string, pf planFlags, rf runFlags, client *api.Client, stdout, 
 		p.Graph, p.Run, len(p.Shards), len(jobs), client.Address(), p.Driver)
 	l := &launcher.Launcher{Client: client}
 	rep, err := l.Run(ctx, p, jobs, launcher.Options{
-		Retries:    rf.retries,
-		NoLocality: rf.noLocality,
-		FailFast:   rf.failFast,
-		Progress:   launcher.NewProgress(stdout),
-		Replanner:  lp.replanner(res, client, extra, jobOpts, rf.noReplan),
-		OOMRetry:   feedback.OOMRetryMiB,
-		Logger:     log.Named("launcher"),
+		Retries:          rf.retries,
+		NoLocality:       rf.noLocality,
+		FailFast:         rf.failFast,
+		PlacementTimeout: rf.placementTimeout,
+		Progress:         launcher.NewProgress(stdout),
+		Replanner:        lp.replanner(res, client, extra, jobOpts, rf.noReplan),
+		OOMRetry:         feedback.OOMRetryMiB,
+		Logger:           log.Named("launcher"),
 	})
 	if rep == nil {
 		return err
