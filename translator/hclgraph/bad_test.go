@@ -132,6 +132,12 @@ var badFixtures = []struct {
 		{"14:5", "Split on a streaming task",
 			`Task "encode" is split, but its input task.record.output.frames streams (stream = true), and a stream cannot be cut into shards. Remove the split block or set stream = false on that output.`},
 	}},
+	{"split_negative.hcl", []wantDiag{
+		{"5:20", "Invalid split",
+			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},
+		{"6:20", "Invalid split",
+			`The split of task "work" has max_shards = -3; a split needs at least 2 shards (remove the split block to run the task whole).`},
+	}},
 	{"split_too_few.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = 1; a split needs at least 2 items to cut into shards.`},

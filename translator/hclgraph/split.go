@@ -35,11 +35,11 @@ func (r *reader) decodeSplit(t *graph.Task, b *hcl.Block) {
 			"The split of task %q has an input_size of 0 bytes; there is nothing to cut into shards.", t.Name)
 	}
 	t.InputBytes = s.InputBytes
-	if a.integer("items", 0, math.MaxInt, &s.Items) && s.Items < 2 {
+	if a.integer("items", math.MinInt, math.MaxInt, &s.Items) && s.Items < 2 {
 		r.errorAt(a.m["items"].Expr.Range(), "Invalid split",
 			"The split of task %q has items = %d; a split needs at least 2 items to cut into shards.", t.Name, s.Items)
 	}
-	if a.integer("max_shards", 0, math.MaxInt, &s.MaxShards) && s.MaxShards < 2 {
+	if a.integer("max_shards", math.MinInt, math.MaxInt, &s.MaxShards) && s.MaxShards < 2 {
 		r.errorAt(a.m["max_shards"].Expr.Range(), "Invalid split",
 			"The split of task %q has max_shards = %d; a split needs at least 2 shards (remove the split block to run the task whole).",
 			t.Name, s.MaxShards)

@@ -1,0 +1,9 @@
+graph "g" {
+  task "work" {
+    command = "/bin/true"
+    split {
+      items      = -1
+      max_shards = -3
+    }
+  }
+}
