@@ -333,3 +333,31 @@ func TestUnknownExecutorRecordsAreLeftOut(t *testing.T) {
 		t.Fatalf("a record of an unknown class changed the fit: %+v vs %+v", f1, f2)
 	}
 }
+
+// TestServiceCountedUntilStarted checks that a service with neither
+// history nor a runtime hint adds no runtime: it runs until stopped.
+func TestServiceCountedUntilStarted(t *testing.T) {
+	g := graph.New("svc")
+	if err := g.AddTask(&graph.Task{Name: "serve", Command: "x", Type: graph.TypeService}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddTask(&graph.Task{Name: "batch", Command: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(catalog.Default(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := p.Predict(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range tb.Classes {
+		if rt := tb.At(0, c).Runtime; rt.Value != 0 || rt.Source != FromDefault {
+			t.Errorf("service on %s: runtime %+v, want 0 s from default", tb.Classes[c], rt)
+		}
+		if rt := tb.At(1, c).Runtime; rt.Value == 0 {
+			t.Errorf("batch task on %s: runtime 0", tb.Classes[c])
+		}
+	}
+}

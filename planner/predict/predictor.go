@@ -125,7 +125,10 @@ func taskKind(t *graph.Task, m *sigModel) graph.Kind {
 
 // runtimeEstimate is the task's runtime on a speed-1.0 machine: the
 // signature's fit for kind at inputBytes, else the hint, else
-// DefaultRuntimeSeconds. A split task is predicted whole.
+// DefaultRuntimeSeconds, except for a service, which runs until stopped:
+// without history or a hint it is counted until it has started (0 s), so
+// it does not stretch the makespan or the critical path. A split task is
+// predicted whole.
 func runtimeEstimate(t *graph.Task, m *sigModel, k graph.Kind, inputBytes float64) Estimate {
 	if m != nil && m.fits[kindIndex(k)] != nil {
 		f := m.fits[kindIndex(k)]
@@ -134,6 +137,9 @@ func runtimeEstimate(t *graph.Task, m *sigModel, k graph.Kind, inputBytes float6
 	}
 	if t.Hints.Runtime > 0 {
 		return Estimate{Value: t.Hints.Runtime.Seconds(), Uncertainty: HintUncertainty, Source: FromHint}
+	}
+	if t.Type == graph.TypeService {
+		return Estimate{Value: 0, Uncertainty: 0, Source: FromDefault}
 	}
 	return Estimate{Value: DefaultRuntimeSeconds, Uncertainty: 1, Source: FromDefault}
 }
