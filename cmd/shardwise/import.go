@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
+	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/translator/wfcommons"
 )
 
@@ -11,7 +13,9 @@ const importSynopsis = `import wfcommons [options] -out DIR TRACE.json
 
   Imports a WfCommons (WfFormat 1.4 or 1.5) workflow trace: writes the task
   graph as DIR/graph.hcl and each executed task's measurements as history
-  records in DIR/history.jsonl, for 'shardwise plan -history'.`
+  records in DIR/history.jsonl, for 'shardwise plan -history'. With
+  -history-db the same records also go into a SQLite history store, the one
+  'shardwise feedback' writes.`
 
 func runImport(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "wfcommons" {
@@ -24,6 +28,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("import wfcommons", importSynopsis, stderr)
 	out := fs.String("out", "", "Folder to write graph.hcl and history.jsonl into (required).")
 	scale := fs.Float64("time-scale", 1.0, "Scale the recorded runtimes by this factor in the generated sleep commands.")
+	db := fs.String("history-db", "", "Also write the records into this SQLite history store (created if missing).")
 	if help, err := parseFlags(fs, args[1:]); help || err != nil {
 		return err
 	}
@@ -40,6 +45,11 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	if err := wfcommons.WriteDir(*out, res); err != nil {
 		return fmt.Errorf("write %s: %w", *out, err)
 	}
+	if *db != "" {
+		if err := putRecords(*db, res); err != nil {
+			return err
+		}
+	}
 	log := newLogger(stderr)
 	for _, w := range res.Warnings {
 		log.Warn(w, "trace", fs.Arg(0))
@@ -47,4 +57,20 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Imported %s (%s, schema %s): %d tasks, %d edges, %d history records into %s\n",
 		fs.Arg(0), res.Graph.Name, res.Schema, len(res.Graph.Tasks), len(res.Graph.Edges), len(res.Records), *out)
 	return nil
+}
+
+// putRecords writes an import's records into the SQLite history store at
+// path. Records are keyed by source, run and task, so importing the same
+// trace twice writes no duplicates.
+func putRecords(path string, res *wfcommons.Result) error {
+	ctx := context.Background()
+	store, err := feedback.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	if err := store.Put(ctx, res.Records); err != nil {
+		store.Close()
+		return fmt.Errorf("write records to %s: %w", path, err)
+	}
+	return store.Close()
 }
