@@ -49,7 +49,7 @@ var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 		"tls_server_name":      hclspec.NewAttr("tls_server_name", "string", false),
 		"insecure_skip_verify": hclspec.NewAttr("insecure_skip_verify", "bool", false),
 	})),
-	"compression_level": hclspec.NewDefault(hclspec.NewAttr("compression_level", "number", false), hclspec.NewLiteral("3")),
+	"compression_level": hclspec.NewDefault(hclspec.NewAttr("compression_level", "number", false), hclspec.NewLiteral("1")),
 	"data_dir":          hclspec.NewAttr("data_dir", "string", false),
 	"channel_secret":    hclspec.NewAttr("channel_secret", "string", false),
 	"no_cgroups":        hclspec.NewDefault(hclspec.NewAttr("no_cgroups", "bool", false), hclspec.NewLiteral("false")),

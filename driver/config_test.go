@@ -198,7 +198,7 @@ func TestPluginConfigSchema(t *testing.T) {
 
 	var defaults Config
 	hclutils.NewConfigParser(configSpec).ParseHCL(t, `config {}`, &defaults)
-	if defaults.BindAddr != "0.0.0.0" || defaults.Port != 4660 || defaults.CompressionLevel != 3 || defaults.NoCgroups {
+	if defaults.BindAddr != "0.0.0.0" || defaults.Port != 4660 || defaults.CompressionLevel != 1 || defaults.NoCgroups {
 		t.Errorf("defaults = %+v", defaults)
 	}
 }
