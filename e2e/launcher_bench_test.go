@@ -16,7 +16,7 @@ import (
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
-	"github.com/shardwise/shardwise/translator/hclgraph"
+	"github.com/shardwise/shardwise/translator/hclreader"
 	"github.com/shardwise/shardwise/translator/nomadjob"
 )
 
@@ -49,7 +49,7 @@ func benchGraph() string {
 func benchPlan(b *testing.B, path, run string) (*plan.Plan, []*api.Job) {
 	b.Helper()
 	cat := catalog.Default()
-	g, diags := hclgraph.ParseFile(path, hclgraph.Options{Executors: cat.Names()})
+	g, diags := hclreader.ParseFile(path, hclreader.Options{Executors: cat.Names()})
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
-	"github.com/shardwise/shardwise/translator/hclgraph"
+	"github.com/shardwise/shardwise/translator/hclreader"
 )
 
 // traceFiles lists every WfCommons trace shipped in shared/.
@@ -52,7 +52,7 @@ func TestTracesImportAndPlan(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &p); err != nil {
 				t.Fatalf("plan JSON: %v", err)
 			}
-			g, diags := hclgraph.ParseFile(graphFile, hclgraph.Options{})
+			g, diags := hclreader.ParseFile(graphFile, hclreader.Options{})
 			if diags.HasErrors() {
 				t.Fatalf("parse imported graph: %s", diags.Error())
 			}
@@ -116,7 +116,7 @@ func checkPlan(t *testing.T, g *graph.Graph, p *plan.Plan) {
 // checks exit status 1, a file:line:col diagnostic, and that nothing was
 // written.
 func TestBadGraphs(t *testing.T) {
-	fixtures, _ := filepath.Glob(filepath.Join(repoRoot, "translator", "hclgraph", "testdata", "bad", "*.hcl"))
+	fixtures, _ := filepath.Glob(filepath.Join(repoRoot, "translator", "hclreader", "testdata", "bad", "*.hcl"))
 	if len(fixtures) < 10 {
 		t.Fatalf("found only %d bad-input fixtures", len(fixtures))
 	}

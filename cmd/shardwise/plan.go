@@ -24,7 +24,7 @@ import (
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
 	"github.com/shardwise/shardwise/translator/dot"
-	"github.com/shardwise/shardwise/translator/hclgraph"
+	"github.com/shardwise/shardwise/translator/hclreader"
 	"github.com/shardwise/shardwise/translator/nomadjob"
 )
 
@@ -90,7 +90,7 @@ func planGraph(path string, f planFlags, stderr io.Writer) (*planned, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, diags := hclgraph.ParseFile(path, hclgraph.Options{Vars: vars, VarFiles: f.varFiles, Executors: cat.Names()})
+	g, diags := hclreader.ParseFile(path, hclreader.Options{Vars: vars, VarFiles: f.varFiles, Executors: cat.Names()})
 	if diags.HasErrors() {
 		printDiags(stderr, diags)
 		return nil, &reportedError{diags}

@@ -15,7 +15,7 @@ import (
 	"github.com/shardwise/shardwise/planner/predict"
 	"github.com/shardwise/shardwise/planner/simulate"
 	"github.com/shardwise/shardwise/planner/units"
-	"github.com/shardwise/shardwise/translator/hclgraph"
+	"github.com/shardwise/shardwise/translator/hclreader"
 	"github.com/shardwise/shardwise/translator/wfcommons"
 )
 
@@ -115,7 +115,7 @@ func simulateInput(path string, cat *catalog.Catalog, f simulateFlags, stderr io
 	if err != nil {
 		return nil, err
 	}
-	g, diags := hclgraph.ParseFile(path, hclgraph.Options{Vars: vars, VarFiles: f.varFiles, Executors: cat.Names()})
+	g, diags := hclreader.ParseFile(path, hclreader.Options{Vars: vars, VarFiles: f.varFiles, Executors: cat.Names()})
 	if diags.HasErrors() {
 		printDiags(stderr, diags)
 		return nil, &reportedError{diags}

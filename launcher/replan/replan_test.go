@@ -18,7 +18,7 @@ import (
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
-	"github.com/shardwise/shardwise/translator/hclgraph"
+	"github.com/shardwise/shardwise/translator/hclreader"
 	"github.com/shardwise/shardwise/translator/nomadjob"
 )
 
@@ -58,7 +58,7 @@ func setup(t *testing.T, adv *fakeAdvisor) (*Replanner, launcher.ReplanRequest) 
 	_, file, _, _ := runtime.Caller(0)
 	path := filepath.Join(filepath.Dir(file), "..", "..", "e2e", "testdata", "run", "replan.hcl")
 	cat := catalog.Default()
-	g, diags := hclgraph.ParseFile(path, hclgraph.Options{Executors: cat.Names()})
+	g, diags := hclreader.ParseFile(path, hclreader.Options{Executors: cat.Names()})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

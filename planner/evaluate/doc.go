@@ -29,15 +29,15 @@
 //
 // # Inputs
 //
-// FromTrace imports a WfCommons trace (translator/wfcommons): the graph,
-// its history records, and a prediction table from planner/predict fitted
-// on those records, whose runtimes are then replaced by the trace's own
-// (TraceTable): a task's runtime on class c is its recorded runtime times
+// An imported WfCommons trace (bench.FromTrace, above both the translator
+// and the planner) brings the graph, its history records, and a prediction
+// table from planner/predict fitted on those records, whose runtimes are
+// then replaced by the trace's own (TraceTable): a task's runtime on class c is its recorded runtime times
 // speed(reference, kind) / speed(c, kind), its kind (workload profile) the
 // importer's guess from avgCPU, memory and IO. Planning is then judged on
 // known costs, as in the HEFT literature; how good the predictions are is
 // measured apart (Accuracy). Synthetic builds a random graph with
-// planner/graph/synth and its table with synth.FillTable.
+// planner/evaluate/synth and its table with synth.FillTable.
 //
 // # Prediction accuracy (Accuracy)
 //

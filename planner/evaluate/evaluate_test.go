@@ -3,15 +3,13 @@ package evaluate
 import (
 	"bytes"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/evaluate/synth"
 	"github.com/shardwise/shardwise/planner/graph"
-	"github.com/shardwise/shardwise/planner/graph/synth"
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/predict"
 )
@@ -228,30 +226,5 @@ func TestWriteMarkdown(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, buf.String())
 		}
-	}
-}
-
-// TestRealTrace plans a real trace when the traces are present: Shardwise
-// fuses one chain of bacass (10 allocations for 11 tasks) and is no
-// slower than either baseline.
-func TestRealTrace(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "shared", "traces", "wfcommons", "bacass-dirt02-001.json")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("traces not available: %v", err)
-	}
-	cat := catalog.Default()
-	in, err := FromTrace(path, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := mustCompare(t, in, cat)
-	sw := c.Outcome(MethodShardwise)
-	for _, m := range []Method{MethodSingle, MethodHEFT} {
-		if o := c.Outcome(m); o.MakespanSeconds < sw.MakespanSeconds || o.Allocations <= sw.Allocations {
-			t.Errorf("%s: %g s in %d allocations; shardwise %g s in %d", m, o.MakespanSeconds, o.Allocations, sw.MakespanSeconds, sw.Allocations)
-		}
-	}
-	if sw.SLR < 1 || sw.MakespanSeconds < c.Bound.Seconds {
-		t.Errorf("shardwise %g s below the bound %+v", sw.MakespanSeconds, c.Bound)
 	}
 }

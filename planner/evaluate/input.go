@@ -6,11 +6,10 @@ import (
 	"math"
 
 	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/evaluate/synth"
 	"github.com/shardwise/shardwise/planner/graph"
-	"github.com/shardwise/shardwise/planner/graph/synth"
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/predict"
-	"github.com/shardwise/shardwise/translator/wfcommons"
 )
 
 // Input is one graph to plan, with the predictions every method plans
@@ -28,20 +27,6 @@ type Input struct {
 	Table *predict.Table
 	// Records are the trace's history records (nil for synthetic inputs).
 	Records []history.Record
-}
-
-// FromTrace imports the WfCommons trace at path and returns it as an Input
-// for cat, with the table of TraceTable.
-func FromTrace(path string, cat *catalog.Catalog) (*Input, error) {
-	res, err := wfcommons.Import(path)
-	if err != nil {
-		return nil, err
-	}
-	tb, err := TraceTable(res.Graph, res.Records, cat)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &Input{Name: res.Graph.Name, Family: res.Family, Graph: res.Graph, Table: tb, Records: res.Records}, nil
 }
 
 // TraceTable returns the predictions for an imported trace: planner/predict
@@ -90,7 +75,7 @@ func setRuntime(n *predict.Need, refSeconds, speed float64) {
 }
 
 // Synthetic returns a random graph of the generator of Topcuoglu et al.
-// (planner/graph/synth) for p, with the table synth.FillTable draws for
+// (planner/evaluate/synth) for p, with the table synth.FillTable draws for
 // cat with heterogeneity p.Beta and seed p.Seed. Name describes the
 // parameters.
 func Synthetic(p synth.Params, cat *catalog.Catalog) (*Input, error) {
@@ -134,13 +119,3 @@ func runtimes(tb *predict.Table) [][]float64 {
 // errNoClass is returned when no class can run every task, so there is no
 // single-class baseline.
 var errNoClass = errors.New("evaluate: no class can run every task")
-
-// LoadTraceRecords imports the WfCommons trace at path and returns its
-// history records with its name and family.
-func LoadTraceRecords(path string) (TraceRecords, error) {
-	res, err := wfcommons.Import(path)
-	if err != nil {
-		return TraceRecords{}, err
-	}
-	return TraceRecords{Name: res.Graph.Name, Family: res.Family, Records: res.Records}, nil
-}

@@ -7,18 +7,18 @@ import (
 	"time"
 
 	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/evaluate/synth"
 	"github.com/shardwise/shardwise/planner/graph"
-	"github.com/shardwise/shardwise/planner/graph/synth"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
-	"github.com/shardwise/shardwise/translator/hclgraph"
+	"github.com/shardwise/shardwise/translator/hclreader"
 )
 
 // exampleInput parses examples/NAME/graph.hcl and predicts it on cat
 // without history.
 func exampleInput(t *testing.T, name string, cat *catalog.Catalog) *Input {
 	t.Helper()
-	g, diags := hclgraph.ParseFile(filepath.Join("..", "..", "examples", name, "graph.hcl"), hclgraph.Options{Executors: cat.Names()})
+	g, diags := hclreader.ParseFile(filepath.Join("..", "..", "examples", name, "graph.hcl"), hclreader.Options{Executors: cat.Names()})
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}

@@ -3,7 +3,7 @@ package plan
 import (
 	"testing"
 
-	"github.com/shardwise/shardwise/planner/graph/synth"
+	"github.com/shardwise/shardwise/planner/evaluate/synth"
 )
 
 // benchBuild plans a synthetic graph of n tasks (Topcuoglu et al. 2002

@@ -3,7 +3,7 @@ package plan_test
 import (
 	"fmt"
 
-	"github.com/shardwise/shardwise/planner/graph/synth"
+	"github.com/shardwise/shardwise/planner/evaluate/synth"
 	"github.com/shardwise/shardwise/planner/plan"
 )
 

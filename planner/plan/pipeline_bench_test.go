@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/shardwise/shardwise/planner/catalog"
-	"github.com/shardwise/shardwise/planner/graph/synth"
+	"github.com/shardwise/shardwise/planner/evaluate/synth"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
 )

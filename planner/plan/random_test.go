@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/evaluate/synth"
 	"github.com/shardwise/shardwise/planner/graph"
-	"github.com/shardwise/shardwise/planner/graph/synth"
 	"github.com/shardwise/shardwise/planner/predict"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/shardwise/shardwise/planner/graph"
-	"github.com/shardwise/shardwise/translator/graphhcl"
+	"github.com/shardwise/shardwise/translator/hclwriter"
 )
 
 // DataOutput is the name of a task's output when every child that reads
@@ -38,7 +38,7 @@ func build(tr *trace, opts Options) (*Result, error) {
 	for i, t := range tr.tasks {
 		ids[i] = t.id
 	}
-	b.names = graphhcl.Identifiers(ids)
+	b.names = hclwriter.Identifiers(ids)
 	parents, err := b.parentLists()
 	if err != nil {
 		return nil, err

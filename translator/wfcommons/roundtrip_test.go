@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/shardwise/shardwise/planner/graph"
-	"github.com/shardwise/shardwise/translator/hclgraph"
+	"github.com/shardwise/shardwise/translator/hclreader"
 )
 
 // edgeKey identifies an edge by its endpoints (traces have at most one edge
@@ -45,12 +45,12 @@ func checkRoundTrip(t *testing.T, res *Result) {
 }
 
 // checkEdgeBytes parses the graph.hcl WriteDir wrote into dir back with
-// hclgraph and checks that every edge reads the same output and carries the
+// hclreader and checks that every edge reads the same output and carries the
 // same bytes as in res.Graph, so that the planner sees what each child
 // really reads.
 func checkEdgeBytes(t *testing.T, res *Result, dir string) {
 	t.Helper()
-	parsed, diags := hclgraph.ParseFile(filepath.Join(dir, GraphFile), hclgraph.Options{})
+	parsed, diags := hclreader.ParseFile(filepath.Join(dir, GraphFile), hclreader.Options{})
 	if diags.HasErrors() {
 		t.Fatalf("graph.hcl does not parse back: %s", diags.Error())
 	}

@@ -14,7 +14,7 @@
 // # Mapping
 //
 //   - Task names: the trace's task ids, mapped to HCL identifiers by
-//     graphhcl.Identifiers ("NFCORE_X.FASTQC_2" becomes "NFCORE_X_FASTQC_2");
+//     hclwriter.Identifiers ("NFCORE_X.FASTQC_2" becomes "NFCORE_X_FASTQC_2");
 //     the id is kept in env SHARDWISE_TRACE_TASK. Records use the same names.
 //   - Signature (the task type): for Nextflow traces the process path in the
 //     name field (the whole path: the same module in two subworkflows handles
@@ -32,7 +32,7 @@
 //     they are "data_1", "data_2", ... in the order of each set's first
 //     reader (children in file order, then each child's parents in file
 //     order). A split task whose N children each read their own piece thus
-//     has N outputs, and graph.hcl, read back by translator/hclgraph, gives
+//     has N outputs, and graph.hcl, read back by translator/hclreader, gives
 //     every edge the same bytes as the imported graph. Files no child reads
 //     are not declared, except that a task no child reads from keeps one
 //     "data" output holding all its files (a workflow's final results).

@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/shardwise/shardwise/translator/graphhcl"
+	"github.com/shardwise/shardwise/translator/hclwriter"
 )
 
 // Files WriteDir writes.
@@ -22,7 +22,7 @@ const (
 	NoticeFile  = "NOTICE"
 )
 
-// WriteDir writes res into dir: GraphFile (graphhcl.Write of res.Graph),
+// WriteDir writes res into dir: GraphFile (hclwriter.Write of res.Graph),
 // HistoryFile (one JSON history.Record a line), NoticeFile (where the data
 // come from and under which licence) and a copy of each licence file found
 // next to the trace (see licenceFiles).
@@ -58,7 +58,7 @@ func WriteDir(dir string, res *Result) (err error) {
 // writeAll writes every file of res into dir.
 func writeAll(dir string, res *Result) error {
 	var graph bytes.Buffer
-	if err := graphhcl.Write(&graph, res.Graph); err != nil {
+	if err := hclwriter.Write(&graph, res.Graph); err != nil {
 		return err
 	}
 	if err := writeFile(filepath.Join(dir, GraphFile), graph.Bytes()); err != nil {

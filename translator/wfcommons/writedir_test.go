@@ -94,7 +94,7 @@ func TestWriteDirLicence(t *testing.T) {
 
 func TestWriteDirAllOrNothing(t *testing.T) {
 	res := importTiny(t)
-	res.Graph = graph.New("empty") // graphhcl.Write fails on a graph without tasks
+	res.Graph = graph.New("empty") // hclwriter.Write fails on a graph without tasks
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "out")
 	if err := WriteDir(dir, res); err == nil || !strings.Contains(err.Error(), "no tasks") {

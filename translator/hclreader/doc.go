@@ -1,4 +1,4 @@
-// Package hclgraph reads a Shardwise task graph written in HCL (the language
+// Package hclreader reads a Shardwise task graph written in HCL (the language
 // described in docs/graph-language.md) into a *graph.Graph.
 //
 // Reading happens in four steps, each collecting every diagnostic it can
@@ -25,4 +25,4 @@
 // value, block or reference, so that a caller can print file:line:col and
 // a source snippet. Parse never returns a graph together with an error
 // diagnostic; it may return one together with warnings.
-package hclgraph
+package hclreader

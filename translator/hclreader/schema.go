@@ -1,4 +1,4 @@
-package hclgraph
+package hclreader
 
 import "github.com/hashicorp/hcl/v2"
 

@@ -5,7 +5,7 @@
 // per-type mean and an Ernest-style NNLS fit. Run it with `make
 // bench-plan`:
 //
-//	go run ./planner/evaluate/benchplan -out docs/evaluation.md
+//	go run ./cmd/benchplan -out docs/evaluation.md
 //
 // It is deterministic except for the plan times and the date; it takes
 // seconds on two cores.
@@ -23,9 +23,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shardwise/shardwise/bench"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/evaluate"
-	"github.com/shardwise/shardwise/planner/graph/synth"
+	"github.com/shardwise/shardwise/planner/evaluate/synth"
 	"github.com/shardwise/shardwise/planner/simulate"
 )
 
@@ -62,7 +63,7 @@ func run(out, dir string, noise float64, seed uint64, k int) error {
 	}
 	opts := evaluate.Options{Sim: simulate.Options{Noise: noise, Seed: seed}}
 	r := &evaluate.Report{
-		Command:   "go run ./planner/evaluate/benchplan " + strings.Join(os.Args[1:], " "),
+		Command:   "go run ./cmd/benchplan " + strings.Join(os.Args[1:], " "),
 		Generated: time.Now(), Machine: machine(), Noise: noise, Seed: seed, K: k, Notes: notes,
 		Catalog: fmt.Sprintf("traces on the embedded default catalog (%s); synthetic graphs on synth.Catalog(%d)",
 			describe(catalog.Default()), synthInstances),
@@ -105,7 +106,7 @@ func compareTraces(paths []string, opts evaluate.Options) ([]*evaluate.Compariso
 	cat := catalog.Default()
 	var out []*evaluate.Comparison
 	for _, p := range paths {
-		in, err := evaluate.FromTrace(p, cat)
+		in, err := bench.FromTrace(p, cat)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +158,7 @@ func accuracy(paths []string, k int) ([]evaluate.AccuracyRow, error) {
 		if filepath.Base(filepath.Dir(p)) == legacyDir {
 			continue
 		}
-		tr, err := evaluate.LoadTraceRecords(p)
+		tr, err := bench.LoadTraceRecords(p)
 		if err != nil {
 			return nil, err
 		}

@@ -1,11 +1,11 @@
-package graphhcl_test
+package hclwriter_test
 
 import (
 	"os"
 	"time"
 
 	"github.com/shardwise/shardwise/planner/graph"
-	"github.com/shardwise/shardwise/translator/graphhcl"
+	"github.com/shardwise/shardwise/translator/hclwriter"
 )
 
 // A task name with a dot is not an identifier: Write renames it, keeps the
@@ -22,7 +22,7 @@ func ExampleWrite() {
 		Inputs: []graph.Input{{Task: "prep.v2", Output: "parts"}},
 	})
 	_ = g.AddEdge(&graph.Edge{From: "prep.v2", To: "train", Output: "parts", Bytes: 3 << 29})
-	if err := graphhcl.Write(os.Stdout, g); err != nil {
+	if err := hclwriter.Write(os.Stdout, g); err != nil {
 		panic(err)
 	}
 	// Output:

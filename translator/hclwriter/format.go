@@ -1,4 +1,4 @@
-package graphhcl
+package hclwriter
 
 import (
 	"fmt"

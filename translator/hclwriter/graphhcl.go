@@ -1,7 +1,7 @@
-// Package graphhcl writes a graph.Graph as a file of Shardwise's task graph
+// Package hclwriter writes a graph.Graph as a file of Shardwise's task graph
 // language (docs/graph-language.md): one graph block holding one task block
 // per task, with its artifact, input, output, hints and split blocks. It is
-// the inverse of the HCL parser in translator/hclgraph for graphs without
+// the inverse of the HCL parser in translator/hclreader for graphs without
 // variables: what Write emits parses back to the same tasks, references,
 // sizes and durations. (An edge parsed from an input block carries its
 // output's declared size, whatever Edge.Bytes the written graph held.)
@@ -29,7 +29,7 @@
 // "4150080B") and durations with FormatDuration (Go syntax), so nothing is
 // rounded: each parses back with planner/units to the same bytes and
 // nanoseconds.
-package graphhcl
+package hclwriter
 
 import (
 	"errors"

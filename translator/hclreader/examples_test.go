@@ -1,4 +1,4 @@
-package hclgraph
+package hclreader
 
 import (
 	"os"

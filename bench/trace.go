@@ -1,0 +1,37 @@
+// Package bench evaluates the planner on inputs that come from outside it:
+// WfCommons traces imported by translator/wfcommons. It sits above both the
+// translator and the planner, so that planner/evaluate needs no importer;
+// `shardwise simulate` and `make bench-plan` (cmd/benchplan) use it.
+package bench
+
+import (
+	"fmt"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/evaluate"
+	"github.com/shardwise/shardwise/translator/wfcommons"
+)
+
+// FromTrace imports the WfCommons trace at path and returns it as an
+// evaluate.Input for cat, with the table of evaluate.TraceTable.
+func FromTrace(path string, cat *catalog.Catalog) (*evaluate.Input, error) {
+	res, err := wfcommons.Import(path)
+	if err != nil {
+		return nil, err
+	}
+	tb, err := evaluate.TraceTable(res.Graph, res.Records, cat)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &evaluate.Input{Name: res.Graph.Name, Family: res.Family, Graph: res.Graph, Table: tb, Records: res.Records}, nil
+}
+
+// LoadTraceRecords imports the WfCommons trace at path and returns its
+// history records with its name and family.
+func LoadTraceRecords(path string) (evaluate.TraceRecords, error) {
+	res, err := wfcommons.Import(path)
+	if err != nil {
+		return evaluate.TraceRecords{}, err
+	}
+	return evaluate.TraceRecords{Name: res.Graph.Name, Family: res.Family, Records: res.Records}, nil
+}
