@@ -1,9 +1,13 @@
 package driver
 
 import (
+	"strconv"
+
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
+
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // This file answers "what does the driver accept": its identity, the plugin
@@ -12,7 +16,7 @@ import (
 
 const (
 	// PluginName is the driver's name: a job's task says driver = "shard".
-	PluginName = "shard"
+	PluginName = sdk.DriverShard
 
 	// PluginVersion is the driver's release.
 	PluginVersion = "0.1.0"
@@ -20,10 +24,14 @@ const (
 	// taskHandleVersion is the version of TaskState stored in task handles.
 	taskHandleVersion = 1
 
-	// Defaults of the plugin config.
+	// Defaults of the plugin config, used both by configSpec (an agent's
+	// plugin block) and by defaultConfig (a driver not yet configured).
+	// zstd level 1 compresses channel data about as well as 3 for less CPU
+	// (docs/channels.md).
 	defaultBindAddr         = "0.0.0.0"
 	defaultPort             = 4660
-	defaultCompressionLevel = 3
+	defaultCompressionLevel = 1
+	defaultNoCgroups        = false
 )
 
 // pluginInfo is returned by the PluginInfo RPC.
@@ -37,8 +45,8 @@ var pluginInfo = &base.PluginInfoResponse{
 // configSpec is the plugin config, the agent's
 // plugin "nomad-driver-shard" { config { ... } } block.
 var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
-	"bind_addr":      hclspec.NewDefault(hclspec.NewAttr("bind_addr", "string", false), hclspec.NewLiteral(`"0.0.0.0"`)),
-	"port":           hclspec.NewDefault(hclspec.NewAttr("port", "number", false), hclspec.NewLiteral("4660")),
+	"bind_addr":      hclspec.NewDefault(hclspec.NewAttr("bind_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultBindAddr))),
+	"port":           hclspec.NewDefault(hclspec.NewAttr("port", "number", false), hclspec.NewLiteral(strconv.Itoa(defaultPort))),
 	"advertise_addr": hclspec.NewAttr("advertise_addr", "string", false),
 	"consul": hclspec.NewBlock("consul", false, hclspec.NewObject(map[string]*hclspec.Spec{
 		"address":              hclspec.NewAttr("address", "string", false),
@@ -49,10 +57,10 @@ var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 		"tls_server_name":      hclspec.NewAttr("tls_server_name", "string", false),
 		"insecure_skip_verify": hclspec.NewAttr("insecure_skip_verify", "bool", false),
 	})),
-	"compression_level": hclspec.NewDefault(hclspec.NewAttr("compression_level", "number", false), hclspec.NewLiteral("1")),
+	"compression_level": hclspec.NewDefault(hclspec.NewAttr("compression_level", "number", false), hclspec.NewLiteral(strconv.Itoa(defaultCompressionLevel))),
 	"data_dir":          hclspec.NewAttr("data_dir", "string", false),
 	"channel_secret":    hclspec.NewAttr("channel_secret", "string", false),
-	"no_cgroups":        hclspec.NewDefault(hclspec.NewAttr("no_cgroups", "bool", false), hclspec.NewLiteral("false")),
+	"no_cgroups":        hclspec.NewDefault(hclspec.NewAttr("no_cgroups", "bool", false), hclspec.NewLiteral(strconv.FormatBool(defaultNoCgroups))),
 })
 
 // channelSpec is one element of the task config's inputs and outputs.
@@ -151,57 +159,16 @@ type ConsulConfig struct {
 	InsecureSkipVerify bool   `codec:"insecure_skip_verify"`
 }
 
-// TaskConfig is a task's driver config (taskConfigSpec).
-type TaskConfig struct {
-	// Command and Args are what the task runs: the graph task's own command
-	// for a one-task shard, /bin/sh -c SCRIPT for a fused shard (the script
-	// runs Tasks in order and stops at the first failure).
-	Command string   `codec:"command"`
-	Args    []string `codec:"args"`
-	// Tasks are the graph tasks of the shard, in run order.
-	Tasks   []TaskSpec      `codec:"tasks"`
-	Inputs  []ChannelConfig `codec:"inputs"`
-	Outputs []ChannelConfig `codec:"outputs"`
-	Graph   string          `codec:"graph"`
-	Run     string          `codec:"run"`
-	// Shard is the shard ID of an unsplit job; Shards lists every shard ID
-	// of the job in NOMAD_ALLOC_INDEX order.
-	Shard  string        `codec:"shard"`
-	Shards []string      `codec:"shards"`
-	Split  []SplitConfig `codec:"split"`
-}
-
-// TaskSpec is one graph task of a shard (config "tasks").
-type TaskSpec struct {
-	Name    string            `codec:"name"`
-	Command string            `codec:"command"`
-	Args    []string          `codec:"args"`
-	Env     map[string]string `codec:"env"`
-}
-
-// ChannelConfig is one element of config "inputs" or "outputs".
-type ChannelConfig struct {
-	ID       string `codec:"id"`
-	Name     string `codec:"name"`
-	From     string `codec:"from"`
-	FromTask string `codec:"from_task"`
-	// FromPath is where the producing task writes the output, relative to
-	// its task dir; optional (default "out/<name>").
-	FromPath string `codec:"from_path"`
-	To       string `codec:"to"`
-	ToTask   string `codec:"to_task"`
-	// Path is where the consuming task reads the data, relative to its
-	// task dir.
-	Path   string `codec:"path"`
-	Bytes  int64  `codec:"bytes"`
-	Stream bool   `codec:"stream"`
-}
-
-// SplitConfig describes the pieces of a split job (config "split"); Bytes
-// and Items are per piece, in NOMAD_ALLOC_INDEX order.
-type SplitConfig struct {
-	Task  string  `codec:"task"`
-	Count int64   `codec:"count"`
-	Bytes []int64 `codec:"bytes"`
-	Items []int64 `codec:"items"`
-}
+// The task config and its parts are the contract with translator/nomadjob,
+// defined once in package sdk; taskConfigSpec decodes into them.
+type (
+	// TaskConfig is a task's driver config (taskConfigSpec): sdk.TaskConfig
+	// with the driver's methods.
+	TaskConfig sdk.TaskConfig
+	// TaskSpec is one graph task of a shard (config "tasks").
+	TaskSpec = sdk.TaskSpec
+	// ChannelConfig is one element of config "inputs" or "outputs".
+	ChannelConfig = sdk.ChannelConfig
+	// SplitConfig describes the pieces of a split job (config "split").
+	SplitConfig = sdk.SplitConfig
+)

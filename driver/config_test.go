@@ -233,3 +233,27 @@ func TestConsulAPIConfig(t *testing.T) {
 		t.Errorf("api config = %+v", c)
 	}
 }
+
+// TestConfigDefaultsAgree: an agent's empty plugin block (configSpec's
+// defaults) and a driver that has not been configured (decodeConfig(nil))
+// get every documented default, the same ones.
+func TestConfigDefaultsAgree(t *testing.T) {
+	want := Config{BindAddr: "0.0.0.0", Port: 4660, CompressionLevel: 1, NoCgroups: false,
+		DataDir: filepath.Join(os.TempDir(), "nomad-driver-shard")}
+	var spec Config
+	hclutils.NewConfigParser(configSpec).ParseHCL(t, `config {}`, &spec)
+	raw := encodeConfig(t, &spec)
+	fromSpec, err := decodeConfig(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unset, err := decodeConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]*Config{"empty plugin block": fromSpec, "decodeConfig(nil)": unset, "defaultConfig": defaultConfig()} {
+		if !reflect.DeepEqual(*got, want) {
+			t.Errorf("%s: defaults =\n%+v\nwant\n%+v", name, *got, want)
+		}
+	}
+}

@@ -179,6 +179,7 @@ func defaultConfig() *Config {
 		BindAddr:         defaultBindAddr,
 		Port:             defaultPort,
 		CompressionLevel: defaultCompressionLevel,
+		NoCgroups:        defaultNoCgroups,
 		DataDir:          filepath.Join(os.TempDir(), "nomad-driver-shard"),
 	}
 }

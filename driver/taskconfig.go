@@ -58,7 +58,7 @@ func (tc *TaskConfig) validate() error {
 	}
 	for _, list := range [][]ChannelConfig{tc.Inputs, tc.Outputs} {
 		for _, c := range list {
-			if err := c.validate(); err != nil {
+			if err := validateChannel(c); err != nil {
 				return err
 			}
 		}
@@ -66,9 +66,9 @@ func (tc *TaskConfig) validate() error {
 	return nil
 }
 
-// validate checks one channel's paths: relative, without "..", so the
+// validateChannel checks one channel's paths: relative, without "..", so the
 // channel manager never writes or reads outside the task dir.
-func (c ChannelConfig) validate() error {
+func validateChannel(c ChannelConfig) error {
 	for _, p := range []string{c.Path, c.FromPath} {
 		if p != "" && !filepath.IsLocal(p) {
 			return fmt.Errorf("channel %s: path %q must be relative to the task dir and stay inside it", c.ID, p)
@@ -91,12 +91,12 @@ func (tc *TaskConfig) channels(cfg *drivers.TaskConfig) (TaskChannels, error) {
 	}
 	for _, c := range tc.Inputs {
 		if shard == "" || c.To == shard {
-			spec.Inputs = append(spec.Inputs, c.input())
+			spec.Inputs = append(spec.Inputs, inputChannel(c))
 		}
 	}
 	for _, c := range tc.Outputs {
 		if shard == "" || c.From == shard {
-			spec.Outputs = append(spec.Outputs, c.output())
+			spec.Outputs = append(spec.Outputs, outputChannel(c))
 		}
 	}
 	if shard == "" && len(spec.Inputs)+len(spec.Outputs) > 0 {
@@ -128,18 +128,18 @@ func (tc *TaskConfig) allocShard(env map[string]string) (string, error) {
 	return tc.Shards[i], nil
 }
 
-// input converts a config channel to an InputChannel.
-func (c ChannelConfig) input() InputChannel {
+// inputChannel converts a config channel to an InputChannel.
+func inputChannel(c ChannelConfig) InputChannel {
 	return InputChannel{
 		ID: c.ID, From: c.From, FromTask: c.FromTask, Name: c.Name,
 		ToTask: c.ToTask, Path: c.Path, Bytes: c.Bytes, Stream: c.Stream,
 	}
 }
 
-// output converts a config channel to an OutputChannel; the path is where
+// outputChannel converts a config channel to an OutputChannel; the path is where
 // the producer writes: from_path, else the graph language's default
 // out/<name>.
-func (c ChannelConfig) output() OutputChannel {
+func outputChannel(c ChannelConfig) OutputChannel {
 	path := c.FromPath
 	if path == "" && c.Name != "" {
 		path = filepath.Join("out", c.Name)

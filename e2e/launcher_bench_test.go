@@ -16,6 +16,7 @@ import (
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/sdk"
 	"github.com/shardwise/shardwise/translator/hclreader"
 	"github.com/shardwise/shardwise/translator/nomadjob"
 )
@@ -65,7 +66,7 @@ func benchPlan(b *testing.B, path, run string) (*plan.Plan, []*api.Job) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	jobs, err := nomadjob.Jobs(p, g, cat, nomadjob.Options{Driver: nomadjob.DriverRawExec})
+	jobs, err := nomadjob.Jobs(p, g, cat, nomadjob.Options{Driver: sdk.DriverRawExec})
 	if err != nil {
 		b.Fatal(err)
 	}

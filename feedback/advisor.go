@@ -10,6 +10,7 @@ import (
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // Advisor answers what a launcher asks before it submits the next shards
@@ -90,7 +91,7 @@ func (a *Advisor) blocked(ctx context.Context, into map[string]int) error {
 				return fmt.Errorf("advisor: read job %s: %w", e.JobID, err)
 			}
 			if j != nil {
-				class = j.Meta[MetaClass]
+				class = j.Meta[sdk.MetaClass]
 			}
 			classes[key] = class
 		}

@@ -26,7 +26,7 @@ import (
 //	shardwise_feedback_errors_total{op}                         counter (op: stream, nomad, store)
 //
 // Prediction metrics are observed only for records whose job carried
-// the predictions (MetaPredictedRuntime, MetaPredictedMemory).
+// the predictions (sdk.MetaPredictedRuntime, sdk.MetaPredictedMemory).
 type Metrics struct {
 	reg        *prometheus.Registry
 	ingested   *prometheus.CounterVec

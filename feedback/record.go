@@ -10,34 +10,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/planner/history"
-)
-
-// Meta keys the translator writes on every job and group (the values of
-// translator/nomadjob's Meta* constants; cmd/shardwise's tests check that
-// they agree). Repeated here so the feedback service does not depend on
-// the planner's packages.
-const (
-	MetaGraph     = "shardwise_graph"
-	MetaRun       = "shardwise_run"
-	MetaShard     = "shardwise_shard"
-	MetaSignature = "shardwise_signature"
-	MetaClass     = "shardwise_class"
-)
-
-// Meta keys the feedback service reads besides the translator's. Like
-// shardwise_shard, each may be a comma list with one element per
-// allocation index of a split job. All are optional.
-const (
-	// MetaPredictedRuntime is the planner's predicted runtime of the
-	// shard on its class, in seconds.
-	MetaPredictedRuntime = "shardwise_predicted_runtime_seconds"
-	// MetaPredictedMemory is the planner's predicted peak memory, in MiB.
-	MetaPredictedMemory = "shardwise_predicted_memory_mib"
-	// MetaInputBytes and MetaOutputBytes are the bytes the shard's
-	// incoming and outgoing channels carry according to the plan; a
-	// usage report (UsageReportPath) overrides them.
-	MetaInputBytes  = "shardwise_input_bytes"
-	MetaOutputBytes = "shardwise_output_bytes"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // SourceNomad is the Source of records written by the feedback service.
@@ -62,7 +35,7 @@ type IOReport struct {
 // IsShardwise reports whether job carries Shardwise's meta (job-level
 // shardwise_signature and shardwise_run).
 func IsShardwise(meta map[string]string) bool {
-	return meta[MetaSignature] != "" && meta[MetaRun] != ""
+	return meta[sdk.MetaSignature] != "" && meta[sdk.MetaRun] != ""
 }
 
 // BuildRecord turns a terminal allocation (with its Job, as
@@ -88,9 +61,9 @@ func BuildRecord(a *api.Allocation, u Usage, node NodeInfo, io *IOReport) (histo
 	idx := allocIndex(a.Name)
 	r := history.Record{
 		Alloc: a.ID, Source: SourceNomad,
-		Graph: meta[MetaGraph], Run: meta[MetaRun],
-		Shard: pick(meta[MetaShard], idx), Task: task,
-		Signature: meta[MetaSignature], Executor: meta[MetaClass],
+		Graph: meta[sdk.MetaGraph], Run: meta[sdk.MetaRun],
+		Shard: pick(meta[sdk.MetaShard], idx), Task: task,
+		Signature: meta[sdk.MetaSignature], Executor: meta[sdk.MetaClass],
 		Node: a.NodeName, NodeClass: node.Class, CPUMHz: node.CPUMHz,
 		Start: ts.StartedAt.UTC(), End: ts.FinishedAt.UTC(),
 	}
@@ -260,13 +233,13 @@ func lastTermination(ts *api.TaskState) (*api.TaskEvent, bool) {
 }
 
 func setPredictions(r *history.Record, meta map[string]string, idx int) {
-	r.PredictedRuntimeSeconds = pickFloat(meta[MetaPredictedRuntime], idx)
-	r.PredictedMemoryBytes = int64(math.Ceil(pickFloat(meta[MetaPredictedMemory], idx) * (1 << 20)))
+	r.PredictedRuntimeSeconds = pickFloat(meta[sdk.MetaPredictedRuntime], idx)
+	r.PredictedMemoryBytes = int64(math.Ceil(pickFloat(meta[sdk.MetaPredictedMemory], idx) * (1 << 20)))
 }
 
 func setIO(r *history.Record, meta map[string]string, idx int, io *IOReport) {
-	r.InputBytes = int64(pickFloat(meta[MetaInputBytes], idx))
-	r.OutputBytes = int64(pickFloat(meta[MetaOutputBytes], idx))
+	r.InputBytes = int64(pickFloat(meta[sdk.MetaInputBytes], idx))
+	r.OutputBytes = int64(pickFloat(meta[sdk.MetaOutputBytes], idx))
 	if io == nil {
 		return
 	}

@@ -5,13 +5,15 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // terminatedAlloc is a finished allocation of a split job (piece idx)
 // whose task ended with events.
 func terminatedAlloc(idx string, events ...*api.TaskEvent) *api.Allocation {
-	meta := map[string]string{MetaGraph: "g", MetaRun: "r", MetaShard: "p0,p1", MetaSignature: "sig",
-		MetaClass: "memory", MetaPredictedRuntime: "10,20", MetaPredictedMemory: "100"}
+	meta := map[string]string{sdk.MetaGraph: "g", sdk.MetaRun: "r", sdk.MetaShard: "p0,p1", sdk.MetaSignature: "sig",
+		sdk.MetaClass: "memory", sdk.MetaPredictedRuntime: "10,20", sdk.MetaPredictedMemory: "100"}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	return &api.Allocation{
 		ID: "alloc-" + idx, Name: "job.g[" + idx + "]", TaskGroup: "g", NodeName: "n1",

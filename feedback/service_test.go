@@ -19,6 +19,7 @@ import (
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // recordWait bounds every wait for records in these tests.
@@ -28,9 +29,9 @@ const recordWait = 90 * time.Second
 // and its group, with no restarts or reschedules.
 func testJob(id, run, shard, driver string, memMiB int, count int, command string, args ...string) *api.Job {
 	meta := map[string]string{
-		MetaGraph: "fbtest", MetaRun: run, MetaShard: shard, MetaSignature: "sig-" + id,
-		MetaClass: "cpu", "shardwise_upstream": "",
-		MetaPredictedRuntime: "2", MetaPredictedMemory: "16", MetaInputBytes: "1000",
+		sdk.MetaGraph: "fbtest", sdk.MetaRun: run, sdk.MetaShard: shard, sdk.MetaSignature: "sig-" + id,
+		sdk.MetaClass: "cpu", "shardwise_upstream": "",
+		sdk.MetaPredictedRuntime: "2", sdk.MetaPredictedMemory: "16", sdk.MetaInputBytes: "1000",
 	}
 	j := api.NewBatchJob(id, id, "global", 50)
 	j.Datacenters = []string{"*"}
@@ -166,7 +167,7 @@ func TestServiceRecordsBatchJobs(t *testing.T) {
 	register(t, a, testJob("fb-ok", run, "s-ok", "raw_exec", 64, 1, "/bin/sh", "-c", report))
 	register(t, a, testJob("fb-fail", run, "s-fail", "raw_exec", 64, 1, "/bin/sh", "-c", "sleep 0.5; exit 3"))
 	split := testJob("fb-split", run, "s-p0,s-p1", "raw_exec", 64, 2, "/bin/sh", "-c", "sleep 0.5")
-	split.Meta[MetaPredictedRuntime] = "1,4"
+	split.Meta[sdk.MetaPredictedRuntime] = "1,4"
 	split.TaskGroups[0].Meta = split.Meta
 	register(t, a, split)
 

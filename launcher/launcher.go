@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/planner/plan"
-	"github.com/shardwise/shardwise/translator/nomadjob"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // Job event types of Nomad's event stream that end a job.
@@ -20,10 +20,6 @@ const (
 	eventJobDeregistered      = "JobDeregistered"
 	eventJobBatchDeregistered = "JobBatchDeregistered"
 )
-
-// MetaAttempt is the job meta key holding the launcher's attempt number,
-// set from the second registration of a job on.
-const MetaAttempt = "shardwise_attempt"
 
 // Defaults for zero Options fields.
 const (
@@ -500,9 +496,9 @@ func (r *runner) jobIDs() []string {
 
 // Meta keys the launcher reads from jobs, as the translator writes them.
 const (
-	metaRun   = nomadjob.MetaRun
-	metaShard = nomadjob.MetaShard
-	metaClass = nomadjob.MetaClass
-	metaGraph = nomadjob.MetaGraph
-	metaUp    = nomadjob.MetaUpstream
+	metaRun   = sdk.MetaRun
+	metaShard = sdk.MetaShard
+	metaClass = sdk.MetaClass
+	metaGraph = sdk.MetaGraph
+	metaUp    = sdk.MetaUpstream
 )

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // Node attributes the launcher places by.
@@ -123,7 +124,7 @@ func withSubmission(j *api.Job, affs []*api.Affinity, attempt int, failFast bool
 		if c.Meta == nil {
 			c.Meta = map[string]string{}
 		}
-		c.Meta[MetaAttempt] = strconv.Itoa(attempt)
+		c.Meta[sdk.MetaAttempt] = strconv.Itoa(attempt)
 	}
 	return &c
 }

@@ -3,6 +3,8 @@ package launcher
 import (
 	"testing"
 	"time"
+
+	"github.com/shardwise/shardwise/sdk"
 )
 
 func TestNodeBytesFollowUpstreamPieces(t *testing.T) {
@@ -64,13 +66,13 @@ func TestWithSubmissionLeavesTheJobAlone(t *testing.T) {
 		t.Fatal("withSubmission changed the original job")
 	}
 	tg := c.TaskGroups[0]
-	if len(tg.Affinities) != 1 || c.Meta[MetaAttempt] != "2" || c.Meta["k"] != "v" {
+	if len(tg.Affinities) != 1 || c.Meta[sdk.MetaAttempt] != "2" || c.Meta["k"] != "v" {
 		t.Errorf("copy: affinities %d, meta %v", len(tg.Affinities), c.Meta)
 	}
 	if *tg.RestartPolicy.Attempts != 0 || *tg.ReschedulePolicy.Attempts != 0 || *tg.ReschedulePolicy.Unlimited {
 		t.Error("fail-fast copy still restarts or reschedules")
 	}
-	if got := withSubmission(j, nil, 1, false); got.Meta[MetaAttempt] != "" {
+	if got := withSubmission(j, nil, 1, false); got.Meta[sdk.MetaAttempt] != "" {
 		t.Error("first attempt carries an attempt meta value")
 	}
 }

@@ -8,24 +8,7 @@ import (
 
 	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/planner/history"
-	"github.com/shardwise/shardwise/translator/nomadjob"
 )
-
-// TestFeedbackMetaKeysMatchTranslator guards the copy of the meta keys in
-// package feedback (which does not import the translator).
-func TestFeedbackMetaKeysMatchTranslator(t *testing.T) {
-	for got, want := range map[string]string{
-		feedback.MetaGraph: nomadjob.MetaGraph, feedback.MetaRun: nomadjob.MetaRun,
-		feedback.MetaShard: nomadjob.MetaShard, feedback.MetaSignature: nomadjob.MetaSignature,
-		feedback.MetaClass: nomadjob.MetaClass, feedback.MetaPredictedRuntime: nomadjob.MetaPredictedRuntime,
-		feedback.MetaPredictedMemory: nomadjob.MetaPredictedMemory, feedback.MetaInputBytes: nomadjob.MetaInputBytes,
-		feedback.MetaOutputBytes: nomadjob.MetaOutputBytes,
-	} {
-		if got != want {
-			t.Errorf("feedback meta key %q, translator %q", got, want)
-		}
-	}
-}
 
 func TestHistoryImportAndReport(t *testing.T) {
 	dir := t.TempDir()

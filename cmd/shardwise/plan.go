@@ -23,6 +23,7 @@ import (
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/sdk"
 	"github.com/shardwise/shardwise/translator/dot"
 	"github.com/shardwise/shardwise/translator/hclreader"
 	"github.com/shardwise/shardwise/translator/nomadjob"
@@ -119,7 +120,7 @@ func planGraph(path string, f planFlags, stderr io.Writer) (*planned, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", path, err)
 	}
-	p.Driver = pickDriver(f.driver, g.Driver)
+	p.Driver = sdk.PickDriver(f.driver, g.Driver)
 	log.Info("planned", "graph", g.Name, "run", run, "shards", len(p.Shards), "makespan_seconds", p.MakespanSeconds)
 	res := &planned{graph: g, catalog: cat, plan: p}
 	if f.dotPath != "" {
@@ -186,7 +187,7 @@ func staleJobs(dir, graphName, run string) (files, runs []string) {
 			continue
 		}
 		m := doc.Job.Meta
-		if m[nomadjob.MetaGraph] != graphName || m[nomadjob.MetaRun] == "" || m[nomadjob.MetaRun] == run {
+		if m[sdk.MetaGraph] != graphName || m[sdk.MetaRun] == "" || m[sdk.MetaRun] == run {
 			continue
 		}
 		files = append(files, p)
@@ -194,24 +195,13 @@ func staleJobs(dir, graphName, run string) (files, runs []string) {
 		if _, err := os.Stat(hcl); err == nil {
 			files = append(files, hcl)
 		}
-		if r := m[nomadjob.MetaRun]; !seen[r] {
+		if r := m[sdk.MetaRun]; !seen[r] {
 			seen[r] = true
 			runs = append(runs, r)
 		}
 	}
 	sort.Strings(runs)
 	return files, runs
-}
-
-func pickDriver(flagValue, graphValue string) string {
-	switch {
-	case flagValue != "":
-		return flagValue
-	case graphValue != "":
-		return graphValue
-	default:
-		return "raw_exec"
-	}
 }
 
 // emit builds the jobs before writing anything, then writes the jobs, the

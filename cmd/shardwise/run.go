@@ -16,6 +16,7 @@ import (
 
 	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/sdk"
 	"github.com/shardwise/shardwise/translator/nomadjob"
 )
 
@@ -99,8 +100,7 @@ func addPlanInputFlags(fs *flag.FlagSet, f *planFlags) {
 
 // checkDriver rejects an unknown -driver value.
 func checkDriver(d string) error {
-	switch d {
-	case "", nomadjob.DriverRawExec, nomadjob.DriverExec, nomadjob.DriverShard:
+	if d == "" || sdk.ValidDriver(d) {
 		return nil
 	}
 	return &usageError{msg: fmt.Sprintf("invalid -driver %q: want raw_exec, exec or shard", d)}

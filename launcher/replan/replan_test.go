@@ -18,6 +18,7 @@ import (
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/sdk"
 	"github.com/shardwise/shardwise/translator/hclreader"
 	"github.com/shardwise/shardwise/translator/nomadjob"
 )
@@ -117,8 +118,8 @@ func checkMove(t *testing.T, moves []launcher.Move, reason string) launcher.Move
 	if to == "memory-intensive" || m.Shards[0].ID != "s001-join" || !strings.Contains(m.Reason, reason) {
 		t.Fatalf("move %s to %s (%s), want s001-join off memory-intensive because %q", m.Shards[0].ID, to, m.Reason, reason)
 	}
-	if *m.Job.ID != m.Shards[0].Job || m.Job.Meta[nomadjob.MetaClass] != to {
-		t.Errorf("job %s class meta %q, want job %s on %s", *m.Job.ID, m.Job.Meta[nomadjob.MetaClass], m.Shards[0].Job, to)
+	if *m.Job.ID != m.Shards[0].Job || m.Job.Meta[sdk.MetaClass] != to {
+		t.Errorf("job %s class meta %q, want job %s on %s", *m.Job.ID, m.Job.Meta[sdk.MetaClass], m.Shards[0].Job, to)
 	}
 	cons := m.Job.TaskGroups[0].Constraints
 	if len(cons) == 0 || cons[0].RTarget != to {
@@ -226,7 +227,7 @@ func TestOffPredictionMovesOnFreshHistory(t *testing.T) {
 	if rt.Source != "history" || rt.Value > 5 {
 		t.Errorf("moved shard's runtime %+v, want about 1 s from history", rt)
 	}
-	if got, want := m.Job.Meta[nomadjob.MetaPredictedRuntime], fmt.Sprint(math.Round(rt.Value*1000)/1000); got != want {
-		t.Errorf("job meta %s = %q, want the fresh prediction %q", nomadjob.MetaPredictedRuntime, got, want)
+	if got, want := m.Job.Meta[sdk.MetaPredictedRuntime], fmt.Sprint(math.Round(rt.Value*1000)/1000); got != want {
+		t.Errorf("job meta %s = %q, want the fresh prediction %q", sdk.MetaPredictedRuntime, got, want)
 	}
 }

@@ -1,6 +1,10 @@
 package hclreader
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/shardwise/shardwise/sdk"
+)
 
 // This file is the graph language's schema: every block and argument the
 // reader accepts, in one place. docs/graph-language.md describes them.
@@ -99,6 +103,6 @@ var splitSchema = &hcl.BodySchema{
 
 // Allowed values of the enumerated arguments, in the order messages list them.
 var (
-	drivers   = []string{"raw_exec", "exec", "shard"}
+	drivers   = sdk.Drivers()
 	taskTypes = []string{"batch", "service"}
 )

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // synthetic returns a plan of n single-shard jobs over the fixture catalog:
@@ -74,7 +75,7 @@ func emit(b *testing.B, p *plan.Plan, g *graph.Graph, opts Options, w io.Writer)
 // BenchmarkEmit1000 builds 1,000 jobs and writes each as HCL and JSON
 // (to io.Discard). Target: <= 100 ms per iteration.
 func BenchmarkEmit1000(b *testing.B) {
-	for _, driver := range []string{DriverRawExec, DriverShard} {
+	for _, driver := range []string{sdk.DriverRawExec, sdk.DriverShard} {
 		b.Run(driver, func(b *testing.B) {
 			p, g := synthetic(b, 1000)
 			b.ReportAllocs()

@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/hashicorp/nomad/api"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // weird holds every kind of character quote escapes or keeps: tab, quote,
@@ -58,7 +60,7 @@ func oddJob() *api.Job {
 // full of awkward strings and values.
 func TestWriteHCLMatchesHCLWrite(t *testing.T) {
 	var jobs []*api.Job
-	for _, d := range []string{DriverRawExec, DriverExec, DriverShard} {
+	for _, d := range []string{sdk.DriverRawExec, sdk.DriverExec, sdk.DriverShard} {
 		js, err := Jobs(testPlan(), testGraph(t), testCatalog(), Options{Driver: d})
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +68,7 @@ func TestWriteHCLMatchesHCLWrite(t *testing.T) {
 		jobs = append(jobs, js...)
 	}
 	p, g := synthetic(t, 50)
-	for _, d := range []string{DriverRawExec, DriverShard} {
+	for _, d := range []string{sdk.DriverRawExec, sdk.DriverShard} {
 		js, err := Jobs(p, g, testCatalog(), Options{Driver: d})
 		if err != nil {
 			t.Fatal(err)

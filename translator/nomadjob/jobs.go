@@ -12,35 +12,7 @@ import (
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
-)
-
-// Job and group meta keys. Every job and its group carry all of them;
-// shardwise_shard and shardwise_upstream are comma lists of shard IDs
-// (the pieces of a split task in NOMAD_ALLOC_INDEX order).
-const (
-	MetaGraph     = "shardwise_graph"
-	MetaRun       = "shardwise_run"
-	MetaShard     = "shardwise_shard"
-	MetaSignature = "shardwise_signature"
-	MetaClass     = "shardwise_class"
-	MetaUpstream  = "shardwise_upstream"
-	// MetaSplitTask names the split task; set only on split jobs.
-	MetaSplitTask = "shardwise_split_task"
-)
-
-// Prediction meta keys, read back by the feedback service to compare each
-// allocation with its plan. Like shardwise_shard they are comma lists, one
-// element per allocation index, on every job and its group.
-const (
-	// MetaPredictedRuntime is the shard's predicted runtime in seconds.
-	MetaPredictedRuntime = "shardwise_predicted_runtime_seconds"
-	// MetaPredictedMemory is the shard's predicted peak memory in MiB.
-	MetaPredictedMemory = "shardwise_predicted_memory_mib"
-	// MetaInputBytes and MetaOutputBytes are the bytes the plan's
-	// channels carry into and out of the shard from and to other jobs
-	// (a split piece without input channels: its share of the input).
-	MetaInputBytes  = "shardwise_input_bytes"
-	MetaOutputBytes = "shardwise_output_bytes"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // Jobs builds one Nomad job per distinct Shard.Job of p, in order of first
@@ -173,15 +145,15 @@ func (b *builder) tasks(s *plan.Shard) ([]*graph.Task, error) {
 func (b *builder) meta(u *unit) map[string]string {
 	s := u.first()
 	m := map[string]string{
-		MetaGraph:     b.plan.Graph,
-		MetaRun:       b.plan.Run,
-		MetaShard:     strings.Join(u.ids(), ","),
-		MetaSignature: s.Signature,
-		MetaClass:     s.Class,
-		MetaUpstream:  strings.Join(upstream(u), ","),
+		sdk.MetaGraph:     b.plan.Graph,
+		sdk.MetaRun:       b.plan.Run,
+		sdk.MetaShard:     strings.Join(u.ids(), ","),
+		sdk.MetaSignature: s.Signature,
+		sdk.MetaClass:     s.Class,
+		sdk.MetaUpstream:  strings.Join(upstream(u), ","),
 	}
 	if sp := u.split(); sp != nil {
-		m[MetaSplitTask] = sp.Task
+		m[sdk.MetaSplitTask] = sp.Task
 	}
 	maps.Copy(m, predictionMeta(u))
 	return m
@@ -203,10 +175,10 @@ func predictionMeta(u *unit) map[string]string {
 		in[i], out[i] = strconv.FormatInt(inBytes, 10), strconv.FormatInt(outBytes, 10)
 	}
 	return map[string]string{
-		MetaPredictedRuntime: strings.Join(rt, ","),
-		MetaPredictedMemory:  strings.Join(mem, ","),
-		MetaInputBytes:       strings.Join(in, ","),
-		MetaOutputBytes:      strings.Join(out, ","),
+		sdk.MetaPredictedRuntime: strings.Join(rt, ","),
+		sdk.MetaPredictedMemory:  strings.Join(mem, ","),
+		sdk.MetaInputBytes:       strings.Join(in, ","),
+		sdk.MetaOutputBytes:      strings.Join(out, ","),
 	}
 }
 

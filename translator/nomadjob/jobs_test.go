@@ -13,6 +13,7 @@ import (
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 func TestJobsOnePerDistinctJob(t *testing.T) {
@@ -39,10 +40,10 @@ func TestJobLevelFields(t *testing.T) {
 		t.Errorf("datacenters = %v, want the plan's [dc1]", j.Datacenters)
 	}
 	wantMeta := map[string]string{
-		MetaGraph: "demo", MetaRun: "r-20250101", MetaShard: "train", MetaSignature: "train",
-		MetaClass: "gpu", MetaUpstream: "prep",
-		MetaPredictedRuntime: "0", MetaPredictedMemory: "30000",
-		MetaInputBytes: "1073741824", MetaOutputBytes: "0",
+		sdk.MetaGraph: "demo", sdk.MetaRun: "r-20250101", sdk.MetaShard: "train", sdk.MetaSignature: "train",
+		sdk.MetaClass: "gpu", sdk.MetaUpstream: "prep",
+		sdk.MetaPredictedRuntime: "0", sdk.MetaPredictedMemory: "30000",
+		sdk.MetaInputBytes: "1073741824", sdk.MetaOutputBytes: "0",
 	}
 	g, _ := only(t, j)
 	if !reflect.DeepEqual(j.Meta, wantMeta) || !reflect.DeepEqual(g.Meta, wantMeta) {
@@ -226,12 +227,12 @@ func TestSplitCount(t *testing.T) {
 			t.Errorf("env %s = %q, want unset", k, v)
 		}
 	}
-	if j.Meta[MetaShard] != "map-0,map-1,map-2,map-3" || j.Meta[MetaSplitTask] != "map" || j.Meta[MetaUpstream] != "prep" {
+	if j.Meta[sdk.MetaShard] != "map-0,map-1,map-2,map-3" || j.Meta[sdk.MetaSplitTask] != "map" || j.Meta[sdk.MetaUpstream] != "prep" {
 		t.Errorf("meta = %v", j.Meta)
 	}
 	// Prediction meta: one element per allocation index, like shardwise_shard.
-	if j.Meta[MetaPredictedMemory] != "603,602,601,600" || j.Meta[MetaInputBytes] != "1000,1010,1020,1030" ||
-		j.Meta[MetaOutputBytes] != "0,0,0,0" || j.Meta[MetaPredictedRuntime] != "0,0,0,0" {
+	if j.Meta[sdk.MetaPredictedMemory] != "603,602,601,600" || j.Meta[sdk.MetaInputBytes] != "1000,1010,1020,1030" ||
+		j.Meta[sdk.MetaOutputBytes] != "0,0,0,0" || j.Meta[sdk.MetaPredictedRuntime] != "0,0,0,0" {
 		t.Errorf("prediction meta = %v", j.Meta)
 	}
 	if !reflect.DeepEqual(task.Config["args"], []string{"--piece", "${NOMAD_ALLOC_INDEX}"}) {

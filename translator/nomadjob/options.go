@@ -1,16 +1,9 @@
 package nomadjob
 
-import "fmt"
+import (
+	"fmt"
 
-// Task drivers Jobs can emit.
-const (
-	// DriverRawExec runs the shard's command on the host without isolation.
-	DriverRawExec = "raw_exec"
-	// DriverExec runs the shard's command in Nomad's chroot and cgroups.
-	DriverExec = "exec"
-	// DriverShard is Shardwise's own task driver, which receives the shard's
-	// tasks and channels in its config and runs the tasks itself.
-	DriverShard = "shard"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // Defaults applied by Options when a field is zero.
@@ -51,16 +44,9 @@ type Options struct {
 // when o names none. It returns an error for an unknown driver or a
 // MemoryMaxFactor below 1.
 func (o Options) resolve(planDriver string) (Options, error) {
-	if o.Driver == "" {
-		o.Driver = planDriver
-	}
-	if o.Driver == "" {
-		o.Driver = DriverRawExec
-	}
-	switch o.Driver {
-	case DriverRawExec, DriverExec, DriverShard:
-	default:
-		return o, fmt.Errorf("unknown driver %q: want %q, %q or %q", o.Driver, DriverRawExec, DriverExec, DriverShard)
+	o.Driver = sdk.PickDriver(o.Driver, planDriver)
+	if err := sdk.CheckDriver(o.Driver); err != nil {
+		return o, err
 	}
 	if o.Shell == "" {
 		o.Shell = DefaultShell

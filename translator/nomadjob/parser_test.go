@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // nomadBinary returns the real Nomad agent binary: $SHARDWISE_BIN/nomad, or
@@ -69,7 +71,7 @@ func parseWithNomad(t *testing.T, bin, file string) []byte {
 // nothing we did not expect).
 func TestNomadParserAgreement(t *testing.T) {
 	bin := nomadBinary(t)
-	for _, driver := range []string{DriverRawExec, DriverExec, DriverShard} {
+	for _, driver := range []string{sdk.DriverRawExec, sdk.DriverExec, sdk.DriverShard} {
 		dir := filepath.Join(t.TempDir(), "jobs")
 		jobs, err := Jobs(testPlan(), testGraph(t), testCatalog(), Options{Driver: driver})
 		if err != nil {

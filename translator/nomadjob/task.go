@@ -13,6 +13,7 @@ import (
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // Environment variables Jobs sets in every task. SHARDWISE_SHARD is set on
@@ -63,7 +64,7 @@ func (b *builder) task(u *unit, tasks []*graph.Task, class *catalog.Class, r pla
 	if err := checkName("task", t.Name); err != nil {
 		return nil, err
 	}
-	if b.opts.Driver == DriverShard {
+	if b.opts.Driver == sdk.DriverShard {
 		t.Config, err = b.shardConfig(u, tasks, overrides)
 	} else {
 		t.Config, err = b.execConfig(tasks, overrides)

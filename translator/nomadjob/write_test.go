@@ -14,6 +14,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/sdk"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -25,10 +27,10 @@ func TestWriteHCLGolden(t *testing.T) {
 	cases := []struct {
 		driver, job, golden string
 	}{
-		{DriverRawExec, "demo-prep", "fused-raw_exec.nomad.hcl"},
-		{DriverRawExec, "demo-train", "gpu-raw_exec.nomad.hcl"},
-		{DriverShard, "demo-map", "split-shard.nomad.hcl"},
-		{DriverShard, "demo-prep", "fused-shard.nomad.hcl"},
+		{sdk.DriverRawExec, "demo-prep", "fused-raw_exec.nomad.hcl"},
+		{sdk.DriverRawExec, "demo-train", "gpu-raw_exec.nomad.hcl"},
+		{sdk.DriverShard, "demo-map", "split-shard.nomad.hcl"},
+		{sdk.DriverShard, "demo-prep", "fused-shard.nomad.hcl"},
 	}
 	for _, c := range cases {
 		t.Run(c.golden, func(t *testing.T) {
