@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,11 +16,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/shardwise/shardwise/feedback"
+	"github.com/shardwise/shardwise/planner"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/plan"
-	"github.com/shardwise/shardwise/planner/predict"
 	"github.com/shardwise/shardwise/sdk"
 	"github.com/shardwise/shardwise/translator/dot"
 	"github.com/shardwise/shardwise/translator/hclreader"
@@ -103,25 +101,11 @@ func planGraph(path string, f planFlags, stderr io.Writer) (*planned, error) {
 		return nil, err
 	}
 	log.Debug("loaded history", "records", len(records), "files", len(f.histories))
-	warnUnknownExecutors(log, cat, records)
-	pred, err := predict.New(cat, records)
+	r, err := planner.Pipeline{Catalog: cat, History: records, Logger: log}.Plan(g, planner.Options{Run: f.run, Driver: f.driver, Source: path})
 	if err != nil {
-		return nil, fmt.Errorf("fit predictor: %w", err)
+		return nil, err
 	}
-	tb, err := pred.Predict(g)
-	if err != nil {
-		return nil, fmt.Errorf("predict %s: %w", path, err)
-	}
-	run := f.run
-	if run == "" {
-		run = newRunID()
-	}
-	p, err := plan.Build(g, cat, tb, plan.Options{Run: run})
-	if err != nil {
-		return nil, fmt.Errorf("plan %s: %w", path, err)
-	}
-	p.Driver = sdk.PickDriver(f.driver, g.Driver)
-	log.Info("planned", "graph", g.Name, "run", run, "shards", len(p.Shards), "makespan_seconds", p.MakespanSeconds)
+	p := r.Plan
 	res := &planned{graph: g, catalog: cat, plan: p}
 	if f.dotPath != "" {
 		var buf bytes.Buffer
@@ -138,24 +122,6 @@ func planGraph(path string, f planFlags, stderr io.Writer) (*planned, error) {
 // ("h.jsonl:2: ...", "read history h.jsonl: ..."), so none is added.
 func loadHistory(paths []string) ([]history.Record, error) {
 	return feedback.LoadHistory(context.Background(), paths...)
-}
-
-// warnUnknownExecutors warns once per class name about history records
-// whose executor class is not in the catalog: the predictor leaves them
-// out of the runtime fit (their runtimes cannot be scaled by an unknown class's speed), as
-// Nomad skips what it cannot place rather than guessing. A class renamed
-// or removed from the catalog is the usual cause.
-func warnUnknownExecutors(log hclog.Logger, cat *catalog.Catalog, records []history.Record) {
-	unknown := predict.UnknownExecutors(cat, records)
-	names := make([]string, 0, len(unknown))
-	for name := range unknown {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		log.Warn(fmt.Sprintf("history records of executor class %q left out of the runtime fit: the class is not in the catalog", name),
-			"records", unknown[name], "classes", strings.Join(cat.Names(), ", "))
-	}
 }
 
 // warnStaleJobs warns when dir holds job files (NAME.json and
@@ -254,21 +220,11 @@ func writeFileAtomic(path string, data []byte) error {
 // umask.
 func createTemp(dir, prefix string) (*os.File, error) {
 	for range 100 {
-		f, err := os.OpenFile(filepath.Join(dir, prefix+newRunID()), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		f, err := os.OpenFile(filepath.Join(dir, prefix+planner.NewRunID()), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		return f, err
 	}
 	return nil, fmt.Errorf("create a temporary file in %s: too many name collisions", dir)
-}
-
-// newRunID returns 8 random hex characters: short enough for job IDs,
-// random enough that two runs of one graph never collide.
-func newRunID() string {
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err))
-	}
-	return hex.EncodeToString(b[:])
 }

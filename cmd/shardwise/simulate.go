@@ -10,9 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/shardwise/shardwise/planner"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/evaluate"
-	"github.com/shardwise/shardwise/planner/predict"
 	"github.com/shardwise/shardwise/planner/simulate"
 	"github.com/shardwise/shardwise/planner/units"
 	"github.com/shardwise/shardwise/translator/hclreader"
@@ -120,13 +120,9 @@ func simulateInput(path string, cat *catalog.Catalog, f simulateFlags, stderr io
 		printDiags(stderr, diags)
 		return nil, &reportedError{diags}
 	}
-	pred, err := predict.New(cat, records)
+	tb, err := planner.Pipeline{Catalog: cat, History: records}.Predict(g, path)
 	if err != nil {
-		return nil, fmt.Errorf("fit predictor: %w", err)
-	}
-	tb, err := pred.Predict(g)
-	if err != nil {
-		return nil, fmt.Errorf("predict %s: %w", path, err)
+		return nil, err
 	}
 	return &evaluate.Input{Name: g.Name, Graph: g, Table: tb}, nil
 }

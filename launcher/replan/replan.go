@@ -40,6 +40,7 @@ import (
 
 	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/planner"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/history"
@@ -194,28 +195,25 @@ type fresh struct {
 	classOf map[string]string
 }
 
-// freshPlan refits the predictor, predicts the graph, pins what was
-// submitted, rules out unusable classes for the rest and plans again.
+// freshPlan refits the predictor and plans the graph again through the
+// planner's pipeline with the same run ID and driver, pinning what was
+// submitted to its class and avoiding the classes not usable now for the
+// rest.
 func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, load *feedback.Load) (*fresh, error) {
 	pred, err := r.Advisor.Predictor(ctx, r.Catalog, r.Extra...)
 	if err != nil {
 		return nil, err
 	}
-	tb, err := pred.Predict(r.Graph)
+	res, err := planner.Pipeline{Catalog: r.Catalog, Predictor: pred}.Plan(r.Graph, r.constraints(req, load))
 	if err != nil {
-		return nil, fmt.Errorf("predict %s: %w", r.Graph.Name, err)
+		return nil, err
 	}
-	r.constrain(tb, req, load)
-	p, err := plan.Build(r.Graph, r.Catalog, tb, plan.Options{Run: req.Plan.Run})
-	if err != nil {
-		return nil, fmt.Errorf("plan %s: %w", r.Graph.Name, err)
-	}
-	p.Driver = req.Plan.Driver
+	p := res.Plan
 	jobs, err := nomadjob.Jobs(p, r.Graph, r.Catalog, r.Jobs)
 	if err != nil {
 		return nil, fmt.Errorf("translate the fresh plan: %w", err)
 	}
-	out := &fresh{plan: p, table: tb, jobs: map[string]*api.Job{}, classOf: map[string]string{}}
+	out := &fresh{plan: p, table: res.Table, jobs: map[string]*api.Job{}, classOf: map[string]string{}}
 	for _, j := range jobs {
 		out.jobs[*j.ID] = j
 	}
@@ -227,60 +225,29 @@ func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, l
 	return out, nil
 }
 
-// constrain edits the prediction table: each task of a shard already
-// submitted is feasible only on that shard's class; each task of a shard
-// not submitted loses the classes that are not usable now, unless none
-// would be left.
-func (r *Replanner) constrain(tb *predict.Table, req launcher.ReplanRequest, load *feedback.Load) {
+// constraints are the pipeline options of a fresh plan of req: its run
+// ID and driver, each task of a shard already submitted pinned to that
+// shard's class, and the classes not usable now avoided for the others.
+func (r *Replanner) constraints(req launcher.ReplanRequest, load *feedback.Load) planner.Options {
 	pending := map[string]bool{}
 	for _, s := range req.Pending {
 		pending[s.ID] = true
 	}
+	opts := planner.Options{Run: req.Plan.Run, Driver: req.Plan.Driver, Pin: map[string]string{}}
 	for _, s := range req.Plan.Shards {
+		if pending[s.ID] {
+			continue
+		}
 		for _, name := range s.Tasks {
-			t := r.Graph.Index(name)
-			if t < 0 {
-				continue
-			}
-			if pending[s.ID] {
-				r.ruleOut(tb, t, load)
-			} else {
-				pin(tb, t, s.Class)
-			}
+			opts.Pin[name] = s.Class
 		}
 	}
-}
-
-// ruleOut makes the unusable classes infeasible for task t, unless that
-// leaves it none.
-func (r *Replanner) ruleOut(tb *predict.Table, t int, load *feedback.Load) {
-	var keep, drop []int
-	for c, name := range tb.Classes {
-		n := tb.At(t, c)
-		switch {
-		case !n.Feasible:
-		case r.usable(name, load):
-			keep = append(keep, c)
-		default:
-			drop = append(drop, c)
+	for _, name := range r.Catalog.Names() {
+		if !r.usable(name, load) {
+			opts.Avoid = append(opts.Avoid, name)
 		}
 	}
-	if len(keep) == 0 {
-		return
-	}
-	for _, c := range drop {
-		n := tb.At(t, c)
-		n.Feasible, n.Why = false, "no capacity now (re-plan)"
-	}
-}
-
-// pin makes task t feasible only on class name.
-func pin(tb *predict.Table, t int, name string) {
-	for c, cn := range tb.Classes {
-		if n := tb.At(t, c); cn != name && n.Feasible {
-			n.Feasible, n.Why = false, "already placed on "+name+" (re-plan)"
-		}
-	}
+	return opts
 }
 
 // decide returns the move for a triggered job, or nil to keep it. The

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/shardwise/shardwise/planner"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/place"
@@ -182,11 +183,11 @@ func runMethod(m Method, in *Input, cat *catalog.Catalog, opts Options) (*Outcom
 		return simulated(m, p, cat, opts, time.Since(start))
 	case MethodShardwise:
 		start := time.Now()
-		p, err := plan.Build(in.Graph, cat, in.Table, plan.Options{Run: opts.Run})
+		r, err := planner.Pipeline{Catalog: cat}.Plan(in.Graph, planner.Options{Run: opts.Run, Table: in.Table})
 		if err != nil {
 			return nil, err
 		}
-		return simulated(m, p, cat, opts, time.Since(start))
+		return simulated(m, r.Plan, cat, opts, time.Since(start))
 	}
 	return nil, fmt.Errorf("unknown method %q", m)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/shardwise/shardwise/planner"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/evaluate/synth"
 	"github.com/shardwise/shardwise/planner/graph"
@@ -41,11 +42,7 @@ type Input struct {
 // It returns an error if the predictor cannot be fitted or some task fits
 // no class.
 func TraceTable(g *graph.Graph, records []history.Record, cat *catalog.Catalog) (*predict.Table, error) {
-	p, err := predict.New(cat, records)
-	if err != nil {
-		return nil, err
-	}
-	tb, err := p.Predict(g)
+	tb, err := planner.Pipeline{Catalog: cat, History: records}.Predict(g, "")
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,216 @@
+// Package planner is the planning pipeline, the one entry point from a task
+// graph to a plan: fit the predictor on history (planner/predict), predict
+// every task on every executor class of the catalog, constrain the
+// predictions (classes pinned or avoided while a run is re-planned), and
+// cut, place and schedule the shards (planner/plan). `shardwise plan`,
+// `run`, `simulate`, `make bench-plan` (through planner/evaluate) and the
+// re-planner (launcher/replan) all plan through Pipeline.Plan.
+//
+// The subpackages hold the steps: graph (the task graph), catalog
+// (executor classes), history (records of past runs), predict, place
+// (list scheduling), plan (shards and the plan document), simulate and
+// evaluate (judging plans). Nothing here imports the translator, launcher,
+// feedback or driver.
+package planner
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/sdk"
+)
+
+// Pipeline plans graphs on one catalog from one history. Catalog is
+// required.
+type Pipeline struct {
+	Catalog *catalog.Catalog
+	// History are the records the predictor is fitted on (predict.New);
+	// records of classes missing from Catalog are left out of the runtime
+	// fit with a warning.
+	History []history.Record
+	// Predictor, when set, is used as it is instead of fitting one on
+	// History (the re-planner's, refitted on the feedback store).
+	Predictor *predict.Predictor
+	// Logger receives the warnings and a line per plan; nil logs nothing.
+	Logger hclog.Logger
+}
+
+// Options choose how one graph is planned. The zero value plans with a
+// random run ID, the graph's driver and fresh predictions.
+type Options struct {
+	// Run is the run ID carried in job names and meta; "" means a random
+	// one (NewRunID).
+	Run string
+	// Driver is the task driver of the plan's jobs; "" means the graph's,
+	// else sdk.DefaultDriver.
+	Driver string
+	// Source names the graph in errors (its file's path); "" means the
+	// graph's name.
+	Source string
+	// Table, when set, holds the predictions to plan from (every task on
+	// every class of Catalog, in catalog order) instead of the predictor's;
+	// evaluation plans known costs this way. Pin and Avoid edit it.
+	Table *predict.Table
+	// Pin maps a task name to the only class it may run on (a task of a
+	// shard already submitted, when a run is re-planned).
+	Pin map[string]string
+	// Avoid lists classes the tasks not pinned should not run on (no ready
+	// node or no capacity now), unless that would leave a task no class.
+	Avoid []string
+}
+
+// Result is a plan with the predictions it was made from.
+type Result struct {
+	Plan  *plan.Plan
+	Table *predict.Table
+}
+
+// Why of a need made infeasible by Options.Pin and Options.Avoid.
+const (
+	whyAvoided = "no capacity now (re-plan)"
+	whyPinned  = "already placed on %s (re-plan)"
+)
+
+// Plan predicts g's needs (unless opts.Table is set), applies opts.Pin
+// and opts.Avoid, and builds the plan (plan.Build) with the run ID and
+// driver of opts. It returns an error, wrapped with the graph's name, when
+// the predictor cannot be fitted, a task fits no class, or the plan cannot
+// be built. g is not modified; Pin and Avoid edit the table the plan is
+// built from (opts.Table itself when it is set), returned in the Result.
+func (p Pipeline) Plan(g *graph.Graph, opts Options) (*Result, error) {
+	src := cmp.Or(opts.Source, g.Name)
+	if p.Catalog == nil {
+		return nil, fmt.Errorf("plan %s: no catalog", src)
+	}
+	tb := opts.Table
+	if tb == nil {
+		var err error
+		if tb, err = p.Predict(g, src); err != nil {
+			return nil, err
+		}
+	}
+	constrain(tb, g, opts.Pin, opts.Avoid)
+	run := opts.Run
+	if run == "" {
+		run = NewRunID()
+	}
+	pl, err := plan.Build(g, p.Catalog, tb, plan.Options{Run: run})
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", src, err)
+	}
+	pl.Driver = sdk.PickDriver(opts.Driver, g.Driver)
+	p.logger().Info("planned", "graph", g.Name, "run", run, "shards", len(pl.Shards), "makespan_seconds", pl.MakespanSeconds)
+	return &Result{Plan: pl, Table: tb}, nil
+}
+
+// Predict fits the predictor on History (or takes Predictor) and returns
+// g's needs on every class of Catalog, warning once per class name about
+// history records of classes the catalog lacks. Errors name the graph as
+// src ("" means its name).
+func (p Pipeline) Predict(g *graph.Graph, src string) (*predict.Table, error) {
+	src = cmp.Or(src, g.Name)
+	pred := p.Predictor
+	if pred == nil {
+		p.warnUnknownExecutors()
+		var err error
+		if pred, err = predict.New(p.Catalog, p.History); err != nil {
+			return nil, fmt.Errorf("fit predictor: %w", err)
+		}
+	}
+	tb, err := pred.Predict(g)
+	if err != nil {
+		return nil, fmt.Errorf("predict %s: %w", src, err)
+	}
+	return tb, nil
+}
+
+// warnUnknownExecutors warns once per class name about history records
+// whose executor class is not in the catalog: the predictor leaves them
+// out of the runtime fit (their runtimes cannot be scaled by an unknown
+// class's speed), as Nomad skips what it cannot place rather than
+// guessing. A class renamed or removed from the catalog is the usual
+// cause.
+func (p Pipeline) warnUnknownExecutors() {
+	unknown := predict.UnknownExecutors(p.Catalog, p.History)
+	names := make([]string, 0, len(unknown))
+	for name := range unknown {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p.logger().Warn(fmt.Sprintf("history records of executor class %q left out of the runtime fit: the class is not in the catalog", name),
+			"records", unknown[name], "classes", strings.Join(p.Catalog.Names(), ", "))
+	}
+}
+
+// constrain edits tb: a pinned task is feasible only on its class; a task
+// not pinned loses the avoided classes, unless none would be left.
+func constrain(tb *predict.Table, g *graph.Graph, pin map[string]string, avoid []string) {
+	for t, task := range g.Tasks {
+		if class, ok := pin[task.Name]; ok {
+			pinTo(tb, t, class)
+		} else if len(avoid) > 0 {
+			ruleOut(tb, t, avoid)
+		}
+	}
+}
+
+// pinTo makes task t feasible only on class name.
+func pinTo(tb *predict.Table, t int, name string) {
+	for c, cn := range tb.Classes {
+		if n := tb.At(t, c); cn != name && n.Feasible {
+			n.Feasible, n.Why = false, fmt.Sprintf(whyPinned, name)
+		}
+	}
+}
+
+// ruleOut makes the avoided classes infeasible for task t, unless that
+// leaves it none.
+func ruleOut(tb *predict.Table, t int, avoid []string) {
+	var keep, drop []int
+	for c, name := range tb.Classes {
+		switch {
+		case !tb.At(t, c).Feasible:
+		case slices.Contains(avoid, name):
+			drop = append(drop, c)
+		default:
+			keep = append(keep, c)
+		}
+	}
+	if len(keep) == 0 {
+		return
+	}
+	for _, c := range drop {
+		n := tb.At(t, c)
+		n.Feasible, n.Why = false, whyAvoided
+	}
+}
+
+// NewRunID returns 8 random hex characters: short enough for job IDs,
+// random enough that two runs of one graph never collide.
+func NewRunID() string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func (p Pipeline) logger() hclog.Logger {
+	if p.Logger == nil {
+		return hclog.NewNullLogger()
+	}
+	return p.Logger
+}
