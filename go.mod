@@ -5,6 +5,7 @@ go 1.26.7
 require (
 	github.com/agext/levenshtein v1.2.1
 	github.com/google/go-cmp v0.7.0
+	github.com/google/renameio/v2 v2.0.2
 	github.com/hashicorp/consul-template v0.31.0
 	github.com/hashicorp/consul/api v1.34.5
 	github.com/hashicorp/go-hclog v1.6.3

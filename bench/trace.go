@@ -9,17 +9,19 @@ import (
 
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/evaluate"
+	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/translator/wfcommons"
 )
 
 // FromTrace imports the WfCommons trace at path and returns it as an
-// evaluate.Input for cat, with the table of evaluate.TraceTable.
-func FromTrace(path string, cat *catalog.Catalog) (*evaluate.Input, error) {
+// evaluate.Input for cat, with the table of evaluate.TraceTable fitted on
+// the trace's records and extra ones (other history).
+func FromTrace(path string, cat *catalog.Catalog, extra ...history.Record) (*evaluate.Input, error) {
 	res, err := wfcommons.Import(path)
 	if err != nil {
 		return nil, err
 	}
-	tb, err := evaluate.TraceTable(res.Graph, res.Records, cat)
+	tb, err := evaluate.TraceTable(res.Graph, append(res.Records, extra...), cat)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/planner/catalog"
 )
 
@@ -25,8 +26,7 @@ func runExecutors(args []string, stdout, stderr io.Writer) error {
 	}
 	cat, diags := catalog.Load(*path)
 	if diags.HasErrors() {
-		printDiags(stderr, diags)
-		return &reportedError{diags}
+		return &app.DiagnosticsError{Diags: diags}
 	}
 	switch *format {
 	case "table":

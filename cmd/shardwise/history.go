@@ -1,11 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 
+	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/feedback"
 )
 
@@ -53,7 +53,7 @@ func runHistoryReport(args []string, stdout, stderr io.Writer) error {
 	if *format != "table" && *format != "json" {
 		return &usageError{msg: fmt.Sprintf("invalid -format %q: want table or json", *format)}
 	}
-	recs, err := loadHistory(paths)
+	recs, err := app.LoadHistory(paths)
 	if err != nil {
 		return err
 	}
@@ -75,20 +75,11 @@ func runHistoryImport(args []string, stdout, stderr io.Writer) error {
 	if *db == "" || fs.NArg() == 0 {
 		return &usageError{msg: "history import needs -history-db STORE.db and at least one JSON Lines file"}
 	}
-	ctx := context.Background()
-	recs, err := feedback.LoadHistory(ctx, fs.Args()...)
+	recs, err := app.LoadHistory(fs.Args())
 	if err != nil {
 		return err
 	}
-	store, err := feedback.Open(ctx, *db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := store.Put(ctx, recs); err != nil {
-		return err
-	}
-	n, err := store.Count(ctx)
+	n, err := app.ImportHistory(*db, recs)
 	if err != nil {
 		return err
 	}

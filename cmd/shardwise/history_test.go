@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/planner/history"
 )
@@ -38,8 +39,8 @@ func TestHistoryImportAndReport(t *testing.T) {
 		t.Fatalf("json report: exit %d %s", code, out)
 	}
 	// plan -history reads the store too.
-	if got, err := loadHistory([]string{db}); err != nil || len(got) != 2 {
-		t.Fatalf("loadHistory(.db) = %d records, %v", len(got), err)
+	if got, err := app.LoadHistory([]string{db}); err != nil || len(got) != 2 {
+		t.Fatalf("app.LoadHistory(.db) = %d records, %v", len(got), err)
 	}
 }
 

@@ -1,11 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 
-	"github.com/shardwise/shardwise/feedback"
+	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/translator/wfcommons"
 )
 
@@ -46,7 +45,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("write %s: %w", *out, err)
 	}
 	if *db != "" {
-		if err := putRecords(*db, res); err != nil {
+		if _, err := app.ImportHistory(*db, res.Records); err != nil {
 			return err
 		}
 	}
@@ -57,20 +56,4 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Imported %s (%s, schema %s): %d tasks, %d edges, %d history records into %s\n",
 		fs.Arg(0), res.Graph.Name, res.Schema, len(res.Graph.Tasks), len(res.Graph.Edges), len(res.Records), *out)
 	return nil
-}
-
-// putRecords writes an import's records into the SQLite history store at
-// path. Records are keyed by source, run and task, so importing the same
-// trace twice writes no duplicates.
-func putRecords(path string, res *wfcommons.Result) error {
-	ctx := context.Background()
-	store, err := feedback.Open(ctx, path)
-	if err != nil {
-		return err
-	}
-	if err := store.Put(ctx, res.Records); err != nil {
-		store.Close()
-		return fmt.Errorf("write records to %s: %w", path, err)
-	}
-	return store.Close()
 }

@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/shardwise/shardwise/app"
 )
 
 // Version is the Shardwise release, set with -ldflags at release time.
@@ -36,12 +38,6 @@ type usageError struct {
 }
 
 func (e *usageError) Error() string { return e.msg }
-
-// reportedError marks an error already printed in full (diagnostics), so
-// main exits 1 without printing it again.
-type reportedError struct{ err error }
-
-func (e *reportedError) Error() string { return e.err.Error() }
 
 type command struct {
 	name, synopsis string
@@ -93,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
-	var re *reportedError
+	var de *app.DiagnosticsError
 	switch {
 	case err == nil:
 		return 0
@@ -102,7 +98,8 @@ func exitCode(err error, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "Error: %s\n", ue.msg)
 		}
 		return 2
-	case errors.As(err, &re):
+	case errors.As(err, &de):
+		printDiags(stderr, de.Diags)
 		return 1
 	default:
 		fmt.Fprintf(stderr, "Error: %s\n", err)

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardwise/shardwise/app"
+	"github.com/shardwise/shardwise/planner/units"
 )
 
 const etlGraph = "../../examples/nightly-etl/graph.hcl"
@@ -41,10 +44,10 @@ func TestFeedbackFailsAtOnceWhenUnreachable(t *testing.T) {
 
 func TestFeedbackNamespaceDefaultsToAll(t *testing.T) {
 	t.Setenv("NOMAD_NAMESPACE", "")
-	var f feedbackFlags
+	var f app.FeedbackRequest
 	var nf nomadFlags
 	fs := newFlagSet("feedback", "", os.Stderr)
-	fs.StringVar(&f.db, "history-db", "", "")
+	fs.StringVar(&f.DB, "history-db", "", "")
 	nf.register(fs)
 	fs.Parse(nil)
 	if ns := followNamespace(fs); ns != "*" {
@@ -144,7 +147,7 @@ func TestPlanOutWarnsAboutOtherRunsJobs(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(out, "*"))
 	_, stderr, code = runCLI("plan", "-run", "r2", "-out", out, etlGraph)
 	if code != 0 || !strings.Contains(stderr, "other runs") || !strings.Contains(stderr, "runs=r1") ||
-		!strings.Contains(stderr, plural(len(files), "job file")) {
+		!strings.Contains(stderr, units.Count(len(files), "job file")) {
 		t.Errorf("exit %d, stderr %q: want a warning about %d job files of run r1", code, stderr, len(files))
 	}
 	for _, f := range files {

@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/shardwise/shardwise/planner"
-	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/planner/evaluate"
 	"github.com/shardwise/shardwise/planner/simulate"
 	"github.com/shardwise/shardwise/planner/units"
-	"github.com/shardwise/shardwise/translator/hclreader"
-	"github.com/shardwise/shardwise/translator/wfcommons"
 )
 
 const simulateSynopsis = `simulate [options] GRAPH.hcl|TRACE.json
@@ -55,21 +50,17 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	if err := checkSimulateFlags(fs.NArg(), f); err != nil {
 		return err
 	}
-	cat, diags := catalog.Load(f.catalog)
-	if diags.HasErrors() {
-		printDiags(stderr, diags)
-		return &reportedError{diags}
-	}
-	in, err := simulateInput(fs.Arg(0), cat, f, stderr)
+	vars, err := parseVars(f.vars)
 	if err != nil {
 		return err
 	}
-	cmp, err := evaluate.Compare(in, cat, evaluate.Options{Run: "simulate", Sim: simulate.Options{Noise: f.noise, Seed: f.seed}})
+	cmp, err := app.Simulate(app.SimulateRequest{Path: fs.Arg(0), Vars: vars, VarFiles: f.varFiles, Catalog: f.catalog,
+		Histories: f.histories, Sim: simulate.Options{Noise: f.noise, Seed: f.seed}})
 	if err != nil {
 		return err
 	}
 	if f.gantt != "" {
-		if err := writeGantt(f.gantt, cmp); err != nil {
+		if err := app.WriteGantt(f.gantt, cmp); err != nil {
 			return err
 		}
 	}
@@ -89,60 +80,6 @@ func checkSimulateFlags(nargs int, f simulateFlags) error {
 		return &usageError{msg: fmt.Sprintf("invalid -noise %g: want >= 0", f.noise)}
 	case f.gantt != "" && !strings.HasSuffix(f.gantt, ".svg") && !strings.HasSuffix(f.gantt, ".html"):
 		return &usageError{msg: fmt.Sprintf("invalid -gantt %q: want a file ending in .svg or .html", f.gantt)}
-	}
-	return nil
-}
-
-// simulateInput reads a trace (.json) or a graph file and predicts its
-// needs.
-func simulateInput(path string, cat *catalog.Catalog, f simulateFlags, stderr io.Writer) (*evaluate.Input, error) {
-	records, err := loadHistory(f.histories)
-	if err != nil {
-		return nil, err
-	}
-	if strings.EqualFold(filepath.Ext(path), ".json") {
-		res, err := wfcommons.Import(path)
-		if err != nil {
-			return nil, err
-		}
-		tb, err := evaluate.TraceTable(res.Graph, append(res.Records, records...), cat)
-		if err != nil {
-			return nil, fmt.Errorf("predict %s: %w", path, err)
-		}
-		return &evaluate.Input{Name: res.Graph.Name, Family: res.Family, Graph: res.Graph, Table: tb, Records: res.Records}, nil
-	}
-	vars, err := parseVars(f.vars)
-	if err != nil {
-		return nil, err
-	}
-	g, diags := hclreader.ParseFile(path, hclreader.Options{Vars: vars, VarFiles: f.varFiles, Executors: cat.Names()})
-	if diags.HasErrors() {
-		printDiags(stderr, diags)
-		return nil, &reportedError{diags}
-	}
-	tb, err := planner.Pipeline{Catalog: cat, History: records}.Predict(g, path)
-	if err != nil {
-		return nil, err
-	}
-	return &evaluate.Input{Name: g.Name, Graph: g, Table: tb}, nil
-}
-
-// writeGantt draws the Shardwise plan's simulated schedule.
-func writeGantt(path string, cmp *evaluate.Comparison) error {
-	o := cmp.Outcome(evaluate.MethodShardwise)
-	title := fmt.Sprintf("%s: Shardwise plan, makespan %s", cmp.Input.Name, units.FormatSeconds(o.MakespanSeconds))
-	var buf bytes.Buffer
-	var err error
-	if strings.HasSuffix(path, ".html") {
-		err = simulate.WriteGanttHTML(&buf, o.Sim, title)
-	} else {
-		err = simulate.WriteGanttSVG(&buf, o.Sim, title)
-	}
-	if err != nil {
-		return fmt.Errorf("draw gantt: %w", err)
-	}
-	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
-		return fmt.Errorf("write gantt: %w", err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/planner/units"
 )
 
 // requestTimeout bounds the Nomad requests of status and stop.
@@ -52,6 +53,6 @@ func runStop(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Every job of run %s was already stopped\n", run)
 		return nil
 	}
-	fmt.Fprintf(stdout, "%s %s of run %s\n", verb, plural(len(done), "job"), run)
+	fmt.Fprintf(stdout, "%s %s of run %s\n", verb, units.Count(len(done), "job"), run)
 	return nil
 }

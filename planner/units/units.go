@@ -118,3 +118,11 @@ func FormatSeconds(s float64) string {
 		return fmt.Sprintf("%dh%02dm", int(s)/3600, (int(s)%3600)/60)
 	}
 }
+
+// Count returns n and noun, plural unless n is 1: "1 job", "3 jobs".
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -71,3 +71,11 @@ func TestFormat(t *testing.T) {
 		t.Errorf("FormatSeconds = %q", got)
 	}
 }
+
+func TestCount(t *testing.T) {
+	for n, want := range map[int]string{0: "0 jobs", 1: "1 job", 2: "2 jobs"} {
+		if got := Count(n, "job"); got != want {
+			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

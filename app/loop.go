@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -16,10 +16,9 @@ import (
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/launcher/replan"
 	"github.com/shardwise/shardwise/planner/history"
-	"github.com/shardwise/shardwise/translator/nomadjob"
 )
 
-// recordWait bounds how long 'run -feedback' waits, after the run, for the
+// recordWait bounds how long a run with Feedback waits, after the run, for the
 // in-process feedback service to record the run's allocations.
 const recordWait = 30 * time.Second
 
@@ -36,21 +35,22 @@ type loop struct {
 	changed   chan struct{}   // closed and replaced on every commit
 }
 
-// openLoop opens the run's history store: -history-db with -feedback
+// openLoop opens the run's history store: HistoryDB with Feedback
 // (created if missing, and added to the planning history), else the first
-// store among -history; none when there is neither. With -feedback it
-// starts the feedback service on client, which records until close.
-func openLoop(ctx context.Context, pf *planFlags, rf runFlags, client *api.Client, log hclog.Logger) (*loop, error) {
+// store among the plan's Histories; none when there is neither. With
+// Feedback it starts the feedback service on client, which records until
+// close.
+func openLoop(ctx context.Context, req *RunRequest, client *api.Client, log hclog.Logger) (*loop, error) {
 	l := &loop{log: log, committed: map[string]bool{}, changed: make(chan struct{})}
-	path := firstStore(pf.histories)
-	if rf.feedback {
-		path = rf.historyDB
+	path := firstStore(req.Histories)
+	if req.Feedback {
+		path = req.HistoryDB
 	}
 	if path == "" {
 		return l, nil
 	}
 	open := feedback.OpenExisting
-	if rf.feedback {
+	if req.Feedback {
 		open = feedback.Open
 	}
 	store, err := open(ctx, path)
@@ -58,10 +58,10 @@ func openLoop(ctx context.Context, pf *planFlags, rf runFlags, client *api.Clien
 		return nil, fmt.Errorf("history store: %w", err)
 	}
 	l.store = store
-	if rf.feedback && !slices.Contains(pf.histories, path) {
-		pf.histories = append(pf.histories, path)
+	if req.Feedback && !slices.Contains(req.Histories, path) {
+		req.Histories = append(req.Histories, path)
 	}
-	if rf.feedback {
+	if req.Feedback {
 		if err := l.startService(client); err != nil {
 			store.Close()
 			return nil, err
@@ -111,13 +111,13 @@ func (l *loop) onCommit(recs []history.Record) {
 }
 
 // replanner returns the run's Replanner over the store, or nil without a
-// store or with -no-replan. extra are the -history records besides the
+// store or with NoReplan. extra are the history records besides the
 // store's.
-func (l *loop) replanner(res *planned, client *api.Client, extra []history.Record, jobs nomadjob.Options, noReplan bool) launcher.Replanner {
+func (l *loop) replanner(res *Planned, client *api.Client, extra []history.Record, noReplan bool) launcher.Replanner {
 	if l.store == nil || noReplan {
 		return nil
 	}
-	return &replan.Replanner{Graph: res.graph, Catalog: res.catalog, Extra: extra, Jobs: jobs,
+	return &replan.Replanner{Graph: res.Graph, Catalog: res.Catalog, Extra: extra, Jobs: res.JobOptions(),
 		Advisor: &feedback.Advisor{Client: client, Store: l.store}, Logger: l.log.Named("replan")}
 }
 

@@ -1,0 +1,75 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/feedback"
+	"github.com/shardwise/shardwise/launcher"
+)
+
+// FeedbackRequest configures the feedback service.
+type FeedbackRequest struct {
+	// DB is the SQLite history store to write (created if missing).
+	DB string
+	// Interval is the time between stats samples of each running
+	// allocation.
+	Interval time.Duration
+	// MetricsAddr serves Prometheus metrics at /metrics; "" serves none.
+	MetricsAddr string
+	// Namespace is the Nomad namespace to follow; "*" follows every one.
+	Namespace string
+}
+
+// ServeFeedback opens the store, starts the metrics listener and runs the
+// feedback service until ctx ends or the store fails, printing where it
+// records and serves to stdout. A first connection to Nomad that fails
+// ends it with an error naming the address (launcher.ConnectError).
+func ServeFeedback(ctx context.Context, f FeedbackRequest, client *api.Client, stdout io.Writer, log hclog.Logger) error {
+	store, err := feedback.Open(ctx, f.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	var once sync.Once
+	svc, err := feedback.New(feedback.Config{Client: client, Store: store, Namespace: f.Namespace,
+		Interval: f.Interval, Logger: log.Named("feedback"), FailFirstConnect: true,
+		OnConnect: func(uint64) {
+			once.Do(func() { fmt.Fprintf(stdout, "Recording allocations from %s into %s\n", client.Address(), f.DB) })
+		}})
+	if err != nil {
+		return err
+	}
+	if f.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", f.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", svc.Metrics().Handler())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		fmt.Fprintf(stdout, "Metrics on http://%s/metrics\n", ln.Addr())
+	}
+	if err := svc.Run(ctx); err != nil {
+		var ce *feedback.ConnectError
+		if errors.As(err, &ce) {
+			return launcher.ConnectError(client, ce.Err)
+		}
+		if errors.Is(err, feedback.ErrDiskFull) {
+			return fmt.Errorf("%w (free space and restart: the service resumes from its last committed event)", err)
+		}
+		return err
+	}
+	return nil
+}
