@@ -11,6 +11,7 @@ import (
 
 	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/feedback"
+	"github.com/shardwise/shardwise/launcher"
 )
 
 const feedbackSynopsis = `feedback [options]
@@ -30,12 +31,12 @@ const feedbackSynopsis = `feedback [options]
 
 func runFeedback(args []string, stdout, stderr io.Writer) error {
 	var f app.FeedbackRequest
-	var nf nomadFlags
+	var nf launcher.NomadFlags
 	fs := newFlagSet("feedback", feedbackSynopsis, stderr)
 	fs.StringVar(&f.DB, "history-db", "history.db", "SQLite history store to write (created if missing).")
 	fs.DurationVar(&f.Interval, "interval", feedback.DefaultInterval, "Time between stats samples of each running allocation.")
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", "127.0.0.1:9797", "Serve Prometheus metrics on this address at /metrics (empty: off).")
-	nf.register(fs)
+	nf.Register(fs)
 	fs.Lookup("namespace").Usage = "Nomad namespace to follow (NOMAD_NAMESPACE; default: every namespace, *)."
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
@@ -46,7 +47,7 @@ func runFeedback(args []string, stdout, stderr io.Writer) error {
 	if f.Interval <= 0 {
 		return &usageError{msg: fmt.Sprintf("invalid -interval %s: must be positive", f.Interval)}
 	}
-	client, err := nf.client(fs)
+	client, err := nf.Client(fs)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"os"
 
 	"github.com/shardwise/shardwise/app"
+	"github.com/shardwise/shardwise/launcher"
 )
 
 // Version is the Shardwise release, set with -ldflags at release time.
@@ -90,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
 	var de *app.DiagnosticsError
+	var le *launcher.UsageError
 	switch {
 	case err == nil:
 		return 0
@@ -97,6 +99,9 @@ func exitCode(err error, stderr io.Writer) int {
 		if !ue.printed {
 			fmt.Fprintf(stderr, "Error: %s\n", ue.msg)
 		}
+		return 2
+	case errors.As(err, &le):
+		fmt.Fprintf(stderr, "Error: %s\n", le.Msg)
 		return 2
 	case errors.As(err, &de):
 		printDiags(stderr, de.Diags)

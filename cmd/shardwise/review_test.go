@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardwise/shardwise/app"
+	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner/units"
 )
 
@@ -45,10 +46,10 @@ func TestFeedbackFailsAtOnceWhenUnreachable(t *testing.T) {
 func TestFeedbackNamespaceDefaultsToAll(t *testing.T) {
 	t.Setenv("NOMAD_NAMESPACE", "")
 	var f app.FeedbackRequest
-	var nf nomadFlags
+	var nf launcher.NomadFlags
 	fs := newFlagSet("feedback", "", os.Stderr)
 	fs.StringVar(&f.DB, "history-db", "", "")
-	nf.register(fs)
+	nf.Register(fs)
 	fs.Parse(nil)
 	if ns := followNamespace(fs); ns != "*" {
 		t.Errorf("namespace %q, want *", ns)

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/shardwise/shardwise/app"
+	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/sdk"
 )
 
@@ -35,7 +36,7 @@ const runSynopsis = `run [options] GRAPH.hcl
 
 func runRun(args []string, stdout, stderr io.Writer) error {
 	var pf planFlags
-	var nf nomadFlags
+	var nf launcher.NomadFlags
 	var rf app.RunRequest
 	fs := newFlagSet("run", runSynopsis, stderr)
 	addPlanInputFlags(fs, &pf)
@@ -47,7 +48,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&rf.Feedback, "feedback", false, "Run the feedback service during the run, recording every allocation into -history-db (also read as history).")
 	fs.StringVar(&rf.HistoryDB, "history-db", "history.db", "SQLite history store -feedback writes (created if missing).")
 	fs.BoolVar(&rf.NoReplan, "no-replan", false, "Do not re-plan shards before submitting them (re-planning needs a history store: -feedback or -history STORE.db).")
-	nf.register(fs)
+	nf.Register(fs)
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	client, err := nf.client(fs)
+	client, err := nf.Client(fs)
 	if err != nil {
 		return err
 	}

@@ -15,16 +15,16 @@ const statusSynopsis = `status [options] RUN
   listed. Use -namespace '*' to look in every namespace.`
 
 func runStatus(args []string, stdout, stderr io.Writer) error {
-	var nf nomadFlags
+	var nf launcher.NomadFlags
 	fs := newFlagSet("status", statusSynopsis, stderr)
-	nf.register(fs)
+	nf.Register(fs)
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return &usageError{msg: "status takes exactly one argument, the run ID"}
 	}
-	client, err := nf.client(fs)
+	client, err := nf.Client(fs)
 	if err != nil {
 		return err
 	}

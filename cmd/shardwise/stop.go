@@ -21,17 +21,17 @@ const stopSynopsis = `stop [options] RUN
   its garbage collection; -purge removes them at once.`
 
 func runStop(args []string, stdout, stderr io.Writer) error {
-	var nf nomadFlags
+	var nf launcher.NomadFlags
 	fs := newFlagSet("stop", stopSynopsis, stderr)
 	purge := fs.Bool("purge", false, "Remove the jobs from Nomad instead of only stopping them.")
-	nf.register(fs)
+	nf.Register(fs)
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return &usageError{msg: "stop takes exactly one argument, the run ID"}
 	}
-	client, err := nf.client(fs)
+	client, err := nf.Client(fs)
 	if err != nil {
 		return err
 	}

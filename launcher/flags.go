@@ -1,4 +1,4 @@
-package main
+package launcher
 
 import (
 	"flag"
@@ -9,18 +9,25 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
-// nomadFlags are the Nomad CLI's connection flags. Each defaults to its
+// UsageError is an error in how a command was invoked: a malformed flag
+// or environment variable (the CLI exits 2).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// NomadFlags are the Nomad CLI's connection flags, the one copy every
+// Shardwise command that talks to Nomad registers. Each defaults to its
 // environment variable, as in the Nomad CLI; api.DefaultConfig reads the
 // same variables, and a flag given on the command line wins.
-type nomadFlags struct {
+type NomadFlags struct {
 	address, token, namespace, region     string
 	caCert, caPath, clientCert, clientKey string
 	tlsServerName                         string
 	tlsSkipVerify                         bool
 }
 
-// register adds the connection flags to fs.
-func (n *nomadFlags) register(fs *flag.FlagSet) {
+// Register adds the connection flags to fs.
+func (n *NomadFlags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&n.address, "address", "", "Address of the Nomad agent (NOMAD_ADDR; default http://127.0.0.1:4646).")
 	fs.StringVar(&n.token, "token", "", "Nomad ACL token (NOMAD_TOKEN).")
 	fs.StringVar(&n.namespace, "namespace", "", "Nomad namespace of jobs that name none (NOMAD_NAMESPACE; default \"default\").")
@@ -33,16 +40,17 @@ func (n *nomadFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&n.tlsSkipVerify, "tls-skip-verify", false, "Do not verify the agent's TLS certificate; insecure (NOMAD_SKIP_VERIFY).")
 }
 
-// client returns an API client configured from the environment and the
+// Client returns an API client configured from the environment and the
 // flags set on the command line (fs must have been parsed). It returns a
-// usage error for a malformed address or NOMAD_SKIP_VERIFY, and an error
-// naming the flag for TLS files that cannot be read.
-func (n *nomadFlags) client(fs *flag.FlagSet) (*api.Client, error) {
+// *UsageError for a malformed NOMAD_SKIP_VERIFY or a client certificate
+// without its key, and an error naming the flag for TLS files that cannot
+// be read.
+func (n *NomadFlags) Client(fs *flag.FlagSet) (*api.Client, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if v := os.Getenv("NOMAD_SKIP_VERIFY"); v != "" && !set["tls-skip-verify"] {
 		if _, err := strconv.ParseBool(v); err != nil {
-			return nil, &usageError{msg: fmt.Sprintf("invalid NOMAD_SKIP_VERIFY %q: want true or false", v)}
+			return nil, &UsageError{Msg: fmt.Sprintf("invalid NOMAD_SKIP_VERIFY %q: want true or false", v)}
 		}
 	}
 	cfg := api.DefaultConfig()
@@ -58,7 +66,7 @@ func (n *nomadFlags) client(fs *flag.FlagSet) (*api.Client, error) {
 }
 
 // apply overrides cfg with the flags given on the command line.
-func (n *nomadFlags) apply(cfg *api.Config, set map[string]bool) {
+func (n *NomadFlags) apply(cfg *api.Config, set map[string]bool) {
 	str := func(name, v string, dst *string) {
 		if set[name] {
 			*dst = v
@@ -97,7 +105,7 @@ func checkTLSFiles(tls *api.TLSConfig) error {
 		}
 	}
 	if (tls.ClientCert == "") != (tls.ClientKey == "") {
-		return &usageError{msg: "-client-cert and -client-key (NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY) go together"}
+		return &UsageError{Msg: "-client-cert and -client-key (NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY) go together"}
 	}
 	return nil
 }
