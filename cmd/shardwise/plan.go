@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/shardwise/shardwise/app"
+	"github.com/shardwise/shardwise/planner/plan"
 )
 
 const planSynopsis = `plan [options] GRAPH.hcl
@@ -62,7 +63,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(res.Plan)
 	}
-	return writePlanTable(stdout, res.Plan, f.out)
+	return plan.WriteTable(stdout, res.Plan, f.out)
 }
 
 // request is the app.PlanRequest of the flags for graph path.

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/shardwise/shardwise/app"
-	"github.com/shardwise/shardwise/planner/evaluate"
 	"github.com/shardwise/shardwise/planner/simulate"
-	"github.com/shardwise/shardwise/planner/units"
 )
 
 const simulateSynopsis = `simulate [options] GRAPH.hcl|TRACE.json
@@ -65,9 +61,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if f.format == "json" {
-		return writeSimulateJSON(stdout, cmp)
+		return cmp.WriteJSON(stdout)
 	}
-	return writeSimulateTable(stdout, cmp, f)
+	return cmp.WriteTable(stdout, simulate.Options{Noise: f.noise, Seed: f.seed})
 }
 
 func checkSimulateFlags(nargs int, f simulateFlags) error {
@@ -82,130 +78,4 @@ func checkSimulateFlags(nargs int, f simulateFlags) error {
 		return &usageError{msg: fmt.Sprintf("invalid -gantt %q: want a file ending in .svg or .html", f.gantt)}
 	}
 	return nil
-}
-
-// simulateReport is the -format json document.
-type simulateReport struct {
-	Graph   string         `json:"graph"`
-	Tasks   int            `json:"tasks"`
-	Edges   int            `json:"edges"`
-	Noise   float64        `json:"noise"`
-	Seed    uint64         `json:"seed"`
-	Bound   simulate.Bound `json:"lower_bound"`
-	Methods []methodReport `json:"methods"`
-}
-
-type methodReport struct {
-	Method          string                `json:"method"`
-	Class           string                `json:"class,omitempty"`
-	MakespanSeconds float64               `json:"makespan_seconds"`
-	PlannedSeconds  float64               `json:"planned_makespan_seconds"`
-	SLR             float64               `json:"slr"`
-	Allocations     int                   `json:"allocations"`
-	BytesMoved      int64                 `json:"bytes_moved"`
-	PlanSeconds     float64               `json:"plan_seconds"`
-	Classes         []simulate.ClassStats `json:"classes"`
-}
-
-func writeSimulateJSON(w io.Writer, cmp *evaluate.Comparison) error {
-	r := simulateReport{Graph: cmp.Input.Name, Tasks: len(cmp.Input.Graph.Tasks), Edges: len(cmp.Input.Graph.Edges), Bound: cmp.Bound}
-	for _, o := range cmp.Outcomes {
-		if o == nil {
-			continue
-		}
-		r.Methods = append(r.Methods, methodReport{
-			Method: string(o.Method), Class: o.Class, MakespanSeconds: o.MakespanSeconds, PlannedSeconds: o.PlannedSeconds,
-			SLR: o.SLR, Allocations: o.Allocations, BytesMoved: o.BytesMoved, PlanSeconds: o.PlanTime.Seconds(),
-			Classes: o.Sim.Classes,
-		})
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
-
-func writeSimulateTable(w io.Writer, cmp *evaluate.Comparison, f simulateFlags) error {
-	g, b := cmp.Input.Graph, cmp.Bound
-	fmt.Fprintf(w, "Graph %q: %d tasks, %d edges", cmp.Input.Name, len(g.Tasks), len(g.Edges))
-	if f.noise > 0 {
-		fmt.Fprintf(w, "; runtime noise %g, seed %d", f.noise, f.seed)
-	}
-	fmt.Fprintf(w, "\nLower bound %s (critical path %s, work/capacity %s)\n\n",
-		units.FormatSeconds(b.Seconds), units.FormatSeconds(b.CriticalPathSeconds), units.FormatSeconds(b.WorkSeconds))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "METHOD\tCLASS\tMAKESPAN\tSLR\tALLOCATIONS\tBYTES MOVED\tPLAN TIME")
-	for i, o := range cmp.Outcomes {
-		if o == nil {
-			fmt.Fprintf(tw, "%s\t(no class runs every task)\t\t\t\t\t\n", evaluate.Methods[i])
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%d\t%s\t%s\n", o.Method, dashIfEmpty(o.Class), units.FormatSeconds(o.MakespanSeconds),
-			o.SLR, o.Allocations, units.FormatBytes(o.BytesMoved), o.PlanTime.Round(10_000))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, t := range g.Tasks {
-		if t.Split != nil {
-			fmt.Fprintln(w, "\nheft runs each task whole in one allocation (no splitting, as Topcuoglu et al. define it);\nsingle-class and shardwise cut data-parallel tasks into pieces.")
-			break
-		}
-	}
-	return writeUtilisation(w, cmp)
-}
-
-// writeUtilisation prints each class's simulated utilisation per method.
-func writeUtilisation(w io.Writer, cmp *evaluate.Comparison) error {
-	fmt.Fprintln(w, "\nUtilisation (busy instance-seconds over instances x makespan)")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprint(tw, "CLASS")
-	for _, m := range evaluate.Methods {
-		fmt.Fprintf(tw, "\t%s", strings.ToUpper(string(m)))
-	}
-	fmt.Fprintln(tw)
-	for _, name := range usedClassNames(cmp) {
-		fmt.Fprint(tw, name)
-		for _, o := range cmp.Outcomes {
-			fmt.Fprintf(tw, "\t%s", utilisationCell(o, name))
-		}
-		fmt.Fprintln(tw)
-	}
-	return tw.Flush()
-}
-
-// usedClassNames lists the classes some method used, in first-seen order.
-func usedClassNames(cmp *evaluate.Comparison) []string {
-	var names []string
-	seen := map[string]bool{}
-	for _, o := range cmp.Outcomes {
-		if o == nil {
-			continue
-		}
-		for _, cs := range o.Sim.Classes {
-			if !seen[cs.Class] {
-				seen[cs.Class] = true
-				names = append(names, cs.Class)
-			}
-		}
-	}
-	return names
-}
-
-func utilisationCell(o *evaluate.Outcome, class string) string {
-	if o == nil {
-		return "-"
-	}
-	for _, cs := range o.Sim.Classes {
-		if cs.Class == class {
-			return fmt.Sprintf("%.0f%% (%d shards)", 100*cs.Utilisation, cs.Shards)
-		}
-	}
-	return "-"
-}
-
-func dashIfEmpty(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

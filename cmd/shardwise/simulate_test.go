@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shardwise/shardwise/planner/evaluate"
 )
 
 // TestSimulateGraph runs simulate on an example graph: every method is
@@ -18,7 +20,7 @@ func TestSimulateGraph(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r simulateReport
+	var r evaluate.JSONReport
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package plan
 
 import (
 	"fmt"
@@ -6,13 +6,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/units"
 )
 
-// writePlanTable prints the plan for a person: one row per shard, the
-// channels that cross classes, and a summary against the baseline.
-func writePlanTable(w io.Writer, p *plan.Plan, outDir string) error {
+// WriteTable prints the plan for a person (`shardwise plan`'s default
+// output): one row per shard, the channels that cross classes, and a
+// summary against the baseline; jobsDir, when set, is where the plan's
+// jobs were written.
+func WriteTable(w io.Writer, p *Plan, jobsDir string) error {
 	fmt.Fprintf(w, "Graph %q, run %s: %d tasks in %d shards (%d jobs) on %d classes\n\n",
 		p.Graph, p.Run, p.Stats.Tasks, p.Stats.Shards, p.Stats.Jobs, usedClasses(p))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -27,11 +28,11 @@ func writePlanTable(w io.Writer, p *plan.Plan, outDir string) error {
 		return err
 	}
 	writeChannels(w, p)
-	writeSummary(w, p, outDir)
+	writeSummary(w, p, jobsDir)
 	return nil
 }
 
-func usedClasses(p *plan.Plan) int {
+func usedClasses(p *Plan) int {
 	n := 0
 	for _, c := range p.Classes {
 		if c.Shards > 0 {
@@ -41,7 +42,7 @@ func usedClasses(p *plan.Plan) int {
 	return n
 }
 
-func shardTasks(s *plan.Shard) string {
+func shardTasks(s *Shard) string {
 	if s.Split != nil {
 		return fmt.Sprintf("%s[%d/%d]", s.Split.Task, s.Split.Index+1, s.Split.Count)
 	}
@@ -51,18 +52,18 @@ func shardTasks(s *plan.Shard) string {
 	return strings.Join(s.Tasks, "+")
 }
 
-func cpuCell(r plan.Resources) string {
+func cpuCell(r Resources) string {
 	if r.Cores > 0 {
 		return fmt.Sprintf("%d core%s", r.Cores, map[bool]string{true: "s"}[r.Cores != 1])
 	}
 	return fmt.Sprintf("%.0f MHz", r.CPU.Value)
 }
 
-func memCell(e plan.Estimate) string {
+func memCell(e Estimate) string {
 	return units.FormatBytes(int64(e.Value)<<20) + " (" + sourceCell(e) + ")"
 }
 
-func gpuCell(r plan.Resources) string {
+func gpuCell(r Resources) string {
 	if r.GPUs == 0 {
 		return "-"
 	}
@@ -72,18 +73,18 @@ func gpuCell(r plan.Resources) string {
 	return fmt.Sprint(r.GPUs)
 }
 
-func estimateCell(e plan.Estimate) string {
+func estimateCell(e Estimate) string {
 	return fmt.Sprintf("%s ±%.0f%% (%s)", units.FormatSeconds(e.Value), e.Uncertainty*100, sourceCell(e))
 }
 
-func sourceCell(e plan.Estimate) string {
+func sourceCell(e Estimate) string {
 	if e.Source == "history" {
 		return fmt.Sprintf("history n=%d", e.Observations)
 	}
 	return e.Source
 }
 
-func writeChannels(w io.Writer, p *plan.Plan) {
+func writeChannels(w io.Writer, p *Plan) {
 	if len(p.Channels) == 0 {
 		return
 	}
@@ -97,7 +98,7 @@ func writeChannels(w io.Writer, p *plan.Plan) {
 		len(p.Channels), units.FormatBytes(total), units.FormatSeconds(secs))
 }
 
-func writeSummary(w io.Writer, p *plan.Plan, outDir string) {
+func writeSummary(w io.Writer, p *Plan, jobsDir string) {
 	fmt.Fprintf(w, "\nPredicted makespan:     %s\n", units.FormatSeconds(p.MakespanSeconds))
 	if b := p.Baseline; b != nil {
 		fmt.Fprintf(w, "Best single class:      %s on %s (%.2fx slower)\n", units.FormatSeconds(b.MakespanSeconds), b.Class, b.Speedup)
@@ -107,7 +108,7 @@ func writeSummary(w io.Writer, p *plan.Plan, outDir string) {
 	if len(p.CriticalPath) > 0 {
 		fmt.Fprintf(w, "Critical path:          %s\n", strings.Join(p.CriticalPath, " -> "))
 	}
-	if outDir != "" {
-		fmt.Fprintf(w, "Nomad jobs written to:  %s (%d jobs)\n", outDir, p.Stats.Jobs)
+	if jobsDir != "" {
+		fmt.Fprintf(w, "Nomad jobs written to:  %s (%d jobs)\n", jobsDir, p.Stats.Jobs)
 	}
 }
