@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/planner/predict"
 )
 
 // Accuracy is the predictor's error on the records of one task signature
@@ -93,14 +94,10 @@ func (a *Accuracy) memory(recs []history.Record) {
 // percentile is the q-quantile of xs by linear interpolation between
 // order statistics; 0 for no values. xs is sorted in place.
 func percentile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return 0
+	if v, ok := predict.Quantile(xs, q); ok {
+		return v
 	}
-	slices.Sort(xs)
-	pos := q * float64(len(xs)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(xs)-1)
-	return xs[lo] + (xs[hi]-xs[lo])*(pos-float64(lo))
+	return 0
 }
 
 // WriteReport writes rows as an aligned table; "-" marks a figure with no

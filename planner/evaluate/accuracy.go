@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
@@ -114,14 +113,8 @@ func (t *tally) score() Score {
 // quantile is the q-quantile of xs by linear interpolation between order
 // statistics (NaN when xs is empty); xs is sorted in place.
 func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	sort.Float64s(xs)
-	pos := q * float64(len(xs)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(xs)-1)
-	return xs[lo] + (pos-float64(lo))*(xs[hi]-xs[lo])
+	v, _ := predict.Quantile(xs, q)
+	return v
 }
 
 // group is the tallies of one family and scheme.

@@ -7,21 +7,32 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// quantile returns the q-quantile (0 <= q <= 1) of xs by linear
+// Quantile returns the q-quantile (0 <= q <= 1) of xs by linear
 // interpolation between order statistics (Hyndman and Fan 1996, type 7,
-// the default of R and NumPy). It sorts xs in place and returns 0 for an
-// empty slice.
-func quantile(xs []float64, q float64) float64 {
+// the default of R and NumPy), and true. It sorts xs in place. For an
+// empty slice it returns NaN and false: the caller says what no data
+// means (0 for the predictor, "-" in reports). The one quantile of the
+// repository: the predictor, the evaluation and the feedback report use it.
+func Quantile(xs []float64, q float64) (float64, bool) {
 	if len(xs) == 0 {
-		return 0
+		return math.NaN(), false
 	}
 	sort.Float64s(xs)
 	h := q * float64(len(xs)-1)
 	lo := int(math.Floor(h))
 	if lo >= len(xs)-1 {
-		return xs[len(xs)-1]
+		return xs[len(xs)-1], true
 	}
-	return xs[lo] + (h-float64(lo))*(xs[lo+1]-xs[lo])
+	return xs[lo] + (h-float64(lo))*(xs[lo+1]-xs[lo]), true
+}
+
+// quantile is Quantile with 0 for an empty slice: no observations, no
+// evidence.
+func quantile(xs []float64, q float64) float64 {
+	if v, ok := Quantile(xs, q); ok {
+		return v
+	}
+	return 0
 }
 
 // median returns the median of xs (sorting xs in place), 0 if empty.
