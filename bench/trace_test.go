@@ -1,10 +1,9 @@
 package bench
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/shardwise/shardwise/internal/testutil"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/evaluate"
 )
@@ -13,10 +12,7 @@ import (
 // fuses one chain of bacass (10 allocations for 11 tasks) and is no
 // slower than either baseline.
 func TestRealTrace(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "traces", "wfcommons", "bacass-dirt02-001.json")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("traces not available: %v", err)
-	}
+	path := testutil.Trace(t, "bacass-dirt02-001.json")
 	cat := catalog.Default()
 	in, err := FromTrace(path, cat)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/hashicorp/nomad/plugins/drivers/testutils"
+
+	"github.com/shardwise/shardwise/internal/testutil"
 )
 
 // patience bounds every wait in these tests; no test asserts on time.
@@ -117,13 +119,7 @@ func (td *testDriver) wait(t *testing.T, id string) *drivers.ExitResult {
 // eventually polls cond until it holds, failing the test after patience.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, patience, 20*time.Millisecond, what, func() (bool, string) { return cond(), "not yet" })
 }
 
 // taskFile is a path in task's task dir.

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/internal/testutil"
 )
 
 var (
@@ -88,12 +89,5 @@ func shardwise(t *testing.T, args ...string) (string, string, int) {
 
 func tracesDir(t *testing.T) string {
 	t.Helper()
-	d := filepath.Join(repoRoot, "..", "shared", "traces", "wfcommons")
-	if _, err := os.Stat(d); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("traces not found at %s: %v", d, err)
-		}
-		t.Skipf("traces not found at %s", d)
-	}
-	return d
+	return testutil.Traces(t)
 }

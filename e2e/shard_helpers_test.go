@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/internal/testutil"
 )
 
 // Helpers of the shard driver tests (shard_*_test.go): they run on the
@@ -40,17 +41,7 @@ func requireShardDriver(t *testing.T, cl *cluster.Cluster) {
 // timeout with cond's last description of what it still waits for.
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not after %s (%s)", what, timeout, state)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testutil.Eventually(t, timeout, 100*time.Millisecond, what, cond)
 }
 
 // checkEvents asserts that the allocation's task events hold each message.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shardwise/shardwise/internal/testutil"
 	"github.com/shardwise/shardwise/planner/evaluate"
 )
 
@@ -45,10 +46,7 @@ func TestSimulateGraph(t *testing.T) {
 
 // TestSimulateTrace imports a WfCommons trace in memory.
 func TestSimulateTrace(t *testing.T) {
-	trace := filepath.Join("..", "..", "..", "shared", "traces", "wfcommons", "bacass-dirt02-001.json")
-	if _, err := os.Stat(trace); err != nil {
-		t.Skipf("traces not available: %v", err)
-	}
+	trace := testutil.Trace(t, "bacass-dirt02-001.json")
 	out, stderr, code := runCLI("simulate", trace)
 	if code != 0 || !strings.Contains(out, `Graph "bacass-dirt02-001": 11 tasks`) {
 		t.Errorf("exit %d: %s\n%s", code, stderr, out)

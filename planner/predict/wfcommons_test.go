@@ -10,14 +10,11 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/shardwise/shardwise/internal/testutil"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/history"
 )
-
-// tracesDir holds the WfCommons traces (see its README for fields, units
-// and quirks). Tests that need them skip when it is absent.
-const tracesDir = "/work/shared/traces/wfcommons"
 
 // wfInstance is the minimal part of a WfFormat 1.5 file the test reads.
 type wfInstance struct {
@@ -103,9 +100,7 @@ func traceRecords(t *testing.T, path string) []history.Record {
 // percentage error (MdAPE) of the runtime on the reference class. The size
 // model must beat the signature's plain median where inputs vary.
 func TestTraceHeldOut(t *testing.T) {
-	if _, err := os.Stat(tracesDir); err != nil {
-		t.Skipf("traces not available: %v", err)
-	}
+	tracesDir := testutil.Traces(t)
 	cases := []struct {
 		sig      string
 		files    []string

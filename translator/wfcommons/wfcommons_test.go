@@ -13,12 +13,10 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/shardwise/shardwise/internal/testutil"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/history"
 )
-
-// tracesDir holds the shared WfCommons traces (see its README).
-const tracesDir = "/work/shared/traces/wfcommons"
 
 // realTraces lists every shared trace with the README's task and edge
 // (parent-child pair) counts and the number of distinct signatures.
@@ -47,9 +45,7 @@ var realTraces = []struct {
 }
 
 func TestImportRealTraces(t *testing.T) {
-	if _, err := os.Stat(tracesDir); err != nil {
-		t.Skipf("traces not available: %v", err)
-	}
+	tracesDir := testutil.Traces(t)
 	for _, c := range realTraces {
 		t.Run(c.file, func(t *testing.T) {
 			t.Parallel()
@@ -152,10 +148,7 @@ func readHistory(t *testing.T, path string) []history.Record {
 }
 
 func TestMontageSignatures(t *testing.T) {
-	path := filepath.Join(tracesDir, "montage-chameleon-2mass-01d-001.json")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("trace not available: %v", err)
-	}
+	path := testutil.Trace(t, "montage-chameleon-2mass-01d-001.json")
 	res, err := Import(path)
 	if err != nil {
 		t.Fatal(err)
@@ -415,10 +408,7 @@ func hasWarning(res *Result, sub string) bool {
 // BenchmarkImportLargest measures Import alone on the largest shared trace
 // (3.5 MB, 1695 tasks).
 func BenchmarkImportLargest(b *testing.B) {
-	path := filepath.Join(tracesDir, "epigenomics-chameleon-ilmn-6seq-50k-001.json")
-	if _, err := os.Stat(path); err != nil {
-		b.Skipf("trace not available: %v", err)
-	}
+	path := testutil.Trace(b, "epigenomics-chameleon-ilmn-6seq-50k-001.json")
 	for b.Loop() {
 		if _, err := Import(path); err != nil {
 			b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shardwise/shardwise/internal/testutil"
 	"github.com/shardwise/shardwise/planner/graph"
 )
 
@@ -64,10 +65,7 @@ func TestWriteDirLicence(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.trace, func(t *testing.T) {
-			path := filepath.Join(tracesDir, c.trace)
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("trace not available: %v", err)
-			}
+			path := testutil.Trace(t, c.trace)
 			res, err := Import(path)
 			if err != nil {
 				t.Fatal(err)
