@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -12,6 +13,21 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// graphFlags choose a graph's variables, history and catalog: the inputs
+// of plan, run and simulate.
+type graphFlags struct {
+	vars, varFiles, histories multiFlag
+	catalog                   string
+}
+
+// register adds the graph input flags to fs.
+func (g *graphFlags) register(fs *flag.FlagSet) {
+	fs.Var(&g.vars, "var", "Set a graph variable, NAME=VALUE (repeatable).")
+	fs.Var(&g.varFiles, "var-file", "Read graph variables from an HCL file (repeatable).")
+	fs.Var(&g.histories, "history", "Read history records from a JSON Lines file or a SQLite history store, .db (repeatable).")
+	fs.StringVar(&g.catalog, "catalog", os.Getenv("SHARDWISE_CATALOG"), "Executor catalog HCL file that overrides or extends the default.")
+}
 
 // newFlagSet returns a flag set that reports errors instead of exiting, and
 // prints help in Nomad's style.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/planner/plan"
@@ -17,23 +16,17 @@ const planSynopsis = `plan [options] GRAPH.hcl
   With -out it also writes one Nomad job per shard (HCL and JSON).`
 
 type planFlags struct {
-	vars, varFiles, histories multiFlag
-	catalog, run, format      string
-	dotPath, out, driver      string
+	graphFlags
+	run, format, dotPath, out, driver string
 }
 
 func runPlan(args []string, stdout, stderr io.Writer) error {
 	var f planFlags
 	fs := newFlagSet("plan", planSynopsis, stderr)
-	fs.Var(&f.vars, "var", "Set a graph variable, NAME=VALUE (repeatable).")
-	fs.Var(&f.varFiles, "var-file", "Read graph variables from an HCL file (repeatable).")
-	fs.Var(&f.histories, "history", "Read history records from a JSON Lines file or a SQLite history store, .db (repeatable).")
-	fs.StringVar(&f.catalog, "catalog", os.Getenv("SHARDWISE_CATALOG"), "Executor catalog HCL file that overrides or extends the default.")
-	fs.StringVar(&f.run, "run", "", "Run ID carried in job names and meta (default: random).")
+	addPlanInputFlags(fs, &f)
 	fs.StringVar(&f.format, "format", "table", "Output format: table or json.")
 	fs.StringVar(&f.dotPath, "dot", "", "Write the graph coloured by executor class as Graphviz DOT to this file.")
 	fs.StringVar(&f.out, "out", "", "Write one Nomad job per shard (NAME.nomad.hcl and NAME.json) into this folder.")
-	fs.StringVar(&f.driver, "driver", "", "Task driver of the emitted jobs: raw_exec, exec or shard (default: the graph's, else raw_exec).")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}

@@ -82,10 +82,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 // addPlanInputFlags adds the flags that choose what 'plan' plans: graph
 // variables, history, catalog, run ID and driver.
 func addPlanInputFlags(fs *flag.FlagSet, f *planFlags) {
-	fs.Var(&f.vars, "var", "Set a graph variable, NAME=VALUE (repeatable).")
-	fs.Var(&f.varFiles, "var-file", "Read graph variables from an HCL file (repeatable).")
-	fs.Var(&f.histories, "history", "Read history records from a JSON Lines file or a SQLite history store, .db (repeatable).")
-	fs.StringVar(&f.catalog, "catalog", os.Getenv("SHARDWISE_CATALOG"), "Executor catalog HCL file that overrides or extends the default.")
+	f.graphFlags.register(fs)
 	fs.StringVar(&f.run, "run", "", "Run ID carried in job names and meta (default: random).")
 	fs.StringVar(&f.driver, "driver", "", "Task driver of the jobs: raw_exec, exec or shard (default: the graph's, else raw_exec).")
 }

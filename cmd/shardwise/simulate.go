@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/shardwise/shardwise/app"
@@ -23,19 +22,16 @@ const simulateSynopsis = `simulate [options] GRAPH.hcl|TRACE.json
   docs/evaluation.md.`
 
 type simulateFlags struct {
-	vars, varFiles, histories multiFlag
-	catalog, format, gantt    string
-	seed                      uint64
-	noise                     float64
+	graphFlags
+	format, gantt string
+	seed          uint64
+	noise         float64
 }
 
 func runSimulate(args []string, stdout, stderr io.Writer) error {
 	var f simulateFlags
 	fs := newFlagSet("simulate", simulateSynopsis, stderr)
-	fs.Var(&f.vars, "var", "Set a graph variable, NAME=VALUE (repeatable).")
-	fs.Var(&f.varFiles, "var-file", "Read graph variables from an HCL file (repeatable).")
-	fs.Var(&f.histories, "history", "Read history records from a JSON Lines file (repeatable).")
-	fs.StringVar(&f.catalog, "catalog", os.Getenv("SHARDWISE_CATALOG"), "Executor catalog HCL file that overrides or extends the default.")
+	f.graphFlags.register(fs)
 	fs.StringVar(&f.format, "format", "table", "Output format: table or json.")
 	fs.StringVar(&f.gantt, "gantt", "", "Write the Shardwise plan's simulated schedule as a Gantt chart: FILE.svg or FILE.html.")
 	fs.Uint64Var(&f.seed, "seed", 1, "Seed of the runtime noise.")
