@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/shardwise/shardwise/internal/ctxutil"
 	"github.com/shardwise/shardwise/planner/history"
 )
 
@@ -414,12 +415,5 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 
 // sleepCtx waits d or until ctx ends; it reports whether d passed.
 func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return ctxutil.Sleep(ctx, d) == nil
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/internal/ctxutil"
 )
 
 // maxKeyedJobs is the most jobs whose IDs are sent as topic filters; a
@@ -116,12 +118,5 @@ func send(ctx context.Context, out chan<- streamMsg, m streamMsg) bool {
 
 // wait blocks for d or until ctx ends, reporting whether d passed.
 func wait(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return ctxutil.Sleep(ctx, d) == nil
 }

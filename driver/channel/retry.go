@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"github.com/shardwise/shardwise/internal/ctxutil"
 )
 
 // RetryPolicy bounds the attempts of a transfer. Attempts that made progress
@@ -51,13 +53,5 @@ func (p RetryPolicy) Delay(failures int) time.Duration {
 // wait blocks for the jittered Delay(failures) or until ctx ends.
 func (p RetryPolicy) wait(ctx context.Context, failures int) error {
 	d := p.Delay(failures)
-	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ctxutil.Sleep(ctx, time.Duration(float64(d)*(0.8+0.4*rand.Float64())))
 }

@@ -14,9 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/shardwise/shardwise/driver/channel/registry"
 )
 
 // Formats of a stored channel.
@@ -324,20 +325,7 @@ func (s *Store) Remove(run, channel string) error {
 }
 
 // safeName maps s to a file name of at most 48 bytes of [A-Za-z0-9_-].
-func safeName(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if b.Len() >= 48 {
-			break
-		}
-		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
+func safeName(s string) string { return registry.SafeName(s, 48) }
 
 type countWriter struct {
 	w io.Writer

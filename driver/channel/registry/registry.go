@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/shardwise/shardwise/internal/ctxutil"
 )
 
 // ServiceName is the Consul service every channel registers as.
@@ -126,10 +128,13 @@ func ServiceID(run, channel string) string {
 	return ServiceName + "-" + safe(run) + "-" + safe(channel) + "-" + hex.EncodeToString(h[:6])
 }
 
-func safe(s string) string {
+// SafeName maps s to at most n bytes of [A-Za-z0-9_-], replacing every
+// other character with "_": readable parts of Consul service IDs and of
+// the channel store's file names.
+func SafeName(s string, n int) string {
 	var b strings.Builder
 	for _, r := range s {
-		if b.Len() >= 40 {
+		if b.Len() >= n {
 			break
 		}
 		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
@@ -140,6 +145,9 @@ func safe(s string) string {
 	}
 	return b.String()
 }
+
+// safe is SafeName with at most 40 bytes, for service IDs.
+func safe(s string) string { return SafeName(s, 40) }
 
 // Register registers (or updates) a channel with the local agent, with a
 // TCP check on its server that starts passing.
@@ -294,15 +302,7 @@ func (r *Registry) WaitGone(ctx context.Context, run, channel string) error {
 
 // pause waits 100ms·2^(failures-1), at most 5s, or until ctx ends.
 func pause(ctx context.Context, failures int) error {
-	d := min(100*time.Millisecond<<min(failures-1, 6), 5*time.Second)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return ctxutil.Sleep(ctx, min(100*time.Millisecond<<min(failures-1, 6), 5*time.Second))
 }
 
 // secretKey is the KV key of a run's channel secret.
