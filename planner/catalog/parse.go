@@ -329,39 +329,30 @@ func intAttr(a *hcl.Attribute) (int, hcl.Diagnostics) {
 }
 
 func sizeAttr(a *hcl.Attribute) (int64, hcl.Diagnostics) {
-	s, diags := stringAttr(a)
-	if diags.HasErrors() {
-		return 0, diags
-	}
-	b, err := units.ParseSize(s)
-	if err != nil {
-		return 0, hcl.Diagnostics{errAt(a.Expr.Range(), "Invalid size for "+a.Name, err.Error()+".")}
-	}
-	return b, nil
+	return parsedAttr(a, "size", units.ParseSize)
 }
 
 func sizeMiBAttr(a *hcl.Attribute) (int64, hcl.Diagnostics) {
-	s, diags := stringAttr(a)
-	if diags.HasErrors() {
-		return 0, diags
-	}
-	mib, err := units.ParseSizeMiB(s)
-	if err != nil {
-		return 0, hcl.Diagnostics{errAt(a.Expr.Range(), "Invalid size for "+a.Name, err.Error()+".")}
-	}
-	return mib, nil
+	return parsedAttr(a, "size", units.ParseSizeMiB)
 }
 
 func durationAttr(a *hcl.Attribute) (time.Duration, hcl.Diagnostics) {
+	return parsedAttr(a, "duration", units.ParseDuration)
+}
+
+// parsedAttr reads a as a string and parses it, reporting parse's error
+// as "Invalid WHAT for NAME".
+func parsedAttr[T any](a *hcl.Attribute, what string, parse func(string) (T, error)) (T, hcl.Diagnostics) {
+	var zero T
 	s, diags := stringAttr(a)
 	if diags.HasErrors() {
-		return 0, diags
+		return zero, diags
 	}
-	d, err := units.ParseDuration(s)
+	v, err := parse(s)
 	if err != nil {
-		return 0, hcl.Diagnostics{errAt(a.Expr.Range(), "Invalid duration for "+a.Name, err.Error()+".")}
+		return zero, hcl.Diagnostics{errAt(a.Expr.Range(), "Invalid "+what+" for "+a.Name, err.Error()+".")}
 	}
-	return d, nil
+	return v, nil
 }
 
 // interpolatedString reads a constraint field. Nomad's runtime

@@ -238,11 +238,7 @@ func (p *Problem) sameGroup(a, b int) bool {
 // Run schedules p and returns the schedule. It returns an error if p is
 // inconsistent (see Validate) or has a cycle.
 func Run(p *Problem, opt Options) (*Schedule, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	adj := buildAdjacency(p)
-	topo, err := adj.topoOrder(p.Nodes)
+	adj, topo, err := prepare(p)
 	if err != nil {
 		return nil, err
 	}
@@ -256,15 +252,25 @@ func Run(p *Problem, opt Options) (*Schedule, error) {
 // UpwardRank returns each node's upward rank in seconds (see the package
 // documentation), or an error if p is inconsistent or has a cycle.
 func UpwardRank(p *Problem) ([]float64, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	adj := buildAdjacency(p)
-	topo, err := adj.topoOrder(p.Nodes)
+	adj, topo, err := prepare(p)
 	if err != nil {
 		return nil, err
 	}
 	return upwardRank(p, adj, topo), nil
+}
+
+// prepare validates p and returns its adjacency and a topological order,
+// or an error if p is inconsistent or has a cycle.
+func prepare(p *Problem) (*adjacency, []int32, error) {
+	if err := p.Validate(); err != nil {
+		return nil, nil, err
+	}
+	adj := buildAdjacency(p)
+	topo, err := adj.topoOrder(p.Nodes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return adj, topo, nil
 }
 
 func newSchedule(p *Problem, rank []float64, alts bool) *Schedule {
