@@ -11,6 +11,7 @@ package graph
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -302,14 +303,24 @@ type CycleError struct {
 }
 
 func (e *CycleError) Error() string {
-	s := ""
-	for i, t := range e.Tasks {
-		if i > 0 {
-			s += " -> "
+	return "dependency cycle: " + strings.Join(e.Tasks, " -> ")
+}
+
+// WalkCycle follows next from node start until a node repeats, and
+// returns the cycle that closed, in walk order (the repeated node once).
+// next must stay within a set where every node has a next one, so the walk
+// cannot end; Graph and the simulator use it to name a cycle that Kahn's
+// algorithm found.
+func WalkCycle(start int, next func(int) int) []int {
+	seen := map[int]int{}
+	var path []int
+	for cur := start; ; cur = next(cur) {
+		if at, ok := seen[cur]; ok {
+			return path[at:]
 		}
-		s += t
+		seen[cur] = len(path)
+		path = append(path, cur)
 	}
-	return "dependency cycle: " + s
 }
 
 // findCycle walks predecessors among the tasks Kahn's algorithm could not
@@ -323,23 +334,14 @@ func (g *Graph) findCycle(indeg []int) *CycleError {
 			break
 		}
 	}
-	seen := map[int]int{}
-	var path []int
-	for cur := start; ; {
-		if at, ok := seen[cur]; ok {
-			path = path[at:]
-			break
-		}
-		seen[cur] = len(path)
-		path = append(path, cur)
+	path := WalkCycle(start, func(cur int) int {
 		for _, ei := range g.pred[cur] {
-			p := g.index[g.Edges[ei].From]
-			if indeg[p] > 0 {
-				cur = p
-				break
+			if p := g.index[g.Edges[ei].From]; indeg[p] > 0 {
+				return p
 			}
 		}
-	}
+		return cur
+	})
 	// path follows predecessors; reverse it to follow edges.
 	ce := &CycleError{}
 	for k := len(path) - 1; k >= 0; k-- {

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
 )
 
@@ -260,22 +261,14 @@ func (m *model) findCycle(indeg []int) *CycleError {
 	for !left[start] {
 		start++
 	}
-	seen := map[int]int{}
-	var path []int
-	for cur := start; ; {
-		if at, ok := seen[cur]; ok {
-			path = path[at:]
-			break
-		}
-		seen[cur] = len(path)
-		path = append(path, cur)
+	path := graph.WalkCycle(start, func(cur int) int {
 		for _, j := range m.succ(cur) {
 			if left[j] {
-				cur = j
-				break
+				return j
 			}
 		}
-	}
+		return cur
+	})
 	ce := &CycleError{}
 	for _, i := range path {
 		ce.Shards = append(ce.Shards, m.ids[i])

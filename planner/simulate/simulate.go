@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/plan"
@@ -117,14 +118,7 @@ type CycleError struct {
 }
 
 func (e *CycleError) Error() string {
-	s := "shard dependency cycle: "
-	for i, id := range e.Shards {
-		if i > 0 {
-			s += " -> "
-		}
-		s += id
-	}
-	return s
+	return "shard dependency cycle: " + strings.Join(e.Shards, " -> ")
 }
 
 // Run simulates plan p on the classes of cat and returns the schedule.
