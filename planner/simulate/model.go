@@ -19,11 +19,9 @@ type model struct {
 	classes []*catalog.Class
 	// startup[c] is class c's start-up latency in seconds.
 	startup []float64
-	// runtime[i] is shard i's runtime in seconds, noise applied.
+	// runtime[i] is shard i's runtime in seconds: the plan's prediction,
+	// or its actual runtime (Options.Actual), noise applied.
 	runtime []float64
-	// booked[i] is shard i's StartSeconds in the plan: its priority in
-	// its class's queue.
-	booked []float64
 	// waiters[i] are the shards that list shard i in Upstream (deduplicated).
 	waiters [][]int
 	// out[i] are the indices of the channels shard i produces.
@@ -53,6 +51,11 @@ func newModel(p *plan.Plan, cat *catalog.Catalog, opts Options) (*model, error) 
 	if err := m.checkAcyclic(); err != nil {
 		return nil, err
 	}
+	if opts.Actual != nil {
+		if err := m.applyActual(p, cat, opts.Actual); err != nil {
+			return nil, err
+		}
+	}
 	m.applyNoise(opts)
 	return m, nil
 }
@@ -65,7 +68,6 @@ func (m *model) addShards(p *plan.Plan, cat *catalog.Catalog) (map[string]int, e
 	m.ids = make([]string, n)
 	m.class = make([]int, n)
 	m.runtime = make([]float64, n)
-	m.booked = make([]float64, n)
 	m.waiters = make([][]int, n)
 	m.out = make([][]int, n)
 	m.pending = make([]int, n)
@@ -91,7 +93,6 @@ func (m *model) addShards(p *plan.Plan, cat *catalog.Catalog) (map[string]int, e
 		if st := sh.StartSeconds; math.IsNaN(st) || math.IsInf(st, 0) {
 			return nil, fmt.Errorf("shard %s: %w: start %v s", sh.ID, ErrInvalid, st)
 		}
-		m.booked[i] = sh.StartSeconds
 	}
 	if err := m.addClasses(cat, used); err != nil {
 		return nil, err

@@ -137,7 +137,7 @@ func (s *sim) satisfy(j int, t float64) {
 
 func (s *sim) ready(i int, t float64) {
 	s.runs[i].ReadySeconds = t
-	heap.Push(&s.queues[s.m.class[i]], waiting{booked: s.m.booked[i], ready: t, shard: i})
+	heap.Push(&s.queues[s.m.class[i]], waiting{ready: t, shard: i})
 	s.note(t, EventReady, i, "", -1)
 }
 

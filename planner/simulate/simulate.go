@@ -12,6 +12,11 @@ import (
 // Options tune a simulation. The zero value runs the plan's predictions
 // exactly and records no events.
 type Options struct {
+	// Actual, when set, gives the runtimes the shards really take (see
+	// Actual): the plan is played with them instead of its predictions
+	// (RuntimeSeconds), which stay what the plan was built from. Every
+	// task of every shard must have one on its shard's class.
+	Actual Actual
 	// Noise is the relative standard deviation (coefficient of variation)
 	// of the lognormal factor each shard's runtime is multiplied by; 0.2
 	// means runtimes are off by about ±20%. 0 runs predicted runtimes
@@ -59,7 +64,8 @@ type ShardRun struct {
 	StartSeconds float64
 	// StartupSeconds is the class's start-up latency the shard paid.
 	StartupSeconds float64
-	// RuntimeSeconds is the simulated runtime, noise applied, start-up
+	// RuntimeSeconds is the simulated runtime (the plan's prediction, or
+	// the actual one with Options.Actual), noise applied, start-up
 	// excluded.
 	RuntimeSeconds float64
 	// FinishSeconds is StartSeconds + StartupSeconds + RuntimeSeconds.
