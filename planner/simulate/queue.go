@@ -35,8 +35,8 @@ func (h *eventHeap) Pop() any {
 
 // waiting is a ready shard in its class's queue.
 type waiting struct {
-	ready  float64 // seconds
-	shard  int     // position in plan.Shards
+	ready float64 // seconds
+	shard int     // position in plan.Shards
 }
 
 // readyQueue orders a class's ready shards by place.DispatchBefore: ready
