@@ -10,6 +10,7 @@ import (
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/place"
 	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/predict"
 	"github.com/shardwise/shardwise/planner/simulate"
 )
 
@@ -34,6 +35,12 @@ type Options struct {
 	// (the default) plays each plan's predicted runtimes exactly; Noise > 0
 	// with a Seed perturbs each shard's runtime (see simulate.Options).
 	Sim simulate.Options
+	// Actual, when set, holds the runtimes the tasks really take (a
+	// trace's recorded ones: the oracle Input's Table), for the input's
+	// graph and the catalog's classes. Every plan is then played with them
+	// (Sim.Actual is set from it) while planned from the input's Table,
+	// and the lower bound and SLRs are computed from them.
+	Actual *predict.Table
 }
 
 // Outcome is one method's plan, played by the simulator.
@@ -66,6 +73,9 @@ type Comparison struct {
 	// Outcomes holds one entry per method, in the order of Methods; the
 	// MethodSingle entry is nil when no class can run every task.
 	Outcomes []*Outcome
+	// Holdout is how the input's predictions were made without its own
+	// runtimes; empty when it plans from them (oracle) or is synthetic.
+	Holdout Holdout
 }
 
 // Outcome returns the outcome of method m, or nil.
@@ -87,7 +97,15 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 	if opts.Run == "" {
 		opts.Run = "eval"
 	}
-	b, err := lowerBound(in, cat)
+	truth := in
+	if opts.Actual != nil {
+		if opts.Actual.Tasks() != len(in.Graph.Tasks) {
+			return nil, fmt.Errorf("%s: actual runtimes for %d tasks, graph has %d", in.Name, opts.Actual.Tasks(), len(in.Graph.Tasks))
+		}
+		opts.Sim.Actual = simulate.TableActual(taskNames(in.Graph), opts.Actual.Classes, runtimes(opts.Actual))
+		truth = &Input{Name: in.Name, Graph: in.Graph, Table: opts.Actual}
+	}
+	b, err := lowerBound(truth, cat)
 	if err != nil {
 		return nil, fmt.Errorf("%s: lower bound: %w", in.Name, err)
 	}
@@ -105,6 +123,15 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 		cmp.Outcomes = append(cmp.Outcomes, o)
 	}
 	return cmp, nil
+}
+
+// taskNames lists g's task names in g.Tasks order.
+func taskNames(g *graph.Graph) []string {
+	out := make([]string, len(g.Tasks))
+	for i, t := range g.Tasks {
+		out[i] = t.Name
+	}
+	return out
 }
 
 // lowerBound is simulate.LowerBound made valid for plans that split
