@@ -82,7 +82,7 @@ func PlannerGoals(cmps []*Comparison) []Goal {
 			Measured: fmt.Sprintf("%d of %d traces worse", worse, n), Met: worse == 0,
 			Miss: missIf(worse > 0, fmt.Sprintf("worst %+.2f%% (%s)", 100*worst, worstName))},
 		{Name: fmt.Sprintf("allocations <= tasks/3 on traces of more than %d tasks", GoalAllocationsMinTasks),
-			Target: fmt.Sprintf("%d of %d traces", big, big),
+			Target:   fmt.Sprintf("%d of %d traces", big, big),
 			Measured: fmt.Sprintf("%d of %d traces", big-bigOver, big), Met: bigOver == 0,
 			Miss: missIf(bigOver > 0, fmt.Sprintf("worst %.2f allocations per task (%s)", worstAlloc, worstAllocName))},
 	}
