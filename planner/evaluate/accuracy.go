@@ -414,7 +414,7 @@ func shardwisePredictions(train, test []history.Record, cat *catalog.Catalog) ([
 	}
 	g := graph.New("held-out")
 	for i, r := range test {
-		if err := g.AddTask(&graph.Task{Name: fmt.Sprintf("t%d", i), Signature: r.Signature, InputBytes: r.InputBytes}); err != nil {
+		if err := g.AddTask(&graph.Task{Name: fmt.Sprintf("t%d", i), Signature: r.Signature, InputBytes: r.InputBytes, SharedInputBytes: r.SharedInputBytes}); err != nil {
 			return nil, err
 		}
 	}
