@@ -130,6 +130,7 @@ func compareTraces(paths []string, opts evaluate.Options, k int) (oracle, honest
 		if err != nil {
 			return nil, nil, err
 		}
+		o.LateBinding = true
 		hc, err := evaluate.Compare(h, cat, o)
 		if err != nil {
 			return nil, nil, err

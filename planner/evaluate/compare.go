@@ -41,6 +41,11 @@ type Options struct {
 	// (Sim.Actual is set from it) while planned from the input's Table,
 	// and the lower bound and SLRs are computed from them.
 	Actual *predict.Table
+	// LateBinding plays the Shardwise plan with the launcher's late
+	// binding and in-run correction (plan.Binder, called by the simulator
+	// at each submission); it needs Actual. Comparison.Static then holds
+	// the same plan played without it.
+	LateBinding bool
 }
 
 // Outcome is one method's plan, played by the simulator.
@@ -60,6 +65,10 @@ type Outcome struct {
 	Allocations int
 	// BytesMoved is the sum of the plan's channel sizes, in bytes.
 	BytesMoved int64
+	// Bindings are the late-binding decisions (Options.LateBinding), in
+	// submission order; Moved counts those that changed a shard's class.
+	Bindings []plan.Binding
+	Moved    int
 	// PlanTime is the wall-clock time the method took to plan (for
 	// MethodSingle, to plan every candidate class); it varies from run to
 	// run.
@@ -76,6 +85,9 @@ type Comparison struct {
 	// Holdout is how the input's predictions were made without its own
 	// runtimes; empty when it plans from them (oracle) or is synthetic.
 	Holdout Holdout
+	// Static is the Shardwise plan played without late binding, when
+	// Options.LateBinding was set; nil otherwise.
+	Static *Outcome
 }
 
 // Outcome returns the outcome of method m, or nil.
@@ -121,6 +133,21 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 		}
 		o.SLR = simulate.SLR(o.MakespanSeconds, b.CriticalPathSeconds)
 		cmp.Outcomes = append(cmp.Outcomes, o)
+	}
+	if sw := cmp.Outcome(MethodShardwise); sw != nil && opts.LateBinding && opts.Sim.Actual != nil {
+		static, err := simulated(MethodShardwise, sw.Plan, cat, opts, sw.PlanTime)
+		if err != nil {
+			return nil, fmt.Errorf("%s: shardwise without late binding: %w", in.Name, err)
+		}
+		static.SLR = simulate.SLR(static.MakespanSeconds, b.CriticalPathSeconds)
+		cmp.Static = static
+		bound, err := lateBound(sw.Plan, in, cat, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: shardwise with late binding: %w", in.Name, err)
+		}
+		bound.SLR = simulate.SLR(bound.MakespanSeconds, b.CriticalPathSeconds)
+		bound.PlanTime = sw.PlanTime
+		cmp.Outcomes[len(cmp.Outcomes)-1] = bound
 	}
 	return cmp, nil
 }
@@ -332,6 +359,25 @@ func splitPlan(in *Input, c int, run string, cat *catalog.Catalog) (*plan.Plan, 
 	}
 	p.Algorithm = "single-class"
 	return p, nil
+}
+
+// lateBound plays Shardwise's plan p with plan.Binder late-binding every
+// shard at submission from in.Table corrected in-run.
+func lateBound(p *plan.Plan, in *Input, cat *catalog.Catalog, opts Options) (*Outcome, error) {
+	bd := plan.NewBinder(p, in.Graph, cat, in.Table, nil)
+	o := opts
+	o.Sim.Binder = bd
+	out, err := simulated(MethodShardwise, p, cat, o, 0)
+	if err != nil {
+		return nil, err
+	}
+	out.Bindings = bd.Log
+	for _, b := range bd.Log {
+		if b.Planned != b.Class {
+			out.Moved++
+		}
+	}
+	return out, nil
 }
 
 // simulated plays plan p and fills an Outcome.

@@ -107,8 +107,8 @@ func writeQuality(p printer, cmps []*Comparison) {
 // oracle plans (planned from the recorded runtimes) of the same trace.
 func writeHonest(p printer, honest, oracle []*Comparison) {
 	p("Every plan is played with the trace's recorded runtimes; *honest* plans were made from predictions that never saw them (`holdout`), *oracle* plans from the recorded runtimes themselves.\n\n")
-	p("| input | tasks | holdout | single class | single (s) | HEFT (s) | Shardwise (s) | SW/single | SW/HEFT | SW allocations / tasks | oracle HEFT (s) | oracle SW (s) | oracle SW/HEFT |\n")
-	p("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	p("| input | tasks | holdout | single class | single (s) | HEFT (s) | Shardwise (s) | SW/single | SW/HEFT | SW static (s) | moved | SW allocations / tasks | oracle HEFT (s) | oracle SW (s) | oracle SW/HEFT |\n")
+	p("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	var rs, rh, ro []float64
 	for i, c := range honest {
 		o := outcomes(c)
@@ -121,12 +121,16 @@ func writeHonest(p printer, honest, oracle []*Comparison) {
 			oo := outcomes(oracle[i])
 			oh, osw = oo[1], oo[2]
 		}
-		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s / %d | %s | %s | %s |\n",
+		moved := "-"
+		if o[2] != nil && c.Static != nil {
+			moved = fmt.Sprint(o[2].Moved)
+		}
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %d | %s | %s | %s |\n",
 			c.Input.Name, len(c.Input.Graph.Tasks), c.Holdout, single, secs(o[0]), secs(o[1]), secs(o[2]),
-			ratio(o[2], o[0], &rs), ratio(o[2], o[1], &rh), allocs(o[2]), len(c.Input.Graph.Tasks),
+			ratio(o[2], o[0], &rs), ratio(o[2], o[1], &rh), secs(c.Static), moved, allocs(o[2]), len(c.Input.Graph.Tasks),
 			secs(oh), secs(osw), ratio(osw, oh, &ro))
 	}
-	p("| **mean** | | | | | | | **%.3f** | **%.3f** | | | | **%.3f** |\n\n", mean(rs), mean(rh), mean(ro))
+	p("| **mean** | | | | | | | **%.3f** | **%.3f** | | | | | | **%.3f** |\n\n", mean(rs), mean(rh), mean(ro))
 }
 
 // outcomes returns c's outcomes in the order of Methods.

@@ -1,10 +1,8 @@
 package simulate
 
 import (
-	"fmt"
 	"math"
 
-	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/plan"
 )
 
@@ -49,22 +47,13 @@ func TableActual(names, classes []string, seconds [][]float64) Actual {
 // piece of a split task takes its share of the whole task's actual
 // runtime: its Items over the pieces' total items, else its Bytes over
 // their total bytes, else 1/Count.
-func (m *model) applyActual(p *plan.Plan, cat *catalog.Catalog, act Actual) error {
-	items, bytes := splitTotals(p)
-	for i, sh := range p.Shards {
-		cl := cat.Class(sh.Class).Name
-		var sum float64
-		for _, task := range sh.Tasks {
-			v, ok := act(task, cl)
-			if !ok || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("shard %s: %w: no actual runtime for task %q on class %s", sh.ID, ErrInvalid, task, cl)
-			}
-			sum += v
+func (m *model) applyActual() error {
+	for i := range m.shards {
+		v, err := m.actualOn(i, m.class[i])
+		if err != nil {
+			return err
 		}
-		if sp := sh.Split; sp != nil {
-			sum *= splitShare(sp, items[sp.Task], bytes[sp.Task])
-		}
-		m.runtime[i] = sum
+		m.runtime[i] = v
 	}
 	return nil
 }

@@ -24,6 +24,12 @@ type Options struct {
 	Noise float64
 	// Seed seeds the noise generator. Equal seeds give equal runtimes.
 	Seed uint64
+	// Binder, when set, late-binds every shard's class when it becomes
+	// ready (see Binder); it needs Actual, for the runtime on the class a
+	// shard moves to. Channel transfers then take the bandwidth of the
+	// classes their ends have when the transfer starts (the consumer's
+	// planned class, if it has not been bound yet).
+	Binder Binder
 	// RecordEvents asks Run to return every event in Result.Events.
 	RecordEvents bool
 }
