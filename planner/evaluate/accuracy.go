@@ -385,21 +385,31 @@ type prediction struct {
 
 // observe tallies the errors of p against record r.
 func (t *tally) observe(r history.Record, p prediction) {
-	actual := r.RuntimeSeconds
-	if actual <= 0 {
-		actual = zeroRuntime
-	}
-	t.ape = append(t.ape, math.Abs(p.runtime-actual)/math.Max(actual, FloorSeconds))
-	t.logr = append(t.logr, math.Abs(math.Log(math.Max(p.runtime, 1e-3)/actual)))
+	t.observeRuntime(p.runtime, r.RuntimeSeconds)
 	if r.MemoryBytes <= 0 || p.memMiB < 0 {
 		return
 	}
-	obs := float64(r.MemoryBytes) / (1 << 20)
-	if p.memMiB < obs {
+	t.observeMemory(p.memMiB, float64(r.MemoryBytes)/(1<<20))
+}
+
+// observeRuntime tallies a runtime prediction against the observed
+// runtime (seconds; 0 read as zeroRuntime).
+func (t *tally) observeRuntime(pred, actual float64) {
+	if actual <= 0 {
+		actual = zeroRuntime
+	}
+	t.ape = append(t.ape, math.Abs(pred-actual)/math.Max(actual, FloorSeconds))
+	t.logr = append(t.logr, math.Abs(math.Log(math.Max(pred, 1e-3)/actual)))
+}
+
+// observeMemory tallies a memory prediction against the observed peak,
+// both MiB.
+func (t *tally) observeMemory(pred, obs float64) {
+	if pred < obs {
 		t.under++
 	}
-	t.ratio = append(t.ratio, p.memMiB/obs)
-	t.predSum += p.memMiB
+	t.ratio = append(t.ratio, pred/obs)
+	t.predSum += pred
 	t.obsSum += obs
 }
 

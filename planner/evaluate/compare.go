@@ -85,6 +85,9 @@ type Comparison struct {
 	// Holdout is how the input's predictions were made without its own
 	// runtimes; empty when it plans from them (oracle) or is synthetic.
 	Holdout Holdout
+	// Actual are the runtimes the plans were played with (Options.Actual);
+	// nil when each plan ran its own predictions.
+	Actual *predict.Table
 	// Static is the Shardwise plan played without late binding, when
 	// Options.LateBinding was set; nil otherwise.
 	Static *Outcome
@@ -121,7 +124,7 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: lower bound: %w", in.Name, err)
 	}
-	cmp := &Comparison{Input: in, Bound: b}
+	cmp := &Comparison{Input: in, Bound: b, Actual: opts.Actual}
 	for _, m := range Methods {
 		o, err := runMethod(m, in, cat, opts)
 		if err == errNoClass {

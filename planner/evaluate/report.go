@@ -202,7 +202,7 @@ func utilisation(o *Outcome) string {
 
 // writeAccuracy writes the runtime, the per-type and the memory tables.
 func writeAccuracy(p printer, rows []AccuracyRow, k int) {
-	p("Schemes: `%s` (%d folds over the tasks of each type with at least %d tasks, within each trace) and `%s` (the headline cross-run figure: fit on every other run of the family, predict the held-out run). ", SchemeKFold, k, k, SchemeLORO)
+	p("Schemes: `%s` (%d folds over the tasks of each type with at least %d tasks, within each trace) and `%s` (fit on every other run of the family, predict the held-out run) and `%s` (the headline cross-run figure: the leave-one-run-out predictions corrected in-run, as Shardwise's late binding had them when it submitted each task in the simulated honest run, against the recorded runtime on the class the task ran on; memory only for tasks submitted after one of their type completed). ", SchemeKFold, k, k, SchemeLORO, SchemeInRun)
 	p("Estimators: `%s` (planner/predict), `%s` (per-type mean), `%s` (Ernest-style NNLS on input bytes, always used). ", EstShardwise, EstMean, EstNNLS)
 	p("Runtime errors are |predicted - observed| / max(observed, %g s); `|ln|` is the median of |ln(predicted/observed)|.\n\n", FloorSeconds)
 	p("### Runtime: absolute percentage error, median / 90th percentile\n\n")
@@ -214,7 +214,11 @@ func writeAccuracy(p printer, rows []AccuracyRow, k int) {
 	for _, r := range rows {
 		p("| %s | %s | %d | %d | %d |", bold(r.Family), r.Scheme, r.Traces, r.Types, r.Scores[EstShardwise].Runtime)
 		for _, e := range Estimators {
-			s := r.Scores[e]
+			s, ok := r.Scores[e]
+			if !ok || s.Runtime == 0 {
+				p(" - |")
+				continue
+			}
 			p(" %.1f%% / %.0f%% |", 100*s.MdAPE, 100*s.P90APE)
 		}
 		p(" %.2f |\n", r.Scores[EstShardwise].MdLogRatio)
@@ -238,7 +242,11 @@ func writeAccuracy(p printer, rows []AccuracyRow, k int) {
 		}
 		p("| %s | %s | %d |", bold(r.Family), r.Scheme, r.Scores[EstShardwise].Memory)
 		for _, e := range Estimators {
-			s := r.Scores[e]
+			s, ok := r.Scores[e]
+			if !ok || s.Memory == 0 {
+				p(" - |")
+				continue
+			}
 			p(" %.1f%%; %.2fx (%.2fx) |", 100*s.UnderRate, s.OverMedian, s.OverTotal)
 		}
 		p("\n")
