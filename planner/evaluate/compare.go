@@ -240,7 +240,7 @@ func runMethod(m Method, in *Input, cat *catalog.Catalog, opts Options) (*Outcom
 		return simulated(m, p, cat, opts, time.Since(start))
 	case MethodShardwise:
 		start := time.Now()
-		r, err := planner.Pipeline{Catalog: cat}.Plan(in.Graph, planner.Options{Run: opts.Run, Table: in.Table})
+		r, err := planner.Pipeline{Catalog: cat}.Plan(in.Graph, planner.Options{Run: opts.Run, Table: in.Table, Probes: in.Probes})
 		if err != nil {
 			return nil, err
 		}

@@ -74,11 +74,15 @@ func Honest(oracle *Input, family []*Input, cat *catalog.Catalog, k int) (*Input
 	out := &Input{Name: oracle.Name, Family: oracle.Family, Graph: g, Records: oracle.Records}
 	train := TrainingRecords(oracle, family)
 	if len(train) > 0 {
-		tb, err := heldOutTable(g, train, cat)
+		pr, err := predict.New(cat, train)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: leave-one-run-out: %w", oracle.Name, err)
 		}
-		out.Table = tb
+		tb, err := pr.Predict(g)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: leave-one-run-out: %w", oracle.Name, err)
+		}
+		out.Table, out.Probes = tb, pr.ProbeTypes(g)
 		return out, HoldoutRun, nil
 	}
 	tb, err := kFoldTable(g, oracle.Records, cat, k)
@@ -104,7 +108,8 @@ func Blind(g *graph.Graph) *graph.Graph {
 	return &cp
 }
 
-// heldOutTable fits the predictor on train and predicts g.
+// heldOutTable fits the predictor on train and predicts g (k-fold: every
+// type has history from the same run, so none is a probe type).
 func heldOutTable(g *graph.Graph, train []history.Record, cat *catalog.Catalog) (*predict.Table, error) {
 	p, err := predict.New(cat, train)
 	if err != nil {

@@ -73,6 +73,9 @@ type sigModel struct {
 
 	cpu, mem, io, out quantity
 	oomFloorMiB       float64
+	// maxShared is the largest shared input (bytes) of a successful
+	// record, for the probe rule (ProbeTypes).
+	maxShared float64
 	gpus              int
 	medianMemMiB      float64 // for the cross-signature memory rule
 	cores, ioRate     float64 // medians, for histKind
@@ -139,6 +142,7 @@ func buildModel(cat *catalog.Catalog, recs []history.Record, coreMHz float64) *s
 			continue
 		}
 		m.n++
+		m.maxShared = math.Max(m.maxShared, float64(r.SharedInputBytes))
 		if c := r.CoresUsed(); c > 0 {
 			clock := r.CPUMHz
 			if clock <= 0 {
