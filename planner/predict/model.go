@@ -75,10 +75,10 @@ type sigModel struct {
 	oomFloorMiB       float64
 	// maxShared is the largest shared input (bytes) of a successful
 	// record, for the probe rule (ProbeTypes).
-	maxShared float64
-	gpus              int
-	medianMemMiB      float64 // for the cross-signature memory rule
-	cores, ioRate     float64 // medians, for histKind
+	maxShared     float64
+	gpus          int
+	medianMemMiB  float64 // for the cross-signature memory rule
+	cores, ioRate float64 // medians, for histKind
 }
 
 // quantity is a summary of one observed quantity.
