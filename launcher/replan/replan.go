@@ -195,8 +195,9 @@ type fresh struct {
 	classOf map[string]string
 }
 
-// freshPlan refits the predictor and plans the graph again through the
-// planner's pipeline with the same run ID and driver, pinning what was
+// freshPlan refits the predictor, corrects the predictions of what is not
+// submitted yet by what completed (correct), and plans the graph again
+// through the planner's pipeline with the same run ID and driver, pinning what was
 // submitted to its class and avoiding the classes not usable now for the
 // rest.
 func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, load *feedback.Load) (*fresh, error) {
@@ -204,7 +205,15 @@ func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, l
 	if err != nil {
 		return nil, err
 	}
-	res, err := planner.Pipeline{Catalog: r.Catalog, Predictor: pred}.Plan(r.Graph, r.constraints(req, load))
+	pipe := planner.Pipeline{Catalog: r.Catalog, Predictor: pred}
+	tb, err := pipe.Predict(r.Graph, "")
+	if err != nil {
+		return nil, err
+	}
+	r.correct(tb, req)
+	opts := r.constraints(req, load)
+	opts.Table = tb
+	res, err := pipe.Plan(r.Graph, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +232,56 @@ func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, l
 		}
 	}
 	return out, nil
+}
+
+// correct applies in-run learning to tb (predict.Correction): each
+// completed shard's actual runtime over its fresh prediction on the class
+// it ran on is observed for the signatures of its tasks, and the tasks of
+// the shards not yet submitted are predicted with the resulting factors.
+// It returns the number of tasks whose predictions changed.
+func (r *Replanner) correct(tb *predict.Table, req launcher.ReplanRequest) int {
+	byID := map[string]*plan.Shard{}
+	for _, s := range req.Plan.Shards {
+		byID[s.ID] = s
+	}
+	cls := map[string]int{}
+	for c, name := range tb.Classes {
+		cls[name] = c
+	}
+	corr := predict.NewCorrection(0)
+	for _, d := range req.Done {
+		s, c, ok := byID[d.Shard], 0, false
+		if c, ok = cls[d.Class]; !ok || s == nil || d.Actual <= 0 || d.State != launcher.Complete {
+			continue
+		}
+		var pred float64
+		for _, name := range s.Tasks {
+			if t := r.Graph.Index(name); t >= 0 {
+				pred += tb.At(t, c).Runtime.Value
+			}
+		}
+		if s.Split != nil && s.Split.Count > 0 {
+			pred /= float64(s.Split.Count)
+		}
+		for _, name := range s.Tasks {
+			if t := r.Graph.Task(name); t != nil {
+				corr.Observe(t.Signature, d.Class, pred, d.Actual.Seconds())
+			}
+		}
+	}
+	pending := map[int]bool{}
+	for _, s := range req.Pending {
+		for _, name := range s.Tasks {
+			if t := r.Graph.Index(name); t >= 0 {
+				pending[t] = true
+			}
+		}
+	}
+	n := corr.Apply(r.Graph, tb, func(t int) bool { return pending[t] }, nil)
+	if n > 0 {
+		r.logger().Info("in-run correction", "tasks", n)
+	}
+	return n
 }
 
 // constraints are the pipeline options of a fresh plan of req: its run

@@ -7,6 +7,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +230,63 @@ func TestOffPredictionMovesOnFreshHistory(t *testing.T) {
 	}
 	if got, want := m.Job.Meta[sdk.MetaPredictedRuntime], fmt.Sprint(math.Round(rt.Value*1000)/1000); got != want {
 		t.Errorf("job meta %s = %q, want the fresh prediction %q", sdk.MetaPredictedRuntime, got, want)
+	}
+}
+
+// TestInRunCorrectionOfPendingTasks: w1 and w2 are of one type; w1 ran 3x
+// its fresh prediction, so the re-plan predicts w2 3x longer on every
+// class, and leaves v (another type) alone.
+func TestInRunCorrectionOfPendingTasks(t *testing.T) {
+	cat := catalog.Default()
+	g := graph.New("inrun")
+	for _, tk := range []*graph.Task{{Name: "w1", Signature: "w"}, {Name: "w2", Signature: "w"}, {Name: "v", Signature: "v"}} {
+		if err := g.AddTask(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &plan.Plan{Run: "r1", Shards: []*plan.Shard{
+		{ID: "s-w1", Class: "cpu-heavy", Tasks: []string{"w1"}},
+		{ID: "s-w2", Class: "cpu-heavy", Tasks: []string{"w2"}, Upstream: []string{"s-w1"}},
+		{ID: "s-v", Class: "io-bound", Tasks: []string{"v"}},
+	}}
+	pred, err := predict.New(cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := func() *predict.Table {
+		tb, err := pred.Predict(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tb
+	}
+	base, tb := fresh(), fresh()
+	var w1 *plan.Shard
+	var pending []*plan.Shard
+	for _, s := range p.Shards {
+		if slices.Contains(s.Tasks, "w1") {
+			w1 = s
+		} else {
+			pending = append(pending, s)
+		}
+	}
+	c := slices.Index(tb.Classes, w1.Class)
+	actual := 3 * base.At(0, c).Runtime.Value
+	r := &Replanner{Graph: g, Catalog: cat}
+	req := launcher.ReplanRequest{Plan: p, Pending: pending, Done: []launcher.ShardResult{{Shard: w1.ID, Class: w1.Class,
+		State: launcher.Complete, Actual: time.Duration(actual * float64(time.Second))}}}
+	if n := r.correct(tb, req); n != 1 {
+		t.Errorf("corrected %d tasks, want 1 (w2)", n)
+	}
+	for ci := range tb.Classes {
+		if got, want := tb.At(1, ci).Runtime.Value, 3*base.At(1, ci).Runtime.Value; math.Abs(got-want) > 1e-6 {
+			t.Errorf("w2 on %s: %v s, want %v s", tb.Classes[ci], got, want)
+		}
+		if got, want := tb.At(2, ci).Runtime.Value, base.At(2, ci).Runtime.Value; got != want {
+			t.Errorf("v on %s: %v s, want %v s", tb.Classes[ci], got, want)
+		}
+		if got, want := tb.At(0, ci).Runtime.Value, base.At(0, ci).Runtime.Value; got != want {
+			t.Errorf("w1 (done) on %s: %v s, want %v s", tb.Classes[ci], got, want)
+		}
 	}
 }
