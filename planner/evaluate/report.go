@@ -49,7 +49,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if r.Noise > 0 {
 		p("- Simulator: runtime noise %g (lognormal, mean 1), seed %d\n", r.Noise, r.Seed)
 	} else {
-		p("- Simulator: no noise (every plan runs its table's runtimes exactly)\n")
+		p("- Simulator: no noise; every plan on a trace is played with the trace's recorded runtimes, a synthetic graph's plans with its table's runtimes\n")
 	}
 	p("- Makespans are simulated (planner/simulate); plan times are wall-clock and vary from run to run.\n\n")
 	p("## Plan quality on the real traces: honest (held-out predictions) and oracle\n\n")
