@@ -96,7 +96,7 @@ func (r *Replanner) Replan(ctx context.Context, req launcher.ReplanRequest) ([]l
 	byJob, order := jobsOf(req.Next)
 	triggers := map[string]trigger{}
 	for _, job := range order {
-		if tr, ok := r.trigger(byJob[job][0], load, req.Done); ok {
+		if tr, ok := r.trigger(byJob[job][0], load, req); ok {
 			triggers[job] = tr
 		}
 	}
@@ -139,7 +139,8 @@ func jobsOf(shards []*plan.Shard) (map[string][]*plan.Shard, []string) {
 
 // trigger returns why shard s (standing for its job) should be
 // re-planned, if at all.
-func (r *Replanner) trigger(s *plan.Shard, load *feedback.Load, done []launcher.ShardResult) (trigger, bool) {
+func (r *Replanner) trigger(s *plan.Shard, load *feedback.Load, req launcher.ReplanRequest) (trigger, bool) {
+	done := req.Done
 	if !r.available(s.Class, load) {
 		return trigger{reason: "no ready node in " + s.Class, capacity: true}, true
 	}
@@ -159,7 +160,48 @@ func (r *Replanner) trigger(s *plan.Shard, load *feedback.Load, done []launcher.
 			return trigger{reason: fmt.Sprintf("upstream %s ran %.2fx its prediction", d.Shard, ratio)}, true
 		}
 	}
+	if f, sig := r.typeDrift(s, req); f != 0 {
+		return trigger{reason: fmt.Sprintf("tasks of type %s ran %.2fx their predictions in this run", sig, f)}, true
+	}
 	return trigger{}, false
+}
+
+// MinCorrection is how far (either way) the in-run correction of a task
+// type must be from 1 for its pending shards to be re-planned and, when
+// they keep their class, re-sized with the corrected predictions.
+const MinCorrection = 1.5
+
+// typeDrift returns the in-run correction factor of the first signature of
+// shard s's tasks whose completed shards in this run ran at least
+// MinCorrection times (or at most 1/MinCorrection of) their planned
+// predictions, with the signature; 0 when none did.
+func (r *Replanner) typeDrift(s *plan.Shard, req launcher.ReplanRequest) (float64, string) {
+	byID := map[string]*plan.Shard{}
+	for _, sh := range req.Plan.Shards {
+		byID[sh.ID] = sh
+	}
+	corr := predict.NewCorrection(0)
+	for _, d := range req.Done {
+		sh := byID[d.Shard]
+		if sh == nil || d.State != launcher.Complete || d.Actual <= 0 || d.PredictedSeconds <= 0 {
+			continue
+		}
+		for _, name := range sh.Tasks {
+			if t := r.Graph.Task(name); t != nil {
+				corr.Observe(t.Signature, d.Class, d.PredictedSeconds, d.Actual.Seconds())
+			}
+		}
+	}
+	for _, name := range s.Tasks {
+		t := r.Graph.Task(name)
+		if t == nil {
+			continue
+		}
+		if f, n := corr.Factor(t.Signature, s.Class); n > 0 && (f >= MinCorrection || f <= 1/MinCorrection) {
+			return f, t.Signature
+		}
+	}
+	return 0, ""
 }
 
 // available reports whether executor class name has a ready, eligible
@@ -322,6 +364,9 @@ func (r *Replanner) decide(req launcher.ReplanRequest, f *fresh, load *feedback.
 	}
 	switch {
 	case to == from:
+		if m := r.resize(f, shards, tr); m != nil {
+			return m, nil
+		}
 		r.logger().Info("re-plan keeps the job on its class", "job", job, "class", from, "trigger", tr.reason)
 		return nil, nil
 	case to != "":
@@ -362,6 +407,28 @@ func shardsOfJob(p *plan.Plan, job string) []*plan.Shard {
 	}
 	slices.SortStableFunc(out, func(a, b *plan.Shard) int { return pieceIndex(a) - pieceIndex(b) })
 	return out
+}
+
+// resize returns a move that keeps the job on its class with the fresh
+// plan's (in-run corrected) predictions and resources, when the fresh plan
+// cuts it the same and its predicted runtime is at least MinCorrection
+// times (or at most 1/MinCorrection of) the current one; nil otherwise.
+func (r *Replanner) resize(f *fresh, shards []*plan.Shard, tr trigger) *launcher.Move {
+	job := shards[0].Job
+	ns := shardsOfJob(f.plan, job)
+	if !sameCut(shards, ns) || f.jobs[job] == nil {
+		return nil
+	}
+	var was, now float64
+	for i := range shards {
+		was += shards[i].RuntimeSeconds.Value
+		now += ns[i].RuntimeSeconds.Value
+	}
+	if !(was > 0) || (now/was < MinCorrection && now/was > 1/MinCorrection) {
+		return nil
+	}
+	reason := fmt.Sprintf("in-run correction: predicted %.1fs, was %.1fs; %s", now, was, tr.reason)
+	return &launcher.Move{Job: f.jobs[job], Shards: ns, Reason: reason}
 }
 
 // sameCut reports whether a and b are the same shards: same IDs, tasks

@@ -290,3 +290,57 @@ func TestInRunCorrectionOfPendingTasks(t *testing.T) {
 		}
 	}
 }
+
+// TestInRunCorrectionResizesOnItsClass plans e2e's in-run graph (three
+// tasks of one type pinned to their classes, history saying 1 s) and,
+// after w1 ran 3x its prediction, re-plans w2: it keeps its class but is
+// moved to the fresh plan's job, predicted about 3x longer, saying why.
+func TestInRunCorrectionResizesOnItsClass(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "e2e", "testdata", "run")
+	cat := catalog.Default()
+	g, diags := hclreader.ParseFile(filepath.Join(dir, "inrun.hcl"), hclreader.Options{Executors: cat.Names()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	hist, err := history.Load(filepath.Join(dir, "inrun-history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := predict.New(cat, hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := pred.Predict(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Build(g, cat, tb, plan.Options{Run: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Driver = "raw_exec"
+	if len(p.Shards) != 3 {
+		t.Fatalf("%d shards, want 3", len(p.Shards))
+	}
+	adv := &fakeAdvisor{load: allReady(cat), records: hist}
+	r := &Replanner{Graph: g, Catalog: cat, Advisor: adv, Jobs: nomadjob.Options{Driver: p.Driver}}
+	w1, w2 := p.Shards[0], p.Shards[1]
+	done := launcher.ShardResult{Shard: w1.ID, Class: w1.Class, State: launcher.Complete, PredictedSeconds: w1.RuntimeSeconds.Value,
+		Actual: time.Duration(3 * w1.RuntimeSeconds.Value * float64(time.Second))}
+	moves, err := r.Replan(context.Background(), launcher.ReplanRequest{Plan: p, Next: p.Shards[1:2], Pending: p.Shards[1:], Done: []launcher.ShardResult{done}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(moves) != 1 {
+		t.Fatalf("%d moves, want 1", len(moves))
+	}
+	m := moves[0]
+	got := m.Shards[0]
+	if got.ID != w2.ID || got.Class != w2.Class || !strings.Contains(m.Reason, "in-run correction") {
+		t.Fatalf("move %s to %s (%s), want %s kept on %s by the in-run correction", got.ID, got.Class, m.Reason, w2.ID, w2.Class)
+	}
+	if ratio := got.RuntimeSeconds.Value / w2.RuntimeSeconds.Value; ratio < 2.5 || ratio > 3.5 {
+		t.Errorf("w2 predicted %.2fs after correction, %.2fs before: ratio %.2f, want about 3", got.RuntimeSeconds.Value, w2.RuntimeSeconds.Value, ratio)
+	}
+}
