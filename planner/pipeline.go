@@ -69,6 +69,11 @@ type Options struct {
 	// Avoid lists classes the tasks not pinned should not run on (no ready
 	// node or no capacity now), unless that would leave a task no class.
 	Avoid []string
+	// Probes are task signatures the plan probes first (plan.Probe: one
+	// shard of the type runs before the others, with generous memory).
+	// When the pipeline predicts (Table nil), the predictor's ProbeTypes
+	// are added.
+	Probes []string
 }
 
 // Result is a plan with the predictions it was made from.
@@ -94,12 +99,16 @@ func (p Pipeline) Plan(g *graph.Graph, opts Options) (*Result, error) {
 	if p.Catalog == nil {
 		return nil, fmt.Errorf("plan %s: no catalog", src)
 	}
-	tb := opts.Table
+	tb, probes := opts.Table, opts.Probes
 	if tb == nil {
-		var err error
-		if tb, err = p.Predict(g, src); err != nil {
+		pred, err := p.predictor()
+		if err != nil {
 			return nil, err
 		}
+		if tb, err = pred.Predict(g); err != nil {
+			return nil, fmt.Errorf("predict %s: %w", src, err)
+		}
+		probes = append(slices.Clone(probes), pred.ProbeTypes(g)...)
 	}
 	constrain(tb, g, opts.Pin, opts.Avoid)
 	run := opts.Run
@@ -109,6 +118,9 @@ func (p Pipeline) Plan(g *graph.Graph, opts Options) (*Result, error) {
 	pl, err := plan.Build(g, p.Catalog, tb, plan.Options{Run: run})
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", src, err)
+	}
+	if ids := plan.Probe(pl, g, p.Catalog, probes); len(ids) > 0 {
+		p.logger().Info("probing types whose shared input is larger than history saw", "probes", strings.Join(ids, ", "))
 	}
 	pl.Driver = sdk.PickDriver(opts.Driver, g.Driver)
 	p.logger().Info("planned", "graph", g.Name, "run", run, "shards", len(pl.Shards), "makespan_seconds", pl.MakespanSeconds)
@@ -121,19 +133,28 @@ func (p Pipeline) Plan(g *graph.Graph, opts Options) (*Result, error) {
 // src ("" means its name).
 func (p Pipeline) Predict(g *graph.Graph, src string) (*predict.Table, error) {
 	src = cmp.Or(src, g.Name)
-	pred := p.Predictor
-	if pred == nil {
-		p.warnUnknownExecutors()
-		var err error
-		if pred, err = predict.New(p.Catalog, p.History); err != nil {
-			return nil, fmt.Errorf("fit predictor: %w", err)
-		}
+	pred, err := p.predictor()
+	if err != nil {
+		return nil, err
 	}
 	tb, err := pred.Predict(g)
 	if err != nil {
 		return nil, fmt.Errorf("predict %s: %w", src, err)
 	}
 	return tb, nil
+}
+
+// predictor returns Predictor, else one fitted on History.
+func (p Pipeline) predictor() (*predict.Predictor, error) {
+	if p.Predictor != nil {
+		return p.Predictor, nil
+	}
+	p.warnUnknownExecutors()
+	pred, err := predict.New(p.Catalog, p.History)
+	if err != nil {
+		return nil, fmt.Errorf("fit predictor: %w", err)
+	}
+	return pred, nil
 }
 
 // warnUnknownExecutors warns once per class name about history records

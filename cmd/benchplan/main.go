@@ -68,7 +68,7 @@ func run(out, dir string, noise float64, seed uint64, k int) error {
 		Catalog: fmt.Sprintf("traces on the embedded default catalog (%s); synthetic graphs on synth.Catalog(%d)",
 			describe(catalog.Default()), synthInstances),
 	}
-	if r.Traces, err = compareTraces(paths, opts); err != nil {
+	if r.Traces, r.Honest, err = compareTraces(paths, opts, k); err != nil {
 		return err
 	}
 	if r.Synthetic, err = compareSynthetic(seed, opts); err != nil {
@@ -77,6 +77,10 @@ func run(out, dir string, noise float64, seed uint64, k int) error {
 	if r.Accuracy, err = accuracy(paths, k); err != nil {
 		return err
 	}
+	// The legacy file is a copy of a run that runs/ holds too.
+	r.Accuracy = append(r.Accuracy, evaluate.InRunAccuracy(r.Honest, func(c *evaluate.Comparison) bool {
+		return strings.HasPrefix(c.Input.Name, legacyDir+"/")
+	})...)
 	var buf bytes.Buffer
 	if err := evaluate.WriteMarkdown(&buf, r); err != nil {
 		return err
@@ -102,24 +106,43 @@ func traces(dir string) ([]string, error) {
 	return all, nil
 }
 
-func compareTraces(paths []string, opts evaluate.Options) ([]*evaluate.Comparison, error) {
+// compareTraces plans every trace twice with every method: from its
+// recorded runtimes (oracle) and from held-out predictions (honest,
+// evaluate.Honest), and plays both with the recorded runtimes.
+func compareTraces(paths []string, opts evaluate.Options, k int) (oracle, honest []*evaluate.Comparison, err error) {
 	cat := catalog.Default()
-	var out []*evaluate.Comparison
+	var ins []*evaluate.Input
 	for _, p := range paths {
 		in, err := bench.FromTrace(p, cat)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if filepath.Base(filepath.Dir(p)) != filepath.Base(filepath.Clean(filepath.Dir(paths[0]))) {
 			in.Name = filepath.Base(filepath.Dir(p)) + "/" + in.Name
 		}
-		c, err := evaluate.Compare(in, cat, opts)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+		ins = append(ins, in)
 	}
-	return out, nil
+	for _, in := range ins {
+		o := opts
+		o.Actual = in.Table
+		c, err := evaluate.Compare(in, cat, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		oracle = append(oracle, c)
+		h, scheme, err := evaluate.Honest(in, ins, cat, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		o.LateBinding = true
+		hc, err := evaluate.Compare(h, cat, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		hc.Holdout = scheme
+		honest = append(honest, hc)
+	}
+	return oracle, honest, nil
 }
 
 // synthParams is the synthetic grid: Topcuoglu et al.'s generator at 100

@@ -96,7 +96,7 @@ func (r *Replanner) Replan(ctx context.Context, req launcher.ReplanRequest) ([]l
 	byJob, order := jobsOf(req.Next)
 	triggers := map[string]trigger{}
 	for _, job := range order {
-		if tr, ok := r.trigger(byJob[job][0], load, req.Done); ok {
+		if tr, ok := r.trigger(byJob[job][0], load, req); ok {
 			triggers[job] = tr
 		}
 	}
@@ -139,7 +139,8 @@ func jobsOf(shards []*plan.Shard) (map[string][]*plan.Shard, []string) {
 
 // trigger returns why shard s (standing for its job) should be
 // re-planned, if at all.
-func (r *Replanner) trigger(s *plan.Shard, load *feedback.Load, done []launcher.ShardResult) (trigger, bool) {
+func (r *Replanner) trigger(s *plan.Shard, load *feedback.Load, req launcher.ReplanRequest) (trigger, bool) {
+	done := req.Done
 	if !r.available(s.Class, load) {
 		return trigger{reason: "no ready node in " + s.Class, capacity: true}, true
 	}
@@ -159,7 +160,48 @@ func (r *Replanner) trigger(s *plan.Shard, load *feedback.Load, done []launcher.
 			return trigger{reason: fmt.Sprintf("upstream %s ran %.2fx its prediction", d.Shard, ratio)}, true
 		}
 	}
+	if f, sig := r.typeDrift(s, req); f != 0 {
+		return trigger{reason: fmt.Sprintf("tasks of type %s ran %.2fx their predictions in this run", sig, f)}, true
+	}
 	return trigger{}, false
+}
+
+// MinCorrection is how far (either way) the in-run correction of a task
+// type must be from 1 for its pending shards to be re-planned and, when
+// they keep their class, re-sized with the corrected predictions.
+const MinCorrection = 1.5
+
+// typeDrift returns the in-run correction factor of the first signature of
+// shard s's tasks whose completed shards in this run ran at least
+// MinCorrection times (or at most 1/MinCorrection of) their planned
+// predictions, with the signature; 0 when none did.
+func (r *Replanner) typeDrift(s *plan.Shard, req launcher.ReplanRequest) (float64, string) {
+	byID := map[string]*plan.Shard{}
+	for _, sh := range req.Plan.Shards {
+		byID[sh.ID] = sh
+	}
+	corr := predict.NewCorrection(0)
+	for _, d := range req.Done {
+		sh := byID[d.Shard]
+		if sh == nil || d.State != launcher.Complete || d.Actual <= 0 || d.PredictedSeconds <= 0 {
+			continue
+		}
+		for _, name := range sh.Tasks {
+			if t := r.Graph.Task(name); t != nil {
+				corr.Observe(t.Signature, d.Class, d.PredictedSeconds, d.Actual.Seconds())
+			}
+		}
+	}
+	for _, name := range s.Tasks {
+		t := r.Graph.Task(name)
+		if t == nil {
+			continue
+		}
+		if f, n := corr.Factor(t.Signature, s.Class); n > 0 && (f >= MinCorrection || f <= 1/MinCorrection) {
+			return f, t.Signature
+		}
+	}
+	return 0, ""
 }
 
 // available reports whether executor class name has a ready, eligible
@@ -195,8 +237,9 @@ type fresh struct {
 	classOf map[string]string
 }
 
-// freshPlan refits the predictor and plans the graph again through the
-// planner's pipeline with the same run ID and driver, pinning what was
+// freshPlan refits the predictor, corrects the predictions of what is not
+// submitted yet by what completed (correct), and plans the graph again
+// through the planner's pipeline with the same run ID and driver, pinning what was
 // submitted to its class and avoiding the classes not usable now for the
 // rest.
 func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, load *feedback.Load) (*fresh, error) {
@@ -204,7 +247,15 @@ func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, l
 	if err != nil {
 		return nil, err
 	}
-	res, err := planner.Pipeline{Catalog: r.Catalog, Predictor: pred}.Plan(r.Graph, r.constraints(req, load))
+	pipe := planner.Pipeline{Catalog: r.Catalog, Predictor: pred}
+	tb, err := pipe.Predict(r.Graph, "")
+	if err != nil {
+		return nil, err
+	}
+	r.correct(tb, req)
+	opts := r.constraints(req, load)
+	opts.Table = tb
+	res, err := pipe.Plan(r.Graph, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +274,56 @@ func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, l
 		}
 	}
 	return out, nil
+}
+
+// correct applies in-run learning to tb (predict.Correction): each
+// completed shard's actual runtime over its fresh prediction on the class
+// it ran on is observed for the signatures of its tasks, and the tasks of
+// the shards not yet submitted are predicted with the resulting factors.
+// It returns the number of tasks whose predictions changed.
+func (r *Replanner) correct(tb *predict.Table, req launcher.ReplanRequest) int {
+	byID := map[string]*plan.Shard{}
+	for _, s := range req.Plan.Shards {
+		byID[s.ID] = s
+	}
+	cls := map[string]int{}
+	for c, name := range tb.Classes {
+		cls[name] = c
+	}
+	corr := predict.NewCorrection(0)
+	for _, d := range req.Done {
+		s, c, ok := byID[d.Shard], 0, false
+		if c, ok = cls[d.Class]; !ok || s == nil || d.Actual <= 0 || d.State != launcher.Complete {
+			continue
+		}
+		var pred float64
+		for _, name := range s.Tasks {
+			if t := r.Graph.Index(name); t >= 0 {
+				pred += tb.At(t, c).Runtime.Value
+			}
+		}
+		if s.Split != nil && s.Split.Count > 0 {
+			pred /= float64(s.Split.Count)
+		}
+		for _, name := range s.Tasks {
+			if t := r.Graph.Task(name); t != nil {
+				corr.Observe(t.Signature, d.Class, pred, d.Actual.Seconds())
+			}
+		}
+	}
+	pending := map[int]bool{}
+	for _, s := range req.Pending {
+		for _, name := range s.Tasks {
+			if t := r.Graph.Index(name); t >= 0 {
+				pending[t] = true
+			}
+		}
+	}
+	n := corr.Apply(r.Graph, tb, func(t int) bool { return pending[t] }, nil)
+	if n > 0 {
+		r.logger().Info("in-run correction", "tasks", n)
+	}
+	return n
 }
 
 // constraints are the pipeline options of a fresh plan of req: its run
@@ -263,6 +364,9 @@ func (r *Replanner) decide(req launcher.ReplanRequest, f *fresh, load *feedback.
 	}
 	switch {
 	case to == from:
+		if m := r.resize(f, shards, tr); m != nil {
+			return m, nil
+		}
 		r.logger().Info("re-plan keeps the job on its class", "job", job, "class", from, "trigger", tr.reason)
 		return nil, nil
 	case to != "":
@@ -303,6 +407,28 @@ func shardsOfJob(p *plan.Plan, job string) []*plan.Shard {
 	}
 	slices.SortStableFunc(out, func(a, b *plan.Shard) int { return pieceIndex(a) - pieceIndex(b) })
 	return out
+}
+
+// resize returns a move that keeps the job on its class with the fresh
+// plan's (in-run corrected) predictions and resources, when the fresh plan
+// cuts it the same and its predicted runtime is at least MinCorrection
+// times (or at most 1/MinCorrection of) the current one; nil otherwise.
+func (r *Replanner) resize(f *fresh, shards []*plan.Shard, tr trigger) *launcher.Move {
+	job := shards[0].Job
+	ns := shardsOfJob(f.plan, job)
+	if !sameCut(shards, ns) || f.jobs[job] == nil {
+		return nil
+	}
+	var was, now float64
+	for i := range shards {
+		was += shards[i].RuntimeSeconds.Value
+		now += ns[i].RuntimeSeconds.Value
+	}
+	if !(was > 0) || (now/was < MinCorrection && now/was > 1/MinCorrection) {
+		return nil
+	}
+	reason := fmt.Sprintf("in-run correction: predicted %.1fs, was %.1fs; %s", now, was, tr.reason)
+	return &launcher.Move{Job: f.jobs[job], Shards: ns, Reason: reason}
 }
 
 // sameCut reports whether a and b are the same shards: same IDs, tasks

@@ -7,6 +7,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +230,117 @@ func TestOffPredictionMovesOnFreshHistory(t *testing.T) {
 	}
 	if got, want := m.Job.Meta[sdk.MetaPredictedRuntime], fmt.Sprint(math.Round(rt.Value*1000)/1000); got != want {
 		t.Errorf("job meta %s = %q, want the fresh prediction %q", sdk.MetaPredictedRuntime, got, want)
+	}
+}
+
+// TestInRunCorrectionOfPendingTasks: w1 and w2 are of one type; w1 ran 3x
+// its fresh prediction, so the re-plan predicts w2 3x longer on every
+// class, and leaves v (another type) alone.
+func TestInRunCorrectionOfPendingTasks(t *testing.T) {
+	cat := catalog.Default()
+	g := graph.New("inrun")
+	for _, tk := range []*graph.Task{{Name: "w1", Signature: "w"}, {Name: "w2", Signature: "w"}, {Name: "v", Signature: "v"}} {
+		if err := g.AddTask(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &plan.Plan{Run: "r1", Shards: []*plan.Shard{
+		{ID: "s-w1", Class: "cpu-heavy", Tasks: []string{"w1"}},
+		{ID: "s-w2", Class: "cpu-heavy", Tasks: []string{"w2"}, Upstream: []string{"s-w1"}},
+		{ID: "s-v", Class: "io-bound", Tasks: []string{"v"}},
+	}}
+	pred, err := predict.New(cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := func() *predict.Table {
+		tb, err := pred.Predict(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tb
+	}
+	base, tb := fresh(), fresh()
+	var w1 *plan.Shard
+	var pending []*plan.Shard
+	for _, s := range p.Shards {
+		if slices.Contains(s.Tasks, "w1") {
+			w1 = s
+		} else {
+			pending = append(pending, s)
+		}
+	}
+	c := slices.Index(tb.Classes, w1.Class)
+	actual := 3 * base.At(0, c).Runtime.Value
+	r := &Replanner{Graph: g, Catalog: cat}
+	req := launcher.ReplanRequest{Plan: p, Pending: pending, Done: []launcher.ShardResult{{Shard: w1.ID, Class: w1.Class,
+		State: launcher.Complete, Actual: time.Duration(actual * float64(time.Second))}}}
+	if n := r.correct(tb, req); n != 1 {
+		t.Errorf("corrected %d tasks, want 1 (w2)", n)
+	}
+	for ci := range tb.Classes {
+		if got, want := tb.At(1, ci).Runtime.Value, 3*base.At(1, ci).Runtime.Value; math.Abs(got-want) > 1e-6 {
+			t.Errorf("w2 on %s: %v s, want %v s", tb.Classes[ci], got, want)
+		}
+		if got, want := tb.At(2, ci).Runtime.Value, base.At(2, ci).Runtime.Value; got != want {
+			t.Errorf("v on %s: %v s, want %v s", tb.Classes[ci], got, want)
+		}
+		if got, want := tb.At(0, ci).Runtime.Value, base.At(0, ci).Runtime.Value; got != want {
+			t.Errorf("w1 (done) on %s: %v s, want %v s", tb.Classes[ci], got, want)
+		}
+	}
+}
+
+// TestInRunCorrectionResizesOnItsClass plans e2e's in-run graph (three
+// tasks of one type pinned to their classes, history saying 1 s) and,
+// after w1 ran 3x its prediction, re-plans w2: it keeps its class but is
+// moved to the fresh plan's job, predicted about 3x longer, saying why.
+func TestInRunCorrectionResizesOnItsClass(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "e2e", "testdata", "run")
+	cat := catalog.Default()
+	g, diags := hclreader.ParseFile(filepath.Join(dir, "inrun.hcl"), hclreader.Options{Executors: cat.Names()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	hist, err := history.Load(filepath.Join(dir, "inrun-history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := predict.New(cat, hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := pred.Predict(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Build(g, cat, tb, plan.Options{Run: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Driver = "raw_exec"
+	if len(p.Shards) != 3 {
+		t.Fatalf("%d shards, want 3", len(p.Shards))
+	}
+	adv := &fakeAdvisor{load: allReady(cat), records: hist}
+	r := &Replanner{Graph: g, Catalog: cat, Advisor: adv, Jobs: nomadjob.Options{Driver: p.Driver}}
+	w1, w2 := p.Shards[0], p.Shards[1]
+	done := launcher.ShardResult{Shard: w1.ID, Class: w1.Class, State: launcher.Complete, PredictedSeconds: w1.RuntimeSeconds.Value,
+		Actual: time.Duration(3 * w1.RuntimeSeconds.Value * float64(time.Second))}
+	moves, err := r.Replan(context.Background(), launcher.ReplanRequest{Plan: p, Next: p.Shards[1:2], Pending: p.Shards[1:], Done: []launcher.ShardResult{done}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(moves) != 1 {
+		t.Fatalf("%d moves, want 1", len(moves))
+	}
+	m := moves[0]
+	got := m.Shards[0]
+	if got.ID != w2.ID || got.Class != w2.Class || !strings.Contains(m.Reason, "in-run correction") {
+		t.Fatalf("move %s to %s (%s), want %s kept on %s by the in-run correction", got.ID, got.Class, m.Reason, w2.ID, w2.Class)
+	}
+	if ratio := got.RuntimeSeconds.Value / w2.RuntimeSeconds.Value; ratio < 2.5 || ratio > 3.5 {
+		t.Errorf("w2 predicted %.2fs after correction, %.2fs before: ratio %.2f, want about 3", got.RuntimeSeconds.Value, w2.RuntimeSeconds.Value, ratio)
 	}
 }

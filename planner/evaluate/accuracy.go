@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
@@ -36,10 +37,22 @@ const (
 	// SchemeKFold: k folds over the tasks of each repeated type within one
 	// trace; the j-th task of a type (in trace order) is in fold j mod k.
 	SchemeKFold = "k-fold"
-	// SchemeCrossRun: fit on all of one recorded run, predict every task of
-	// another run of the same family whose type the first run has.
-	SchemeCrossRun = "cross-run"
+	// SchemeLORO: leave one run out, the headline cross-run figure: fit on
+	// every other recorded run of the family (copies of the held-out run
+	// under another file, same Run, left out too), predict every task of
+	// the held-out run whose type the others have.
+	SchemeLORO = "leave-one-run-out"
 )
+
+// Schemes lists the schemes in report order.
+var Schemes = []string{SchemeKFold, SchemeLORO}
+
+// FloorSeconds floors the denominator of a runtime's absolute percentage
+// error: |predicted - observed| / max(observed, FloorSeconds). Sub-second
+// tasks (and Nextflow's 0 s records) otherwise turn a few tenths of a
+// second into errors of several hundred percent that say nothing about
+// plan quality.
+const FloorSeconds = 1.0
 
 // zeroRuntime stands for a recorded runtime of 0 s when computing errors:
 // traces with 1-second resolution (Nextflow) record 0 for shorter tasks,
@@ -60,9 +73,12 @@ type TraceRecords struct {
 type Score struct {
 	// Runtime is the number of runtime predictions; MdAPE and P90APE are
 	// the median and 90th percentile of their absolute percentage errors,
-	// |predicted - observed| / observed, as fractions.
+	// |predicted - observed| / max(observed, FloorSeconds), as fractions;
+	// MdLogRatio is the median of |ln(predicted/observed)| (observed 0 s
+	// read as 0.5 s).
 	Runtime       int
 	MdAPE, P90APE float64
+	MdLogRatio    float64
 	// Memory is the number of tasks with an observed peak memory and a
 	// memory prediction from history. UnderRate is the fraction of them
 	// predicted below the observed peak; OverMedian the median over them
@@ -81,11 +97,21 @@ type AccuracyRow struct {
 	// were predicted.
 	Traces, Types int
 	Scores        map[Estimator]Score
+	// PerType is the Shardwise estimator's score per task type, in type
+	// order; empty for the pooled rows.
+	PerType []TypeScore
+}
+
+// TypeScore is one task type's accuracy.
+type TypeScore struct {
+	Type string
+	Score
 }
 
 // tally collects raw errors for one estimator.
 type tally struct {
 	ape             []float64
+	logr            []float64
 	under           int
 	ratio           []float64
 	predSum, obsSum float64
@@ -93,6 +119,7 @@ type tally struct {
 
 func (t *tally) add(o *tally) {
 	t.ape = append(t.ape, o.ape...)
+	t.logr = append(t.logr, o.logr...)
 	t.ratio = append(t.ratio, o.ratio...)
 	t.under += o.under
 	t.predSum += o.predSum
@@ -102,6 +129,7 @@ func (t *tally) add(o *tally) {
 func (t *tally) score() Score {
 	s := Score{Runtime: len(t.ape), Memory: len(t.ratio)}
 	s.MdAPE, s.P90APE = quantile(t.ape, 0.5), quantile(t.ape, 0.9)
+	s.MdLogRatio = quantile(t.logr, 0.5)
 	if s.Memory > 0 {
 		s.UnderRate = float64(t.under) / float64(s.Memory)
 		s.OverMedian = quantile(t.ratio, 0.5)
@@ -122,10 +150,12 @@ type group struct {
 	traces map[string]bool
 	types  map[string]bool
 	by     map[Estimator]*tally
+	// byType tallies the Shardwise estimator per task type.
+	byType map[string]*tally
 }
 
 func newGroup() *group {
-	g := &group{traces: map[string]bool{}, types: map[string]bool{}, by: map[Estimator]*tally{}}
+	g := &group{traces: map[string]bool{}, types: map[string]bool{}, by: map[Estimator]*tally{}, byType: map[string]*tally{}}
 	for _, e := range Estimators {
 		g.by[e] = &tally{}
 	}
@@ -137,13 +167,23 @@ func (g *group) row(family, scheme string) AccuracyRow {
 	for _, e := range Estimators {
 		r.Scores[e] = g.by[e].score()
 	}
+	if family != "all" {
+		types := make([]string, 0, len(g.byType))
+		for t := range g.byType {
+			types = append(types, t)
+		}
+		sort.Strings(types)
+		for _, t := range types {
+			r.PerType = append(r.PerType, TypeScore{Type: t, Score: g.byType[t].score()})
+		}
+	}
 	return r
 }
 
 // Accuracy cross-validates the estimators on traces against cat: k-fold
 // (k >= 2) within each trace over the task types with at least k
-// successful records, and cross-run between every ordered pair of traces
-// of one family. It returns one row per family and scheme that made a
+// successful records, and leave-one-run-out within each family of several
+// runs. It returns one row per family and scheme that made a
 // prediction (families in the order first seen, k-fold before cross-run),
 // then one "all" row per scheme pooling every prediction.
 func Accuracy(traces []TraceRecords, cat *catalog.Catalog, k int) ([]AccuracyRow, error) {
@@ -159,9 +199,12 @@ func Accuracy(traces []TraceRecords, cat *catalog.Catalog, k int) ([]AccuracyRow
 		byFamily[tr.Family] = append(byFamily[tr.Family], tr)
 	}
 	var rows []AccuracyRow
-	all := map[string]*group{SchemeKFold: newGroup(), SchemeCrossRun: newGroup()}
+	all := map[string]*group{}
+	for _, scheme := range Schemes {
+		all[scheme] = newGroup()
+	}
 	for _, fam := range families {
-		for _, scheme := range []string{SchemeKFold, SchemeCrossRun} {
+		for _, scheme := range Schemes {
 			g, err := familyGroup(byFamily[fam], scheme, cat, k)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", fam, scheme, err)
@@ -173,7 +216,7 @@ func Accuracy(traces []TraceRecords, cat *catalog.Catalog, k int) ([]AccuracyRow
 			merge(all[scheme], g, fam)
 		}
 	}
-	for _, scheme := range []string{SchemeKFold, SchemeCrossRun} {
+	for _, scheme := range Schemes {
 		rows = append(rows, all[scheme].row("all", scheme))
 	}
 	return rows, nil
@@ -202,21 +245,46 @@ func familyGroup(trs []TraceRecords, scheme string, cat *catalog.Catalog, k int)
 		}
 		return g, nil
 	}
-	for _, train := range trs {
-		for _, test := range trs {
-			if train.Name == test.Name {
-				continue
-			}
-			tests := withHistory(ok(test.Records), ok(train.Records))
-			if err := evaluateSplit(g, train.Records, tests, cat); err != nil {
-				return nil, err
-			}
-			if len(tests) > 0 {
-				g.traces[train.Name], g.traces[test.Name] = true, true
-			}
+	for _, test := range trs {
+		train := othersRuns(test, trs)
+		tests := withHistory(ok(test.Records), ok(train))
+		if err := evaluateSplit(g, train, tests, cat); err != nil {
+			return nil, err
+		}
+		if len(tests) > 0 {
+			g.traces[test.Name] = true
 		}
 	}
 	return g, nil
+}
+
+// othersRuns is the leave-one-run-out training set of test: the records
+// of every trace of trs from another run than test's (a record's Run, the
+// trace's Name where the record names none).
+func othersRuns(test TraceRecords, trs []TraceRecords) []history.Record {
+	runs := map[string]bool{}
+	for _, r := range test.Records {
+		runs[runKey(r, test)] = true
+	}
+	var out []history.Record
+	for _, tr := range trs {
+		if tr.Name == test.Name {
+			continue
+		}
+		for _, r := range tr.Records {
+			if !runs[runKey(r, tr)] {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+func runKey(r history.Record, tr TraceRecords) string {
+	if r.Run != "" {
+		return r.Run
+	}
+	return tr.Name
 }
 
 // kFold splits tr's records into k folds per task type and tallies each
@@ -300,6 +368,10 @@ func evaluateSplit(g *group, train, test []history.Record, cat *catalog.Catalog)
 		g.types[r.Signature] = true
 		hist := sigs[r.Signature]
 		g.by[EstShardwise].observe(r, sw[i])
+		if g.byType[r.Signature] == nil {
+			g.byType[r.Signature] = &tally{}
+		}
+		g.byType[r.Signature].observe(r, sw[i])
 		g.by[EstMean].observe(r, meanPrediction(hist))
 		g.by[EstNNLS].observe(r, nnlsPrediction(hist, float64(r.InputBytes)))
 	}
@@ -314,20 +386,31 @@ type prediction struct {
 
 // observe tallies the errors of p against record r.
 func (t *tally) observe(r history.Record, p prediction) {
-	actual := r.RuntimeSeconds
-	if actual <= 0 {
-		actual = zeroRuntime
-	}
-	t.ape = append(t.ape, math.Abs(p.runtime-actual)/actual)
+	t.observeRuntime(p.runtime, r.RuntimeSeconds)
 	if r.MemoryBytes <= 0 || p.memMiB < 0 {
 		return
 	}
-	obs := float64(r.MemoryBytes) / (1 << 20)
-	if p.memMiB < obs {
+	t.observeMemory(p.memMiB, float64(r.MemoryBytes)/(1<<20))
+}
+
+// observeRuntime tallies a runtime prediction against the observed
+// runtime (seconds; 0 read as zeroRuntime).
+func (t *tally) observeRuntime(pred, actual float64) {
+	if actual <= 0 {
+		actual = zeroRuntime
+	}
+	t.ape = append(t.ape, math.Abs(pred-actual)/math.Max(actual, FloorSeconds))
+	t.logr = append(t.logr, math.Abs(math.Log(math.Max(pred, 1e-3)/actual)))
+}
+
+// observeMemory tallies a memory prediction against the observed peak,
+// both MiB.
+func (t *tally) observeMemory(pred, obs float64) {
+	if pred < obs {
 		t.under++
 	}
-	t.ratio = append(t.ratio, p.memMiB/obs)
-	t.predSum += p.memMiB
+	t.ratio = append(t.ratio, pred/obs)
+	t.predSum += pred
 	t.obsSum += obs
 }
 
@@ -342,7 +425,7 @@ func shardwisePredictions(train, test []history.Record, cat *catalog.Catalog) ([
 	}
 	g := graph.New("held-out")
 	for i, r := range test {
-		if err := g.AddTask(&graph.Task{Name: fmt.Sprintf("t%d", i), Signature: r.Signature, InputBytes: r.InputBytes}); err != nil {
+		if err := g.AddTask(&graph.Task{Name: fmt.Sprintf("t%d", i), Signature: r.Signature, InputBytes: r.InputBytes, SharedInputBytes: r.SharedInputBytes}); err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/place"
 	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/predict"
 	"github.com/shardwise/shardwise/planner/simulate"
 )
 
@@ -34,6 +35,17 @@ type Options struct {
 	// (the default) plays each plan's predicted runtimes exactly; Noise > 0
 	// with a Seed perturbs each shard's runtime (see simulate.Options).
 	Sim simulate.Options
+	// Actual, when set, holds the runtimes the tasks really take (a
+	// trace's recorded ones: the oracle Input's Table), for the input's
+	// graph and the catalog's classes. Every plan is then played with them
+	// (Sim.Actual is set from it) while planned from the input's Table,
+	// and the lower bound and SLRs are computed from them.
+	Actual *predict.Table
+	// LateBinding plays the Shardwise plan with the launcher's late
+	// binding and in-run correction (plan.Binder, called by the simulator
+	// at each submission); it needs Actual. Comparison.Static then holds
+	// the same plan played without it.
+	LateBinding bool
 }
 
 // Outcome is one method's plan, played by the simulator.
@@ -53,6 +65,10 @@ type Outcome struct {
 	Allocations int
 	// BytesMoved is the sum of the plan's channel sizes, in bytes.
 	BytesMoved int64
+	// Bindings are the late-binding decisions (Options.LateBinding), in
+	// submission order; Moved counts those that changed a shard's class.
+	Bindings []plan.Binding
+	Moved    int
 	// PlanTime is the wall-clock time the method took to plan (for
 	// MethodSingle, to plan every candidate class); it varies from run to
 	// run.
@@ -66,6 +82,15 @@ type Comparison struct {
 	// Outcomes holds one entry per method, in the order of Methods; the
 	// MethodSingle entry is nil when no class can run every task.
 	Outcomes []*Outcome
+	// Holdout is how the input's predictions were made without its own
+	// runtimes; empty when it plans from them (oracle) or is synthetic.
+	Holdout Holdout
+	// Actual are the runtimes the plans were played with (Options.Actual);
+	// nil when each plan ran its own predictions.
+	Actual *predict.Table
+	// Static is the Shardwise plan played without late binding, when
+	// Options.LateBinding was set; nil otherwise.
+	Static *Outcome
 }
 
 // Outcome returns the outcome of method m, or nil.
@@ -87,11 +112,19 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 	if opts.Run == "" {
 		opts.Run = "eval"
 	}
-	b, err := lowerBound(in, cat)
+	truth := in
+	if opts.Actual != nil {
+		if opts.Actual.Tasks() != len(in.Graph.Tasks) {
+			return nil, fmt.Errorf("%s: actual runtimes for %d tasks, graph has %d", in.Name, opts.Actual.Tasks(), len(in.Graph.Tasks))
+		}
+		opts.Sim.Actual = simulate.TableActual(taskNames(in.Graph), opts.Actual.Classes, runtimes(opts.Actual))
+		truth = &Input{Name: in.Name, Graph: in.Graph, Table: opts.Actual}
+	}
+	b, err := lowerBound(truth, cat)
 	if err != nil {
 		return nil, fmt.Errorf("%s: lower bound: %w", in.Name, err)
 	}
-	cmp := &Comparison{Input: in, Bound: b}
+	cmp := &Comparison{Input: in, Bound: b, Actual: opts.Actual}
 	for _, m := range Methods {
 		o, err := runMethod(m, in, cat, opts)
 		if err == errNoClass {
@@ -104,7 +137,31 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 		o.SLR = simulate.SLR(o.MakespanSeconds, b.CriticalPathSeconds)
 		cmp.Outcomes = append(cmp.Outcomes, o)
 	}
+	if sw := cmp.Outcome(MethodShardwise); sw != nil && opts.LateBinding && opts.Sim.Actual != nil {
+		static, err := simulated(MethodShardwise, sw.Plan, cat, opts, sw.PlanTime)
+		if err != nil {
+			return nil, fmt.Errorf("%s: shardwise without late binding: %w", in.Name, err)
+		}
+		static.SLR = simulate.SLR(static.MakespanSeconds, b.CriticalPathSeconds)
+		cmp.Static = static
+		bound, err := lateBound(sw.Plan, in, cat, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: shardwise with late binding: %w", in.Name, err)
+		}
+		bound.SLR = simulate.SLR(bound.MakespanSeconds, b.CriticalPathSeconds)
+		bound.PlanTime = sw.PlanTime
+		cmp.Outcomes[len(cmp.Outcomes)-1] = bound
+	}
 	return cmp, nil
+}
+
+// taskNames lists g's task names in g.Tasks order.
+func taskNames(g *graph.Graph) []string {
+	out := make([]string, len(g.Tasks))
+	for i, t := range g.Tasks {
+		out[i] = t.Name
+	}
+	return out
 }
 
 // lowerBound is simulate.LowerBound made valid for plans that split
@@ -183,7 +240,7 @@ func runMethod(m Method, in *Input, cat *catalog.Catalog, opts Options) (*Outcom
 		return simulated(m, p, cat, opts, time.Since(start))
 	case MethodShardwise:
 		start := time.Now()
-		r, err := planner.Pipeline{Catalog: cat}.Plan(in.Graph, planner.Options{Run: opts.Run, Table: in.Table})
+		r, err := planner.Pipeline{Catalog: cat}.Plan(in.Graph, planner.Options{Run: opts.Run, Table: in.Table, Probes: in.Probes})
 		if err != nil {
 			return nil, err
 		}
@@ -305,6 +362,25 @@ func splitPlan(in *Input, c int, run string, cat *catalog.Catalog) (*plan.Plan, 
 	}
 	p.Algorithm = "single-class"
 	return p, nil
+}
+
+// lateBound plays Shardwise's plan p with plan.Binder late-binding every
+// shard at submission from in.Table corrected in-run.
+func lateBound(p *plan.Plan, in *Input, cat *catalog.Catalog, opts Options) (*Outcome, error) {
+	bd := plan.NewBinder(p, in.Graph, cat, in.Table, nil)
+	o := opts
+	o.Sim.Binder = bd
+	out, err := simulated(MethodShardwise, p, cat, o, 0)
+	if err != nil {
+		return nil, err
+	}
+	out.Bindings = bd.Log
+	for _, b := range bd.Log {
+		if b.Planned != b.Class {
+			out.Moved++
+		}
+	}
+	return out, nil
 }
 
 // simulated plays plan p and fills an Outcome.

@@ -164,7 +164,7 @@ func TestAccuracyConstantType(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rows) != 4 {
-		t.Fatalf("%d rows, want fam k-fold, fam cross-run, all k-fold, all cross-run", len(rows))
+		t.Fatalf("%d rows, want fam k-fold, fam leave-one-run-out, all k-fold, all leave-one-run-out", len(rows))
 	}
 	kf, cr := rows[0], rows[1]
 	if kf.Scheme != SchemeKFold || kf.Scores[EstShardwise].Runtime != 15 || cr.Scores[EstShardwise].Runtime != 15 {
@@ -217,12 +217,12 @@ func TestWriteMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	r := &Report{Command: "go run x", Machine: "m", Catalog: "c", Traces: []*Comparison{c}, Accuracy: rows, K: 5, Notes: "## Notes\n"}
+	r := &Report{Command: "go run x", Machine: "m", Catalog: "c", Traces: []*Comparison{c}, Honest: []*Comparison{c}, Accuracy: rows, K: 5, Notes: "## Notes\n"}
 	if err := WriteMarkdown(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"`go run x`", "| hand | 3 | 7.5 | 5.0 | fast | 15.0 | 10.0 | 10.0 | 0.667 | 1.000 | 1.333 | 3.00 | 2.00 | 2.00 |",
-		"## Goals", "| mean SLR of Shardwise | <= 1.30 | 2.00 | **no** |", "### Runtime", "### Memory", "## Notes"} {
+		"## Goals", "| mean makespan, Shardwise / HEFT | <= 0.900x | 1.000x | **no** |", "### Runtime", "### Memory", "## Notes"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, buf.String())
 		}

@@ -28,6 +28,9 @@ type Input struct {
 	Table *predict.Table
 	// Records are the trace's history records (nil for synthetic inputs).
 	Records []history.Record
+	// Probes are the task signatures Shardwise's plan probes first
+	// (predict.Predictor.ProbeTypes, plan.Probe); set by Honest.
+	Probes []string
 }
 
 // TraceTable returns the predictions for an imported trace: planner/predict

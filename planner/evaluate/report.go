@@ -24,9 +24,13 @@ type Report struct {
 	// Noise and Seed are the simulator's options for every run.
 	Noise float64
 	Seed  uint64
-	// Traces and Synthetic are the comparisons on real traces and on
-	// random graphs.
+	// Traces and Synthetic are the comparisons on real traces, planned
+	// from their recorded runtimes (oracle), and on random graphs.
 	Traces, Synthetic []*Comparison
+	// Honest are the comparisons on the real traces planned from held-out
+	// predictions (Honest), in the order of Traces; every plan of Traces
+	// and Honest is played with the recorded runtimes.
+	Honest []*Comparison
 	// Accuracy holds the prediction-accuracy rows and K their folds.
 	Accuracy []AccuracyRow
 	K        int
@@ -45,15 +49,17 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if r.Noise > 0 {
 		p("- Simulator: runtime noise %g (lognormal, mean 1), seed %d\n", r.Noise, r.Seed)
 	} else {
-		p("- Simulator: no noise (every plan runs its table's runtimes exactly)\n")
+		p("- Simulator: no noise; every plan on a trace is played with the trace's recorded runtimes, a synthetic graph's plans with its table's runtimes\n")
 	}
 	p("- Makespans are simulated (planner/simulate); plan times are wall-clock and vary from run to run.\n\n")
-	p("## Plan quality on the real traces\n\n")
+	p("## Plan quality on the real traces: honest (held-out predictions) and oracle\n\n")
+	writeHonest(p, r.Honest, r.Traces)
+	p("## Plan quality on the real traces, planned from the recorded runtimes (oracle)\n\n")
 	writeQuality(p, r.Traces)
 	p("## Plan quality on synthetic random graphs\n\n")
 	writeQuality(p, r.Synthetic)
 	p("## Goals\n\n| goal | target | measured | met | missed by |\n|---|---|---|---|---|\n")
-	for _, g := range append(PlannerGoals(r.Traces), PredictorGoals(r.Accuracy)...) {
+	for _, g := range append(PlannerGoals(r.Honest), PredictorGoals(r.Accuracy)...) {
 		p("| %s | %s | %s | %s | %s |\n", g.Name, g.Target, g.Measured, yesNo(g.Met), dash(g.Miss))
 	}
 	p("\n## Prediction accuracy\n\n")
@@ -94,6 +100,37 @@ func writeQuality(p printer, cmps []*Comparison) {
 			ms(o[0]), ms(o[1]), ms(o[2]), utilisation(o[2]))
 	}
 	p("\n")
+}
+
+// writeHonest writes the headline table: every method planned from the
+// held-out predictions and played with the recorded runtimes, beside the
+// oracle plans (planned from the recorded runtimes) of the same trace.
+func writeHonest(p printer, honest, oracle []*Comparison) {
+	p("Every plan is played with the trace's recorded runtimes; *honest* plans were made from predictions that never saw them (`holdout`), *oracle* plans from the recorded runtimes themselves.\n\n")
+	p("| input | tasks | holdout | single class | single (s) | HEFT (s) | Shardwise (s) | SW/single | SW/HEFT | SW static (s) | moved | SW allocations / tasks | oracle HEFT (s) | oracle SW (s) | oracle SW/HEFT |\n")
+	p("|---|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	var rs, rh, ro []float64
+	for i, c := range honest {
+		o := outcomes(c)
+		single := "none"
+		if o[0] != nil {
+			single = o[0].Class
+		}
+		var oh, osw *Outcome
+		if i < len(oracle) {
+			oo := outcomes(oracle[i])
+			oh, osw = oo[1], oo[2]
+		}
+		moved := "-"
+		if o[2] != nil && c.Static != nil {
+			moved = fmt.Sprint(o[2].Moved)
+		}
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %d | %s | %s | %s |\n",
+			c.Input.Name, len(c.Input.Graph.Tasks), c.Holdout, single, secs(o[0]), secs(o[1]), secs(o[2]),
+			ratio(o[2], o[0], &rs), ratio(o[2], o[1], &rh), secs(c.Static), moved, allocs(o[2]), len(c.Input.Graph.Tasks),
+			secs(oh), secs(osw), ratio(osw, oh, &ro))
+	}
+	p("| **mean** | | | | | | | **%.3f** | **%.3f** | | | | | | **%.3f** |\n\n", mean(rs), mean(rh), mean(ro))
 }
 
 // outcomes returns c's outcomes in the order of Methods.
@@ -163,23 +200,35 @@ func utilisation(o *Outcome) string {
 	return strings.Join(parts, ", ")
 }
 
-// writeAccuracy writes the runtime and the memory table.
+// writeAccuracy writes the runtime, the per-type and the memory tables.
 func writeAccuracy(p printer, rows []AccuracyRow, k int) {
-	p("Schemes: `%s` (%d folds over the tasks of each type with at least %d tasks, within each trace) and `%s` (fit on one run, predict another run of the same family, every ordered pair). ", SchemeKFold, k, k, SchemeCrossRun)
-	p("Estimators: `%s` (planner/predict), `%s` (per-type mean), `%s` (Ernest-style NNLS on input bytes, always used).\n\n", EstShardwise, EstMean, EstNNLS)
+	p("Schemes: `%s` (%d folds over the tasks of each type with at least %d tasks, within each trace) and `%s` (fit on every other run of the family, predict the held-out run) and `%s` (the headline cross-run figure: the leave-one-run-out predictions corrected in-run, as Shardwise's late binding had them when it submitted each task in the simulated honest run, against the recorded runtime on the class the task ran on; memory only for tasks submitted after one of their type completed). ", SchemeKFold, k, k, SchemeLORO, SchemeInRun)
+	p("Estimators: `%s` (planner/predict), `%s` (per-type mean), `%s` (Ernest-style NNLS on input bytes, always used). ", EstShardwise, EstMean, EstNNLS)
+	p("Runtime errors are |predicted - observed| / max(observed, %g s); `|ln|` is the median of |ln(predicted/observed)|.\n\n", FloorSeconds)
 	p("### Runtime: absolute percentage error, median / 90th percentile\n\n")
 	p("| family | scheme | traces | types | predictions |")
 	for _, e := range Estimators {
 		p(" %s |", e)
 	}
-	p("\n|---|---|--:|--:|--:|--:|--:|--:|\n")
+	p(" shardwise \\|ln\\| |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, r := range rows {
 		p("| %s | %s | %d | %d | %d |", bold(r.Family), r.Scheme, r.Traces, r.Types, r.Scores[EstShardwise].Runtime)
 		for _, e := range Estimators {
-			s := r.Scores[e]
+			s, ok := r.Scores[e]
+			if !ok || s.Runtime == 0 {
+				p(" - |")
+				continue
+			}
 			p(" %.1f%% / %.0f%% |", 100*s.MdAPE, 100*s.P90APE)
 		}
-		p("\n")
+		p(" %.2f |\n", r.Scores[EstShardwise].MdLogRatio)
+	}
+	p("\n### Runtime per task type (shardwise): median / 90th percentile error\n\n")
+	p("| family | type | scheme | predictions | error | \\|ln\\| |\n|---|---|---|--:|--:|--:|\n")
+	for _, r := range rows {
+		for _, ts := range r.PerType {
+			p("| %s | %s | %s | %d | %.1f%% / %.0f%% | %.2f |\n", r.Family, ts.Type, r.Scheme, ts.Runtime, 100*ts.MdAPE, 100*ts.P90APE, ts.MdLogRatio)
+		}
 	}
 	p("\n### Memory: under-prediction rate; over-provisioning predicted/observed, median over tasks (total)\n\n")
 	p("| family | scheme | tasks with memory |")
@@ -193,7 +242,11 @@ func writeAccuracy(p printer, rows []AccuracyRow, k int) {
 		}
 		p("| %s | %s | %d |", bold(r.Family), r.Scheme, r.Scores[EstShardwise].Memory)
 		for _, e := range Estimators {
-			s := r.Scores[e]
+			s, ok := r.Scores[e]
+			if !ok || s.Memory == 0 {
+				p(" - |")
+				continue
+			}
 			p(" %.1f%%; %.2fx (%.2fx) |", 100*s.UnderRate, s.OverMedian, s.OverTotal)
 		}
 		p("\n")

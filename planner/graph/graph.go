@@ -102,6 +102,11 @@ type Task struct {
 	// InputBytes is the total size of the data the task reads in bytes, used
 	// as the predictor's size feature. Zero means the sum of incoming edges.
 	InputBytes int64
+	// SharedInputBytes is the part of InputBytes that other tasks of the
+	// graph read too (a reference database); the predictor's features are
+	// the private part (InputBytes - SharedInputBytes) and this. 0 when
+	// unknown or nothing is shared.
+	SharedInputBytes int64
 
 	DefRange hcl.Range
 }

@@ -75,3 +75,30 @@ func Signatures(records []Record) []string {
 	sort.Strings(out)
 	return out
 }
+
+// FillConcurrency sets each record's Concurrency to the number of other
+// records on the same Node whose [Start, End) overlaps its own. Records
+// without a Node or a Start and End keep theirs. It sorts a copy of the
+// indices per node by start and sweeps, O(n log n + overlaps).
+func FillConcurrency(recs []Record) {
+	byNode := map[string][]int{}
+	for i := range recs {
+		r := &recs[i]
+		if r.Node == "" || r.Start.IsZero() || r.End.IsZero() {
+			continue
+		}
+		byNode[r.Node] = append(byNode[r.Node], i)
+	}
+	for _, idx := range byNode {
+		sort.Slice(idx, func(a, b int) bool { return recs[idx[a]].Start.Before(recs[idx[b]].Start) })
+		for a, i := range idx {
+			for _, j := range idx[a+1:] {
+				if !recs[j].Start.Before(recs[i].End) {
+					break
+				}
+				recs[i].Concurrency++
+				recs[j].Concurrency++
+			}
+		}
+	}
+}

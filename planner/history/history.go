@@ -20,6 +20,9 @@ type Record struct {
 	Executor  string `json:"executor,omitempty"`
 	Node      string `json:"node,omitempty"`
 	NodeClass string `json:"node_class,omitempty"`
+	// Concurrency is the number of other tasks (allocations) that ran on
+	// Node at some time of this one's [Start, End); 0 when unknown.
+	Concurrency int `json:"concurrency,omitempty"`
 
 	Start          time.Time `json:"start,omitzero"`
 	End            time.Time `json:"end,omitzero"`
@@ -34,9 +37,13 @@ type Record struct {
 	MemoryBytes int64   `json:"memory_bytes,omitempty"` // peak resident
 	ReadBytes   int64   `json:"read_bytes,omitempty"`
 	WriteBytes  int64   `json:"written_bytes,omitempty"`
-	InputBytes  int64   `json:"input_bytes,omitempty"`  // data consumed
-	OutputBytes int64   `json:"output_bytes,omitempty"` // data produced
-	GPUs        int     `json:"gpus,omitempty"`
+	InputBytes  int64   `json:"input_bytes,omitempty"` // data consumed
+	// SharedInputBytes is the part of InputBytes that several tasks of the
+	// run read (a reference database, an index); the rest is private to
+	// this task. 0 when unknown or nothing is shared.
+	SharedInputBytes int64 `json:"shared_input_bytes,omitempty"`
+	OutputBytes      int64 `json:"output_bytes,omitempty"` // data produced
+	GPUs             int   `json:"gpus,omitempty"`
 
 	ExitCode  int  `json:"exit_code"`
 	OOMKilled bool `json:"oom_killed,omitempty"`

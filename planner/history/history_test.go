@@ -154,3 +154,20 @@ func TestGrouping(t *testing.T) {
 		t.Error("IOBytes/ProducedBytes")
 	}
 }
+
+func TestFillConcurrency(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	recs := []Record{
+		{Task: "a", Node: "n1", Start: at(0), End: at(10)},
+		{Task: "b", Node: "n1", Start: at(5), End: at(15)},
+		{Task: "c", Node: "n1", Start: at(10), End: at(20)}, // touches a's end: no overlap
+		{Task: "d", Node: "n2", Start: at(0), End: at(30)},
+		{Task: "e", Node: "", Start: at(0), End: at(30)},
+	}
+	FillConcurrency(recs)
+	for i, want := range []int{1, 2, 1, 0, 0} {
+		if recs[i].Concurrency != want {
+			t.Errorf("%s: concurrency %d, want %d", recs[i].Task, recs[i].Concurrency, want)
+		}
+	}
+}

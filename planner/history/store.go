@@ -153,6 +153,7 @@ func (r *Record) Check() error {
 		{"cpu_peak_percent", r.CPUPeak}, {"cpu_ticks", r.CPUTicks}, {"cpu_mhz", r.CPUMHz},
 		{"memory_bytes", float64(r.MemoryBytes)}, {"read_bytes", float64(r.ReadBytes)},
 		{"written_bytes", float64(r.WriteBytes)}, {"input_bytes", float64(r.InputBytes)},
+		{"shared_input_bytes", float64(r.SharedInputBytes)}, {"concurrency", float64(r.Concurrency)},
 		{"output_bytes", float64(r.OutputBytes)}, {"gpus", float64(r.GPUs)},
 		{"memory_limit_bytes", float64(r.MemoryLimitBytes)},
 		{"predicted_runtime_seconds", r.PredictedRuntimeSeconds},

@@ -68,6 +68,12 @@ type Problem struct {
 	Classes []Class
 	Nodes   int
 	Runtime []float64
+	// RankRuntime, when set (same shape as Runtime), replaces Runtime in
+	// the upward ranks only: a planner that knows each node's spread
+	// passes high quantiles (p90) here, so that nodes whose long tail
+	// could make them critical are scheduled earlier, while finish times
+	// are still booked with Runtime.
+	RankRuntime []float64
 
 	EdgeFrom  []int32
 	EdgeTo    []int32

@@ -111,17 +111,22 @@ func meanInverseBandwidth(cl []Class) float64 {
 	return sum / float64(len(cl)*len(cl))
 }
 
-// meanCost is w̄(n): the node's runtime plus start-up in seconds, averaged
-// over its feasible classes, or on its pinned class.
+// meanCost is w̄(n): the node's runtime (RankRuntime when set) plus
+// start-up in seconds, averaged over its feasible classes, or on its
+// pinned class.
 func meanCost(p *Problem, n int) float64 {
 	nc := len(p.Classes)
+	rt := p.Runtime
+	if len(p.RankRuntime) == len(p.Runtime) {
+		rt = p.RankRuntime
+	}
 	if c := p.pinned(n); c >= 0 {
-		return p.Runtime[n*nc+c] + p.Classes[c].StartupSeconds
+		return rt[n*nc+c] + p.Classes[c].StartupSeconds
 	}
 	sum, k := 0.0, 0
 	for c := 0; c < nc; c++ {
 		if p.feasible(n, c) {
-			sum += p.Runtime[n*nc+c] + p.Classes[c].StartupSeconds
+			sum += rt[n*nc+c] + p.Classes[c].StartupSeconds
 			k++
 		}
 	}

@@ -26,6 +26,9 @@ type Options struct {
 	NoFusion bool
 	// NoBatch turns off sibling batching only (chains still fuse).
 	NoBatch bool
+	// MedianRanks ranks tasks by their median (p50) runtimes, ignoring
+	// the predictions' p90 (see rankRuntimes).
+	MedianRanks bool
 }
 
 // Build cuts g into shards, places them on cat's executor classes using the
@@ -373,7 +376,7 @@ func taskError(t *graph.Task, format string, args ...any) error {
 // placeTasks runs the task-level list schedule.
 func (b *builder) placeTasks() error {
 	p := &place.Problem{
-		Classes: b.classes, Nodes: b.nt, Runtime: b.taskRT,
+		Classes: b.classes, Nodes: b.nt, Runtime: b.taskRT, RankRuntime: b.rankRuntimes(),
 		EdgeFrom: b.from, EdgeTo: b.to, EdgeBytes: b.bytes,
 	}
 	s, err := place.Run(p, place.Options{Insertion: b.opts.Insertion})
@@ -382,6 +385,30 @@ func (b *builder) placeTasks() error {
 	}
 	b.taskProb, b.taskSched = p, s
 	return nil
+}
+
+// rankRuntimes is taskRT scaled, per task and class, by the prediction's
+// spread p90/p50 (at least 1): the task-level schedule ranks tasks by
+// their high quantile (docs/planning.md, robust ranks). nil when no
+// prediction has a spread, or with Options.MedianRanks.
+func (b *builder) rankRuntimes() []float64 {
+	if b.opts.MedianRanks {
+		return nil
+	}
+	var out []float64
+	for t := 0; t < b.nt; t++ {
+		for c := 0; c < b.nc; c++ {
+			n := b.tb.At(t, c)
+			if !(n.Runtime.P90 > n.Runtime.Value) || !(n.Runtime.Value > 0) {
+				continue
+			}
+			if out == nil {
+				out = append([]float64(nil), b.taskRT...)
+			}
+			out[t*b.nc+c] = b.taskRT[t*b.nc+c] * n.Runtime.P90 / n.Runtime.Value
+		}
+	}
+	return out
 }
 
 // scheduleError turns a cycle into the graph's own cycle report.

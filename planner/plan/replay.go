@@ -10,8 +10,9 @@ import (
 // it is run the way the launcher runs a plan: every node on its scheduled
 // class, started as soon as its inputs have arrived and an instance of the
 // class is free (work-conserving: an instance is never held back for a
-// node booked earlier that is not ready yet), ready nodes served in order
-// of booked start (s.Start), then ready time, then index. The list
+// node booked earlier that is not ready yet), ready nodes served by
+// place.DispatchBefore (ready time, then index), as the launcher and Nomad
+// serve them whatever start the schedule booked. The list
 // schedule books instances in rank order and may leave an instance idle
 // that a later-booked, already-ready node would fill at run time; a long
 // node filling it can then delay a critical one. This is the queueing
@@ -40,7 +41,7 @@ func replay(p *place.Problem, s *place.Schedule) float64 {
 	}
 	ready := func(v int32, t float64) {
 		c := s.Class[v]
-		heap.Push(&queues[c], replayWait{booked: s.Start[v], ready: t, node: v})
+		heap.Push(&queues[c], replayWait{ready: t, node: v})
 	}
 	for v := 0; v < n; v++ {
 		if pending[v] == 0 {
@@ -110,21 +111,15 @@ func (h *replayEvents) Pop() any {
 
 // replayWait is a ready node in its class's queue.
 type replayWait struct {
-	booked, ready float64
-	node          int32
+	ready float64
+	node  int32
 }
 
 type replayQueue []replayWait
 
 func (q replayQueue) Len() int { return len(q) }
 func (q replayQueue) Less(a, b int) bool {
-	if q[a].booked != q[b].booked {
-		return q[a].booked < q[b].booked
-	}
-	if q[a].ready != q[b].ready {
-		return q[a].ready < q[b].ready
-	}
-	return q[a].node < q[b].node
+	return place.DispatchBefore(q[a].ready, int(q[a].node), q[b].ready, int(q[b].node))
 }
 func (q replayQueue) Swap(a, b int) { q[a], q[b] = q[b], q[a] }
 func (q *replayQueue) Push(x any)   { *q = append(*q, x.(replayWait)) }

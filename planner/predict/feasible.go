@@ -43,6 +43,7 @@ func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile) *Infe
 		n := tb.At(i, c)
 		n.Runtime = tp.runtime
 		n.Runtime.Value = tp.runtime.Value / cl.SpeedFor(tp.kind)
+		n.Runtime.P90 = tp.runtime.P90 / cl.SpeedFor(tp.kind)
 		n.CPU = tp.cpu
 		if !tp.cpuHint && cl.Shape.CPU > 0 {
 			n.CPU.Value = math.Min(n.CPU.Value, float64(cl.Shape.CPU))

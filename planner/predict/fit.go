@@ -11,24 +11,32 @@ import (
 //
 // The size model follows Ernest (Venkataraman et al., NSDI 2016), which
 // fits runtime as a non-negative combination of terms each describing one
-// way work grows; Shardwise's single scale variable is the task's input
-// size in bytes, x, so the terms are
+// way work grows. Shardwise's scale variables are the task's private input
+// bytes x (read by this task only: its share of the work) and its shared
+// input bytes s (read by several tasks of the run: a reference database
+// or index, whose size sets the cost of every task that searches it):
 //
-//	runtime(x) = c0 + c1*x + c2*ln(x+1)        c0, c1, c2 >= 0
+//	runtime(x, s) = c0 + c1*x + c2*ln(x+1) + c3*s      c >= 0
 //
-// c0 is fixed cost (start-up, loading an index), c1 work linear in the
-// data (a scan) and c2 work that grows ever more slowly with it (tree
-// builds, caches warming). Non-negativity keeps the model monotone in x,
-// so it extrapolates sanely beyond the sizes observed.
+// c0 is fixed cost (start-up), c1 work linear in the data (a scan), c2
+// work that grows ever more slowly with it (tree builds, caches warming)
+// and c3 work per byte of the shared input. Non-negativity keeps the model
+// monotone, so it extrapolates sanely beyond the sizes observed. A term
+// whose feature does not span a real range in the training data (largest
+// over smallest below MinInputSpan) is left out: it would be fitted to
+// noise.
 type RuntimeFit struct {
-	// Coef holds c0 (seconds), c1 (seconds per byte) and c2 (seconds per
-	// unit of ln bytes).
-	Coef [3]float64
+	// Coef holds c0 (seconds), c1 (seconds per private byte), c2 (seconds
+	// per unit of ln private bytes) and c3 (seconds per shared byte).
+	Coef [4]float64
 	// Regression is true when the size model is used; false means every
-	// prediction is Median (the inputs did not vary, or the size model
-	// explained the runtimes no better than their median).
+	// prediction is Median (the inputs did not span MinInputSpan, or the
+	// size model explained the runtimes no better than Median).
 	Regression bool
-	// Median is the median observed runtime in seconds.
+	// Median is the robust location of the observed runtimes in seconds:
+	// the median of the per-run medians when the observations come from
+	// several runs (so that one large run does not outvote the others),
+	// else the median.
 	Median float64
 	// N is the number of observations fitted.
 	N int
@@ -38,15 +46,32 @@ type RuntimeFit struct {
 	// MedianUncertainty is that of the median model, which is also used
 	// for tasks whose input size is unknown.
 	MedianUncertainty float64
+	// P90Ratio is the 90th percentile of observed over predicted runtime
+	// on the fitted observations (at least 1): a task's p90 runtime is
+	// P90Ratio times its p50 prediction. With fewer than MinQuantileObs
+	// observations it is 1 + 1.2816 x the uncertainty (the normal's p90).
+	P90Ratio float64
 }
 
-// Predict returns the runtime in seconds for inputBytes of input, and its
-// relative uncertainty. An unknown size (inputBytes <= 0) gives the median.
-func (f *RuntimeFit) Predict(inputBytes float64) (seconds, uncertainty float64) {
-	if !f.Regression || inputBytes <= 0 {
+// MinInputSpan is how much the training inputs must span (largest over
+// smallest) before the size model may use them.
+const MinInputSpan = 1.5
+
+// MinQuantileObs is the number of observations from which P90Ratio is
+// read from them rather than from the uncertainty.
+const MinQuantileObs = 5
+
+// z90 is the standard normal's 90th percentile.
+const z90 = 1.2815515655446004
+
+// Predict returns the runtime in seconds for a task of privateBytes of
+// private and sharedBytes of shared input, and its relative uncertainty.
+// An unknown size (both <= 0) gives the median.
+func (f *RuntimeFit) Predict(privateBytes, sharedBytes float64) (seconds, uncertainty float64) {
+	if !f.Regression || (privateBytes <= 0 && sharedBytes <= 0) {
 		return f.Median, f.MedianUncertainty
 	}
-	return f.Coef[0] + f.Coef[1]*inputBytes + f.Coef[2]*math.Log1p(inputBytes), f.Uncertainty
+	return f.Coef[0] + f.Coef[1]*privateBytes + f.Coef[2]*math.Log1p(privateBytes) + f.Coef[3]*sharedBytes, f.Uncertainty
 }
 
 // zeroRuntime replaces a recorded runtime of exactly 0 s: traces with
@@ -54,109 +79,191 @@ func (f *RuntimeFit) Predict(inputBytes float64) (seconds, uncertainty float64) 
 // task took between 0 and 1 s; half a second is the unbiased guess.
 const zeroRuntime = 0.5
 
+// sample is one observation for fitRuntime.
+type sample struct {
+	private, shared float64 // input bytes
+	run             string  // the run it came from ("" unknown)
+	y               float64 // seconds on a speed-1.0 machine
+}
+
 // fitRuntime fits runtimes ys (seconds, on a speed-1.0 machine) against
-// input sizes xs (bytes); len(xs) must equal len(ys) > 0.
+// private input sizes xs (bytes), with no shared input and one run; see
+// fitSamples.
+func fitRuntime(xs, ys []float64) *RuntimeFit {
+	ss := make([]sample, len(ys))
+	for i := range ys {
+		ss[i] = sample{private: xs[i], y: ys[i]}
+	}
+	return fitSamples(ss)
+}
+
+// fitSamples fits the runtime model to ss (at least one).
 //
-// It always computes the median model, whose uncertainty is the relative
-// standard deviation around the median (relSpread). When at least three
-// observations have inputs that differ, it also solves the size model by
-// NNLS on the design matrix [1, x, ln(x+1)] (columns scaled to a maximum
-// of 1 for conditioning), and keeps it if its median absolute percentage
-// error on the observations is below the median model's (see mdape). Its
+// It always computes the median model: the median of per-run medians (the
+// median when one run), whose uncertainty is the relative standard
+// deviation around it (relSpread). When at least three observations exist
+// and some feature spans MinInputSpan, it also solves the size model by
+// NNLS on the spanning features' columns (scaled to a maximum of 1 for
+// conditioning), and keeps it if its median absolute percentage error on
+// the observations is below the median model's (see mdape). Its
 // uncertainty is then the relative residual standard error
 // sqrt(RSS/(n-p))/mean(y), p the number of positive coefficients,
-// inflated for few observations (inflate).
-func fitRuntime(xs, ys []float64) *RuntimeFit {
-	n := len(ys)
+// inflated for few observations (inflate). P90Ratio comes from the chosen
+// model's residual ratios.
+func fitSamples(ss []sample) *RuntimeFit {
+	n := len(ss)
 	y := make([]float64, n)
-	for i, v := range ys {
-		if v <= 0 {
-			v = zeroRuntime
+	for i := range ss {
+		if ss[i].y <= 0 {
+			ss[i].y = zeroRuntime
 		}
-		y[i] = v
+		y[i] = ss[i].y
 	}
-	sorted := append([]float64(nil), y...)
-	med := median(sorted)
+	med := runMedian(ss)
 	fit := &RuntimeFit{Median: med, N: n, MedianUncertainty: relSpread(y, med)}
 	fit.Uncertainty = fit.MedianUncertainty
-	if n < 3 || !varies(xs) {
-		return fit
+	preds := constant(n, med)
+	useX, useS := spans(ss, func(s sample) float64 { return s.private }), spans(ss, func(s sample) float64 { return s.shared })
+	if n >= 3 && (useX || useS) {
+		if coef, rel, p, ok := solveSizeModel(ss, useX, useS); ok {
+			model := make([]float64, n)
+			for i, s := range ss {
+				model[i] = coef[0] + coef[1]*s.private + coef[2]*math.Log1p(s.private) + coef[3]*s.shared
+			}
+			if mdape(model, y) < mdape(preds, y) {
+				fit.Coef, fit.Regression, fit.Uncertainty = coef, true, inflate(rel, n, p)
+				preds = model
+			}
+		}
 	}
-	coef, rel, p, ok := solveSizeModel(xs, y)
-	if !ok {
-		return fit
-	}
-	if mdape(xs, y, coef) < mdape(nil, y, [3]float64{med}) {
-		fit.Coef, fit.Regression, fit.Uncertainty = coef, true, inflate(rel, n, p)
-	}
+	fit.P90Ratio = p90Ratio(preds, y, fit.Uncertainty)
 	return fit
 }
 
+func constant(n int, v float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// runMedian is the median of the per-run medians of ss's runtimes.
+func runMedian(ss []sample) float64 {
+	byRun := map[string][]float64{}
+	var order []string
+	for _, s := range ss {
+		if _, ok := byRun[s.run]; !ok {
+			order = append(order, s.run)
+		}
+		byRun[s.run] = append(byRun[s.run], s.y)
+	}
+	meds := make([]float64, 0, len(order))
+	for _, r := range order {
+		meds = append(meds, median(byRun[r]))
+	}
+	return median(meds)
+}
+
+// spans reports whether the positive values of feature f over ss span
+// MinInputSpan (largest over smallest).
+func spans(ss []sample, f func(sample) float64) bool {
+	lo, hi := math.Inf(1), 0.0
+	for _, s := range ss {
+		if v := f(s); v > 0 {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	return hi > 0 && hi >= MinInputSpan*lo
+}
+
+// p90Ratio is the 90th percentile of y/pred (at least 1), or
+// 1 + z90 x uncertainty with fewer than MinQuantileObs observations.
+func p90Ratio(pred, y []float64, uncertainty float64) float64 {
+	if len(y) < MinQuantileObs {
+		return 1 + z90*uncertainty
+	}
+	rs := make([]float64, 0, len(y))
+	for i := range y {
+		if pred[i] > 0 {
+			rs = append(rs, y[i]/pred[i])
+		}
+	}
+	return math.Max(1, quantile(rs, 0.9))
+}
+
 // mdape returns the median absolute percentage error, as a fraction, of
-// the size model coef on observations (xs, y); nil xs evaluates the
-// constant coef[0]. It is the criterion that picks between the size model
-// and the median: robust to the long right tail real runtimes have, where
-// a least-squares residual is not.
-func mdape(xs, y []float64, coef [3]float64) float64 {
+// predictions pred against observations y. It is the criterion that picks
+// between the size model and the median: robust to the long right tail
+// real runtimes have, where a least-squares residual is not.
+func mdape(pred, y []float64) float64 {
 	errs := make([]float64, len(y))
 	for i, v := range y {
-		pred := coef[0]
-		if xs != nil {
-			pred += coef[1]*xs[i] + coef[2]*math.Log1p(xs[i])
-		}
-		errs[i] = math.Abs(pred-v) / v
+		errs[i] = math.Abs(pred[i]-v) / v
 	}
 	return median(errs)
 }
 
-// varies reports whether xs holds at least two distinct values.
-func varies(xs []float64) bool {
-	for _, x := range xs[1:] {
-		if x != xs[0] {
-			return true
+// solveSizeModel returns the NNLS coefficients of the size model over the
+// columns 1, x and ln(x+1) (with useX) and s (with useS), the relative
+// residual standard error, and the number of positive coefficients; ok is
+// false when the solve fails or leaves no degrees of freedom.
+func solveSizeModel(ss []sample, useX, useS bool) (coef [4]float64, rel float64, p int, ok bool) {
+	n := len(ss)
+	cols := []int{0}
+	if useX {
+		cols = append(cols, 1, 2)
+	}
+	if useS {
+		cols = append(cols, 3)
+	}
+	feature := func(s sample, j int) float64 {
+		switch j {
+		case 1:
+			return s.private
+		case 2:
+			return math.Log1p(s.private)
+		case 3:
+			return s.shared
+		}
+		return 1
+	}
+	a := mat.NewDense(n, len(cols), nil)
+	scale := make([]float64, len(cols))
+	for i, s := range ss {
+		for k, j := range cols {
+			v := feature(s, j)
+			a.Set(i, k, v)
+			scale[k] = math.Max(scale[k], math.Abs(v))
 		}
 	}
-	return false
-}
-
-// solveSizeModel returns the NNLS coefficients of the size model, the
-// relative residual standard error, and the number of positive
-// coefficients; ok is false when the solve fails or leaves no degrees of
-// freedom.
-func solveSizeModel(xs, y []float64) (coef [3]float64, rel float64, p int, ok bool) {
-	n := len(y)
-	a := mat.NewDense(n, 3, nil)
-	var scale [3]float64
-	for i, x := range xs {
-		row := [3]float64{1, x, math.Log1p(x)}
-		for j, v := range row {
-			a.Set(i, j, v)
-			scale[j] = math.Max(scale[j], math.Abs(v))
-		}
-	}
-	for j := range scale {
-		if scale[j] == 0 {
-			scale[j] = 1
+	y := make([]float64, n)
+	for k := range cols {
+		if scale[k] == 0 {
+			scale[k] = 1
 		}
 		for i := 0; i < n; i++ {
-			a.Set(i, j, a.At(i, j)/scale[j])
+			a.Set(i, k, a.At(i, k)/scale[k])
 		}
+	}
+	for i, s := range ss {
+		y[i] = s.y
 	}
 	sol, err := NNLS(a, mat.NewVecDense(n, y))
 	if err != nil {
 		return coef, 0, 0, false
 	}
-	var rss, sum float64
-	for j := range coef {
-		coef[j] = sol.AtVec(j) / scale[j]
+	for k, j := range cols {
+		coef[j] = sol.AtVec(k) / scale[k]
 		if coef[j] > 0 {
 			p++
 		}
 	}
-	for i, x := range xs {
-		r := y[i] - (coef[0] + coef[1]*x + coef[2]*math.Log1p(x))
+	var rss, sum float64
+	for _, s := range ss {
+		r := s.y - (coef[0] + coef[1]*s.private + coef[2]*math.Log1p(s.private) + coef[3]*s.shared)
 		rss += r * r
-		sum += y[i]
+		sum += s.y
 	}
 	if p == 0 || n-p <= 0 || sum <= 0 {
 		return coef, 0, 0, false

@@ -73,9 +73,12 @@ type sigModel struct {
 
 	cpu, mem, io, out quantity
 	oomFloorMiB       float64
-	gpus              int
-	medianMemMiB      float64 // for the cross-signature memory rule
-	cores, ioRate     float64 // medians, for histKind
+	// maxShared is the largest shared input (bytes) of a successful
+	// record, for the probe rule (ProbeTypes).
+	maxShared     float64
+	gpus          int
+	medianMemMiB  float64 // for the cross-signature memory rule
+	cores, ioRate float64 // medians, for histKind
 }
 
 // quantity is a summary of one observed quantity.
@@ -139,6 +142,7 @@ func buildModel(cat *catalog.Catalog, recs []history.Record, coreMHz float64) *s
 			continue
 		}
 		m.n++
+		m.maxShared = math.Max(m.maxShared, float64(r.SharedInputBytes))
 		if c := r.CoresUsed(); c > 0 {
 			clock := r.CPUMHz
 			if clock <= 0 {
@@ -179,7 +183,8 @@ func buildModel(cat *catalog.Catalog, recs []history.Record, coreMHz float64) *s
 // classes not in the catalog are left out (see UnknownExecutors); an
 // empty reference counts as speed 1.0.
 func (m *sigModel) fitRuntimes(cat *catalog.Catalog, recs []history.Record) {
-	var xs, raw []float64
+	var base []sample
+	var raw []float64
 	var classes []*catalog.Class
 	ref := cat.ReferenceClass()
 	for i := range recs {
@@ -193,7 +198,8 @@ func (m *sigModel) fitRuntimes(cat *catalog.Catalog, recs []history.Record) {
 				continue
 			}
 		}
-		xs = append(xs, float64(r.InputBytes))
+		shared := float64(min(r.SharedInputBytes, r.InputBytes))
+		base = append(base, sample{private: float64(r.InputBytes) - shared, shared: shared, run: r.Run})
 		raw = append(raw, r.RuntimeSeconds)
 		classes = append(classes, cl)
 	}
@@ -211,7 +217,11 @@ func (m *sigModel) fitRuntimes(cat *catalog.Catalog, recs []history.Record) {
 		}
 		m.fits[ki] = reuse(m.fits[:ki], done, ys)
 		if m.fits[ki] == nil {
-			m.fits[ki] = fitRuntime(xs, ys)
+			ss := append([]sample(nil), base...)
+			for i := range ss {
+				ss[i].y = ys[i]
+			}
+			m.fits[ki] = fitSamples(ss)
 		}
 		done = append(done, ys)
 	}

@@ -48,10 +48,15 @@ const (
 
 // Estimate is one predicted quantity.
 type Estimate struct {
+	// Value is the estimate: the median (p50) for a runtime.
 	Value float64
 	// Uncertainty is the relative standard error (0.25 = ±25%).
 	Uncertainty float64
-	Source      Source
+	// P90 is the 90th percentile for a runtime (seconds, at least Value):
+	// from history, Value x the fit's P90Ratio; else Value x (1 + 1.2816 x
+	// Uncertainty). 0 for the other quantities.
+	P90    float64
+	Source Source
 	// N is the number of history observations behind the estimate.
 	N int
 }

@@ -59,13 +59,13 @@ func TestFitRuntimeRecoversSizeModel(t *testing.T) {
 	if !f.Regression {
 		t.Fatalf("fit chose the median: %+v", f)
 	}
-	if got, _ := f.Predict(32e9); math.Abs(got-69) > 0.01 {
+	if got, _ := f.Predict(32e9, 0); math.Abs(got-69) > 0.01 {
 		t.Errorf("predict(32 GB) = %g, want 69", got)
 	}
 	if f.Uncertainty != minUncertainty {
 		t.Errorf("uncertainty of an exact fit = %g, want the floor %g", f.Uncertainty, minUncertainty)
 	}
-	if got, u := f.Predict(0); got != f.Median || u != f.MedianUncertainty {
+	if got, u := f.Predict(0, 0); got != f.Median || u != f.MedianUncertainty {
 		t.Errorf("unknown size should give the median, got %g", got)
 	}
 }
@@ -123,7 +123,7 @@ func TestSourcesAndCounts(t *testing.T) {
 		t.Errorf("hint needs = %+v", hint)
 	}
 	none := tb.At(2, c)
-	if none.Runtime != (Estimate{Value: DefaultRuntimeSeconds, Uncertainty: 1, Source: FromDefault}) ||
+	if none.Runtime != (Estimate{Value: DefaultRuntimeSeconds, Uncertainty: 1, Source: FromDefault, P90: DefaultRuntimeSeconds * (1 + z90)}) ||
 		none.CPU.Value != DefaultCPUMHz || none.MemoryMiB.Value != DefaultMemoryMiB || none.OutputBytes.Source != FromDefault {
 		t.Errorf("default needs = %+v", none)
 	}

@@ -60,7 +60,7 @@ func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 		if err := p.checkHints(t); err != nil {
 			return nil, err
 		}
-		tp := p.taskNeeds(t, models[i], p.inputBytes(g, i, outBytes))
+		tp := p.taskNeeds(t, models[i], p.inputBytes(g, i, outBytes), float64(t.SharedInputBytes))
 		tb.Kinds[i] = tp.kind
 		if inf := p.fill(tb, i, t, &tp); inf != nil {
 			bad = append(bad, *inf)
@@ -95,10 +95,11 @@ type taskProfile struct {
 }
 
 // taskNeeds evaluates signature model m (nil without history) for one
-// task of inputBytes.
-func (p *Predictor) taskNeeds(t *graph.Task, m *sigModel, inputBytes float64) taskProfile {
+// task of inputBytes, sharedBytes of which other tasks read too.
+func (p *Predictor) taskNeeds(t *graph.Task, m *sigModel, inputBytes, sharedBytes float64) taskProfile {
 	tp := taskProfile{kind: taskKind(t, m)}
-	tp.runtime = runtimeEstimate(t, m, tp.kind, inputBytes)
+	sharedBytes = math.Min(sharedBytes, inputBytes)
+	tp.runtime = runtimeEstimate(t, m, tp.kind, inputBytes-sharedBytes, sharedBytes)
 	tp.cpu, tp.cpuHint = p.cpuEstimate(t, m)
 	tp.mem = memoryEstimate(t, m)
 	tp.io = fromQuantity(m, func(m *sigModel) quantity { return m.io })
@@ -129,19 +130,20 @@ func taskKind(t *graph.Task, m *sigModel) graph.Kind {
 // without history or a hint it is counted until it has started (0 s), so
 // it does not stretch the makespan or the critical path. A split task is
 // predicted whole.
-func runtimeEstimate(t *graph.Task, m *sigModel, k graph.Kind, inputBytes float64) Estimate {
+func runtimeEstimate(t *graph.Task, m *sigModel, k graph.Kind, privateBytes, sharedBytes float64) Estimate {
 	if m != nil && m.fits[kindIndex(k)] != nil {
 		f := m.fits[kindIndex(k)]
-		v, u := f.Predict(inputBytes)
-		return Estimate{Value: v, Uncertainty: u, Source: FromHistory, N: f.N}
+		v, u := f.Predict(privateBytes, sharedBytes)
+		return Estimate{Value: v, Uncertainty: u, Source: FromHistory, N: f.N, P90: v * f.P90Ratio}
 	}
 	if t.Hints.Runtime > 0 {
-		return Estimate{Value: t.Hints.Runtime.Seconds(), Uncertainty: HintUncertainty, Source: FromHint}
+		v := t.Hints.Runtime.Seconds()
+		return Estimate{Value: v, Uncertainty: HintUncertainty, Source: FromHint, P90: v * (1 + z90*HintUncertainty)}
 	}
 	if t.Type == graph.TypeService {
 		return Estimate{Value: 0, Uncertainty: 0, Source: FromDefault}
 	}
-	return Estimate{Value: DefaultRuntimeSeconds, Uncertainty: 1, Source: FromDefault}
+	return Estimate{Value: DefaultRuntimeSeconds, Uncertainty: 1, Source: FromDefault, P90: DefaultRuntimeSeconds * (1 + z90)}
 }
 
 // cpuEstimate is the task's CPU in MHz: the median over history of cores

@@ -33,23 +33,29 @@
 //   - Readiness. A shard is ready when every shard in its Upstream has
 //     finished and every channel into it has arrived; a shard with neither
 //     is ready at time 0.
-//   - Queueing. Ready shards wait in one queue per class, served in the
-//     order the plan booked them (shard.StartSeconds, earliest first), then
-//     by ready time, then by position in plan.Shards; a plan that books no
-//     schedule (every StartSeconds 0) is served by ready time and plan
-//     order. This is a launcher that releases the shards of a class in its
-//     plan's order. A ready shard starts as soon as an instance of its
-//     class is free and no shard ahead of it in the queue is waiting; it
-//     takes the free instance with the lowest number. Nothing is pre-empted
-//     and no instance is held back for a shard that is not ready yet, even
-//     one booked earlier (greedy, work-conserving list scheduling).
+//   - Queueing (the one dispatch policy, place.DispatchBefore, which the
+//     planner's own replay uses too). The launcher submits a shard's job
+//     when its upstream shards have completed, and Nomad places a class's
+//     queued allocations first come, first served on the first free node:
+//     so ready shards wait in one queue per class, served by ready time,
+//     then by position in plan.Shards, whatever start the plan booked
+//     (StartSeconds is not read for dispatch). A ready shard starts as soon
+//     as an instance of its class is free and no shard ahead of it in the
+//     queue is waiting; it takes the free instance with the lowest number.
+//     Nothing is pre-empted and no instance is held back.
+//   - Runtimes. By default each shard runs its predicted RuntimeSeconds.
+//     With Options.Actual the simulator takes what really happened
+//     separately from the plan: a shard of several tasks (fused or batched)
+//     runs the sum of its tasks' actual runtimes on its class, a piece of a
+//     split task its share (items, else bytes, else 1/count) of the whole
+//     task's.
 //   - Events at one instant are all applied (finishes free instances,
 //     channels arrive, shards become ready) before any shard is started at
 //     that instant, so the result does not depend on the order of
 //     simultaneous events.
 //
-// The simulator reads the plan's shards (Class, RuntimeSeconds, Upstream,
-// and StartSeconds as a queue priority only) and channels (From, To,
+// The simulator reads the plan's shards (Class, RuntimeSeconds or, with
+// Options.Actual, Tasks and Split, Upstream) and channels (From, To,
 // Bytes); it recomputes transfer times from the catalog and ignores the
 // rest of the plan's predicted schedule (FinishSeconds, TransferSeconds,
 // MakespanSeconds), which it can be compared with.

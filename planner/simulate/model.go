@@ -20,11 +20,9 @@ type model struct {
 	classes []*catalog.Class
 	// startup[c] is class c's start-up latency in seconds.
 	startup []float64
-	// runtime[i] is shard i's runtime in seconds, noise applied.
+	// runtime[i] is shard i's runtime in seconds: the plan's prediction,
+	// or its actual runtime (Options.Actual), noise applied.
 	runtime []float64
-	// booked[i] is shard i's StartSeconds in the plan: its priority in
-	// its class's queue.
-	booked []float64
 	// waiters[i] are the shards that list shard i in Upstream (deduplicated).
 	waiters [][]int
 	// out[i] are the indices of the channels shard i produces.
@@ -33,14 +31,31 @@ type model struct {
 	// channels shard i waits for.
 	pending []int
 
-	chanID   []string
-	chanTo   []int
-	chanSecs []float64 // transfer time in seconds
-	bytes    int64
+	chanID    []string
+	chanTo    []int
+	chanFrom  []int
+	chanBytes []int64
+	chanSecs  []float64 // transfer time in seconds, with the planned classes
+	bytes     int64
+
+	// Late binding (Options.Binder): the shards, the actual runtimes, the
+	// position of each class by name, each shard's noise factor and the
+	// split totals, to recompute a runtime when a shard moves. The class
+	// of a shard (class[i]) changes when the binder moves it.
+	binder     Binder
+	shards     []*plan.Shard
+	act        Actual
+	classPos   map[string]int
+	noise      []float64
+	splitItems map[string]int
+	splitBytes map[string]int64
 }
 
 func newModel(p *plan.Plan, cat *catalog.Catalog, opts Options) (*model, error) {
-	m := &model{}
+	m := &model{binder: opts.Binder, shards: p.Shards, act: opts.Actual}
+	if opts.Binder != nil && opts.Actual == nil {
+		return nil, fmt.Errorf("%w: late binding (Options.Binder) needs Options.Actual", ErrInvalid)
+	}
 	index, err := m.addShards(p, cat)
 	if err != nil {
 		return nil, err
@@ -54,6 +69,12 @@ func newModel(p *plan.Plan, cat *catalog.Catalog, opts Options) (*model, error) 
 	if err := m.checkAcyclic(); err != nil {
 		return nil, err
 	}
+	m.splitItems, m.splitBytes = splitTotals(p)
+	if opts.Actual != nil {
+		if err := m.applyActual(); err != nil {
+			return nil, err
+		}
+	}
 	m.applyNoise(opts)
 	return m, nil
 }
@@ -66,11 +87,16 @@ func (m *model) addShards(p *plan.Plan, cat *catalog.Catalog) (map[string]int, e
 	m.ids = make([]string, n)
 	m.class = make([]int, n)
 	m.runtime = make([]float64, n)
-	m.booked = make([]float64, n)
 	m.waiters = make([][]int, n)
 	m.out = make([][]int, n)
 	m.pending = make([]int, n)
 	used := map[string]bool{}
+	if m.binder != nil {
+		// A shard may move to any class with instances.
+		for _, cl := range cat.Classes {
+			used[cl.Name] = cl.Instances > 0
+		}
+	}
 	for i, sh := range p.Shards {
 		if sh == nil {
 			return nil, fmt.Errorf("%w: shard %d is nil", ErrInvalid, i)
@@ -92,7 +118,6 @@ func (m *model) addShards(p *plan.Plan, cat *catalog.Catalog) (map[string]int, e
 		if st := sh.StartSeconds; math.IsNaN(st) || math.IsInf(st, 0) {
 			return nil, fmt.Errorf("shard %s: %w: start %v s", sh.ID, ErrInvalid, st)
 		}
-		m.booked[i] = sh.StartSeconds
 	}
 	if err := m.addClasses(cat, used); err != nil {
 		return nil, err
@@ -101,6 +126,7 @@ func (m *model) addShards(p *plan.Plan, cat *catalog.Catalog) (map[string]int, e
 	for c, cl := range m.classes {
 		pos[cl.Name] = c
 	}
+	m.classPos = pos
 	for i, sh := range p.Shards {
 		m.class[i] = pos[sh.Class]
 	}
@@ -175,6 +201,8 @@ func (m *model) addChannels(p *plan.Plan, index map[string]int) error {
 		m.pending[to]++
 		m.chanID = append(m.chanID, ch.ID)
 		m.chanTo = append(m.chanTo, to)
+		m.chanFrom = append(m.chanFrom, from)
+		m.chanBytes = append(m.chanBytes, ch.Bytes)
 		m.chanSecs = append(m.chanSecs, secs)
 		m.bytes += ch.Bytes
 	}

@@ -19,6 +19,10 @@ const noiseStream = 0x5368617264776973 // "Shardwis"
 // vol. 1, 2nd ed., 1994, ch. 14). A factor is always positive, so noisy
 // runtimes stay non-negative.
 func (m *model) applyNoise(opts Options) {
+	m.noise = make([]float64, len(m.runtime))
+	for i := range m.noise {
+		m.noise[i] = 1
+	}
 	if opts.Noise == 0 {
 		return
 	}
@@ -26,6 +30,7 @@ func (m *model) applyNoise(opts Options) {
 	sigma, mu := math.Sqrt(sigma2), -sigma2/2
 	rng := rand.New(rand.NewPCG(opts.Seed, noiseStream))
 	for i := range m.runtime {
-		m.runtime[i] *= math.Exp(mu + sigma*rng.NormFloat64())
+		m.noise[i] = math.Exp(mu + sigma*rng.NormFloat64())
+		m.runtime[i] *= m.noise[i]
 	}
 }

@@ -1,6 +1,10 @@
 package simulate
 
-import "container/heap"
+import (
+	"container/heap"
+
+	"github.com/shardwise/shardwise/planner/place"
+)
 
 // event is a scheduled change: a shard finishing or a channel arriving.
 type event struct {
@@ -31,24 +35,17 @@ func (h *eventHeap) Pop() any {
 
 // waiting is a ready shard in its class's queue.
 type waiting struct {
-	booked float64 // the plan's StartSeconds, seconds
-	ready  float64 // seconds
-	shard  int     // position in plan.Shards
+	ready float64 // seconds
+	shard int     // position in plan.Shards
 }
 
-// readyQueue orders a class's ready shards by the plan's booked start,
-// then ready time, then plan order.
+// readyQueue orders a class's ready shards by place.DispatchBefore: ready
+// time, then plan order.
 type readyQueue []waiting
 
 func (q readyQueue) Len() int { return len(q) }
 func (q readyQueue) Less(a, b int) bool {
-	if q[a].booked != q[b].booked {
-		return q[a].booked < q[b].booked
-	}
-	if q[a].ready != q[b].ready {
-		return q[a].ready < q[b].ready
-	}
-	return q[a].shard < q[b].shard
+	return place.DispatchBefore(q[a].ready, q[a].shard, q[b].ready, q[b].shard)
 }
 func (q readyQueue) Swap(a, b int) { q[a], q[b] = q[b], q[a] }
 func (q *readyQueue) Push(x any)   { *q = append(*q, x.(waiting)) }

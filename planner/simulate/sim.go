@@ -50,6 +50,8 @@ type sim struct {
 	pools   []instances
 	runs    []ShardRun
 	done    int
+	// running[c] are the shards holding an instance of class c.
+	running [][]int
 	record  bool
 	log     []Event
 }
@@ -61,6 +63,7 @@ func newSim(m *model, record bool) *sim {
 		queues:  make([]readyQueue, len(m.classes)),
 		pools:   make([]instances, len(m.classes)),
 		runs:    make([]ShardRun, len(m.ids)),
+		running: make([][]int, len(m.classes)),
 		record:  record,
 	}
 	for c, cl := range m.classes {
@@ -77,14 +80,18 @@ func newSim(m *model, record bool) *sim {
 func (s *sim) run() error {
 	for i, n := range s.pending {
 		if n == 0 {
-			s.ready(i, 0)
+			if err := s.ready(i, 0); err != nil {
+				return err
+			}
 		}
 	}
 	s.dispatch(0)
 	for s.events.Len() > 0 {
 		t := s.events[0].t
 		for s.events.Len() > 0 && s.events[0].t == t {
-			s.apply(heap.Pop(&s.events).(event))
+			if err := s.apply(heap.Pop(&s.events).(event)); err != nil {
+				return err
+			}
 		}
 		s.dispatch(t)
 	}
@@ -100,45 +107,75 @@ func (s *sim) push(t float64, kind EventKind, idx int) {
 	s.seq++
 }
 
-func (s *sim) apply(e event) {
+func (s *sim) apply(e event) error {
 	switch e.kind {
 	case EventFinish:
-		s.finish(e.idx, e.t)
+		return s.finish(e.idx, e.t)
 	case EventArrive:
 		to := s.m.chanTo[e.idx]
 		s.note(e.t, EventArrive, to, s.m.chanID[e.idx], -1)
-		s.satisfy(to, e.t)
+		return s.satisfy(to, e.t)
 	}
+	return nil
 }
 
 // finish frees shard i's instance, releases the shards waiting on it and
 // starts its outgoing transfers.
-func (s *sim) finish(i int, t float64) {
+func (s *sim) finish(i int, t float64) error {
 	r := &s.runs[i]
-	s.pools[s.m.class[i]].free(r.Instance)
+	c := s.m.class[i]
+	s.pools[c].free(r.Instance)
 	s.done++
+	s.running[c] = remove(s.running[c], i)
 	s.note(t, EventFinish, i, "", r.Instance)
+	if s.m.binder != nil {
+		s.m.binder.Finished(i, r.Class, t, r.RuntimeSeconds)
+	}
 	for _, j := range s.m.waiters[i] {
-		s.satisfy(j, t)
+		if err := s.satisfy(j, t); err != nil {
+			return err
+		}
 	}
 	for _, k := range s.m.out[i] {
 		s.note(t, EventTransfer, s.m.chanTo[k], s.m.chanID[k], -1)
-		s.push(t+s.m.chanSecs[k], EventArrive, k)
+		secs := s.m.chanSecs[k]
+		if s.m.binder != nil {
+			secs = s.m.transferNow(k)
+		}
+		s.push(t+secs, EventArrive, k)
 	}
+	return nil
+}
+
+// remove deletes v from xs, keeping the order of the rest.
+func remove(xs []int, v int) []int {
+	for k, x := range xs {
+		if x == v {
+			return append(xs[:k], xs[k+1:]...)
+		}
+	}
+	return xs
 }
 
 // satisfy counts one of shard j's dependencies as met at time t.
-func (s *sim) satisfy(j int, t float64) {
+func (s *sim) satisfy(j int, t float64) error {
 	s.pending[j]--
 	if s.pending[j] == 0 {
-		s.ready(j, t)
+		return s.ready(j, t)
 	}
+	return nil
 }
 
-func (s *sim) ready(i int, t float64) {
+func (s *sim) ready(i int, t float64) error {
+	if s.m.binder != nil {
+		if err := s.rebind(i, t); err != nil {
+			return err
+		}
+	}
 	s.runs[i].ReadySeconds = t
-	heap.Push(&s.queues[s.m.class[i]], waiting{booked: s.m.booked[i], ready: t, shard: i})
+	heap.Push(&s.queues[s.m.class[i]], waiting{ready: t, shard: i})
 	s.note(t, EventReady, i, "", -1)
+	return nil
 }
 
 // dispatch starts queued shards on free instances, class by class.
@@ -159,6 +196,7 @@ func (s *sim) start(i, inst int, t float64) {
 	r.StartupSeconds = s.m.startup[s.m.class[i]]
 	r.RuntimeSeconds = s.m.runtime[i]
 	r.FinishSeconds = t + r.StartupSeconds + r.RuntimeSeconds
+	s.running[s.m.class[i]] = append(s.running[s.m.class[i]], i)
 	s.note(t, EventStart, i, "", inst)
 	s.push(r.FinishSeconds, EventFinish, i)
 }

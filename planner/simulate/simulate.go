@@ -13,6 +13,11 @@ import (
 // Options tune a simulation. The zero value runs the plan's predictions
 // exactly and records no events.
 type Options struct {
+	// Actual, when set, gives the runtimes the shards really take (see
+	// Actual): the plan is played with them instead of its predictions
+	// (RuntimeSeconds), which stay what the plan was built from. Every
+	// task of every shard must have one on its shard's class.
+	Actual Actual
 	// Noise is the relative standard deviation (coefficient of variation)
 	// of the lognormal factor each shard's runtime is multiplied by; 0.2
 	// means runtimes are off by about ±20%. 0 runs predicted runtimes
@@ -20,6 +25,12 @@ type Options struct {
 	Noise float64
 	// Seed seeds the noise generator. Equal seeds give equal runtimes.
 	Seed uint64
+	// Binder, when set, late-binds every shard's class when it becomes
+	// ready (see Binder); it needs Actual, for the runtime on the class a
+	// shard moves to. Channel transfers then take the bandwidth of the
+	// classes their ends have when the transfer starts (the consumer's
+	// planned class, if it has not been bound yet).
+	Binder Binder
 	// RecordEvents asks Run to return every event in Result.Events.
 	RecordEvents bool
 }
@@ -60,7 +71,8 @@ type ShardRun struct {
 	StartSeconds float64
 	// StartupSeconds is the class's start-up latency the shard paid.
 	StartupSeconds float64
-	// RuntimeSeconds is the simulated runtime, noise applied, start-up
+	// RuntimeSeconds is the simulated runtime (the plan's prediction, or
+	// the actual one with Options.Actual), noise applied, start-up
 	// excluded.
 	RuntimeSeconds float64
 	// FinishSeconds is StartSeconds + StartupSeconds + RuntimeSeconds.

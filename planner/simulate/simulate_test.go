@@ -96,11 +96,11 @@ func TestForkJoinCapacityOneSerialises(t *testing.T) {
 	}
 }
 
-func TestQueueFollowsBookedStart(t *testing.T) {
-	// The plan books c before b and a (start 2, 9, 5 s): among a, b, c,
-	// ready together at 2 on one instance, c runs first, then a, then b:
-	// 2-7, 7-10, 10-14; sink 14-15. Equal booked starts (a plan without a
-	// schedule) fall back to ready time and plan order (previous test).
+func TestQueueIgnoresBookedStart(t *testing.T) {
+	// The plan books c before a and b (start 2, 5, 9 s), but the launcher
+	// submits a, b and c together when src completes and Nomad places them
+	// first come, first served: ready time, then plan order. On one
+	// instance: a 2-5, b 5-9, c 9-14; sink 14-15.
 	p := forkJoin()
 	for id, at := range map[string]float64{"src": 0, "a": 5, "b": 9, "c": 2, "sink": 14} {
 		for _, s := range p.Shards {
@@ -111,17 +111,72 @@ func TestQueueFollowsBookedStart(t *testing.T) {
 	}
 	r := mustRun(t, p, cat(class("cpu", 1, 1e9, 0)), Options{})
 	check(t, r, 15, map[string]want{
-		"src": {0, 0, 2}, "c": {0, 2, 7}, "a": {0, 7, 10}, "b": {0, 10, 14}, "sink": {0, 14, 15},
+		"src": {0, 0, 2}, "a": {0, 2, 5}, "b": {0, 5, 9}, "c": {0, 9, 14}, "sink": {0, 14, 15},
 	})
-	// A later-booked shard that is ready still takes an idle instance
-	// (work-conserving): b, booked at 9, starts at 2 on the second instance
-	// while a, booked at 5, is not ready until its own input arrives.
+	// Ready time beats plan order: late is first in the plan and booked
+	// first, but becomes ready at 4 (after slow), when b (ready at 2) has
+	// taken the only instance: b 2-6, late 6-9.
 	q := &plan.Plan{Shards: []*plan.Shard{
-		sh("src", "cpu", 2), sh("slow", "cpu", 4), sh("a", "cpu", 3, "slow"), sh("b", "cpu", 4, "src"),
+		sh("late", "cpu", 3, "slow"), sh("src", "gpu", 2), sh("slow", "gpu", 4), sh("b", "cpu", 4, "src"),
 	}}
-	q.Shards[2].StartSeconds, q.Shards[3].StartSeconds = 4, 9
-	r = mustRun(t, q, cat(class("cpu", 2, 1e9, 0)), Options{})
-	check(t, r, 7, map[string]want{"src": {0, 0, 2}, "slow": {1, 0, 4}, "b": {0, 2, 6}, "a": {1, 4, 7}})
+	q.Shards[0].StartSeconds, q.Shards[3].StartSeconds = 4, 9
+	r = mustRun(t, q, cat(class("cpu", 1, 1e9, 0), class("gpu", 2, 1e9, 0)), Options{})
+	check(t, r, 9, map[string]want{"src": {0, 0, 2}, "slow": {1, 0, 4}, "b": {0, 2, 6}, "late": {0, 6, 9}})
+}
+
+// TestActualRuntimesHandComputed plays a plan whose predictions are off
+// with the tasks' actual runtimes, worked out by hand:
+//
+//	f    = fused t1+t2 on cpu (1 instance, start-up 1 s): predicted 5 s,
+//	       actual 3 + 4 = 7 s: 0-8.
+//	s-0, s-1 = pieces of split task s (items 1 and 3) on mem (2 instances,
+//	       no start-up), after f: predicted 2 s each; s takes 8 s on mem,
+//	       so 8 x 1/4 = 2 s (8-10) and 8 x 3/4 = 6 s (8-14).
+//	g    = t3 on cpu after f's 1e9-byte channel (1 s at 1e9 B/s): ready 9,
+//	       predicted 1 s, actual 10 s: 9-20 with its start-up.
+//	sink = t4 on mem after s-0, s-1, g: ready 20, actual 1 s: 20-21 on
+//	       instance 0.
+//
+// Makespan 21 s; with the predictions it would be 10 s.
+func TestActualRuntimesHandComputed(t *testing.T) {
+	f := sh("f", "cpu", 5)
+	f.Tasks = []string{"t1", "t2"}
+	s0, s1 := sh("s-0", "mem", 2, "f"), sh("s-1", "mem", 2, "f")
+	s0.Tasks, s1.Tasks = []string{"s"}, []string{"s"}
+	s0.Split = &plan.Split{Task: "s", Index: 0, Count: 2, Items: 1}
+	s1.Split = &plan.Split{Task: "s", Index: 1, Count: 2, Items: 3}
+	g := sh("g", "cpu", 1)
+	g.Tasks = []string{"t3"}
+	sink := sh("sink", "mem", 1, "s-0", "s-1", "g")
+	sink.Tasks = []string{"t4"}
+	p := &plan.Plan{Shards: []*plan.Shard{f, s0, s1, g, sink}, Channels: []*plan.Channel{ch("f", "g", 1e9)}}
+	c := cat(class("cpu", 1, 1e9, time.Second), class("mem", 2, 1e9, 0))
+
+	predicted := mustRun(t, p, c, Options{})
+	if predicted.MakespanSeconds != 10 {
+		t.Fatalf("predicted makespan %v s, want 10 s", predicted.MakespanSeconds)
+	}
+	act := TableActual([]string{"t1", "t2", "s", "t3", "t4"}, []string{"cpu", "mem"}, [][]float64{
+		{3, 30}, {4, 40}, {100, 8}, {10, 1}, {50, 1},
+	})
+	r := mustRun(t, p, c, Options{Actual: act})
+	check(t, r, 21, map[string]want{
+		"f": {0, 0, 8}, "s-0": {0, 8, 10}, "s-1": {1, 8, 14}, "g": {0, 9, 20}, "sink": {0, 20, 21},
+	})
+	if got := r.Shard("f").RuntimeSeconds; got != 7 {
+		t.Errorf("fused shard runtime %v s, want 7 s", got)
+	}
+	if p.Shards[0].RuntimeSeconds.Value != 5 {
+		t.Error("Run changed the plan's prediction")
+	}
+
+	// A task without an actual runtime on its shard's class is an error.
+	partial := TableActual([]string{"t1", "t2", "s", "t3"}, []string{"cpu", "mem"}, [][]float64{
+		{3, 30}, {4, 40}, {100, 8}, {10, 1},
+	})
+	if _, err := Run(p, c, Options{Actual: partial}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `"t4"`) {
+		t.Errorf("missing actual runtime: err = %v, want ErrInvalid naming t4", err)
+	}
 }
 
 func TestForkJoinCapacityThreeRunsInParallel(t *testing.T) {

@@ -74,6 +74,9 @@ type builder struct {
 	// from parent p, or -1 when it reads none or only empty ones (a plain
 	// dependency).
 	reads []map[int]int
+	// readers counts the tasks that read each input file id (built on
+	// first use by sharedBytes).
+	readers map[string]int
 }
 
 // fileSet is a set of a task's output files that a child reads; bytes is
@@ -178,12 +181,13 @@ func (b *builder) lookup(id, path, role string, self int) (int, error) {
 // graphTask builds the graph task of trace task i.
 func (b *builder) graphTask(i int, t *task) *graph.Task {
 	gt := &graph.Task{
-		Name:       b.names[i],
-		Signature:  b.signature(t),
-		Command:    "/bin/sh",
-		Args:       []string{"-c", "sleep " + b.sleepSeconds(t)},
-		Env:        map[string]string{EnvTraceTask: t.id},
-		InputBytes: sumBytes(t.inputs),
+		Name:             b.names[i],
+		Signature:        b.signature(t),
+		Command:          "/bin/sh",
+		Args:             []string{"-c", "sleep " + b.sleepSeconds(t)},
+		Env:              map[string]string{EnvTraceTask: t.id},
+		InputBytes:       sumBytes(t.inputs),
+		SharedInputBytes: b.sharedBytes(t),
 	}
 	if t.exec != nil {
 		if cmd := commandLine(t.exec); cmd != "" {
@@ -247,6 +251,27 @@ func commandLine(e *execution) string {
 		return strings.Join(e.args, " ")
 	}
 	return strings.Join(append([]string{e.program}, e.args...), " ")
+}
+
+// sharedBytes is the size of t's input files that other tasks of the
+// trace read too (a reference database, an index), the part of its input
+// that does not grow with its own share of the work.
+func (b *builder) sharedBytes(t *task) int64 {
+	if b.readers == nil {
+		b.readers = map[string]int{}
+		for _, u := range b.tr.tasks {
+			for _, f := range u.inputs {
+				b.readers[f.id]++
+			}
+		}
+	}
+	var n int64
+	for _, f := range t.inputs {
+		if b.readers[f.id] > 1 {
+			n += f.bytes
+		}
+	}
+	return n
 }
 
 func sumBytes(fs []file) int64 {

@@ -35,6 +35,7 @@ func (b *builder) result() *Result {
 		}
 		res.Records = append(res.Records, b.record(i, t, &c))
 	}
+	history.FillConcurrency(res.Records)
 	res.Warnings = append(res.Warnings, c.warnings(tr, b)...)
 	return res
 }
@@ -74,7 +75,7 @@ func (b *builder) record(i int, t *task, c *counts) history.Record {
 		Graph: b.g.Name, Run: b.run(), Task: b.names[i], Signature: b.g.Tasks[i].Signature,
 		Node: e.node, RuntimeSeconds: e.runtime, Cores: cores(e), CPUPercent: e.avgCPU,
 		MemoryBytes: e.memory, ReadBytes: e.read, WriteBytes: e.written,
-		InputBytes: sumBytes(t.inputs), OutputBytes: sumBytes(t.outputs),
+		InputBytes: sumBytes(t.inputs), SharedInputBytes: b.sharedBytes(t), OutputBytes: sumBytes(t.outputs),
 		Source: "wfcommons:" + filepath.Base(b.tr.file),
 	}
 	if e.memoryZero {

@@ -1,0 +1,81 @@
+package plan
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/planner/predict"
+)
+
+// TestProbeThenSize: history saw type bwa with a 1 MB shared reference;
+// this graph's bwa tasks read a 10 MB one. bwa is a probe type: its
+// shortest shard (b2) runs first with twice its memory (bounded by the
+// class's 300 MiB), the other bwa shards wait for it, except b0, which
+// the probe itself waits for; the type seen at the old scale (idx) is
+// not probed. When the probe completes having used 700 MiB, the rest
+// are sized at 700 x InRunMemoryHeadroom.
+func TestProbeThenSize(t *testing.T) {
+	var recs []history.Record
+	for i := 0; i < 4; i++ {
+		recs = append(recs,
+			history.Record{Task: "h", Signature: "bwa", RuntimeSeconds: 10, InputBytes: 1e6 + 100, SharedInputBytes: 1e6, MemoryBytes: 100 << 20},
+			history.Record{Task: "i", Signature: "idx", RuntimeSeconds: 5, InputBytes: 1e6, SharedInputBytes: 1e6})
+	}
+	cat := catalog.Default()
+	pr, err := predict.New(cat, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := graph.New("g")
+	for _, tk := range []*graph.Task{
+		{Name: "b0", Signature: "bwa", InputBytes: 1e7 + 100, SharedInputBytes: 1e7},
+		{Name: "b1", Signature: "bwa", InputBytes: 1e7 + 100, SharedInputBytes: 1e7},
+		{Name: "b2", Signature: "bwa", InputBytes: 1e7 + 100, SharedInputBytes: 1e7},
+		{Name: "b3", Signature: "bwa", InputBytes: 1e7 + 100, SharedInputBytes: 1e7},
+		{Name: "x", Signature: "idx", InputBytes: 1e6, SharedInputBytes: 1e6},
+	} {
+		if err := g.AddTask(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probes := pr.ProbeTypes(g)
+	if !reflect.DeepEqual(probes, []string{"bwa"}) {
+		t.Fatalf("probe types %v, want [bwa]", probes)
+	}
+	small := &catalog.Catalog{Classes: []*catalog.Class{{Name: "c", Instances: 4, Shape: catalog.Shape{MemoryMiB: 300}}}}
+	shard := func(id string, rt, mem float64, up ...string) *Shard {
+		return &Shard{ID: id, Class: "c", Tasks: []string{id}, RuntimeSeconds: Estimate{Value: rt},
+			Resources: Resources{MemoryMiB: Estimate{Value: mem}}, Upstream: up}
+	}
+	p := &Plan{Shards: []*Shard{
+		shard("b0", 10, 110), shard("b1", 12, 110), shard("b2", 8, 200, "b0"), shard("b3", 12, 110), shard("x", 1, 50),
+	}}
+	if ids := Probe(p, g, small, probes); !reflect.DeepEqual(ids, []string{"b2"}) {
+		t.Fatalf("probes %v, want [b2]", ids)
+	}
+	if m := p.Shards[2].Resources.MemoryMiB.Value; m != 300 {
+		t.Errorf("probe memory %v MiB, want 2 x 200 bounded by the class's 300", m)
+	}
+	for i, want := range [][]string{nil, {"b2"}, {"b0"}, {"b2"}, nil} {
+		if got := p.Shards[i].Upstream; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s upstream %v, want %v", p.Shards[i].ID, got, want)
+		}
+	}
+
+	// Size the rest from the probe.
+	tb, err := pr.Predict(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corr := predict.NewCorrection(0)
+	corr.ObserveMemory("bwa", 700, false)
+	corr.Apply(g, tb, func(t int) bool { return t != 2 }, nil)
+	for _, ti := range []int{0, 1, 3} {
+		if got := tb.At(ti, 0).MemoryMiB.Value; got != 840 {
+			t.Errorf("%s sized %v MiB after the probe, want 840", g.Tasks[ti].Name, got)
+		}
+	}
+}
