@@ -272,7 +272,7 @@ func recordArgs(r *history.Record) []any {
 		unixNano(r.Start), unixNano(r.End), r.RuntimeSeconds, r.Cores, r.CPUPercent, r.CPUPeak,
 		r.CPUTicks, r.CPUMHz, r.MemoryBytes, r.ReadBytes, r.WriteBytes, r.InputBytes,
 		r.OutputBytes, r.GPUs, r.ExitCode, r.OOMKilled, r.Source, r.Alloc, r.MemoryLimitBytes,
-		r.PredictedRuntimeSeconds, r.PredictedMemoryBytes}
+		r.PredictedRuntimeSeconds, r.PredictedMemoryBytes, r.SharedInputBytes}
 }
 
 func unixNano(t time.Time) int64 {
@@ -289,8 +289,9 @@ func fromUnixNano(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-// Records returns every stored record in the order first written. It
-// implements history.Source.
+// Records returns every stored record in the order first written, each
+// record's Concurrency counted from the stored records on its node that
+// overlap it (history.FillConcurrency). It implements history.Source.
 func (s *Store) Records(ctx context.Context) ([]history.Record, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+recordColumns+` FROM records ORDER BY rowid`)
 	if err != nil {
@@ -308,6 +309,7 @@ func (s *Store) Records(ctx context.Context) ([]history.Record, error) {
 	if err := rows.Err(); err != nil {
 		return nil, s.wrap("read records", err)
 	}
+	history.FillConcurrency(out)
 	return out, nil
 }
 
@@ -318,7 +320,7 @@ func scanRecord(rows *sql.Rows) (history.Record, error) {
 		&start, &end, &r.RuntimeSeconds, &r.Cores, &r.CPUPercent, &r.CPUPeak,
 		&r.CPUTicks, &r.CPUMHz, &r.MemoryBytes, &r.ReadBytes, &r.WriteBytes, &r.InputBytes,
 		&r.OutputBytes, &r.GPUs, &r.ExitCode, &r.OOMKilled, &r.Source, &r.Alloc, &r.MemoryLimitBytes,
-		&r.PredictedRuntimeSeconds, &r.PredictedMemoryBytes)
+		&r.PredictedRuntimeSeconds, &r.PredictedMemoryBytes, &r.SharedInputBytes)
 	r.Start, r.End = fromUnixNano(start), fromUnixNano(end)
 	return r, err
 }

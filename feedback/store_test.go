@@ -22,7 +22,7 @@ func sampleRecords() []history.Record {
 		{Alloc: "a1", Graph: "g", Run: "r1", Shard: "s1", Task: "align", Signature: "align", Executor: "cpu",
 			Node: "n1", NodeClass: "cpu", Start: t0, End: t0.Add(90 * time.Second), RuntimeSeconds: 90,
 			Cores: 1.5, CPUPercent: 150, CPUPeak: 190, CPUTicks: 3000, CPUMHz: 2000, MemoryBytes: 1 << 30,
-			ReadBytes: 5, WriteBytes: 6, InputBytes: 7, OutputBytes: 8, MemoryLimitBytes: 2 << 30,
+			ReadBytes: 5, WriteBytes: 6, InputBytes: 7, SharedInputBytes: 3, OutputBytes: 8, MemoryLimitBytes: 2 << 30,
 			PredictedRuntimeSeconds: 80, PredictedMemoryBytes: 1 << 30, Source: SourceNomad},
 		{Alloc: "a2", Task: "sort", Signature: "sort", RuntimeSeconds: 3, ExitCode: 137, OOMKilled: true,
 			MemoryBytes: 64 << 20, Source: SourceNomad},
@@ -65,6 +65,31 @@ func TestStoreRoundTripAndIdempotentUpsert(t *testing.T) {
 	got, _ = s.Records(ctx)
 	if len(got) != 3 || got[1].RuntimeSeconds != 4 {
 		t.Fatalf("after update: %+v", got)
+	}
+}
+
+// TestStoreCountsConcurrency: records read back carry how many other
+// stored records ran on their node while they ran.
+func TestStoreCountsConcurrency(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	recs := []history.Record{
+		{Alloc: "x1", Task: "a", Signature: "a", Node: "n1", Start: t0, End: t0.Add(10 * time.Second), Source: SourceNomad},
+		{Alloc: "x2", Task: "b", Signature: "a", Node: "n1", Start: t0.Add(5 * time.Second), End: t0.Add(20 * time.Second), Source: SourceNomad},
+		{Alloc: "x3", Task: "c", Signature: "a", Node: "n2", Start: t0, End: t0.Add(20 * time.Second), Source: SourceNomad},
+	}
+	if err := s.Put(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Records(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{1, 1, 0} {
+		if got[i].Concurrency != want {
+			t.Errorf("%s: concurrency %d, want %d", got[i].Task, got[i].Concurrency, want)
+		}
 	}
 }
 
