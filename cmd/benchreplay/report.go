@@ -141,7 +141,7 @@ func (r *report) overheads(p func(string, ...any)) {
 
 func (r *report) startups(p func(string, ...any)) {
 	p("## Start-up latency per class (calibration)\n\n")
-	p("Registered -> running of the shards Nomad placed within a second of their registration (the others waited for capacity, which the simulator models separately), over every run above.\n\n")
+	p("Ready (last upstream shard complete, else registered) -> running, the launcher's reaction included, of the shards Nomad placed within a second of their registration (the others waited for capacity, which the simulator models apart), over every run above.\n\n")
 	p("| class | shards | median (s) | p90 (s) | catalog start-up (s) |\n|---|---:|---:|---:|---:|\n")
 	by := replay.StartupByClass(r.runs)
 	for _, cl := range r.cat.Classes {
