@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,7 +86,9 @@ func (tr *Trace) Plan(cat *catalog.Catalog, m plan.Method, run string) (*plan.Pl
 
 // ScaleFor returns the time scale at which method m's simulated makespan
 // of the trace at path is target seconds (rounded down to two significant
-// digits), so that every run of a bench fits its time budget.
+// digits), so that every run of a bench fits its time budget; when the
+// start-up latencies alone (which do not scale) take half the target or
+// more, the target becomes twice their time.
 func ScaleFor(path string, cat *catalog.Catalog, m plan.Method, target float64, dir string) (float64, error) {
 	tr, err := Load(path, dir, 1, cat)
 	if err != nil {
@@ -107,12 +110,13 @@ func ScaleFor(path string, cat *catalog.Catalog, m plan.Method, target float64, 
 	}
 	work := 2 * (sim.MakespanSeconds - sim2.MakespanSeconds)
 	fixed := sim.MakespanSeconds - work
-	if work <= 0 || target <= fixed {
-		return 0, fmt.Errorf("%s: a %.0f s budget is below the run's fixed %.0f s of start-ups", path, target, fixed)
+	if work <= 0 {
+		return 0, fmt.Errorf("%s: the simulated makespan does not grow with the time scale", path)
 	}
+	target = math.Max(target, 2*fixed)
 	s := (target - fixed) / work
 	p := math.Pow(10, math.Floor(math.Log10(s))-1)
-	return math.Floor(s/p) * p, nil
+	return strconv.ParseFloat(fmt.Sprintf("%.2g", math.Floor(s/p)*p), 64)
 }
 
 // Shard is one shard's life in Nomad's own timestamps, seconds from the

@@ -17,6 +17,7 @@ import (
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/sdk"
 	"github.com/shardwise/shardwise/translator/hclreader"
 	"github.com/shardwise/shardwise/translator/nomadjob"
 )
@@ -60,7 +61,7 @@ func ScalePlan(shape string, n int, cat *catalog.Catalog, run, dir string) (*pla
 	if err != nil {
 		return nil, nil, err
 	}
-	jobs, err := nomadjob.Jobs(p, g, cat, nomadjob.Options{Driver: nomadjob.DriverRawExec})
+	jobs, err := nomadjob.Jobs(p, g, cat, nomadjob.Options{Driver: sdk.DriverRawExec})
 	return p, jobs, err
 }
 

@@ -32,7 +32,7 @@ import (
 //go:embed notes.md
 var notes string
 
-const defaultTraces = "blast-chameleon-small-001,montage-chameleon-2mass-01d-001,1000genome-chameleon-8ch-100k-001,rnaseq-dirt02-001"
+const defaultTraces = "blast-chameleon-small-001,montage-chameleon-2mass-01d-001,1000genome-chameleon-8ch-100k-001,bacass-dirt02-001"
 
 type config struct {
 	out, catPath, traceDir, traces, methods string
