@@ -19,8 +19,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/shardwise/shardwise/bench/replay"
@@ -32,7 +34,7 @@ import (
 //go:embed notes.md
 var notes string
 
-const defaultTraces = "blast-chameleon-small-001,montage-chameleon-2mass-01d-001,1000genome-chameleon-8ch-100k-001,bacass-dirt02-001"
+const defaultTraces = "blast-chameleon-small-001,bacass-dirt02-001,montage-chameleon-2mass-01d-001,1000genome-chameleon-8ch-100k-001"
 
 type config struct {
 	out, catPath, traceDir, traces, methods string
@@ -82,14 +84,21 @@ func run(cf config) error {
 	}
 	defer os.RemoveAll(dir)
 	began := time.Now()
-	ctx := context.Background()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	classes := cluster.CapacityClasses(cat, 0)
 	cl, err := cluster.Start(ctx, cluster.Options{Classes: classes, Logf: logf})
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	rep := &report{cat: cat, classes: classes, cf: cf}
+	rep := &report{cat: cat, classes: classes, cf: cf, began: began}
+	// The report is rewritten after every run, so that an interrupted
+	// bench keeps what it measured.
+	save := func() error { return os.WriteFile(cf.out, []byte(rep.markdown()), 0o644) }
+	if err := scaleRuns(ctx, cf, cat, cl, dir, rep, save); err != nil {
+		return err
+	}
 	for _, name := range strings.Split(cf.traces, ",") {
 		path := filepath.Join(cf.traceDir, name+".json")
 		scale, err := replay.ScaleFor(path, cat, plan.Method{Name: plan.MethodSingle}, cf.budget, dir)
@@ -113,8 +122,17 @@ func run(cf config) error {
 			}
 			logf("  actual %.1f s (%.2fx simulated), %d allocations", r.ActualSeconds, r.ActualSeconds/r.SimulatedSeconds, r.Allocations)
 			rep.runs = append(rep.runs, r)
+			if err := save(); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
+}
+
+// scaleRuns measures the launcher against direct submission on the wide
+// and chain graphs.
+func scaleRuns(ctx context.Context, cf config, cat *catalog.Catalog, cl *cluster.Cluster, dir string, rep *report, save func() error) error {
 	for _, sc := range []struct {
 		shape string
 		n     int
@@ -137,8 +155,10 @@ func run(cf config) error {
 			}
 			logf("%s %d via %s: %s (%.2f shards/s completed)", sc.shape, sc.n, t.Via, t.Wall.Round(time.Millisecond), t.CompletedPerSecond)
 			rep.scale = append(rep.scale, t)
+			if err := save(); err != nil {
+				return err
+			}
 		}
 	}
-	rep.took = time.Since(began)
-	return os.WriteFile(cf.out, []byte(rep.markdown()), 0o644)
+	return nil
 }
