@@ -43,6 +43,9 @@ type PlanRequest struct {
 	Run, Driver string
 	// Dot renders the plan as Graphviz DOT (Planned.Dot).
 	Dot bool
+	// Method, NoFusion and NoBatch are planner.Options'.
+	Method            plan.Method
+	NoFusion, NoBatch bool
 }
 
 // Planned is everything Plan produced, held until every step has succeeded
@@ -80,7 +83,9 @@ func Plan(req PlanRequest, log hclog.Logger) (*Planned, error) {
 		return nil, err
 	}
 	log.Debug("loaded history", "records", len(records), "files", len(req.Histories))
-	r, err := planner.Pipeline{Catalog: cat, History: records, Logger: log}.Plan(g, planner.Options{Run: req.Run, Driver: req.Driver, Source: req.Graph})
+	r, err := planner.Pipeline{Catalog: cat, History: records, Logger: log}.Plan(g, planner.Options{
+		Run: req.Run, Driver: req.Driver, Source: req.Graph, Method: req.Method, NoFusion: req.NoFusion, NoBatch: req.NoBatch,
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/units"
 )
 
@@ -30,7 +31,9 @@ type RunRequest struct {
 	// HistoryDB (also read as history).
 	Feedback  bool
 	HistoryDB string
-	// NoReplan turns off re-planning before each submission wave.
+	// NoReplan turns off re-planning before each submission wave. A
+	// baseline method (PlanRequest.Method other than Shardwise's) runs as
+	// planned: the re-planner plans Shardwise's way.
 	NoReplan bool
 }
 
@@ -73,7 +76,7 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		FailFast:         req.FailFast,
 		PlacementTimeout: req.PlacementTimeout,
 		Progress:         launcher.NewProgress(stdout),
-		Replanner:        lp.replanner(res, client, extra, req.NoReplan),
+		Replanner:        lp.replanner(res, client, extra, req.NoReplan || (req.Method.Name != "" && req.Method.Name != plan.MethodShardwise)),
 		OOMRetry:         feedback.OOMRetryMiB,
 		Logger:           log.Named("launcher"),
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/shardwise/shardwise/bench/replay"
 	"github.com/shardwise/shardwise/e2e/cluster"
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner/catalog"
@@ -79,7 +80,7 @@ func benchPlan(b *testing.B, path, run string) (*plan.Plan, []*api.Job) {
 // BenchmarkLauncherOverhead measures, in one run on the test cluster, the
 // time from first submit to every shard complete for a graph of 50
 // trivial shards, with the launcher and with the same job specs submitted
-// directly through the API in dependency order (directRun), and reports
+// directly through the API in dependency order (replay.DirectRun), and reports
 // both and their ratio (goal: at most 1.2). Run it with
 //
 //	go test ./e2e -run '^$' -bench LauncherOverhead -benchtime 3x
@@ -106,7 +107,7 @@ func BenchmarkLauncherOverhead(b *testing.B) {
 		p, jobs = benchPlan(b, path, fmt.Sprintf("bd%d%x", i, time.Now().UnixNano()&0xffff))
 		b.StartTimer()
 		start = time.Now()
-		if err := directRun(c, p, jobs); err != nil {
+		if err := replay.DirectRun(context.Background(), c, p, jobs); err != nil {
 			b.Fatalf("direct run: %v", err)
 		}
 		direct += time.Since(start)
@@ -125,69 +126,4 @@ func purge(c *api.Client, jobs []*api.Job) {
 	for _, j := range jobs {
 		_, _, _ = c.Jobs().Deregister(*j.ID, true, nil)
 	}
-}
-
-// directRun is the baseline: it registers each job once all the jobs of
-// its upstream shards are complete, learning of completions from one
-// blocking query on the job list (each stub carries its job's summary),
-// with none of the launcher's event stream, progress, locality or
-// failure handling.
-func directRun(c *api.Client, p *plan.Plan, jobs []*api.Job) error {
-	jobOfShard := map[string]string{}
-	for _, s := range p.Shards {
-		jobOfShard[s.ID] = s.Job
-	}
-	deps := map[string]map[string]bool{}
-	for _, s := range p.Shards {
-		for _, up := range s.Upstream {
-			if deps[s.Job] == nil {
-				deps[s.Job] = map[string]bool{}
-			}
-			deps[s.Job][jobOfShard[up]] = true
-		}
-	}
-	done, submitted := map[string]bool{}, map[string]bool{}
-	prefix := *jobs[0].ID
-	prefix = prefix[:strings.LastIndex(prefix, "-s")]
-	var index uint64
-	for len(done) < len(jobs) {
-		for _, j := range jobs {
-			if submitted[*j.ID] || !allDone(deps[*j.ID], done) {
-				continue
-			}
-			if _, _, err := c.Jobs().Register(j, nil); err != nil {
-				return fmt.Errorf("register %s: %w", *j.ID, err)
-			}
-			submitted[*j.ID] = true
-		}
-		stubs, meta, err := c.Jobs().List(&api.QueryOptions{Prefix: prefix, WaitIndex: index, WaitTime: time.Minute})
-		if err != nil {
-			return fmt.Errorf("list jobs: %w", err)
-		}
-		index = meta.LastIndex
-		for _, s := range stubs {
-			if s.JobSummary == nil {
-				continue
-			}
-			for _, tg := range s.JobSummary.Summary {
-				if tg.Failed > 0 {
-					return fmt.Errorf("job %s failed", s.ID)
-				}
-				if tg.Complete > 0 && tg.Running == 0 && tg.Queued == 0 && tg.Starting == 0 {
-					done[s.ID] = true
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// allDone reports whether every job in deps is done.
-func allDone(deps, done map[string]bool) bool {
-	for d := range deps {
-		if !done[d] {
-			return false
-		}
-	}
-	return true
 }

@@ -132,6 +132,9 @@ func (l *Launcher) Run(ctx context.Context, p *plan.Plan, jobs []*api.Job, opts 
 	if err := validate(ctx, l.Client, jobs, ns); err != nil {
 		return nil, err
 	}
+	if err := checkNodes(ctx, l.Client, jobs); err != nil {
+		return nil, err
+	}
 	r := &runner{
 		c: l.Client, plan: p, t: t, o: o, ns: ns, start: time.Now(),
 		nodes: newNodeCache(l.Client), prev: map[string]State{}, prevReason: map[string]string{},

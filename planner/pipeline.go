@@ -74,6 +74,10 @@ type Options struct {
 	// When the pipeline predicts (Table nil), the predictor's ProbeTypes
 	// are added.
 	Probes []string
+	// Method is the planning method (plan.BuildMethod); the zero value is
+	// Shardwise's. NoFusion and NoBatch are plan.Options'.
+	Method            plan.Method
+	NoFusion, NoBatch bool
 }
 
 // Result is a plan with the predictions it was made from.
@@ -115,7 +119,7 @@ func (p Pipeline) Plan(g *graph.Graph, opts Options) (*Result, error) {
 	if run == "" {
 		run = NewRunID()
 	}
-	pl, err := plan.Build(g, p.Catalog, tb, plan.Options{Run: run})
+	pl, err := plan.BuildMethod(g, p.Catalog, tb, plan.Options{Run: run, NoFusion: opts.NoFusion, NoBatch: opts.NoBatch}, opts.Method)
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", src, err)
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/shardwise/shardwise/app"
+	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/translator/wfcommons"
 )
 
@@ -14,7 +16,12 @@ const importSynopsis = `import wfcommons [options] -out DIR TRACE.json
   graph as DIR/graph.hcl and each executed task's measurements as history
   records in DIR/history.jsonl, for 'shardwise plan -history'. With
   -history-db the same records also go into a SQLite history store, the one
-  'shardwise feedback' writes.`
+  'shardwise feedback' writes.
+
+  With -replay each task's command emulates its recorded run wherever Nomad
+  places it: it takes its recorded runtime (times -time-scale) divided by
+  the speed of its node's class for the task's profile, from the catalog
+  (-catalog), read when the task starts. See docs/replay.md.`
 
 func runImport(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "wfcommons" {
@@ -26,8 +33,11 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := newFlagSet("import wfcommons", importSynopsis, stderr)
 	out := fs.String("out", "", "Folder to write graph.hcl and history.jsonl into (required).")
-	scale := fs.Float64("time-scale", 1.0, "Scale the recorded runtimes by this factor in the generated sleep commands.")
+	scale := fs.Float64("time-scale", 1.0, "Scale every time written by this factor: the tasks' commands, runtime hints and history records.")
 	db := fs.String("history-db", "", "Also write the records into this SQLite history store (created if missing).")
+	replay := fs.Bool("replay", false, "Tasks emulate their recorded runtime divided by their node class's speed (needs recorded runtimes).")
+	work := fs.String("replay-work", wfcommons.WorkSleep, "With -replay, what a task does for its time: sleep, cpu (keep a core busy) or write (write its outputs, sized as recorded times -time-scale, then sleep).")
+	catPath := fs.String("catalog", os.Getenv("SHARDWISE_CATALOG"), "With -replay, the executor catalog HCL file (over the default) whose speeds the tasks emulate.")
 	if help, err := parseFlags(fs, args[1:]); help || err != nil {
 		return err
 	}
@@ -37,7 +47,15 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	if *scale <= 0 {
 		return &usageError{msg: fmt.Sprintf("invalid -time-scale %v: must be positive", *scale)}
 	}
-	res, err := wfcommons.ImportOptions(fs.Arg(0), wfcommons.Options{TimeScale: *scale})
+	opts := wfcommons.Options{TimeScale: *scale}
+	if *replay {
+		cat, diags := catalog.Load(*catPath)
+		if diags.HasErrors() {
+			return &app.DiagnosticsError{Diags: diags}
+		}
+		opts.Replay = &wfcommons.Replay{Catalog: cat, Work: *work}
+	}
+	res, err := wfcommons.ImportOptions(fs.Arg(0), opts)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 
@@ -18,6 +19,10 @@ const planSynopsis = `plan [options] GRAPH.hcl
 type planFlags struct {
 	graphFlags
 	run, format, dotPath, out, driver string
+	// method is -method ("shardwise", "heft", "single[:CLASS]");
+	// noFusion and noBatch switch Shardwise's fusion and batching off.
+	method            string
+	noFusion, noBatch bool
 }
 
 func runPlan(args []string, stdout, stderr io.Writer) error {
@@ -43,8 +48,12 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	req, err := f.request(fs.Arg(0), vars)
+	if err != nil {
+		return err
+	}
 	log := newLogger(stderr)
-	res, err := app.Plan(f.request(fs.Arg(0), vars), log)
+	res, err := app.Plan(req, log)
 	if err != nil {
 		return err
 	}
@@ -59,8 +68,21 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	return plan.WriteTable(stdout, res.Plan, f.out)
 }
 
-// request is the app.PlanRequest of the flags for graph path.
-func (f planFlags) request(path string, vars map[string]string) app.PlanRequest {
+// request is the app.PlanRequest of the flags for graph path; an unknown
+// -method is an error (exit 1).
+func (f planFlags) request(path string, vars map[string]string) (app.PlanRequest, error) {
+	m, err := plan.ParseMethod(f.method)
+	if err != nil {
+		return app.PlanRequest{}, err
+	}
 	return app.PlanRequest{Graph: path, Vars: vars, VarFiles: f.varFiles, Catalog: f.catalog,
-		Histories: f.histories, Run: f.run, Driver: f.driver, Dot: f.dotPath != ""}
+		Histories: f.histories, Run: f.run, Driver: f.driver, Dot: f.dotPath != "",
+		Method: m, NoFusion: f.noFusion, NoBatch: f.noBatch}, nil
+}
+
+// addMethodFlags adds -method, -no-fusion and -no-batch.
+func addMethodFlags(fs *flag.FlagSet, f *planFlags) {
+	fs.StringVar(&f.method, "method", plan.MethodShardwise, "Planning method: shardwise; heft (one shard per task, each where it finishes first); single (every task on the one class that finishes first) or single:CLASS.")
+	fs.BoolVar(&f.noFusion, "no-fusion", false, "Keep every task in a shard of its own: no chain fusion, no sibling batching.")
+	fs.BoolVar(&f.noBatch, "no-batch", false, "Do not batch sibling tasks into one allocation (chains still fuse).")
 }

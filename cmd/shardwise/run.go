@@ -68,13 +68,17 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	req, err := pf.request(fs.Arg(0), vars)
+	if err != nil {
+		return err
+	}
 	client, err := nf.Client(fs)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rf.PlanRequest = pf.request(fs.Arg(0), vars)
+	rf.PlanRequest = req
 	rf.Out = pf.out
 	return app.Run(ctx, rf, client, stdout, stderr, newLogger(stderr))
 }
@@ -84,6 +88,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 func addPlanInputFlags(fs *flag.FlagSet, f *planFlags) {
 	f.graphFlags.register(fs)
 	fs.StringVar(&f.run, "run", "", "Run ID carried in job names and meta (default: random).")
+	addMethodFlags(fs, f)
 	fs.StringVar(&f.driver, "driver", "", "Task driver of the jobs: raw_exec, exec or shard (default: the graph's, else raw_exec).")
 }
 

@@ -124,7 +124,7 @@ func clientConfig(c Class, d clientDirs, p nomadPorts, serverRPC, consulHTTP int
 	w.open("client")
 	w.line("enabled           = true")
 	w.line("servers           = [%q]", fmt.Sprintf("127.0.0.1:%d", serverRPC))
-	w.line("node_class        = %q", c.Name)
+	w.line("node_class        = %q", c.nodeClass())
 	w.line("node_pool         = %q", c.pool())
 	w.line("network_interface = %q", "lo")
 	w.line("cgroup_parent     = %q", d.CgroupParent)
@@ -176,6 +176,9 @@ func resources(w *hclWriter, c Class) {
 	}
 	if c.MemoryMiB > 0 {
 		w.line("memory_total_mb   = %d", c.MemoryMiB)
+	}
+	if c.ReservableCores != "" {
+		w.line("reservable_cores  = %q", c.ReservableCores)
 	}
 	if c.DiskMiB > 0 {
 		w.line("disk_total_mb     = %d", c.DiskMiB)

@@ -48,10 +48,21 @@ type Options struct {
 	KeepDir bool
 }
 
-// Class is one Nomad client agent, named after its node class.
+// Class is one Nomad client agent, named Name, in node class NodeClass
+// (Name when empty). Several clients may share a node class: that is how
+// CapacityClasses gives a class its catalog's instances.
+
 type Class struct {
-	// Name is the client's node_class and its agent name.
+	// Name is the client's agent name (and its node_class when NodeClass
+	// is empty); unique in a cluster.
 	Name string
+	// NodeClass is the client's node_class; empty means Name.
+	NodeClass string
+	// ReservableCores is the client's reservable_cores, a cpuset list
+	// ("0", "0-1"): the cores Nomad may reserve for tasks that ask for
+	// whole cores, so a class whose shards ask cores = 1 runs at most that
+	// many at once. Empty means every core the client's cgroup offers.
+	ReservableCores string
 	// NodePool is the client's node pool; empty means "default".
 	NodePool string
 	// GPUs is the number of fake "nvidia/gpu" devices the client
@@ -66,6 +77,14 @@ type Class struct {
 	CPUMHz    int
 	MemoryMiB int
 	DiskMiB   int
+}
+
+// nodeClass returns the client's node_class.
+func (c Class) nodeClass() string {
+	if c.NodeClass == "" {
+		return c.Name
+	}
+	return c.NodeClass
 }
 
 // pool returns the class's node pool.
@@ -95,6 +114,45 @@ func DefaultClasses() []Class {
 	out := make([]Class, 0, len(cat.Classes))
 	for _, cl := range cat.Classes {
 		out = append(out, classFromCatalog(cl))
+	}
+	return out
+}
+
+// CapacityClasses returns Nomad clients that give every class of cat its
+// catalog capacity: exactly Instances shards of the class run at once when
+// each shard reserves one whole core (resources { cores = 1 }, what a
+// replay import asks for, see translator/wfcommons). A client can only
+// reserve the cores this host has, so a class gets ceil(Instances /
+// hostCores) clients named <node class>-<i> (i from 1), in the class's
+// node class, whose reservable_cores add up to Instances; each advertises
+// its share of the instances' CPU, memory and disk (the instance shape
+// times its cores), and a GPU class's clients one fake GPU per core.
+// hostCores below 1 means runtime.NumCPU().
+func CapacityClasses(cat *catalog.Catalog, hostCores int) []Class {
+	if hostCores < 1 {
+		hostCores = runtime.NumCPU()
+	}
+	var out []Class
+	for _, cl := range cat.Classes {
+		base := classFromCatalog(cl)
+		n := (cl.Instances + hostCores - 1) / hostCores
+		left := cl.Instances
+		for i := 1; i <= n; i++ {
+			k := min(hostCores, left)
+			left -= k
+			c := base
+			c.Name = fmt.Sprintf("%s-%d", base.Name, i)
+			c.NodeClass = base.Name
+			c.ReservableCores = "0"
+			if k > 1 {
+				c.ReservableCores = fmt.Sprintf("0-%d", k-1)
+			}
+			c.CPUMHz, c.MemoryMiB, c.DiskMiB = base.CPUMHz*k, base.MemoryMiB*k, base.DiskMiB*k
+			if base.GPUs > 0 {
+				c.GPUs = k
+			}
+			out = append(out, c)
+		}
 	}
 	return out
 }
@@ -171,6 +229,10 @@ func validateClasses(classes []Class) error {
 			return fmt.Errorf("cluster: class %q listed twice", c.Name)
 		case c.GPUs < 0 || c.GPUMemoryMiB < 0 || c.CPUMHz < 0 || c.MemoryMiB < 0 || c.DiskMiB < 0:
 			return fmt.Errorf("cluster: class %q: negative GPUs or resources", c.Name)
+		case strings.Trim(c.ReservableCores, "0123456789,-") != "":
+			return fmt.Errorf("cluster: class %q: reservable cores %q: want a cpuset list such as \"0-1\"", c.Name, c.ReservableCores)
+		case strings.ContainsAny(c.NodeClass, " /\"\\"):
+			return fmt.Errorf("cluster: class %q: node class %q: want no spaces, quotes or slashes", c.Name, c.NodeClass)
 		}
 		seen[c.Name] = true
 	}

@@ -140,8 +140,8 @@ func (c *Cluster) nodePending(cl Class, s *api.NodeListStub) string {
 		return fmt.Sprintf("node status %q", s.Status)
 	case s.Status != api.NodeStatusReady:
 		return fmt.Sprintf("node status %q", s.Status)
-	case s.NodeClass != cl.Name:
-		return fmt.Sprintf("node class %q, want %q", s.NodeClass, cl.Name)
+	case s.NodeClass != cl.nodeClass():
+		return fmt.Sprintf("node class %q, want %q", s.NodeClass, cl.nodeClass())
 	case s.NodePool != cl.pool():
 		return fmt.Sprintf("node pool %q, want %q", s.NodePool, cl.pool())
 	case !driverHealthy(s, "raw_exec"):

@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/shardwise/shardwise/planner/catalog"
 )
 
 func TestDefaultClassesFollowTheCatalog(t *testing.T) {
@@ -31,6 +34,42 @@ func TestDefaultClassesFollowTheCatalog(t *testing.T) {
 	}
 }
 
+func TestCapacityClassesGiveEachClassItsInstances(t *testing.T) {
+	cat := catalog.Default()
+	classes := CapacityClasses(cat, 2)
+	if err := validateClasses(classes); err != nil {
+		t.Fatal(err)
+	}
+	cores := map[string]int{}
+	for _, c := range classes {
+		lo, hi, ranged := strings.Cut(c.ReservableCores, "-")
+		n := 1
+		if ranged {
+			a, _ := strconv.Atoi(lo)
+			b, _ := strconv.Atoi(hi)
+			n = b - a + 1
+		}
+		cores[c.nodeClass()] += n
+		if !strings.HasPrefix(c.Name, c.nodeClass()+"-") {
+			t.Errorf("client %q of class %q: want the class name and a number", c.Name, c.nodeClass())
+		}
+		if c.nodeClass() == "gpu-accelerated" && c.GPUs != n {
+			t.Errorf("GPU client %+v: want one GPU per reservable core (%d)", c, n)
+		}
+		if !strings.Contains(clientConfig(c, clientDirs{}, nomadPorts{1, 2, 3}, 4, 5, nil), `reservable_cores  = "`+c.ReservableCores+`"`) {
+			t.Errorf("client %q: config lacks its reservable_cores", c.Name)
+		}
+	}
+	for _, cl := range cat.Classes {
+		if cores[cl.Name] != cl.Instances {
+			t.Errorf("class %s: %d reservable cores over its clients, want the catalog's %d instances", cl.Name, cores[cl.Name], cl.Instances)
+		}
+	}
+	if got := len(CapacityClasses(cat, 64)); got != len(cat.Classes) {
+		t.Errorf("64 host cores: %d clients, want one per class (%d)", got, len(cat.Classes))
+	}
+}
+
 func TestValidateClassesRejects(t *testing.T) {
 	for name, classes := range map[string][]Class{
 		"empty name": {{Name: ""}},
@@ -38,6 +77,8 @@ func TestValidateClassesRejects(t *testing.T) {
 		"reserved":   {{Name: "server"}},
 		"duplicate":  {{Name: "a"}, {Name: "a"}},
 		"negative":   {{Name: "a", GPUs: -1}},
+		"cores":      {{Name: "a", ReservableCores: "all"}},
+		"node class": {{Name: "a", NodeClass: "x y"}},
 	} {
 		if err := validateClasses(classes); err == nil {
 			t.Errorf("%s: validateClasses(%+v) accepted", name, classes)

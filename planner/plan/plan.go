@@ -45,6 +45,9 @@ type Plan struct {
 	// Algorithm names the scheduler that placed the shards: "heft" (list
 	// scheduling without insertion) or "heft-insertion".
 	Algorithm string `json:"algorithm,omitempty"`
+	// Method is the baseline method that made the plan ("heft",
+	// "single:CLASS"; see BuildMethod); empty for Shardwise's own plan.
+	Method string `json:"method,omitempty"`
 }
 
 // Shard is a unit of placement: one Nomad task group. It holds either one

@@ -193,7 +193,7 @@ func (b *builder) graphTask(i int, t *task) *graph.Task {
 		if cmd := commandLine(t.exec); cmd != "" {
 			gt.Env[EnvOriginalCommand] = cmd
 		}
-		gt.Hints = hints(t.exec)
+		gt.Hints = hints(t.exec, b.opts.TimeScale)
 	}
 	switch sets := b.sets[i]; {
 	case len(sets) > 0:
@@ -206,6 +206,9 @@ func (b *builder) graphTask(i int, t *task) *graph.Task {
 		gt.Outputs = []graph.Output{{
 			Name: DataOutput, Path: "out/" + DataOutput, Bytes: sumBytes(t.outputs),
 		}}
+	}
+	if b.opts.Replay != nil {
+		b.replayTask(gt, t)
 	}
 	return gt
 }
@@ -291,10 +294,11 @@ func cores(e *execution) float64 {
 	return e.avgCPU / 100
 }
 
-// hints returns the runtime, cores and kind hints of an executed task.
-func hints(e *execution) graph.Hints {
+// hints returns the runtime (times scale), cores and kind hints of an
+// executed task.
+func hints(e *execution, scale float64) graph.Hints {
 	h := graph.Hints{
-		Runtime: time.Duration(math.Round(e.runtime * float64(time.Second))),
+		Runtime: time.Duration(math.Round(e.runtime * scale * float64(time.Second))),
 		Kind:    GuessKind(e.runtime, e.avgCPU, e.hasAvgCPU, cores(e), e.memory, e.read+e.written),
 	}
 	if c := cores(e); c > 0 {

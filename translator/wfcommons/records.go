@@ -73,7 +73,7 @@ func (b *builder) record(i int, t *task, c *counts) history.Record {
 	e := t.exec
 	r := history.Record{
 		Graph: b.g.Name, Run: b.run(), Task: b.names[i], Signature: b.g.Tasks[i].Signature,
-		Node: e.node, RuntimeSeconds: e.runtime, Cores: cores(e), CPUPercent: e.avgCPU,
+		Node: e.node, RuntimeSeconds: e.runtime * b.opts.TimeScale, Cores: cores(e), CPUPercent: e.avgCPU,
 		MemoryBytes: e.memory, ReadBytes: e.read, WriteBytes: e.written,
 		InputBytes: sumBytes(t.inputs), SharedInputBytes: b.sharedBytes(t), OutputBytes: sumBytes(t.outputs),
 		Source: "wfcommons:" + filepath.Base(b.tr.file),
@@ -94,7 +94,7 @@ func (b *builder) record(i int, t *task, c *counts) history.Record {
 	if e.executedAt != "" {
 		if start, ok := ParseTime(e.executedAt); ok {
 			r.Start = start
-			r.End = start.Add(time.Duration(math.Round(e.runtime * float64(time.Second))))
+			r.End = start.Add(time.Duration(math.Round(r.RuntimeSeconds * float64(time.Second))))
 		} else {
 			c.badStart++
 		}

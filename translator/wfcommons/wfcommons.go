@@ -44,8 +44,11 @@
 //   - Command: "/bin/sh" with args ["-c", "sleep N"], N the recorded runtime
 //     in seconds times Options.TimeScale (rounded to milliseconds); the
 //     original command line is kept in env SHARDWISE_ORIGINAL_COMMAND.
-//   - Hints: runtime is the recorded runtime (unscaled: the trace ran on the
-//     reference class); cores is coreCount, else avgCPU/100 rounded (at least
+//   - Replay (Options.Replay): the command is instead a script that spends
+//     the scaled runtime divided by the speed of the node's class (env
+//     SHARDWISE_REPLAY_*, see Replay), and every task asks for one core.
+//   - Hints: runtime is the recorded runtime times Options.TimeScale (the
+//     trace ran on the reference class); cores is coreCount, else avgCPU/100 rounded (at least
 //     1); kind is guessed by GuessKind. CPU speed and memory are not hinted:
 //     history carries them.
 //   - Records: one history.Record per task with an execution record (see
@@ -97,10 +100,15 @@ const (
 
 // Options tune Import.
 type Options struct {
-	// TimeScale multiplies the recorded runtime to get each stand-in task's
-	// sleep, e.g. 0.01 to run a trace a hundred times faster. 0 means 1.
-	// It changes neither the runtime hints nor the records.
+	// TimeScale multiplies every time the import writes, e.g. 0.01 to run
+	// a trace a hundred times faster: each stand-in task's sleep, its
+	// runtime hint, and its record's RuntimeSeconds and End (Start is the
+	// recorded start). 0 means 1.
 	TimeScale float64
+	// Replay, when set, makes every task's command emulate its recorded
+	// run on the node it lands on (see Replay); the trace must record
+	// runtimes (ErrNoRuntimes).
+	Replay *Replay
 }
 
 // Result is an imported trace.
@@ -185,9 +193,17 @@ func Parse(data []byte, path string, opts Options) (*Result, error) {
 	if opts.TimeScale == 0 {
 		opts.TimeScale = 1
 	}
+	if opts.Replay != nil {
+		if err := opts.Replay.check(); err != nil {
+			return nil, &Error{File: path, Err: err}
+		}
+	}
 	tr, err := decode(data, path)
 	if err != nil {
 		return nil, wrapError(path, err)
+	}
+	if opts.Replay != nil && !tr.hasRuntimes() {
+		return nil, &Error{File: path, Err: ErrNoRuntimes}
 	}
 	res, err := build(tr, opts)
 	if err != nil {

@@ -196,7 +196,8 @@ func TestNextflowMapping(t *testing.T) {
 	}
 	// prep avgCPU 190 -> 2 cores, cpu; align 8 GiB on ~1 core -> memory;
 	// report ran 0 s -> no kind.
-	if prep.Hints.Cores != 2 || prep.Hints.Kind != graph.KindCPU || prep.Hints.Runtime != 12500*time.Millisecond {
+	// The time scale (0.01) applies to the hint as to the sleep.
+	if prep.Hints.Cores != 2 || prep.Hints.Kind != graph.KindCPU || prep.Hints.Runtime != 125*time.Millisecond {
 		t.Errorf("prep hints = %+v", prep.Hints)
 	}
 	if align.Hints.Kind != graph.KindMemory || report.Hints.Kind != "" {
@@ -229,7 +230,8 @@ func TestNextflowMapping(t *testing.T) {
 		r[0].OutputBytes != 910 || r[0].ReadBytes != 2000 || r[0].WriteBytes != 900 || r[0].Run != "happy_run" {
 		t.Errorf("prep record = %+v", r[0])
 	}
-	if want := time.Date(2023, 3, 29, 10, 3, 0, 0, time.UTC); !r[1].Start.Equal(want) || !r[1].End.Equal(want.Add(time.Minute)) {
+	// Scaled too: 60 s recorded, 0.6 s at 0.01; the start is as recorded.
+	if want := time.Date(2023, 3, 29, 10, 3, 0, 0, time.UTC); !r[1].Start.Equal(want) || !r[1].End.Equal(want.Add(600*time.Millisecond)) || r[1].RuntimeSeconds != 0.6 {
 		t.Errorf("align start/end = %v / %v", r[1].Start, r[1].End)
 	}
 	if !r[2].Start.IsZero() || r[2].MemoryBytes != 0 {

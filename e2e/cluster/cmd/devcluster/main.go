@@ -6,6 +6,7 @@
 //
 //	devcluster [-dir DIR] [-keep] [-timeout 2m]               # until Ctrl-C
 //	devcluster [-dir DIR] [-keep] [-timeout 2m] -- CMD ARGS... # run CMD, then stop
+//	devcluster -capacity [-catalog FILE] ...                    # each class its catalog's instances
 //
 // Once the cluster is ready it prints shell exports for NOMAD_ADDR and
 // CONSUL_HTTP_ADDR on stdout (progress goes to stderr). Without a command
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/planner/catalog"
 )
 
 func main() {
@@ -37,6 +39,8 @@ func run() int {
 	dir := flag.String("dir", "", "parent of the run directory (default: the system temp dir)")
 	keep := flag.Bool("keep", false, "keep the run directory (configs, data, logs) on exit")
 	timeout := flag.Duration("timeout", cluster.DefaultStartTimeout, "how long to wait for the cluster to become ready")
+	capacity := flag.Bool("capacity", false, "give every class its catalog's instances (cluster.CapacityClasses: several clients per class) instead of one client per class")
+	catalogPath := flag.String("catalog", os.Getenv("SHARDWISE_CATALOG"), "executor catalog HCL file over the default (with -capacity)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: devcluster [flags] [-- command args...]\n")
 		flag.PrintDefaults()
@@ -47,7 +51,17 @@ func run() int {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	startCtx, cancelStart := context.WithTimeout(ctx, *timeout)
-	c, err := cluster.Start(startCtx, cluster.Options{Dir: *dir, KeepDir: *keep, Logf: logf})
+	opts := cluster.Options{Dir: *dir, KeepDir: *keep, Logf: logf}
+	if *capacity {
+		cat, diags := catalog.Load(*catalogPath)
+		if diags.HasErrors() {
+			cancelStart()
+			logf("devcluster: %v", diags)
+			return 1
+		}
+		opts.Classes = cluster.CapacityClasses(cat, 0)
+	}
+	c, err := cluster.Start(startCtx, opts)
 	cancelStart()
 	if err != nil {
 		logf("devcluster: %v", err)

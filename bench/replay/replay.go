@@ -1,0 +1,321 @@
+// Package replay measures plans on the real engine: it replays WfCommons
+// traces (translator/wfcommons with Replay) on a Nomad cluster that has
+// the catalog's capacity (e2e/cluster.CapacityClasses), once per planning
+// method (plan.BuildMethod) through the launcher, and reads back from
+// Nomad's own timestamps what each shard cost: registered -> placed ->
+// running -> complete. `make bench-replay` (cmd/benchreplay) writes the
+// figures to docs/replay.md.
+package replay
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/planner/simulate"
+	"github.com/shardwise/shardwise/translator/hclreader"
+	"github.com/shardwise/shardwise/translator/nomadjob"
+	"github.com/shardwise/shardwise/translator/wfcommons"
+)
+
+// Trace is one imported trace ready to plan: its replay graph (read back
+// from graph.hcl, as `shardwise plan` reads it), its records and the
+// predictions made from them.
+type Trace struct {
+	Name      string
+	Path      string
+	TimeScale float64
+	Graph     *graph.Graph
+	Table     *predict.Table
+	Records   int
+}
+
+// Load imports the trace at path for replay at scale on cat into dir
+// (graph.hcl and history.jsonl, as `shardwise import wfcommons -replay`
+// writes them) and predicts it from its own records.
+func Load(path, dir string, scale float64, cat *catalog.Catalog) (*Trace, error) {
+	res, err := wfcommons.ImportOptions(path, wfcommons.Options{TimeScale: scale, Replay: &wfcommons.Replay{Catalog: cat}})
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(dir, res.Graph.Name)
+	if err := wfcommons.WriteDir(out, res); err != nil {
+		return nil, err
+	}
+	g, diags := hclreader.ParseFile(filepath.Join(out, wfcommons.GraphFile), hclreader.Options{Executors: cat.Names()})
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("read back %s: %w", out, diags)
+	}
+	pred, err := predict.New(cat, res.Records)
+	if err != nil {
+		return nil, fmt.Errorf("%s: fit predictor: %w", path, err)
+	}
+	tb, err := pred.Predict(g)
+	if err != nil {
+		return nil, fmt.Errorf("%s: predict: %w", path, err)
+	}
+	return &Trace{Name: res.Graph.Name, Path: path, TimeScale: scale, Graph: g, Table: tb, Records: len(res.Records)}, nil
+}
+
+// Plan plans tr with method m for run, with its simulated makespan.
+func (tr *Trace) Plan(cat *catalog.Catalog, m plan.Method, run string) (*plan.Plan, *simulate.Result, error) {
+	p, err := plan.BuildMethod(tr.Graph, cat, tr.Table, plan.Options{Run: run}, m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %s: %w", tr.Name, m, err)
+	}
+	sim, err := simulate.Run(p, cat, simulate.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %s: simulate: %w", tr.Name, m, err)
+	}
+	return p, sim, nil
+}
+
+// ScaleFor returns the time scale at which method m's simulated makespan
+// of the trace at path is target seconds (rounded down to two significant
+// digits), so that every run of a bench fits its time budget; when the
+// start-up latencies alone (which do not scale) take half the target or
+// more, the target becomes twice their time.
+func ScaleFor(path string, cat *catalog.Catalog, m plan.Method, target float64, dir string) (float64, error) {
+	tr, err := Load(path, dir, 1, cat)
+	if err != nil {
+		return 0, err
+	}
+	_, sim, err := tr.Plan(cat, m, "scale")
+	if err != nil {
+		return 0, err
+	}
+	// Start-up latencies do not scale: solve s*work + fixed = target with
+	// the fixed part from a second point.
+	tr2, err := Load(path, dir, 0.5, cat)
+	if err != nil {
+		return 0, err
+	}
+	_, sim2, err := tr2.Plan(cat, m, "scale")
+	if err != nil {
+		return 0, err
+	}
+	work := 2 * (sim.MakespanSeconds - sim2.MakespanSeconds)
+	fixed := sim.MakespanSeconds - work
+	if work <= 0 {
+		return 0, fmt.Errorf("%s: the simulated makespan does not grow with the time scale", path)
+	}
+	target = math.Max(target, 2*fixed)
+	s := (target - fixed) / work
+	p := math.Pow(10, math.Floor(math.Log10(s))-1)
+	return strconv.ParseFloat(fmt.Sprintf("%.2g", math.Floor(s/p)*p), 64)
+}
+
+// Shard is one shard's life in Nomad's own timestamps, seconds from the
+// run's first registration.
+type Shard struct {
+	ID, Class, Node string
+	Tasks           int
+	// Registered is the job's submit time; Placed the allocation's
+	// creation; Running the first task's start; Complete the last task's
+	// finish.
+	Registered, Placed, Running, Complete float64
+	// UpstreamDone is when the last upstream shard completed (0 without
+	// upstream): Registered - UpstreamDone is the launcher's reaction.
+	UpstreamDone float64
+	// Predicted is the plan's runtime, Simulated the simulator's finish.
+	Predicted, SimFinish float64
+}
+
+// Run is one method's run of one trace.
+type Run struct {
+	Trace, Method, RunID string
+	Shards               []Shard
+	Allocations          int
+	PredictedSeconds     float64
+	SimulatedSeconds     float64
+	// ActualSeconds is from the first registration to the last completion.
+	ActualSeconds float64
+	// Wall is the launcher's whole run, planning excluded.
+	Wall time.Duration
+}
+
+// Execute launches p's jobs for tr through the launcher on c and reads
+// back every shard's timestamps.
+func Execute(ctx context.Context, c *api.Client, tr *Trace, cat *catalog.Catalog, p *plan.Plan, sim *simulate.Result, driver string) (*Run, error) {
+	jobs, err := nomadjob.Jobs(p, tr.Graph, cat, nomadjob.Options{Driver: driver})
+	if err != nil {
+		return nil, fmt.Errorf("%s: jobs: %w", tr.Name, err)
+	}
+	start := time.Now()
+	rep, err := (&launcher.Launcher{Client: c}).Run(ctx, p, jobs, launcher.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: run: %w", tr.Name, err)
+	}
+	if rep.Failure != nil {
+		return nil, fmt.Errorf("%s: run failed: shard %s", tr.Name, rep.Failure.Shard)
+	}
+	r := &Run{Trace: tr.Name, RunID: p.Run, Wall: time.Since(start), PredictedSeconds: p.MakespanSeconds, SimulatedSeconds: sim.MakespanSeconds}
+	if p.Method != "" {
+		r.Method = p.Method
+	} else {
+		r.Method = plan.MethodShardwise
+	}
+	if err := r.readBack(ctx, c, p, sim); err != nil {
+		return nil, err
+	}
+	purge(c, jobs)
+	return r, nil
+}
+
+// readBack fills Shards, Allocations and ActualSeconds from Nomad.
+func (r *Run) readBack(ctx context.Context, c *api.Client, p *plan.Plan, sim *simulate.Result) error {
+	simFinish := map[string]float64{}
+	for _, s := range sim.Shards {
+		simFinish[s.ID] = s.FinishSeconds
+	}
+	abs := map[string][4]time.Time{}
+	q := (&api.QueryOptions{}).WithContext(ctx)
+	jobAllocs := map[string][]*api.AllocationListStub{}
+	for _, s := range p.Shards {
+		if _, ok := jobAllocs[s.Job]; !ok {
+			stubs, _, err := c.Jobs().Allocations(s.Job, true, q)
+			if err != nil {
+				return fmt.Errorf("allocations of %s: %w", s.Job, err)
+			}
+			jobAllocs[s.Job] = stubs
+			r.Allocations += len(stubs)
+		}
+		j, _, err := c.Jobs().Info(s.Job, q)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", s.Job, err)
+		}
+		idx := 0
+		if s.Split != nil {
+			idx = s.Split.Index
+		}
+		a := completeAlloc(jobAllocs[s.Job], idx)
+		if a == nil {
+			return fmt.Errorf("shard %s: no complete allocation", s.ID)
+		}
+		t := [4]time.Time{time.Unix(0, *j.SubmitTime), time.Unix(0, a.CreateTime)}
+		for _, ts := range a.TaskStates {
+			if t[2].IsZero() || ts.StartedAt.Before(t[2]) {
+				t[2] = ts.StartedAt
+			}
+			if ts.FinishedAt.After(t[3]) {
+				t[3] = ts.FinishedAt
+			}
+		}
+		abs[s.ID] = t
+		r.Shards = append(r.Shards, Shard{ID: s.ID, Class: s.Class, Node: a.NodeName, Tasks: len(s.Tasks),
+			Predicted: s.RuntimeSeconds.Value, SimFinish: simFinish[s.ID]})
+	}
+	var first, last time.Time
+	for _, t := range abs {
+		if first.IsZero() || t[0].Before(first) {
+			first = t[0]
+		}
+		if t[3].After(last) {
+			last = t[3]
+		}
+	}
+	r.ActualSeconds = last.Sub(first).Seconds()
+	since := func(t time.Time) float64 { return t.Sub(first).Seconds() }
+	for i := range r.Shards {
+		sh, t := &r.Shards[i], abs[r.Shards[i].ID]
+		sh.Registered, sh.Placed, sh.Running, sh.Complete = since(t[0]), since(t[1]), since(t[2]), since(t[3])
+		for _, up := range p.Shards[i].Upstream {
+			sh.UpstreamDone = math.Max(sh.UpstreamDone, since(abs[up][3]))
+		}
+	}
+	return nil
+}
+
+// completeAlloc returns the complete allocation of group index idx.
+func completeAlloc(stubs []*api.AllocationListStub, idx int) *api.AllocationListStub {
+	suffix := fmt.Sprintf("[%d]", idx)
+	for _, a := range stubs {
+		if a.ClientStatus == api.AllocClientStatusComplete && strings.HasSuffix(a.Name, suffix) {
+			return a
+		}
+	}
+	return nil
+}
+
+// purge deregisters and purges jobs, so runs do not pile up in Nomad's
+// state (the scheduler scans every job's allocations).
+func purge(c *api.Client, jobs []*api.Job) {
+	for _, j := range jobs {
+		_, _, _ = c.Jobs().Deregister(*j.ID, true, nil)
+	}
+}
+
+// Phase medians of a run, seconds: registered -> placed, placed ->
+// running, upstream complete -> registered (the launcher's reaction), and
+// registered -> running (what the catalog's start-up models).
+type Phases struct {
+	Place, Start, React, Startup float64
+}
+
+// Phases returns the medians over the run's shards.
+func (r *Run) Phases() Phases {
+	var place, start, react, startup []float64
+	for _, s := range r.Shards {
+		place = append(place, s.Placed-s.Registered)
+		start = append(start, s.Running-s.Placed)
+		startup = append(startup, s.Running-s.Registered)
+		if s.UpstreamDone > 0 {
+			react = append(react, s.Registered-s.UpstreamDone)
+		}
+	}
+	return Phases{Place: Median(place), Start: Median(start), React: Median(react), Startup: Median(startup)}
+}
+
+// StartupByClass returns, per class, the time from each shard's being
+// ready (its last upstream shard complete, else its registration) to its
+// task running, over the shards Nomad placed within a second of their
+// registration (the others waited for capacity, which the simulator
+// models apart): what the catalog's start-up stands for, the launcher's
+// reaction included.
+func StartupByClass(runs []*Run) map[string][]float64 {
+	out := map[string][]float64{}
+	for _, r := range runs {
+		for _, s := range r.Shards {
+			if s.Placed-s.Registered >= 1 {
+				continue
+			}
+			ready := s.Registered
+			if s.UpstreamDone > 0 {
+				ready = s.UpstreamDone
+			}
+			out[s.Class] = append(out[s.Class], s.Running-ready)
+		}
+	}
+	return out
+}
+
+// Median of xs; 0 when empty.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+// TempDir makes a directory for imports under the system temp dir.
+func TempDir() (string, error) { return os.MkdirTemp("", "benchreplay-") }

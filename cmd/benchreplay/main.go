@@ -1,0 +1,164 @@
+// Command benchreplay writes docs/replay.md: real WfCommons traces
+// replayed on a local Nomad cluster with the catalog's capacity, planned
+// by Shardwise, HEFT and the best single class and run through the same
+// launcher, with Nomad's own timestamps per shard; and the launcher's
+// throughput on wide and chain graphs of trivial shards against direct
+// API submission in the same run. Run it with `make bench-replay`:
+//
+//	go run ./cmd/benchreplay -out docs/replay.md
+//
+// It starts its own cluster (e2e/cluster.CapacityClasses of -catalog) from
+// .bin (`make agents driver`) and takes minutes: each trace is replayed at
+// the time scale at which the single-class plan simulates to -budget
+// seconds.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/shardwise/shardwise/bench/replay"
+	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/plan"
+)
+
+//go:embed notes.md
+var notes string
+
+const defaultTraces = "blast-chameleon-small-001,bacass-dirt02-001,montage-chameleon-2mass-01d-001,1000genome-chameleon-8ch-100k-001"
+
+type config struct {
+	out, catPath, traceDir, traces, methods string
+	budget                                  float64
+	wide, chain                             int
+	driver                                  string
+	args                                    []string
+}
+
+func main() {
+	var cf config
+	flag.StringVar(&cf.out, "out", "docs/replay.md", "Write the Markdown report to this file.")
+	flag.StringVar(&cf.catPath, "catalog", "bench/replay/catalog.hcl", "Executor catalog over the default; the cluster gets its capacity.")
+	flag.StringVar(&cf.traceDir, "traces", "../shared/traces/wfcommons", "Folder of WfCommons traces.")
+	flag.StringVar(&cf.traces, "trace", defaultTraces, "Comma-separated trace names (file names without .json).")
+	flag.StringVar(&cf.methods, "methods", "shardwise,heft,single", "Comma-separated planning methods (shardwise, heft, single[:CLASS]).")
+	flag.Float64Var(&cf.budget, "budget", 45, "Simulated single-class makespan per trace in seconds; sets each trace's time scale.")
+	flag.IntVar(&cf.wide, "wide", 2000, "Shards of the wide launcher-scale graph (0 skips it).")
+	flag.IntVar(&cf.chain, "chain", 500, "Shards of the chain launcher-scale graph (0 skips it).")
+	flag.StringVar(&cf.driver, "driver", "raw_exec", "Task driver of the replayed jobs.")
+	flag.Parse()
+	cf.args = os.Args[1:]
+	if err := run(cf); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreplay:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
+func run(cf config) error {
+	cat, diags := catalog.Load(cf.catPath)
+	if diags.HasErrors() {
+		return diags
+	}
+	var methods []plan.Method
+	for _, s := range strings.Split(cf.methods, ",") {
+		m, err := plan.ParseMethod(s)
+		if err != nil {
+			return err
+		}
+		methods = append(methods, m)
+	}
+	dir, err := replay.TempDir()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	began := time.Now()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	classes := cluster.CapacityClasses(cat, 0)
+	cl, err := cluster.Start(ctx, cluster.Options{Classes: classes, Logf: logf})
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	rep := &report{cat: cat, classes: classes, cf: cf, began: began}
+	// The report is rewritten after every run, so that an interrupted
+	// bench keeps what it measured.
+	save := func() error { return os.WriteFile(cf.out, []byte(rep.markdown()), 0o644) }
+	if err := scaleRuns(ctx, cf, cat, cl, dir, rep, save); err != nil {
+		return err
+	}
+	for _, name := range strings.Split(cf.traces, ",") {
+		path := filepath.Join(cf.traceDir, name+".json")
+		scale, err := replay.ScaleFor(path, cat, plan.Method{Name: plan.MethodSingle}, cf.budget, dir)
+		if err != nil {
+			return err
+		}
+		tr, err := replay.Load(path, dir, scale, cat)
+		if err != nil {
+			return err
+		}
+		rep.traces = append(rep.traces, tr)
+		for i, m := range methods {
+			p, sim, err := tr.Plan(cat, m, fmt.Sprintf("br%x%d", time.Now().UnixNano()&0xfffff, i))
+			if err != nil {
+				return err
+			}
+			logf("%s at %g: %s, %d shards, simulated %.1f s", tr.Name, scale, m, len(p.Shards), sim.MakespanSeconds)
+			r, err := replay.Execute(ctx, cl.Client(), tr, cat, p, sim, cf.driver)
+			if err != nil {
+				return err
+			}
+			logf("  actual %.1f s (%.2fx simulated), %d allocations", r.ActualSeconds, r.ActualSeconds/r.SimulatedSeconds, r.Allocations)
+			rep.runs = append(rep.runs, r)
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// scaleRuns measures the launcher against direct submission on the wide
+// and chain graphs.
+func scaleRuns(ctx context.Context, cf config, cat *catalog.Catalog, cl *cluster.Cluster, dir string, rep *report, save func() error) error {
+	for _, sc := range []struct {
+		shape string
+		n     int
+	}{{"wide", cf.wide}, {"chain", cf.chain}} {
+		if sc.n <= 0 {
+			continue
+		}
+		for _, via := range []string{"launcher", "direct"} {
+			p, jobs, err := replay.ScalePlan(sc.shape, sc.n, cat, fmt.Sprintf("bs%x", time.Now().UnixNano()&0xfffff), dir)
+			if err != nil {
+				return err
+			}
+			measure := replay.MeasureLauncher
+			if via == "direct" {
+				measure = replay.MeasureDirect
+			}
+			t, err := measure(ctx, cl.Client(), p, jobs, sc.shape)
+			if err != nil {
+				return err
+			}
+			logf("%s %d via %s: %s (%.2f shards/s completed)", sc.shape, sc.n, t.Via, t.Wall.Round(time.Millisecond), t.CompletedPerSecond)
+			rep.scale = append(rep.scale, t)
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
