@@ -61,6 +61,7 @@ var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"data_dir":          hclspec.NewAttr("data_dir", "string", false),
 	"channel_secret":    hclspec.NewAttr("channel_secret", "string", false),
 	"no_cgroups":        hclspec.NewDefault(hclspec.NewAttr("no_cgroups", "bool", false), hclspec.NewLiteral(strconv.FormatBool(defaultNoCgroups))),
+	"pids_limit":        hclspec.NewAttr("pids_limit", "number", false),
 })
 
 // channelSpec is one element of the task config's inputs and outputs.
@@ -104,8 +105,10 @@ var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	})),
 })
 
-// capabilities is returned by the Capabilities RPC. Like raw_exec the
-// driver isolates nothing but the process tree (a cgroup when root).
+// capabilities is returned by the Capabilities RPC. The driver holds a
+// task's process tree to its allocated memory and CPU with cgroups (when
+// root, see driver/proc) but, like raw_exec, leaves it the host's
+// filesystem.
 var capabilities = &drivers.Capabilities{
 	SendSignals: true,
 	Exec:        true,
@@ -139,9 +142,12 @@ type Config struct {
 	// DataDir holds the channel manager's state and spool files; "" means
 	// <os.TempDir()>/nomad-driver-shard.
 	DataDir string `codec:"data_dir"`
-	// NoCgroups runs tasks without a cgroup even as root; the process tree
-	// is then killed through its process group.
+	// NoCgroups runs tasks without cgroups even as root: no resource
+	// limits, and the process tree is killed through its process group.
 	NoCgroups bool `codec:"no_cgroups"`
+	// PidsLimit caps the processes and threads of each task (cgroup pids
+	// controller); 0: no cap.
+	PidsLimit int64 `codec:"pids_limit"`
 }
 
 // ConsulConfig is the plugin config's consul block. Empty fields fall back

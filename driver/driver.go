@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
+
+	"github.com/shardwise/shardwise/driver/proc"
 )
 
 // Driver is the shard task driver; it implements drivers.DriverPlugin.
@@ -28,6 +30,7 @@ type Driver struct {
 	config   *Config
 	ports    *base.ClientDriverConfig // agent's plugin port range; nil before SetConfig
 	channels ChannelManager           // nil until SetConfig with agent config
+	limits   proc.Enforcement         // whether tasks get cgroups with limits
 }
 
 var _ drivers.DriverPlugin = (*Driver)(nil)
@@ -46,6 +49,7 @@ func New(logger hclog.Logger, factory ChannelFactory) *Driver {
 		tasks:   newTaskStore(),
 		factory: factory,
 		config:  defaultConfig(),
+		limits:  proc.Detect(false),
 	}
 }
 
@@ -94,12 +98,14 @@ func (d *Driver) SetConfig(c *base.Config) error {
 	if err != nil {
 		return err
 	}
+	limits := proc.Detect(cfg.NoCgroups)
 	if c.AgentConfig == nil || c.AgentConfig.Driver == nil {
 		d.mu.Lock()
-		d.config = cfg
+		d.config, d.limits = cfg, limits
 		d.mu.Unlock()
 		return nil
 	}
+	logLimits(d.logger, limits)
 	// Without Init the executor reports CpuStats.TotalTicks = 0.
 	if err := cstats.Init(0); err != nil {
 		d.logger.Warn("CPU detection incomplete; CPU ticks may be wrong", "error", err)
@@ -119,9 +125,19 @@ func (d *Driver) SetConfig(c *base.Config) error {
 		return err
 	}
 	d.mu.Lock()
-	d.config, d.ports, d.channels = cfg, c.AgentConfig.Driver, channels
+	d.config, d.ports, d.channels, d.limits = cfg, c.AgentConfig.Driver, channels, limits
 	d.mu.Unlock()
 	return nil
+}
+
+// logLimits tells the operator, once per configured plugin, whether
+// tasks are held to their allocated resources.
+func logLimits(logger hclog.Logger, e proc.Enforcement) {
+	if e.Enforced() {
+		logger.Info("resource limits enforced: memory, CPU shares, cpuset and pids through cgroups", "cgroup_version", e.Version)
+		return
+	}
+	logger.Warn("resource limits NOT enforced: tasks can use more memory and CPU than allocated", "reason", e.Reason)
 }
 
 // newChannels builds the channel manager, nil without a factory.
@@ -146,6 +162,13 @@ func (d *Driver) snapshot() (*Config, *base.ClientDriverConfig, ChannelManager) 
 	return d.config, d.ports, d.channels
 }
 
+// enforcement returns whether and how tasks get resource limits.
+func (d *Driver) enforcement() proc.Enforcement {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.limits
+}
+
 // decodeConfig decodes the msgpack plugin config, fills defaults and
 // checks ranges.
 func decodeConfig(raw []byte) (*Config, error) {
@@ -163,6 +186,9 @@ func decodeConfig(raw []byte) (*Config, error) {
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("plugin config: port %d outside 0..65535", cfg.Port)
+	}
+	if cfg.PidsLimit < 0 {
+		return nil, fmt.Errorf("plugin config: pids_limit %d is negative", cfg.PidsLimit)
 	}
 	if cfg.CompressionLevel < 0 || cfg.CompressionLevel > 22 {
 		return nil, fmt.Errorf("plugin config: compression_level %d outside 0..22", cfg.CompressionLevel)

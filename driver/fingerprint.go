@@ -50,12 +50,28 @@ func (d *Driver) fingerprintLoop(ctx context.Context, ch chan<- *drivers.Fingerp
 	}
 }
 
+// Fingerprint attributes that say whether tasks are held to their
+// allocated resources: resource_limits (bool), cgroup_version (1 or 2,
+// when enforced) and resource_limits_reason (why not, when not).
+const (
+	attrLimits       = "driver.shard.resource_limits"
+	attrCgroup       = "driver.shard.cgroup_version"
+	attrLimitsReason = "driver.shard.resource_limits_reason"
+)
+
 // fingerprint builds one fingerprint, probing Consul.
 func (d *Driver) fingerprint(ctx context.Context) *drivers.Fingerprint {
 	cfg, _, _ := d.snapshot()
 	attrs := map[string]*pstructs.Attribute{
 		"driver.shard":         pstructs.NewBoolAttribute(true),
 		"driver.shard.version": pstructs.NewStringAttribute(PluginVersion),
+	}
+	if e := d.enforcement(); e.Enforced() {
+		attrs[attrLimits] = pstructs.NewBoolAttribute(true)
+		attrs[attrCgroup] = pstructs.NewIntAttribute(int64(e.Version), "")
+	} else {
+		attrs[attrLimits] = pstructs.NewBoolAttribute(false)
+		attrs[attrLimitsReason] = pstructs.NewStringAttribute(e.Reason)
 	}
 	pctx, cancel := context.WithTimeout(ctx, consulTimeout)
 	defer cancel()

@@ -28,6 +28,9 @@ type TaskState struct {
 	// driver config (an unexported field that is not persisted), so
 	// RecoverTask must not decode it from there.
 	DriverConfig *TaskConfig
+	// Cgroup is the task's cgroup with its limits; nil when the driver
+	// could not enforce limits (see proc.Detect).
+	Cgroup *proc.Cgroup
 }
 
 // Phases of a task, shown by InspectTask as driver attribute "phase".
@@ -126,12 +129,58 @@ func (h *taskHandle) lifecycle() *drivers.ExitResult {
 	}
 	h.setExited(st)
 	res := &drivers.ExitResult{ExitCode: st.ExitCode, Signal: st.Signal, Err: streamErr}
+	h.checkOOM(res)
 	if res.Successful() && !h.isStopping() {
 		if err := h.publish(); err != nil {
 			res.Err = fmt.Errorf("publish outputs: %w", err)
 		}
 	}
 	return res
+}
+
+// checkOOM sets res.OOMKilled when the kernel's OOM killer killed a
+// process of the task's cgroup and the task failed (a killed child whose
+// parent still exits 0 is not the task's death), and says so in a task
+// event either way.
+func (h *taskHandle) checkOOM(res *drivers.ExitResult) {
+	cg := h.cmd.Limits
+	if cg == nil {
+		return
+	}
+	kills, err := cg.OOMKills()
+	if err != nil {
+		h.logger.Warn("cannot tell whether the task was OOM-killed", "error", err)
+		return
+	}
+	if kills == 0 {
+		return
+	}
+	msg := fmt.Sprintf("OOM killer killed %d process(es) of the task at its memory limit of %d MiB", kills, cg.Limits.MemoryBytes>>20)
+	if peak, ok := cg.PeakBytes(); ok {
+		msg += fmt.Sprintf(" (peak %d MiB, page cache included)", peak>>20)
+	}
+	h.event(msg)
+	res.OOMKilled = !res.Successful()
+}
+
+// killTree kills what is left of the task's process tree in its cgroup:
+// the executor kills the tree it knows, a process that left its process
+// group is still in the cgroup.
+func (h *taskHandle) killTree() {
+	if cg := h.cmd.Limits; cg != nil {
+		if err := cg.Kill(5 * time.Second); err != nil {
+			h.logger.Warn("killing the task's cgroup failed", "error", err)
+		}
+	}
+}
+
+// destroyCgroup kills what is left and removes the task's cgroup.
+func (h *taskHandle) destroyCgroup() {
+	if cg := h.cmd.Limits; cg != nil {
+		if err := cg.Destroy(); err != nil {
+			h.logger.Warn("removing the task's cgroup failed", "error", err)
+		}
+	}
 }
 
 // notRun is the exit result of a task whose command never ran.

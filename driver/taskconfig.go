@@ -150,10 +150,12 @@ func outputChannel(c ChannelConfig) OutputChannel {
 	}
 }
 
-// command is what the executor runs for the task. Cgroups need root on
-// Linux and may be turned off in the plugin config.
-func command(cfg *drivers.TaskConfig, tc *TaskConfig, noCgroups bool) proc.Command {
+// command is what the executor runs for the task, inside cg when the task
+// has one (nil: no limits). Cgroups need root on Linux and may be turned
+// off in the plugin config.
+func command(cfg *drivers.TaskConfig, tc *TaskConfig, noCgroups bool, cg *proc.Cgroup) proc.Command {
 	return proc.Command{
+		Limits:           cg,
 		Path:             tc.Command,
 		Args:             tc.Args,
 		Env:              cfg.EnvList(),

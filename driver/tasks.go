@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/consul-template/signals"
+	hclog "github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/plugins/drivers"
 
 	"github.com/shardwise/shardwise/driver/proc"
@@ -31,21 +33,104 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 		return nil, nil, err
 	}
 	logger := d.logger.With("alloc_id", cfg.AllocID, "task_name", cfg.Name)
+	cg, err := d.taskCgroup(cfg, conf)
+	if err != nil {
+		return nil, nil, err
+	}
 	p, err := proc.Start(logger, ports, filepath.Join(cfg.TaskDir().Dir, "executor.out"))
 	if err != nil {
+		destroyCgroup(logger, cg)
 		return nil, nil, err
 	}
 	handle := drivers.NewTaskHandle(taskHandleVersion)
 	handle.Config = cfg
-	state := TaskState{ReattachConfig: p.ReattachConfig(), StartedAt: time.Now().Round(time.Millisecond), DriverConfig: tc}
+	state := TaskState{ReattachConfig: p.ReattachConfig(), StartedAt: time.Now().Round(time.Millisecond), DriverConfig: tc, Cgroup: cg}
 	if err := handle.SetDriverState(&state); err != nil {
 		p.Kill()
+		destroyCgroup(logger, cg)
 		return nil, nil, fmt.Errorf("store driver state: %w", err)
 	}
-	h := newHandle(cfg, spec, command(cfg, tc, conf.NoCgroups), p, chans, d.eventer.EmitEvent, d.logger, state.StartedAt, false)
+	h := newHandle(cfg, spec, command(cfg, tc, conf.NoCgroups, cg), p, chans, d.eventer.EmitEvent, d.logger, state.StartedAt, false)
 	d.tasks.Set(cfg.ID, h)
 	go h.run()
 	return handle, nil, nil
+}
+
+// envParentCgroup is the variable in which the client passes its
+// cgroup_parent to tasks; defaultParentCgroup is its v1 default.
+const (
+	envParentCgroup     = "NOMAD_PARENT_CGROUP"
+	defaultParentCgroup = "/nomad"
+)
+
+// taskCgroup creates the task's cgroup with the limits of its allocated
+// resources, or returns nil when the driver cannot enforce limits (the
+// fingerprint says why). Failing to create it fails the task: a driver
+// that can enforce limits never runs a task without them.
+func (d *Driver) taskCgroup(cfg *drivers.TaskConfig, conf *Config) (*proc.Cgroup, error) {
+	e := d.enforcement()
+	if !e.Enforced() {
+		return nil, nil
+	}
+	parent := cfg.Env[envParentCgroup]
+	if parent == "" {
+		parent = defaultParentCgroup
+	}
+	name := "shard." + strings.ReplaceAll(cfg.ID, "/", ".")
+	cg, err := proc.NewCgroup(e, parent, name, limitsOf(cfg.Resources, conf.PidsLimit))
+	if err != nil {
+		return nil, fmt.Errorf("task %s: resource limits: %w", cfg.Name, err)
+	}
+	return cg, nil
+}
+
+// limitsOf are the cgroup limits of a task's allocated resources, as
+// Nomad's exec driver sets them: memory_max (when oversubscription gives
+// one) else memory as the hard limit, memory as the soft limit below
+// memory_max; CPU shares = allocated MHz; the client's cpuset cgroup.
+func limitsOf(r *drivers.Resources, pidsMax int64) proc.Limits {
+	l := proc.Limits{PidsMax: pidsMax}
+	if r == nil {
+		return l
+	}
+	if lr := r.LinuxResources; lr != nil {
+		l.CpusetPath = lr.CpusetCgroupPath
+	}
+	nr := r.NomadResources
+	if nr == nil {
+		return l
+	}
+	hard, soft := nr.Memory.MemoryMaxMB, nr.Memory.MemoryMB
+	if hard <= soft {
+		hard, soft = nr.Memory.MemoryMB, 0
+	}
+	l.MemoryBytes, l.MemorySoftBytes = hard<<20, soft<<20
+	l.CPUShares = nr.Cpu.CpuShares
+	return l
+}
+
+// mhzPerCore is the clock of one core in the node's MHz for a task that
+// reserves cores (its CPU shares are cores x the node's MHz per core);
+// 0 otherwise, which means the host's detected clock.
+func mhzPerCore(r *drivers.Resources) float64 {
+	if r == nil || r.NomadResources == nil {
+		return 0
+	}
+	c := r.NomadResources.Cpu
+	if n := len(c.ReservedCores); n > 0 && c.CpuShares > 0 {
+		return float64(c.CpuShares) / float64(n)
+	}
+	return 0
+}
+
+// destroyCgroup removes a cgroup made for a task that did not start.
+func destroyCgroup(logger hclog.Logger, cg *proc.Cgroup) {
+	if cg == nil {
+		return
+	}
+	if err := cg.Destroy(); err != nil {
+		logger.Warn("removing the task's cgroup failed", "error", err)
+	}
 }
 
 // needChannels fails when spec has channels and chans is nil.
@@ -94,12 +179,13 @@ func (d *Driver) RecoverTask(handle *drivers.TaskHandle) error {
 	if err != nil {
 		return fmt.Errorf("recover task %s: %w", cfg.Name, err)
 	}
-	h := newHandle(cfg, spec, command(cfg, tc, conf.NoCgroups), p, chans, d.eventer.EmitEvent, d.logger, state.StartedAt, launched)
+	h := newHandle(cfg, spec, command(cfg, tc, conf.NoCgroups, state.Cgroup), p, chans, d.eventer.EmitEvent, d.logger, state.StartedAt, launched)
 	d.tasks.Set(cfg.ID, h)
 	// The client registers its event handler for the task only after
 	// RecoverTask returns, so it usually drops the event below ("no
 	// handler registered for event"); the log line is the lasting record.
-	d.logger.Info("recovered task", "alloc_id", cfg.AllocID, "task_name", cfg.Name, "command_launched", launched)
+	d.logger.Info("recovered task", "alloc_id", cfg.AllocID, "task_name", cfg.Name, "command_launched", launched,
+		"resource_limits", state.Cgroup != nil)
 	if launched {
 		h.event("recovered after a plugin restart: command running")
 	} else {
@@ -170,6 +256,7 @@ func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) e
 		}
 	}
 	<-h.done
+	h.killTree()
 	h.proc.Kill()
 	return nil
 }
@@ -191,6 +278,7 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 		}
 		h.proc.Kill()
 	}
+	h.destroyCgroup()
 	d.tasks.Delete(taskID)
 	return nil
 }
@@ -207,7 +295,10 @@ func (d *Driver) InspectTask(taskID string) (*drivers.TaskStatus, error) {
 }
 
 // TaskStats sends the CPU and memory use of the task's process tree every
-// interval until ctx ends (zero while the task fetches its inputs).
+// interval until ctx ends (zero while the task fetches its inputs). With
+// a cgroup the figures are the cgroup's (proc.StatsReader: RSS, cache,
+// swap; CPU from cpuacct or cpu.stat) and the executor adds the pids;
+// without one they are the executor's, summed over the tree's processes.
 func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Duration) (<-chan *drivers.TaskResourceUsage, error) {
 	h, ok := d.tasks.Get(taskID)
 	if !ok {
@@ -217,10 +308,24 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Dur
 	if err != nil {
 		return nil, err
 	}
+	var cgStats *proc.StatsReader
+	if cg := h.cmd.Limits; cg != nil {
+		cgStats = proc.NewStatsReader(cg, mhzPerCore(h.cfg.Resources))
+	}
 	out := make(chan *drivers.TaskResourceUsage)
 	go func() {
 		defer close(out)
 		for u := range in {
+			if cgStats != nil && u != nil {
+				if ru, err := cgStats.Read(); err == nil {
+					if u.ResourceUsage != nil {
+						ru.DeviceStats = u.ResourceUsage.DeviceStats
+					}
+					u.ResourceUsage = ru
+				} else {
+					h.logger.Debug("cgroup stats unavailable, sending the executor's", "error", err)
+				}
+			}
 			select {
 			case out <- finiteUsage(u):
 			case <-ctx.Done():

@@ -17,6 +17,7 @@ package proc
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -63,7 +64,10 @@ type Command struct {
 	StdoutPath, StderrPath string
 	// Cgroup puts the tree in a cgroup of its own, killed as a whole on
 	// Shutdown; without it the tree is killed through its process group.
-	Cgroup           bool
+	Cgroup bool
+	// Limits, when set, is the task's cgroup with its resource limits:
+	// the command joins it before it starts (see cgexec.go).
+	Limits           *Cgroup
 	NetworkIsolation *drivers.NetworkIsolationSpec
 }
 
@@ -103,7 +107,7 @@ func (p *Process) ReattachConfig() *pstructs.ReattachConfig {
 // Launch starts the command and returns its pid. It fails if the
 // executor has launched a command before.
 func (p *Process) Launch(c Command) (int, error) {
-	ps, err := p.exec.Launch(&executor.ExecCommand{
+	ec := &executor.ExecCommand{
 		Cmd:                c.Path,
 		Args:               c.Args,
 		Env:                c.Env,
@@ -113,11 +117,40 @@ func (p *Process) Launch(c Command) (int, error) {
 		StderrPath:         c.StderrPath,
 		BasicProcessCgroup: c.Cgroup,
 		NetworkIsolation:   c.NetworkIsolation,
-	})
+	}
+	if c.Limits != nil {
+		if err := wrapInCgroup(ec, c); err != nil {
+			return 0, fmt.Errorf("launch %s: %w", c.Path, err)
+		}
+	}
+	ps, err := p.exec.Launch(ec)
 	if err != nil {
 		return 0, fmt.Errorf("launch %s: %w", c.Path, err)
 	}
 	return ps.Pid, nil
+}
+
+// wrapInCgroup makes ec start this binary as the cgroup-joining launcher
+// of c's command. The launcher starts as root and drops to c.User itself
+// (a task user could not join a root-owned cgroup). On cgroup v2 the
+// executor gets no process cgroup of its own: it would join the task's
+// cgroup and be charged to it.
+func wrapInCgroup(ec *executor.ExecCommand, c Command) error {
+	path, err := lookupBin(c.TaskDir, c.Path)
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the plugin binary: %w", err)
+	}
+	spec, err := json.Marshal(cgexecSpec{Join: c.Limits.Join, User: c.User, Path: path, Args: c.Args})
+	if err != nil {
+		return err
+	}
+	ec.Cmd, ec.Args, ec.User = self, []string{cgexecArg, string(spec)}, ""
+	ec.BasicProcessCgroup = c.Cgroup && c.Limits.Version == 1
+	return nil
 }
 
 // notLaunched is the error text of the v1.6.1 executor's Signal before
