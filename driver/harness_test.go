@@ -30,10 +30,17 @@ type testDriver struct {
 // newTestDriver starts a configured driver. factory may be nil.
 func newTestDriver(t *testing.T, factory ChannelFactory) *testDriver {
 	t.Helper()
+	return newConfiguredDriver(t, factory, &Config{CompressionLevel: 3, DataDir: t.TempDir()})
+}
+
+// newConfiguredDriver starts a driver configured with cfg, as a client
+// configures it.
+func newConfiguredDriver(t *testing.T, factory ChannelFactory, cfg *Config) *testDriver {
+	t.Helper()
 	d := New(testlog.HCLogger(t), factory)
 	h := testutils.NewDriverHarness(t, d)
 	var raw []byte
-	if err := base.MsgPackEncode(&raw, &Config{CompressionLevel: 3, DataDir: t.TempDir()}); err != nil {
+	if err := base.MsgPackEncode(&raw, cfg); err != nil {
 		t.Fatal(err)
 	}
 	err := h.SetConfig(&base.Config{PluginConfig: raw, AgentConfig: &base.AgentConfig{

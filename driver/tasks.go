@@ -111,16 +111,20 @@ func limitsOf(r *drivers.Resources, pidsMax int64) proc.Limits {
 
 // mhzPerCore is the clock of one core in the node's MHz for a task that
 // reserves cores (its CPU shares are cores x the node's MHz per core);
-// 0 otherwise, which means the host's detected clock.
+// 0 otherwise, which means the host's detected clock. The cores come as
+// LinuxResources.CpusetCpus ("0,1"): gRPC does not carry ReservedCores.
 func mhzPerCore(r *drivers.Resources) float64 {
-	if r == nil || r.NomadResources == nil {
+	if r == nil || r.NomadResources == nil || r.NomadResources.Cpu.CpuShares <= 0 {
 		return 0
 	}
-	c := r.NomadResources.Cpu
-	if n := len(c.ReservedCores); n > 0 && c.CpuShares > 0 {
-		return float64(c.CpuShares) / float64(n)
+	cores := len(r.NomadResources.Cpu.ReservedCores)
+	if lr := r.LinuxResources; cores == 0 && lr != nil && strings.TrimSpace(lr.CpusetCpus) != "" {
+		cores = len(strings.Split(lr.CpusetCpus, ","))
 	}
-	return 0
+	if cores == 0 {
+		return 0
+	}
+	return float64(r.NomadResources.Cpu.CpuShares) / float64(cores)
 }
 
 // destroyCgroup removes a cgroup made for a task that did not start.
