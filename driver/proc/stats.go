@@ -127,7 +127,7 @@ func (r *StatsReader) cpu() (cpuTimes, error) {
 		}
 		return cpuTimes{
 			total: float64(st["usage_usec"]) * 1e3, user: float64(st["user_usec"]) * 1e3,
-			system: float64(st["system_usec"]) * 1e3,
+			system:           float64(st["system_usec"]) * 1e3,
 			throttledPeriods: st["nr_throttled"], throttledNanos: st["throttled_usec"] * 1e3,
 		}, nil
 	}
