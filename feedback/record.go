@@ -43,12 +43,8 @@ func IsShardwise(meta map[string]string) bool {
 // one history record. It reports false when the allocation has no
 // Shardwise meta or no task state. u may be the zero Usage and io nil.
 //
-// OOM: Nomad v1.6's exec and raw_exec drivers never set the Terminated
-// event's oom_killed detail, so a task is taken as OOM-killed when that
-// detail says so, or when it died of SIGKILL (signal 9 or exit code 137)
-// without Nomad having killed it (no Killing or Killed event). An
-// OOM-killed record's MemoryBytes is at least its memory limit, the
-// figure it died at.
+// OOM: see OOMKilled. An OOM-killed record's MemoryBytes is at least its
+// memory limit, the figure it died at.
 func BuildRecord(a *api.Allocation, u Usage, node NodeInfo, io *IOReport) (history.Record, bool) {
 	meta := allocMeta(a)
 	if !IsShardwise(meta) {
@@ -72,7 +68,7 @@ func BuildRecord(a *api.Allocation, u Usage, node NodeInfo, io *IOReport) (histo
 	}
 	setUsage(&r, u)
 	setLimits(&r, a, task)
-	setExit(&r, ts)
+	setExit(&r, ts, taskDriver(a, task))
 	if r.OOMKilled && r.MemoryBytes < r.MemoryLimitBytes {
 		r.MemoryBytes = r.MemoryLimitBytes
 	}
@@ -98,6 +94,25 @@ func allocMeta(a *api.Allocation) map[string]string {
 		}
 	}
 	return out
+}
+
+// taskDriver returns the driver of the allocation's task, "" when its
+// job is not at hand.
+func taskDriver(a *api.Allocation, task string) string {
+	if a.Job == nil {
+		return ""
+	}
+	for _, g := range a.Job.TaskGroups {
+		if g.Name == nil || *g.Name != a.TaskGroup {
+			continue
+		}
+		for _, t := range g.Tasks {
+			if t.Name == task {
+				return t.Driver
+			}
+		}
+	}
+	return ""
 }
 
 // mainTask returns the allocation's task: the first of its group's tasks
@@ -180,9 +195,10 @@ func setLimits(r *history.Record, a *api.Allocation, task string) {
 	}
 }
 
-// setExit sets the exit code and OOM verdict from the task's events.
-func setExit(r *history.Record, ts *api.TaskState) {
-	term, oom := lastTermination(ts)
+// setExit sets the exit code and OOM verdict from the events of a task
+// run by driver.
+func setExit(r *history.Record, ts *api.TaskState, driver string) {
+	term, oom := lastTermination(ts, driver)
 	if term == nil {
 		if ts.Failed {
 			r.ExitCode = -1
@@ -196,22 +212,29 @@ func setExit(r *history.Record, ts *api.TaskState) {
 	}
 }
 
-// OOMKilled reports whether the task's events show it was killed for
-// memory: its last Terminated event says oom_killed, or it died of
-// SIGKILL (signal 9 or exit code 137) without a Killing or Killed event
-// from Nomad. Nomad v1.6's exec and raw_exec drivers never set
-// oom_killed, hence the second rule. A nil state reports false.
-func OOMKilled(ts *api.TaskState) bool {
+// OOMKilled reports whether the events of a task run by driver show it
+// was killed for memory: its last Terminated event says oom_killed (set
+// from the driver's ExitResult.OOMKilled, which the shard driver reads
+// from the task's memory cgroup). For the drivers that never set it
+// (Nomad v1.6's exec, raw_exec and java, whose executor does not report
+// OOM kills) and for an unknown driver (""), a task that died of SIGKILL
+// (signal 9 or exit code 137) without a Killing or Killed event from
+// Nomad is taken as OOM-killed too. A nil state reports false.
+func OOMKilled(ts *api.TaskState, driver string) bool {
 	if ts == nil {
 		return false
 	}
-	_, oom := lastTermination(ts)
+	_, oom := lastTermination(ts, driver)
 	return oom
 }
 
+// driversWithoutOOM are the task drivers whose exit results never say
+// OOMKilled, so that an OOM kill can only be inferred from SIGKILL.
+var driversWithoutOOM = map[string]bool{"": true, "exec": true, "raw_exec": true, "java": true}
+
 // lastTermination returns the task's last Terminated event (nil when it
 // has none) and the OOM verdict of OOMKilled.
-func lastTermination(ts *api.TaskState) (*api.TaskEvent, bool) {
+func lastTermination(ts *api.TaskState, driver string) (*api.TaskEvent, bool) {
 	var term *api.TaskEvent
 	killed := false
 	for _, e := range ts.Events {
@@ -228,8 +251,11 @@ func lastTermination(ts *api.TaskState) (*api.TaskEvent, bool) {
 	if term == nil {
 		return nil, false
 	}
+	if term.Details["oom_killed"] == "true" {
+		return term, true
+	}
 	sigkill := term.Signal == 9 || term.ExitCode == 137
-	return term, term.Details["oom_killed"] == "true" || (sigkill && !killed)
+	return term, driversWithoutOOM[driver] && sigkill && !killed
 }
 
 func setPredictions(r *history.Record, meta map[string]string, idx int) {

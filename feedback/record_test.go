@@ -58,7 +58,7 @@ func TestBuildRecordOOMRules(t *testing.T) {
 				t.Errorf("memory %d, want %d", r.MemoryBytes, wantMem)
 			}
 			a := terminatedAlloc("1", tc.events...)
-			if got := OOMKilled(a.TaskStates["t"]); got != tc.oom {
+			if got := OOMKilled(a.TaskStates["t"], ""); got != tc.oom {
 				t.Errorf("OOMKilled = %v, want %v", got, tc.oom)
 			}
 			mib, retry := OOMRetryMiB(a)
@@ -66,6 +66,39 @@ func TestBuildRecordOOMRules(t *testing.T) {
 				t.Errorf("OOMRetryMiB = %d, %v; want 160 MiB (1.25 x the 128 MiB limit) only for an OOM kill", mib, retry)
 			}
 		})
+	}
+}
+
+// Under a driver that reports OOM kills (shard, docker) only the
+// Terminated event's oom_killed counts: a SIGKILL from elsewhere is not
+// an OOM kill. exec and raw_exec keep the SIGKILL inference.
+func TestOOMVerdictByDriver(t *testing.T) {
+	kill := &api.TaskEvent{Type: api.TaskTerminated, ExitCode: 137, Details: map[string]string{"oom_killed": "false"}}
+	oom := &api.TaskEvent{Type: api.TaskTerminated, ExitCode: 137, Details: map[string]string{"oom_killed": "true"}}
+	for _, tc := range []struct {
+		driver string
+		ev     *api.TaskEvent
+		want   bool
+	}{
+		{"shard", kill, false},
+		{"shard", oom, true},
+		{"docker", kill, false},
+		{"exec", kill, true},
+		{"raw_exec", kill, true},
+		{"java", kill, true},
+	} {
+		a := terminatedAlloc("1", tc.ev)
+		a.Job.TaskGroups[0].Tasks[0].Driver = tc.driver
+		r, ok := BuildRecord(a, Usage{}, NodeInfo{}, nil)
+		if !ok || r.OOMKilled != tc.want {
+			t.Errorf("%s, oom_killed=%s: record OOMKilled %v, want %v", tc.driver, tc.ev.Details["oom_killed"], r.OOMKilled, tc.want)
+		}
+		if got := OOMKilled(a.TaskStates["t"], tc.driver); got != tc.want {
+			t.Errorf("%s, oom_killed=%s: OOMKilled %v, want %v", tc.driver, tc.ev.Details["oom_killed"], got, tc.want)
+		}
+		if _, retry := OOMRetryMiB(a); retry != tc.want {
+			t.Errorf("%s, oom_killed=%s: OOMRetryMiB retries %v, want %v", tc.driver, tc.ev.Details["oom_killed"], retry, tc.want)
+		}
 	}
 }
 
