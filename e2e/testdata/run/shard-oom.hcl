@@ -1,0 +1,22 @@
+# A shard that needs 300 MiB but is planned with 64 MiB, under the shard
+# driver: its memory cgroup holds it to 64 MiB, the kernel kills it, the
+# driver reports OOMKilled, and `shardwise run -retries N` retries it with
+# 1.25 x more memory each time (80, 100, 125, 157, 197, 247, 309 MiB)
+# until it fits. tail -c buffers the last 300 MiB it reads.
+
+graph "shard-oom" {
+  datacenters = ["dc1"]
+  driver      = "shard"
+
+  task "hog" {
+    command = "/bin/sh"
+    args    = ["-c", "head -c 300m /dev/zero | tail -c 300m > /dev/null && echo fits"]
+
+    hints {
+      kind     = "memory"
+      runtime  = "1s"
+      memory   = "64MiB"
+      executor = "memory-intensive"
+    }
+  }
+}
