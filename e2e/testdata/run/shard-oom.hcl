@@ -1,8 +1,9 @@
 # A shard that needs 300 MiB but is planned with 64 MiB, under the shard
-# driver: its memory cgroup holds it to 64 MiB, the kernel kills it, the
+# driver: its memory cgroup holds it to its limit (memory_max, 1.5 x memory
+# on memory-intensive, which oversubscribes), the kernel kills it, the
 # driver reports OOMKilled, and `shardwise run -retries N` retries it with
-# 1.25 x more memory each time (80, 100, 125, 157, 197, 247, 309 MiB)
-# until it fits. tail -c buffers the last 300 MiB it reads.
+# 1.25 x the limit it died at until it fits (64 -> 120 -> 225 MiB memory,
+# 96, 180, 337 MiB memory_max). tail -c buffers the last 300 MiB it reads.
 
 graph "shard-oom" {
   datacenters = ["dc1"]
