@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	hclog "github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/nomad/structs"
 	"github.com/hashicorp/nomad/plugins/drivers"
 
@@ -287,5 +288,83 @@ func TestMHzPerCore(t *testing.T) {
 		if got := mhzPerCore(r); got != 0 {
 			t.Errorf("%+v: %v MHz per core, want 0", r, got)
 		}
+	}
+}
+
+// bigChannels is a ChannelManager whose FetchInputs writes size bytes to
+// each input path and whose PublishOutputs reads every output file
+// through, as driver/channel does (in the plugin's process, not the
+// task's).
+type bigChannels struct {
+	size      int64
+	published int64
+}
+
+func (b *bigChannels) FetchInputs(ctx context.Context, spec TaskChannels, taskDir string, progress func(string)) error {
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	for _, in := range spec.Inputs {
+		path := filepath.Join(taskDir, in.Path)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		for n := int64(0); n < b.size; n += int64(len(buf)) {
+			if _, err := f.Write(buf); err != nil {
+				f.Close()
+				return err
+			}
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *bigChannels) PublishOutputs(ctx context.Context, spec TaskChannels, taskDir string) error {
+	for _, out := range spec.Outputs {
+		data, err := os.ReadFile(filepath.Join(taskDir, out.Path))
+		if err != nil {
+			return err
+		}
+		b.published += int64(len(data))
+	}
+	return nil
+}
+
+func (b *bigChannels) Close() error { return nil }
+
+// Fetching a 256 MiB input and publishing an output are the plugin's
+// work, not charged to the task: a task with 32 MiB that reads the whole
+// input through completes without an OOM kill, and its cgroup's peak
+// stays far below the limit (the input's pages, cached by the plugin,
+// stay charged to the plugin's cgroup).
+func TestChannelsNotChargedToTask(t *testing.T) {
+	needCgroupV1(t)
+	ch := &bigChannels{size: 256 << 20}
+	td := newTestDriver(t, func(*Config, hclog.Logger) (ChannelManager, error) { return ch, nil })
+	task := td.newTask(t, "cksum in/raw > /dev/null && mkdir -p out && head -c 8m /dev/zero > out/clean", withChannels)
+	withResources(task, 32, 0, 100)
+	handle := td.start(t, task)
+	if res := td.wait(t, task.ID); !res.Successful() || res.OOMKilled {
+		t.Fatalf("exit result %+v, want success", res)
+	}
+	var state TaskState
+	if err := handle.GetDriverState(&state); err != nil || state.Cgroup == nil {
+		t.Fatalf("driver state %+v, %v: no cgroup", state, err)
+	}
+	peak := cgroupValue(t, state.Cgroup.Dirs["memory"], "memory.max_usage_in_bytes")
+	t.Logf("task cgroup peak %.1f MiB (limit 32 MiB, input 256 MiB, output 8 MiB)", float64(peak)/(1<<20))
+	if peak >= 24<<20 {
+		t.Errorf("task cgroup peak %d bytes: the fetched input was charged to the task", peak)
+	}
+	if ch.published != 8<<20 {
+		t.Errorf("published %d bytes, want 8 MiB", ch.published)
 	}
 }
