@@ -176,6 +176,7 @@ func TestPluginConfigSchema(t *testing.T) {
   data_dir          = "/var/lib/nomad-driver-shard"
   channel_secret    = "s3cret"
   no_cgroups        = true
+  pids_limit        = 256
   consul {
     address              = "https://127.0.0.1:8501"
     token                = "t0k"
@@ -188,7 +189,7 @@ func TestPluginConfigSchema(t *testing.T) {
 }`, &got)
 	want := Config{
 		BindAddr: "10.0.0.5", Port: 0, AdvertiseAddr: "node1.internal", CompressionLevel: 7,
-		DataDir: "/var/lib/nomad-driver-shard", ChannelSecret: "s3cret", NoCgroups: true,
+		DataDir: "/var/lib/nomad-driver-shard", ChannelSecret: "s3cret", NoCgroups: true, PidsLimit: 256,
 		Consul: ConsulConfig{Address: "https://127.0.0.1:8501", Token: "t0k", CAFile: "/etc/consul/ca.pem",
 			CertFile: "/etc/consul/cert.pem", KeyFile: "/etc/consul/key.pem", TLSServerName: "consul.internal", InsecureSkipVerify: true},
 	}
@@ -212,6 +213,7 @@ func TestDecodeConfig(t *testing.T) {
 		"port":        {Port: 70000, CompressionLevel: 3},
 		"compression": {CompressionLevel: 23},
 		"data_dir":    {CompressionLevel: 3, DataDir: "relative/dir"},
+		"pids_limit":  {CompressionLevel: 3, PidsLimit: -1},
 	}
 	for name, c := range bad {
 		if _, err := decodeConfig(encodeConfig(t, &c)); err == nil || !strings.Contains(err.Error(), name) {

@@ -49,7 +49,7 @@ func New(logger hclog.Logger, factory ChannelFactory) *Driver {
 		tasks:   newTaskStore(),
 		factory: factory,
 		config:  defaultConfig(),
-		limits:  proc.Detect(false),
+		limits:  proc.Detect(defaultNoCgroups),
 	}
 }
 
