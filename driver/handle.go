@@ -106,6 +106,13 @@ func (h *taskHandle) run() {
 	if res.Err != nil {
 		h.logger.Warn("task failed", "error", res.Err)
 	}
+	// The task is over once its command exited and its outputs are
+	// published: what it left running dies with its cgroup, as under
+	// exec, and the cgroup goes now rather than only at DestroyTask,
+	// which a client that dies first never calls.
+	if h.isLaunched() {
+		h.destroyCgroup()
+	}
 	h.finish(res)
 }
 

@@ -349,22 +349,49 @@ func TestChannelsNotChargedToTask(t *testing.T) {
 	needCgroupV1(t)
 	ch := &bigChannels{size: 256 << 20}
 	td := newTestDriver(t, func(*Config, hclog.Logger) (ChannelManager, error) { return ch, nil })
-	task := td.newTask(t, "cksum in/raw > /dev/null && mkdir -p out && head -c 8m /dev/zero > out/clean", withChannels)
+	// The task reads its own cgroup's peak last (the driver removes the
+	// cgroup when the task ends).
+	script := "cksum in/raw > /dev/null && mkdir -p out && head -c 8m /dev/zero > out/clean && " +
+		"cat /sys/fs/cgroup/memory$(grep ':memory:' /proc/self/cgroup | cut -d: -f3)/memory.max_usage_in_bytes > peak"
+	task := td.newTask(t, script, withChannels)
 	withResources(task, 32, 0, 100)
-	handle := td.start(t, task)
+	td.start(t, task)
 	if res := td.wait(t, task.ID); !res.Successful() || res.OOMKilled {
 		t.Fatalf("exit result %+v, want success", res)
 	}
-	var state TaskState
-	if err := handle.GetDriverState(&state); err != nil || state.Cgroup == nil {
-		t.Fatalf("driver state %+v, %v: no cgroup", state, err)
-	}
-	peak := cgroupValue(t, state.Cgroup.Dirs["memory"], "memory.max_usage_in_bytes")
+	peak := cgroupValue(t, task.TaskDir().Dir, "peak")
 	t.Logf("task cgroup peak %.1f MiB (limit 32 MiB, input 256 MiB, output 8 MiB)", float64(peak)/(1<<20))
 	if peak >= 24<<20 {
 		t.Errorf("task cgroup peak %d bytes: the fetched input was charged to the task", peak)
 	}
 	if ch.published != 8<<20 {
 		t.Errorf("published %d bytes, want 8 MiB", ch.published)
+	}
+}
+
+// When the command exits, what it left running dies with its cgroup
+// (as under exec), and the cgroup is removed then, not only at
+// DestroyTask, which a client that dies first never calls.
+func TestExitEndsTheTree(t *testing.T) {
+	needCgroupV1(t)
+	td := newTestDriver(t, nil)
+	task := td.newTask(t, "sleep 1000 & echo $! > child; exit 0", nil)
+	withResources(task, 32, 0, 100)
+	handle := td.start(t, task)
+	if res := td.wait(t, task.ID); !res.Successful() {
+		t.Fatalf("exit result %+v", res)
+	}
+	child, _ := strconv.Atoi(lines(t, taskFile(task, "child"))[0])
+	if alive(child) {
+		t.Errorf("child %d outlived the task", child)
+	}
+	var state TaskState
+	if err := handle.GetDriverState(&state); err != nil || state.Cgroup == nil {
+		t.Fatalf("driver state %+v, %v: no cgroup", state, err)
+	}
+	for c, dir := range state.Cgroup.Dirs {
+		if exists(dir) {
+			t.Errorf("%s cgroup %s left after the task ended", c, dir)
+		}
 	}
 }
