@@ -123,6 +123,28 @@ func (td *testDriver) wait(t *testing.T, id string) *drivers.ExitResult {
 	return nil
 }
 
+// statsUntil waits until the task's command runs, then reads its stats
+// every 100 ms until cond holds for one reading, which it returns.
+func (td *testDriver) statsUntil(t *testing.T, id, what string, cond func(*drivers.ResourceUsage) bool) *drivers.TaskResourceUsage {
+	t.Helper()
+	runningPid(t, td, id)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := td.TaskStats(ctx, id, 100*time.Millisecond)
+	if err != nil {
+		t.Fatalf("TaskStats: %v", err)
+	}
+	var last *drivers.TaskResourceUsage
+	eventually(t, what, func() bool {
+		last = <-ch
+		if last == nil {
+			t.Fatal("stats channel closed")
+		}
+		return cond(last.ResourceUsage)
+	})
+	return last
+}
+
 // eventually polls cond until it holds, failing the test after patience.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()

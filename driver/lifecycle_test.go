@@ -213,20 +213,7 @@ func TestStatsOfBusyProcess(t *testing.T) {
 	td := newTestDriver(t, nil)
 	task := td.newTask(t, "x=0; while :; do x=$((x+1)); done", nil)
 	td.start(t, task)
-	runningPid(t, td, task.ID)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ch, err := td.TaskStats(ctx, task.ID, 100*1e6)
-	if err != nil {
-		t.Fatalf("TaskStats: %v", err)
-	}
-	var last *drivers.TaskResourceUsage
-	eventually(t, "nonzero CPU ticks and memory", func() bool {
-		last = <-ch
-		if last == nil {
-			t.Fatal("stats channel closed")
-		}
-		ru := last.ResourceUsage
+	last := td.statsUntil(t, task.ID, "nonzero CPU ticks and memory", func(ru *drivers.ResourceUsage) bool {
 		return ru.CpuStats.TotalTicks > 0 && ru.MemoryStats.RSS > 0
 	})
 	if len(last.Pids) == 0 {

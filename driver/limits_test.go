@@ -180,20 +180,7 @@ func TestStatsFromCgroup(t *testing.T) {
 	task := td.newTask(t, "x=0; while :; do x=$((x+1)); done", nil)
 	withResources(task, 64, 0, 500)
 	td.start(t, task)
-	runningPid(t, td, task.ID)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ch, err := td.TaskStats(ctx, task.ID, 100*1e6)
-	if err != nil {
-		t.Fatalf("TaskStats: %v", err)
-	}
-	var last *drivers.TaskResourceUsage
-	eventually(t, "nonzero CPU and RSS", func() bool {
-		last = <-ch
-		if last == nil {
-			t.Fatal("stats channel closed")
-		}
-		ru := last.ResourceUsage
+	last := td.statsUntil(t, task.ID, "nonzero CPU and RSS", func(ru *drivers.ResourceUsage) bool {
 		return ru.CpuStats.Percent > 0 && ru.CpuStats.TotalTicks > 0 && ru.MemoryStats.RSS > 0
 	})
 	ms, cs := last.ResourceUsage.MemoryStats, last.ResourceUsage.CpuStats

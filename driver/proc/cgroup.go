@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -60,7 +61,7 @@ func Detect(noCgroups bool) Enforcement {
 		}
 		have := strings.Fields(string(b))
 		for _, c := range []string{"memory", "cpu"} {
-			if !contains(have, c) {
+			if !slices.Contains(have, c) {
 				return Enforcement{Reason: fmt.Sprintf("cgroup v2: controller %s not available (cgroup.controllers: %q)", c, strings.TrimSpace(string(b)))}
 			}
 		}
@@ -76,15 +77,6 @@ func Detect(noCgroups bool) Enforcement {
 
 // cgroupRoot is where the cgroup v2 hierarchy is mounted.
 const cgroupRoot = "/sys/fs/cgroup"
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Limits are the resources a task's cgroup holds it to.
 type Limits struct {
@@ -156,7 +148,7 @@ func (cg *Cgroup) createV1(parent, name string) error {
 			return fmt.Errorf("cgroup v1 %s hierarchy: %w", c, err)
 		}
 		dir := filepath.Join(mnt, parent, name)
-		if contains(cg.Join, dir) { // cpu and cpuacct mounted together
+		if slices.Contains(cg.Join, dir) { // cpu and cpuacct mounted together
 			cg.Dirs[c] = dir
 			continue
 		}
