@@ -175,6 +175,7 @@ func TestPluginConfigSchema(t *testing.T) {
   compression_level = 7
   data_dir          = "/var/lib/nomad-driver-shard"
   channel_secret    = "s3cret"
+  insecure_channels = true
   no_cgroups        = true
   consul {
     address              = "https://127.0.0.1:8501"
@@ -188,7 +189,7 @@ func TestPluginConfigSchema(t *testing.T) {
 }`, &got)
 	want := Config{
 		BindAddr: "10.0.0.5", Port: 0, AdvertiseAddr: "node1.internal", CompressionLevel: 7,
-		DataDir: "/var/lib/nomad-driver-shard", ChannelSecret: "s3cret", NoCgroups: true,
+		DataDir: "/var/lib/nomad-driver-shard", ChannelSecret: "s3cret", InsecureChannels: true, NoCgroups: true,
 		Consul: ConsulConfig{Address: "https://127.0.0.1:8501", Token: "t0k", CAFile: "/etc/consul/ca.pem",
 			CertFile: "/etc/consul/cert.pem", KeyFile: "/etc/consul/key.pem", TLSServerName: "consul.internal", InsecureSkipVerify: true},
 	}

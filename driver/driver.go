@@ -180,6 +180,7 @@ func defaultConfig() *Config {
 		Port:             defaultPort,
 		CompressionLevel: defaultCompressionLevel,
 		NoCgroups:        defaultNoCgroups,
+		InsecureChannels: defaultInsecureChannels,
 		DataDir:          filepath.Join(os.TempDir(), "nomad-driver-shard"),
 	}
 }

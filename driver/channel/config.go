@@ -47,6 +47,16 @@ type Config struct {
 	// Retention is how long a published channel nobody consumed is kept
 	// (default 24h); older ones are deregistered and deleted.
 	Retention time.Duration
+	// Channel servers and clients present the Connect identity of the
+	// service channels register as (registry.ServiceName), and a consumer
+	// requires it of the producer; intentions naming that service decide
+	// who may pull.
+	//
+	// InsecureChannels turns TLS off: channels travel in clear, peers
+	// prove only the run key. Without it the manager needs Consul Connect
+	// (a leaf certificate and the CA roots from the local agent) and
+	// NewManager fails when Connect is unavailable.
+	InsecureChannels bool
 	// RegistryOptions tune the Consul registration.
 	RegistryOptions registry.Options
 	// Logger receives the manager's and the server's logs.
@@ -75,6 +85,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}
+
 	return c
 }
 

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -11,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	hclog "github.com/hashicorp/go-hclog"
+	"github.com/shardwise/shardwise/driver/channel/connect"
 	"github.com/shardwise/shardwise/driver/channel/registry"
 )
 
@@ -28,9 +31,13 @@ type TaskChannels struct {
 // InputChannel is a channel entering the shard; Path is relative to the
 // task dir ("" for a plain dependency, Name "").
 type InputChannel struct {
-	ID, From, FromTask, Name, ToTask, Path string
-	Bytes                                  int64 // declared or predicted, bytes
-	Stream                                 bool
+	ID, From, FromTask, Name, ToTask string
+	// FromAlloc is the producer's allocation the run names ("" when it
+	// names none): only that allocation's registration is read.
+	FromAlloc string
+	Path      string
+	Bytes     int64 // declared or predicted, bytes
+	Stream    bool
 }
 
 // OutputChannel is a channel leaving the shard; Path is where the task
@@ -46,7 +53,7 @@ type OutputChannel struct {
 type Registry interface {
 	Register(ctx context.Context, c registry.Channel) error
 	Deregister(ctx context.Context, run, channel string) error
-	Lookup(ctx context.Context, run, channel string) (registry.Channel, error)
+	Lookup(ctx context.Context, run, channel string, accept func(registry.Channel) bool) (registry.Channel, error)
 	Wait(ctx context.Context, run, channel string, accept func(registry.Channel) bool, waiting func()) (registry.Channel, error)
 	RunSecret(ctx context.Context, run string) (string, error)
 }
@@ -60,6 +67,7 @@ type Manager struct {
 	reg   Registry
 	store *Store
 	srv   *Server
+	ident *connect.Identity // nil with InsecureChannels
 	ln    net.Listener
 	host  string
 	port  int
@@ -103,6 +111,11 @@ func (m *Manager) open() error {
 	if m.store, err = OpenStore(filepath.Join(m.cfg.DataDir, "store")); err != nil {
 		return err
 	}
+	scfg := ServerConfig{FrameSize: m.cfg.FrameSize, CompressionLevel: m.cfg.CompressionLevel,
+		Logger: m.log, Consumed: m.consumed}
+	if err := m.secure(&scfg); err != nil {
+		return err
+	}
 	for _, d := range []string{"fetched", "streams", "incoming"} {
 		if err := os.MkdirAll(filepath.Join(m.cfg.DataDir, d), 0o700); err != nil {
 			return fmt.Errorf("channel data dir: %w", err)
@@ -113,10 +126,55 @@ func (m *Manager) open() error {
 		return fmt.Errorf("channel server listen on %s: %w", addr, err)
 	}
 	m.host, m.port = m.cfg.advertise(m.ln.Addr().(*net.TCPAddr).Port)
-	m.srv = NewServer(m.store, ServerConfig{FrameSize: m.cfg.FrameSize, CompressionLevel: m.cfg.CompressionLevel,
-		Logger: m.log, Consumed: m.consumed})
+	m.srv = NewServer(m.store, scfg)
 	m.reregister()
 	return nil
+}
+
+// secure gets the plugin's Connect identity and sets the server's mutual
+// TLS and intentions check, or, with InsecureChannels, says loudly that
+// channels travel in clear.
+func (m *Manager) secure(scfg *ServerConfig) error {
+	if m.cfg.InsecureChannels {
+		m.log.Error("INSECURE CHANNELS: insecure_channels = true, channel data travels unencrypted and peers are " +
+			"not checked against Consul Connect identities or intentions; use only on a trusted network")
+		return nil
+	}
+	client, err := api.NewClient(m.consulConfig())
+	if err != nil {
+		return fmt.Errorf("consul client: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m.ident, err = connect.Start(ctx, client, registry.ServiceName, m.log.Named("connect"))
+	if err != nil {
+		return fmt.Errorf("channels need Consul Connect for mutual TLS, and %w; enable Connect in Consul "+
+			"or set insecure_channels = true in the plugin config to run channels unencrypted", err)
+	}
+	scfg.TLS = m.ident.ServerConfig()
+	scfg.Authorize = connect.Authorizer(client, registry.ServiceName)
+	m.log.Info("channels use mutual TLS 1.3 with Consul Connect identities", "service", registry.ServiceName,
+		"trust_domain", m.ident.TrustDomain())
+	return nil
+}
+
+// consulConfig returns a copy of the Consul client config (api.NewClient
+// may change the one it is given).
+func (m *Manager) consulConfig() *api.Config {
+	if m.cfg.Consul == nil {
+		return api.DefaultConfig()
+	}
+	c := *m.cfg.Consul
+	return &c
+}
+
+// clientTLS returns the TLS config for fetching from a producer of
+// service, nil without TLS.
+func (m *Manager) clientTLS(service string) *tls.Config {
+	if m.ident == nil {
+		return nil
+	}
+	return m.ident.ClientConfig(service)
 }
 
 // Addr returns the host:port peers dial to reach this manager's server.
@@ -145,6 +203,9 @@ func (m *Manager) Close() error {
 	}
 	err := m.srv.Close()
 	m.wg.Wait()
+	if m.ident != nil {
+		m.ident.Close()
+	}
 	return err
 }
 
@@ -237,7 +298,7 @@ func removeOlder(dir string, cutoff time.Time) {
 
 // registration is the registry record of a stored or streaming channel.
 func (m *Manager) registration(e Entry, state string) registry.Channel {
-	return registry.Channel{Graph: e.Graph, Run: e.Run, Shard: e.Shard, Channel: e.Channel, To: e.To,
+	return registry.Channel{Graph: e.Graph, Run: e.Run, Shard: e.Shard, Channel: e.Channel, To: e.To, Job: e.Job, Alloc: e.Alloc,
 		State: state, Format: e.Format, Size: e.Size, SHA256: e.SHA256, Address: m.host, Port: m.port}
 }
 

@@ -12,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	hclog "github.com/hashicorp/go-hclog"
 	"github.com/shardwise/shardwise/driver/channel/internal/consultest"
 	"github.com/shardwise/shardwise/driver/channel/registry"
 )
 
-// twoManagers starts a real Consul dev agent and two managers (two driver
+// twoManagers starts a real Consul dev agent (Connect enabled, intentions
+// letting only the channel service pull) and two managers (two driver
 // plugins) registered with it, each with its own data dir and port.
 func twoManagers(t *testing.T, level int) (producer, consumer *Manager, reg *registry.Registry) {
 	t.Helper()
@@ -26,19 +28,34 @@ func twoManagers(t *testing.T, level int) (producer, consumer *Manager, reg *reg
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func(name string) *Manager {
-		m, err := NewManager(Config{
-			BindAddr: "127.0.0.1", DataDir: filepath.Join(t.TempDir(), name), CompressionLevel: level,
-			Consul: agent.Config(), StreamWindow: 1 << 20,
-			Logger: hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Warn, Output: os.Stderr}),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		return m
+	client, err := api.NewClient(agent.Config())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return mk("producer"), mk("consumer"), reg
+	if err := registry.DenyAllButChannels(context.Background(), client); err != nil {
+		t.Fatal(err)
+	}
+	return testManager(t, agent, "producer", level, nil), testManager(t, agent, "consumer", level, nil), reg
+}
+
+// testManager starts a manager on agent, logging at warn to stderr and to
+// logBuf when not nil.
+func testManager(t *testing.T, agent *consultest.Agent, name string, level int, logBuf io.Writer) *Manager {
+	t.Helper()
+	out := io.Writer(os.Stderr)
+	if logBuf != nil {
+		out = io.MultiWriter(os.Stderr, logBuf)
+	}
+	m, err := NewManager(Config{
+		BindAddr: "127.0.0.1", DataDir: filepath.Join(t.TempDir(), name), CompressionLevel: level,
+		Consul: agent.Config(), StreamWindow: 1 << 20,
+		Logger: hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Warn, Output: out}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
 }
 
 func managerCtx(t *testing.T) context.Context {
@@ -230,5 +247,61 @@ func TestManagerFailsWhenUpstreamGone(t *testing.T) {
 	err := consumer.FetchInputs(ctx, in, t.TempDir(), nil)
 	if !errors.Is(err, ErrUpstreamGone) || !strings.Contains(err.Error(), "p/x") {
 		t.Fatalf("err = %v, want ErrUpstreamGone naming p/x", err)
+	}
+}
+
+// A consumer told its upstream allocation never reads a registration of
+// another allocation of the same channel: with only a stale one (an
+// earlier allocation's, on another plugin) registered it waits, and it
+// fetches the live allocation's bytes once they are registered. The
+// stale plugin never sees a connection.
+func TestManagerReadsOnlyTheNamedAllocation(t *testing.T) {
+	agent := consultest.Start(t)
+	stale := testManager(t, agent, "stale", 0, nil)
+	live := testManager(t, agent, "live", 0, nil)
+	consumer := testManager(t, agent, "consumer", 0, nil)
+	ctx := managerCtx(t)
+	out := func(alloc string, data []byte) (TaskChannels, string) {
+		dir := t.TempDir()
+		mustWrite(t, filepath.Join(dir, "out/x"), data)
+		return TaskChannels{Graph: "g", Run: "run-alloc", Shard: "p", Job: "job-p", AllocID: alloc,
+			Outputs: []OutputChannel{{ID: "p->c/x", Name: "x", To: "c", Path: "out/x"}}}, dir
+	}
+	oldSpec, oldDir := out("alloc-old", []byte("stale bytes of an earlier allocation"))
+	if err := stale.PublishOutputs(ctx, oldSpec, oldDir); err != nil {
+		t.Fatal(err)
+	}
+	in := TaskChannels{Graph: "g", Run: "run-alloc", Shard: "c", AllocID: "alloc-c",
+		Inputs: []InputChannel{{ID: "p->c/x", From: "p", Name: "x", FromAlloc: "alloc-new", Path: "in/x"}}}
+	consDir := t.TempDir()
+	waiting := make(chan struct{})
+	var once sync.Once
+	fetched := make(chan error, 1)
+	go func() {
+		fetched <- consumer.FetchInputs(ctx, in, consDir, func(s string) {
+			if strings.HasPrefix(s, "waiting for upstream") {
+				once.Do(func() { close(waiting) })
+			}
+		})
+	}()
+	select {
+	case <-waiting:
+	case err := <-fetched:
+		t.Fatalf("fetch returned (%v) with only a stale registration", err)
+	}
+	liveData := []byte("the live allocation's bytes")
+	newSpec, newDir := out("alloc-new", liveData)
+	if err := live.PublishOutputs(ctx, newSpec, newDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-fetched; err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(consDir, "in/x")); !bytes.Equal(got, liveData) {
+		t.Fatalf("consumer read %q, want %q", got, liveData)
+	}
+	// A consumed channel is deleted by its producer: the stale one never was.
+	if n := len(stale.store.List()); n != 1 {
+		t.Fatalf("the stale plugin stores %d channels, want its unread 1", n)
 	}
 }

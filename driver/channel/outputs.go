@@ -45,7 +45,8 @@ func (m *Manager) PublishOutputs(ctx context.Context, spec TaskChannels, taskDir
 // publishFile stores one output channel, reusing the copy of an earlier
 // channel of the same path.
 func (m *Manager) publishFile(spec TaskChannels, out OutputChannel, taskDir string, key []byte, stored map[string]Entry) (Entry, error) {
-	e := Entry{Graph: spec.Graph, Run: spec.Run, Shard: spec.Shard, Channel: out.ID, To: out.To, Key: key}
+	e := Entry{Graph: spec.Graph, Run: spec.Run, Shard: spec.Shard, Channel: out.ID, To: out.To, Key: key,
+		Job: spec.Job, Alloc: spec.AllocID}
 	if out.Name == "" || out.Path == "" {
 		return m.store.PublishEmpty(e)
 	}
@@ -123,7 +124,7 @@ func (m *Manager) startPump(ctx context.Context, spec TaskChannels, outs []Outpu
 	}
 	for _, out := range outs {
 		e := Entry{Graph: spec.Graph, Run: spec.Run, Shard: spec.Shard, Channel: out.ID, To: out.To,
-			Format: FormatStream, Size: -1, Key: key}
+			Format: FormatStream, Size: -1, Key: key, Job: spec.Job, Alloc: spec.AllocID}
 		st := NewStream(m.cfg.StreamWindow)
 		m.srv.AddStream(e, st)
 		p.streams, p.entries = append(p.streams, st), append(p.entries, e)

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,9 +15,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
+	"github.com/shardwise/shardwise/driver/channel/connect"
 )
 
 // Defaults of ServerConfig.
@@ -43,6 +46,16 @@ type ServerConfig struct {
 	// Consumed is called, once per channel, after a client verified the
 	// whole of it and said so; the owner then deregisters and deletes it.
 	Consumed func(Entry)
+	// TLS, when not nil, wraps every connection in TLS with this config
+	// (connect.Identity.ServerConfig: mutual TLS 1.3 with Connect
+	// identities); nil serves plaintext (insecure_channels).
+	TLS *tls.Config
+	// Authorize, with TLS, decides after the handshake whether the
+	// client may pull (connect.Authorizer: Consul intentions). It returns
+	// the client's identity for the logs, and an error: wrapping
+	// connect.ErrDenied for a refusal, any other for "cannot tell now"
+	// (the client retries). Nil accepts every verified client.
+	Authorize func(ctx context.Context, cs tls.ConnectionState) (string, error)
 }
 
 // Server serves the channels one driver plugin published: files and
@@ -177,8 +190,12 @@ func (s *Server) handle(conn net.Conn) {
 	defer conn.Close()
 	peer := conn.RemoteAddr().String()
 	conn.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	conn, p, ok := s.secure(conn, peer)
+	if !ok {
+		return
+	}
 	br := bufio.NewReaderSize(conn, 4096)
-	hello, src, err := s.handshake(conn, br, peer)
+	hello, src, err := s.handshake(conn, br, p)
 	if err != nil {
 		return
 	}
@@ -187,6 +204,40 @@ func (s *Server) handle(conn net.Conn) {
 	if err := s.transfer(conn, br, hello, src); err != nil {
 		s.log.Debug("channel transfer ended", "peer", peer, "run", hello.run, "channel", hello.ch.Channel, "error", err)
 	}
+}
+
+// secure runs the TLS handshake and the authorization of the client's
+// identity when the server has a TLS config; it returns the connection to
+// use and what is known of the peer. A refused handshake is logged,
+// except a peer that hangs up at once (a TCP health check).
+func (s *Server) secure(conn net.Conn, peer string) (net.Conn, *peerInfo, bool) {
+	if s.cfg.TLS == nil {
+		return conn, &peerInfo{addr: peer}, true
+	}
+	tc := tls.Server(conn, s.cfg.TLS)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+			s.log.Debug("channel peer hung up during the TLS handshake", "peer", peer)
+		} else {
+			s.log.Warn("refused channel peer: TLS", "peer", peer, "reason", err.Error())
+		}
+		return nil, nil, false
+	}
+	p := &peerInfo{addr: peer}
+	if s.cfg.Authorize != nil {
+		p.identity, p.authzErr = s.cfg.Authorize(ctx, tc.ConnectionState())
+	}
+	return tc, p, true
+}
+
+// peerInfo is what the server knows of a connection's peer before its
+// hello: its address and, with TLS, its identity and whether the
+// intentions let it pull (authzErr nil).
+type peerInfo struct {
+	addr, identity string
+	authzErr       error
 }
 
 // session is an authenticated connection's state.
@@ -201,7 +252,8 @@ type session struct {
 // handshake authenticates the peer and opens the requested channel. Every
 // refusal is answered with a status and logged; a peer that hangs up before
 // its hello (a TCP health check) is not.
-func (s *Server) handshake(conn net.Conn, br *bufio.Reader, peer string) (*session, source, error) {
+func (s *Server) handshake(conn net.Conn, br *bufio.Reader, p *peerInfo) (*session, source, error) {
+	peer := p.addr
 	ss := &session{}
 	if _, err := rand.Read(ss.serverNonce[:]); err != nil {
 		return nil, nil, err
@@ -217,7 +269,10 @@ func (s *Server) handshake(conn net.Conn, br *bufio.Reader, peer string) (*sessi
 		return nil, nil, err
 	}
 	ss.ch, ss.run = ch, ch.Run
-	status, msg := s.authenticate(ss)
+	status, msg := s.authorize(p)
+	if status == statusOK {
+		status, msg = s.authenticate(ss)
+	}
 	if status == statusOK {
 		var src source
 		src, status, msg = s.open(ss)
@@ -229,9 +284,22 @@ func (s *Server) handshake(conn net.Conn, br *bufio.Reader, peer string) (*sessi
 	if status == statusNotFound || status == statusOffset {
 		level = hclog.Info
 	}
-	s.log.Log(level, "refused channel peer", "peer", peer, "run", ch.Run, "channel", ch.Channel, "reason", msg)
+	s.log.Log(level, "refused channel peer", "peer", peer, "identity", p.identity, "run", ch.Run, "channel", ch.Channel, "reason", msg)
 	conn.Write((&reply{Status: status, Message: msg}).encode())
 	return nil, nil, fmt.Errorf("refused: %s", msg)
+}
+
+// authorize answers the intentions' decision on the peer's identity: a
+// denial is a refusal, a failure to ask is "busy" (the client retries).
+func (s *Server) authorize(p *peerInfo) (uint8, string) {
+	switch {
+	case p.authzErr == nil:
+		return statusOK, ""
+	case errors.Is(p.authzErr, connect.ErrDenied):
+		return statusAuth, p.authzErr.Error()
+	default:
+		return statusBusy, p.authzErr.Error()
+	}
 }
 
 // authenticate checks the version and the client's MAC with the run key.

@@ -67,6 +67,10 @@ type Channel struct {
 	// Address and Port locate the producer's channel server.
 	Address string
 	Port    int
+	// Job and Alloc are the Nomad job and allocation that produced the
+	// channel; a consumer that knows its upstream allocation accepts only
+	// that one's registration.
+	Job, Alloc string
 	// Node is the Consul node of the producer (set by lookups).
 	Node string
 }
@@ -178,6 +182,7 @@ func meta(c Channel) map[string]string {
 	return map[string]string{
 		"graph": c.Graph, "run": c.Run, "shard": c.Shard, "channel": c.Channel, "to": c.To,
 		"state": c.State, "format": c.Format, "size": strconv.FormatInt(c.Size, 10), "sha256": c.SHA256,
+		"job": c.Job, "alloc": c.Alloc,
 	}
 }
 
@@ -230,21 +235,24 @@ func fromEntry(e *api.ServiceEntry) Channel {
 		addr = e.Node.Address
 	}
 	return Channel{Graph: m["graph"], Run: m["run"], Shard: m["shard"], Channel: m["channel"], To: m["to"],
-		State: m["state"], Format: m["format"], Size: size, SHA256: m["sha256"],
+		State: m["state"], Format: m["format"], Size: size, SHA256: m["sha256"], Job: m["job"], Alloc: m["alloc"],
 		Address: addr, Port: e.Service.Port, Node: e.Node.Node}
 }
 
-// Lookup returns a channel's passing instance without waiting; it returns
-// an error wrapping ErrNotFound when there is none.
-func (r *Registry) Lookup(ctx context.Context, run, channel string) (Channel, error) {
+// Lookup returns a passing instance of the channel that satisfies accept
+// (nil accepts any) without waiting; it returns an error wrapping
+// ErrNotFound when there is none.
+func (r *Registry) Lookup(ctx context.Context, run, channel string, accept func(Channel) bool) (Channel, error) {
 	cs, _, err := r.query(ctx, run, channel, 0)
 	if err != nil {
 		return Channel{}, err
 	}
-	if len(cs) == 0 {
-		return Channel{}, fmt.Errorf("channel %s of run %s: %w", channel, run, ErrNotFound)
+	for _, c := range cs {
+		if accept == nil || accept(c) {
+			return c, nil
+		}
 	}
-	return cs[0], nil
+	return Channel{}, fmt.Errorf("channel %s of run %s: %w", channel, run, ErrNotFound)
 }
 
 // Wait blocks, with Consul blocking queries, until a passing instance of
@@ -342,6 +350,27 @@ func (r *Registry) RunSecret(ctx context.Context, run string) (string, error) {
 func (r *Registry) DeleteRunSecret(ctx context.Context, run string) error {
 	if _, err := r.client.KV().Delete(secretKey(run), (&api.WriteOptions{}).WithContext(ctx)); err != nil {
 		return fmt.Errorf("delete run secret of %s: %w", run, err)
+	}
+	return nil
+}
+
+// DenyAllButChannels writes the service-intentions config entry of the
+// channel service: channel servers accept only clients with the identity
+// of the channel service itself, every other service is denied, whatever
+// the cluster's default intention policy. It replaces an existing entry.
+// Clusters that want other consumers (say a job's own Connect service)
+// add sources to that entry instead.
+func DenyAllButChannels(ctx context.Context, client *api.Client) error {
+	entry := &api.ServiceIntentionsConfigEntry{
+		Kind: api.ServiceIntentions,
+		Name: ServiceName,
+		Sources: []*api.SourceIntention{
+			{Name: ServiceName, Action: api.IntentionActionAllow},
+			{Name: "*", Action: api.IntentionActionDeny},
+		},
+	}
+	if _, _, err := client.ConfigEntries().Set(entry, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+		return fmt.Errorf("write intentions of %s: %w", ServiceName, err)
 	}
 	return nil
 }

@@ -36,9 +36,11 @@ func (a *Agent) Config() *api.Config {
 	return cfg
 }
 
-// Start starts a dev agent and waits, by reading its log, until it has
-// elected itself leader and synced its node; it stops the agent when t ends.
-func Start(t testing.TB) *Agent {
+// Start starts a dev agent (Connect enabled, with the built-in CA) and
+// waits, by reading its log, until it has elected itself leader and synced
+// its node; it stops the agent when t ends. extra is appended to the
+// agent's command line (e.g. "-hcl", "connect { enabled = false }").
+func Start(t testing.TB, extra ...string) *Agent {
 	t.Helper()
 	bin := binary()
 	if bin == "" {
@@ -53,6 +55,7 @@ func Start(t testing.TB) *Agent {
 		"-http-port", strconv.Itoa(ports[0]), "-serf-lan-port", strconv.Itoa(ports[1]),
 		"-serf-wan-port", strconv.Itoa(ports[2]), "-server-port", strconv.Itoa(ports[3]),
 		"-dns-port", "-1", "-grpc-port", "-1"}
+	args = append(args, extra...)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, args...)
 	out, err := cmd.StdoutPipe()
