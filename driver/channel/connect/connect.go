@@ -60,11 +60,11 @@ func Start(ctx context.Context, client *api.Client, service string, log hclog.Lo
 		log = hclog.NewNullLogger()
 	}
 	id := &Identity{agent: client.Agent(), service: service, log: log}
-	rootsIdx, err := id.fetchRoots(ctx, 0)
+	rootsIdx, err := retryStart(ctx, func() (uint64, error) { return id.fetchRoots(ctx, 0) })
 	if err != nil {
 		return nil, err
 	}
-	leafIdx, err := id.fetchLeaf(ctx, 0)
+	leafIdx, err := retryStart(ctx, func() (uint64, error) { return id.fetchLeaf(ctx, 0) })
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +74,35 @@ func Start(ctx context.Context, client *api.Client, service string, log hclog.Lo
 	go id.watch(wctx, "CA roots", rootsIdx, id.fetchRoots)
 	go id.watch(wctx, "leaf certificate", leafIdx, id.fetchLeaf)
 	return id, nil
+}
+
+// retryStart runs fetch until it succeeds, fails for good (Connect
+// disabled, permission denied) or ctx ends: an agent that is restarting
+// or a CA not initialized yet is waited for, from 250 ms to 4 s apart.
+func retryStart(ctx context.Context, fetch func() (uint64, error)) (uint64, error) {
+	wait := 250 * time.Millisecond
+	for {
+		idx, err := fetch()
+		if err == nil || final(err) {
+			return idx, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 4*time.Second)
+	}
+}
+
+// final reports whether err from the agent cannot go away by waiting:
+// Connect disabled, or an ACL refusal.
+func final(err error) bool {
+	var se api.StatusError
+	if errors.As(err, &se) {
+		return se.Code == 403 || strings.Contains(se.Body, "Connect must be enabled") || strings.Contains(se.Body, "Connect is not enabled")
+	}
+	return false
 }
 
 // Service returns the service whose identity this is.
