@@ -214,7 +214,8 @@ func (s *Server) secure(conn net.Conn, peer string) (net.Conn, *peerInfo, bool) 
 	if s.cfg.TLS == nil {
 		return conn, &peerInfo{addr: peer}, true
 	}
-	tc := tls.Server(conn, s.cfg.TLS)
+	bc := &batchConn{Conn: conn}
+	tc := tls.Server(bc, s.cfg.TLS)
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandshakeTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
@@ -225,7 +226,8 @@ func (s *Server) secure(conn net.Conn, peer string) (net.Conn, *peerInfo, bool) 
 		}
 		return nil, nil, false
 	}
-	p := &peerInfo{addr: peer}
+	p := &peerInfo{addr: peer, out: bc}
+	bc.batch = true // from here on, records go out per frame (flush)
 	if s.cfg.Authorize != nil {
 		p.identity, p.authzErr = s.cfg.Authorize(ctx, tc.ConnectionState())
 	}
@@ -238,6 +240,38 @@ func (s *Server) secure(conn net.Conn, peer string) (net.Conn, *peerInfo, bool) 
 type peerInfo struct {
 	addr, identity string
 	authzErr       error
+	out            *batchConn // nil without TLS
+}
+
+// batchConn gathers the TLS records of one frame into one write: Go's TLS
+// writes every record (16 KiB) with a syscall of its own, 64 per 1 MiB
+// frame. While batch is set, writes are buffered until flush (or 1 MiB
+// more than a frame, whichever first).
+type batchConn struct {
+	net.Conn
+	batch bool
+	buf   []byte
+}
+
+func (b *batchConn) Write(p []byte) (int, error) {
+	if !b.batch {
+		return b.Conn.Write(p)
+	}
+	b.buf = append(b.buf, p...)
+	if len(b.buf) >= MaxFrameSize+(1<<20) {
+		return len(p), b.flush()
+	}
+	return len(p), nil
+}
+
+// flush writes what was gathered.
+func (b *batchConn) flush() error {
+	if b == nil || len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.Conn.Write(b.buf)
+	b.buf = b.buf[:0]
+	return err
 }
 
 // session is an authenticated connection's state.
@@ -247,6 +281,7 @@ type session struct {
 	key         []byte
 	run         string
 	entry       Entry
+	out         *batchConn // gathers TLS records; nil without TLS
 }
 
 // handshake authenticates the peer and opens the requested channel. Every
@@ -254,11 +289,14 @@ type session struct {
 // its hello (a TCP health check) is not.
 func (s *Server) handshake(conn net.Conn, br *bufio.Reader, p *peerInfo) (*session, source, error) {
 	peer := p.addr
-	ss := &session{}
+	ss := &session{out: p.out}
 	if _, err := rand.Read(ss.serverNonce[:]); err != nil {
 		return nil, nil, err
 	}
 	if _, err := conn.Write((&serverHello{Nonce: ss.serverNonce}).encode()); err != nil {
+		return nil, nil, err
+	}
+	if err := ss.out.flush(); err != nil {
 		return nil, nil, err
 	}
 	ch, err := readClientHello(br)
@@ -286,6 +324,7 @@ func (s *Server) handshake(conn net.Conn, br *bufio.Reader, p *peerInfo) (*sessi
 	}
 	s.log.Log(level, "refused channel peer", "peer", peer, "identity", p.identity, "run", ch.Run, "channel", ch.Channel, "reason", msg)
 	conn.Write((&reply{Status: status, Message: msg}).encode())
+	p.out.flush()
 	return nil, nil, fmt.Errorf("refused: %s", msg)
 }
 
@@ -368,8 +407,10 @@ func (s *Server) accept(conn net.Conn, ss *session, src source) error {
 	if ss.ch.Flags&flagAcceptZstd != 0 && s.cfg.CompressionLevel > 0 {
 		rp.Codec = codecZstd
 	}
-	_, err := conn.Write(rp.encode())
-	return err
+	if _, err := conn.Write(rp.encode()); err != nil {
+		return err
+	}
+	return ss.out.flush()
 }
 
 // transfer sends the frames from the resume offset and, after the end
@@ -463,6 +504,9 @@ func (s *Server) sendFrames(ctx context.Context, conn net.Conn, ss *session, src
 			if werr := writeDataFrame(conn, enc, off, p[:n]); werr != nil {
 				return 0, werr
 			}
+			if werr := ss.out.flush(); werr != nil {
+				return 0, werr
+			}
 			off += int64(n)
 		}
 		switch {
@@ -470,12 +514,14 @@ func (s *Server) sendFrames(ctx context.Context, conn net.Conn, ss *session, src
 			return off, s.sendEnd(conn, ss, src, off)
 		case err != nil:
 			writeErrorFrame(conn, err)
+			ss.out.flush()
 			return 0, err
 		}
 	}
 }
 
 func (s *Server) sendEnd(conn net.Conn, ss *session, src source, off int64) error {
+	defer ss.out.flush()
 	size, sum, err := src.final()
 	if err != nil {
 		writeErrorFrame(conn, err)
@@ -488,7 +534,10 @@ func (s *Server) sendEnd(conn net.Conn, ss *session, src source, off int64) erro
 	}
 	mac := endMAC(ss.key, ss.serverNonce, ss.ch.Nonce, size, sum)
 	payload := append(sum[:], mac[:]...)
-	return writeFrame(conn, frameHeader{Type: frameEnd, Offset: size, WireLen: uint32(len(payload))}, payload)
+	if err := writeFrame(conn, frameHeader{Type: frameEnd, Offset: size, WireLen: uint32(len(payload))}, payload); err != nil {
+		return err
+	}
+	return ss.out.flush()
 }
 
 func (s *Server) markConsumed(e Entry) {

@@ -209,7 +209,7 @@ func TestTLSRefusesOtherIdentities(t *testing.T) {
 	}{
 		{"other service", intruder.ClientConfig(registry.ServiceName), ErrRefused, "intruder -> " + registry.ServiceName},
 		{"no certificate", noCert, ErrRefused, "refused channel peer: TLS"},
-		{"TLS 1.2", tls12, ErrRefused, "protocol version"},
+		{"TLS 1.2", tls12, ErrRefused, "unsupported versions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := request(t, ts.addr, "c")
