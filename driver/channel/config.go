@@ -37,8 +37,15 @@ type Config struct {
 	// Secret is the cluster secret run keys derive from (RunKey); when it
 	// is empty each run's secret is kept in Consul KV (registry.RunSecret).
 	Secret string
+	// MemoryStreams serves stream outputs through a named pipe and an
+	// in-memory window of StreamWindow bytes: bounded memory and
+	// back-pressure on the task, but a plugin restart loses the stream.
+	// By default (false) a stream output is the regular file the task
+	// writes, served as it grows: it survives a plugin restart (consumers
+	// resume at their offset) and needs disk for the whole stream.
+	MemoryStreams bool
 	// StreamWindow is how far, in bytes, a stream's producer may run ahead
-	// of its consumer (default 8 MiB).
+	// of its consumer with MemoryStreams (default 8 MiB).
 	StreamWindow int
 	// FrameSize is the raw bytes per frame (default DefaultFrameSize).
 	FrameSize int

@@ -74,7 +74,8 @@ type Manager struct {
 
 	mu    sync.Mutex
 	keys  map[string][]byte
-	pumps map[string]*pump // stream outputs by alloc and path
+	pumps   map[string]*pump        // in-memory stream outputs by alloc and path
+	growing map[string]*growingFile // file-backed stream outputs by file path
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -86,7 +87,7 @@ type Manager struct {
 func NewManager(cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, log: cfg.Logger.Named("channels"), keys: map[string][]byte{},
-		pumps: map[string]*pump{}, stop: make(chan struct{})}
+		pumps: map[string]*pump{}, growing: map[string]*growingFile{}, stop: make(chan struct{})}
 	if err := m.open(); err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func (m *Manager) open() error {
 	if err := m.secure(&scfg); err != nil {
 		return err
 	}
-	for _, d := range []string{"fetched", "streams", "incoming"} {
+	for _, d := range []string{"fetched", "streams", "incoming", fileStreamsDir} {
 		if err := os.MkdirAll(filepath.Join(m.cfg.DataDir, d), 0o700); err != nil {
 			return fmt.Errorf("channel data dir: %w", err)
 		}
@@ -128,6 +129,7 @@ func (m *Manager) open() error {
 	m.host, m.port = m.cfg.advertise(m.ln.Addr().(*net.TCPAddr).Port)
 	m.srv = NewServer(m.store, scfg)
 	m.reregister()
+	m.restoreFileStreams()
 	return nil
 }
 
@@ -253,6 +255,7 @@ func (m *Manager) drop(e Entry) {
 		m.log.Warn("deregister channel", "run", e.Run, "channel", e.Channel, "error", err)
 	}
 	m.srv.RemoveStream(e.Run, e.Channel)
+	m.dropFileStream(e)
 	if err := m.store.Remove(e.Run, e.Channel); err != nil {
 		m.log.Warn("remove channel", "run", e.Run, "channel", e.Channel, "error", err)
 	}
@@ -284,6 +287,7 @@ func (m *Manager) sweep() {
 	}
 	removeOlder(filepath.Join(m.cfg.DataDir, "fetched"), cutoff)
 	removeOlder(filepath.Join(m.cfg.DataDir, "streams"), cutoff)
+	removeOlder(filepath.Join(m.cfg.DataDir, fileStreamsDir), cutoff)
 }
 
 // removeOlder deletes the files in dir last modified before cutoff.

@@ -76,8 +76,15 @@ type Server struct {
 }
 
 type streamEntry struct {
-	entry  Entry
-	stream *Stream
+	entry Entry
+	live  liveChannel
+}
+
+// liveChannel is a channel served while it is produced: a Stream (a
+// window in memory) or a growingFile (the task's output file on disk).
+type liveChannel interface {
+	// open returns a source for one connection.
+	open() (source, error)
 }
 
 // NewServer returns a server for the channels in store (which may be nil
@@ -99,11 +106,14 @@ func NewServer(store *Store, cfg ServerConfig) *Server {
 
 // AddStream serves st as channel (e.Run, e.Channel) with run key e.Key,
 // replacing any stream of that channel.
-func (s *Server) AddStream(e Entry, st *Stream) {
+func (s *Server) AddStream(e Entry, st *Stream) { s.addLive(e, st) }
+
+// addLive serves a live channel as (e.Run, e.Channel), replacing any.
+func (s *Server) addLive(e Entry, lc liveChannel) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := chanKey{e.Run, e.Channel}
-	s.streams[k] = &streamEntry{entry: e, stream: st}
+	s.streams[k] = &streamEntry{entry: e, live: lc}
 	delete(s.consumed, k)
 }
 
@@ -379,8 +389,12 @@ func (s *Server) open(ss *session) (source, uint8, string) {
 	se := s.streams[k]
 	s.mu.Unlock()
 	if se != nil {
+		src, err := se.live.open()
+		if err != nil {
+			return nil, statusBusy, err.Error()
+		}
 		ss.entry = se.entry
-		return &streamSource{s: se.stream}, statusOK, ""
+		return src, statusOK, ""
 	}
 	if s.store == nil {
 		return nil, statusNotFound, "no such channel"
@@ -689,6 +703,8 @@ func (f *fileSource) close() {
 }
 
 type streamSource struct{ s *Stream }
+
+func (s *Stream) open() (source, error) { return &streamSource{s: s}, nil }
 
 func (s *streamSource) readAt(ctx context.Context, p []byte, off int64) (int, error) {
 	return s.s.ReadAt(ctx, p, off)
