@@ -72,8 +72,8 @@ type Manager struct {
 	host  string
 	port  int
 
-	mu    sync.Mutex
-	keys  map[string][]byte
+	mu      sync.Mutex
+	keys    map[string][]byte
 	pumps   map[string]*pump        // in-memory stream outputs by alloc and path
 	growing map[string]*growingFile // file-backed stream outputs by file path
 
