@@ -236,7 +236,8 @@ func assertNoSecrets(t *testing.T, cl *cluster.Cluster, run string, secrets map[
 		if err != nil {
 			return nil // allocation dirs come and go
 		}
-		if !d.IsDir() && (strings.HasSuffix(path, ".log") || strings.Contains(path, "/alloc/logs/")) {
+		// Regular files only: Nomad's log shippers keep FIFOs in alloc/logs.
+		if d.Type().IsRegular() && (strings.HasSuffix(path, ".log") || strings.Contains(path, "/alloc/logs/")) {
 			files = append(files, path)
 		}
 		return nil
