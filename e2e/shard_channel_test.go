@@ -86,12 +86,13 @@ func runJob(t *testing.T, c *api.Client, job *api.Job) *api.Allocation {
 	return a
 }
 
-// publish runs producer p of run on class, writing size bytes of `seq`
-// output, and returns its registered channel and the SHA-256 the task
-// printed.
-func publish(t *testing.T, cl *cluster.Cluster, reg *registry.Registry, class, run string, size int64) (registry.Channel, string) {
+// publish runs producer p of run on class, writing size bytes of source
+// (a shell command's output: `seq 1 1000000000` compresses about 20x,
+// `cat /dev/urandom` not at all), and returns its registered channel and
+// the SHA-256 the task printed.
+func publish(t *testing.T, cl *cluster.Cluster, reg *registry.Registry, class, run string, size int64, source string) (registry.Channel, string) {
 	t.Helper()
-	script := fmt.Sprintf(`set -e; mkdir -p out; seq 1 1000000000 | head -c %d > out/data; echo "produce sha256 $(sha256sum < out/data | cut -d' ' -f1)"`, size)
+	script := fmt.Sprintf(`set -e; mkdir -p out; %s | head -c %d > out/data; echo "produce sha256 $(sha256sum < out/data | cut -d' ' -f1)"`, source, size)
 	a := runJob(t, cl.Client(), shardJob("chan-"+run+"-p", class, run, "p", "produce", script, nil,
 		[]map[string]any{channelSpec(size)}))
 	sum, _ := checksumLine(t, taskStdout(t, cl.Client(), a, "produce"), "produce")
@@ -134,7 +135,7 @@ func TestShardChannelRefusesPeers(t *testing.T) {
 	reg := consulRegistry(t, cl)
 	run := runID(t)
 	const size = 1 << 20
-	ch, sum := publish(t, cl, reg, "io-bound", run, size)
+	ch, sum := publish(t, cl, reg, "io-bound", run, size, "seq 1 1000000000")
 
 	ctx, cancel := context.WithTimeout(context.Background(), shardWait)
 	defer cancel()
@@ -287,6 +288,8 @@ func assertNoSecrets(t *testing.T, cl *cluster.Cluster, run string, secrets map[
 // plugins three times: after the producer published, the test points the
 // channel's Consul registration at a TCP proxy that drops the first three
 // data connections after 24 MiB each, then starts the consumer. The
+// bytes are random, which zstd cannot shrink, so what crosses the proxy is
+// the stream itself. The
 // connections are mutual TLS, so the proxy cannot read the resume offsets;
 // instead it counts the bytes: a consumer that resumes from the bytes it
 // already holds needs little more than 256 MiB from the producer in all,
@@ -299,7 +302,9 @@ func TestShardChannelCutResumes(t *testing.T) {
 	reg := consulRegistry(t, cl)
 	run := runID(t)
 	const size, cuts, cutAfter = 256 << 20, 3, 24 << 20
-	ch, sum := publish(t, cl, reg, "io-bound", run, size)
+	// Random bytes: their zstd frames go out raw, so the bytes through the
+	// proxy are the stream's (plus framing and TLS records).
+	ch, sum := publish(t, cl, reg, "io-bound", run, size, "cat /dev/urandom")
 
 	proxy := startCutProxy(t, ch.Addr(), cuts, cutAfter)
 	moved := ch
