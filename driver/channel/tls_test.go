@@ -284,3 +284,41 @@ func TestManagerWithoutConnect(t *testing.T) {
 		t.Fatalf("no loud insecure warning in the log:\n%s", logBuf.String())
 	}
 }
+
+// When Consul rotates its CA (here: the built-in CA told to use another
+// key type, which makes a new root), the identity picks up the new roots
+// and a leaf signed by the new root without a restart, and channel
+// connections keep working.
+func TestIdentityFollowsCARotation(t *testing.T) {
+	env := startConnect(t)
+	server := env.identity(t, registry.ServiceName)
+	client := env.identity(t, registry.ServiceName)
+	before := server.Leaf()
+	cfg := &api.CAConfig{Provider: "consul", Config: map[string]any{"PrivateKeyType": "rsa", "PrivateKeyBits": 2048}}
+	if _, err := env.client.Connect().CASetConfig(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		s, c := server.Leaf(), client.Leaf()
+		if !bytes.Equal(s.AuthorityKeyId, before.AuthorityKeyId) && bytes.Equal(s.AuthorityKeyId, c.AuthorityKeyId) {
+			t.Logf("leaf serial %x (issuer key %x) rotated to %x (issuer key %x)",
+				before.SerialNumber, before.AuthorityKeyId, s.SerialNumber, s.AuthorityKeyId)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leaf not re-signed by a new root within 60 s (issuer key %x)", s.AuthorityKeyId)
+		}
+	}
+	ts := startServer(t, ServerConfig{TLS: server.ServerConfig(), Authorize: connect.Authorizer(env.client, registry.ServiceName)})
+	data := randomBytes(1<<20, 61)
+	ts.publish(t, "c", data)
+	req := request(t, ts.addr, "c")
+	req.TLS = client.ClientConfig(registry.ServiceName)
+	dest := filepath.Join(t.TempDir(), "out")
+	if _, err := FetchFile(context.Background(), req, dest, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(dest); !bytes.Equal(got, data) {
+		t.Fatal("bytes differ after the rotation")
+	}
+}

@@ -108,6 +108,12 @@ func final(err error) bool {
 // Service returns the service whose identity this is.
 func (id *Identity) Service() string { return id.service }
 
+// Leaf returns the current leaf certificate.
+func (id *Identity) Leaf() *x509.Certificate {
+	cert, _, _ := id.current()
+	return cert.Leaf
+}
+
 // TrustDomain returns the Connect trust domain of the current roots.
 func (id *Identity) TrustDomain() string {
 	id.mu.RLock()
