@@ -168,8 +168,9 @@ func runAttempt(ctx context.Context, req *Request, dst sink) (Result, error) {
 	if err != nil {
 		if isRemoteAlert(err) {
 			// TLS 1.3: a server that refuses our certificate says so
-			// after our side of the handshake completed.
-			err = fmt.Errorf("%w: TLS: %w", ErrRefused, err)
+			// after our side of the handshake completed (retried, as
+			// in secure).
+			err = fmt.Errorf("TLS: the upstream refused our certificate: %w", err)
 		}
 		return Result{}, fmt.Errorf("upstream %s: %w", addr, err)
 	}
@@ -192,9 +193,12 @@ func dial(ctx context.Context, req *Request, addr string) (net.Conn, error) {
 	return conn, nil
 }
 
-// secure runs the TLS handshake when req has a TLS config. A server that
-// fails our identity check is ErrServerAuth; one that refuses ours during
-// the handshake (a TLS alert) is ErrRefused; both are final.
+// secure runs the TLS handshake when req has a TLS config. A server whose
+// certificate names another service is ErrServerAuth (final). A
+// certificate the Connect roots do not sign, or a TLS alert from the
+// server refusing ours, is retried: after a CA change one end may not
+// have the new roots yet; an impostor is still never read, and the fetch
+// ends with ErrUpstreamGone once the attempts are spent.
 func secure(ctx context.Context, req *Request, conn net.Conn) (net.Conn, error) {
 	if req.TLS == nil {
 		return conn, nil
@@ -213,7 +217,7 @@ func secure(ctx context.Context, req *Request, conn net.Conn) (net.Conn, error) 
 	case errors.Is(err, connect.ErrIdentity):
 		return nil, fmt.Errorf("%w: TLS: %w", ErrServerAuth, err)
 	case isRemoteAlert(err):
-		return nil, fmt.Errorf("%w: TLS handshake: %w", ErrRefused, err)
+		return nil, fmt.Errorf("TLS handshake: the upstream refused our certificate: %w", err)
 	default:
 		return nil, fmt.Errorf("TLS handshake: %w", err)
 	}

@@ -76,6 +76,15 @@ const (
 	DefaultRetention    = 24 * time.Hour
 )
 
+// resyncEvery is how often a manager checks that the local agent still
+// has its registrations: the TCP check's interval.
+func (c Config) resyncEvery() time.Duration {
+	if c.RegistryOptions.CheckInterval > 0 {
+		return c.RegistryOptions.CheckInterval
+	}
+	return 10 * time.Second
+}
+
 func (c Config) withDefaults() Config {
 	if c.BindAddr == "" {
 		c.BindAddr = "0.0.0.0"

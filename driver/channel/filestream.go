@@ -82,7 +82,7 @@ func (m *Manager) registerFailed(entries []Entry) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, e := range entries {
-		if err := m.reg.Register(ctx, m.registration(e, registry.StateFailed)); err != nil {
+		if err := m.register(ctx, m.registration(e, registry.StateFailed)); err != nil {
 			m.log.Warn("register failed stream", "run", e.Run, "channel", e.Channel, "error", err)
 		}
 	}
@@ -108,7 +108,7 @@ func (m *Manager) serveFileStream(ctx context.Context, e Entry, path string, g *
 		return fmt.Errorf("record stream output: %w", err)
 	}
 	m.srv.addLive(e, g)
-	return m.reg.Register(ctx, m.registration(e, registry.StateStreaming))
+	return m.register(ctx, m.registration(e, registry.StateStreaming))
 }
 
 // restoreFileStreams serves again the stream outputs a previous process of
@@ -131,7 +131,7 @@ func (m *Manager) restoreFileStreams() {
 		}
 		g := m.growingFor(r.Path)
 		m.srv.addLive(r.Entry, g)
-		if err := m.reg.Register(ctx, m.registration(r.Entry, registry.StateStreaming)); err != nil {
+		if err := m.register(ctx, m.registration(r.Entry, registry.StateStreaming)); err != nil {
 			m.log.Warn("re-register stream output", "run", r.Entry.Run, "channel", r.Entry.Channel, "error", err)
 		}
 		m.log.Info("serving stream output again after a restart", "run", r.Entry.Run, "channel", r.Entry.Channel)
@@ -161,7 +161,7 @@ func (m *Manager) finishFileStream(ctx context.Context, spec TaskChannels, out O
 	g.finish(size, sum)
 	m.srv.addLive(e, g) // served until consumed, also when StreamOutputs was not called since a restart
 	e.Size, e.SHA256 = size, hex.EncodeToString(sum[:])
-	if err := m.reg.Register(ctx, m.registration(e, registry.StateReady)); err != nil {
+	if err := m.register(ctx, m.registration(e, registry.StateReady)); err != nil {
 		return fmt.Errorf("stream output channel %s: %w", e.Channel, err)
 	}
 	return nil

@@ -56,6 +56,7 @@ type Registry interface {
 	Lookup(ctx context.Context, run, channel string, accept func(registry.Channel) bool) (registry.Channel, error)
 	Wait(ctx context.Context, run, channel string, accept func(registry.Channel) bool, waiting func()) (registry.Channel, error)
 	RunSecret(ctx context.Context, run string) (string, error)
+	LocalIDs(ctx context.Context) (map[string]bool, error)
 }
 
 // Manager publishes a driver plugin's output channels, serves them, and
@@ -76,6 +77,9 @@ type Manager struct {
 	keys    map[string][]byte
 	pumps   map[string]*pump        // in-memory stream outputs by alloc and path
 	growing map[string]*growingFile // file-backed stream outputs by file path
+	// registered is the last registration of each channel this manager
+	// serves, by service ID: what resync restores when the agent lost it.
+	registered map[string]registry.Channel
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -87,7 +91,8 @@ type Manager struct {
 func NewManager(cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	m := &Manager{cfg: cfg, log: cfg.Logger.Named("channels"), keys: map[string][]byte{},
-		pumps: map[string]*pump{}, growing: map[string]*growingFile{}, stop: make(chan struct{})}
+		pumps: map[string]*pump{}, growing: map[string]*growingFile{},
+		registered: map[string]registry.Channel{}, stop: make(chan struct{})}
 	if err := m.open(); err != nil {
 		return nil, err
 	}
@@ -188,7 +193,7 @@ func (m *Manager) reregister() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, e := range m.store.List() {
-		if err := m.reg.Register(ctx, m.registration(e, registry.StateReady)); err != nil {
+		if err := m.register(ctx, m.registration(e, registry.StateReady)); err != nil {
 			m.log.Warn("re-register stored channel", "run", e.Run, "channel", e.Channel, "error", err)
 		}
 	}
@@ -251,7 +256,7 @@ func (m *Manager) consumed(e Entry) {
 func (m *Manager) drop(e Entry) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := m.reg.Deregister(ctx, e.Run, e.Channel); err != nil {
+	if err := m.deregister(ctx, e.Run, e.Channel); err != nil {
 		m.log.Warn("deregister channel", "run", e.Run, "channel", e.Channel, "error", err)
 	}
 	m.srv.RemoveStream(e.Run, e.Channel)
@@ -261,19 +266,68 @@ func (m *Manager) drop(e Entry) {
 	}
 }
 
-// gcLoop drops channels older than Retention, checking every Retention/8.
+// gcLoop drops channels older than Retention, checking every Retention/8,
+// and restores lost registrations every resync interval.
 func (m *Manager) gcLoop() {
 	defer m.wg.Done()
 	m.sweep()
 	t := time.NewTicker(m.cfg.Retention / 8)
 	defer t.Stop()
+	r := time.NewTicker(m.cfg.resyncEvery())
+	defer r.Stop()
 	for {
 		select {
 		case <-m.stop:
 			return
 		case <-t.C:
 			m.sweep()
+		case <-r.C:
+			m.resync()
 		}
+	}
+}
+
+// register registers a channel and remembers it for resync (also when
+// the agent cannot be reached now).
+func (m *Manager) register(ctx context.Context, c registry.Channel) error {
+	m.mu.Lock()
+	m.registered[registry.ServiceID(c.Run, c.Channel)] = c
+	m.mu.Unlock()
+	return m.reg.Register(ctx, c)
+}
+
+func (m *Manager) deregister(ctx context.Context, run, channel string) error {
+	m.mu.Lock()
+	delete(m.registered, registry.ServiceID(run, channel))
+	m.mu.Unlock()
+	return m.reg.Deregister(ctx, run, channel)
+}
+
+// resync registers again the channels the local Consul agent no longer
+// has (it restarted without its state, like a dev agent) or never got
+// (it was down when they were published).
+func (m *Manager) resync() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ids, err := m.reg.LocalIDs(ctx)
+	if err != nil {
+		m.log.Debug("resync channel registrations", "error", err)
+		return
+	}
+	m.mu.Lock()
+	var missing []registry.Channel
+	for id, c := range m.registered {
+		if !ids[id] {
+			missing = append(missing, c)
+		}
+	}
+	m.mu.Unlock()
+	for _, c := range missing {
+		if err := m.reg.Register(ctx, c); err != nil {
+			m.log.Warn("re-register channel", "run", c.Run, "channel", c.Channel, "error", err)
+			continue
+		}
+		m.log.Info("re-registered channel the consul agent had lost", "run", c.Run, "channel", c.Channel)
 	}
 }
 

@@ -408,3 +408,104 @@ func TestManagerStreamSurvivesProducerRestart(t *testing.T) {
 		t.Fatalf("stream not complete after the restart (received %d of %d bytes)", received.Load(), len(data))
 	}
 }
+
+// The Consul agent restarts in the middle of a stream. A dev agent comes
+// back with nothing: no registration and a new Connect CA. The transfer
+// under way completes (it needs no Consul), the producer registers again
+// what the agent lost (a file channel published before the restart is
+// fetched after it), the identities move to the new CA, and a channel
+// published after the restart is fetched over the new CA's mutual TLS.
+func TestTransferSurvivesConsulRestart(t *testing.T) {
+	agent := consultest.Start(t)
+	fast := func(c *Config) { c.RegistryOptions.CheckInterval = time.Second }
+	producer := testManager(t, agent, "producer", 0, nil, fast)
+	consumer := testManager(t, agent, "consumer", 0, nil, fast)
+	ctx := managerCtx(t)
+	prodDir, consDir := t.TempDir(), t.TempDir()
+	data := textBytes(8<<20, 24)
+	out := TaskChannels{Graph: "g", Run: "run-cr", Shard: "p", AllocID: "alloc-p",
+		Outputs: []OutputChannel{{ID: "p->c", Name: "log", To: "c", Path: "out/log", Stream: true}}}
+	in := TaskChannels{Graph: "g", Run: "run-cr", Shard: "c", AllocID: "alloc-c",
+		Inputs: []InputChannel{{ID: "p->c", From: "p", Name: "log", Path: "in/log", Stream: true}}}
+	if err := producer.StreamOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := consumer.FetchInputs(ctx, in, consDir, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	var received atomic.Int64
+	go func() {
+		f, err := os.Open(filepath.Join(consDir, "in/log"))
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer f.Close()
+		var b bytes.Buffer
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := f.Read(buf)
+			b.Write(buf[:n])
+			received.Add(int64(n))
+			if err != nil {
+				break
+			}
+		}
+		got <- b.Bytes()
+	}()
+	w, err := os.OpenFile(filepath.Join(prodDir, "out/log"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.Write(data[:len(data)/2])
+	for deadline := time.Now().Add(time.Minute); received.Load() < 1<<20; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer received only %d bytes", received.Load())
+		}
+	}
+	// A file channel published before the restart and fetched after it:
+	// the agent loses its registration, the producer's resync restores it.
+	mustWrite(t, filepath.Join(prodDir, "out/early"), data[:2<<20])
+	early := TaskChannels{Graph: "g", Run: "run-cr", Shard: "p", AllocID: "alloc-p",
+		Outputs: []OutputChannel{{ID: "p->c/early", Name: "early", To: "c", Path: "out/early"}}}
+	if err := producer.PublishOutputs(ctx, early, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	before := producer.ident.Leaf()
+	agent.Restart(t)
+	w.Write(data[len(data)/2:])
+	if err := producer.PublishOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, data) {
+		t.Fatalf("stream across the restart: %d bytes, want %d equal", len(b), len(data))
+	}
+
+	// A new channel after the restart: both ends need the new CA.
+	for deadline := time.Now().Add(time.Minute); bytes.Equal(producer.ident.Leaf().AuthorityKeyId, before.AuthorityKeyId) ||
+		!bytes.Equal(consumer.ident.Leaf().AuthorityKeyId, producer.ident.Leaf().AuthorityKeyId); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("identities not on the new CA a minute after the restart")
+		}
+	}
+	mustWrite(t, filepath.Join(prodDir, "out/after"), data[:1<<20])
+	out2 := TaskChannels{Graph: "g", Run: "run-cr", Shard: "p", AllocID: "alloc-p",
+		Outputs: []OutputChannel{{ID: "p->c/after", Name: "after", To: "c", Path: "out/after"}}}
+	in2 := TaskChannels{Graph: "g", Run: "run-cr", Shard: "c", AllocID: "alloc-c",
+		Inputs: []InputChannel{{ID: "p->c/after", From: "p", Name: "after", Path: "in/after"},
+			{ID: "p->c/early", From: "p", Name: "early", Path: "in/early"}}}
+	if err := producer.PublishOutputs(ctx, out2, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := consumer.FetchInputs(ctx, in2, consDir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(consDir, "in/after")); !bytes.Equal(b, data[:1<<20]) {
+		t.Fatal("channel published after the restart differs")
+	}
+	if b, _ := os.ReadFile(filepath.Join(consDir, "in/early")); !bytes.Equal(b, data[:2<<20]) {
+		t.Fatal("channel published before the restart differs")
+	}
+}

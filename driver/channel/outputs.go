@@ -35,7 +35,7 @@ func (m *Manager) PublishOutputs(ctx context.Context, spec TaskChannels, taskDir
 		if err != nil {
 			return fmt.Errorf("output %s (channel %s): %w", out.Name, out.ID, err)
 		}
-		if err := m.reg.Register(ctx, m.registration(e, registry.StateReady)); err != nil {
+		if err := m.register(ctx, m.registration(e, registry.StateReady)); err != nil {
 			return fmt.Errorf("output %s (channel %s): %w", out.Name, out.ID, err)
 		}
 	}
@@ -137,7 +137,7 @@ func (m *Manager) startPump(ctx context.Context, spec TaskChannels, outs []Outpu
 		st := NewStream(m.cfg.StreamWindow)
 		m.srv.AddStream(e, st)
 		p.streams, p.entries = append(p.streams, st), append(p.entries, e)
-		if err := m.reg.Register(ctx, m.registration(e, registry.StateStreaming)); err != nil {
+		if err := m.register(ctx, m.registration(e, registry.StateStreaming)); err != nil {
 			p.close(err)
 			return fmt.Errorf("stream output %s (channel %s): %w", out.Name, out.ID, err)
 		}
@@ -227,7 +227,7 @@ func (m *Manager) registerFinished(ctx context.Context, e Entry, st *Stream, per
 		state = registry.StateFailed
 	}
 	e.Size, e.SHA256 = size, hex.EncodeToString(sum[:])
-	if err := m.reg.Register(ctx, m.registration(e, state)); err != nil {
+	if err := m.register(ctx, m.registration(e, state)); err != nil {
 		return fmt.Errorf("stream output channel %s: %w", e.Channel, err)
 	}
 	if state == registry.StateFailed {

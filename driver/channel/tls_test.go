@@ -208,8 +208,8 @@ func TestTLSRefusesOtherIdentities(t *testing.T) {
 		logged  string
 	}{
 		{"other service", intruder.ClientConfig(registry.ServiceName), ErrRefused, "intruder -> " + registry.ServiceName},
-		{"no certificate", noCert, ErrRefused, "refused channel peer: TLS"},
-		{"TLS 1.2", tls12, ErrRefused, "unsupported versions"},
+		{"no certificate", noCert, ErrUpstreamGone, "refused channel peer: TLS"},
+		{"TLS 1.2", tls12, ErrUpstreamGone, "unsupported versions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := request(t, ts.addr, "c")

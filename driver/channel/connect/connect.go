@@ -31,8 +31,14 @@ import (
 // (Connect disabled in Consul, no permission for the leaf, agent down).
 var ErrUnavailable = errors.New("consul connect unavailable")
 
-// ErrIdentity is wrapped by every handshake refusal of a peer's identity.
+// ErrIdentity is wrapped by a handshake refusal of a peer whose
+// certificate is valid but names another service (or no service).
 var ErrIdentity = errors.New("peer identity refused")
+
+// ErrUntrusted is wrapped by a handshake refusal of a peer without a
+// certificate or with one the current Connect roots do not sign (an
+// impostor, or a CA that changed and that one end has not seen yet).
+var ErrUntrusted = errors.New("peer certificate not trusted")
 
 // Identity is one service's Connect identity, kept current. It is safe
 // for concurrent use.
@@ -184,7 +190,8 @@ func (id *Identity) fetchLeaf(ctx context.Context, index uint64) (uint64, error)
 }
 
 // watch repeats a blocking fetch until ctx ends; failures keep the last
-// good value and back off from 1 s to 30 s.
+// good value and back off from 1 s to 5 s (an agent that restarts is back
+// in seconds, possibly with a new CA).
 func (id *Identity) watch(ctx context.Context, what string, index uint64, fetch func(context.Context, uint64) (uint64, error)) {
 	defer id.wg.Done()
 	backoff := time.Second
@@ -200,7 +207,11 @@ func (id *Identity) watch(ctx context.Context, what string, index uint64, fetch 
 				return
 			case <-time.After(backoff):
 			}
-			backoff = min(backoff*2, 30*time.Second)
+			backoff = min(backoff*2, 5*time.Second)
+			// Ask afresh: an agent that restarted without its state
+			// has lower indexes, and a blocking query on the old one
+			// would wait for minutes.
+			index = 0
 			continue
 		}
 		backoff = time.Second
@@ -273,7 +284,7 @@ func (id *Identity) ClientConfig(service string) *tls.Config {
 // this trust domain.
 func (id *Identity) verifyChain(cs tls.ConnectionState) (*url.URL, *x509.Certificate, error) {
 	if len(cs.PeerCertificates) == 0 {
-		return nil, nil, fmt.Errorf("%w: no certificate", ErrIdentity)
+		return nil, nil, fmt.Errorf("%w: no certificate", ErrUntrusted)
 	}
 	_, roots, domain := id.current()
 	leaf := cs.PeerCertificates[0]
@@ -283,7 +294,7 @@ func (id *Identity) verifyChain(cs tls.ConnectionState) (*url.URL, *x509.Certifi
 	}
 	opts := x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
 	if _, err := leaf.Verify(opts); err != nil {
-		return nil, nil, fmt.Errorf("%w: certificate not from the Connect CA: %w", ErrIdentity, err)
+		return nil, nil, fmt.Errorf("%w: certificate not from the Connect CA: %w", ErrUntrusted, err)
 	}
 	if len(leaf.URIs) != 1 {
 		return nil, nil, fmt.Errorf("%w: certificate has %d URI SANs, want one SPIFFE ID", ErrIdentity, len(leaf.URIs))

@@ -200,6 +200,21 @@ func (r *Registry) Deregister(ctx context.Context, run, channel string) error {
 	return nil
 }
 
+// LocalIDs returns the service IDs of the channels registered with the
+// local agent (an agent that restarted without its state has none).
+func (r *Registry) LocalIDs(ctx context.Context) (map[string]bool, error) {
+	q := (&api.QueryOptions{}).WithContext(ctx)
+	svcs, err := r.client.Agent().ServicesWithFilterOpts(fmt.Sprintf("Service == %q", ServiceName), q)
+	if err != nil {
+		return nil, fmt.Errorf("list channels registered with the local consul agent: %w", err)
+	}
+	ids := make(map[string]bool, len(svcs))
+	for id := range svcs {
+		ids[id] = true
+	}
+	return ids, nil
+}
+
 // filter selects one channel's instances.
 func filter(run, channel string) string {
 	return fmt.Sprintf("Service.Meta.run == %s and Service.Meta.channel == %s", strconv.Quote(run), strconv.Quote(channel))
@@ -258,8 +273,9 @@ func (r *Registry) Lookup(ctx context.Context, run, channel string, accept func(
 // Wait blocks, with Consul blocking queries, until a passing instance of
 // the channel satisfies accept, and returns it. It calls waiting (if not
 // nil) once, the first time the answer is not acceptable. It returns ctx's
-// error when ctx ends, and the query error after 8 consecutive failed
-// queries (with backoff between them, from 100ms to 5s).
+// error when ctx ends, and the query error after 24 consecutive failed
+// queries (with backoff between them, from 100ms to 5s: about 100 s, so
+// that a restarting agent is waited for).
 func (r *Registry) Wait(ctx context.Context, run, channel string, accept func(Channel) bool, waiting func()) (Channel, error) {
 	var index uint64
 	failures := 0
@@ -269,7 +285,7 @@ func (r *Registry) Wait(ctx context.Context, run, channel string, accept func(Ch
 			if ctx.Err() != nil {
 				return Channel{}, ctx.Err()
 			}
-			if failures++; failures >= 8 {
+			if failures++; failures >= 24 {
 				return Channel{}, err
 			}
 			if werr := pause(ctx, failures); werr != nil {

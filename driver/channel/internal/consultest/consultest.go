@@ -26,6 +26,10 @@ import (
 type Agent struct {
 	// HTTPAddr is the agent's HTTP API, host:port.
 	HTTPAddr string
+
+	bin  string
+	args []string
+	stop func() // stops the running process
 }
 
 // Config returns a Consul client config for the agent.
@@ -55,9 +59,24 @@ func Start(t testing.TB, extra ...string) *Agent {
 		"-http-port", strconv.Itoa(ports[0]), "-serf-lan-port", strconv.Itoa(ports[1]),
 		"-serf-wan-port", strconv.Itoa(ports[2]), "-server-port", strconv.Itoa(ports[3]),
 		"-dns-port", "-1", "-grpc-port", "-1"}
-	args = append(args, extra...)
+	a := &Agent{HTTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])), bin: bin, args: append(args, extra...)}
+	a.run(t)
+	t.Cleanup(func() { a.stop() })
+	return a
+}
+
+// Restart stops the agent and starts it again on the same ports. A dev
+// agent keeps nothing: registrations, KV and the Connect CA are new.
+func (a *Agent) Restart(t testing.TB) {
+	t.Helper()
+	a.stop()
+	a.run(t)
+}
+
+func (a *Agent) run(t testing.TB) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, a.bin, a.args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -66,14 +85,13 @@ func Start(t testing.TB, extra ...string) *Agent {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start consul: %v", err)
 	}
-	t.Cleanup(func() {
+	a.stop = func() {
 		cancel()
 		cmd.Wait()
-	})
+	}
 	if err := waitReady(out, 60*time.Second); err != nil {
 		t.Fatalf("consul dev agent: %v", err)
 	}
-	return &Agent{HTTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))}
 }
 
 // waitReady reads the agent's log until it synced its node info, then
