@@ -2,6 +2,7 @@ package channel
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -62,9 +63,10 @@ type ServerConfig struct {
 // directories from its Store, and live Streams. It is safe for concurrent
 // use; one Server serves any number of connections.
 type Server struct {
-	cfg   ServerConfig
-	log   hclog.Logger
-	store *Store
+	cfg    ServerConfig
+	log    hclog.Logger
+	store  *Store
+	frames *frameCache // compressed frames of stored files, shared by connections
 
 	mu       sync.Mutex
 	streams  map[chanKey]*streamEntry
@@ -100,7 +102,7 @@ func NewServer(store *Store, cfg ServerConfig) *Server {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Server{cfg: cfg, log: log, store: store, streams: map[chanKey]*streamEntry{},
+	return &Server{cfg: cfg, log: log, store: store, frames: newFrameCache(DefaultFrameCacheBytes), streams: map[chanKey]*streamEntry{},
 		consumed: map[chanKey]bool{}, conns: map[net.Conn]struct{}{}}
 }
 
@@ -513,6 +515,25 @@ func (s *Server) sendFrames(ctx context.Context, conn net.Conn, ss *session, src
 				continue
 			}
 		}
+		if cs, ok := src.(*fileSource); ok && enc.compresses() {
+			n, err := s.sendCached(ctx, conn, cs, enc, p, off)
+			if err == nil {
+				if werr := ss.out.flush(); werr != nil {
+					return 0, werr
+				}
+				off += int64(n)
+				continue
+			}
+			if !errors.Is(err, io.EOF) && !isSourceErr(err) {
+				return 0, err // the connection
+			}
+			if errors.Is(err, io.EOF) {
+				return off, s.sendEnd(conn, ss, src, off)
+			}
+			writeErrorFrame(conn, err)
+			ss.out.flush()
+			return 0, err
+		}
 		n, err := src.readAt(ctx, p, off)
 		if n > 0 {
 			if werr := writeDataFrame(conn, enc, off, p[:n]); werr != nil {
@@ -532,6 +553,48 @@ func (s *Server) sendFrames(ctx context.Context, conn net.Conn, ss *session, src
 			return 0, err
 		}
 	}
+}
+
+// sourceErr marks an error of reading the stored bytes (as opposed to one
+// of the connection), which is worth an error frame.
+type sourceErr struct{ error }
+
+func (e sourceErr) Unwrap() error { return e.error }
+
+func isSourceErr(err error) bool {
+	var se sourceErr
+	return errors.As(err, &se)
+}
+
+// sendCached sends the compressed data frame of a stored file at off, of
+// at most len(buf) raw bytes, taking it from the server's frame cache:
+// the first connection to need it reads and compresses it, the others
+// reuse it. It returns the raw bytes sent, io.EOF at the end, a
+// sourceErr when the stored bytes cannot be read, or the write error.
+func (s *Server) sendCached(ctx context.Context, conn net.Conn, cs *fileSource, enc *frameEncoder, buf []byte, off int64) (int, error) {
+	k := frameKey{sum: cs.sum, size: cs.e.Size, off: off, n: len(buf), level: s.cfg.CompressionLevel}
+	fr, err := s.frames.get(k, func() (encodedFrame, error) {
+		n, err := cs.readAt(ctx, buf, off)
+		if n == 0 {
+			if err == nil {
+				err = io.ErrNoProgress
+			}
+			if !errors.Is(err, io.EOF) {
+				err = sourceErr{err}
+			}
+			return encodedFrame{}, err
+		}
+		payload, z := enc.encode(buf[:n])
+		return encodedFrame{rawLen: n, crc: crc32Checksum(buf[:n]), payload: bytes.Clone(payload), zstd: z}, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	h := frameHeader{Type: frameData, Offset: off, RawLen: uint32(fr.rawLen), WireLen: uint32(len(fr.payload)), CRC: fr.crc}
+	if fr.zstd {
+		h.Flags = frameFlagZstd
+	}
+	return fr.rawLen, writeFrame(conn, h, fr.payload)
 }
 
 func (s *Server) sendEnd(conn net.Conn, ss *session, src source, off int64) error {
