@@ -385,8 +385,19 @@ func DenyAllButChannels(ctx context.Context, client *api.Client) error {
 			{Name: "*", Action: api.IntentionActionDeny},
 		},
 	}
-	if _, _, err := client.ConfigEntries().Set(entry, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
-		return fmt.Errorf("write intentions of %s: %w", ServiceName, err)
+	// A new leader migrates the old intentions to config entries first and
+	// refuses intention writes meanwhile: retry for up to 30 s.
+	deadline := time.Now().Add(30 * time.Second)
+	for failures := 1; ; failures++ {
+		_, _, err := client.ConfigEntries().Set(entry, (&api.WriteOptions{}).WithContext(ctx))
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("write intentions of %s: %w", ServiceName, err)
+		}
+		if werr := pause(ctx, failures); werr != nil {
+			return fmt.Errorf("write intentions of %s: %w (last error: %w)", ServiceName, werr, err)
+		}
 	}
-	return nil
 }
