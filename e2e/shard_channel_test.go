@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/hex"
@@ -143,6 +144,7 @@ func TestShardChannelRefusesPeers(t *testing.T) {
 	fetch := func(key []byte, tc *tls.Config, dest string) (channel.Result, error) {
 		return channel.FetchFile(ctx, channel.Request{
 			Run: run, Channel: channelID, Key: key, ExpectSize: ch.Size, ExpectSHA256: ch.SHA256, TLS: tc,
+			NoCompression: true, // raw frames: only TLS can hide the data from the capture below
 			Resolve: func(context.Context) (string, error) { return ch.Addr(), nil },
 			Retry:   channel.RetryPolicy{Attempts: 2, Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond},
 		}, dest, nil)
@@ -200,9 +202,21 @@ func TestShardChannelRefusesPeers(t *testing.T) {
 			fmt.Sprintf("%d run-key refusals, %d of the intruder service, %d TLS refusals", keyRefusals, intruder, plain)
 	})
 
+	// The accepted fetch goes through a proxy that records every byte both
+	// ways, as a capture of the loopback traffic would: the data (`seq`
+	// output, lines such as "100000\n100001\n") must not appear in clear.
+	capture := startCaptureProxy(t, ch.Addr())
+	viaCapture := ch
+	viaCapture.Address, viaCapture.Port = "127.0.0.1", capture.port()
+	ch = viaCapture
 	res, err := fetch(right, channelTLS, filepath.Join(dir, "right"))
 	if err != nil || res.Size != size || res.SHA256 != sum {
 		t.Fatalf("fetch with the run key: %+v, %v; want %d bytes with sha256 %s", res, err, size, sum)
+	}
+	if seen := capture.bytes(); len(seen) < size {
+		t.Fatalf("the capture saw %d bytes, fewer than the %d transferred", len(seen), size)
+	} else if marker := []byte("\n100000\n100001\n"); bytes.Contains(seen, marker) {
+		t.Fatalf("plaintext %q of the channel's data in the capture", marker)
 	}
 	if err := reg.WaitGone(ctx, run, channelID); err != nil {
 		t.Errorf("channel still registered after it was consumed: %v", err)
@@ -341,6 +355,72 @@ func TestShardChannelCutResumes(t *testing.T) {
 	}
 	t.Logf("%d connections, %d bytes from the producer for %d; fetch: %s bytes in %s s, %s attempts",
 		conns, sent, size, logField(line, "bytes"), logField(line, "seconds"), logField(line, "attempts"))
+}
+
+// captureProxy forwards TCP connections to target and records every byte
+// crossing it, both ways.
+type captureProxy struct {
+	ln   net.Listener
+	mu   sync.Mutex
+	seen []byte
+}
+
+func startCaptureProxy(t *testing.T, target string) *captureProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &captureProxy{ln: ln}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			wg.Go(func() { p.pipe(u, c) })
+			wg.Go(func() { p.pipe(c, u) })
+		}
+	})
+	return p
+}
+
+func (p *captureProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+
+func (p *captureProxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			p.seen = append(p.seen, buf[:n]...)
+			p.mu.Unlock()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *captureProxy) bytes() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]byte(nil), p.seen...)
 }
 
 // cutProxy forwards TCP connections to a channel server and drops the
