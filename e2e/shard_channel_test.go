@@ -145,8 +145,8 @@ func TestShardChannelRefusesPeers(t *testing.T) {
 		return channel.FetchFile(ctx, channel.Request{
 			Run: run, Channel: channelID, Key: key, ExpectSize: ch.Size, ExpectSHA256: ch.SHA256, TLS: tc,
 			NoCompression: true, // raw frames: only TLS can hide the data from the capture below
-			Resolve: func(context.Context) (string, error) { return ch.Addr(), nil },
-			Retry:   channel.RetryPolicy{Attempts: 2, Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond},
+			Resolve:       func(context.Context) (string, error) { return ch.Addr(), nil },
+			Retry:         channel.RetryPolicy{Attempts: 2, Initial: 10 * time.Millisecond, Max: 10 * time.Millisecond},
 		}, dest, nil)
 	}
 	dir := t.TempDir()
