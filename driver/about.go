@@ -32,6 +32,7 @@ const (
 	defaultPort             = 4660
 	defaultCompressionLevel = 1
 	defaultNoCgroups        = false
+	defaultInsecureChannels = false
 )
 
 // pluginInfo is returned by the PluginInfo RPC.
@@ -60,22 +61,24 @@ var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"compression_level": hclspec.NewDefault(hclspec.NewAttr("compression_level", "number", false), hclspec.NewLiteral(strconv.Itoa(defaultCompressionLevel))),
 	"data_dir":          hclspec.NewAttr("data_dir", "string", false),
 	"channel_secret":    hclspec.NewAttr("channel_secret", "string", false),
+	"insecure_channels": hclspec.NewDefault(hclspec.NewAttr("insecure_channels", "bool", false), hclspec.NewLiteral(strconv.FormatBool(defaultInsecureChannels))),
 	"no_cgroups":        hclspec.NewDefault(hclspec.NewAttr("no_cgroups", "bool", false), hclspec.NewLiteral(strconv.FormatBool(defaultNoCgroups))),
 	"pids_limit":        hclspec.NewAttr("pids_limit", "number", false),
 })
 
 // channelSpec is one element of the task config's inputs and outputs.
 var channelSpec = hclspec.NewObject(map[string]*hclspec.Spec{
-	"id":        hclspec.NewAttr("id", "string", true),
-	"name":      hclspec.NewAttr("name", "string", false),
-	"from":      hclspec.NewAttr("from", "string", true),
-	"from_task": hclspec.NewAttr("from_task", "string", false),
-	"from_path": hclspec.NewAttr("from_path", "string", false),
-	"to":        hclspec.NewAttr("to", "string", true),
-	"to_task":   hclspec.NewAttr("to_task", "string", false),
-	"path":      hclspec.NewAttr("path", "string", false),
-	"bytes":     hclspec.NewAttr("bytes", "number", false),
-	"stream":    hclspec.NewAttr("stream", "bool", false),
+	"id":         hclspec.NewAttr("id", "string", true),
+	"name":       hclspec.NewAttr("name", "string", false),
+	"from":       hclspec.NewAttr("from", "string", true),
+	"from_task":  hclspec.NewAttr("from_task", "string", false),
+	"from_path":  hclspec.NewAttr("from_path", "string", false),
+	"from_alloc": hclspec.NewAttr("from_alloc", "string", false),
+	"to":         hclspec.NewAttr("to", "string", true),
+	"to_task":    hclspec.NewAttr("to_task", "string", false),
+	"path":       hclspec.NewAttr("path", "string", false),
+	"bytes":      hclspec.NewAttr("bytes", "number", false),
+	"stream":     hclspec.NewAttr("stream", "bool", false),
 })
 
 // taskConfigSpec is a task's config block, as translator/nomadjob emits it
@@ -139,6 +142,11 @@ type Config struct {
 	// cluster, never shown to tasks. Empty: each run's secret is kept in
 	// Consul KV instead (see docs/channels.md).
 	ChannelSecret string `codec:"channel_secret"`
+	// InsecureChannels runs channels without TLS (data in clear, no
+	// Consul Connect identities or intentions), logged at error level at
+	// start. Without it the plugin needs Consul Connect and refuses to
+	// start its channels where Connect is unavailable.
+	InsecureChannels bool `codec:"insecure_channels"`
 	// DataDir holds the channel manager's state and spool files; "" means
 	// <os.TempDir()>/nomad-driver-shard.
 	DataDir string `codec:"data_dir"`

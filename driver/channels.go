@@ -100,6 +100,10 @@ type InputChannel struct {
 	// which carries no data.
 	Name   string
 	ToTask string // consuming graph task in this shard
+	// FromAlloc is the producing allocation's ID when the run names it
+	// (config "from_alloc"); the consumer then reads only that
+	// allocation's registration. "" accepts any passing one.
+	FromAlloc string
 	// Path is where the data is delivered, relative to the task dir
 	// ("" for a plain dependency).
 	Path   string

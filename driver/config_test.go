@@ -175,6 +175,7 @@ func TestPluginConfigSchema(t *testing.T) {
   compression_level = 7
   data_dir          = "/var/lib/nomad-driver-shard"
   channel_secret    = "s3cret"
+  insecure_channels = true
   no_cgroups        = true
   pids_limit        = 256
   consul {
@@ -189,7 +190,7 @@ func TestPluginConfigSchema(t *testing.T) {
 }`, &got)
 	want := Config{
 		BindAddr: "10.0.0.5", Port: 0, AdvertiseAddr: "node1.internal", CompressionLevel: 7,
-		DataDir: "/var/lib/nomad-driver-shard", ChannelSecret: "s3cret", NoCgroups: true, PidsLimit: 256,
+		DataDir: "/var/lib/nomad-driver-shard", ChannelSecret: "s3cret", InsecureChannels: true, NoCgroups: true, PidsLimit: 256,
 		Consul: ConsulConfig{Address: "https://127.0.0.1:8501", Token: "t0k", CAFile: "/etc/consul/ca.pem",
 			CertFile: "/etc/consul/cert.pem", KeyFile: "/etc/consul/key.pem", TLSServerName: "consul.internal", InsecureSkipVerify: true},
 	}

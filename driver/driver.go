@@ -206,6 +206,7 @@ func defaultConfig() *Config {
 		Port:             defaultPort,
 		CompressionLevel: defaultCompressionLevel,
 		NoCgroups:        defaultNoCgroups,
+		InsecureChannels: defaultInsecureChannels,
 		DataDir:          filepath.Join(os.TempDir(), "nomad-driver-shard"),
 	}
 }

@@ -132,7 +132,7 @@ func (tc *TaskConfig) allocShard(env map[string]string) (string, error) {
 func inputChannel(c ChannelConfig) InputChannel {
 	return InputChannel{
 		ID: c.ID, From: c.From, FromTask: c.FromTask, Name: c.Name,
-		ToTask: c.ToTask, Path: c.Path, Bytes: c.Bytes, Stream: c.Stream,
+		ToTask: c.ToTask, FromAlloc: c.FromAlloc, Path: c.Path, Bytes: c.Bytes, Stream: c.Stream,
 	}
 }
 

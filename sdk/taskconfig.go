@@ -55,8 +55,12 @@ type ChannelConfig struct {
 	// FromPath is where the producing task writes the output, relative to
 	// its task dir; optional (default "out/<name>").
 	FromPath string `codec:"from_path"`
-	To       string `codec:"to"`
-	ToTask   string `codec:"to_task"`
+	// FromAlloc is the producing allocation the run names, when known: the
+	// consumer then reads only that allocation's Consul registration of
+	// the channel.
+	FromAlloc string `codec:"from_alloc"`
+	To        string `codec:"to"`
+	ToTask    string `codec:"to_task"`
 	// Path is where the consuming task reads the data, relative to its
 	// task dir.
 	Path string `codec:"path"`
@@ -127,6 +131,7 @@ func channelMaps(chans []ChannelConfig) []any {
 		putNonEmpty(m, "name", c.Name)
 		putNonEmpty(m, "from_task", c.FromTask)
 		putNonEmpty(m, "from_path", c.FromPath)
+		putNonEmpty(m, "from_alloc", c.FromAlloc)
 		putNonEmpty(m, "to_task", c.ToTask)
 		putNonEmpty(m, "path", c.Path)
 		out = append(out, m)

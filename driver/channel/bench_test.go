@@ -2,13 +2,17 @@ package channel
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shardwise/shardwise/driver/channel/registry"
 )
 
 // benchBytes is the size of one benchmark transfer.
@@ -118,20 +122,43 @@ func BenchmarkPlainTCPCopy(b *testing.B) {
 	}
 }
 
-// BenchmarkThroughputPaired moves the same 128 MiB of random bytes into a
-// file (fsynced at the end) three ways in turn within each iteration, in
-// rotating order: the channel (raw frames), the plain zero-copy copy and
-// the plain 1 MiB read/write copy (see BenchmarkPlainTCPCopy). On a shared
-// machine whose load drifts during a run, the ratios of these paired
-// measurements are steadier than ratios of benchmarks run minutes apart.
-// It reports each way's MB/s (total bytes over total time) and the
-// channel's ratio to each plain copy.
+// BenchmarkThroughputPaired moves 128 MiB into a file (fsynced at the
+// end) several ways in turn within each iteration, in rotating order, so
+// that every way sees the same load drift of a shared machine:
+//
+//   - channel-raw: the channel, raw frames, plaintext (insecure_channels);
+//   - channel-tls: the channel, raw frames, mutual TLS 1.3 with Consul
+//     Connect leaf certificates (a real Consul dev agent; skipped without
+//     one unless CI is set);
+//   - channel-tls-zstd: the channel over TLS with zstd level 1, on text
+//     (random bytes would go out raw);
+//   - plain: the plain zero-copy copy, and plain-rw: the plain 1 MiB
+//     read/write copy (see BenchmarkPlainTCPCopy), of the random bytes.
+//
+// It reports each way's MB/s (bytes over the total time of that way) and
+// CPU seconds per GiB (the whole process, both ends, during that way), and
+// the channel's ratios to the plain zero-copy copy (ratio-raw, ratio-tls;
+// channel MB/s over plain MB/s).
 func BenchmarkThroughputPaired(b *testing.B) {
-	ts := startServer(b, ServerConfig{})
-	data := randomBytes(benchBytes, 31)
-	ts.publish(b, "c", data)
-	req := request(b, ts.addr, "c")
-	req.NoCompression = true
+	env := startConnect(b)
+	data, text := randomBytes(benchBytes, 31), textBytes(benchBytes, 32)
+	plainSrv := startServer(b, ServerConfig{})
+	plainSrv.publish(b, "c", data)
+	tlsSrv := env.tlsServer(b, registry.ServiceName)
+	tlsSrv.publish(b, "c", data)
+	zCfg := env.serverConfig(b, registry.ServiceName)
+	zCfg.CompressionLevel = 1
+	zSrv := startServer(b, zCfg)
+	zSrv.publish(b, "c", text)
+	clientTLS := env.identity(b, registry.ServiceName).ClientConfig(registry.ServiceName)
+
+	rawReq := request(b, plainSrv.addr, "c")
+	rawReq.NoCompression = true
+	tlsReq := request(b, tlsSrv.addr, "c")
+	tlsReq.NoCompression, tlsReq.TLS = true, clientTLS
+	zReq := request(b, zSrv.addr, "c")
+	zReq.TLS = clientTLS
+
 	src := filepath.Join(b.TempDir(), "src")
 	if err := os.WriteFile(src, data, 0o644); err != nil {
 		b.Fatal(err)
@@ -147,31 +174,44 @@ func BenchmarkThroughputPaired(b *testing.B) {
 		addrs[i] = ln.Addr().String()
 	}
 	dest := filepath.Join(b.TempDir(), "data")
-	ways := []func() error{
-		func() error { _, err := FetchFile(context.Background(), req, dest, nil); return err },
-		func() error { return plainReceive(addrs[0], dest, true, false) },
-		func() error { return plainReceive(addrs[1], dest, true, true) },
+	fetch := func(req Request) func() error {
+		return func() error { _, err := FetchFile(context.Background(), req, dest, nil); return err }
 	}
-	var took [3]time.Duration
+	ways := []struct {
+		name string
+		run  func() error
+	}{
+		{"channel-raw", fetch(rawReq)},
+		{"channel-tls", fetch(tlsReq)},
+		{"channel-tls-zstd", fetch(zReq)},
+		{"plain", func() error { return plainReceive(addrs[0], dest, true, false) }},
+		{"plain-rw", func() error { return plainReceive(addrs[1], dest, true, true) }},
+	}
+	took := make([]time.Duration, len(ways))
+	cpu := make([]time.Duration, len(ways))
 	b.ResetTimer()
 	for i := range b.N {
 		for j := range ways {
 			w := (i + j) % len(ways)
-			t0 := time.Now()
-			if err := ways[w](); err != nil {
-				b.Fatal(err)
+			t0, c0 := time.Now(), cpuTime()
+			if err := ways[w].run(); err != nil {
+				b.Fatal(ways[w].name, ": ", err)
 			}
 			took[w] += time.Since(t0)
+			cpu[w] += cpuTime() - c0
 			removeUntimed(b, dest)
 		}
 	}
 	b.StopTimer()
+	gib := float64(benchBytes) * float64(b.N) / (1 << 30)
 	mbps := func(d time.Duration) float64 { return float64(benchBytes) * float64(b.N) / d.Seconds() / 1e6 }
-	b.ReportMetric(mbps(took[0]), "channel-MB/s")
-	b.ReportMetric(mbps(took[1]), "plain-MB/s")
-	b.ReportMetric(mbps(took[2]), "plain-rw-MB/s")
-	b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "ratio")
-	b.ReportMetric(took[2].Seconds()/took[0].Seconds(), "ratio-rw")
+	for j, w := range ways {
+		b.ReportMetric(mbps(took[j]), w.name+"-MB/s")
+		b.ReportMetric(cpu[j].Seconds()/gib, w.name+"-cpu-s/GiB")
+	}
+	b.ReportMetric(took[3].Seconds()/took[0].Seconds(), "ratio-raw")
+	b.ReportMetric(took[3].Seconds()/took[1].Seconds(), "ratio-tls")
+	b.ReportMetric(took[4].Seconds()/took[0].Seconds(), "ratio-raw-vs-rw")
 }
 
 // removeUntimed deletes a received file outside the timed region (the
@@ -285,4 +325,68 @@ func benchCompress(b *testing.B, data []byte, level int) {
 	b.ReportMetric(float64(len(data))/float64(wire), "ratio")
 	b.ReportMetric(encCPU.Seconds()/gib, "enc-cpu-s/GiB")
 	b.ReportMetric(decCPU.Seconds()/gib, "dec-cpu-s/GiB")
+}
+
+// BenchmarkFanOut serves one published output to N consumers at once (N
+// channels sharing the stored copy, as PublishOutputs stores an output
+// read by N downstream shards), over mutual TLS, raw frames of random
+// bytes and zstd level 1 frames of text, each consumer fetching into
+// io.Discard (SHA-256 verified). It reports the aggregate MB/s (N x bytes
+// over the wall time of the slowest), the process's CPU seconds per GiB
+// delivered, and the frames compressed over the whole run: with zstd each
+// frame is compressed once and shared through the server's frame cache
+// (the first iteration fills it, later ones only send), encrypted once
+// per consumer (TLS).
+func BenchmarkFanOut(b *testing.B) {
+	const size = 32 << 20
+	env := startConnect(b)
+	clientTLS := env.identity(b, registry.ServiceName).ClientConfig(registry.ServiceName)
+	for _, bc := range []struct {
+		name  string
+		level int
+		data  []byte
+	}{{"tls-raw", 0, randomBytes(size, 51)}, {"tls-zstd1", 1, textBytes(size, 52)}} {
+		for _, n := range []int{1, 4, 16} {
+			b.Run(fmt.Sprintf("%s/N=%d", bc.name, n), func(b *testing.B) {
+				cfg := env.serverConfig(b, registry.ServiceName)
+				cfg.CompressionLevel = bc.level
+				ts := startServer(b, cfg)
+				first := ts.publish(b, "c0", bc.data)
+				reqs := make([]Request, n)
+				for i := range n {
+					ch := fmt.Sprintf("c%d", i)
+					if i > 0 {
+						if _, err := ts.store.PublishSame(Entry{Run: testRun, Channel: ch, Key: testKey(b)}, first); err != nil {
+							b.Fatal(err)
+						}
+					}
+					reqs[i] = request(b, ts.addr, ch)
+					reqs[i].NoCompression, reqs[i].TLS = bc.level == 0, clientTLS
+				}
+				b.SetBytes(int64(size * n))
+				b.ResetTimer()
+				start := cpuTime()
+				for range b.N {
+					var wg sync.WaitGroup
+					errs := make(chan error, n)
+					for i := range n {
+						wg.Go(func() {
+							if _, err := FetchStream(context.Background(), reqs[i], io.Discard, nil, nil); err != nil {
+								errs <- err
+							}
+						})
+					}
+					wg.Wait()
+					close(errs)
+					if err := <-errs; err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				reportCPU(b, start, int64(size*n))
+				computed, _ := ts.frames.stats()
+				b.ReportMetric(float64(computed), "frames-compressed")
+			})
+		}
+	}
 }

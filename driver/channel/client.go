@@ -6,12 +6,15 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"time"
+
+	"github.com/shardwise/shardwise/driver/channel/connect"
 )
 
 // Errors of a fetch. Each is wrapped with the channel and the cause.
@@ -57,6 +60,11 @@ type Request struct {
 	}
 	// HandshakeTimeout bounds each handshake (default DefaultHandshakeTimeout).
 	HandshakeTimeout time.Duration
+	// TLS, when not nil, wraps each connection in TLS with this config
+	// (connect.Identity.ClientConfig: the server must prove the producer
+	// service's Connect identity); nil connects in plaintext
+	// (insecure_channels).
+	TLS *tls.Config
 }
 
 // Result describes a completed transfer.
@@ -148,6 +156,9 @@ func runAttempt(ctx context.Context, req *Request, dst sink) (Result, error) {
 		return Result{}, err
 	}
 	defer conn.Close()
+	if conn, err = secure(ctx, req, conn); err != nil {
+		return Result{}, fmt.Errorf("upstream %s: %w", addr, err)
+	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	// A small buffer: a frame's payload is read past it, straight into the
@@ -155,6 +166,12 @@ func runAttempt(ctx context.Context, req *Request, dst sink) (Result, error) {
 	br := bufio.NewReaderSize(conn, 16<<10)
 	t, err := clientHandshake(conn, br, req, dst.offset())
 	if err != nil {
+		if isRemoteAlert(err) {
+			// TLS 1.3: a server that refuses our certificate says so
+			// after our side of the handshake completed (retried, as
+			// in secure).
+			err = fmt.Errorf("TLS: the upstream refused our certificate: %w", err)
+		}
 		return Result{}, fmt.Errorf("upstream %s: %w", addr, err)
 	}
 	res, err := t.receive(dst)
@@ -174,6 +191,43 @@ func dial(ctx context.Context, req *Request, addr string) (net.Conn, error) {
 		return nil, fmt.Errorf("dial upstream %s: %w", addr, err)
 	}
 	return conn, nil
+}
+
+// secure runs the TLS handshake when req has a TLS config. A server whose
+// certificate names another service is ErrServerAuth (final). A
+// certificate the Connect roots do not sign, or a TLS alert from the
+// server refusing ours, is retried: after a CA change one end may not
+// have the new roots yet; an impostor is still never read, and the fetch
+// ends with ErrUpstreamGone once the attempts are spent.
+func secure(ctx context.Context, req *Request, conn net.Conn) (net.Conn, error) {
+	if req.TLS == nil {
+		return conn, nil
+	}
+	timeout := req.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tc := tls.Client(conn, req.TLS)
+	err := tc.HandshakeContext(hctx)
+	switch {
+	case err == nil:
+		return tc, nil
+	case errors.Is(err, connect.ErrIdentity):
+		return nil, fmt.Errorf("%w: TLS: %w", ErrServerAuth, err)
+	case isRemoteAlert(err):
+		return nil, fmt.Errorf("TLS handshake: the upstream refused our certificate: %w", err)
+	default:
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+}
+
+// isRemoteAlert reports whether err is a TLS alert the peer sent (a
+// refusal of our certificate or TLS version).
+func isRemoteAlert(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error"
 }
 
 // transfer is the client side of one authenticated connection.

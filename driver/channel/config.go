@@ -37,8 +37,15 @@ type Config struct {
 	// Secret is the cluster secret run keys derive from (RunKey); when it
 	// is empty each run's secret is kept in Consul KV (registry.RunSecret).
 	Secret string
+	// MemoryStreams serves stream outputs through a named pipe and an
+	// in-memory window of StreamWindow bytes: bounded memory and
+	// back-pressure on the task, but a plugin restart loses the stream.
+	// By default (false) a stream output is the regular file the task
+	// writes, served as it grows: it survives a plugin restart (consumers
+	// resume at their offset) and needs disk for the whole stream.
+	MemoryStreams bool
 	// StreamWindow is how far, in bytes, a stream's producer may run ahead
-	// of its consumer (default 8 MiB).
+	// of its consumer with MemoryStreams (default 8 MiB).
 	StreamWindow int
 	// FrameSize is the raw bytes per frame (default DefaultFrameSize).
 	FrameSize int
@@ -47,6 +54,16 @@ type Config struct {
 	// Retention is how long a published channel nobody consumed is kept
 	// (default 24h); older ones are deregistered and deleted.
 	Retention time.Duration
+	// Channel servers and clients present the Connect identity of the
+	// service channels register as (registry.ServiceName), and a consumer
+	// requires it of the producer; intentions naming that service decide
+	// who may pull.
+	//
+	// InsecureChannels turns TLS off: channels travel in clear, peers
+	// prove only the run key. Without it the manager needs Consul Connect
+	// (a leaf certificate and the CA roots from the local agent) and
+	// NewManager fails when Connect is unavailable.
+	InsecureChannels bool
 	// RegistryOptions tune the Consul registration.
 	RegistryOptions registry.Options
 	// Logger receives the manager's and the server's logs.
@@ -58,6 +75,15 @@ const (
 	DefaultStreamWindow = 8 << 20
 	DefaultRetention    = 24 * time.Hour
 )
+
+// resyncEvery is how often a manager checks that the local agent still
+// has its registrations: the TCP check's interval.
+func (c Config) resyncEvery() time.Duration {
+	if c.RegistryOptions.CheckInterval > 0 {
+		return c.RegistryOptions.CheckInterval
+	}
+	return 10 * time.Second
+}
 
 func (c Config) withDefaults() Config {
 	if c.BindAddr == "" {
@@ -75,6 +101,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}
+
 	return c
 }
 

@@ -4,13 +4,18 @@
 // A producer's driver publishes each output channel: a file or directory
 // the task wrote (stored, hard-linked or copied, under Config.DataDir so that
 // Nomad's garbage collection of the task directory does not lose it) or a
-// stream fed while the task runs (a bounded in-memory window). Each driver
+// stream served while the task runs (the task's output file as it grows,
+// which survives a plugin restart, or with Config.MemoryStreams a bounded
+// in-memory window fed from a named pipe). Each driver
 // plugin process runs one Server that serves every channel it published.
 // A consumer's driver finds the producer through the registry (Consul, see
 // package registry), pulls the bytes with Fetch or FetchStream, verifies them
 // and hands them to its task before (files) or while (streams) it runs.
 //
-// The wire protocol is specified in docs/channels.md and in wire.go: a
+// Every connection is mutual TLS 1.3 with Consul Connect identities
+// (package connect; Config.InsecureChannels turns it off, loudly), the
+// intentions deciding which services may pull. Inside it, the wire
+// protocol is specified in docs/channels.md and in wire.go: a
 // mutually authenticated handshake (HMAC-SHA256 over both peers' nonces
 // with a per-run key, see RunKey), then length-prefixed frames, each with
 // its stream offset and the CRC-32C of its uncompressed bytes, optionally
@@ -22,7 +27,8 @@
 // and exponential backoff (RetryPolicy), and fail with ErrUpstreamGone once
 // the retries are spent.
 //
-// Streams apply back-pressure: a producer may run at most the stream window
-// (Config.StreamWindow bytes) ahead of what its consumer acknowledged as
-// delivered, so memory stays bounded and a slow consumer slows the producer.
+// Memory streams apply back-pressure: a producer may run at most the
+// stream window (Config.StreamWindow bytes) ahead of what its consumer
+// acknowledged as delivered, so memory stays bounded and a slow consumer
+// slows the producer. File streams never hold the producer back.
 package channel

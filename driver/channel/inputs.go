@@ -110,8 +110,8 @@ func hashFile(path string) (int64, string, error) {
 // acceptable state; it fails when the producer registered it as failed.
 func (m *Manager) awaitUpstream(ctx context.Context, spec TaskChannels, in InputChannel, progress func(string)) (registry.Channel, error) {
 	accept := func(c registry.Channel) bool {
-		return c.State == registry.StateReady || c.State == registry.StateFailed ||
-			(in.Stream && c.State == registry.StateStreaming)
+		return fromUpstream(in, c) && (c.State == registry.StateReady || c.State == registry.StateFailed ||
+			(in.Stream && c.State == registry.StateStreaming))
 	}
 	c, err := m.reg.Wait(ctx, spec.Run, in.ID, accept, func() { progress("waiting for upstream " + inputName(in)) })
 	if err != nil {
@@ -123,13 +123,21 @@ func (m *Manager) awaitUpstream(ctx context.Context, spec TaskChannels, in Input
 	return c, nil
 }
 
+// fromUpstream reports whether a registration is the one of the
+// allocation the run names as the input's producer (any, when it names
+// none): a stale registration of an earlier allocation of the same
+// channel is never read, the consumer waits for the live one.
+func fromUpstream(in InputChannel, c registry.Channel) bool {
+	return in.FromAlloc == "" || c.Alloc == in.FromAlloc
+}
+
 // request builds the fetch request of a registered channel.
 func (m *Manager) request(spec TaskChannels, in InputChannel, c registry.Channel, key []byte) Request {
 	return Request{
 		Run: spec.Run, Channel: in.ID, Key: key, ExpectSize: c.Size, ExpectSHA256: c.SHA256,
-		Retry: m.cfg.Retry, NoCompression: m.cfg.CompressionLevel <= 0,
+		Retry: m.cfg.Retry, NoCompression: m.cfg.CompressionLevel <= 0, TLS: m.clientTLS(registry.ServiceName),
 		Resolve: func(ctx context.Context) (string, error) {
-			c, err := m.reg.Lookup(ctx, spec.Run, in.ID)
+			c, err := m.reg.Lookup(ctx, spec.Run, in.ID, func(c registry.Channel) bool { return fromUpstream(in, c) })
 			if err != nil {
 				return "", err
 			}

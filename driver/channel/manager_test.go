@@ -9,15 +9,18 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	hclog "github.com/hashicorp/go-hclog"
 	"github.com/shardwise/shardwise/driver/channel/internal/consultest"
 	"github.com/shardwise/shardwise/driver/channel/registry"
 )
 
-// twoManagers starts a real Consul dev agent and two managers (two driver
+// twoManagers starts a real Consul dev agent (Connect enabled, intentions
+// letting only the channel service pull) and two managers (two driver
 // plugins) registered with it, each with its own data dir and port.
 func twoManagers(t *testing.T, level int) (producer, consumer *Manager, reg *registry.Registry) {
 	t.Helper()
@@ -26,19 +29,44 @@ func twoManagers(t *testing.T, level int) (producer, consumer *Manager, reg *reg
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func(name string) *Manager {
-		m, err := NewManager(Config{
-			BindAddr: "127.0.0.1", DataDir: filepath.Join(t.TempDir(), name), CompressionLevel: level,
-			Consul: agent.Config(), StreamWindow: 1 << 20,
-			Logger: hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Warn, Output: os.Stderr}),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		return m
+	client, err := api.NewClient(agent.Config())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return mk("producer"), mk("consumer"), reg
+	if err := registry.DenyAllButChannels(context.Background(), client); err != nil {
+		t.Fatal(err)
+	}
+	return testManager(t, agent, "producer", level, nil), testManager(t, agent, "consumer", level, nil), reg
+}
+
+// testManager starts a manager on agent, logging at warn to stderr and to
+// logBuf when not nil.
+func testManager(t *testing.T, agent *consultest.Agent, name string, level int, logBuf io.Writer, opts ...func(*Config)) *Manager {
+	t.Helper()
+	return managerAt(t, agent, filepath.Join(t.TempDir(), name), name, level, logBuf, opts...)
+}
+
+// managerAt starts a manager with its data in dir.
+func managerAt(t *testing.T, agent *consultest.Agent, dir, name string, level int, logBuf io.Writer, opts ...func(*Config)) *Manager {
+	t.Helper()
+	out := io.Writer(os.Stderr)
+	if logBuf != nil {
+		out = io.MultiWriter(os.Stderr, logBuf)
+	}
+	cfg := Config{
+		BindAddr: "127.0.0.1", DataDir: dir, CompressionLevel: level,
+		Consul: agent.Config(), StreamWindow: 1 << 20,
+		Logger: hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Warn, Output: out}),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m, err := NewManager(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
 }
 
 func managerCtx(t *testing.T) context.Context {
@@ -162,11 +190,27 @@ func mustWrite(t *testing.T, path string, b []byte) {
 	}
 }
 
-// TestManagerStream runs a streaming edge through named pipes on both
-// sides: the test plays both tasks, writing into the producer's pipe and
-// reading the consumer's, concurrently.
+// TestManagerStream runs a streaming edge, the producer's output a file
+// served as it grows (default) or a named pipe through a window in memory
+// (MemoryStreams), the consumer's input a named pipe: the test plays both
+// tasks, writing the producer's output and reading the consumer's input
+// concurrently.
 func TestManagerStream(t *testing.T) {
-	producer, consumer, _ := twoManagers(t, 1)
+	agent := consultest.Start(t)
+	for _, mode := range []struct {
+		name   string
+		memory bool
+	}{{"file", false}, {"memory", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			opt := func(c *Config) { c.MemoryStreams = mode.memory }
+			producer := testManager(t, agent, "producer", 1, nil, opt)
+			consumer := testManager(t, agent, "consumer", 1, nil, opt)
+			managerStream(t, producer, consumer)
+		})
+	}
+}
+
+func managerStream(t *testing.T, producer, consumer *Manager) {
 	ctx := managerCtx(t)
 	prodDir, consDir := t.TempDir(), t.TempDir()
 	data := textBytes(24<<20, 22)
@@ -230,5 +274,238 @@ func TestManagerFailsWhenUpstreamGone(t *testing.T) {
 	err := consumer.FetchInputs(ctx, in, t.TempDir(), nil)
 	if !errors.Is(err, ErrUpstreamGone) || !strings.Contains(err.Error(), "p/x") {
 		t.Fatalf("err = %v, want ErrUpstreamGone naming p/x", err)
+	}
+}
+
+// A consumer told its upstream allocation never reads a registration of
+// another allocation of the same channel: with only a stale one (an
+// earlier allocation's, on another plugin) registered it waits, and it
+// fetches the live allocation's bytes once they are registered. The
+// stale plugin never sees a connection.
+func TestManagerReadsOnlyTheNamedAllocation(t *testing.T) {
+	agent := consultest.Start(t)
+	stale := testManager(t, agent, "stale", 0, nil)
+	live := testManager(t, agent, "live", 0, nil)
+	consumer := testManager(t, agent, "consumer", 0, nil)
+	ctx := managerCtx(t)
+	out := func(alloc string, data []byte) (TaskChannels, string) {
+		dir := t.TempDir()
+		mustWrite(t, filepath.Join(dir, "out/x"), data)
+		return TaskChannels{Graph: "g", Run: "run-alloc", Shard: "p", Job: "job-p", AllocID: alloc,
+			Outputs: []OutputChannel{{ID: "p->c/x", Name: "x", To: "c", Path: "out/x"}}}, dir
+	}
+	oldSpec, oldDir := out("alloc-old", []byte("stale bytes of an earlier allocation"))
+	if err := stale.PublishOutputs(ctx, oldSpec, oldDir); err != nil {
+		t.Fatal(err)
+	}
+	in := TaskChannels{Graph: "g", Run: "run-alloc", Shard: "c", AllocID: "alloc-c",
+		Inputs: []InputChannel{{ID: "p->c/x", From: "p", Name: "x", FromAlloc: "alloc-new", Path: "in/x"}}}
+	consDir := t.TempDir()
+	waiting := make(chan struct{})
+	var once sync.Once
+	fetched := make(chan error, 1)
+	go func() {
+		fetched <- consumer.FetchInputs(ctx, in, consDir, func(s string) {
+			if strings.HasPrefix(s, "waiting for upstream") {
+				once.Do(func() { close(waiting) })
+			}
+		})
+	}()
+	select {
+	case <-waiting:
+	case err := <-fetched:
+		t.Fatalf("fetch returned (%v) with only a stale registration", err)
+	}
+	liveData := []byte("the live allocation's bytes")
+	newSpec, newDir := out("alloc-new", liveData)
+	if err := live.PublishOutputs(ctx, newSpec, newDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-fetched; err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(consDir, "in/x")); !bytes.Equal(got, liveData) {
+		t.Fatalf("consumer read %q, want %q", got, liveData)
+	}
+	// A consumed channel is deleted by its producer: the stale one never was.
+	if n := len(stale.store.List()); n != 1 {
+		t.Fatalf("the stale plugin stores %d channels, want its unread 1", n)
+	}
+}
+
+// A producer plugin that dies in the middle of a file-backed stream and
+// starts again (a new manager on the same data dir, another port) serves
+// the stream again from the task's file: the consumer resumes at its
+// offset and receives every byte once, SHA-256 verified over the whole.
+func TestManagerStreamSurvivesProducerRestart(t *testing.T) {
+	agent := consultest.Start(t)
+	prodData := filepath.Join(t.TempDir(), "producer")
+	producer := managerAt(t, agent, prodData, "producer", 0, nil)
+	consumer := testManager(t, agent, "consumer", 0, nil)
+	ctx := managerCtx(t)
+	prodDir, consDir := t.TempDir(), t.TempDir()
+	data := textBytes(16<<20, 23)
+	half := len(data) / 2
+	out := TaskChannels{Graph: "g", Run: "run-r", Shard: "p", AllocID: "alloc-p",
+		Outputs: []OutputChannel{{ID: "p->c", Name: "log", To: "c", Path: "out/log", Stream: true}}}
+	in := TaskChannels{Graph: "g", Run: "run-r", Shard: "c", AllocID: "alloc-c",
+		Inputs: []InputChannel{{ID: "p->c", From: "p", Name: "log", Path: "in/log", Stream: true}}}
+	if err := producer.StreamOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := consumer.FetchInputs(ctx, in, consDir, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	var received atomic.Int64
+	go func() { // the consuming task
+		f, err := os.Open(filepath.Join(consDir, "in/log"))
+		if err != nil {
+			t.Error(err)
+			got <- nil
+			return
+		}
+		defer f.Close()
+		var b bytes.Buffer
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := f.Read(buf)
+			b.Write(buf[:n])
+			received.Add(int64(n))
+			if err != nil {
+				break
+			}
+		}
+		got <- b.Bytes()
+	}()
+	w, err := os.OpenFile(filepath.Join(prodDir, "out/log"), os.O_WRONLY|os.O_APPEND, 0) // the producing task
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Write(data[:half]); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); received.Load() < int64(half)/2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer received only %d bytes", received.Load())
+		}
+	}
+	producer.Close() // the plugin dies: its connections break
+	restarted := managerAt(t, agent, prodData, "producer-restarted", 0, nil)
+	if _, err := w.Write(data[half:]); err != nil { // the task went on writing
+		t.Fatal(err)
+	}
+	if err := restarted.PublishOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, data) {
+			t.Fatalf("consumer read %d bytes, sha %s; want %d, %s", len(b), sha(b), len(data), sha(data))
+		}
+	case <-ctx.Done():
+		t.Fatalf("stream not complete after the restart (received %d of %d bytes)", received.Load(), len(data))
+	}
+}
+
+// The Consul agent restarts in the middle of a stream. A dev agent comes
+// back with nothing: no registration and a new Connect CA. The transfer
+// under way completes (it needs no Consul), the producer registers again
+// what the agent lost (a file channel published before the restart is
+// fetched after it), the identities move to the new CA, and a channel
+// published after the restart is fetched over the new CA's mutual TLS.
+func TestTransferSurvivesConsulRestart(t *testing.T) {
+	agent := consultest.Start(t)
+	fast := func(c *Config) { c.RegistryOptions.CheckInterval = time.Second }
+	producer := testManager(t, agent, "producer", 0, nil, fast)
+	consumer := testManager(t, agent, "consumer", 0, nil, fast)
+	ctx := managerCtx(t)
+	prodDir, consDir := t.TempDir(), t.TempDir()
+	data := textBytes(8<<20, 24)
+	out := TaskChannels{Graph: "g", Run: "run-cr", Shard: "p", AllocID: "alloc-p",
+		Outputs: []OutputChannel{{ID: "p->c", Name: "log", To: "c", Path: "out/log", Stream: true}}}
+	in := TaskChannels{Graph: "g", Run: "run-cr", Shard: "c", AllocID: "alloc-c",
+		Inputs: []InputChannel{{ID: "p->c", From: "p", Name: "log", Path: "in/log", Stream: true}}}
+	if err := producer.StreamOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := consumer.FetchInputs(ctx, in, consDir, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	var received atomic.Int64
+	go func() {
+		f, err := os.Open(filepath.Join(consDir, "in/log"))
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer f.Close()
+		var b bytes.Buffer
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := f.Read(buf)
+			b.Write(buf[:n])
+			received.Add(int64(n))
+			if err != nil {
+				break
+			}
+		}
+		got <- b.Bytes()
+	}()
+	w, err := os.OpenFile(filepath.Join(prodDir, "out/log"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.Write(data[:len(data)/2])
+	for deadline := time.Now().Add(time.Minute); received.Load() < 1<<20; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer received only %d bytes", received.Load())
+		}
+	}
+	// A file channel published before the restart and fetched after it:
+	// the agent loses its registration, the producer's resync restores it.
+	mustWrite(t, filepath.Join(prodDir, "out/early"), data[:2<<20])
+	early := TaskChannels{Graph: "g", Run: "run-cr", Shard: "p", AllocID: "alloc-p",
+		Outputs: []OutputChannel{{ID: "p->c/early", Name: "early", To: "c", Path: "out/early"}}}
+	if err := producer.PublishOutputs(ctx, early, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	before := producer.ident.Leaf()
+	agent.Restart(t)
+	w.Write(data[len(data)/2:])
+	if err := producer.PublishOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, data) {
+		t.Fatalf("stream across the restart: %d bytes, want %d equal", len(b), len(data))
+	}
+
+	// A new channel after the restart: both ends need the new CA.
+	for deadline := time.Now().Add(time.Minute); bytes.Equal(producer.ident.Leaf().AuthorityKeyId, before.AuthorityKeyId) ||
+		!bytes.Equal(consumer.ident.Leaf().AuthorityKeyId, producer.ident.Leaf().AuthorityKeyId); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("identities not on the new CA a minute after the restart")
+		}
+	}
+	mustWrite(t, filepath.Join(prodDir, "out/after"), data[:1<<20])
+	out2 := TaskChannels{Graph: "g", Run: "run-cr", Shard: "p", AllocID: "alloc-p",
+		Outputs: []OutputChannel{{ID: "p->c/after", Name: "after", To: "c", Path: "out/after"}}}
+	in2 := TaskChannels{Graph: "g", Run: "run-cr", Shard: "c", AllocID: "alloc-c",
+		Inputs: []InputChannel{{ID: "p->c/after", From: "p", Name: "after", Path: "in/after"},
+			{ID: "p->c/early", From: "p", Name: "early", Path: "in/early"}}}
+	if err := producer.PublishOutputs(ctx, out2, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := consumer.FetchInputs(ctx, in2, consDir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(consDir, "in/after")); !bytes.Equal(b, data[:1<<20]) {
+		t.Fatal("channel published after the restart differs")
+	}
+	if b, _ := os.ReadFile(filepath.Join(consDir, "in/early")); !bytes.Equal(b, data[:2<<20]) {
+		t.Fatal("channel published before the restart differs")
 	}
 }

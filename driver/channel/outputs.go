@@ -35,7 +35,7 @@ func (m *Manager) PublishOutputs(ctx context.Context, spec TaskChannels, taskDir
 		if err != nil {
 			return fmt.Errorf("output %s (channel %s): %w", out.Name, out.ID, err)
 		}
-		if err := m.reg.Register(ctx, m.registration(e, registry.StateReady)); err != nil {
+		if err := m.register(ctx, m.registration(e, registry.StateReady)); err != nil {
 			return fmt.Errorf("output %s (channel %s): %w", out.Name, out.ID, err)
 		}
 	}
@@ -45,7 +45,8 @@ func (m *Manager) PublishOutputs(ctx context.Context, spec TaskChannels, taskDir
 // publishFile stores one output channel, reusing the copy of an earlier
 // channel of the same path.
 func (m *Manager) publishFile(spec TaskChannels, out OutputChannel, taskDir string, key []byte, stored map[string]Entry) (Entry, error) {
-	e := Entry{Graph: spec.Graph, Run: spec.Run, Shard: spec.Shard, Channel: out.ID, To: out.To, Key: key}
+	e := Entry{Graph: spec.Graph, Run: spec.Run, Shard: spec.Shard, Channel: out.ID, To: out.To, Key: key,
+		Job: spec.Job, Alloc: spec.AllocID}
 	if out.Name == "" || out.Path == "" {
 		return m.store.PublishEmpty(e)
 	}
@@ -74,14 +75,19 @@ type pump struct {
 
 func pumpKey(spec TaskChannels, path string) string { return spec.AllocID + "\x00" + path }
 
-// StreamOutputs serves the task's stream outputs while it runs: each output
-// path becomes a named pipe the task writes to, and each channel of it is
-// registered as streaming and served from a window of Config.StreamWindow
-// bytes (a full window blocks the task's writes: back-pressure). It returns
-// once all are registered. PublishOutputs, after the task exited, drains the
-// pipes and registers the channels ready; if ctx ends first, the streams
-// are aborted and registered failed. A finished stream is served until its
-// consumer has it all, whatever ctx.
+// StreamOutputs serves the task's stream outputs while it runs and
+// returns once each channel is registered as streaming. By default each
+// output path is a regular file the task writes (created when missing,
+// kept when present, as for a recovered task), served to consumers as it
+// grows and recorded in the data dir, so that a restarted plugin serves it
+// again at once (durable; no back-pressure, the whole stream on disk).
+// With Config.MemoryStreams the path becomes a named pipe read into a
+// window of Config.StreamWindow bytes (a full window blocks the task's
+// writes: back-pressure), which a plugin restart loses. PublishOutputs,
+// after the task exited, registers the channels ready with their size and
+// SHA-256; if ctx ends first, the streams are aborted and registered
+// failed. A finished stream is served until its consumer has it all,
+// whatever ctx.
 func (m *Manager) StreamOutputs(ctx context.Context, spec TaskChannels, taskDir string) error {
 	key, err := m.runKey(ctx, spec.Run)
 	if err != nil {
@@ -99,7 +105,11 @@ func (m *Manager) StreamOutputs(ctx context.Context, spec TaskChannels, taskDir 
 		byPath[out.Path] = append(byPath[out.Path], out)
 	}
 	for _, path := range order {
-		if err := m.startPump(ctx, spec, byPath[path], taskDir, key); err != nil {
+		start := m.startFileStreams
+		if m.cfg.MemoryStreams {
+			start = m.startPump
+		}
+		if err := start(ctx, spec, byPath[path], taskDir, key); err != nil {
 			return err
 		}
 	}
@@ -123,11 +133,11 @@ func (m *Manager) startPump(ctx context.Context, spec TaskChannels, outs []Outpu
 	}
 	for _, out := range outs {
 		e := Entry{Graph: spec.Graph, Run: spec.Run, Shard: spec.Shard, Channel: out.ID, To: out.To,
-			Format: FormatStream, Size: -1, Key: key}
+			Format: FormatStream, Size: -1, Key: key, Job: spec.Job, Alloc: spec.AllocID}
 		st := NewStream(m.cfg.StreamWindow)
 		m.srv.AddStream(e, st)
 		p.streams, p.entries = append(p.streams, st), append(p.entries, e)
-		if err := m.reg.Register(ctx, m.registration(e, registry.StateStreaming)); err != nil {
+		if err := m.register(ctx, m.registration(e, registry.StateStreaming)); err != nil {
 			p.close(err)
 			return fmt.Errorf("stream output %s (channel %s): %w", out.Name, out.ID, err)
 		}
@@ -176,6 +186,9 @@ func (p *pump) close(err error) {
 // holder lets the pump read to the end of file; then each channel is
 // registered ready (or failed) with its size and SHA-256.
 func (m *Manager) finishStream(ctx context.Context, spec TaskChannels, out OutputChannel, taskDir string) error {
+	if !m.cfg.MemoryStreams {
+		return m.finishFileStream(ctx, spec, out, taskDir)
+	}
 	m.mu.Lock()
 	p := m.pumps[pumpKey(spec, out.Path)]
 	m.mu.Unlock()
@@ -214,7 +227,7 @@ func (m *Manager) registerFinished(ctx context.Context, e Entry, st *Stream, per
 		state = registry.StateFailed
 	}
 	e.Size, e.SHA256 = size, hex.EncodeToString(sum[:])
-	if err := m.reg.Register(ctx, m.registration(e, state)); err != nil {
+	if err := m.register(ctx, m.registration(e, state)); err != nil {
 		return fmt.Errorf("stream output channel %s: %w", e.Channel, err)
 	}
 	if state == registry.StateFailed {

@@ -2,10 +2,12 @@ package channel
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,9 +16,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
+	"github.com/shardwise/shardwise/driver/channel/connect"
 )
 
 // Defaults of ServerConfig.
@@ -43,15 +47,26 @@ type ServerConfig struct {
 	// Consumed is called, once per channel, after a client verified the
 	// whole of it and said so; the owner then deregisters and deletes it.
 	Consumed func(Entry)
+	// TLS, when not nil, wraps every connection in TLS with this config
+	// (connect.Identity.ServerConfig: mutual TLS 1.3 with Connect
+	// identities); nil serves plaintext (insecure_channels).
+	TLS *tls.Config
+	// Authorize, with TLS, decides after the handshake whether the
+	// client may pull (connect.Authorizer: Consul intentions). It returns
+	// the client's identity for the logs, and an error: wrapping
+	// connect.ErrDenied for a refusal, any other for "cannot tell now"
+	// (the client retries). Nil accepts every verified client.
+	Authorize func(ctx context.Context, cs tls.ConnectionState) (string, error)
 }
 
 // Server serves the channels one driver plugin published: files and
 // directories from its Store, and live Streams. It is safe for concurrent
 // use; one Server serves any number of connections.
 type Server struct {
-	cfg   ServerConfig
-	log   hclog.Logger
-	store *Store
+	cfg    ServerConfig
+	log    hclog.Logger
+	store  *Store
+	frames *frameCache // compressed frames of stored files, shared by connections
 
 	mu       sync.Mutex
 	streams  map[chanKey]*streamEntry
@@ -63,8 +78,15 @@ type Server struct {
 }
 
 type streamEntry struct {
-	entry  Entry
-	stream *Stream
+	entry Entry
+	live  liveChannel
+}
+
+// liveChannel is a channel served while it is produced: a Stream (a
+// window in memory) or a growingFile (the task's output file on disk).
+type liveChannel interface {
+	// open returns a source for one connection.
+	open() (source, error)
 }
 
 // NewServer returns a server for the channels in store (which may be nil
@@ -80,17 +102,20 @@ func NewServer(store *Store, cfg ServerConfig) *Server {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Server{cfg: cfg, log: log, store: store, streams: map[chanKey]*streamEntry{},
+	return &Server{cfg: cfg, log: log, store: store, frames: newFrameCache(DefaultFrameCacheBytes), streams: map[chanKey]*streamEntry{},
 		consumed: map[chanKey]bool{}, conns: map[net.Conn]struct{}{}}
 }
 
 // AddStream serves st as channel (e.Run, e.Channel) with run key e.Key,
 // replacing any stream of that channel.
-func (s *Server) AddStream(e Entry, st *Stream) {
+func (s *Server) AddStream(e Entry, st *Stream) { s.addLive(e, st) }
+
+// addLive serves a live channel as (e.Run, e.Channel), replacing any.
+func (s *Server) addLive(e Entry, lc liveChannel) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := chanKey{e.Run, e.Channel}
-	s.streams[k] = &streamEntry{entry: e, stream: st}
+	s.streams[k] = &streamEntry{entry: e, live: lc}
 	delete(s.consumed, k)
 }
 
@@ -177,8 +202,12 @@ func (s *Server) handle(conn net.Conn) {
 	defer conn.Close()
 	peer := conn.RemoteAddr().String()
 	conn.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	conn, p, ok := s.secure(conn, peer)
+	if !ok {
+		return
+	}
 	br := bufio.NewReaderSize(conn, 4096)
-	hello, src, err := s.handshake(conn, br, peer)
+	hello, src, err := s.handshake(conn, br, p)
 	if err != nil {
 		return
 	}
@@ -189,6 +218,74 @@ func (s *Server) handle(conn net.Conn) {
 	}
 }
 
+// secure runs the TLS handshake and the authorization of the client's
+// identity when the server has a TLS config; it returns the connection to
+// use and what is known of the peer. A refused handshake is logged,
+// except a peer that hangs up at once (a TCP health check).
+func (s *Server) secure(conn net.Conn, peer string) (net.Conn, *peerInfo, bool) {
+	if s.cfg.TLS == nil {
+		return conn, &peerInfo{addr: peer}, true
+	}
+	bc := &batchConn{Conn: conn}
+	tc := tls.Server(bc, s.cfg.TLS)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+			s.log.Debug("channel peer hung up during the TLS handshake", "peer", peer)
+		} else {
+			s.log.Warn("refused channel peer: TLS", "peer", peer, "reason", err.Error())
+		}
+		return nil, nil, false
+	}
+	p := &peerInfo{addr: peer, out: bc}
+	bc.batch = true // from here on, records go out per frame (flush)
+	if s.cfg.Authorize != nil {
+		p.identity, p.authzErr = s.cfg.Authorize(ctx, tc.ConnectionState())
+	}
+	return tc, p, true
+}
+
+// peerInfo is what the server knows of a connection's peer before its
+// hello: its address and, with TLS, its identity and whether the
+// intentions let it pull (authzErr nil).
+type peerInfo struct {
+	addr, identity string
+	authzErr       error
+	out            *batchConn // nil without TLS
+}
+
+// batchConn gathers the TLS records of one frame into one write: Go's TLS
+// writes every record (16 KiB) with a syscall of its own, 64 per 1 MiB
+// frame. While batch is set, writes are buffered until flush (or 1 MiB
+// more than a frame, whichever first).
+type batchConn struct {
+	net.Conn
+	batch bool
+	buf   []byte
+}
+
+func (b *batchConn) Write(p []byte) (int, error) {
+	if !b.batch {
+		return b.Conn.Write(p)
+	}
+	b.buf = append(b.buf, p...)
+	if len(b.buf) >= MaxFrameSize+(1<<20) {
+		return len(p), b.flush()
+	}
+	return len(p), nil
+}
+
+// flush writes what was gathered.
+func (b *batchConn) flush() error {
+	if b == nil || len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.Conn.Write(b.buf)
+	b.buf = b.buf[:0]
+	return err
+}
+
 // session is an authenticated connection's state.
 type session struct {
 	ch          *clientHello
@@ -196,17 +293,22 @@ type session struct {
 	key         []byte
 	run         string
 	entry       Entry
+	out         *batchConn // gathers TLS records; nil without TLS
 }
 
 // handshake authenticates the peer and opens the requested channel. Every
 // refusal is answered with a status and logged; a peer that hangs up before
 // its hello (a TCP health check) is not.
-func (s *Server) handshake(conn net.Conn, br *bufio.Reader, peer string) (*session, source, error) {
-	ss := &session{}
+func (s *Server) handshake(conn net.Conn, br *bufio.Reader, p *peerInfo) (*session, source, error) {
+	peer := p.addr
+	ss := &session{out: p.out}
 	if _, err := rand.Read(ss.serverNonce[:]); err != nil {
 		return nil, nil, err
 	}
 	if _, err := conn.Write((&serverHello{Nonce: ss.serverNonce}).encode()); err != nil {
+		return nil, nil, err
+	}
+	if err := ss.out.flush(); err != nil {
 		return nil, nil, err
 	}
 	ch, err := readClientHello(br)
@@ -217,7 +319,10 @@ func (s *Server) handshake(conn net.Conn, br *bufio.Reader, peer string) (*sessi
 		return nil, nil, err
 	}
 	ss.ch, ss.run = ch, ch.Run
-	status, msg := s.authenticate(ss)
+	status, msg := s.authorize(p)
+	if status == statusOK {
+		status, msg = s.authenticate(ss)
+	}
 	if status == statusOK {
 		var src source
 		src, status, msg = s.open(ss)
@@ -229,9 +334,23 @@ func (s *Server) handshake(conn net.Conn, br *bufio.Reader, peer string) (*sessi
 	if status == statusNotFound || status == statusOffset {
 		level = hclog.Info
 	}
-	s.log.Log(level, "refused channel peer", "peer", peer, "run", ch.Run, "channel", ch.Channel, "reason", msg)
+	s.log.Log(level, "refused channel peer", "peer", peer, "identity", p.identity, "run", ch.Run, "channel", ch.Channel, "reason", msg)
 	conn.Write((&reply{Status: status, Message: msg}).encode())
+	p.out.flush()
 	return nil, nil, fmt.Errorf("refused: %s", msg)
+}
+
+// authorize answers the intentions' decision on the peer's identity: a
+// denial is a refusal, a failure to ask is "busy" (the client retries).
+func (s *Server) authorize(p *peerInfo) (uint8, string) {
+	switch {
+	case p.authzErr == nil:
+		return statusOK, ""
+	case errors.Is(p.authzErr, connect.ErrDenied):
+		return statusAuth, p.authzErr.Error()
+	default:
+		return statusBusy, p.authzErr.Error()
+	}
 }
 
 // authenticate checks the version and the client's MAC with the run key.
@@ -272,8 +391,12 @@ func (s *Server) open(ss *session) (source, uint8, string) {
 	se := s.streams[k]
 	s.mu.Unlock()
 	if se != nil {
+		src, err := se.live.open()
+		if err != nil {
+			return nil, statusBusy, err.Error()
+		}
 		ss.entry = se.entry
-		return &streamSource{s: se.stream}, statusOK, ""
+		return src, statusOK, ""
 	}
 	if s.store == nil {
 		return nil, statusNotFound, "no such channel"
@@ -300,8 +423,10 @@ func (s *Server) accept(conn net.Conn, ss *session, src source) error {
 	if ss.ch.Flags&flagAcceptZstd != 0 && s.cfg.CompressionLevel > 0 {
 		rp.Codec = codecZstd
 	}
-	_, err := conn.Write(rp.encode())
-	return err
+	if _, err := conn.Write(rp.encode()); err != nil {
+		return err
+	}
+	return ss.out.flush()
 }
 
 // transfer sends the frames from the resume offset and, after the end
@@ -390,9 +515,31 @@ func (s *Server) sendFrames(ctx context.Context, conn net.Conn, ss *session, src
 				continue
 			}
 		}
+		if cs, ok := src.(*fileSource); ok && enc.compresses() {
+			n, err := s.sendCached(ctx, conn, cs, enc, p, off)
+			if err == nil {
+				if werr := ss.out.flush(); werr != nil {
+					return 0, werr
+				}
+				off += int64(n)
+				continue
+			}
+			if !errors.Is(err, io.EOF) && !isSourceErr(err) {
+				return 0, err // the connection
+			}
+			if errors.Is(err, io.EOF) {
+				return off, s.sendEnd(conn, ss, src, off)
+			}
+			writeErrorFrame(conn, err)
+			ss.out.flush()
+			return 0, err
+		}
 		n, err := src.readAt(ctx, p, off)
 		if n > 0 {
 			if werr := writeDataFrame(conn, enc, off, p[:n]); werr != nil {
+				return 0, werr
+			}
+			if werr := ss.out.flush(); werr != nil {
 				return 0, werr
 			}
 			off += int64(n)
@@ -402,12 +549,56 @@ func (s *Server) sendFrames(ctx context.Context, conn net.Conn, ss *session, src
 			return off, s.sendEnd(conn, ss, src, off)
 		case err != nil:
 			writeErrorFrame(conn, err)
+			ss.out.flush()
 			return 0, err
 		}
 	}
 }
 
+// sourceErr marks an error of reading the stored bytes (as opposed to one
+// of the connection), which is worth an error frame.
+type sourceErr struct{ error }
+
+func (e sourceErr) Unwrap() error { return e.error }
+
+func isSourceErr(err error) bool {
+	var se sourceErr
+	return errors.As(err, &se)
+}
+
+// sendCached sends the compressed data frame of a stored file at off, of
+// at most len(buf) raw bytes, taking it from the server's frame cache:
+// the first connection to need it reads and compresses it, the others
+// reuse it. It returns the raw bytes sent, io.EOF at the end, a
+// sourceErr when the stored bytes cannot be read, or the write error.
+func (s *Server) sendCached(ctx context.Context, conn net.Conn, cs *fileSource, enc *frameEncoder, buf []byte, off int64) (int, error) {
+	k := frameKey{sum: cs.sum, size: cs.e.Size, off: off, n: len(buf), level: s.cfg.CompressionLevel}
+	fr, err := s.frames.get(k, func() (encodedFrame, error) {
+		n, err := cs.readAt(ctx, buf, off)
+		if n == 0 {
+			if err == nil {
+				err = io.ErrNoProgress
+			}
+			if !errors.Is(err, io.EOF) {
+				err = sourceErr{err}
+			}
+			return encodedFrame{}, err
+		}
+		payload, z := enc.encode(buf[:n])
+		return encodedFrame{rawLen: n, crc: crc32Checksum(buf[:n]), payload: bytes.Clone(payload), zstd: z}, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	h := frameHeader{Type: frameData, Offset: off, RawLen: uint32(fr.rawLen), WireLen: uint32(len(fr.payload)), CRC: fr.crc}
+	if fr.zstd {
+		h.Flags = frameFlagZstd
+	}
+	return fr.rawLen, writeFrame(conn, h, fr.payload)
+}
+
 func (s *Server) sendEnd(conn net.Conn, ss *session, src source, off int64) error {
+	defer ss.out.flush()
 	size, sum, err := src.final()
 	if err != nil {
 		writeErrorFrame(conn, err)
@@ -420,7 +611,10 @@ func (s *Server) sendEnd(conn net.Conn, ss *session, src source, off int64) erro
 	}
 	mac := endMAC(ss.key, ss.serverNonce, ss.ch.Nonce, size, sum)
 	payload := append(sum[:], mac[:]...)
-	return writeFrame(conn, frameHeader{Type: frameEnd, Offset: size, WireLen: uint32(len(payload))}, payload)
+	if err := writeFrame(conn, frameHeader{Type: frameEnd, Offset: size, WireLen: uint32(len(payload))}, payload); err != nil {
+		return err
+	}
+	return ss.out.flush()
 }
 
 func (s *Server) markConsumed(e Entry) {
@@ -572,6 +766,8 @@ func (f *fileSource) close() {
 }
 
 type streamSource struct{ s *Stream }
+
+func (s *Stream) open() (source, error) { return &streamSource{s: s}, nil }
 
 func (s *streamSource) readAt(ctx context.Context, p []byte, off int64) (int, error) {
 	return s.s.ReadAt(ctx, p, off)

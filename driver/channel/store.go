@@ -40,6 +40,9 @@ type Entry struct {
 	Channel string `json:"channel"`
 	// To is the consuming shard.
 	To string `json:"to"`
+	// Job and Alloc are the Nomad job and allocation that produced it.
+	Job   string `json:"job,omitempty"`
+	Alloc string `json:"alloc,omitempty"`
 	// Format is FormatFile, FormatTar or FormatStream.
 	Format string `json:"format"`
 	// Size is the stored size in bytes (-1 for an open stream).

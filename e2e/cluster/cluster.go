@@ -16,7 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	consulapi "github.com/hashicorp/consul/api"
 	"github.com/hashicorp/nomad/api"
+	"github.com/shardwise/shardwise/driver/channel/registry"
 )
 
 const (
@@ -281,10 +283,26 @@ func (c *Cluster) startAndWait(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := c.channelIntentions(ctx); err != nil {
+		return err
+	}
 	if err := c.start(c.agents()[2:]...); err != nil {
 		return err
 	}
 	return c.waitReady(ctx)
+}
+
+// channelIntentions makes the cluster deny by default for the channel
+// service: only the shard drivers' own Connect identity may pull channels.
+func (c *Cluster) channelIntentions(ctx context.Context) error {
+	client, err := consulapi.NewClient(&consulapi.Config{Address: c.consulAddr, HttpClient: c.probeHTTP})
+	if err != nil {
+		return fmt.Errorf("cluster: consul client: %w", err)
+	}
+	if err := registry.DenyAllButChannels(ctx, client); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	return nil
 }
 
 // start launches agents without waiting for them.

@@ -91,6 +91,24 @@ func (c *Cluster) consulPending() string {
 	if leader == "" {
 		return "consul: no leader"
 	}
+	return c.connectPending()
+}
+
+// connectPending is "" once Consul's Connect CA has a root: the shard
+// drivers get their channel TLS identities from it when they start.
+func (c *Cluster) connectPending() string {
+	resp, err := c.probeHTTP.Get(c.consulAddr + "/v1/agent/connect/ca/roots")
+	if err != nil {
+		return fmt.Sprintf("consul connect: %v", err)
+	}
+	defer resp.Body.Close()
+	var roots struct{ Roots []json.RawMessage }
+	if err := json.NewDecoder(resp.Body).Decode(&roots); err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Sprintf("consul connect: /v1/agent/connect/ca/roots: HTTP %d, %v", resp.StatusCode, err)
+	}
+	if len(roots.Roots) == 0 {
+		return "consul connect: no CA root yet"
+	}
 	return ""
 }
 

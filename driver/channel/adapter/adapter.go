@@ -6,7 +6,8 @@
 // The plugin config maps as follows: bind_addr, port, advertise_addr,
 // compression_level and data_dir to the channel.Config fields of the same
 // names (data_dir gets a "channels" subfolder), the consul block to
-// channel.Config.Consul, and channel_secret to channel.Config.Secret.
+// channel.Config.Consul, channel_secret to channel.Config.Secret and
+// insecure_channels to channel.Config.InsecureChannels.
 //
 // Credentials: with a channel_secret every plugin of the cluster derives
 // each run's key from it and the run ID (channel.RunKey), with no shared
@@ -55,7 +56,7 @@ func Config(cfg *driver.Config, logger hclog.Logger) channel.Config {
 	c := channel.Config{
 		BindAddr: cfg.BindAddr, Port: cfg.Port, AdvertiseAddr: cfg.AdvertiseAddr,
 		CompressionLevel: cfg.CompressionLevel, Consul: cfg.Consul.APIConfig(),
-		Secret: cfg.ChannelSecret, Logger: logger,
+		Secret: cfg.ChannelSecret, InsecureChannels: cfg.InsecureChannels, Logger: logger,
 	}
 	if cfg.DataDir != "" {
 		c.DataDir = filepath.Join(cfg.DataDir, "channels")

@@ -24,10 +24,10 @@ func TestSpecCopiesEveryField(t *testing.T) {
 func TestConfigMapsPluginConfig(t *testing.T) {
 	c := Config(&driver.Config{BindAddr: "10.0.0.1", Port: 4660, AdvertiseAddr: "node1", CompressionLevel: 3,
 		DataDir: "/var/lib/shard", Consul: driver.ConsulConfig{Address: "127.0.0.1:8501", Token: "tok"},
-		ChannelSecret: "cluster-secret"}, nil)
+		ChannelSecret: "cluster-secret", InsecureChannels: true}, nil)
 	if c.BindAddr != "10.0.0.1" || c.Port != 4660 || c.AdvertiseAddr != "node1" || c.CompressionLevel != 3 ||
 		c.DataDir != filepath.Join("/var/lib/shard", "channels") || c.Consul.Address != "127.0.0.1:8501" || c.Consul.Token != "tok" ||
-		c.Secret != "cluster-secret" {
+		c.Secret != "cluster-secret" || !c.InsecureChannels {
 		t.Fatalf("config %+v", c)
 	}
 }
@@ -35,7 +35,7 @@ func TestConfigMapsPluginConfig(t *testing.T) {
 // Without channel_secret the manager's secret stays empty: run secrets
 // then come from Consul KV.
 func TestConfigWithoutSecretFallsBackToKV(t *testing.T) {
-	if c := Config(&driver.Config{DataDir: "/d"}, nil); c.Secret != "" {
-		t.Fatalf("secret %q, want empty", c.Secret)
+	if c := Config(&driver.Config{DataDir: "/d"}, nil); c.Secret != "" || c.InsecureChannels {
+		t.Fatalf("secret %q insecure %v, want empty and TLS", c.Secret, c.InsecureChannels)
 	}
 }

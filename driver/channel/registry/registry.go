@@ -67,6 +67,10 @@ type Channel struct {
 	// Address and Port locate the producer's channel server.
 	Address string
 	Port    int
+	// Job and Alloc are the Nomad job and allocation that produced the
+	// channel; a consumer that knows its upstream allocation accepts only
+	// that one's registration.
+	Job, Alloc string
 	// Node is the Consul node of the producer (set by lookups).
 	Node string
 }
@@ -178,6 +182,7 @@ func meta(c Channel) map[string]string {
 	return map[string]string{
 		"graph": c.Graph, "run": c.Run, "shard": c.Shard, "channel": c.Channel, "to": c.To,
 		"state": c.State, "format": c.Format, "size": strconv.FormatInt(c.Size, 10), "sha256": c.SHA256,
+		"job": c.Job, "alloc": c.Alloc,
 	}
 }
 
@@ -193,6 +198,21 @@ func (r *Registry) Deregister(ctx context.Context, run, channel string) error {
 		return fmt.Errorf("deregister channel %s of run %s from consul: %w", channel, run, err)
 	}
 	return nil
+}
+
+// LocalIDs returns the service IDs of the channels registered with the
+// local agent (an agent that restarted without its state has none).
+func (r *Registry) LocalIDs(ctx context.Context) (map[string]bool, error) {
+	q := (&api.QueryOptions{}).WithContext(ctx)
+	svcs, err := r.client.Agent().ServicesWithFilterOpts(fmt.Sprintf("Service == %q", ServiceName), q)
+	if err != nil {
+		return nil, fmt.Errorf("list channels registered with the local consul agent: %w", err)
+	}
+	ids := make(map[string]bool, len(svcs))
+	for id := range svcs {
+		ids[id] = true
+	}
+	return ids, nil
 }
 
 // filter selects one channel's instances.
@@ -230,28 +250,32 @@ func fromEntry(e *api.ServiceEntry) Channel {
 		addr = e.Node.Address
 	}
 	return Channel{Graph: m["graph"], Run: m["run"], Shard: m["shard"], Channel: m["channel"], To: m["to"],
-		State: m["state"], Format: m["format"], Size: size, SHA256: m["sha256"],
+		State: m["state"], Format: m["format"], Size: size, SHA256: m["sha256"], Job: m["job"], Alloc: m["alloc"],
 		Address: addr, Port: e.Service.Port, Node: e.Node.Node}
 }
 
-// Lookup returns a channel's passing instance without waiting; it returns
-// an error wrapping ErrNotFound when there is none.
-func (r *Registry) Lookup(ctx context.Context, run, channel string) (Channel, error) {
+// Lookup returns a passing instance of the channel that satisfies accept
+// (nil accepts any) without waiting; it returns an error wrapping
+// ErrNotFound when there is none.
+func (r *Registry) Lookup(ctx context.Context, run, channel string, accept func(Channel) bool) (Channel, error) {
 	cs, _, err := r.query(ctx, run, channel, 0)
 	if err != nil {
 		return Channel{}, err
 	}
-	if len(cs) == 0 {
-		return Channel{}, fmt.Errorf("channel %s of run %s: %w", channel, run, ErrNotFound)
+	for _, c := range cs {
+		if accept == nil || accept(c) {
+			return c, nil
+		}
 	}
-	return cs[0], nil
+	return Channel{}, fmt.Errorf("channel %s of run %s: %w", channel, run, ErrNotFound)
 }
 
 // Wait blocks, with Consul blocking queries, until a passing instance of
 // the channel satisfies accept, and returns it. It calls waiting (if not
 // nil) once, the first time the answer is not acceptable. It returns ctx's
-// error when ctx ends, and the query error after 8 consecutive failed
-// queries (with backoff between them, from 100ms to 5s).
+// error when ctx ends, and the query error after 24 consecutive failed
+// queries (with backoff between them, from 100ms to 5s: about 100 s, so
+// that a restarting agent is waited for).
 func (r *Registry) Wait(ctx context.Context, run, channel string, accept func(Channel) bool, waiting func()) (Channel, error) {
 	var index uint64
 	failures := 0
@@ -261,7 +285,7 @@ func (r *Registry) Wait(ctx context.Context, run, channel string, accept func(Ch
 			if ctx.Err() != nil {
 				return Channel{}, ctx.Err()
 			}
-			if failures++; failures >= 8 {
+			if failures++; failures >= 24 {
 				return Channel{}, err
 			}
 			if werr := pause(ctx, failures); werr != nil {
@@ -344,4 +368,36 @@ func (r *Registry) DeleteRunSecret(ctx context.Context, run string) error {
 		return fmt.Errorf("delete run secret of %s: %w", run, err)
 	}
 	return nil
+}
+
+// DenyAllButChannels writes the service-intentions config entry of the
+// channel service: channel servers accept only clients with the identity
+// of the channel service itself, every other service is denied, whatever
+// the cluster's default intention policy. It replaces an existing entry.
+// Clusters that want other consumers (say a job's own Connect service)
+// add sources to that entry instead.
+func DenyAllButChannels(ctx context.Context, client *api.Client) error {
+	entry := &api.ServiceIntentionsConfigEntry{
+		Kind: api.ServiceIntentions,
+		Name: ServiceName,
+		Sources: []*api.SourceIntention{
+			{Name: ServiceName, Action: api.IntentionActionAllow},
+			{Name: "*", Action: api.IntentionActionDeny},
+		},
+	}
+	// A new leader migrates the old intentions to config entries first and
+	// refuses intention writes meanwhile: retry for up to 30 s.
+	deadline := time.Now().Add(30 * time.Second)
+	for failures := 1; ; failures++ {
+		_, _, err := client.ConfigEntries().Set(entry, (&api.WriteOptions{}).WithContext(ctx))
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("write intentions of %s: %w", ServiceName, err)
+		}
+		if werr := pause(ctx, failures); werr != nil {
+			return fmt.Errorf("write intentions of %s: %w (last error: %w)", ServiceName, werr, err)
+		}
+	}
 }

@@ -108,7 +108,7 @@ func testMetaAndStates(t *testing.T, r *Registry) {
 		t.Fatalf("got %+v after update", got)
 	}
 	// Other runs' channels of the same ID are not confused with this one.
-	if _, err := r.Lookup(ctx, "run-other", "s1"); !errors.Is(err, ErrNotFound) {
+	if _, err := r.Lookup(ctx, "run-other", "s1", nil); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("lookup of another run: %v", err)
 	}
 }
@@ -120,13 +120,13 @@ func testDeregister(t *testing.T, r *Registry) {
 	if err := r.Register(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Lookup(ctx, "run-d", "x"); err != nil {
+	if _, err := r.Lookup(ctx, "run-d", "x", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Deregister(ctx, "run-d", "x"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Lookup(ctx, "run-d", "x"); !errors.Is(err, ErrNotFound) {
+	if _, err := r.Lookup(ctx, "run-d", "x", nil); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after deregister: %v", err)
 	}
 	if err := r.Deregister(ctx, "run-d", "x"); err != nil {
@@ -148,7 +148,7 @@ func testCriticalCheck(t *testing.T, r *Registry) {
 	if err := r.WaitGone(ctx, "run-c", "x"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Lookup(ctx, "run-c", "x"); !errors.Is(err, ErrNotFound) {
+	if _, err := r.Lookup(ctx, "run-c", "x", nil); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("critical channel still found: %v", err)
 	}
 	r.Deregister(ctx, "run-c", "x")

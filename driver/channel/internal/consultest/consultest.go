@@ -26,6 +26,10 @@ import (
 type Agent struct {
 	// HTTPAddr is the agent's HTTP API, host:port.
 	HTTPAddr string
+
+	bin  string
+	args []string
+	stop func() // stops the running process
 }
 
 // Config returns a Consul client config for the agent.
@@ -36,9 +40,11 @@ func (a *Agent) Config() *api.Config {
 	return cfg
 }
 
-// Start starts a dev agent and waits, by reading its log, until it has
-// elected itself leader and synced its node; it stops the agent when t ends.
-func Start(t testing.TB) *Agent {
+// Start starts a dev agent (Connect enabled, with the built-in CA) and
+// waits, by reading its log, until it has elected itself leader and synced
+// its node; it stops the agent when t ends. extra is appended to the
+// agent's command line (e.g. "-hcl", "connect { enabled = false }").
+func Start(t testing.TB, extra ...string) *Agent {
 	t.Helper()
 	bin := binary()
 	if bin == "" {
@@ -53,8 +59,24 @@ func Start(t testing.TB) *Agent {
 		"-http-port", strconv.Itoa(ports[0]), "-serf-lan-port", strconv.Itoa(ports[1]),
 		"-serf-wan-port", strconv.Itoa(ports[2]), "-server-port", strconv.Itoa(ports[3]),
 		"-dns-port", "-1", "-grpc-port", "-1"}
+	a := &Agent{HTTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])), bin: bin, args: append(args, extra...)}
+	a.run(t)
+	t.Cleanup(func() { a.stop() })
+	return a
+}
+
+// Restart stops the agent and starts it again on the same ports. A dev
+// agent keeps nothing: registrations, KV and the Connect CA are new.
+func (a *Agent) Restart(t testing.TB) {
+	t.Helper()
+	a.stop()
+	a.run(t)
+}
+
+func (a *Agent) run(t testing.TB) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, a.bin, a.args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -63,14 +85,13 @@ func Start(t testing.TB) *Agent {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start consul: %v", err)
 	}
-	t.Cleanup(func() {
+	a.stop = func() {
 		cancel()
 		cmd.Wait()
-	})
+	}
 	if err := waitReady(out, 60*time.Second); err != nil {
 		t.Fatalf("consul dev agent: %v", err)
 	}
-	return &Agent{HTTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))}
 }
 
 // waitReady reads the agent's log until it synced its node info, then
