@@ -1,10 +1,12 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/launcher/runstate"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/units"
 )
@@ -35,6 +38,31 @@ type RunRequest struct {
 	// baseline method (PlanRequest.Method other than Shardwise's) runs as
 	// planned: the re-planner plans Shardwise's way.
 	NoReplan bool
+	// LeaseTTL is how long the run's lease in Nomad outlives its
+	// launcher; zero means runstate.DefaultTTL.
+	LeaseTTL time.Duration
+	// Detach registers the launcher as a Nomad job instead of driving the
+	// run here; LauncherCommand is the shardwise binary's path on the
+	// Nomad clients ("" for this binary's path), Nomad the connection
+	// flags the launcher job runs with.
+	Detach          bool
+	LauncherCommand string
+	Nomad           launcher.NomadFlags
+}
+
+// ResumeRequest continues a run stored in Nomad.
+type ResumeRequest struct {
+	Run string
+	// Feedback and HistoryDB are RunRequest's; Histories the -history
+	// files whose first store the feedback loop reads.
+	Feedback  bool
+	HistoryDB string
+	Histories []string
+	LeaseTTL  time.Duration
+	// AsJob is set for the launcher job of a detached run: its lease is
+	// its allocation's, it waits for a predecessor's lease to lapse, and
+	// on a signal it leaves the run to the job's next allocation.
+	AsJob bool
 }
 
 // Run plans the graph, translates the plan and runs the jobs on client
@@ -67,9 +95,16 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 	if err != nil {
 		return err
 	}
+	inputs, err := runInputs(req.PlanRequest, p.Driver)
+	if err != nil {
+		return err
+	}
+	l := &launcher.Launcher{Client: client}
+	if req.Detach {
+		return detach(ctx, l, p, jobs, inputs, req, stdout)
+	}
 	fmt.Fprintf(stdout, "Running graph %q as run %s: %d shards in %d jobs on Nomad at %s (driver %s)\n",
 		p.Graph, p.Run, len(p.Shards), len(jobs), client.Address(), p.Driver)
-	l := &launcher.Launcher{Client: client}
 	rep, err := l.Run(ctx, p, jobs, launcher.Options{
 		Retries:          req.Retries,
 		NoLocality:       req.NoLocality,
@@ -79,7 +114,116 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		Replanner:        lp.replanner(res, client, extra, req.NoReplan || (req.Method.Name != "" && req.Method.Name != plan.MethodShardwise)),
 		OOMRetry:         feedback.OOMRetryMiB,
 		Logger:           log.Named("launcher"),
+		Durable:          &launcher.Durable{Inputs: inputs, TTL: req.LeaseTTL},
 	})
+	return summarize(ctx, rep, err, lp, stdout, stderr)
+}
+
+// Resume continues a run from its state stored in Nomad (run -resume),
+// printing as Run does.
+func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, stderr io.Writer, log hclog.Logger) error {
+	lp, err := openLoop(ctx, &RunRequest{PlanRequest: PlanRequest{Histories: req.Histories},
+		Feedback: req.Feedback, HistoryDB: req.HistoryDB}, client, log)
+	if err != nil {
+		return err
+	}
+	defer lp.close()
+	fmt.Fprintf(stdout, "Resuming run %s on Nomad at %s\n", req.Run, client.Address())
+	l := &launcher.Launcher{Client: client}
+	d := &launcher.Durable{TTL: req.LeaseTTL}
+	if req.AsJob {
+		lease, ok := launcher.JobLease()
+		if !ok {
+			return errors.New("-as-job is for the launcher job that -detach registers (NOMAD_ALLOC_ID is not set)")
+		}
+		d.Lease = lease
+	}
+	opts := launcher.Options{
+		Progress: launcher.NewProgress(stdout),
+		OOMRetry: feedback.OOMRetryMiB,
+		Logger:   log.Named("launcher"),
+		Durable:  d,
+		HandOver: req.AsJob,
+	}
+	rep, err := l.Resume(ctx, req.Run, opts)
+	// A launcher job's new allocation waits for its predecessor's lease to
+	// lapse (a lost node cannot give it up).
+	var he *runstate.HeldError
+	for req.AsJob && errors.As(err, &he) && ctx.Err() == nil {
+		wait := max(time.Until(he.Holder.Expires)+time.Second, time.Second)
+		log.Info("the run is held by another launcher; waiting for its lease to lapse", "holder", he.Holder.Name, "wait", wait.Round(time.Second))
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		rep, err = l.Resume(ctx, req.Run, opts)
+	}
+	return summarize(ctx, rep, err, lp, stdout, stderr)
+}
+
+// detach stores the run and registers its launcher job (run -detach).
+func detach(ctx context.Context, l *launcher.Launcher, p *plan.Plan, jobs []*api.Job, inputs runstate.Inputs, req RunRequest, stdout io.Writer) error {
+	ttl := cmp.Or(req.LeaseTTL, runstate.DefaultTTL)
+	lj := launcher.LauncherJob{Command: req.LauncherCommand, Env: map[string]string{},
+		Args: []string{"-address", l.Client.Address(), "-lease-ttl", ttl.String()}}
+	if lj.Command == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find this binary for the launcher job (set -launcher-command): %w", err)
+		}
+		lj.Command = exe
+	}
+	if p.Namespace != "" {
+		lj.Args = append(lj.Args, "-namespace", p.Namespace)
+	}
+	if r := req.Nomad.Region(); r != "" {
+		lj.Args = append(lj.Args, "-region", r)
+	}
+	if tok := req.Nomad.Token(); tok != "" {
+		lj.Env["NOMAD_TOKEN"] = tok
+	}
+	id, err := l.Detach(ctx, p, jobs, launcher.Options{
+		Retries: req.Retries, NoLocality: req.NoLocality, FailFast: req.FailFast, PlacementTimeout: req.PlacementTimeout,
+		Durable: &launcher.Durable{Inputs: inputs, TTL: req.LeaseTTL},
+	}, lj)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Run %s of graph %q (%d shards) is driven by the Nomad job %s at %s.\n"+
+		"Follow it with 'shardwise status %s' or 'nomad alloc logs -f -job %s'; stop it with 'shardwise stop %s'.\n",
+		p.Run, p.Graph, len(p.Shards), id, l.Client.Address(), p.Run, id, p.Run)
+	return nil
+}
+
+// runInputs reads what the plan of req's graph was made from, to store
+// with the run.
+func runInputs(req PlanRequest, driver string) (runstate.Inputs, error) {
+	in := runstate.Inputs{GraphPath: req.Graph, History: req.Histories, Driver: driver, Vars: req.Vars}
+	var err error
+	if in.Graph, err = os.ReadFile(req.Graph); err != nil {
+		return in, fmt.Errorf("read graph: %w", err)
+	}
+	for _, f := range req.VarFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return in, fmt.Errorf("read -var-file: %w", err)
+		}
+		if in.VarFiles == nil {
+			in.VarFiles = map[string][]byte{}
+		}
+		in.VarFiles[f] = b
+	}
+	if req.Catalog != "" {
+		if in.Catalog, err = os.ReadFile(req.Catalog); err != nil {
+			return in, fmt.Errorf("read -catalog: %w", err)
+		}
+	}
+	return in, nil
+}
+
+// summarize prints the run's summary and, after a run that did not
+// complete, what the user needs (see explain).
+func summarize(ctx context.Context, rep *launcher.Report, err error, lp *loop, stdout, stderr io.Writer) error {
 	if rep == nil {
 		return err
 	}

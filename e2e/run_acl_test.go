@@ -1,108 +1,12 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/hashicorp/nomad/api"
+	"github.com/shardwise/shardwise/e2e/cluster"
 )
-
-// aclAgentConfig is a one-process Nomad agent (server and client) with
-// ACLs enabled and its own ports, for the bad-token test: the shared
-// cluster runs without ACLs, where Nomad ignores tokens.
-const aclAgentConfig = `
-data_dir  = %q
-bind_addr = "127.0.0.1"
-ports {
-  http = %d
-  rpc  = %d
-  serf = %d
-}
-advertise {
-  http = "127.0.0.1"
-  rpc  = "127.0.0.1"
-  serf = "127.0.0.1"
-}
-server {
-  enabled          = true
-  bootstrap_expect = 1
-}
-acl {
-  enabled = true
-}
-`
-
-// startACLAgent starts a server-only Nomad agent with ACLs enabled and
-// returns its HTTP address once it answers; t's cleanup stops it.
-func startACLAgent(t *testing.T) string {
-	t.Helper()
-	bin := agentBin(t, "nomad")
-	dir := t.TempDir()
-	ports := freePorts(t, 3)
-	cfg := filepath.Join(dir, "agent.hcl")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, aclAgentConfig, filepath.Join(dir, "data"), ports[0], ports[1], ports[2]), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	log, err := os.Create(filepath.Join(dir, "agent.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "agent", "-config", cfg)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start ACL agent: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		log.Close()
-	})
-	addr := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	waitAgent(t, addr, exited, filepath.Join(dir, "agent.log"))
-	return addr
-}
-
-// waitAgent waits until the agent at addr has a leader, failing t with
-// its log if it exits or takes over a minute.
-func waitAgent(t *testing.T, addr string, exited <-chan error, logPath string) {
-	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if leader, err := c.Status().Leader(); err == nil && leader != "" {
-			return
-		}
-		select {
-		case err := <-exited:
-			logText, _ := os.ReadFile(logPath)
-			t.Fatalf("ACL agent exited: %v\n%s", err, logText)
-		case <-ctx.Done():
-			logText, _ := os.ReadFile(logPath)
-			t.Fatalf("ACL agent at %s has no leader after a minute\n%s", addr, logText)
-		case <-tick.C:
-		}
-	}
-}
 
 // freePorts returns n TCP ports free on 127.0.0.1 at the time of asking.
 func freePorts(t *testing.T, n int) []int {
@@ -131,7 +35,7 @@ func TestRunBadToken(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Nomad agent")
 	}
-	addr := startACLAgent(t)
+	addr := cluster.StartServer(t, true).Addr()
 	graph := fixture("failing.hcl")
 	cases := []struct {
 		name string

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/shardwise/shardwise/launcher/runstate"
 	"github.com/shardwise/shardwise/planner/plan"
 )
 
@@ -50,26 +51,12 @@ type Move struct {
 	Reason string
 }
 
-// Replan is one move the launcher made, for the report.
-type Replan struct {
-	Job    string
-	Shards []string
-	// From and To are the executor classes before and after.
-	From, To string
-	Reason   string
-	Time     time.Time
-}
+// Replan is one move the launcher made, for the report and the run's
+// stored progress.
+type Replan = runstate.Replan
 
 // Resize is one memory raise of a job's retry after an OOM kill.
-type Resize struct {
-	Job, Shard string
-	// Alloc is the OOM-killed allocation.
-	Alloc string
-	// Attempt is the registration that was OOM-killed (1 for the first).
-	Attempt int
-	// FromMiB and ToMiB are the task's memory before and for the retry.
-	FromMiB, ToMiB int
-}
+type Resize = runstate.Resize
 
 // OOMRetryFunc returns the memory, in MiB, to register a failed
 // allocation's job again with, and true, when the allocation was

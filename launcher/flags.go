@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"os"
@@ -109,3 +110,9 @@ func checkTLSFiles(tls *api.TLSConfig) error {
 	}
 	return nil
 }
+
+// Token returns the ACL token the flags give: -token, else NOMAD_TOKEN.
+func (n *NomadFlags) Token() string { return cmp.Or(n.token, os.Getenv("NOMAD_TOKEN")) }
+
+// Region returns the region the flags give: -region, else NOMAD_REGION.
+func (n *NomadFlags) Region() string { return cmp.Or(n.region, os.Getenv("NOMAD_REGION")) }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/shardwise/shardwise/launcher/runstate"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/sdk"
 )
@@ -80,6 +81,15 @@ type Options struct {
 	// Logger receives the launcher's decisions (moves, memory raises) and
 	// warnings; nil logs nothing.
 	Logger hclog.Logger
+	// Durable, when set, keeps the run's state in Nomad Variables as it
+	// goes (see Durable and Resume). Run then refuses a run ID already
+	// stored.
+	Durable *Durable
+	// HandOver, with Durable, makes a cancelled run leave its jobs as
+	// they are and give its lease up, so that the next launcher (a
+	// launcher job's next allocation) resumes it at once, instead of
+	// stopping the jobs.
+	HandOver bool
 }
 
 func (o Options) withDefaults() Options {
@@ -135,12 +145,21 @@ func (l *Launcher) Run(ctx context.Context, p *plan.Plan, jobs []*api.Job, opts 
 	if err := checkNodes(ctx, l.Client, jobs); err != nil {
 		return nil, err
 	}
-	r := &runner{
-		c: l.Client, plan: p, t: t, o: o, ns: ns, start: time.Now(),
-		nodes: newNodeCache(l.Client), prev: map[string]State{}, prevReason: map[string]string{},
-		log: o.Logger,
+	r := newRunner(l.Client, p, t, o, ns)
+	if o.Durable != nil {
+		if r.held, err = o.Durable.create(ctx, l.Client, ns, p, jobs, o); err != nil {
+			return nil, err
+		}
 	}
 	return r.run(ctx, start)
+}
+
+func newRunner(c *api.Client, p *plan.Plan, t *tracker, o Options, ns string) *runner {
+	return &runner{
+		c: c, plan: p, t: t, o: o, ns: ns, start: time.Now(),
+		nodes: newNodeCache(c), prev: map[string]State{}, prevReason: map[string]string{},
+		log: o.Logger,
+	}
 }
 
 // CurrentIndex checks that the Nomad agent of c answers within timeout
@@ -208,6 +227,13 @@ type runner struct {
 	log        hclog.Logger
 	replans    []Replan
 	resizes    []Resize
+	// held is the run's stored state when it is durable; resumed is set
+	// when Resume rebuilt the units from Nomad; saved is the progress
+	// last written, JSON.
+	held        *runstate.Held
+	resumed     bool
+	saved       string
+	renewTicker *time.Ticker
 }
 
 // run is the event loop: submit what is ready, then apply events until
@@ -226,13 +252,26 @@ func (r *runner) run(ctx context.Context, from uint64) (*Report, error) {
 	r.o.Progress.Start(r.snapshot())
 	err := r.loop(ctx, msgs)
 	r.o.Progress.Finish(r.snapshot())
+	r.finish(ctx, err)
 	return r.report(), err
 }
 
 // loop submits ready groups and handles stream messages until every unit
 // is complete, one has failed for good, or ctx ends.
 func (r *runner) loop(ctx context.Context, msgs <-chan streamMsg) error {
-	if err := r.submitReady(ctx); err != nil {
+	first := r.submitReady
+	if r.resumed {
+		// Judge the adopted jobs from Nomad before submitting anything.
+		first = func(ctx context.Context) error { return r.handle(ctx, streamMsg{connected: true}) }
+	}
+	if err := first(ctx); err != nil {
+		return r.abort(ctx, err)
+	}
+	renew := r.renewEvery()
+	if r.renewTicker != nil {
+		defer r.renewTicker.Stop()
+	}
+	if err := r.persist(ctx, true); err != nil {
 		return r.abort(ctx, err)
 	}
 	var tick <-chan time.Time
@@ -255,6 +294,14 @@ func (r *runner) loop(ctx context.Context, msgs <-chan streamMsg) error {
 			if err := r.handle(ctx, m); err != nil {
 				return r.abort(ctx, err)
 			}
+		case <-renew:
+			if err := r.persist(ctx, true); err != nil {
+				return r.abort(ctx, err)
+			}
+			continue
+		}
+		if err := r.persist(ctx, false); err != nil {
+			return r.abort(ctx, err)
 		}
 	}
 	return nil
@@ -264,6 +311,16 @@ func (r *runner) loop(ctx context.Context, msgs <-chan streamMsg) error {
 // or, when ctx was cancelled, an error wrapping ErrStopped and ctx's
 // error.
 func (r *runner) abort(ctx context.Context, err error) error {
+	var he *runstate.HeldError
+	if errors.As(err, &he) {
+		// Another launcher drives the run now: leave its jobs alone.
+		r.notify()
+		return fmt.Errorf("this launcher lost run %s: %w", r.plan.Run, err)
+	}
+	if ctx.Err() != nil && r.handOver() {
+		r.notify()
+		return fmt.Errorf("%w: %w (the run is left to the next launcher)", ErrStopped, ctx.Err())
+	}
 	r.stopAll()
 	r.notify()
 	if ctx.Err() != nil {
@@ -367,6 +424,9 @@ func (r *runner) submitReady(ctx context.Context) error {
 	}
 	for _, g := range groups {
 		for _, u := range g.units {
+			if u.state != Pending {
+				continue // registered before a resume
+			}
 			if err := r.submit(ctx, u); err != nil {
 				return err
 			}

@@ -76,6 +76,9 @@ func (r *runner) result(ctx context.Context, s *plan.Shard, u *unit, end time.Ti
 		res.Alloc, res.NodeID, res.Node = a.ID, a.NodeID, a.NodeName
 		res.NodeClass, _, _ = r.nodes.lookup(ctx, a.NodeID)
 		res.Actual = actual(a, end)
+	} else if i < len(u.pieces) {
+		pc := u.pieces[i]
+		res.Alloc, res.NodeID, res.Node, res.NodeClass, res.Actual = pc.Alloc, pc.NodeID, pc.Node, pc.NodeClass, pc.Actual
 	}
 	return res
 }

@@ -2,15 +2,20 @@ package launcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/launcher/runstate"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // runIDPattern is what a run ID may hold; it keeps IDs safe inside a
@@ -34,10 +39,18 @@ func Find(ctx context.Context, c *api.Client, run, ns string) ([]*api.JobListStu
 	return jobs, nil
 }
 
-// RunStatus is a run as Nomad has it: the jobs submitted so far.
+// RunStatus is a run as Nomad has it: the jobs submitted so far and,
+// for a run whose state is stored in Nomad, every shard of its plan.
 type RunStatus struct {
 	Run, Graph string
 	Jobs       []JobStatus
+	// Stored is the run's stored state; nil for a run without one (a run
+	// of an earlier Shardwise, or whose state was purged).
+	Stored *runstate.Head
+	// Shards are the plan's shards, in plan order; nil without Stored.
+	Shards []ShardStatus
+	// Launcher is the launcher job of a detached run (run -detach).
+	Launcher *JobStatus
 }
 
 // JobStatus is one job of a run.
@@ -58,18 +71,20 @@ type JobStatus struct {
 	// Runtime is the longest allocation run time (first task start to
 	// last finish, or to now while running).
 	Runtime time.Duration
+	// Attempt is the launcher's registration of the job that Nomad has
+	// (its shardwise_attempt meta; 1 for the first).
+	Attempt int
 }
 
-// Status reads the state of every job of run in namespace ns (see Find).
-// It returns an error when no job carries the run ID, and, naming the
-// address, when Nomad cannot be asked.
+// Status reads the state of every job of run in namespace ns (see Find)
+// and the run's stored state (in the client's namespace), if any. It
+// returns an error when Nomad has neither a job nor stored state of the
+// run, for stored state that cannot be read, and, naming the address,
+// when Nomad cannot be asked.
 func Status(ctx context.Context, c *api.Client, run, ns string) (*RunStatus, error) {
 	stubs, err := Find(ctx, c, run, ns)
 	if err != nil {
 		return nil, err
-	}
-	if len(stubs) == 0 {
-		return nil, fmt.Errorf("no jobs of run %s in Nomad at %s (namespace %s)", run, c.Address(), nsName(ns))
 	}
 	st := &RunStatus{Run: run}
 	for _, s := range stubs {
@@ -81,6 +96,12 @@ func Status(ctx context.Context, c *api.Client, run, ns string) (*RunStatus, err
 		if g := s.Meta[metaGraph]; g != "" {
 			st.Graph = g
 		}
+	}
+	if err := st.shardStates(ctx, c); err != nil {
+		return nil, err
+	}
+	if len(stubs) == 0 && st.Stored == nil {
+		return nil, fmt.Errorf("no jobs of run %s in Nomad at %s (namespace %s), and no stored state", run, c.Address(), nsName(ns))
 	}
 	return st, nil
 }
@@ -124,6 +145,10 @@ func jobStatus(ctx context.Context, c *api.Client, s *api.JobListStub) (JobStatu
 	}
 	t.settle(u, now)
 	js.State = u.state
+	js.Attempt = 1
+	if n, err := strconv.Atoi(job.Meta[sdk.MetaAttempt]); err == nil && n > 1 {
+		js.Attempt = n
+	}
 	if js.State != Complete && u.job0.Stop {
 		js.State = Stopped
 	}
@@ -148,9 +173,13 @@ func nsName(ns string) string {
 	return ns
 }
 
-// Write writes one row per job: its shards, class, state, Nomad status,
-// allocations, nodes and runtime.
+// Write writes, for a stored run, where it stands and one row per shard
+// of its plan; else one row per job: its shards, class, state, Nomad
+// status, allocations, nodes and runtime.
 func (s *RunStatus) Write(w io.Writer) error {
+	if s.Stored != nil {
+		return s.writeStored(w, time.Now())
+	}
 	counts := map[State]int{}
 	for _, j := range s.Jobs {
 		counts[j.State]++
@@ -191,23 +220,45 @@ func allocsCell(m map[string]int) string {
 	return dash(strings.Join(parts, ", "))
 }
 
-// Stop stops every job of run in namespace ns (see Find) that is not
-// stopped yet, or with purge removes every job of the run from Nomad. It
-// returns the IDs of the jobs it stopped or purged, and an error when no
-// job carries the run ID or a deregistration failed (after trying every
-// job).
-func Stop(ctx context.Context, c *api.Client, run, ns string, purge bool) ([]string, error) {
+// StopResult is what Stop did.
+type StopResult struct {
+	// Jobs are the jobs stopped (or, with purge, purged).
+	Jobs []string
+	// State is the run's stored state after the stop: marked stopped,
+	// or nil when none was stored or it was purged.
+	State *runstate.Head
+	// Variables are the stored state's variables purged.
+	Variables []string
+}
+
+// Stop ends run: it marks the run's stored state (in the client's
+// namespace) stopped, so that its launcher stops driving it and no
+// launcher resumes it, then stops every job of run in namespace ns (see
+// Find) that has not ended; jobs that completed are left as they are.
+// With purge it removes every job of the run and its stored state from
+// Nomad. It returns an error when Nomad has neither a job nor stored
+// state of the run, or when a step failed (after trying every job).
+func Stop(ctx context.Context, c *api.Client, run, ns string, purge bool) (*StopResult, error) {
 	stubs, err := Find(ctx, c, run, ns)
 	if err != nil {
 		return nil, err
 	}
-	if len(stubs) == 0 {
-		return nil, fmt.Errorf("no jobs of run %s in Nomad at %s (namespace %s)", run, c.Address(), nsName(ns))
+	out := &StopResult{}
+	store := &runstate.Store{Client: c}
+	h, err := store.Stop(ctx, run, "stopped with 'shardwise stop'")
+	switch {
+	case errors.Is(err, runstate.ErrNotFound):
+		if len(stubs) == 0 {
+			return nil, fmt.Errorf("no jobs of run %s in Nomad at %s (namespace %s), and no stored state", run, c.Address(), nsName(ns))
+		}
+	case err != nil && !purge:
+		return nil, stateError(c, run, err)
+	default:
+		out.State = h
 	}
-	var done []string
 	var errs []string
 	for _, s := range stubs {
-		if s.Stop && !purge {
+		if !purge && (s.Stop || s.Status == jobStatusDead) {
 			continue
 		}
 		w := (&api.WriteOptions{Namespace: s.Namespace}).WithContext(ctx)
@@ -215,10 +266,17 @@ func Stop(ctx context.Context, c *api.Client, run, ns string, purge bool) ([]str
 			errs = append(errs, fmt.Sprintf("%s: %v", s.ID, ConnectError(c, err)))
 			continue
 		}
-		done = append(done, s.ID)
+		out.Jobs = append(out.Jobs, s.ID)
+	}
+	if purge {
+		out.State = nil
+		out.Variables, err = store.Purge(ctx, run)
+		if err != nil {
+			errs = append(errs, ConnectError(c, err).Error())
+		}
 	}
 	if len(errs) > 0 {
-		return done, fmt.Errorf("stop run %s: %s", run, strings.Join(errs, "; "))
+		return out, fmt.Errorf("stop run %s: %s", run, strings.Join(errs, "; "))
 	}
-	return done, nil
+	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/shardwise/shardwise/launcher/runstate"
 	"github.com/shardwise/shardwise/planner/plan"
 )
 
@@ -52,6 +53,9 @@ type unit struct {
 	// memoryMiB, when set, overrides the memory of the job's task (a
 	// retry after an OOM kill).
 	memoryMiB int
+	// pieces are how each allocation index ran, once the unit ended (from
+	// the stored progress when Nomad has collected the job).
+	pieces []runstate.Piece
 }
 
 // group is a set of units joined by streaming channels, submitted
@@ -252,18 +256,19 @@ func (t *tracker) ready() []*group {
 	return out
 }
 
+// A group part of which an earlier launcher registered before it died is
+// ready for its pending units.
 func (g *group) ready() bool {
+	pending := false
 	for _, u := range g.units {
-		if u.state != Pending {
-			return false
-		}
+		pending = pending || u.state == Pending
 		for _, d := range u.deps {
 			if d.state != Complete {
 				return false
 			}
 		}
 	}
-	return true
+	return pending
 }
 
 // registered records that u's job was registered at Raft index since

@@ -36,3 +36,12 @@ const (
 // MetaAttempt is the job meta key holding the launcher's attempt number,
 // set on resubmitted jobs only.
 const MetaAttempt = "shardwise_attempt"
+
+// MetaRole marks the launcher job of a detached run (`shardwise run
+// -detach`), with the value RoleLauncher; that job also carries
+// shardwise_run and shardwise_graph, so that status and stop find it with
+// the run's shard jobs.
+const (
+	MetaRole     = "shardwise_role"
+	RoleLauncher = "launcher"
+)

@@ -3,7 +3,9 @@
 //
 //	shardwise plan [options] GRAPH.hcl
 //	shardwise run [options] GRAPH.hcl
+//	shardwise run [options] -resume RUN
 //	shardwise status RUN
+//	shardwise list
 //	shardwise stop RUN
 //	shardwise feedback [options]
 //	shardwise history report|import [options]
@@ -51,8 +53,9 @@ func commands() []command {
 		{"executors", "Print the effective executor catalog", runExecutors},
 		{"import", "Import a workflow trace as a graph plus history (wfcommons)", runImport},
 		{"run", "Plan a graph and run its shards on Nomad in dependency order", runRun},
-		{"status", "Show the Nomad jobs of a run by its ID", runStatus},
-		{"stop", "Stop the Nomad jobs of a run by its ID", runStop},
+		{"status", "Show a run by its ID: every shard of its plan, and who drives it", runStatus},
+		{"list", "List the runs stored in Nomad", runList},
+		{"stop", "Stop a run by its ID: its stored state and its jobs that have not ended", runStop},
 		{"feedback", "Record what Shardwise allocations used on Nomad into a history store", runFeedback},
 		{"history", "Report prediction error or import records into a history store", runHistory},
 		{"simulate", "Simulate single-class, HEFT and Shardwise plans of a graph or trace", runSimulate},

@@ -8,13 +8,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/launcher/runstate"
 	"github.com/shardwise/shardwise/sdk"
 )
 
 const runSynopsis = `run [options] GRAPH.hcl
+       run [options] -resume RUN
+       run [options] -detach GRAPH.hcl
 
   Plans GRAPH as 'shardwise plan' does, submits the shards' Nomad jobs in
   dependency order and follows them on Nomad's event stream until every
@@ -32,6 +36,20 @@ const runSynopsis = `run [options] GRAPH.hcl
   also records the run into -history-db. An OOM-killed shard is retried
   with more memory.
 
+  The run's plan, jobs, options and inputs, and its progress as it goes,
+  are stored in Nomad (variables under shardwise/runs/RUN, in the jobs'
+  namespace), held by this launcher's lease. If the launcher dies, any
+  machine that reaches Nomad continues the run with -resume RUN: shards
+  that completed are not run again, running ones are followed, the rest
+  submitted in dependency order. A run another live launcher drives is
+  refused, naming its holder.
+
+  With -detach, the launcher itself runs as a Nomad batch job
+  (GRAPH-RUN-launcher, the shardwise binary under raw_exec) that resumes
+  the run whenever Nomad restarts or reschedules it, so the run survives
+  the machine that submitted it and the node the launcher runs on. Its
+  logs are the job's logs; 'shardwise status' and 'stop' act on it.
+
   Connection options and their environment variables are the Nomad CLI's.`
 
 func runRun(args []string, stdout, stderr io.Writer) error {
@@ -48,12 +66,26 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&rf.Feedback, "feedback", false, "Run the feedback service during the run, recording every allocation into -history-db (also read as history).")
 	fs.StringVar(&rf.HistoryDB, "history-db", "history.db", "SQLite history store -feedback writes (created if missing).")
 	fs.BoolVar(&rf.NoReplan, "no-replan", false, "Do not re-plan shards before submitting them (re-planning needs a history store: -feedback or -history STORE.db).")
+	var resume string
+	var asJob bool
+	fs.StringVar(&resume, "resume", "", "Continue run RUN from its state stored in Nomad, instead of planning a graph.")
+	fs.DurationVar(&rf.LeaseTTL, "lease-ttl", runstate.DefaultTTL, "How long the run's lease in Nomad outlives this launcher: another launcher may resume the run this long after this one dies.")
+	fs.BoolVar(&rf.Detach, "detach", false, "Run the launcher as a Nomad batch job that drives the run, and return once it is registered.")
+	fs.StringVar(&rf.LauncherCommand, "launcher-command", "", "Path of the shardwise binary on the Nomad clients, for -detach (default: this binary's path).")
+	fs.BoolVar(&asJob, "as-job", false, "Set by -detach in the launcher job: on a signal, leave the run to the job's next allocation instead of stopping it.")
 	nf.Register(fs)
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	switch {
+	case resume != "" && fs.NArg() != 0:
+		return &usageError{msg: "run -resume RUN takes no graph file: the graph is stored with the run"}
+	case resume == "" && fs.NArg() != 1:
 		return &usageError{msg: "run takes exactly one argument, the graph file"}
+	case rf.Detach && (resume != "" || rf.Feedback):
+		return &usageError{msg: "-detach starts a new run without -feedback; a detached run resumes itself"}
+	case rf.LeaseTTL < time.Second:
+		return &usageError{msg: fmt.Sprintf("invalid -lease-ttl %s: must be at least 1s", rf.LeaseTTL)}
 	}
 	if rf.Retries < 0 {
 		return &usageError{msg: fmt.Sprintf("invalid -retries %d: must not be negative", rf.Retries)}
@@ -78,8 +110,13 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if resume != "" {
+		return app.Resume(ctx, app.ResumeRequest{Run: resume, Feedback: rf.Feedback, HistoryDB: rf.HistoryDB,
+			Histories: pf.histories, LeaseTTL: rf.LeaseTTL, AsJob: asJob}, client, stdout, stderr, newLogger(stderr))
+	}
 	rf.PlanRequest = req
 	rf.Out = pf.out
+	rf.Nomad = nf
 	return app.Run(ctx, rf, client, stdout, stderr, newLogger(stderr))
 }
 

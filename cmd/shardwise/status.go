@@ -2,17 +2,23 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"time"
 
 	"github.com/shardwise/shardwise/launcher"
 )
 
 const statusSynopsis = `status [options] RUN
 
-  Shows the Nomad jobs of run RUN (those whose shardwise_run meta is RUN),
-  from any shell: each job's shards, class, state, allocations, nodes and
-  runtime. Shards not yet submitted by their run are not in Nomad and not
-  listed. Use -namespace '*' to look in every namespace.`
+  Shows run RUN from Nomad alone, from any shell. For a run whose state is
+  stored in Nomad: whether it is complete, failed, stopped, driven by a
+  launcher (which one) or left with no launcher, and every shard of its
+  plan (complete, running, queued, failed, stopped or not submitted) with
+  its predicted and actual runtime. Exits 1 when the run is incomplete and
+  no launcher drives it. For a run without stored state, the Nomad jobs
+  whose shardwise_run meta is RUN. Use -namespace '*' to look for jobs in
+  every namespace.`
 
 func runStatus(args []string, stdout, stderr io.Writer) error {
 	var nf launcher.NomadFlags
@@ -30,9 +36,46 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	st, err := launcher.Status(ctx, client, fs.Arg(0), "")
+	run := fs.Arg(0)
+	st, err := launcher.Status(ctx, client, run, "")
 	if err != nil {
 		return err
 	}
-	return st.Write(stdout)
+	if err := st.Write(stdout); err != nil {
+		return err
+	}
+	if st.Incomplete() && !st.Driven(time.Now()) {
+		return fmt.Errorf("run %s is incomplete and no launcher drives it", run)
+	}
+	return nil
+}
+
+const listSynopsis = `list [options]
+
+  Lists the runs whose state is stored in Nomad: ID, graph, namespace,
+  status (running, complete, failed, stopped, or orphaned: running with no
+  launcher), the launcher driving it, shards done, and when it was
+  created and last written. -namespace '*' lists every namespace's runs.`
+
+func runList(args []string, stdout, stderr io.Writer) error {
+	var nf launcher.NomadFlags
+	fs := newFlagSet("list", listSynopsis, stderr)
+	nf.Register(fs)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return &usageError{msg: "list takes no arguments"}
+	}
+	client, err := nf.Client(fs)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	runs, err := launcher.List(ctx, client, "")
+	if err != nil {
+		return err
+	}
+	return launcher.WriteList(stdout, runs, time.Now())
 }

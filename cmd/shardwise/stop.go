@@ -15,15 +15,17 @@ const requestTimeout = time.Minute
 
 const stopSynopsis = `stop [options] RUN
 
-  Stops every Nomad job of run RUN (those whose shardwise_run meta is RUN),
-  from any shell. A 'shardwise run' following RUN sees its jobs stopped
-  and ends with an error. Stopped jobs stay in Nomad for inspection until
-  its garbage collection; -purge removes them at once.`
+  Stops run RUN from any shell: marks its state stored in Nomad stopped,
+  so that the launcher driving it (if any) stops and no launcher resumes
+  it, and stops every Nomad job of the run (shardwise_run meta RUN) that
+  has not ended; completed jobs are left as they are. Stopped jobs stay
+  in Nomad for inspection until its garbage collection; -purge removes
+  the run's jobs and its stored state at once.`
 
 func runStop(args []string, stdout, stderr io.Writer) error {
 	var nf launcher.NomadFlags
 	fs := newFlagSet("stop", stopSynopsis, stderr)
-	purge := fs.Bool("purge", false, "Remove the jobs from Nomad instead of only stopping them.")
+	purge := fs.Bool("purge", false, "Remove the run's jobs and stored state from Nomad instead of only stopping them.")
 	nf.Register(fs)
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
@@ -38,21 +40,30 @@ func runStop(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
 	run := fs.Arg(0)
-	done, err := launcher.Stop(ctx, client, run, "", *purge)
+	res, err := launcher.Stop(ctx, client, run, "", *purge)
+	if res == nil {
+		return err
+	}
 	verb := "Stopped"
 	if *purge {
 		verb = "Purged"
 	}
-	for _, id := range done {
+	for _, id := range res.Jobs {
 		fmt.Fprintf(stdout, "%s %s\n", verb, id)
+	}
+	if res.State != nil {
+		fmt.Fprintf(stdout, "Run %s is %s in Nomad's stored state\n", run, res.State.Status)
+	}
+	if len(res.Variables) > 0 {
+		fmt.Fprintf(stdout, "Purged the stored state of run %s (%s)\n", run, units.Count(len(res.Variables), "variable"))
 	}
 	if err != nil {
 		return err
 	}
-	if len(done) == 0 {
-		fmt.Fprintf(stdout, "Every job of run %s was already stopped\n", run)
+	if len(res.Jobs) == 0 {
+		fmt.Fprintf(stdout, "No job of run %s was left to stop\n", run)
 		return nil
 	}
-	fmt.Fprintf(stdout, "%s %s of run %s\n", verb, units.Count(len(done), "job"), run)
+	fmt.Fprintf(stdout, "%s %s of run %s\n", verb, units.Count(len(res.Jobs), "job"), run)
 	return nil
 }

@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/launcher"
+)
+
+// launcherPids returns the processes of run's launcher job: shardwise
+// with "-resume RUN -as-job" on its command line.
+func launcherPids(run string) []int {
+	entries, _ := os.ReadDir("/proc")
+	want := []byte("\x00-resume\x00" + run + "\x00-as-job\x00")
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, want) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// runningAlloc returns job's running allocation, if any.
+func runningAlloc(c *api.Client, job string) *api.AllocationListStub {
+	stubs, _, err := c.Jobs().Allocations(job, false, nil)
+	if err != nil {
+		return nil
+	}
+	for _, a := range stubs {
+		if a.ClientStatus == api.AllocClientStatusRunning && a.DesiredStatus == api.AllocDesiredStatusRun {
+			return a
+		}
+	}
+	return nil
+}
+
+// TestDetachedRun runs the resume fixture with `run -detach`: the
+// launcher is a Nomad job. Its process is killed with SIGKILL while the
+// first shard runs; Nomad restarts it, and the restarted launcher holds
+// the run again at once (its lease is its allocation's). Then the node
+// running the launcher is drained; Nomad moves the launcher to another
+// node, which resumes the run. The graph completes, with every job
+// registered as often as in a run without either.
+func TestDetachedRun(t *testing.T) {
+	cl := cluster.Shared(t)
+	c := cl.Client()
+	addr := cl.NomadAddr()
+	run := runID(t)
+	dir := t.TempDir()
+	stopRun(t, addr, run)
+	graph := fixture("resume.hcl")
+	p := planOf(t, run, graph, "-var", "dir="+dir)
+	ljob := launcher.LauncherJobID(p.Graph, run)
+	out, errOut, code := cli(t, nil, "run", "-address", addr, "-detach", "-run", run, "-var", "dir="+dir,
+		"-fail-fast", "-retries", "1", "-lease-ttl", "3s", "-launcher-command", shardwiseBin, graph)
+	if code != 0 || !strings.Contains(out, ljob) {
+		t.Fatalf("run -detach: exit %d, want 0 naming %s\n%s\n%s", code, ljob, out, errOut)
+	}
+
+	// 1. kill -9 the launcher's process while shard a runs.
+	waitUntil(t, time.Minute, "shard a to start", func() (bool, string) {
+		_, err := os.Stat(filepath.Join(dir, "a.runs"))
+		return err == nil && len(launcherPids(run)) == 1, fmt.Sprint(err)
+	})
+	pid := launcherPids(run)[0]
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	waitUntil(t, time.Minute, "Nomad to restart the launcher and it to hold the run", func() (bool, string) {
+		pids := launcherPids(run)
+		if len(pids) != 1 || pids[0] == pid {
+			return false, fmt.Sprintf("launcher processes %v", pids)
+		}
+		st, _, _ := cli(t, nil, "status", "-address", addr, run)
+		return strings.Contains(st, "driven by launcher job "+ljob), st
+	})
+	t.Logf("kill -9 of the launcher: Nomad restarted it and it held the run again %s later", time.Since(killed).Round(10*time.Millisecond))
+
+	// 2. drain the launcher's node: Nomad moves the launcher.
+	var a *api.AllocationListStub
+	waitUntil(t, 30*time.Second, "the launcher's allocation to run", func() (bool, string) {
+		a = runningAlloc(c, ljob)
+		return a != nil, "no running launcher allocation"
+	})
+	node := a.NodeID
+	t.Cleanup(func() { undrain(t, c, node) })
+	drained := time.Now()
+	spec := &api.DrainSpec{Deadline: time.Second, IgnoreSystemJobs: true}
+	if _, err := c.Nodes().UpdateDrain(node, spec, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, time.Minute, "the launcher to move off the drained node and hold the run", func() (bool, string) {
+		b := runningAlloc(c, ljob)
+		if b == nil || b.NodeID == node {
+			return false, "launcher not running elsewhere yet"
+		}
+		st, _, _ := cli(t, nil, "status", "-address", addr, run)
+		return strings.Contains(st, "driven by launcher job "+ljob+", allocation "+b.ID[:8]), st
+	})
+	t.Logf("drain: the moved launcher held the run again %s after the drain", time.Since(drained).Round(10*time.Millisecond))
+	undrain(t, c, node) // shards pinned to the drained node's class wait for it
+
+	var st string
+	waitUntil(t, 2*time.Minute, "the run to complete", func() (bool, string) {
+		var code int
+		st, _, code = cli(t, nil, "status", "-address", addr, run)
+		return code == 0 && strings.Contains(st, "): complete"), st
+	})
+	t.Logf("status:\n%s", st)
+	versions := jobVersions(t, c, p)
+	for _, s := range p.Shards {
+		want := 1
+		if strings.HasSuffix(s.ID, "-b") {
+			want = 2
+		}
+		if versions[s.Job] != want {
+			t.Errorf("job %s registered %d times, want %d", s.Job, versions[s.Job], want)
+		}
+	}
+	runs := resumeRuns(t, dir)
+	for task, n := range runs {
+		if n == 0 {
+			t.Errorf("task %s never ran (%v)", task, runs)
+		}
+	}
+	t.Logf("task runs %v (a shard on the drained node is migrated by Nomad)", runs)
+	waitUntil(t, 30*time.Second, "status to show the launcher job dead after the run", func() (bool, string) {
+		st, _, _ := cli(t, nil, "status", "-address", addr, run)
+		return strings.Contains(st, "Launcher job: "+ljob+" (dead"), st
+	})
+}

@@ -1,0 +1,224 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/launcher/runstate"
+)
+
+// NotSubmitted is the status word of a shard of the plan that Nomad has
+// never had a job for.
+const NotSubmitted = "not submitted"
+
+// ShardStatus is one shard of a stored run's plan, as Nomad and the
+// stored progress have it.
+type ShardStatus struct {
+	Shard, Job, Class string
+	// State is "complete", "running", "queued" (registered, not running
+	// yet), "failed", "stopped" or NotSubmitted.
+	State    string
+	Attempts int
+	// PredictedSeconds is the plan's runtime estimate.
+	PredictedSeconds float64
+	// Actual is the run time so far (see ShardResult.Actual).
+	Actual time.Duration
+	Node   string
+}
+
+// shardStates reads the run's stored state in the client's namespace and,
+// when there is one, fills st.Stored and st.Shards from it and the jobs
+// already in st.Jobs. A run without stored state is left as it is.
+func (st *RunStatus) shardStates(ctx context.Context, c *api.Client) error {
+	store := &runstate.Store{Client: c}
+	h, err := store.Load(ctx, st.Run)
+	if errors.Is(err, runstate.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return stateError(c, st.Run, err)
+	}
+	spec, err := store.Spec(ctx, h)
+	if err != nil {
+		return stateError(c, st.Run, err)
+	}
+	st.Stored, st.Graph = h, h.Graph
+	byJob := map[string]JobStatus{}
+	for _, j := range st.Jobs {
+		byJob[j.ID] = j
+		if j.ID == LauncherJobID(h.Graph, h.Run) {
+			st.Launcher = &j
+		}
+	}
+	for _, s := range spec.Plan.Shards {
+		ss := ShardStatus{Shard: s.ID, Job: s.Job, Class: s.Class, PredictedSeconds: s.RuntimeSeconds.Value, State: NotSubmitted}
+		rec := h.Progress.Units[s.Job]
+		if rec != nil && len(rec.Shards) > 0 {
+			for _, ms := range rec.Shards {
+				if ms.ID == s.ID {
+					ss.Class, ss.PredictedSeconds = ms.Class, ms.RuntimeSeconds.Value
+				}
+			}
+		}
+		if j, ok := byJob[s.Job]; ok {
+			ss.State, ss.Actual, ss.Node = statusWord(j.State), j.Runtime, strings.Join(j.Nodes, ",")
+			ss.Attempts = max(1, j.Attempt)
+		} else if rec != nil && rec.State == Complete.String() {
+			// Nomad has collected the job; the stored progress remembers it.
+			ss.State, ss.Attempts = Complete.String(), rec.Attempts
+			if i := pieceIndex(s); i < len(rec.Pieces) {
+				ss.Actual, ss.Node = rec.Pieces[i].Actual, rec.Pieces[i].Node
+			}
+		}
+		st.Shards = append(st.Shards, ss)
+	}
+	return nil
+}
+
+// statusWord names a job state as status shows it.
+func statusWord(s State) string {
+	if s == Submitted {
+		return "queued"
+	}
+	return s.String()
+}
+
+// Driven reports whether a live launcher drives the stored run at now.
+func (st *RunStatus) Driven(now time.Time) bool {
+	return st.Stored != nil && st.Stored.Status == runstate.Running && st.Stored.Driven(now)
+}
+
+// Incomplete reports whether the stored run has not completed (every
+// shard of its plan complete).
+func (st *RunStatus) Incomplete() bool {
+	if st.Stored == nil {
+		return false
+	}
+	for _, s := range st.Shards {
+		if s.State != Complete.String() {
+			return true
+		}
+	}
+	return st.Stored.Status != runstate.Complete && st.Stored.Status != runstate.Running
+}
+
+// writeStored writes the stored run's state against its whole plan.
+func (st *RunStatus) writeStored(w io.Writer, now time.Time) error {
+	h := st.Stored
+	fmt.Fprintf(w, "Run %s (graph %s): %s\n", st.Run, dash(st.Graph), holderLine(h, now))
+	if j := st.Launcher; j != nil {
+		fmt.Fprintf(w, "Launcher job: %s (%s; allocations %s; nodes %s)\n", j.ID, j.Status, allocsCell(j.Allocs), dash(strings.Join(j.Nodes, ",")))
+	}
+	counts := map[string]int{}
+	var actual time.Duration
+	for _, s := range st.Shards {
+		counts[s.State]++
+	}
+	fmt.Fprintf(w, "Shards: %d in the plan:", len(st.Shards))
+	for i, k := range []string{"complete", "running", "queued", "failed", "stopped", NotSubmitted} {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(w, "%s %d %s", sep, counts[k], k)
+	}
+	fmt.Fprintln(w)
+	end := now
+	if h.Status.Ended() {
+		end = h.Updated
+	}
+	actual = end.Sub(h.Created)
+	fmt.Fprintf(w, "Makespan: predicted %s; %s %s since the run started\n", formatDur(seconds(h.Predicted)),
+		map[bool]string{true: "took", false: "elapsed"}[h.Status == runstate.Complete], formatDur(actual))
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SHARD\tJOB\tCLASS\tSTATE\tATTEMPTS\tPREDICTED\tACTUAL\tNODE")
+	for _, s := range st.Shards {
+		att := "-"
+		if s.Attempts > 0 {
+			att = strconv.Itoa(s.Attempts)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Shard, s.Job, dash(s.Class), s.State, att,
+			durCell(seconds(s.PredictedSeconds)), durCell(s.Actual), dash(s.Node))
+	}
+	return tw.Flush()
+}
+
+// holderLine says where the run stands and who drives it.
+func holderLine(h *runstate.Head, now time.Time) string {
+	switch {
+	case h.Status.Ended():
+		return fmt.Sprintf("%s%s", h.Status, reasonSuffix(h.Reason))
+	case h.Driven(now):
+		return fmt.Sprintf("running, driven by %s (lease expires in %s)", h.Holder.Name, formatDur(h.Holder.Expires.Sub(now).Round(time.Second)))
+	case h.Holder != nil:
+		return fmt.Sprintf("incomplete, and no launcher drives it: the lease of %s expired %s ago; continue it with 'shardwise run -resume %s'",
+			h.Holder.Name, formatDur(now.Sub(h.Holder.Expires).Round(time.Second)), h.Run)
+	}
+	return fmt.Sprintf("incomplete, and no launcher drives it; continue it with 'shardwise run -resume %s'", h.Run)
+}
+
+func reasonSuffix(r string) string {
+	if r == "" {
+		return ""
+	}
+	return ": " + r
+}
+
+// RunSummary is one stored run, as List returns it.
+type RunSummary struct {
+	Head *runstate.Head
+	// Err is set for a run whose stored state cannot be read.
+	Err error
+}
+
+// List returns the runs stored in namespace ns ("" for the client's, "*"
+// for all), oldest first, and those whose state cannot be read, with the
+// error.
+func List(ctx context.Context, c *api.Client, ns string) ([]RunSummary, error) {
+	heads, errs, err := (&runstate.Store{Client: c, Namespace: ns}).List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", ConnectError(c, err))
+	}
+	var out []RunSummary
+	for _, h := range heads {
+		out = append(out, RunSummary{Head: h})
+	}
+	for _, e := range errs {
+		out = append(out, RunSummary{Err: e})
+	}
+	return out, nil
+}
+
+// WriteList writes one row per run: ID, graph, status, holder, shards
+// complete and when it was created and last written.
+func WriteList(w io.Writer, runs []RunSummary, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tGRAPH\tNAMESPACE\tSTATUS\tDRIVEN BY\tSHARDS DONE\tCREATED\tUPDATED")
+	for _, r := range runs {
+		if r.Err != nil {
+			fmt.Fprintf(tw, "?\t-\t-\tunreadable: %v\t-\t-\t-\t-\n", r.Err)
+			continue
+		}
+		h := r.Head
+		status, by := string(h.Status), "-"
+		switch {
+		case h.Status.Ended():
+		case h.Driven(now):
+			by = h.Holder.Name
+		default:
+			status = "orphaned"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", h.Run, dash(h.Graph), nsName(h.Namespace()), status, by,
+			h.Progress.DoneShards, h.Shards, h.Created.UTC().Format(time.RFC3339), h.Updated.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
