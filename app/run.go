@@ -158,6 +158,12 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 		}
 		rep, err = l.Resume(ctx, req.Run, opts)
 	}
+	if req.AsJob && errors.Is(err, runstate.ErrEnded) {
+		// Nothing left to drive: end the launcher job's task for good
+		// (a failing exit would have Nomad restart it).
+		fmt.Fprintf(stdout, "%v; nothing to do\n", err)
+		return nil
+	}
 	return summarize(ctx, rep, err, lp, stdout, stderr)
 }
 

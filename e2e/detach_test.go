@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -106,14 +107,17 @@ func TestDetachedRun(t *testing.T) {
 	if _, err := c.Nodes().UpdateDrain(node, spec, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, time.Minute, "the launcher to move off the drained node and hold the run", func() (bool, string) {
-		b := runningAlloc(c, ljob)
-		if b == nil || b.NodeID == node {
-			return false, "launcher not running elsewhere yet"
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if b := runningAlloc(c, ljob); b != nil && b.NodeID != node {
+			st, _, _ := cli(t, nil, "status", "-address", addr, run)
+			if strings.Contains(st, "driven by launcher job "+ljob+", allocation "+b.ID[:8]) {
+				break
+			}
 		}
-		st, _, _ := cli(t, nil, "status", "-address", addr, run)
-		return strings.Contains(st, "driven by launcher job "+ljob+", allocation "+b.ID[:8]), st
-	})
+		if time.Now().After(deadline) {
+			t.Fatalf("the launcher did not move off the drained node and hold the run in a minute:%s", allocsText(c, ljob))
+		}
+	}
 	t.Logf("drain: the moved launcher held the run again %s after the drain", time.Since(drained).Round(10*time.Millisecond))
 	undrain(t, c, node) // shards pinned to the drained node's class wait for it
 
@@ -145,4 +149,32 @@ func TestDetachedRun(t *testing.T) {
 		st, _, _ := cli(t, nil, "status", "-address", addr, run)
 		return strings.Contains(st, "Launcher job: "+ljob+" (dead"), st
 	})
+}
+
+// allocsText describes job's allocations and evaluations, for a failure.
+func allocsText(c *api.Client, job string) string {
+	var sb strings.Builder
+	stubs, _, _ := c.Jobs().Allocations(job, true, nil)
+	for _, a := range stubs {
+		fmt.Fprintf(&sb, "\n  alloc %s node %s client %s desired %s (%s)", a.ID[:8], a.NodeName, a.ClientStatus, a.DesiredStatus, a.DesiredDescription)
+		full, _, err := c.Allocations().Info(a.ID, nil)
+		if err != nil {
+			continue
+		}
+		for _, f := range []string{"alloc/logs/launcher.stderr.0", "alloc/logs/launcher.stdout.0"} {
+			if r, err := c.AllocFS().Cat(full, f, nil); err == nil {
+				b, _ := io.ReadAll(r)
+				r.Close()
+				fmt.Fprintf(&sb, "\n  --- %s:\n%s", f, b)
+			}
+		}
+	}
+	evals, _, _ := c.Jobs().Evaluations(job, nil)
+	for _, e := range evals {
+		fmt.Fprintf(&sb, "\n  eval %s %s %s %s blocked=%s failed=%d", e.ID[:8], e.TriggeredBy, e.Status, e.StatusDescription, e.BlockedEval, len(e.FailedTGAllocs))
+		for tg, m := range e.FailedTGAllocs {
+			fmt.Fprintf(&sb, " %s: %+v", tg, m.ConstraintFiltered)
+		}
+	}
+	return sb.String()
 }

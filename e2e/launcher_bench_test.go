@@ -14,6 +14,7 @@ import (
 	"github.com/shardwise/shardwise/bench/replay"
 	"github.com/shardwise/shardwise/e2e/cluster"
 	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/launcher/runstate"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
@@ -81,7 +82,9 @@ func benchPlan(b *testing.B, path, run string) (*plan.Plan, []*api.Job) {
 // time from first submit to every shard complete for a graph of 50
 // trivial shards, with the launcher and with the same job specs submitted
 // directly through the API in dependency order (replay.DirectRun), and reports
-// both and their ratio (goal: at most 1.2). Run it with
+// both and their ratio (goal: at most 1.2), and the launcher with the
+// run's state stored in Nomad (Options.Durable) against the same
+// baseline. Run it with
 //
 //	go test ./e2e -run '^$' -bench LauncherOverhead -benchtime 3x
 func BenchmarkLauncherOverhead(b *testing.B) {
@@ -91,7 +94,7 @@ func BenchmarkLauncherOverhead(b *testing.B) {
 	if err := os.WriteFile(path, []byte(benchGraph()), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	var viaLauncher, direct time.Duration
+	var viaLauncher, durable, direct time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
@@ -104,6 +107,18 @@ func BenchmarkLauncherOverhead(b *testing.B) {
 		viaLauncher += time.Since(start)
 		b.StopTimer()
 		purge(c, jobs)
+		// The same with the run's state stored in Nomad, as `shardwise run`
+		// does: a check-and-set write of the progress per batch of events.
+		p, jobs = benchPlan(b, path, fmt.Sprintf("bs%d%x", i, time.Now().UnixNano()&0xffff))
+		b.StartTimer()
+		start = time.Now()
+		if _, err := (&launcher.Launcher{Client: c}).Run(context.Background(), p, jobs, launcher.Options{NoLocality: true, Durable: &launcher.Durable{}}); err != nil {
+			b.Fatalf("durable launcher run: %v", err)
+		}
+		durable += time.Since(start)
+		b.StopTimer()
+		purge(c, jobs)
+		_, _ = (&runstate.Store{Client: c}).Purge(context.Background(), p.Run)
 		p, jobs = benchPlan(b, path, fmt.Sprintf("bd%d%x", i, time.Now().UnixNano()&0xffff))
 		b.StartTimer()
 		start = time.Now()
@@ -119,6 +134,8 @@ func BenchmarkLauncherOverhead(b *testing.B) {
 	b.ReportMetric(viaLauncher.Seconds()/n, "launcher-s/run")
 	b.ReportMetric(direct.Seconds()/n, "direct-s/run")
 	b.ReportMetric(viaLauncher.Seconds()/direct.Seconds(), "ratio")
+	b.ReportMetric(durable.Seconds()/n, "durable-s/run")
+	b.ReportMetric(durable.Seconds()/direct.Seconds(), "durable-ratio")
 }
 
 // purge removes the jobs from Nomad, so runs do not pile up.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -63,6 +65,19 @@ func launcherJob(p *plan.Plan, ns string, lj LauncherJob) *api.Job {
 	}
 	j.Meta = map[string]string{metaRun: p.Run, metaGraph: p.Graph, sdk.MetaRole: sdk.RoleLauncher}
 	tg := api.NewTaskGroup("launcher", 1)
+	// Keep the launcher off the nodes of the classes the run uses, where
+	// it could take capacity from a shard and go down with a drained
+	// class; a soft preference, since a cluster may have no other node.
+	var classes []string
+	for _, s := range p.Shards {
+		if !slices.Contains(classes, s.Class) {
+			classes = append(classes, s.Class)
+		}
+	}
+	if len(classes) > 0 {
+		tg.Affinities = []*api.Affinity{{LTarget: "${node.class}", Operand: "set_contains_any",
+			RTarget: strings.Join(classes, ","), Weight: new(int8(-100))}}
+	}
 	tg.RestartPolicy = &api.RestartPolicy{Attempts: new(10), Interval: new(30 * time.Minute),
 		Delay: new(time.Second), Mode: new(api.RestartPolicyModeDelay)}
 	tg.ReschedulePolicy = &api.ReschedulePolicy{Attempts: new(0), Unlimited: new(true), Delay: new(5 * time.Second),
