@@ -128,16 +128,7 @@ func TestDetachedRun(t *testing.T) {
 		return code == 0 && strings.Contains(st, "): complete"), st
 	})
 	t.Logf("status:\n%s", st)
-	versions := jobVersions(t, c, p)
-	for _, s := range p.Shards {
-		want := 1
-		if strings.HasSuffix(s.ID, "-b") {
-			want = 2
-		}
-		if versions[s.Job] != want {
-			t.Errorf("job %s registered %d times, want %d", s.Job, versions[s.Job], want)
-		}
-	}
+	checkRegistrations(t, c, p)
 	runs := resumeRuns(t, dir)
 	for task, n := range runs {
 		if n == 0 {

@@ -129,19 +129,25 @@ func resumeRuns(t *testing.T, dir string) map[string]int {
 	return out
 }
 
-// jobVersions counts the registrations of each job of p in Nomad (each
-// registration is a new job version: its shardwise_attempt meta differs).
-func jobVersions(t *testing.T, c *api.Client, p *plan.Plan) map[string]int {
+// checkRegistrations checks that each job of the resume fixture's plan p
+// was registered as often as in a run without a launcher's death: once,
+// and b twice (its first attempt fails by design). Each registration is
+// a new Nomad job version, since its shardwise_attempt meta differs.
+func checkRegistrations(t *testing.T, c *api.Client, p *plan.Plan) {
 	t.Helper()
-	out := map[string]int{}
 	for _, s := range p.Shards {
 		vs, _, _, err := c.Jobs().Versions(s.Job, false, nil)
 		if err != nil {
 			t.Fatalf("versions of %s: %v", s.Job, err)
 		}
-		out[s.Job] = len(vs)
+		want := 1
+		if strings.HasSuffix(s.ID, "-b") {
+			want = 2
+		}
+		if len(vs) != want {
+			t.Errorf("job %s registered %d times, want %d", s.Job, len(vs), want)
+		}
 	}
-	return out
 }
 
 // TestResumeAfterKill kills `shardwise run` with SIGKILL at three moments
@@ -220,16 +226,7 @@ func TestResumeAfterKill(t *testing.T) {
 			if got := resumeRuns(t, dir); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("task runs %v, want %v (as without a kill)", got, want)
 			}
-			versions := jobVersions(t, c, p)
-			for _, s := range p.Shards {
-				wantV := 1
-				if strings.HasSuffix(s.ID, "-b") {
-					wantV = 2
-				}
-				if versions[s.Job] != wantV {
-					t.Errorf("job %s registered %d times, want %d", s.Job, versions[s.Job], wantV)
-				}
-			}
+			checkRegistrations(t, c, p)
 			if !strings.Contains(out, "5/5 complete") {
 				t.Errorf("resume output lacks '5/5 complete':\n%s", out)
 			}
@@ -332,8 +329,13 @@ func TestTwoResumes(t *testing.T) {
 			t.Errorf("the corrupt state was rewritten")
 		}
 	}
+	// list shows the run, complete.
+	out, errOut, code := cli(t, nil, "list", "-address", cl.NomadAddr())
+	if code != 0 || !containsAll(out, []string{"RUN", run + "  ", "complete", "5/5"}) {
+		t.Errorf("list: exit %d\n%s\n%s", code, out, errOut)
+	}
 	// stop -purge removes the run's jobs and every variable of its state.
-	out, errOut, code := cli(t, nil, "stop", "-address", cl.NomadAddr(), "-purge", run)
+	out, errOut, code = cli(t, nil, "stop", "-address", cl.NomadAddr(), "-purge", run)
 	if code != 0 || !strings.Contains(out, "Purged the stored state of run "+run) {
 		t.Errorf("stop -purge: exit %d\n%s\n%s", code, out, errOut)
 	}

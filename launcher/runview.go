@@ -156,7 +156,7 @@ func (st *RunStatus) writeStored(w io.Writer, now time.Time) error {
 func holderLine(h *runstate.Head, now time.Time) string {
 	switch {
 	case h.Status.Ended():
-		return fmt.Sprintf("%s%s", h.Status, reasonSuffix(h.Reason))
+		return h.Outcome()
 	case h.Driven(now):
 		return fmt.Sprintf("running, driven by %s (lease expires in %s)", h.Holder.Name, formatDur(h.Holder.Expires.Sub(now).Round(time.Second)))
 	case h.Holder != nil:
@@ -164,13 +164,6 @@ func holderLine(h *runstate.Head, now time.Time) string {
 			h.Holder.Name, formatDur(now.Sub(h.Holder.Expires).Round(time.Second)), h.Run)
 	}
 	return fmt.Sprintf("incomplete, and no launcher drives it; continue it with 'shardwise run -resume %s'", h.Run)
-}
-
-func reasonSuffix(r string) string {
-	if r == "" {
-		return ""
-	}
-	return ": " + r
 }
 
 // RunSummary is one stored run, as List returns it.

@@ -242,7 +242,7 @@ func (s *Store) Acquire(ctx context.Context, run string, lease Lease) (*Held, *S
 		return nil, nil, err
 	}
 	if h.Status.Ended() {
-		return nil, nil, fmt.Errorf("run %s: %w (%s%s)", run, ErrEnded, h.Status, reasonSuffix(h.Reason))
+		return nil, nil, fmt.Errorf("run %s: %w (%s)", run, ErrEnded, h.Outcome())
 	}
 	now := time.Now()
 	if h.Driven(now) && h.Holder.ID != lease.ID {
@@ -272,7 +272,7 @@ func (s *Store) conflict(ctx context.Context, run string, err error) error {
 	case lerr != nil:
 		return fmt.Errorf("run %s changed under this launcher and cannot be read: %w", run, lerr)
 	case h.Status.Ended():
-		return fmt.Errorf("run %s: %w (%s%s)", run, ErrEnded, h.Status, reasonSuffix(h.Reason))
+		return fmt.Errorf("run %s: %w (%s)", run, ErrEnded, h.Outcome())
 	case h.Holder != nil:
 		return &HeldError{Run: run, Holder: *h.Holder}
 	}
@@ -529,11 +529,13 @@ func (s *Store) List(ctx context.Context) (heads []*Head, errs []error, err erro
 // Namespace returns the namespace the head was read from.
 func (h *Head) Namespace() string { return h.namespace }
 
-func reasonSuffix(r string) string {
-	if r == "" {
-		return ""
+// Outcome is the run's status with the reason it ended, if any:
+// "complete", "failed: shard s002-b failed ...".
+func (h *Head) Outcome() string {
+	if h.Reason == "" {
+		return string(h.Status)
 	}
-	return ": " + r
+	return string(h.Status) + ": " + h.Reason
 }
 
 func nsName(ns string) string {
