@@ -38,7 +38,7 @@ func launcherPids(run string) []int {
 }
 
 // runningAlloc returns job's running allocation, if any.
-func runningAlloc(c *api.Client, job string) *api.AllocationListStub {
+func runningLauncherAlloc(c *api.Client, job string) *api.AllocationListStub {
 	stubs, _, err := c.Jobs().Allocations(job, false, nil)
 	if err != nil {
 		return nil
@@ -97,7 +97,7 @@ func TestDetachedRun(t *testing.T) {
 	// 2. drain the launcher's node: Nomad moves the launcher.
 	var a *api.AllocationListStub
 	waitUntil(t, 30*time.Second, "the launcher's allocation to run", func() (bool, string) {
-		a = runningAlloc(c, ljob)
+		a = runningLauncherAlloc(c, ljob)
 		return a != nil, "no running launcher allocation"
 	})
 	node := a.NodeID
@@ -108,7 +108,7 @@ func TestDetachedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		if b := runningAlloc(c, ljob); b != nil && b.NodeID != node {
+		if b := runningLauncherAlloc(c, ljob); b != nil && b.NodeID != node {
 			st, _, _ := cli(t, nil, "status", "-address", addr, run)
 			if strings.Contains(st, "driven by launcher job "+ljob+", allocation "+b.ID[:8]) {
 				break
