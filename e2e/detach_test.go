@@ -37,7 +37,7 @@ func launcherPids(run string) []int {
 	return out
 }
 
-// runningAlloc returns job's running allocation, if any.
+// runningLauncherAlloc returns job's running allocation, if any.
 func runningLauncherAlloc(c *api.Client, job string) *api.AllocationListStub {
 	stubs, _, err := c.Jobs().Allocations(job, false, nil)
 	if err != nil {
