@@ -356,28 +356,7 @@ func TestManagerStreamSurvivesProducerRestart(t *testing.T) {
 	if err := consumer.FetchInputs(ctx, in, consDir, nil); err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan []byte, 1)
-	var received atomic.Int64
-	go func() { // the consuming task
-		f, err := os.Open(filepath.Join(consDir, "in/log"))
-		if err != nil {
-			t.Error(err)
-			got <- nil
-			return
-		}
-		defer f.Close()
-		var b bytes.Buffer
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := f.Read(buf)
-			b.Write(buf[:n])
-			received.Add(int64(n))
-			if err != nil {
-				break
-			}
-		}
-		got <- b.Bytes()
-	}()
+	got, received := consumeTask(t, filepath.Join(consDir, "in/log"))
 	w, err := os.OpenFile(filepath.Join(prodDir, "out/log"), os.O_WRONLY|os.O_APPEND, 0) // the producing task
 	if err != nil {
 		t.Fatal(err)
@@ -433,27 +412,7 @@ func TestTransferSurvivesConsulRestart(t *testing.T) {
 	if err := consumer.FetchInputs(ctx, in, consDir, nil); err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan []byte, 1)
-	var received atomic.Int64
-	go func() {
-		f, err := os.Open(filepath.Join(consDir, "in/log"))
-		if err != nil {
-			got <- nil
-			return
-		}
-		defer f.Close()
-		var b bytes.Buffer
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := f.Read(buf)
-			b.Write(buf[:n])
-			received.Add(int64(n))
-			if err != nil {
-				break
-			}
-		}
-		got <- b.Bytes()
-	}()
+	got, received := consumeTask(t, filepath.Join(consDir, "in/log"))
 	w, err := os.OpenFile(filepath.Join(prodDir, "out/log"), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -508,4 +467,33 @@ func TestTransferSurvivesConsulRestart(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(consDir, "in/early")); !bytes.Equal(b, data[:2<<20]) {
 		t.Fatal("channel published before the restart differs")
 	}
+}
+
+// consumeTask plays a consuming task: it reads path (a named pipe) to its
+// end of file in the background, counting the bytes as they come, and
+// sends everything it read on the returned channel.
+func consumeTask(t *testing.T, path string) (<-chan []byte, *atomic.Int64) {
+	got := make(chan []byte, 1)
+	received := &atomic.Int64{}
+	go func() {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Error(err)
+			got <- nil
+			return
+		}
+		defer f.Close()
+		var b bytes.Buffer
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := f.Read(buf)
+			b.Write(buf[:n])
+			received.Add(int64(n))
+			if err != nil {
+				break
+			}
+		}
+		got <- b.Bytes()
+	}()
+	return got, received
 }
