@@ -3,7 +3,8 @@ package launcher
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/nomad/api"
@@ -44,13 +45,8 @@ func checkNodes(ctx context.Context, c *api.Client, jobs []*api.Job) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(missing))
-	for k := range missing {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(missing)) {
 		class, pool, _ := strings.Cut(k, "@")
 		parts = append(parts, fmt.Sprintf("node class %q in node pool %q has no ready node (jobs pinned to it: %s)",
 			class, pool, strings.Join(missing[k], ", ")))
@@ -78,13 +74,8 @@ func readyClasses(ready map[string]int) string {
 	if len(ready) == 0 {
 		return "none"
 	}
-	keys := make([]string, 0, len(ready))
-	for k := range ready {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(ready)) {
 		class, pool, _ := strings.Cut(k, "@")
 		out = append(out, fmt.Sprintf("%s (pool %s): %d", class, pool, ready[k]))
 	}

@@ -110,16 +110,17 @@ func NewBinder(p *Plan, g *graph.Graph, cat *catalog.Catalog, tb *predict.Table,
 		}
 		b.share[i] = 1
 		if sp := sh.Split; sp != nil {
-			b.share[i] = pieceShare(sp, items[sp.Task], bytes[sp.Task])
+			b.share[i] = PieceShare(sp, items[sp.Task], bytes[sp.Task])
 		}
 		b.class[i] = b.cindex[sh.Class]
 	}
 	return b
 }
 
-// pieceShare is a split piece's share of its task: items, else bytes,
-// else 1/count.
-func pieceShare(sp *Split, totalItems int, totalBytes int64) float64 {
+// PieceShare is a split piece's share of its task's work, given the
+// task's total items and bytes over all its pieces: items, else bytes,
+// else 1/count. The planner and the simulator share it.
+func PieceShare(sp *Split, totalItems int, totalBytes int64) float64 {
 	switch {
 	case sp.Items > 0 && totalItems > 0:
 		return float64(sp.Items) / float64(totalItems)

@@ -55,14 +55,8 @@ type Options struct {
 // class can run, or a class without instances or bandwidth. The result is a
 // deterministic function of its inputs.
 func Build(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options) (*Plan, error) {
-	b, err := newBuilder(g, cat, tb, opts)
+	b, err := placedBuilder(g, cat, tb, opts)
 	if err != nil {
-		return nil, err
-	}
-	if err := b.prepare(); err != nil {
-		return nil, err
-	}
-	if err := b.placeTasks(); err != nil {
 		return nil, err
 	}
 	mixed := layout{class: b.taskSched.Class, fuse: !opts.NoFusion, batch: !opts.NoFusion && !opts.NoBatch, alternatives: true}
@@ -87,6 +81,22 @@ func Build(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options
 	}
 	p.Baseline = bl
 	return p, nil
+}
+
+// placedBuilder is steps 1-2 of Build: a builder with the split piece
+// counts chosen and the tasks list-scheduled on the classes.
+func placedBuilder(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options) (*builder, error) {
+	b, err := newBuilder(g, cat, tb, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.prepare(); err != nil {
+		return nil, err
+	}
+	if err := b.placeTasks(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // layout is one way to turn the tasks into shards.

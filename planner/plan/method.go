@@ -79,14 +79,8 @@ func BuildMethod(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts O
 // own, scheduled with insertion.
 func buildHEFT(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options) (*Plan, error) {
 	opts.NoFusion, opts.NoBatch, opts.Insertion = true, true, true
-	b, err := newBuilder(g, cat, tb, opts)
+	b, err := placedBuilder(g, cat, tb, opts)
 	if err != nil {
-		return nil, err
-	}
-	if err := b.prepare(); err != nil {
-		return nil, err
-	}
-	if err := b.placeTasks(); err != nil {
 		return nil, err
 	}
 	if err := b.decompose(layout{class: b.taskSched.Class, alternatives: true}); err != nil {

@@ -69,16 +69,3 @@ func splitTotals(p *plan.Plan) (items map[string]int, bytes map[string]int64) {
 	}
 	return items, bytes
 }
-
-// splitShare is a piece's share of its task's work.
-func splitShare(sp *plan.Split, totalItems int, totalBytes int64) float64 {
-	switch {
-	case sp.Items > 0 && totalItems > 0:
-		return float64(sp.Items) / float64(totalItems)
-	case sp.Bytes > 0 && totalBytes > 0:
-		return float64(sp.Bytes) / float64(totalBytes)
-	case sp.Count > 0:
-		return 1 / float64(sp.Count)
-	}
-	return 1
-}

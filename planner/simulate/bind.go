@@ -82,7 +82,7 @@ func (m *model) actualOn(i, c int) (float64, error) {
 		sum += v
 	}
 	if sp := sh.Split; sp != nil {
-		sum *= splitShare(sp, m.splitItems[sp.Task], m.splitBytes[sp.Task])
+		sum *= plan.PieceShare(sp, m.splitItems[sp.Task], m.splitBytes[sp.Task])
 	}
 	return sum, nil
 }
