@@ -402,26 +402,34 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 	return nil
 }
 
-// LoadHistory reads the records of every path in order: a path ending in
-// .db, .sqlite or .sqlite3 is a history store (which must exist), anything
-// else a JSON Lines file (history.Load).
+// LoadHistory reads the records of every path in order through
+// history.LoadAll over Sources(paths).
 func LoadHistory(ctx context.Context, paths ...string) ([]history.Record, error) {
-	var all []history.Record
-	for _, p := range paths {
-		recs, err := loadOne(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, recs...)
-	}
-	return all, nil
+	return history.LoadAll(ctx, Sources(paths...)...)
 }
 
-func loadOne(ctx context.Context, path string) ([]history.Record, error) {
-	if !IsStorePath(path) {
-		return history.File(path).Records(ctx)
+// Sources returns the history.Source of each path: a path ending in .db,
+// .sqlite or .sqlite3 is a history store (which must exist), anything else
+// a JSON Lines file (history.File).
+func Sources(paths ...string) []history.Source {
+	out := make([]history.Source, len(paths))
+	for i, p := range paths {
+		if IsStorePath(p) {
+			out[i] = StoreFile(p)
+		} else {
+			out[i] = history.File(p)
+		}
 	}
-	s, err := OpenExisting(ctx, path)
+	return out
+}
+
+// StoreFile is the history store at a path, as a history.Source that opens
+// it (it must exist) for each read.
+type StoreFile string
+
+// Records opens the store, reads every record and closes it.
+func (f StoreFile) Records(ctx context.Context) ([]history.Record, error) {
+	s, err := OpenExisting(ctx, string(f))
 	if err != nil {
 		return nil, err
 	}
