@@ -118,7 +118,7 @@ func (l *loop) replanner(res *Planned, client *api.Client, extra []history.Recor
 		return nil
 	}
 	return &replan.Replanner{Graph: res.Graph, Catalog: res.Catalog, Extra: extra, Jobs: res.JobOptions(),
-		Advisor: &feedback.Advisor{Client: client, Store: l.store}, Logger: l.log.Named("replan")}
+		Advisor: &replan.ClusterAdvisor{Client: client, Store: l.store}, Logger: l.log.Named("replan")}
 }
 
 // awaitRecords waits, up to recordWait, until the service has recorded

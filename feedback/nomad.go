@@ -3,14 +3,14 @@ package feedback
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"sync"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/launcher"
 )
 
 // UsageReportPath is where, inside an allocation's directory, a task (or
@@ -77,7 +77,7 @@ func (n *nomadCache) isShardwise(ctx context.Context, ns, jobID, allocID string)
 	}
 	q := (&api.QueryOptions{Namespace: ns}).WithContext(ctx)
 	j, _, err := n.c.Jobs().Info(jobID, q)
-	if err != nil && isNotFound(err) {
+	if err != nil && launcher.IsNotFound(err) {
 		a, _, aerr := n.c.Allocations().Info(allocID, q)
 		if aerr != nil {
 			return false, fmt.Errorf("read allocation %s: %w", allocID, aerr)
@@ -92,12 +92,6 @@ func (n *nomadCache) isShardwise(ctx context.Context, ns, jobID, allocID string)
 	n.jobs[jobKey(ns, jobID)] = v
 	n.mu.Unlock()
 	return v, nil
-}
-
-// isNotFound reports whether err is Nomad's 404.
-func isNotFound(err error) bool {
-	var ue api.UnexpectedResponseError
-	return errors.As(err, &ue) && ue.StatusCode() == http.StatusNotFound
 }
 
 // node returns the class and clock of node id; a zero NodeInfo when Nomad

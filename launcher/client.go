@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
@@ -46,6 +47,13 @@ func ConnectError(c *api.Client, err error) error {
 		return fmt.Errorf("request to the Nomad agent at %s failed: %w", addr, err)
 	}
 	return fmt.Errorf("Nomad agent at %s: %w", addr, err)
+}
+
+// IsNotFound reports whether err is the Nomad agent's 404 (an object that
+// is not, or no longer, there).
+func IsNotFound(err error) bool {
+	var ue api.UnexpectedResponseError
+	return errors.As(err, &ue) && ue.StatusCode() == http.StatusNotFound
 }
 
 // responseError explains an HTTP error status from the agent at addr.

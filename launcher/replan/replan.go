@@ -38,7 +38,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
 
-	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner"
 	"github.com/shardwise/shardwise/planner/catalog"
@@ -53,9 +52,9 @@ import (
 const DefaultOffFactor = 2.0
 
 // Advisor is where a Replanner reads the cluster's load and fresh
-// history; *feedback.Advisor with a Client and a Store is one.
+// history; *ClusterAdvisor with a Client and a Store is one.
 type Advisor interface {
-	Load(ctx context.Context) (*feedback.Load, error)
+	Load(ctx context.Context) (*Load, error)
 	Predictor(ctx context.Context, cat *catalog.Catalog, extra ...history.Record) (*predict.Predictor, error)
 }
 
@@ -139,7 +138,7 @@ func jobsOf(shards []*plan.Shard) (map[string][]*plan.Shard, []string) {
 
 // trigger returns why shard s (standing for its job) should be
 // re-planned, if at all.
-func (r *Replanner) trigger(s *plan.Shard, load *feedback.Load, req launcher.ReplanRequest) (trigger, bool) {
+func (r *Replanner) trigger(s *plan.Shard, load *Load, req launcher.ReplanRequest) (trigger, bool) {
 	done := req.Done
 	if !r.available(s.Class, load) {
 		return trigger{reason: "no ready node in " + s.Class, capacity: true}, true
@@ -206,7 +205,7 @@ func (r *Replanner) typeDrift(s *plan.Shard, req launcher.ReplanRequest) (float6
 
 // available reports whether executor class name has a ready, eligible
 // node: a node of its Nomad node class, or any node when it names none.
-func (r *Replanner) available(name string, load *feedback.Load) bool {
+func (r *Replanner) available(name string, load *Load) bool {
 	cl := r.Catalog.Class(name)
 	if cl == nil {
 		return false
@@ -224,7 +223,7 @@ func (r *Replanner) available(name string, load *feedback.Load) bool {
 
 // usable reports whether a shard may be moved to class name now: it has
 // a ready node and no blocked evaluations.
-func (r *Replanner) usable(name string, load *feedback.Load) bool {
+func (r *Replanner) usable(name string, load *Load) bool {
 	return r.available(name, load) && load.Blocked[name] == 0
 }
 
@@ -242,7 +241,7 @@ type fresh struct {
 // through the planner's pipeline with the same run ID and driver, pinning what was
 // submitted to its class and avoiding the classes not usable now for the
 // rest.
-func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, load *feedback.Load) (*fresh, error) {
+func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, load *Load) (*fresh, error) {
 	pred, err := r.Advisor.Predictor(ctx, r.Catalog, r.Extra...)
 	if err != nil {
 		return nil, err
@@ -329,7 +328,7 @@ func (r *Replanner) correct(tb *predict.Table, req launcher.ReplanRequest) int {
 // constraints are the pipeline options of a fresh plan of req: its run
 // ID and driver, each task of a shard already submitted pinned to that
 // shard's class, and the classes not usable now avoided for the others.
-func (r *Replanner) constraints(req launcher.ReplanRequest, load *feedback.Load) planner.Options {
+func (r *Replanner) constraints(req launcher.ReplanRequest, load *Load) planner.Options {
 	pending := map[string]bool{}
 	for _, s := range req.Pending {
 		pending[s.ID] = true
@@ -356,7 +355,7 @@ func (r *Replanner) constraints(req launcher.ReplanRequest, load *feedback.Load)
 // class: as the fresh plan's shards and job when it cuts them the same,
 // else as its own shards on that class with fresh predictions. Without a
 // fresh verdict, a job on an unusable class takes the best alternative.
-func (r *Replanner) decide(req launcher.ReplanRequest, f *fresh, load *feedback.Load, shards []*plan.Shard, tr trigger) (*launcher.Move, error) {
+func (r *Replanner) decide(req launcher.ReplanRequest, f *fresh, load *Load, shards []*plan.Shard, tr trigger) (*launcher.Move, error) {
 	job, from := shards[0].Job, shards[0].Class
 	to := ""
 	if f != nil {
@@ -457,7 +456,7 @@ func pieceCount(s *plan.Shard) int {
 // alternative of the original plan that finishes first, keeping the
 // shards' predictions and fitting their resources to the new class. It
 // returns nil when no alternative is usable.
-func (r *Replanner) alternative(req launcher.ReplanRequest, load *feedback.Load, shards []*plan.Shard, tr trigger) (*launcher.Move, error) {
+func (r *Replanner) alternative(req launcher.ReplanRequest, load *Load, shards []*plan.Shard, tr trigger) (*launcher.Move, error) {
 	best, bestF := "", math.Inf(1)
 	for _, a := range shards[0].Alternatives {
 		if a.FinishSeconds < bestF && r.usable(a.Class, load) && r.Catalog.Class(a.Class) != nil {

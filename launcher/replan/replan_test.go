@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
@@ -26,13 +25,13 @@ import (
 
 // fakeAdvisor serves a fixed load and a predictor over fixed records.
 type fakeAdvisor struct {
-	load    *feedback.Load
+	load    *Load
 	records []history.Record
 	predErr error
 	fits    int
 }
 
-func (f *fakeAdvisor) Load(context.Context) (*feedback.Load, error) { return f.load, nil }
+func (f *fakeAdvisor) Load(context.Context) (*Load, error) { return f.load, nil }
 
 func (f *fakeAdvisor) Predictor(_ context.Context, cat *catalog.Catalog, extra ...history.Record) (*predict.Predictor, error) {
 	f.fits++
@@ -44,10 +43,10 @@ func (f *fakeAdvisor) Predictor(_ context.Context, cat *catalog.Catalog, extra .
 
 // allReady is a load with one ready node in every class of cat and
 // nothing blocked.
-func allReady(cat *catalog.Catalog) *feedback.Load {
-	l := &feedback.Load{Classes: map[string]feedback.NodeClassLoad{}, Blocked: map[string]int{}}
+func allReady(cat *catalog.Catalog) *Load {
+	l := &Load{Classes: map[string]NodeClassLoad{}, Blocked: map[string]int{}}
 	for _, c := range cat.Classes {
-		l.Classes[c.Placement.NodeClass] = feedback.NodeClassLoad{Nodes: 1, ReadyNodes: 1}
+		l.Classes[c.Placement.NodeClass] = NodeClassLoad{Nodes: 1, ReadyNodes: 1}
 	}
 	return l
 }
@@ -132,7 +131,7 @@ func checkMove(t *testing.T, moves []launcher.Move, reason string) launcher.Move
 func TestUnavailableClassMoves(t *testing.T) {
 	adv := &fakeAdvisor{}
 	r, req := setup(t, adv)
-	adv.load.Classes["memory-intensive"] = feedback.NodeClassLoad{Nodes: 1, ReadyNodes: 0}
+	adv.load.Classes["memory-intensive"] = NodeClassLoad{Nodes: 1, ReadyNodes: 0}
 	moves, err := r.Replan(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +159,7 @@ func TestSaturatedClassMoves(t *testing.T) {
 func TestFallbackToAlternative(t *testing.T) {
 	adv := &fakeAdvisor{predErr: errors.New("store gone")}
 	r, req := setup(t, adv)
-	adv.load.Classes["memory-intensive"] = feedback.NodeClassLoad{Nodes: 1}
+	adv.load.Classes["memory-intensive"] = NodeClassLoad{Nodes: 1}
 	moves, err := r.Replan(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +183,7 @@ func TestNoUsableClassKeeps(t *testing.T) {
 	adv := &fakeAdvisor{}
 	r, req := setup(t, adv)
 	for name := range adv.load.Classes {
-		adv.load.Classes[name] = feedback.NodeClassLoad{Nodes: 1}
+		adv.load.Classes[name] = NodeClassLoad{Nodes: 1}
 	}
 	moves, err := r.Replan(context.Background(), req)
 	if err != nil || len(moves) != 0 {

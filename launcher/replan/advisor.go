@@ -1,24 +1,27 @@
-package feedback
+package replan
 
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/shardwise/shardwise/feedback"
+	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/predict"
 	"github.com/shardwise/shardwise/sdk"
 )
 
-// Advisor answers what a launcher asks before it submits the next shards
-// of a run: how loaded each class is now, and what history says. Either
-// field may be nil when the corresponding method is not used.
-type Advisor struct {
+// ClusterAdvisor answers what the re-planner asks before the launcher
+// submits the next shards of a run: how loaded each class is now (Nomad),
+// and what history says (the feedback store). It is the Replanner's
+// Advisor. Either field may be nil when the corresponding method is not
+// used.
+type ClusterAdvisor struct {
 	Client *api.Client
-	Store  *Store
+	Store  *feedback.Store
 }
 
 // NodeClassLoad is the current load of the nodes of one Nomad node class.
@@ -42,7 +45,7 @@ type Load struct {
 // Load reads the nodes, the live allocations and the blocked evaluations
 // of every namespace from Nomad: three list requests, plus one job read
 // per distinct blocked job. It fails with the first request's error.
-func (a *Advisor) Load(ctx context.Context) (*Load, error) {
+func (a *ClusterAdvisor) Load(ctx context.Context) (*Load, error) {
 	q := (&api.QueryOptions{Namespace: "*"}).WithContext(ctx)
 	nodes, _, err := a.Client.Nodes().List(q)
 	if err != nil {
@@ -75,7 +78,7 @@ func (a *Advisor) Load(ctx context.Context) (*Load, error) {
 }
 
 // blocked counts blocked evaluations by their job's executor class.
-func (a *Advisor) blocked(ctx context.Context, into map[string]int) error {
+func (a *ClusterAdvisor) blocked(ctx context.Context, into map[string]int) error {
 	q := (&api.QueryOptions{Namespace: "*", Filter: `Status == "blocked"`}).WithContext(ctx)
 	evals, _, err := a.Client.Evaluations().List(q)
 	if err != nil {
@@ -83,11 +86,11 @@ func (a *Advisor) blocked(ctx context.Context, into map[string]int) error {
 	}
 	classes := map[string]string{}
 	for _, e := range evals {
-		key := jobKey(e.Namespace, e.JobID)
+		key := e.Namespace + "/" + e.JobID
 		class, ok := classes[key]
 		if !ok {
 			j, _, err := a.Client.Jobs().Info(e.JobID, (&api.QueryOptions{Namespace: e.Namespace}).WithContext(ctx))
-			if err != nil && !isNotFound(err) {
+			if err != nil && !launcher.IsNotFound(err) {
 				return fmt.Errorf("advisor: read job %s: %w", e.JobID, err)
 			}
 			if j != nil {
@@ -101,7 +104,7 @@ func (a *Advisor) blocked(ctx context.Context, into map[string]int) error {
 }
 
 // History returns every record of the store, freshest state.
-func (a *Advisor) History(ctx context.Context) ([]history.Record, error) {
+func (a *ClusterAdvisor) History(ctx context.Context) ([]history.Record, error) {
 	if a.Store == nil {
 		return nil, fmt.Errorf("advisor: no history store")
 	}
@@ -111,7 +114,7 @@ func (a *Advisor) History(ctx context.Context) ([]history.Record, error) {
 // Predictor refits the predictor from the store's records (FitRecords)
 // plus extra
 // (e.g. the -history files the run was planned with); see predict.New.
-func (a *Advisor) Predictor(ctx context.Context, cat *catalog.Catalog, extra ...history.Record) (*predict.Predictor, error) {
+func (a *ClusterAdvisor) Predictor(ctx context.Context, cat *catalog.Catalog, extra ...history.Record) (*predict.Predictor, error) {
 	if a.Store == nil {
 		return nil, fmt.Errorf("advisor: no history store")
 	}
@@ -124,33 +127,4 @@ func (a *Advisor) Predictor(ctx context.Context, cat *catalog.Catalog, extra ...
 		return nil, fmt.Errorf("advisor: %w", err)
 	}
 	return p, nil
-}
-
-// RetryMemoryMiB is the memory, in MiB, to retry an OOM-killed execution
-// with: predict.OOMHeadroom times what it died at (the larger of its
-// observed peak and its limit), and more than current (the MiB it had).
-// For a record that was not OOM-killed it returns current.
-func RetryMemoryMiB(r history.Record, current int64) int64 {
-	if !r.OOMKilled {
-		return current
-	}
-	died := float64(max(r.MemoryBytes, r.MemoryLimitBytes, current<<20)) / (1 << 20)
-	return max(int64(math.Ceil(died*predict.OOMHeadroom)), current+1)
-}
-
-// OOMRetryMiB returns the memory in MiB to register a failed allocation's
-// job again with, and true, when its task was OOM-killed (OOMKilled):
-// RetryMemoryMiB of the record BuildRecord makes of it, which died at
-// least at its limit. a must carry its Job, as /v1/allocation/:id returns
-// it. It reports false for an allocation that was not OOM-killed, has no
-// Shardwise meta or no task state.
-func OOMRetryMiB(a *api.Allocation) (int64, bool) {
-	if a == nil {
-		return 0, false
-	}
-	rec, ok := BuildRecord(a, Usage{}, NodeInfo{}, nil)
-	if !ok || !rec.OOMKilled {
-		return 0, false
-	}
-	return RetryMemoryMiB(rec, rec.MemoryLimitBytes>>20), true
 }
