@@ -21,22 +21,13 @@ const statusSynopsis = `status [options] RUN
   every namespace.`
 
 func runStatus(args []string, stdout, stderr io.Writer) error {
-	var nf launcher.NomadFlags
 	fs := newFlagSet("status", statusSynopsis, stderr)
-	nf.Register(fs)
-	if help, err := parseFlags(fs, args); help || err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return &usageError{msg: "status takes exactly one argument, the run ID"}
-	}
-	client, err := nf.Client(fs)
-	if err != nil {
+	client, run, err := parseRunCommand(fs, args)
+	if client == nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	run := fs.Arg(0)
 	st, err := launcher.Status(ctx, client, run, "")
 	if err != nil {
 		return err

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner/units"
@@ -12,6 +15,26 @@ import (
 
 // requestTimeout bounds the Nomad requests of status and stop.
 const requestTimeout = time.Minute
+
+// parseRunCommand parses the flags of a command that acts on one run in
+// Nomad (fs's own and the Nomad connection flags) and its one argument,
+// the run ID, and returns a Nomad client and the run. The client is nil
+// after -h (err nil) or an error.
+func parseRunCommand(fs *flag.FlagSet, args []string) (*api.Client, string, error) {
+	var nf launcher.NomadFlags
+	nf.Register(fs)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return nil, "", err
+	}
+	if fs.NArg() != 1 {
+		return nil, "", &usageError{msg: fs.Name() + " takes exactly one argument, the run ID"}
+	}
+	client, err := nf.Client(fs)
+	if err != nil {
+		return nil, "", err
+	}
+	return client, fs.Arg(0), nil
+}
 
 const stopSynopsis = `stop [options] RUN
 
@@ -23,23 +46,14 @@ const stopSynopsis = `stop [options] RUN
   the run's jobs and its stored state at once.`
 
 func runStop(args []string, stdout, stderr io.Writer) error {
-	var nf launcher.NomadFlags
 	fs := newFlagSet("stop", stopSynopsis, stderr)
 	purge := fs.Bool("purge", false, "Remove the run's jobs and stored state from Nomad instead of only stopping them.")
-	nf.Register(fs)
-	if help, err := parseFlags(fs, args); help || err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return &usageError{msg: "stop takes exactly one argument, the run ID"}
-	}
-	client, err := nf.Client(fs)
-	if err != nil {
+	client, run, err := parseRunCommand(fs, args)
+	if client == nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	run := fs.Arg(0)
 	res, err := launcher.Stop(ctx, client, run, "", *purge)
 	if res == nil {
 		return err
