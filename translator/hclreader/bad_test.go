@@ -72,6 +72,12 @@ var badFixtures = []struct {
 		{"5:1", "Duplicate variable",
 			`A variable named "shards" was already declared on line 1. Variable names must be unique.`},
 	}},
+	{"empty_command.hcl", []wantDiag{
+		{"3:15", "Empty command",
+			`Argument "command" of task "a" is empty; it names the program to run, such as "/bin/sh" (its arguments go in args).`},
+		{"7:15", "Empty command",
+			`Argument "command" of task "b" is empty; it names the program to run, such as "/bin/sh" (its arguments go in args).`},
+	}},
 	{"empty_graph.hcl", []wantDiag{
 		{"5:1", "Empty graph",
 			`Graph "g" declares no tasks. A graph needs at least one task "NAME" { command = ... } block.`},
@@ -151,6 +157,14 @@ var badFixtures = []struct {
 	{"two_graph_blocks.hcl", []wantDiag{
 		{"7:1", "Duplicate graph block",
 			`A graph block was already declared on line 1. A graph file holds exactly one graph block.`},
+	}},
+	{"unicode_duplicate_output.hcl", []wantDiag{
+		{"5:12", "Duplicate output",
+			`Task "a" already declares an output named "caf\u00e9" at testdata/bad/unicode_duplicate_output.hcl:4:12 as "cafe\u0301", which is the same name once Unicode-normalised (NFC). Output names must be unique within a task.`},
+	}},
+	{"unicode_duplicate_task.hcl", []wantDiag{
+		{"6:8", "Duplicate task",
+			`A task named "cafe\u0301" was already declared at testdata/bad/unicode_duplicate_task.hcl:2:8 as "caf\u00e9", which is the same name once Unicode-normalised (NFC). Task names must be unique within a graph.`},
 	}},
 	{"unknown_depends_on.hcl", []wantDiag{
 		{"8:33", "Reference to undeclared task",

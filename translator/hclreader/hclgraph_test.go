@@ -172,3 +172,32 @@ func TestParseSource(t *testing.T) {
 		t.Errorf("an empty Executors list accepted a pinned executor")
 	}
 }
+
+// TestParseUnicodeNormalisedNames checks that a reference spelled in NFD
+// finds a task and an output declared in NFC, and that the graph keeps the
+// NFC names, which Nomad then sees.
+func TestParseUnicodeNormalisedNames(t *testing.T) {
+	nfc, nfd := "caf\u00e9", "cafe\u0301"
+	src := fmt.Sprintf(`graph "g" {
+  task %q {
+    command = "/bin/true"
+    output %q {}
+  }
+  task "b" {
+    command    = "/bin/true"
+    input { from = task.%s.output.%s }
+    depends_on = [task.%s]
+  }
+}
+`, nfc, nfd, nfd, nfc, nfd)
+	g, diags := Parse("nfc.hcl", []byte(src), Options{})
+	if diags.HasErrors() {
+		t.Fatal(dump(diags))
+	}
+	if g.Task(nfc) == nil || g.Task(nfc).Outputs[0].Name != nfc {
+		t.Fatalf("task and output names not in NFC: %+q", g.Tasks[0].Name)
+	}
+	if len(g.Edges) != 2 || g.Edges[0].From != nfc || g.Edges[0].Output != nfc {
+		t.Fatalf("edges = %+v", g.Edges)
+	}
+}
