@@ -52,6 +52,18 @@ var badFixtures = []struct {
 		{"11:15", "Invalid value",
 			`Argument "cores" of the hints of task "work" is 2.5; it must be a whole number of at least 0.`},
 	}},
+	{"bare_sizes.hcl", []wantDiag{
+		{"5:14", "Invalid size",
+			`Argument "size" of output "x" of task "a": invalid size "2.5": a bare number is bytes, and 2.5 bytes is not a whole number; give a unit, such as "2.5MiB".`},
+		{"8:20", "Invalid size",
+			`Argument "memory" of the hints of task "a": invalid size "64.5": a bare number is bytes, and 64.5 bytes is not a whole number; give a unit, such as "64.5MiB".`},
+		{"9:20", "Invalid size",
+			`Argument "disk" of the hints of task "a": invalid size "300": a bare number is bytes, and 300 bytes is below 1 MiB; give a unit, such as "300MiB".`},
+		{"11:20", "Invalid size",
+			`Argument "gpu_memory" of the hints of task "a": invalid size "16": a bare number is bytes, and 16 bytes is below 1 MiB; give a unit, such as "16MiB".`},
+		{"18:16", "Invalid size",
+			`Argument "memory" of the hints of task "b": invalid size "64": a bare number is bytes, and 64 bytes is below 1 MiB; give a unit, such as "64MiB".`},
+	}},
 	{"cycle.hcl", []wantDiag{
 		{"6:3", "Dependency cycle",
 			`Tasks "a", "b" and "c" depend on each other: a -> b -> c -> a. A graph must be acyclic; remove one of the inputs or depends_on references on this cycle.`},

@@ -201,3 +201,35 @@ func TestParseUnicodeNormalisedNames(t *testing.T) {
 		t.Fatalf("edges = %+v", g.Edges)
 	}
 }
+
+// TestParseSmallMemoryWarns checks that a memory below 1 MiB written with
+// a unit is read (as 1 MiB) with a positioned warning, and that a small
+// disk with a unit and a bare output size are read without one.
+func TestParseSmallMemoryWarns(t *testing.T) {
+	src := `graph "g" {
+  task "a" {
+    command = "/bin/true"
+    output "x" {
+      size = 100
+    }
+    hints {
+      memory = "512KiB"
+      disk   = "4KB"
+    }
+  }
+}
+`
+	g, diags := Parse("small.hcl", []byte(src), Options{})
+	if diags.HasErrors() || len(diags) != 1 {
+		t.Fatalf("want one warning, got:\n%s", dump(diags))
+	}
+	d := diags[0]
+	want := `Argument "memory" of the hints of task "a" is below 1 MiB, too little for a process; it is taken as 1 MiB, and Nomad gives a task at least 10 MiB of memory. Did you mean MiB?`
+	if d.Severity != hcl.DiagWarning || subjectPos(d) != "small.hcl:8:16" || d.Summary != "Implausibly small size" || d.Detail != want {
+		t.Errorf("got %v at %s: %s: %s", d.Severity, subjectPos(d), d.Summary, d.Detail)
+	}
+	h := g.Task("a").Hints
+	if h.MemoryMiB != 1 || h.DiskMiB != 1 || g.Task("a").Outputs[0].Bytes != 100 {
+		t.Errorf("memory %d MiB, disk %d MiB, output %d bytes", h.MemoryMiB, h.DiskMiB, g.Task("a").Outputs[0].Bytes)
+	}
+}

@@ -203,10 +203,10 @@ func (r *reader) decodeHints(t *graph.Task, b *hcl.Block) {
 	h.Kind = graph.Kind(kind)
 	a.integer("cpu", 0, math.MaxInt, &h.CPU)
 	a.integer("cores", 0, math.MaxInt, &h.Cores)
-	a.sizeMiB("memory", &h.MemoryMiB)
-	a.sizeMiB("disk", &h.DiskMiB)
+	a.resourceMiB("memory", true, &h.MemoryMiB)
+	a.resourceMiB("disk", false, &h.DiskMiB)
 	a.integer("gpus", 0, math.MaxInt, &h.GPUs)
-	a.sizeMiB("gpu_memory", &h.GPUMemoryMiB)
+	a.resourceMiB("gpu_memory", true, &h.GPUMemoryMiB)
 	a.duration("runtime", &h.Runtime)
 	a.duration("latency", &h.LatencyTarget)
 	if a.str("executor", &h.Executor) && r.opts.Executors != nil && !slices.Contains(r.opts.Executors, h.Executor) {
