@@ -125,3 +125,26 @@ func TestPlanPrintsWarnings(t *testing.T) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
 }
+
+// TestImportMessages checks two import failures' messages: an -out
+// folder whose parent is missing names the folder once and says what is
+// missing, and an empty trace says it has no tasks.
+func TestImportMessages(t *testing.T) {
+	trace := filepath.Join("..", "..", "translator", "wfcommons", "testdata", "tiny-pegasus.json")
+	out := filepath.Join(t.TempDir(), "missing", "out")
+	_, stderr, code := runCLI("import", "wfcommons", "-out", out, trace)
+	want := "write " + out + ": the folder " + filepath.Dir(out) + " does not exist; create it first"
+	if code != 1 || !strings.Contains(stderr, want) || strings.Count(stderr, out) != 1 {
+		t.Errorf("exit %d, stderr %q; want %q, naming %s once", code, stderr, want, out)
+	}
+	empty := filepath.Join("..", "..", "translator", "wfcommons", "testdata", "bad-no-tasks-legacy.json")
+	out = filepath.Join(t.TempDir(), "out")
+	_, stderr, code = runCLI("import", "wfcommons", "-out", out, empty)
+	want = "wfcommons " + empty + ": workflow.tasks: the trace has no tasks, so there is no workflow to import"
+	if code != 1 || !strings.Contains(stderr, want) || strings.Contains(stderr, "write") {
+		t.Errorf("exit %d, stderr %q; want %q", code, stderr, want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("%s written for an empty trace", out)
+	}
+}

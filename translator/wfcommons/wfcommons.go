@@ -167,7 +167,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Import reads the WfFormat trace at path with default Options. Errors are
 // *Error values naming the file and the JSON path: unreadable or malformed
-// JSON, an unsupported schemaVersion, a task without id, a duplicate id, a
+// JSON, an unsupported schemaVersion, a trace without tasks, a task without id, a duplicate id, a
 // parent or child that is not a task, an execution record for an unknown
 // task, a negative measurement, or a dependency cycle (naming its tasks).
 func Import(path string) (*Result, error) {
@@ -201,6 +201,9 @@ func Parse(data []byte, path string, opts Options) (*Result, error) {
 	tr, err := decode(data, path)
 	if err != nil {
 		return nil, wrapError(path, err)
+	}
+	if len(tr.tasks) == 0 {
+		return nil, &Error{File: path, Path: tr.tasksPath, Err: errors.New("the trace has no tasks, so there is no workflow to import")}
 	}
 	if opts.Replay != nil && !tr.hasRuntimes() {
 		return nil, &Error{File: path, Err: ErrNoRuntimes}

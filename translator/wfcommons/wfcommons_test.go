@@ -318,6 +318,8 @@ func TestBadInputs(t *testing.T) {
 		{"bad-negative-runtime.json", "workflow.execution.tasks[0].runtimeInSeconds", []string{"non-negative", "-3"}},
 		{"bad-wrong-type.json", "workflow.specification.tasks.parents", []string{"JSON string"}},
 		{"bad-legacy-child-not-found.json", "workflow.tasks[0].children[0]", []string{`child "nope" not found`}},
+		{"bad-no-tasks-legacy.json", "workflow.tasks", []string{"the trace has no tasks, so there is no workflow to import"}},
+		{"bad-no-tasks.json", "workflow.specification.tasks", []string{"the trace has no tasks, so there is no workflow to import"}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
