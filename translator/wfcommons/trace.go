@@ -23,7 +23,7 @@ type trace struct {
 	// to positions; parents and children that name no task are looked up
 	// here. Nil for 1.5.
 	altIndex map[string]int
-	machines   map[string]machine
+	machines map[string]machine
 	// missingFiles counts file references with no size entry (1.5).
 	missingFiles int
 	warnings     []string
@@ -64,10 +64,10 @@ type execution struct {
 	// disagree describes the first byte field whose legacy KB field says
 	// otherwise ("readBytes 5000 vs bytesRead 9 KB"); "" when none.
 	disagree string
-	read       int64
-	written    int64
-	node       string
-	nodes      int // how many machines the task lists
+	read     int64
+	written  int64
+	node     string
+	nodes    int // how many machines the task lists
 }
 
 // machine is a node of the execution.
