@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"log"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -146,5 +148,18 @@ func TestImportMessages(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("%s written for an empty trace", out)
+	}
+}
+
+// TestStdLogIsFormatted checks that what Go's HTTP client writes to the
+// standard logger reaches stderr as a formatted warning.
+func TestStdLogIsFormatted(t *testing.T) {
+	var errOut bytes.Buffer
+	routeStdLog(&errOut)
+	defer log.SetOutput(os.Stderr)
+	log.Printf("Unsolicited response received on idle HTTP channel starting with %q; err=<nil>", "HTTP/1.1 429 Too Many Requests")
+	got := errOut.String()
+	if !regexp.MustCompile(`^\S+ \[WARN\]  shardwise\.http: Unsolicited response received on idle HTTP channel starting with "HTTP/1.1 429 Too Many Requests"; err=<nil>\n$`).MatchString(got) {
+		t.Errorf("stderr = %q", got)
 	}
 }
