@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"cmp"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net/http"
@@ -143,6 +144,7 @@ func boundConnections(cfg *api.Config) error {
 	tr.MaxConnsPerHost = MaxAgentConns
 	tr.MaxIdleConnsPerHost = MaxAgentConns
 	tr.TLSHandshakeTimeout = 10 * time.Second
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	tr.ForceAttemptHTTP2 = false // as the API's client: alloc exec needs HTTP/1
 	if err := api.ConfigureTLS(hc, cfg.TLSConfig); err != nil {
 		return fmt.Errorf("configure TLS for the Nomad client: %w", err)
