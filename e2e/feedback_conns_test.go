@@ -15,7 +15,7 @@ import (
 	"github.com/shardwise/shardwise/e2e/cluster"
 )
 
-// maxAgentConns is cmd/shardwise's MaxAgentConns: the most HTTP
+// maxAgentConns is launcher.MaxAgentConns: the most HTTP
 // connections the CLI keeps to one Nomad agent.
 const maxAgentConns = 16
 
