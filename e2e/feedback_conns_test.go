@@ -13,11 +13,8 @@ import (
 	"time"
 
 	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/launcher"
 )
-
-// maxAgentConns is launcher.MaxAgentConns: the most HTTP
-// connections the CLI keeps to one Nomad agent.
-const maxAgentConns = 16
 
 // TestRunFeedbackConnectionsBounded runs 200 allocations (one task split
 // into 200 pieces) with -feedback on the real cluster, after a run of
@@ -80,11 +77,11 @@ wait:
 	if want := fmt.Sprintf("History: recorded 200 allocations of run %s", run); !strings.Contains(stdout.String(), want) {
 		t.Errorf("stdout lacks %q:\n%s", want, &stdout)
 	}
-	if peak > maxAgentConns {
-		t.Errorf("the run held up to %d connections at once, want at most %d", peak, maxAgentConns)
+	if peak > launcher.MaxAgentConns {
+		t.Errorf("the run held up to %d connections at once, want at most %d", peak, launcher.MaxAgentConns)
 	}
-	if len(seen) > 3*maxAgentConns {
-		t.Errorf("the run opened %d distinct connections, want them reused (at most %d)", len(seen), 3*maxAgentConns)
+	if len(seen) > 3*launcher.MaxAgentConns {
+		t.Errorf("the run opened %d distinct connections, want them reused (at most %d)", len(seen), 3*launcher.MaxAgentConns)
 	}
 	logLine := regexp.MustCompile(`^\S+ \[(TRACE|DEBUG|INFO|WARN|ERROR)\] `)
 	for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
