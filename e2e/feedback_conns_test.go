@@ -24,6 +24,9 @@ import (
 // lines (nothing raw from Go's HTTP client), and the store holds the 200
 // allocations of this run and nothing of the other.
 func TestRunFeedbackConnectionsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 allocations take tens of seconds; make test runs it")
+	}
 	cl := cluster.Shared(t)
 	env := []string{"NOMAD_ADDR=" + cl.NomadAddr()}
 	other := runID(t) + "o"

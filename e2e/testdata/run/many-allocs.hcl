@@ -1,8 +1,8 @@
 # One task split into 200 pieces, one allocation each, for the run
 # -feedback connection test (with many-allocs-catalog.hcl, which gives
 # cpu-heavy 200 instances so that the planner cuts 200 pieces). Each piece
-# asks 1600 MiB of the cpu-heavy node's advertised 32 GiB, so Nomad runs
-# about 20 at a time and the machine is not flooded with executors.
+# asks 800 MiB of the cpu-heavy node's advertised 32 GiB, so Nomad runs
+# about 40 at a time and the machine is not flooded with executors.
 graph "many" {
   datacenters = ["dc1"]
   driver      = "raw_exec"
@@ -19,7 +19,7 @@ graph "many" {
     hints {
       executor = "cpu-heavy"
       runtime  = "1s"
-      memory   = "1600MiB"
+      memory   = "800MiB"
       cpu      = 100
     }
   }
