@@ -112,19 +112,22 @@ func TestPlanWritesJobsAndDot(t *testing.T) {
 }
 
 // TestPlanPrintsWarnings checks that a graph's warnings (here a memory
-// below 1 MiB) reach the user, positioned, on a plan that succeeds.
+// below 1 MiB) reach the user, positioned, on a plan or simulation that
+// succeeds.
 func TestPlanPrintsWarnings(t *testing.T) {
 	graph := filepath.Join(t.TempDir(), "small.hcl")
 	src := "graph \"g\" {\n  task \"a\" {\n    command = \"/bin/true\"\n    hints {\n      memory = \"512KiB\"\n    }\n  }\n}\n"
 	if err := os.WriteFile(graph, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := runCLI("plan", "-run", "w", graph)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	if want := graph + ":5:16: warning: Implausibly small size"; !strings.Contains(stderr, want) {
-		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	for _, args := range [][]string{{"plan", "-run", "w", graph}, {"simulate", graph}} {
+		_, stderr, code := runCLI(args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", args[0], code, stderr)
+		}
+		if want := graph + ":5:16: warning: Implausibly small size"; !strings.Contains(stderr, want) {
+			t.Errorf("%s: stderr lacks %q:\n%s", args[0], want, stderr)
+		}
 	}
 }
 
