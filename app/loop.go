@@ -38,8 +38,8 @@ type loop struct {
 // openLoop opens the run's history store: HistoryDB with Feedback
 // (created if missing, and added to the planning history), else the first
 // store among the plan's Histories; none when there is neither. With
-// Feedback it starts the feedback service on client, which records until
-// close.
+// Feedback it starts the feedback service on client, which records the
+// allocations of run req.Run (which must be set) until close.
 func openLoop(ctx context.Context, req *RunRequest, client *api.Client, log hclog.Logger) (*loop, error) {
 	l := &loop{log: log, committed: map[string]bool{}, changed: make(chan struct{})}
 	path := firstStore(req.Histories)
@@ -62,7 +62,7 @@ func openLoop(ctx context.Context, req *RunRequest, client *api.Client, log hclo
 		req.Histories = append(req.Histories, path)
 	}
 	if req.Feedback {
-		if err := l.startService(client); err != nil {
+		if err := l.startService(client, req.Run); err != nil {
 			store.Close()
 			return nil, err
 		}
@@ -80,9 +80,10 @@ func firstStore(paths []string) string {
 	return ""
 }
 
-// startService runs the feedback service on the store in the background.
-func (l *loop) startService(client *api.Client) error {
-	svc, err := feedback.New(feedback.Config{Client: client, Store: l.store,
+// startService runs the feedback service on the store in the background,
+// recording the allocations of run only.
+func (l *loop) startService(client *api.Client, run string) error {
+	svc, err := feedback.New(feedback.Config{Client: client, Store: l.store, Run: run,
 		Logger: l.log.Named("feedback"), OnCommit: l.onCommit})
 	if err != nil {
 		return fmt.Errorf("feedback service: %w", err)

@@ -46,6 +46,17 @@ type PlanRequest struct {
 	// Method, NoFusion and NoBatch are planner.Options'.
 	Method            plan.Method
 	NoFusion, NoBatch bool
+	// Warn, when set, receives the warnings of the catalog and graph files
+	// (positioned diagnostics, such as a memory below 1 MiB) when they
+	// have no errors; errors come back as a *DiagnosticsError.
+	Warn func(hcl.Diagnostics)
+}
+
+// warn hands diags, if any, to req.Warn.
+func (req PlanRequest) warn(diags hcl.Diagnostics) {
+	if len(diags) > 0 && req.Warn != nil {
+		req.Warn(diags)
+	}
 }
 
 // Planned is everything Plan produced, held until every step has succeeded
@@ -73,10 +84,12 @@ func Plan(req PlanRequest, log hclog.Logger) (*Planned, error) {
 	if diags.HasErrors() {
 		return nil, &DiagnosticsError{diags}
 	}
+	req.warn(diags)
 	g, diags := hclreader.ParseFile(req.Graph, hclreader.Options{Vars: req.Vars, VarFiles: req.VarFiles, Executors: cat.Names()})
 	if diags.HasErrors() {
 		return nil, &DiagnosticsError{diags}
 	}
+	req.warn(diags)
 	log.Debug("parsed graph", "path", req.Graph, "tasks", len(g.Tasks), "edges", len(g.Edges))
 	records, err := LoadHistory(req.Histories)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/launcher/runstate"
+	"github.com/shardwise/shardwise/planner"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/units"
 )
@@ -72,6 +73,9 @@ type ResumeRequest struct {
 // and with Feedback it records the run into the store as it goes. It
 // returns the launcher's error, explained.
 func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr io.Writer, log hclog.Logger) error {
+	if req.Run == "" {
+		req.Run = planner.NewRunID() // now, so that Feedback records this run only
+	}
 	lp, err := openLoop(ctx, &req, client, log)
 	if err != nil {
 		return err
@@ -122,7 +126,7 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 // Resume continues a run from its state stored in Nomad (run -resume),
 // printing as Run does.
 func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, stderr io.Writer, log hclog.Logger) error {
-	lp, err := openLoop(ctx, &RunRequest{PlanRequest: PlanRequest{Histories: req.Histories},
+	lp, err := openLoop(ctx, &RunRequest{PlanRequest: PlanRequest{Histories: req.Histories, Run: req.Run},
 		Feedback: req.Feedback, HistoryDB: req.HistoryDB}, client, log)
 	if err != nil {
 		return err

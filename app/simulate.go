@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/shardwise/shardwise/bench"
 	"github.com/shardwise/shardwise/planner"
 	"github.com/shardwise/shardwise/planner/catalog"
@@ -28,6 +30,8 @@ type SimulateRequest struct {
 	Histories []string
 	// Sim sets the simulator's runtime noise and seed.
 	Sim simulate.Options
+	// Warn is PlanRequest.Warn: it receives the files' warnings.
+	Warn func(hcl.Diagnostics)
 }
 
 // Simulate plans the input with the single-class, HEFT and Shardwise
@@ -37,6 +41,7 @@ func Simulate(req SimulateRequest) (*evaluate.Comparison, error) {
 	if diags.HasErrors() {
 		return nil, &DiagnosticsError{diags}
 	}
+	PlanRequest{Warn: req.Warn}.warn(diags)
 	in, err := simulateInput(req, cat)
 	if err != nil {
 		return nil, err
@@ -58,6 +63,7 @@ func simulateInput(req SimulateRequest, cat *catalog.Catalog) (*evaluate.Input, 
 	if diags.HasErrors() {
 		return nil, &DiagnosticsError{diags}
 	}
+	PlanRequest{Warn: req.Warn}.warn(diags)
 	tb, err := planner.Pipeline{Catalog: cat, History: records}.Predict(g, req.Path)
 	if err != nil {
 		return nil, err

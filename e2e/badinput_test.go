@@ -21,6 +21,7 @@ func TestBadSideInputs(t *testing.T) {
 		return p
 	}
 	badCatalog := write("catalog.hcl", "executor \"cpu-heavy\" {\n  instances = 0\n}\n")
+	badTarget := write("target.hcl", "executor \"cpu-heavy\" {\n  constraint {\n    attribute = \"${arch}\"\n    value     = \"amd64\"\n  }\n}\n")
 	badVarFile := write("vars.hcl", "no_such_variable = 3\n")
 	badHistory := write("history.jsonl", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":1}\nnot json\n")
 	cases := []struct {
@@ -30,6 +31,7 @@ func TestBadSideInputs(t *testing.T) {
 		want string
 	}{
 		{"catalog", []string{"-catalog", badCatalog}, 1, "catalog.hcl:2:"},
+		{"constraint target", []string{"-catalog", badTarget}, 1, "target.hcl:3:17: error: Invalid constraint attribute"},
 		{"var-file", []string{"-var-file", badVarFile}, 1, "vars.hcl:1:1"},
 		{"undeclared -var", []string{"-var", "nope=1"}, 1, "undeclared variable"},
 		{"malformed -var", []string{"-var", "novalue"}, 2, "NAME=VALUE"},

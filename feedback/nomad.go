@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // UsageReportPath is where, inside an allocation's directory, a task (or
@@ -23,30 +24,36 @@ const UsageReportPath = "alloc/shardwise/usage.json"
 const maxReport = 64 << 10
 
 // nomadCache caches what the service asks Nomad repeatedly: whether a job
-// is Shardwise's, and node facts.
+// is one to record, and node facts.
 type nomadCache struct {
-	c     *api.Client
+	c *api.Client
+	// run, when not empty, restricts the jobs to record to that run's.
+	run   string
 	mu    sync.Mutex
-	jobs  map[string]bool     // namespace + "/" + job ID -> Shardwise
+	jobs  map[string]bool     // namespace + "/" + job ID -> to record
 	nodes map[string]NodeInfo // node ID
 }
 
-func newNomadCache(c *api.Client) *nomadCache {
-	return &nomadCache{c: c, jobs: map[string]bool{}, nodes: map[string]NodeInfo{}}
+func newNomadCache(c *api.Client, run string) *nomadCache {
+	return &nomadCache{c: c, run: run, jobs: map[string]bool{}, nodes: map[string]NodeInfo{}}
 }
 
-// jobIsShardwise reports whether j or one of its groups has Shardwise
-// meta.
-func jobIsShardwise(j *api.Job) bool {
-	if IsShardwise(j.Meta) {
+// wanted reports whether j or one of its groups has Shardwise meta, of
+// the cache's run when it has one.
+func (n *nomadCache) wanted(j *api.Job) bool {
+	if n.wantedMeta(j.Meta) {
 		return true
 	}
 	for _, g := range j.TaskGroups {
-		if IsShardwise(g.Meta) {
+		if n.wantedMeta(g.Meta) {
 			return true
 		}
 	}
 	return false
+}
+
+func (n *nomadCache) wantedMeta(meta map[string]string) bool {
+	return IsShardwise(meta) && (n.run == "" || meta[sdk.MetaRun] == n.run)
 }
 
 func jobKey(ns, id string) string { return ns + "/" + id }
@@ -58,11 +65,12 @@ func (n *nomadCache) noteJob(j *api.Job) {
 		ns = *j.Namespace
 	}
 	n.mu.Lock()
-	n.jobs[jobKey(ns, *j.ID)] = jobIsShardwise(j)
+	n.jobs[jobKey(ns, *j.ID)] = n.wanted(j)
 	n.mu.Unlock()
 }
 
-// isShardwise reports whether job jobID in ns is Shardwise's: from the
+// isShardwise reports whether job jobID in ns is a Shardwise job to record
+// (of the cache's run, if any): from the
 // cache, else from Nomad (the job, or when it has been purged the
 // allocation allocID, which embeds its job).
 func (n *nomadCache) isShardwise(ctx context.Context, ns, jobID, allocID string) (bool, error) {
@@ -87,7 +95,7 @@ func (n *nomadCache) isShardwise(ctx context.Context, ns, jobID, allocID string)
 	if err != nil {
 		return false, fmt.Errorf("read job %s: %w", jobID, err)
 	}
-	v = j != nil && jobIsShardwise(j)
+	v = j != nil && n.wanted(j)
 	n.mu.Lock()
 	n.jobs[jobKey(ns, jobID)] = v
 	n.mu.Unlock()
@@ -117,8 +125,16 @@ func (n *nomadCache) node(ctx context.Context, id string) NodeInfo {
 
 // ioReport reads the allocation's UsageReportPath; nil when there is none
 // or it cannot be read or parsed.
+//
+// It asks the agent the service's client talks to, which forwards to the
+// allocation's node, rather than AllocFS().Cat: Cat dials the node
+// directly through a new HTTP client with a transport of its own each
+// call, so every recorded allocation left one more idle connection open
+// (a 23-shard run grew from 2 to 26, and Nomad refuses a client IP more
+// than 100 by default). This way the service's connections are reused.
 func (n *nomadCache) ioReport(ctx context.Context, a *api.Allocation) *IOReport {
-	rc, err := n.c.AllocFS().Cat(a, UsageReportPath, (&api.QueryOptions{Namespace: a.Namespace}).WithContext(ctx))
+	q := &api.QueryOptions{Namespace: a.Namespace, Params: map[string]string{"path": UsageReportPath}}
+	rc, err := n.c.Raw().Response("/v1/client/fs/cat/"+a.ID, q.WithContext(ctx))
 	if err != nil {
 		return nil
 	}

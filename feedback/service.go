@@ -27,6 +27,10 @@ type Config struct {
 	Store  *Store
 	// Namespace to follow; "" means every namespace ("*").
 	Namespace string
+	// Run, when set, restricts the service to the allocations of that run
+	// (jobs whose shardwise_run meta is Run): 'run -feedback' records its
+	// own run, not every Shardwise allocation the cluster still holds.
+	Run string
 	// Interval between stats samples of each running allocation;
 	// DefaultInterval when 0.
 	Interval time.Duration
@@ -89,7 +93,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = hclog.NewNullLogger()
 	}
 	return &Service{
-		cfg: cfg, log: cfg.Logger, m: cfg.Metrics, nomad: newNomadCache(cfg.Client),
+		cfg: cfg, log: cfg.Logger, m: cfg.Metrics, nomad: newNomadCache(cfg.Client, cfg.Run),
 		tracked: map[string]Usage{}, poke: make(chan struct{}, 1),
 	}, nil
 }

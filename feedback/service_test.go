@@ -68,8 +68,16 @@ type runningService struct {
 
 func startService(t *testing.T, a *testAgent, store *Store) *runningService {
 	t.Helper()
+	return startServiceRun(t, a, store, "")
+}
+
+// startServiceRun is startService recording the allocations of run only
+// (every Shardwise allocation when run is "").
+func startServiceRun(t *testing.T, a *testAgent, store *Store, run string) *runningService {
+	t.Helper()
 	rs := &runningService{records: make(chan history.Record, 256), connects: make(chan uint64, 16), done: make(chan error, 1)}
 	svc, err := New(Config{
+		Run:    run,
 		Client: a.client, Store: store, Interval: 200 * time.Millisecond,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second,
 		Logger: hclog.New(&hclog.LoggerOptions{Name: "feedback", Level: hclog.Info, Output: testWriter{t}}),
@@ -451,4 +459,51 @@ func TestServiceRetriesWithoutFailFirstConnect(t *testing.T) {
 	if ctx.Err() == nil {
 		t.Fatal("Run returned before its context ended")
 	}
+}
+
+// TestServiceRecordsOnlyItsRun runs a job of another run to completion,
+// then starts a service restricted to run "mine" on a new store (whose
+// reconcile pass reads every allocation the cluster holds) and runs a job
+// of "mine": the store ends with the one record of "mine" and nothing of
+// the other run.
+func TestServiceRecordsOnlyItsRun(t *testing.T) {
+	a := requireAgent(t)
+	register(t, a, testJob("fb-other", "other", "s-other", "raw_exec", 64, 1, "/bin/true"))
+	waitComplete(t, a, "fb-other")
+	store := newStore(t)
+	rs := startServiceRun(t, a, store, "mine")
+	rs.waitConnect(t)
+	register(t, a, testJob("fb-mine", "mine", "s-mine", "raw_exec", 64, 1, "/bin/true"))
+	rs.waitRecords(t, "mine", 1)
+	rs.stop(t)
+	recs, err := store.Records(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Run != "mine" {
+		t.Errorf("store holds %d records, want only the one of run mine: %+v", len(recs), recs)
+	}
+}
+
+// waitComplete waits until every allocation of job is terminal.
+func waitComplete(t *testing.T, a *testAgent, job string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), recordWait)
+	defer cancel()
+	var index uint64
+	for ctx.Err() == nil {
+		allocs, qm, err := a.client.Jobs().Allocations(job, false, (&api.QueryOptions{WaitIndex: index}).WithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		index = qm.LastIndex
+		done := len(allocs) > 0
+		for _, al := range allocs {
+			done = done && terminal(al.ClientStatus)
+		}
+		if done {
+			return
+		}
+	}
+	t.Fatalf("job %s never finished", job)
 }

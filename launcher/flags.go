@@ -2,11 +2,16 @@ package launcher
 
 import (
 	"cmp"
+	"crypto/tls"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
+	"strings"
+	"time"
 
+	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/nomad/api"
 )
 
@@ -57,6 +62,9 @@ func (n *NomadFlags) Client(fs *flag.FlagSet) (*api.Client, error) {
 	cfg := api.DefaultConfig()
 	n.apply(cfg, set)
 	if err := checkTLSFiles(cfg.TLSConfig); err != nil {
+		return nil, err
+	}
+	if err := boundConnections(cfg); err != nil {
 		return nil, err
 	}
 	c, err := api.NewClient(cfg)
@@ -116,3 +124,31 @@ func (n *NomadFlags) Token() string { return cmp.Or(n.token, os.Getenv("NOMAD_TO
 
 // Region returns the region the flags give: -region, else NOMAD_REGION.
 func (n *NomadFlags) Region() string { return cmp.Or(n.region, os.Getenv("NOMAD_REGION")) }
+
+// MaxAgentConns bounds the HTTP connections the CLI keeps to one Nomad
+// agent, event streams included; requests beyond it wait for a free one.
+// Nomad refuses a client IP more than limits.http_max_conns_per_client
+// (100 by default) with "429 Too Many Requests".
+const MaxAgentConns = 16
+
+// boundConnections gives cfg an HTTP client like the API's default (pooled
+// keep-alive connections, HTTP/1.1, TLS from cfg.TLSConfig) that keeps at
+// most MaxAgentConns connections per agent, all reusable when idle. A
+// unix socket address keeps the API's own client.
+func boundConnections(cfg *api.Config) error {
+	if strings.HasPrefix(cfg.Address, "unix:") {
+		return nil
+	}
+	hc := cleanhttp.DefaultPooledClient()
+	tr := hc.Transport.(*http.Transport)
+	tr.MaxConnsPerHost = MaxAgentConns
+	tr.MaxIdleConnsPerHost = MaxAgentConns
+	tr.TLSHandshakeTimeout = 10 * time.Second
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	tr.ForceAttemptHTTP2 = false // as the API's client: alloc exec needs HTTP/1
+	if err := api.ConfigureTLS(hc, cfg.TLSConfig); err != nil {
+		return fmt.Errorf("configure TLS for the Nomad client: %w", err)
+	}
+	cfg.HttpClient = hc
+	return nil
+}

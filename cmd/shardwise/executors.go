@@ -25,6 +25,7 @@ func runExecutors(args []string, stdout, stderr io.Writer) error {
 		return &usageError{msg: "executors takes no arguments"}
 	}
 	cat, diags := catalog.Load(*path)
+	printDiags(stderr, diags) // warnings too
 	if diags.HasErrors() {
 		return &app.DiagnosticsError{Diags: diags}
 	}

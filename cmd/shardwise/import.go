@@ -60,7 +60,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := wfcommons.WriteDir(*out, res); err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+		return err // it names the folder
 	}
 	if *db != "" {
 		if _, err := app.ImportHistory(*db, res.Records); err != nil {

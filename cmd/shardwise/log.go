@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	stdlog "log"
 	"os"
 
 	"github.com/hashicorp/go-hclog"
@@ -16,4 +17,16 @@ func newLogger(stderr io.Writer) hclog.Logger {
 		level = hclog.Warn
 	}
 	return hclog.New(&hclog.LoggerOptions{Name: "shardwise", Level: level, Output: stderr})
+}
+
+// routeStdLog sends the standard library's log package, which Go's HTTP
+// client writes to (for example "Unsolicited response received on idle
+// HTTP channel" when an agent refuses a connection), through the CLI's
+// logger as warnings named shardwise.http, so that no raw line reaches
+// the terminal.
+func routeStdLog(stderr io.Writer) {
+	w := newLogger(stderr).Named("http").StandardWriter(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn})
+	stdlog.SetFlags(0)
+	stdlog.SetPrefix("")
+	stdlog.SetOutput(w)
 }

@@ -83,6 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if c.name != args[0] {
 			continue
 		}
+		routeStdLog(stderr)
 		err := c.run(args[1:], stdout, stderr)
 		return exitCode(err, stderr)
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"log"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -106,5 +108,61 @@ func TestPlanWritesJobsAndDot(t *testing.T) {
 	b, err := os.ReadFile(dotFile)
 	if err != nil || !strings.HasPrefix(string(b), "digraph ") {
 		t.Errorf("dot file: %v %.40q", err, b)
+	}
+}
+
+// TestPlanPrintsWarnings checks that a graph's warnings (here a memory
+// below 1 MiB) reach the user, positioned, on a plan or simulation that
+// succeeds.
+func TestPlanPrintsWarnings(t *testing.T) {
+	graph := filepath.Join(t.TempDir(), "small.hcl")
+	src := "graph \"g\" {\n  task \"a\" {\n    command = \"/bin/true\"\n    hints {\n      memory = \"512KiB\"\n    }\n  }\n}\n"
+	if err := os.WriteFile(graph, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"plan", "-run", "w", graph}, {"simulate", graph}} {
+		_, stderr, code := runCLI(args...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", args[0], code, stderr)
+		}
+		if want := graph + ":5:16: warning: Implausibly small size"; !strings.Contains(stderr, want) {
+			t.Errorf("%s: stderr lacks %q:\n%s", args[0], want, stderr)
+		}
+	}
+}
+
+// TestImportMessages checks two import failures' messages: an -out
+// folder whose parent is missing names the folder once and says what is
+// missing, and an empty trace says it has no tasks.
+func TestImportMessages(t *testing.T) {
+	trace := filepath.Join("..", "..", "translator", "wfcommons", "testdata", "tiny-pegasus.json")
+	out := filepath.Join(t.TempDir(), "missing", "out")
+	_, stderr, code := runCLI("import", "wfcommons", "-out", out, trace)
+	want := "write " + out + ": the folder " + filepath.Dir(out) + " does not exist; create it first"
+	if code != 1 || !strings.Contains(stderr, want) || strings.Count(stderr, out) != 1 {
+		t.Errorf("exit %d, stderr %q; want %q, naming %s once", code, stderr, want, out)
+	}
+	empty := filepath.Join("..", "..", "translator", "wfcommons", "testdata", "bad-no-tasks-legacy.json")
+	out = filepath.Join(t.TempDir(), "out")
+	_, stderr, code = runCLI("import", "wfcommons", "-out", out, empty)
+	want = "wfcommons " + empty + ": workflow.tasks: the trace has no tasks, so there is no workflow to import"
+	if code != 1 || !strings.Contains(stderr, want) || strings.Contains(stderr, "write") {
+		t.Errorf("exit %d, stderr %q; want %q", code, stderr, want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("%s written for an empty trace", out)
+	}
+}
+
+// TestStdLogIsFormatted checks that what Go's HTTP client writes to the
+// standard logger reaches stderr as a formatted warning.
+func TestStdLogIsFormatted(t *testing.T) {
+	var errOut bytes.Buffer
+	routeStdLog(&errOut)
+	defer log.SetOutput(os.Stderr)
+	log.Printf("Unsolicited response received on idle HTTP channel starting with %q; err=<nil>", "HTTP/1.1 429 Too Many Requests")
+	got := errOut.String()
+	if !regexp.MustCompile(`^\S+ \[WARN\]  shardwise\.http: Unsolicited response received on idle HTTP channel starting with "HTTP/1.1 429 Too Many Requests"; err=<nil>\n$`).MatchString(got) {
+		t.Errorf("stderr = %q", got)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/planner/plan"
 )
@@ -53,6 +55,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(stderr)
+	req.Warn = func(d hcl.Diagnostics) { printDiags(stderr, d) }
 	res, err := app.Plan(req, log)
 	if err != nil {
 		return err

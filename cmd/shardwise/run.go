@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/launcher/runstate"
@@ -115,6 +117,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 			Histories: pf.histories, LeaseTTL: rf.LeaseTTL, AsJob: asJob}, client, stdout, stderr, newLogger(stderr))
 	}
 	rf.PlanRequest = req
+	rf.Warn = func(d hcl.Diagnostics) { printDiags(stderr, d) }
 	rf.Out = pf.out
 	rf.Nomad = nf
 	return app.Run(ctx, rf, client, stdout, stderr, newLogger(stderr))

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/planner/simulate"
 )
@@ -47,7 +49,8 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cmp, err := app.Simulate(app.SimulateRequest{Path: fs.Arg(0), Vars: vars, VarFiles: f.varFiles, Catalog: f.catalog,
-		Histories: f.histories, Sim: simulate.Options{Noise: f.noise, Seed: f.seed}})
+		Histories: f.histories, Sim: simulate.Options{Noise: f.noise, Seed: f.seed},
+		Warn: func(d hcl.Diagnostics) { printDiags(stderr, d) }})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -357,4 +358,113 @@ func TestLoadMissingFileNamesItOnce(t *testing.T) {
 	if got != "read nocat.hcl: no such file or directory" {
 		t.Fatalf("detail = %q, want %q", got, "read nocat.hcl: no such file or directory")
 	}
+}
+
+// TestBadInputDetails checks fixtures of the constraint target and size
+// rules: summary, detail and position (user.hcl:line:col) of the one error
+// each gives.
+func TestBadInputDetails(t *testing.T) {
+	con := func(attr, value string) string {
+		return "executor \"cpu-heavy\" {\n  constraint {\n    attribute = " + attr + "\n    value     = " + value + "\n  }\n}"
+	}
+	dev := func(attr string) string {
+		return "executor \"gpu-accelerated\" {\n  device \"nvidia/gpu\" {\n    constraint {\n      attribute = " + attr + "\n      value     = \"x\"\n    }\n  }\n}"
+	}
+	inst := func(attr string) string {
+		return "executor \"cpu-heavy\" {\n  instance {\n    " + attr + "\n  }\n}"
+	}
+	const node = "A constraint names one of ${node.unique.id}, ${node.unique.name}, ${node.datacenter}, ${node.class}, ${node.pool}, ${attr.NAME} or ${meta.NAME}."
+	const device = "A device constraint names one of ${device.attr.NAME}, ${device.model}, ${device.vendor}, ${device.type} or ${device.ids}."
+	tests := []struct {
+		name, src, summary, pos, detail string
+	}{
+		{"interpolated unknown", con(`"${arch}"`, `"amd64"`), "Invalid constraint attribute", "3:17",
+			`"${arch}" is not an interpolation Nomad resolves, so no node would ever satisfy the constraint. ` + node + ` Did you mean "${attr.cpu.arch}"?`},
+		{"literal attribute", con(`"arch"`, `"amd64"`), "Invalid constraint attribute", "3:17",
+			`"arch" is literal text, not an interpolation: Nomad would compare the text itself and never a node's value. ` + node + ` Did you mean "${attr.cpu.arch}"?`},
+		{"meta index", con(`"${meta["56net"]}"`, `"1"`), "Invalid constraint attribute", "3:17",
+			`"${meta[\"56net\"]}" is not an interpolation Nomad resolves, so no node would ever satisfy the constraint. ` + node + ` Write the key after a dot: "$${meta.56net}" (in a catalog file, $$ keeps HCL from reading the interpolation).`},
+		{"node pool misnamed", con(`"${node.node_pool}"`, `"gpu"`), "Invalid constraint attribute", "3:17",
+			`"${node.node_pool}" is not an interpolation Nomad resolves, so no node would ever satisfy the constraint. ` + node + ` Did you mean "${node.pool}"?`},
+		{"value interpolates wrongly", con(`"${attr.kernel.name}"`, `"${node.region}"`), "Invalid constraint value", "4:17",
+			`"${node.region}" is not an interpolation Nomad resolves, so no node would ever satisfy the constraint. ` + node},
+		{"device attribute outside device", con(`"${device.attr.memory}"`, `"1"`), "Invalid constraint attribute", "3:17",
+			`"${device.attr.memory}" names a device attribute, which Nomad resolves only in a constraint inside the device block. ` + node},
+		{"node attribute inside device", dev(`"${attr.cpu.arch}"`), "Invalid constraint attribute", "4:19",
+			`"${attr.cpu.arch}" names a node attribute, which Nomad does not resolve inside a device block; move the constraint out of it. ` + device},
+		{"device literal", dev(`"memory"`), "Invalid constraint attribute", "4:19",
+			`"memory" is literal text, not an interpolation: Nomad would compare the text itself and never a node's value. ` + device + ` Did you mean "${device.attr.memory}"?`},
+		{"fractional memory", inst("memory = 64.5"), "Invalid size for memory", "3:14",
+			`invalid size "64.5": a bare number is bytes, and 64.5 bytes is not a whole number; give a unit, such as "64.5MiB".`},
+		{"bare small memory", inst("memory = 64"), "Invalid size for memory", "3:14",
+			`invalid size "64": a bare number is bytes, and 64 bytes is below 1 MiB; give a unit, such as "64MiB".`},
+		{"bare small disk", inst("disk = 300"), "Invalid size for disk", "3:12",
+			`invalid size "300": a bare number is bytes, and 300 bytes is below 1 MiB; give a unit, such as "300MiB".`},
+		{"fractional bandwidth", "executor \"cpu-heavy\" {\n  performance {\n    bandwidth = \"0.5B\"\n  }\n}", "Invalid size for bandwidth", "3:17",
+			`invalid size "0.5B": 0.5 bytes is not a whole number of bytes.`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			diags := loadSource(tt.src)
+			if len(diags) != 1 || diags[0].Severity != hcl.DiagError {
+				t.Fatalf("want one error, got %d: %v", len(diags), diags)
+			}
+			d := diags[0]
+			if d.Summary != tt.summary || d.Detail != tt.detail {
+				t.Errorf("got %q: %s\nwant %q: %s", d.Summary, d.Detail, tt.summary, tt.detail)
+			}
+			if got := posOf(d); got != "user.hcl:"+tt.pos {
+				t.Errorf("at %s, want user.hcl:%s", got, tt.pos)
+			}
+		})
+	}
+}
+
+// TestGoodTargets checks that every form of Nomad's interpolation set is
+// accepted where Nomad resolves it, and a literal value is too.
+func TestGoodTargets(t *testing.T) {
+	for _, target := range []string{"${node.unique.id}", "${node.unique.name}", "${node.datacenter}", "${node.class}",
+		"${node.pool}", "${attr.cpu.arch}", "${attr.unique.platform.aws.instance-type}", "${meta.56net}", "${meta.rack}"} {
+		if err := CheckTarget(target, false); err != nil {
+			t.Errorf("%s: %v", target, err)
+		}
+	}
+	for _, target := range []string{"${device.attr.memory}", "${device.model}", "${device.vendor}", "${device.type}", "${device.ids}"} {
+		if err := CheckTarget(target, true); err != nil {
+			t.Errorf("device %s: %v", target, err)
+		}
+	}
+	src := "executor \"cpu-heavy\" {\n  constraint {\n    attribute = \"$${meta.56net}\"\n    operator  = \">=\"\n    value     = \"${attr.cpu.numcores}\"\n  }\n" +
+		"  constraint {\n    operator = \"distinct_hosts\"\n    value    = \"true\"\n  }\n}"
+	if diags := loadSource(src); len(diags) != 0 {
+		t.Fatalf("diags: %v", diags)
+	}
+}
+
+// TestSmallMemoryWarns checks that an instance memory below 1 MiB written
+// with a unit is read with a positioned warning.
+func TestSmallMemoryWarns(t *testing.T) {
+	diags := loadSource("executor \"cpu-heavy\" {\n  instance {\n    memory = \"512KiB\"\n  }\n}")
+	if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || posOf(diags[0]) != "user.hcl:3:14" ||
+		diags[0].Detail != `memory = "512KiB" is below 1 MiB, too little for a process; it is taken as 1 MiB. Did you mean MiB?` {
+		t.Fatalf("diags = %v", diags)
+	}
+}
+
+// TestValidateCodeBuiltTarget checks that a class built in code with a
+// constraint outside the interpolation set fails Validate.
+func TestValidateCodeBuiltTarget(t *testing.T) {
+	c := Default()
+	c.Classes[0].Placement.Constraints = []Constraint{{Attribute: "${arch}", Operator: "=", Value: "amd64"}}
+	diags := c.Validate()
+	if len(diags) != 1 || diags[0].Summary != "Invalid constraint attribute" || !strings.HasPrefix(diags[0].Detail, `Executor "cpu-heavy": "${arch}" is not`) {
+		t.Fatalf("diags = %v", diags)
+	}
+}
+
+func posOf(d *hcl.Diagnostic) string {
+	if d.Subject == nil {
+		return "(none)"
+	}
+	return fmt.Sprintf("%s:%d:%d", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
 }

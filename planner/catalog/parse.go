@@ -88,7 +88,7 @@ func decodeExecutor(b *hcl.Block) (*Class, hcl.Diagnostics) {
 	for _, blk := range content.Blocks {
 		switch blk.Type {
 		case "constraint":
-			con, ds := decodeConstraint(blk)
+			con, ds := decodeConstraint(blk, false)
 			diags = append(diags, ds...)
 			cl.Placement.Constraints = append(cl.Placement.Constraints, con)
 			if _, ok := cl.attrs["constraint"]; !ok {
@@ -157,7 +157,9 @@ func decodeExecutorAttrs(cl *Class, attrs hcl.Attributes) hcl.Diagnostics {
 	return diags
 }
 
-func decodeConstraint(b *hcl.Block) (Constraint, hcl.Diagnostics) {
+// decodeConstraint decodes a constraint block; device is true inside a
+// device block, whose constraints name device attributes.
+func decodeConstraint(b *hcl.Block, device bool) (Constraint, hcl.Diagnostics) {
 	con := Constraint{Operator: "=", DefRange: b.DefRange}
 	content, diags := b.Body.Content(constraintSchema)
 	for _, a := range sorted(content.Attributes) {
@@ -167,6 +169,9 @@ func decodeConstraint(b *hcl.Block) (Constraint, hcl.Diagnostics) {
 		switch name {
 		case "attribute":
 			con.Attribute = s
+			if !ds.HasErrors() && s != "" {
+				diags = append(diags, checkTargetAt(a, s, device)...)
+			}
 		case "operator":
 			con.Operator = s
 			if !ds.HasErrors() && !operators[s] {
@@ -175,6 +180,10 @@ func decodeConstraint(b *hcl.Block) (Constraint, hcl.Diagnostics) {
 			}
 		case "value":
 			con.Value = s
+			// A value may be literal; one that interpolates must resolve.
+			if !ds.HasErrors() && strings.HasPrefix(s, "${") {
+				diags = append(diags, checkTargetAt(a, s, device)...)
+			}
 		}
 	}
 	if con.Attribute == "" && con.Operator != "distinct_hosts" {
@@ -184,11 +193,20 @@ func decodeConstraint(b *hcl.Block) (Constraint, hcl.Diagnostics) {
 	return con, diags
 }
 
+// checkTargetAt reports a constraint attribute or value s, read from a,
+// that Nomad cannot resolve (see CheckTarget).
+func checkTargetAt(a *hcl.Attribute, s string, device bool) hcl.Diagnostics {
+	if err := CheckTarget(s, device); err != nil {
+		return hcl.Diagnostics{errAt(a.Expr.Range(), "Invalid constraint "+a.Name, err.Error())}
+	}
+	return nil
+}
+
 func decodeDevice(b *hcl.Block) (*Device, hcl.Diagnostics) {
 	dev := &Device{Name: b.Labels[0], DefRange: b.DefRange}
 	content, diags := b.Body.Content(deviceSchema)
 	for _, blk := range content.Blocks {
-		con, ds := decodeConstraint(blk)
+		con, ds := decodeConstraint(blk, true)
 		diags = append(diags, ds...)
 		dev.Constraints = append(dev.Constraints, con)
 	}
@@ -212,11 +230,11 @@ func decodeInstance(cl *Class, b *hcl.Block) hcl.Diagnostics {
 		case "gpus":
 			cl.Shape.GPUs, ds = intAttr(a)
 		case "memory":
-			cl.Shape.MemoryMiB, ds = sizeMiBAttr(a)
+			cl.Shape.MemoryMiB, ds = resourceMiBAttr(a, true)
 		case "disk":
-			cl.Shape.DiskMiB, ds = sizeMiBAttr(a)
+			cl.Shape.DiskMiB, ds = resourceMiBAttr(a, false)
 		case "gpu_memory":
-			cl.Shape.GPUMemoryMiB, ds = sizeMiBAttr(a)
+			cl.Shape.GPUMemoryMiB, ds = resourceMiBAttr(a, true)
 		}
 		diags = append(diags, ds...)
 		cl.attrs["instance."+name] = a.Expr.Range()
@@ -332,8 +350,25 @@ func sizeAttr(a *hcl.Attribute) (int64, hcl.Diagnostics) {
 	return parsedAttr(a, "size", units.ParseSize)
 }
 
-func sizeMiBAttr(a *hcl.Attribute) (int64, hcl.Diagnostics) {
-	return parsedAttr(a, "size", units.ParseSizeMiB)
+// resourceMiBAttr reads a memory, disk or GPU memory amount in MiB (see
+// units.ParseResourceMiB: a bare number below 1 MiB is an error). With
+// memory, an amount with a unit below 1 MiB gets a warning.
+func resourceMiBAttr(a *hcl.Attribute, memory bool) (int64, hcl.Diagnostics) {
+	s, diags := stringAttr(a)
+	if diags.HasErrors() {
+		return 0, diags
+	}
+	mib, small, err := units.ParseResourceMiB(s)
+	if err != nil {
+		return 0, hcl.Diagnostics{errAt(a.Expr.Range(), "Invalid size for "+a.Name, err.Error()+".")}
+	}
+	if small && memory {
+		d := errAt(a.Expr.Range(), "Implausibly small "+a.Name,
+			fmt.Sprintf("%s = %q is below 1 MiB, too little for a process; it is taken as 1 MiB. Did you mean MiB?", a.Name, s))
+		d.Severity = hcl.DiagWarning
+		return mib, hcl.Diagnostics{d}
+	}
+	return mib, nil
 }
 
 func durationAttr(a *hcl.Attribute) (time.Duration, hcl.Diagnostics) {

@@ -22,7 +22,9 @@ var classNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 // Errors: no classes; a duplicate or malformed class name; reference
 // naming no class; instances < 1; instance cpu <= 0 MHz or memory <= 0;
 // negative cores, disk, gpus or gpu_memory; gpu_memory without gpus; a
-// device block without gpus, or gpus without a device block; a cpu, memory,
+// device block without gpus, or gpus without a device block; a constraint
+// attribute or interpolated value outside Nomad's interpolation set (see
+// CheckTarget); a cpu, memory,
 // io or latency speed <= 0 (gpu may be 0: "cannot run GPU work"); a
 // negative gpu speed; bandwidth <= 0; negative startup. Warning: a class
 // with GPUs whose gpu speed is 0.
@@ -63,7 +65,34 @@ func (cl *Class) validate() hcl.Diagnostics {
 	}
 	diags = append(diags, cl.validateShape()...)
 	diags = append(diags, cl.validateDevice()...)
+	diags = append(diags, cl.validateTargets()...)
 	diags = append(diags, cl.validatePerformance()...)
+	return diags
+}
+
+// validateTargets checks every constraint's attribute, and any value
+// that interpolates, against Nomad's interpolation set (CheckTarget). A
+// parsed file has had this check with finer positions; it matters for
+// classes built in code.
+func (cl *Class) validateTargets() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	check := func(cons []Constraint, device bool) {
+		for _, con := range cons {
+			for _, t := range []struct{ name, s string }{{"attribute", con.Attribute}, {"value", con.Value}} {
+				if t.s == "" || (t.name == "value" && !strings.HasPrefix(t.s, "${")) {
+					continue
+				}
+				if err := CheckTarget(t.s, device); err != nil {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid constraint " + t.name,
+						Detail: fmt.Sprintf("Executor %q: %s", cl.Name, err), Subject: subject(con.DefRange)})
+				}
+			}
+		}
+	}
+	check(cl.Placement.Constraints, false)
+	if cl.Placement.Device != nil {
+		check(cl.Placement.Device.Constraints, true)
+	}
 	return diags
 }
 

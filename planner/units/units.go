@@ -27,32 +27,47 @@ var sizeUnits = []struct {
 }
 
 // ParseSize parses a size such as "40GiB" into bytes. It returns an error
-// naming the accepted units for anything else, and for negative sizes or
-// sizes beyond int64.
+// naming the accepted units for anything else, for negative sizes or sizes
+// beyond int64, and for a fractional number of bytes ("64.5" or "64.5B"):
+// no amount is 64.5 bytes, and such a number has almost always lost its
+// unit. A fraction of a larger unit is rounded to whole bytes ("2.7KiB" is
+// 2765 bytes).
 func ParseSize(s string) (int64, error) {
+	b, _, err := parseSize(s)
+	return b, err
+}
+
+// parseSize is ParseSize, also reporting whether s named a unit.
+func parseSize(s string) (bytes int64, hasUnit bool, err error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
-		return 0, fmt.Errorf("empty size")
+		return 0, false, fmt.Errorf("empty size")
 	}
-	num, mult := in, 1.0
+	num, mult, unit := in, 1.0, ""
 	for _, u := range sizeUnits {
 		if strings.HasSuffix(in, u.suffix) {
-			num, mult = strings.TrimSpace(strings.TrimSuffix(in, u.suffix)), u.mult
+			num, mult, unit = strings.TrimSpace(strings.TrimSuffix(in, u.suffix)), u.mult, u.suffix
 			break
 		}
 	}
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("invalid size %q: want a number and a unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", s)
+		return 0, false, fmt.Errorf("invalid size %q: want a number and a unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", s)
 	}
 	if v < 0 {
-		return 0, fmt.Errorf("invalid size %q: must not be negative", s)
+		return 0, false, fmt.Errorf("invalid size %q: must not be negative", s)
+	}
+	if mult == 1 && v != math.Trunc(v) {
+		if unit == "" {
+			return 0, false, fmt.Errorf("invalid size %q: a bare number is bytes, and %s bytes is not a whole number; give a unit, such as \"%sMiB\"", s, num, num)
+		}
+		return 0, false, fmt.Errorf("invalid size %q: %s bytes is not a whole number of bytes", s, num)
 	}
 	b := v * mult
 	if b > math.MaxInt64 {
-		return 0, fmt.Errorf("invalid size %q: too large", s)
+		return 0, false, fmt.Errorf("invalid size %q: too large", s)
 	}
-	return int64(math.Round(b)), nil
+	return int64(math.Round(b)), unit != "", nil
 }
 
 // ParseSizeMiB parses a size and returns it in MiB, rounded up.
@@ -62,6 +77,28 @@ func ParseSizeMiB(s string) (int64, error) {
 		return 0, err
 	}
 	return (b + (1<<20 - 1)) >> 20, nil
+}
+
+// ParseResourceMiB parses a memory, disk or GPU memory amount and returns
+// it in MiB, rounded up, as Nomad counts resources. Besides ParseSize's
+// errors, a bare number (bytes) other than 0 below 1 MiB is an error: in a
+// Nomad job "memory = 64" means 64 MiB, so such a number has almost always
+// lost its unit, and taking it as bytes would ask for 1 MiB. small reports
+// a size other than 0 below 1 MiB written with a unit ("512KiB"): meant,
+// but too little for a process's memory, which callers may warn about.
+func ParseResourceMiB(s string) (mib int64, small bool, err error) {
+	b, hasUnit, err := parseSize(s)
+	if err != nil {
+		return 0, false, err
+	}
+	if b > 0 && b < 1<<20 {
+		if !hasUnit {
+			num := strings.TrimSpace(s)
+			return 0, false, fmt.Errorf("invalid size %q: a bare number is bytes, and %s bytes is below 1 MiB; give a unit, such as \"%sMiB\"", s, num, num)
+		}
+		small = true
+	}
+	return (b + (1<<20 - 1)) >> 20, small, nil
 }
 
 // ParseDuration parses a duration such as "90s", "1h30m" or "2d". A bare

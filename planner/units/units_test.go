@@ -1,6 +1,7 @@
 package units
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -76,6 +77,57 @@ func TestCount(t *testing.T) {
 	for n, want := range map[int]string{0: "0 jobs", 1: "1 job", 2: "2 jobs"} {
 		if got := Count(n, "job"); got != want {
 			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestParseSizeFractionalBytes checks that a fraction of a byte is an
+// error naming the unit assumed, while a fraction of a larger unit is
+// rounded to whole bytes.
+func TestParseSizeFractionalBytes(t *testing.T) {
+	for in, want := range map[string]string{
+		"64.5":  `invalid size "64.5": a bare number is bytes, and 64.5 bytes is not a whole number; give a unit, such as "64.5MiB"`,
+		"0.5B":  `invalid size "0.5B": 0.5 bytes is not a whole number of bytes`,
+		"1e-3":  `invalid size "1e-3": a bare number is bytes, and 1e-3 bytes is not a whole number; give a unit, such as "1e-3MiB"`,
+		"10.0B": "",
+	} {
+		_, err := ParseSize(in)
+		if got := fmt.Sprint(err); (want == "" && err != nil) || (want != "" && got != want) {
+			t.Errorf("ParseSize(%q): %v, want %q", in, err, want)
+		}
+	}
+	if b, err := ParseSize("2.7KiB"); err != nil || b != 2765 {
+		t.Errorf("ParseSize(2.7KiB) = %d, %v; want 2765", b, err)
+	}
+}
+
+// TestParseResourceMiB checks the resource rule: a bare number below
+// 1 MiB is an error, one with a unit is flagged small, and 0 is neither.
+func TestParseResourceMiB(t *testing.T) {
+	cases := []struct {
+		in    string
+		mib   int64
+		small bool
+		err   string
+	}{
+		{"64", 0, false, `invalid size "64": a bare number is bytes, and 64 bytes is below 1 MiB; give a unit, such as "64MiB"`},
+		{"64.5", 0, false, `invalid size "64.5": a bare number is bytes, and 64.5 bytes is not a whole number; give a unit, such as "64.5MiB"`},
+		{"512KiB", 1, true, ""},
+		{"1000B", 1, true, ""},
+		{"0", 0, false, ""},
+		{"1048576", 1, false, ""},
+		{"4GiB", 4096, false, ""},
+	}
+	for _, c := range cases {
+		mib, small, err := ParseResourceMiB(c.in)
+		if c.err != "" {
+			if err == nil || err.Error() != c.err {
+				t.Errorf("ParseResourceMiB(%q): %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || mib != c.mib || small != c.small {
+			t.Errorf("ParseResourceMiB(%q) = %d, %v, %v; want %d, %v", c.in, mib, small, err, c.mib, c.small)
 		}
 	}
 }

@@ -52,6 +52,18 @@ var badFixtures = []struct {
 		{"11:15", "Invalid value",
 			`Argument "cores" of the hints of task "work" is 2.5; it must be a whole number of at least 0.`},
 	}},
+	{"bare_sizes.hcl", []wantDiag{
+		{"5:14", "Invalid size",
+			`Argument "size" of output "x" of task "a": invalid size "2.5": a bare number is bytes, and 2.5 bytes is not a whole number; give a unit, such as "2.5MiB".`},
+		{"8:20", "Invalid size",
+			`Argument "memory" of the hints of task "a": invalid size "64.5": a bare number is bytes, and 64.5 bytes is not a whole number; give a unit, such as "64.5MiB".`},
+		{"9:20", "Invalid size",
+			`Argument "disk" of the hints of task "a": invalid size "300": a bare number is bytes, and 300 bytes is below 1 MiB; give a unit, such as "300MiB".`},
+		{"11:20", "Invalid size",
+			`Argument "gpu_memory" of the hints of task "a": invalid size "16": a bare number is bytes, and 16 bytes is below 1 MiB; give a unit, such as "16MiB".`},
+		{"18:16", "Invalid size",
+			`Argument "memory" of the hints of task "b": invalid size "64": a bare number is bytes, and 64 bytes is below 1 MiB; give a unit, such as "64MiB".`},
+	}},
 	{"cycle.hcl", []wantDiag{
 		{"6:3", "Dependency cycle",
 			`Tasks "a", "b" and "c" depend on each other: a -> b -> c -> a. A graph must be acyclic; remove one of the inputs or depends_on references on this cycle.`},
@@ -71,6 +83,12 @@ var badFixtures = []struct {
 	{"duplicate_variable.hcl", []wantDiag{
 		{"5:1", "Duplicate variable",
 			`A variable named "shards" was already declared on line 1. Variable names must be unique.`},
+	}},
+	{"empty_command.hcl", []wantDiag{
+		{"3:15", "Empty command",
+			`Argument "command" of task "a" is empty; it names the program to run, such as "/bin/sh" (its arguments go in args).`},
+		{"7:15", "Empty command",
+			`Argument "command" of task "b" is empty; it names the program to run, such as "/bin/sh" (its arguments go in args).`},
 	}},
 	{"empty_graph.hcl", []wantDiag{
 		{"5:1", "Empty graph",
@@ -151,6 +169,14 @@ var badFixtures = []struct {
 	{"two_graph_blocks.hcl", []wantDiag{
 		{"7:1", "Duplicate graph block",
 			`A graph block was already declared on line 1. A graph file holds exactly one graph block.`},
+	}},
+	{"unicode_duplicate_output.hcl", []wantDiag{
+		{"5:12", "Duplicate output",
+			`Task "a" already declares an output named "caf\u00e9" at testdata/bad/unicode_duplicate_output.hcl:4:12 as "cafe\u0301", which is the same name once Unicode-normalised (NFC). Output names must be unique within a task.`},
+	}},
+	{"unicode_duplicate_task.hcl", []wantDiag{
+		{"6:8", "Duplicate task",
+			`A task named "cafe\u0301" was already declared at testdata/bad/unicode_duplicate_task.hcl:2:8 as "caf\u00e9", which is the same name once Unicode-normalised (NFC). Task names must be unique within a graph.`},
 	}},
 	{"unknown_depends_on.hcl", []wantDiag{
 		{"8:33", "Reference to undeclared task",

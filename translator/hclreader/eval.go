@@ -183,13 +183,28 @@ func (a attrs) size(name string, dst *int64) bool {
 	})
 }
 
-// sizeMiB is size rounded up to whole MiB.
-func (a attrs) sizeMiB(name string, dst *int64) bool {
-	return a.parsed(name, "Invalid size", func(s string) error {
-		m, err := units.ParseSizeMiB(s)
-		*dst = m
+// resourceMiB sets *dst to argument name, a memory, disk or GPU memory
+// amount, in MiB rounded up (see units.ParseResourceMiB: a bare number
+// below 1 MiB is an error). With process, an amount with a unit below
+// 1 MiB gets a warning: too little for a process's memory.
+func (a attrs) resourceMiB(name string, process bool, dst *int64) bool {
+	var small bool
+	ok := a.parsed(name, "Invalid size", func(s string) error {
+		m, sm, err := units.ParseResourceMiB(s)
+		*dst, small = m, sm
 		return err
 	})
+	if ok && small && process {
+		rng := a.m[name].Expr.Range()
+		a.r.diags = append(a.r.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Implausibly small size",
+			Detail: fmt.Sprintf("Argument %q of %s is below 1 MiB, too little for a process; it is taken as 1 MiB, and Nomad gives a task at least 10 MiB of memory. Did you mean MiB?",
+				name, a.where),
+			Subject: &rng,
+		})
+	}
+	return ok
 }
 
 // duration sets *dst to the duration of argument name (a string such as

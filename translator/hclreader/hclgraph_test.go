@@ -172,3 +172,64 @@ func TestParseSource(t *testing.T) {
 		t.Errorf("an empty Executors list accepted a pinned executor")
 	}
 }
+
+// TestParseUnicodeNormalisedNames checks that a reference spelled in NFD
+// finds a task and an output declared in NFC, and that the graph keeps the
+// NFC names, which Nomad then sees.
+func TestParseUnicodeNormalisedNames(t *testing.T) {
+	nfc, nfd := "caf\u00e9", "cafe\u0301"
+	src := fmt.Sprintf(`graph "g" {
+  task %q {
+    command = "/bin/true"
+    output %q {}
+  }
+  task "b" {
+    command    = "/bin/true"
+    input { from = task.%s.output.%s }
+    depends_on = [task.%s]
+  }
+}
+`, nfc, nfd, nfd, nfc, nfd)
+	g, diags := Parse("nfc.hcl", []byte(src), Options{})
+	if diags.HasErrors() {
+		t.Fatal(dump(diags))
+	}
+	if g.Task(nfc) == nil || g.Task(nfc).Outputs[0].Name != nfc {
+		t.Fatalf("task and output names not in NFC: %+q", g.Tasks[0].Name)
+	}
+	if len(g.Edges) != 2 || g.Edges[0].From != nfc || g.Edges[0].Output != nfc {
+		t.Fatalf("edges = %+v", g.Edges)
+	}
+}
+
+// TestParseSmallMemoryWarns checks that a memory below 1 MiB written with
+// a unit is read (as 1 MiB) with a positioned warning, and that a small
+// disk with a unit and a bare output size are read without one.
+func TestParseSmallMemoryWarns(t *testing.T) {
+	src := `graph "g" {
+  task "a" {
+    command = "/bin/true"
+    output "x" {
+      size = 100
+    }
+    hints {
+      memory = "512KiB"
+      disk   = "4KB"
+    }
+  }
+}
+`
+	g, diags := Parse("small.hcl", []byte(src), Options{})
+	if diags.HasErrors() || len(diags) != 1 {
+		t.Fatalf("want one warning, got:\n%s", dump(diags))
+	}
+	d := diags[0]
+	want := `Argument "memory" of the hints of task "a" is below 1 MiB, too little for a process; it is taken as 1 MiB, and Nomad gives a task at least 10 MiB of memory. Did you mean MiB?`
+	if d.Severity != hcl.DiagWarning || subjectPos(d) != "small.hcl:8:16" || d.Summary != "Implausibly small size" || d.Detail != want {
+		t.Errorf("got %v at %s: %s: %s", d.Severity, subjectPos(d), d.Summary, d.Detail)
+	}
+	h := g.Task("a").Hints
+	if h.MemoryMiB != 1 || h.DiskMiB != 1 || g.Task("a").Outputs[0].Bytes != 100 {
+		t.Errorf("memory %d MiB, disk %d MiB, output %d bytes", h.MemoryMiB, h.DiskMiB, g.Task("a").Outputs[0].Bytes)
+	}
+}

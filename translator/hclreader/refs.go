@@ -8,6 +8,7 @@ import (
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/shardwise/shardwise/planner/graph"
 )
@@ -39,9 +40,10 @@ func (r *reader) parseRef(expr hcl.Expression, wantOutput bool, where string) (r
 		r.errorAt(expr.Range(), "Invalid reference", "%s must be a reference of the form %s.", where, form)
 		return ref{}, false
 	}
-	rf := ref{task: names[0], rng: tr.SourceRange()}
+	// Names are compared in NFC, as declarations are kept (decodeTasks).
+	rf := ref{task: norm.NFC.String(names[0]), rng: tr.SourceRange()}
 	if wantOutput {
-		rf.output = names[2]
+		rf.output = norm.NFC.String(names[2])
 	}
 	return rf, true
 }

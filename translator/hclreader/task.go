@@ -5,7 +5,10 @@ import (
 	"math"
 	"slices"
 
+	"strings"
+
 	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/shardwise/shardwise/planner/graph"
 )
@@ -28,19 +31,22 @@ type inputDecl struct {
 }
 
 // decodeTasks reads the task blocks and adds each task to g, reporting
-// invalid and duplicate names. Duplicates are still read, for their own
-// diagnostics, but not added.
+// invalid and duplicate names. Names are compared, and kept, in Unicode
+// NFC, so that two spellings of one name (NFC and NFD "café") are one task
+// to references and a duplicate here, as they would be to a reader.
+// Duplicates are still read, for their own diagnostics, but not added.
 func (r *reader) decodeTasks(g *graph.Graph, blocks hcl.Blocks) []*taskDecl {
 	var decls []*taskDecl
+	first := map[string]*hcl.Block{}
 	for _, b := range blocks {
-		name := b.Labels[0]
-		valid := r.validName("Task", name, "task."+name, b.LabelRanges[0])
-		d := r.decodeTask(b)
-		if prev := g.Task(name); prev != nil {
-			r.errorAt(b.DefRange, "Duplicate task",
-				"A task named %q was already declared on line %d. Task names must be unique within a graph.", name, prev.DefRange.Start.Line)
+		name := norm.NFC.String(b.Labels[0])
+		valid := r.validName("Task", b.Labels[0], "task."+b.Labels[0], b.LabelRanges[0])
+		d := r.decodeTask(b, name)
+		if prev, dup := first[name]; dup {
+			r.duplicateName(b, prev, "Duplicate task", "A task named %q was already declared %s. Task names must be unique within a graph.")
 			continue
 		}
+		first[name] = b
 		if valid && g.AddTask(d.task) == nil {
 			decls = append(decls, d)
 		}
@@ -48,14 +54,32 @@ func (r *reader) decodeTasks(g *graph.Graph, blocks hcl.Blocks) []*taskDecl {
 	return decls
 }
 
-// decodeTask reads one task block.
-func (r *reader) decodeTask(b *hcl.Block) *taskDecl {
-	t := &graph.Task{Name: b.Labels[0], DefRange: b.DefRange}
+// duplicateName reports block b, whose label repeats that of prev once
+// both are in NFC. format takes the name and where prev was declared.
+// Labels that differ only in normalisation are named in escaped form,
+// since they print alike.
+func (r *reader) duplicateName(b, prev *hcl.Block, summary, format string) {
+	name, prevName := b.Labels[0], prev.Labels[0]
+	if name == prevName {
+		r.errorAt(b.DefRange, summary, format, name, fmt.Sprintf("on line %d", prev.DefRange.Start.Line))
+		return
+	}
+	at := fmt.Sprintf("at %s:%d:%d as %+q, which is the same name once Unicode-normalised (NFC)",
+		prev.LabelRanges[0].Filename, prev.LabelRanges[0].Start.Line, prev.LabelRanges[0].Start.Column, prevName)
+	r.errorAt(b.LabelRanges[0], summary, strings.Replace(format, "%q", "%+q", 1), name, at)
+}
+
+// decodeTask reads one task block; name is its label in NFC.
+func (r *reader) decodeTask(b *hcl.Block, name string) *taskDecl {
+	t := &graph.Task{Name: name, DefRange: b.DefRange}
 	d := &taskDecl{task: t, sized: map[string]bool{}}
 	content, diags := b.Body.Content(taskSchema)
 	r.diags = append(r.diags, diags...)
 	a := r.attrs(content.Attributes, fmt.Sprintf("task %q", t.Name))
-	a.str("command", &t.Command)
+	if a.str("command", &t.Command) && strings.TrimSpace(t.Command) == "" {
+		r.errorAt(a.m["command"].Expr.Range(), "Empty command",
+			"Argument \"command\" of task %q is empty; it names the program to run, such as \"/bin/sh\" (its arguments go in args).", t.Name)
+	}
 	a.strings("args", &t.Args)
 	a.stringMap("env", &t.Env)
 	a.str("signature", &t.Signature)
@@ -106,17 +130,16 @@ func (r *reader) decodeArtifacts(t *graph.Task, blocks hcl.Blocks) {
 // decodeOutputs reads a task's output blocks, reporting invalid and
 // duplicate names.
 func (r *reader) decodeOutputs(d *taskDecl, blocks hcl.Blocks) {
-	first := map[string]hcl.Range{}
+	first := map[string]*hcl.Block{}
 	for _, b := range blocks {
-		name := b.Labels[0]
+		name := norm.NFC.String(b.Labels[0])
 		if prev, dup := first[name]; dup {
-			r.errorAt(b.DefRange, "Duplicate output",
-				"Task %q already declares an output named %q on line %d. Output names must be unique within a task.",
-				d.task.Name, name, prev.Start.Line)
+			r.duplicateName(b, prev, "Duplicate output",
+				fmt.Sprintf("Task %q already declares an output named %%q %%s. Output names must be unique within a task.", d.task.Name))
 			continue
 		}
-		first[name] = b.DefRange
-		if !r.validName("Output", name, fmt.Sprintf("task.%s.output.%s", d.task.Name, name), b.LabelRanges[0]) {
+		first[name] = b
+		if !r.validName("Output", b.Labels[0], fmt.Sprintf("task.%s.output.%s", d.task.Name, b.Labels[0]), b.LabelRanges[0]) {
 			continue
 		}
 		content, diags := b.Body.Content(outputSchema)
@@ -180,10 +203,10 @@ func (r *reader) decodeHints(t *graph.Task, b *hcl.Block) {
 	h.Kind = graph.Kind(kind)
 	a.integer("cpu", 0, math.MaxInt, &h.CPU)
 	a.integer("cores", 0, math.MaxInt, &h.Cores)
-	a.sizeMiB("memory", &h.MemoryMiB)
-	a.sizeMiB("disk", &h.DiskMiB)
+	a.resourceMiB("memory", true, &h.MemoryMiB)
+	a.resourceMiB("disk", false, &h.DiskMiB)
 	a.integer("gpus", 0, math.MaxInt, &h.GPUs)
-	a.sizeMiB("gpu_memory", &h.GPUMemoryMiB)
+	a.resourceMiB("gpu_memory", true, &h.GPUMemoryMiB)
 	a.duration("runtime", &h.Runtime)
 	a.duration("latency", &h.LatencyTarget)
 	if a.str("executor", &h.Executor) && r.opts.Executors != nil && !slices.Contains(r.opts.Executors, h.Executor) {

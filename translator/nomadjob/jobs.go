@@ -70,6 +70,9 @@ func (b *builder) job(u *unit) (*api.Job, error) {
 	if class == nil {
 		return nil, fmt.Errorf("class %q is not in the catalog (have %s)", s.Class, strings.Join(b.cat.Names(), ", "))
 	}
+	if err := checkTargets(class); err != nil {
+		return nil, err
+	}
 	jobType, err := shardType(s.Type)
 	if err != nil {
 		return nil, err

@@ -467,6 +467,9 @@ func TestValidationErrors(t *testing.T) {
 			[]string{"channel c1", `unknown shard "nowhere"`}},
 		{"priority", func(p *plan.Plan, _ *graph.Graph, _ *catalog.Catalog) { p.Priority = 101 },
 			[]string{"priority 101"}},
+		{"constraint target", func(_ *plan.Plan, _ *graph.Graph, c *catalog.Catalog) {
+			c.Class("gpu").Placement.Constraints = []catalog.Constraint{{Attribute: "${node.node_pool}", Operator: "=", Value: "x"}}
+		}, []string{"shard train", `class gpu: constraint attribute: "${node.node_pool}" is not an interpolation Nomad resolves`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

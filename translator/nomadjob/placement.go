@@ -28,6 +28,35 @@ func groupConstraints(class *catalog.Class) []*api.Constraint {
 	return append(out, constraints(class.Placement.Constraints)...)
 }
 
+// checkTargets rejects a class whose constraints Nomad cannot resolve
+// (catalog.CheckTarget): Nomad would accept the job and never place it. A
+// loaded catalog has been checked already; this guards catalogs built in
+// code.
+func checkTargets(class *catalog.Class) error {
+	check := func(cs []catalog.Constraint, device bool) error {
+		for _, c := range cs {
+			if c.Attribute != "" {
+				if err := catalog.CheckTarget(c.Attribute, device); err != nil {
+					return fmt.Errorf("class %s: constraint attribute: %w", class.Name, err)
+				}
+			}
+			if strings.HasPrefix(c.Value, "${") {
+				if err := catalog.CheckTarget(c.Value, device); err != nil {
+					return fmt.Errorf("class %s: constraint value: %w", class.Name, err)
+				}
+			}
+		}
+		return nil
+	}
+	if err := check(class.Placement.Constraints, false); err != nil {
+		return err
+	}
+	if d := class.Placement.Device; d != nil {
+		return check(d.Constraints, true)
+	}
+	return nil
+}
+
 // constraints converts catalog constraints; an empty operator means "=".
 func constraints(cs []catalog.Constraint) []*api.Constraint {
 	var out []*api.Constraint

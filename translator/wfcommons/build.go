@@ -77,6 +77,16 @@ type builder struct {
 	// readers counts the tasks that read each input file id (built on
 	// first use by sharedBytes).
 	readers map[string]int
+
+	// oneSided counts dependencies found in only one of the parents and
+	// children lists; oneSidedExample describes the first, the one of
+	// child oneSidedChild and parent oneSidedParent.
+	oneSided                      int
+	oneSidedExample               string
+	oneSidedParent, oneSidedChild int
+	// byAltID counts parent and child references resolved through
+	// trace.altIndex.
+	byAltID int
 }
 
 // fileSet is a set of a task's output files that a child reads; bytes is
@@ -134,11 +144,19 @@ func (b *builder) groupOutputs(parents [][]int) {
 // parentLists returns, for each task, the positions of its parents in file
 // order, from both parents and children lists with duplicates dropped. It
 // rejects names that are not tasks and tasks that list themselves.
+//
+// When the trace fills in both lists (some task has parents and some has
+// children), a dependency found in only one of them is counted in
+// b.oneSided, with the first such as an example: the lists should mirror
+// each other.
 func (b *builder) parentLists() ([][]int, error) {
 	tr := b.tr
-	sets := make([]map[int]bool, len(tr.tasks))
-	for i := range sets {
-		sets[i] = map[int]bool{}
+	// fromParents[i][j] and fromChildren[i][j]: j is a parent of i by
+	// i's parents list, or by j's children list.
+	fromParents := make([]map[int]bool, len(tr.tasks))
+	fromChildren := make([]map[int]bool, len(tr.tasks))
+	for i := range fromParents {
+		fromParents[i], fromChildren[i] = map[int]bool{}, map[int]bool{}
 	}
 	for i, t := range tr.tasks {
 		for k, p := range t.parents {
@@ -146,29 +164,69 @@ func (b *builder) parentLists() ([][]int, error) {
 			if err != nil {
 				return nil, err
 			}
-			sets[i][j] = true
+			fromParents[i][j] = true
 		}
 		for k, c := range t.children {
 			j, err := b.lookup(c, fmt.Sprintf("%s.children[%d]", t.path, k), "child", i)
 			if err != nil {
 				return nil, err
 			}
-			sets[j][i] = true
+			fromChildren[j][i] = true
 		}
 	}
+	bothUsed := usesAny(fromParents) && usesAny(fromChildren)
 	out := make([][]int, len(tr.tasks))
-	for i, s := range sets {
-		for j := range s {
+	for i := range tr.tasks {
+		for j := range fromParents[i] {
 			out[i] = append(out[i], j)
+			if bothUsed && !fromChildren[i][j] {
+				b.noteOneSided(j, i, "parents list of "+tr.tasks[i].id)
+			}
+		}
+		for j := range fromChildren[i] {
+			if !fromParents[i][j] {
+				out[i] = append(out[i], j)
+				if bothUsed {
+					b.noteOneSided(j, i, "children list of "+tr.tasks[j].id)
+				}
+			}
 		}
 		sort.Ints(out[i])
 	}
 	return out, nil
 }
 
-// lookup resolves a parent or child id of task self.
+// usesAny reports whether any task has an entry in sets.
+func usesAny(sets []map[int]bool) bool {
+	for _, s := range sets {
+		if len(s) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// noteOneSided counts the dependency parent -> child found only in the
+// list named by where, keeping the first (by task order) as an example.
+func (b *builder) noteOneSided(parent, child int, where string) {
+	b.oneSided++
+	if b.oneSidedExample == "" || child < b.oneSidedChild || (child == b.oneSidedChild && parent < b.oneSidedParent) {
+		b.oneSidedExample = fmt.Sprintf("%s -> %s, only in the %s", b.tr.tasks[parent].id, b.tr.tasks[child].id, where)
+		b.oneSidedParent, b.oneSidedChild = parent, child
+	}
+}
+
+// lookup resolves a parent or child id of task self. A name that is no
+// task's is looked up among the trace's alternative ids (WfFormat 1.4
+// tasks have a name, which the lists should use, and an id, which some
+// traces use instead); such a match is counted in b.byAltID.
 func (b *builder) lookup(id, path, role string, self int) (int, error) {
 	j, ok := b.tr.index[id]
+	if !ok {
+		if j, ok = b.tr.altIndex[id]; ok {
+			b.byAltID++
+		}
+	}
 	if !ok {
 		return 0, failf(path, "%s %q not found among the tasks", role, id)
 	}

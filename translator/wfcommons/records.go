@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/planner/predict"
 )
 
 // result assembles the Result of a built graph: records, metadata and
@@ -42,8 +43,24 @@ func (b *builder) result() *Result {
 
 // counts tallies per-task oddities, reported as one warning each.
 type counts struct {
-	unexecuted, memoryZero, multiNode, unknownNode, badStart int
+	executed, unexecuted, memoryZero, multiNode, unknownNode, badStart int
+	// withMemory counts executed tasks with a memory field; zeroRuntime
+	// those whose runtime is 0.
+	withMemory, zeroRuntime int
+	// tinyMemory counts memories below MinMemoryBytes, the smallest being
+	// tinyMin bytes (task tinyTask).
+	tinyMemory                    int
+	tinyMin                       int64
+	tinyTask                      string
+	disagree                      int
+	disagreeTask, disagreeExample string
 }
+
+// MinMemoryBytes is the least peak memory Import believes of a process
+// (1 MiB): a smaller figure (3,508 bytes for an alignment) is in another
+// unit or not a measurement, and a record keeping it would size the
+// task's memory down to nothing. Such records leave memory unset.
+const MinMemoryBytes = 1 << 20
 
 func (c counts) warnings(tr *trace, b *builder) []string {
 	var w []string
@@ -54,6 +71,22 @@ func (c counts) warnings(tr *trace, b *builder) []string {
 	}
 	add(c.unexecuted, "%d tasks have no execution record: no history record, and their stand-in sleeps 0 s")
 	add(c.memoryZero, "%d tasks have memoryInBytes 0 (not measured): their records leave memory unset")
+	if c.executed > 0 && c.withMemory == 0 {
+		w = append(w, fmt.Sprintf("no task records its memory (memoryInBytes or memory): the records leave memory unset, so plans size it from other history or the default %d MiB", predict.DefaultMemoryMiB))
+	}
+	if c.tinyMemory > 0 {
+		w = append(w, fmt.Sprintf("%d tasks record a peak memory below 1 MiB (the least %d bytes, task %s), too little for a process: probably another unit; their records leave memory unset",
+			c.tinyMemory, c.tinyMin, c.tinyTask))
+	}
+	add(c.zeroRuntime, "%d tasks have runtimeInSeconds 0: their stand-ins sleep 0 s and their records say they took no time")
+	if c.disagree > 0 {
+		w = append(w, fmt.Sprintf("%d tasks give byte and legacy KB fields that disagree (first: task %s, %s): the byte fields are used",
+			c.disagree, c.disagreeTask, c.disagreeExample))
+	}
+	if b.oneSided > 0 {
+		w = append(w, fmt.Sprintf("%d dependencies appear in only one of the parents and children lists (first: %s): each is imported", b.oneSided, b.oneSidedExample))
+	}
+	add(b.byAltID, "%d parents or children name a task by its id rather than its name: resolved by id")
 	add(c.multiNode, "%d tasks list several machines: their records name the first")
 	add(c.unknownNode, "%d tasks ran on a machine not described in the machines list: their records have no CPU speed")
 	add(c.badStart, "%d tasks have an executedAt in no known date format: their records have no start and end")
@@ -78,8 +111,28 @@ func (b *builder) record(i int, t *task, c *counts) history.Record {
 		InputBytes: sumBytes(t.inputs), SharedInputBytes: b.sharedBytes(t), OutputBytes: sumBytes(t.outputs),
 		Source: "wfcommons:" + filepath.Base(b.tr.file),
 	}
+	c.executed++
 	if e.memoryZero {
 		c.memoryZero++
+	}
+	if e.hasMemory {
+		c.withMemory++
+	}
+	if e.memory > 0 && e.memory < MinMemoryBytes {
+		if c.tinyMemory == 0 || e.memory < c.tinyMin {
+			c.tinyMin, c.tinyTask = e.memory, t.id
+		}
+		c.tinyMemory++
+		r.MemoryBytes = 0
+	}
+	if e.runtime == 0 {
+		c.zeroRuntime++
+	}
+	if e.disagree != "" {
+		if c.disagree == 0 {
+			c.disagreeTask, c.disagreeExample = t.id, e.disagree
+		}
+		c.disagree++
 	}
 	if e.nodes > 1 {
 		c.multiNode++

@@ -19,7 +19,11 @@ type trace struct {
 	tasksPath  string // JSON path of the task list
 	tasks      []*task
 	index      map[string]int // task id -> position in tasks
-	machines   map[string]machine
+	// altIndex maps 1.4 task ids (not names, which the lists should use)
+	// to positions; parents and children that name no task are looked up
+	// here. Nil for 1.5.
+	altIndex map[string]int
+	machines map[string]machine
 	// missingFiles counts file references with no size entry (1.5).
 	missingFiles int
 	warnings     []string
@@ -56,10 +60,14 @@ type execution struct {
 	hasAvgCPU  bool
 	memory     int64
 	memoryZero bool // memoryInBytes present and 0: not measured
-	read       int64
-	written    int64
-	node       string
-	nodes      int // how many machines the task lists
+	hasMemory  bool // a memory field (memoryInBytes or memory) is present
+	// disagree describes the first byte field whose legacy KB field says
+	// otherwise ("readBytes 5000 vs bytesRead 9 KB"); "" when none.
+	disagree string
+	read     int64
+	written  int64
+	node     string
+	nodes    int // how many machines the task lists
 }
 
 // machine is a node of the execution.

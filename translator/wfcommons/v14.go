@@ -3,7 +3,8 @@ package wfcommons
 import "fmt"
 
 // normalise14 turns a legacy WfFormat 1.4 instance into a trace. Tasks are
-// identified by their name (parents and children list names); each carries
+// identified by their name (parents and children list names; where a
+// listed name is no task's, it is looked up among the task ids); each carries
 // its files and, if it ran, its measurements.
 func normalise14(d *doc14, file string) (*trace, error) {
 	if d.Workflow == nil {
@@ -28,6 +29,14 @@ func normalise14(d *doc14, file string) (*trace, error) {
 		}
 		if err := tr.addTask(t, "name"); err != nil {
 			return nil, err
+		}
+		if id := w.Tasks[i].ID; id != "" {
+			if tr.altIndex == nil {
+				tr.altIndex = map[string]int{}
+			}
+			if _, dup := tr.altIndex[id]; !dup {
+				tr.altIndex[id] = i
+			}
 		}
 	}
 	return tr, nil

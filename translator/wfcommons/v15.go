@@ -1,6 +1,9 @@
 package wfcommons
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // normalise15 turns a WfFormat 1.5 instance into a trace: specification
 // tasks in file order, file sizes from specification.files, and each task's
@@ -153,12 +156,43 @@ func (e *execution) measure(m measures, p string) error {
 	if e.memory, err = bytesOrKB(m.memory, m.memoryKB, p+".memoryInBytes", p+".memory"); err != nil {
 		return err
 	}
-	e.memoryZero = (m.memory != nil || m.memoryKB != nil) && e.memory == 0
+	e.hasMemory = m.memory != nil || m.memoryKB != nil
+	e.memoryZero = e.hasMemory && e.memory == 0
 	if e.read, err = bytesOrKB(m.read, m.readKB, p+".readBytes", p+".bytesRead"); err != nil {
 		return err
 	}
-	e.written, err = bytesOrKB(m.written, m.writtenKB, p+".writtenBytes", p+".bytesWritten")
-	return err
+	if e.written, err = bytesOrKB(m.written, m.writtenKB, p+".writtenBytes", p+".bytesWritten"); err != nil {
+		return err
+	}
+	e.disagree = firstDisagreement([]pair{
+		{"memoryInBytes", "memory", m.memory, m.memoryKB},
+		{"readBytes", "bytesRead", m.read, m.readKB},
+		{"writtenBytes", "bytesWritten", m.written, m.writtenKB},
+	})
+	return nil
+}
+
+// pair is a byte field and the legacy KB field that may say the same.
+type pair struct {
+	name, kbName string
+	b, kb        *float64
+}
+
+// firstDisagreement describes the first pair whose fields are both present
+// and whose KB value is neither the byte value in KB (1000) nor in KiB
+// (1024), to within one unit's rounding; "" when they all agree. The byte
+// field is the one used.
+func firstDisagreement(pairs []pair) string {
+	for _, p := range pairs {
+		if p.b == nil || p.kb == nil {
+			continue
+		}
+		if math.Abs(*p.b-*p.kb*1000) <= 1000 || math.Abs(*p.b-*p.kb*1024) <= 1024 {
+			continue
+		}
+		return fmt.Sprintf("%s %v vs %s %v KB", p.name, *p.b, p.kbName, *p.kb)
+	}
+	return ""
 }
 
 // bytesOrKB reads a byte field (at path bp), or the legacy KB field (at kp,

@@ -21,7 +21,10 @@
 //     different data); for 1.4 the category field; otherwise the base name of
 //     command.program when it is one word; otherwise the name with its
 //     "_ID<digits>" suffix stripped ("mProject_ID0000002" -> "mProject").
-//   - Edges: the union of parents and children lists, deduplicated. A
+//   - Edges: the union of parents and children lists, deduplicated (a
+//     dependency in only one of the lists, where a trace fills in both, is
+//     warned about; 1.4 lists that name a task id rather than its name are
+//     resolved by id, with a warning). A
 //     parent whose output files the child reads feeds it through an input
 //     from the parent's output holding exactly those files; the edge
 //     carries their bytes. Parents that share no file, or only empty ones,
@@ -56,9 +59,12 @@
 //
 // # Quirks handled
 //
-// memoryInBytes 0 means "not measured" and is left unset; legacy KB fields
-// (bytesRead, bytesWritten, memory) are read, times 1000, only when the byte
-// fields are absent; executedAt is parsed in the formats the traces use and
+// memoryInBytes 0 means "not measured" and is left unset, and so is a
+// memory below MinMemoryBytes (1 MiB; warned about, with the least); a
+// trace with no memory field at all, and zero runtimes, are warned about;
+// legacy KB fields (bytesRead, bytesWritten, memory) are read, times 1000,
+// only when the byte fields are absent, with a warning where both are
+// given and disagree; executedAt is parsed in the formats the traces use and
 // left zero, with a warning, when it is in none of them; avgCPU above 100
 // (multi-threaded tasks) is kept.
 //
@@ -167,7 +173,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Import reads the WfFormat trace at path with default Options. Errors are
 // *Error values naming the file and the JSON path: unreadable or malformed
-// JSON, an unsupported schemaVersion, a task without id, a duplicate id, a
+// JSON, an unsupported schemaVersion, a trace without tasks, a task without id, a duplicate id, a
 // parent or child that is not a task, an execution record for an unknown
 // task, a negative measurement, or a dependency cycle (naming its tasks).
 func Import(path string) (*Result, error) {
@@ -201,6 +207,9 @@ func Parse(data []byte, path string, opts Options) (*Result, error) {
 	tr, err := decode(data, path)
 	if err != nil {
 		return nil, wrapError(path, err)
+	}
+	if len(tr.tasks) == 0 {
+		return nil, &Error{File: path, Path: tr.tasksPath, Err: errors.New("the trace has no tasks, so there is no workflow to import")}
 	}
 	if opts.Replay != nil && !tr.hasRuntimes() {
 		return nil, &Error{File: path, Err: ErrNoRuntimes}

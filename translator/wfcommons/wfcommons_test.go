@@ -318,6 +318,8 @@ func TestBadInputs(t *testing.T) {
 		{"bad-negative-runtime.json", "workflow.execution.tasks[0].runtimeInSeconds", []string{"non-negative", "-3"}},
 		{"bad-wrong-type.json", "workflow.specification.tasks.parents", []string{"JSON string"}},
 		{"bad-legacy-child-not-found.json", "workflow.tasks[0].children[0]", []string{`child "nope" not found`}},
+		{"bad-no-tasks-legacy.json", "workflow.tasks", []string{"the trace has no tasks, so there is no workflow to import"}},
+		{"bad-no-tasks.json", "workflow.specification.tasks", []string{"the trace has no tasks, so there is no workflow to import"}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -415,5 +417,64 @@ func BenchmarkImportLargest(b *testing.B) {
 		if _, err := Import(path); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestImportWarnsOddities checks that each oddity of a trace is warned
+// about once, with its count and a first example: a memory below 1 MiB
+// (left out of the record), a zero runtime, byte and KB fields that
+// disagree, a dependency in only one of the parents and children lists,
+// and 1.4 parents that name task ids (resolved by id).
+func TestImportWarnsOddities(t *testing.T) {
+	res, err := Import(filepath.Join("testdata", "odd-legacy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"2 tasks record a peak memory below 1 MiB (the least 2048 bytes, task c_ID03), too little for a process: probably another unit; their records leave memory unset",
+		"1 tasks have runtimeInSeconds 0: their stand-ins sleep 0 s and their records say they took no time",
+		"1 tasks give byte and legacy KB fields that disagree (first: task a_ID01, readBytes 5000 vs bytesRead 9 KB): the byte fields are used",
+		"1 dependencies appear in only one of the parents and children lists (first: b_ID02 -> c_ID03, only in the children list of b_ID02): each is imported",
+		"1 parents or children name a task by its id rather than its name: resolved by id",
+	}
+	if got := strings.Join(res.Warnings, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	g := res.Graph
+	if len(g.Edges) != 2 || g.Edges[0].From != "a_ID01" || g.Edges[0].To != "b_ID02" || g.Edges[1].From != "b_ID02" || g.Edges[1].To != "c_ID03" {
+		t.Errorf("edges = %v", g.Edges)
+	}
+	for _, r := range res.Records {
+		if want := map[string]int64{"a_ID01": 0, "b_ID02": 3000000, "c_ID03": 0}[r.Task]; r.MemoryBytes != want {
+			t.Errorf("%s: memory %d bytes, want %d", r.Task, r.MemoryBytes, want)
+		}
+	}
+}
+
+// TestImportWarnsNoMemory checks that a trace whose tasks record no memory
+// at all says so, once.
+func TestImportWarnsNoMemory(t *testing.T) {
+	res, err := Import(filepath.Join("testdata", "no-memory.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, w := range res.Warnings {
+		if strings.HasPrefix(w, "no task records its memory") {
+			n++
+			if !strings.Contains(w, "the default 512 MiB") {
+				t.Errorf("warning %q does not name the default", w)
+			}
+		}
+		if strings.Contains(w, "parents and children") {
+			t.Errorf("mirrored lists warned about: %s", w)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d no-memory warnings in %q, want 1", n, res.Warnings)
+	}
+	res, err = Import(filepath.Join("testdata", "tiny-pegasus.json"))
+	if err != nil || hasWarning(res, "no task records its memory") {
+		t.Errorf("tiny-pegasus, which records memory: %v %q", err, res.Warnings)
 	}
 }

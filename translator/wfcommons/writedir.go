@@ -142,8 +142,12 @@ func closeAfter(f *os.File, fn func() error) error {
 func checkTarget(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, perr := os.Stat(filepath.Dir(dir)); perr != nil {
-			return fmt.Errorf("write %s: parent directory: %w", dir, perr)
+		parent := filepath.Dir(dir)
+		if _, perr := os.Stat(parent); perr != nil {
+			if errors.Is(perr, fs.ErrNotExist) {
+				return fmt.Errorf("write %s: the folder %s does not exist; create it first", dir, parent)
+			}
+			return fmt.Errorf("write %s: folder %s: %w", dir, parent, unwrapPath(perr))
 		}
 		return nil
 	}
@@ -156,6 +160,16 @@ func checkTarget(dir string) error {
 		}
 	}
 	return nil
+}
+
+// unwrapPath returns a *fs.PathError's cause, whose path the caller's
+// message already names, or err itself.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func ownFile(name string) bool {

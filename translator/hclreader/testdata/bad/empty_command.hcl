@@ -1,0 +1,10 @@
+graph "g" {
+  task "a" {
+    command = ""
+  }
+
+  task "b" {
+    command = "  \t "
+    args    = ["x"]
+  }
+}

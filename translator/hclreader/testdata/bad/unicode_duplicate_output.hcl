@@ -1,0 +1,7 @@
+graph "g" {
+  task "a" {
+    command = "/bin/true"
+    output "café" {}
+    output "café" {}
+  }
+}

@@ -1,0 +1,9 @@
+graph "g" {
+  task "café" {
+    command = "/bin/true"
+  }
+
+  task "café" {
+    command = "/bin/true"
+  }
+}
