@@ -1,10 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,10 +26,11 @@ const replayScale = "0.05"
 // tasks) on a cluster that gives each class its catalog's capacity
 // (e2e/testdata/replay/catalog.hcl: 2 instances per class; two classes run
 // cpu work at half speed), once per method through the same launcher. It
-// asserts that every run completes, that a task placed on a half-speed
-// class took twice as long as one on the reference class (the replay's
-// speed emulation, measured from Nomad's task start and finish times), and
-// that Shardwise's actual makespan is below the single class's.
+// asserts that every run completes, that a replay task pinned to a
+// half-speed class takes twice as long as on the reference class (the
+// replay's speed emulation, measured from Nomad's task start and finish
+// times), and that Shardwise's actual makespan is below the single
+// class's; then the shard driver and the bad inputs.
 func TestReplayMethodsOnCapacityCluster(t *testing.T) {
 	traces := tracesDir(t)
 	catPath := filepath.Join(repoRoot, "e2e", "testdata", "replay", "catalog.hcl")
@@ -67,12 +68,51 @@ func TestReplayMethodsOnCapacityCluster(t *testing.T) {
 			heft, heftPlan = runs, p
 		}
 	}
-	checkSpeedEmulation(t, cat, heftPlan, heft)
+	checkSpeedEmulation(t, c, cat, heftPlan, heft)
 	if makespan["shardwise"] >= makespan["single"] {
 		t.Errorf("Shardwise's actual makespan %.1f s is not below the single class's %.1f s", makespan["shardwise"], makespan["single"])
 	}
 
+	t.Run("shard driver", func(t *testing.T) { replayShardDriver(t, cl, catPath, traces) })
 	t.Run("bad input", func(t *testing.T) { replayBadInput(t, c, addr, catPath, graph, hist) })
+}
+
+// replayShardDriver runs Shardwise's plan of a "-replay-work write" import
+// with the shard driver: every task writes its outputs, sized as the trace
+// says times the time scale, and the driver moves them to the downstream
+// shards through its channels.
+func replayShardDriver(t *testing.T, cl *cluster.Cluster, catPath, traces string) {
+	requireShardDriver(t, cl)
+	dir := filepath.Join(t.TempDir(), "blast-write")
+	if out, errOut, code := cli(t, nil, "import", "wfcommons", "-replay", "-replay-work", "write", "-catalog", catPath,
+		"-time-scale", replayScale, "-out", dir, filepath.Join(traces, "blast-chameleon-small-001.json")); code != 0 {
+		t.Fatalf("import exit %d\n%s%s", code, out, errOut)
+	}
+	graph := filepath.Join(dir, wfcommons.GraphFile)
+	run := runID(t)
+	flags := []string{"-catalog", catPath, "-history", filepath.Join(dir, wfcommons.HistoryFile), "-driver", cluster.ShardDriver}
+	p := planOf(t, run, graph, flags...)
+	args := append([]string{"run", "-address", cl.NomadAddr(), "-run", run}, flags...)
+	out, errOut, code := cli(t, nil, append(args, graph)...)
+	if code != 0 {
+		t.Fatalf("run -driver shard exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	runs := shardRuns(t, cl.Client(), p)
+	checkOrder(t, p, runs)
+	reads := map[string]bool{}
+	for _, ch := range p.Channels {
+		reads[ch.To] = true
+	}
+	fetched := 0
+	for _, s := range p.Shards {
+		if reads[s.ID] {
+			checkEvents(t, runs[s.ID].alloc, "fetching ", "inputs ready")
+			fetched++
+		}
+	}
+	if fetched == 0 {
+		t.Error("no shard of the plan reads a channel")
+	}
 }
 
 // actualMakespan is the time from the first task's start to the last
@@ -90,51 +130,90 @@ func actualMakespan(runs map[string]shardRun) float64 {
 	return last.Sub(first).Seconds()
 }
 
-// checkSpeedEmulation compares, over HEFT's one-task shards, each task's
-// run time (Nomad's task start to finish, less the median run time of the
-// tasks that replay next to nothing: the shell's own start-up) per second
-// of replayed time (SHARDWISE_REPLAY_SECONDS): on the half-speed classes it
-// must be the catalog's speed ratio (2) times that on the reference class,
-// within 20%.
-func checkSpeedEmulation(t *testing.T, cat *catalog.Catalog, p *plan.Plan, runs map[string]shardRun) {
+// checkSpeedEmulation runs one replayed task (a copy of HEFT's job of
+// shard, its replayed time set to 2 s) pinned to the reference class and,
+// at the same time, to each class of the catalog that runs cpu work at
+// most half as fast, and asserts from Nomad's task start and finish times
+// that each slow copy took the catalog's speed ratio times as long as the
+// reference's, within 20%. Copies started together share the host's load.
+func checkSpeedEmulation(t *testing.T, c *api.Client, cat *catalog.Catalog, p *plan.Plan, runs map[string]shardRun) {
 	t.Helper()
-	var idle []float64
+	var tmpl *api.Job
 	for _, s := range p.Shards {
-		if r := runs[s.ID]; replaySeconds(r.alloc) < 0.05 {
-			idle = append(idle, r.finish.Sub(r.start).Seconds())
+		if a := runs[s.ID].alloc; replaySeconds(a) >= 0.2 {
+			tmpl = a.Job
+			break
 		}
 	}
-	overhead := median(idle)
-	perClass := map[string][]float64{}
-	for _, s := range p.Shards {
-		r := runs[s.ID]
-		secs := replaySeconds(r.alloc)
-		if secs < 0.2 { // split and cat tasks: start-up noise, not speed
-			continue
-		}
-		perClass[r.node.NodeClass] = append(perClass[r.node.NodeClass], (r.finish.Sub(r.start).Seconds()-overhead)/secs)
+	if tmpl == nil {
+		t.Fatal("HEFT's plan has no replayed task to copy")
 	}
-	t.Logf("shell start-up of a replay task: %.2f s (median of %d)", overhead, len(idle))
 	ref := cat.ReferenceClass()
-	fast := median(perClass[ref.Name])
-	compared := 0
+	want := map[string]float64{ref.Name: 1}
 	for _, cl := range cat.Classes {
-		want := ref.SpeedFor("cpu") / cl.SpeedFor("cpu")
-		got := median(perClass[cl.Name])
-		if want < 1.5 || len(perClass[cl.Name]) == 0 {
+		if r := ref.SpeedFor("cpu") / cl.SpeedFor("cpu"); r >= 1.5 {
+			want[cl.Name] = r
+		}
+	}
+	if len(want) < 2 {
+		t.Fatal("the catalog has no class at most half as fast as the reference")
+	}
+	ids := map[string]string{}
+	for class := range want {
+		j := pinnedCopy(tmpl, class)
+		if _, _, err := c.Jobs().Register(j, nil); err != nil {
+			t.Fatalf("register %s: %v", *j.ID, err)
+		}
+		ids[class] = *j.ID
+	}
+	took := map[string]float64{}
+	waitUntil(t, 2*time.Minute, "the pinned replay copies to complete", func() (bool, string) {
+		for class, id := range ids {
+			stubs, _, err := c.Jobs().Allocations(id, false, nil)
+			if err != nil || len(stubs) == 0 || stubs[0].ClientStatus != api.AllocClientStatusComplete {
+				return false, id + " not complete"
+			}
+			for _, ts := range stubs[0].TaskStates {
+				took[class] = ts.FinishedAt.Sub(ts.StartedAt).Seconds()
+			}
+		}
+		return true, ""
+	})
+	for class, id := range ids {
+		_, _, _ = c.Jobs().Deregister(id, true, nil)
+		if class == ref.Name {
 			continue
 		}
-		compared++
-		if ratio := got / fast; ratio < want*0.8 || ratio > want*1.2 {
-			t.Errorf("class %s: tasks took %.2fx as long as on %s, want the catalog's %.2fx within 20%% (%d and %d tasks)",
-				cl.Name, ratio, ref.Name, want, len(perClass[cl.Name]), len(perClass[ref.Name]))
+		ratio := took[class] / took[ref.Name]
+		if w := want[class]; ratio < w*0.8 || ratio > w*1.2 {
+			t.Errorf("a replay task pinned to %s took %.2f s, %.2fx its %.2f s on %s; want the catalog's %.2fx within 20%%",
+				class, took[class], ratio, took[ref.Name], ref.Name, w)
 		} else {
-			t.Logf("class %s: tasks took %.2fx as long as on %s (catalog: %.2fx)", cl.Name, ratio, ref.Name, want)
+			t.Logf("pinned to %s: %.2f s, %.2fx the %.2f s on %s (catalog: %.2fx)", class, took[class], ratio, took[ref.Name], ref.Name, w)
 		}
 	}
-	if compared == 0 || len(perClass[ref.Name]) == 0 {
-		t.Errorf("HEFT put no task on both the reference class and a half-speed one: %v", perClass)
+}
+
+// pinnedCopy is a copy of job j, its first task replaying 2 s, constrained
+// to node class class, under a new ID.
+func pinnedCopy(j *api.Job, class string) *api.Job {
+	var cp api.Job
+	b, _ := json.Marshal(j)
+	_ = json.Unmarshal(b, &cp)
+	id := "speed-" + class + "-" + *j.ID
+	cp.ID, cp.Name = &id, &id
+	cp.Status, cp.StatusDescription, cp.CreateIndex, cp.ModifyIndex, cp.JobModifyIndex, cp.SubmitTime = nil, nil, nil, nil, nil, nil
+	g := cp.TaskGroups[0]
+	g.Affinities = nil
+	cons := []*api.Constraint{api.NewConstraint("${node.class}", "=", class)}
+	for _, con := range append(cp.Constraints, g.Constraints...) {
+		if con.LTarget != "${node.class}" {
+			cons = append(cons, con)
+		}
 	}
+	cp.Constraints, g.Constraints = cons, nil
+	g.Tasks[0].Env[wfcommons.EnvReplaySeconds] = "2"
+	return &cp
 }
 
 // replaySeconds is the replayed time of the allocation's (only) task.
@@ -145,15 +224,6 @@ func replaySeconds(a *api.Allocation) float64 {
 	}
 	v, _ := strconv.ParseFloat(g.Tasks[0].Env[wfcommons.EnvReplaySeconds], 64)
 	return v
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[len(s)/2]
 }
 
 // replayBadInput: an unknown -method, -replay on a trace without runtimes
