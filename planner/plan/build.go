@@ -195,6 +195,7 @@ type builder struct {
 	// slack and taskSpread are robust fusion's task slack (seconds) and
 	// p90 less p50 runtimes per task and class; nil when it is off.
 	slack, taskSpread []float64
+	cpSpread          float64 // the critical path's p90 less p50 seconds
 	robustDone        bool
 
 	// single is the class every shard was put on when the single-class

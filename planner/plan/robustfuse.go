@@ -1,8 +1,10 @@
 package plan
 
 // Robust fusion (issue 9, robust planning): a chain that has slack in the
-// task schedule at p50 but whose high quantile would use it up, and so
-// make the chain the critical path, is not fused. Kept as shards of their
+// task schedule at p50 but whose high quantile would make it the critical
+// path (its p90 spread exceeds its slack plus the p90 spread of the p50
+// critical path: the chain's path at p90 would be longer than the
+// critical path's at p90) is not fused. Kept as shards of their
 // own, its later tasks can still be late-bound (Binder) and corrected in
 // run once the first ones have run long; fused, the whole chain is bound
 // to one class at its first submission. A chain already on the critical
@@ -76,12 +78,34 @@ func (b *builder) robustInit() {
 	}
 	if sp != nil {
 		b.slack, b.taskSpread = b.taskSlack(), sp
+		b.cpSpread = b.criticalSpread()
 	}
+}
+
+// criticalSpread is the p90 less p50 runtime, in seconds, of the task
+// schedule's critical path: the tasks without slack met walking back from
+// the last to finish along what bound each start (Schedule.Bound).
+func (b *builder) criticalSpread() float64 {
+	s := b.taskSched
+	last := -1
+	for t := range s.Finish {
+		if last < 0 || s.Finish[t] > s.Finish[last] {
+			last = t
+		}
+	}
+	var sum float64
+	for t, n := last, 0; t >= 0 && n <= b.nt; t, n = int(s.Bound[t]), n+1 {
+		if !(b.slack[t] > 1e-6*s.Makespan) {
+			sum += b.taskSpread[t*b.nc+int(s.Class[t])]
+		}
+	}
+	return sum
 }
 
 // riskyChain reports whether group gi with task v appended, on class c,
 // is a chain that has slack at p50 (v's, more than a millionth of the
-// makespan) that its tasks' p90 spread on c uses up.
+// makespan) that its tasks' p90 spread on c exceeds by more than the
+// critical path's p90 spread.
 func (b *builder) riskyChain(gi, v, c int) bool {
 	if b.slack == nil {
 		return false
@@ -90,5 +114,5 @@ func (b *builder) riskyChain(gi, v, c int) bool {
 	if !(sl > 1e-6*b.taskSched.Makespan) {
 		return false
 	}
-	return b.groups.spread[gi*b.nc+c]+b.taskSpread[v*b.nc+c] > sl
+	return b.groups.spread[gi*b.nc+c]+b.taskSpread[v*b.nc+c] > sl+b.cpSpread
 }
