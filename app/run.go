@@ -13,8 +13,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
 
-	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/launcher/replan"
 	"github.com/shardwise/shardwise/launcher/runstate"
 	"github.com/shardwise/shardwise/planner"
 	"github.com/shardwise/shardwise/planner/plan"
@@ -116,7 +116,7 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		PlacementTimeout: req.PlacementTimeout,
 		Progress:         launcher.NewProgress(stdout),
 		Replanner:        lp.replanner(res, client, extra, req.NoReplan || (req.Method.Name != "" && req.Method.Name != plan.MethodShardwise)),
-		OOMRetry:         feedback.OOMRetryMiB,
+		OOMRetry:         replan.OOMRetry(res.Catalog),
 		Logger:           log.Named("launcher"),
 		Durable:          &launcher.Durable{Inputs: inputs, TTL: req.LeaseTTL},
 	})
@@ -144,7 +144,9 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 	}
 	opts := launcher.Options{
 		Progress: launcher.NewProgress(stdout),
-		OOMRetry: feedback.OOMRetryMiB,
+		// The stored run's catalog is not read here: a resumed run's OOM
+		// retries double without the class's bound.
+		OOMRetry: replan.OOMRetry(nil),
 		Logger:   log.Named("launcher"),
 		Durable:  d,
 		HandOver: req.AsJob,

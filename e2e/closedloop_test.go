@@ -113,7 +113,7 @@ func runLearn(t *testing.T, env []string, run, db, graph string) {
 
 // TestRunRetriesOOMWithMoreMemory runs a task that needs about 70 MiB
 // with 64 MiB under the exec driver: the kernel kills it, the launcher
-// retries it with 80 MiB and it completes; the store records the OOM.
+// retries it with 128 MiB (twice 64) and it completes; the store records the OOM.
 func TestRunRetriesOOMWithMoreMemory(t *testing.T) {
 	cl := cluster.Shared(t)
 	env := []string{"NOMAD_ADDR=" + cl.NomadAddr()}
@@ -123,7 +123,7 @@ func TestRunRetriesOOMWithMoreMemory(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if !regexp.MustCompile(`retried s000-hog with 80 MiB memory, was 64 MiB \(allocation [0-9a-f]{8} OOM-killed on attempt 1\)`).MatchString(out) {
+	if !regexp.MustCompile(`retried s000-hog with 128 MiB memory, was 64 MiB \(allocation [0-9a-f]{8} OOM-killed on attempt 1\)`).MatchString(out) {
 		t.Errorf("summary lacks the memory raise:\n%s", out)
 	}
 	var oom, ok int
@@ -134,12 +134,12 @@ func TestRunRetriesOOMWithMoreMemory(t *testing.T) {
 		switch {
 		case r.OOMKilled && r.MemoryLimitBytes == 64<<20:
 			oom++
-		case r.ExitCode == 0 && r.MemoryLimitBytes == 80<<20:
+		case r.ExitCode == 0 && r.MemoryLimitBytes == 128<<20:
 			ok++
 		}
 	}
 	if oom != 1 || ok != 1 {
-		t.Errorf("records of run %s: %d OOM-killed at 64 MiB, %d complete at 80 MiB; want 1 and 1", run, oom, ok)
+		t.Errorf("records of run %s: %d OOM-killed at 64 MiB, %d complete at 128 MiB; want 1 and 1", run, oom, ok)
 	}
 }
 

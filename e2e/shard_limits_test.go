@@ -39,8 +39,8 @@ func TestShardOOMRetriedWithMoreMemory(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	// memory-intensive allows oversubscription: memory_max (the cgroup's
-	// hard limit) is 1.5 x memory, and the retry sizes from it.
-	if !regexp.MustCompile(`retried s000-hog with \d+ MiB memory, was 64 MiB \(allocation [0-9a-f]{8} OOM-killed on attempt 1\)`).MatchString(out) {
+	// hard limit) is 1.5 x memory, and the retry doubles it: 2 x 96 MiB.
+	if !regexp.MustCompile(`retried s000-hog with 192 MiB memory, was 64 MiB \(allocation [0-9a-f]{8} OOM-killed on attempt 1\)`).MatchString(out) {
 		t.Errorf("summary lacks the first memory raise:\n%s", out)
 	}
 

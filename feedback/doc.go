@@ -40,7 +40,7 @@
 //
 // Advisor gives a launcher the current load per node class and blocked
 // evaluations per executor class, the fresh history, and a predictor
-// refitted from it; RetryMemoryMiB sizes the retry of an OOM-killed
-// shard. Report computes the predictor's error per signature and class
+// refitted from it; OOMRecord tells an OOM-killed shard's allocation
+// (launcher/replan.OOMRetry sizes its retry). Report computes the predictor's error per signature and class
 // from records that carry the predictions they were sized by.
 package feedback

@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/planner/history"
-	"github.com/shardwise/shardwise/planner/predict"
 	"github.com/shardwise/shardwise/sdk"
 )
 
@@ -328,31 +327,20 @@ func finishedAt(a *api.Allocation) time.Time {
 	return ts.FinishedAt
 }
 
-// RetryMemoryMiB is the memory, in MiB, to retry an OOM-killed execution
-// with: predict.OOMHeadroom times what it died at (the larger of its
-// observed peak and its limit), and more than current (the MiB it had).
-// For a record that was not OOM-killed it returns current.
-func RetryMemoryMiB(r history.Record, current int64) int64 {
-	if !r.OOMKilled {
-		return current
-	}
-	died := float64(max(r.MemoryBytes, r.MemoryLimitBytes, current<<20)) / (1 << 20)
-	return max(int64(math.Ceil(died*predict.OOMHeadroom)), current+1)
-}
-
-// OOMRetryMiB returns the memory in MiB to register a failed allocation's
-// job again with, and true, when its task was OOM-killed (OOMKilled):
-// RetryMemoryMiB of the record BuildRecord makes of it, which died at
-// least at its limit. a must carry its Job, as /v1/allocation/:id returns
-// it. It reports false for an allocation that was not OOM-killed, has no
-// Shardwise meta or no task state.
-func OOMRetryMiB(a *api.Allocation) (int64, bool) {
+// OOMRecord returns the record BuildRecord makes of a failed allocation,
+// and true, when its task was OOM-killed (OOMKilled); the record died at
+// least at its limit (MemoryBytes >= MemoryLimitBytes) and names its
+// executor class. a must carry its Job, as /v1/allocation/:id returns it.
+// It reports false for an allocation that was not OOM-killed, has no
+// Shardwise meta or no task state. How much memory the retry gets is the
+// launcher's re-planner's policy (launcher/replan.OOMRetry).
+func OOMRecord(a *api.Allocation) (history.Record, bool) {
 	if a == nil {
-		return 0, false
+		return history.Record{}, false
 	}
 	rec, ok := BuildRecord(a, Usage{}, NodeInfo{}, nil)
 	if !ok || !rec.OOMKilled {
-		return 0, false
+		return history.Record{}, false
 	}
-	return RetryMemoryMiB(rec, rec.MemoryLimitBytes>>20), true
+	return rec, true
 }

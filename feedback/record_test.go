@@ -61,9 +61,9 @@ func TestBuildRecordOOMRules(t *testing.T) {
 			if got := OOMKilled(a.TaskStates["t"], ""); got != tc.oom {
 				t.Errorf("OOMKilled = %v, want %v", got, tc.oom)
 			}
-			mib, retry := OOMRetryMiB(a)
-			if retry != tc.oom || (tc.oom && mib != 160) {
-				t.Errorf("OOMRetryMiB = %d, %v; want 160 MiB (1.25 x the 128 MiB limit) only for an OOM kill", mib, retry)
+			rec, retry := OOMRecord(a)
+			if retry != tc.oom || (tc.oom && (rec.MemoryLimitBytes != 128<<20 || rec.Executor == "")) {
+				t.Errorf("OOMRecord = limit %d, class %q, %v; want the 128 MiB limit and a class only for an OOM kill", rec.MemoryLimitBytes, rec.Executor, retry)
 			}
 		})
 	}
@@ -96,8 +96,8 @@ func TestOOMVerdictByDriver(t *testing.T) {
 		if got := OOMKilled(a.TaskStates["t"], tc.driver); got != tc.want {
 			t.Errorf("%s, oom_killed=%s: OOMKilled %v, want %v", tc.driver, tc.ev.Details["oom_killed"], got, tc.want)
 		}
-		if _, retry := OOMRetryMiB(a); retry != tc.want {
-			t.Errorf("%s, oom_killed=%s: OOMRetryMiB retries %v, want %v", tc.driver, tc.ev.Details["oom_killed"], retry, tc.want)
+		if _, retry := OOMRecord(a); retry != tc.want {
+			t.Errorf("%s, oom_killed=%s: OOMRecord retries %v, want %v", tc.driver, tc.ev.Details["oom_killed"], retry, tc.want)
 		}
 	}
 }

@@ -37,6 +37,21 @@ type ReplanRequest struct {
 	// Done are the completed shards, with how they ran (actual runtime,
 	// node class), in plan order.
 	Done []ShardResult
+	// Active are the shards submitted and not finished, in plan order:
+	// what holds or waits for an instance of each class (late binding,
+	// plan.Binder).
+	Active []ActiveShard
+	// Now is when the request was made.
+	Now time.Time
+}
+
+// ActiveShard is a shard submitted and not finished.
+type ActiveShard struct {
+	Shard, Class string
+	// Running is set once its allocation runs; Since is when it started
+	// running, else when it was submitted.
+	Running bool
+	Since   time.Time
 }
 
 // Move replaces one job of a wave before its first submission.
@@ -62,7 +77,7 @@ type Resize = runstate.Resize
 // allocation's job again with, and true, when the allocation was
 // OOM-killed; false leaves the retry as it was. a is the allocation as
 // /v1/allocation/:id returns it (with its Job and task events).
-// feedback.OOMRetryMiB is one.
+// replan.OOMRetry is one.
 type OOMRetryFunc func(a *api.Allocation) (mib int64, ok bool)
 
 // replan asks the Replanner about the units of the ready groups and
@@ -93,8 +108,8 @@ func (r *runner) replanRequest(ctx context.Context, groups []*group) ReplanReque
 			next[u] = true
 		}
 	}
-	req := ReplanRequest{Plan: &cur}
 	end := time.Now()
+	req := ReplanRequest{Plan: &cur, Now: end}
 	for i, s := range r.plan.Shards {
 		u := r.t.byID[s.ID]
 		cs := u.shards[u.pieceOf(s.ID)]
@@ -107,9 +122,24 @@ func (r *runner) replanRequest(ctx context.Context, groups []*group) ReplanReque
 			req.Pending = append(req.Pending, cs)
 		case u.shardStates()[u.pieceOf(s.ID)] == Complete:
 			req.Done = append(req.Done, r.result(ctx, cs, u, end))
+		case u.state == Submitted || u.state == Running:
+			req.Active = append(req.Active, r.active(cs, u))
 		}
 	}
 	return req
+}
+
+// active describes shard s of unit u, submitted and not finished: running
+// since its allocation's first task start, else waiting since u was
+// submitted.
+func (r *runner) active(s *plan.Shard, u *unit) ActiveShard {
+	a := ActiveShard{Shard: s.ID, Class: s.Class, Since: u.submitted}
+	if al, ok := u.bestAlloc(u.pieceOf(s.ID)); ok && al.running() {
+		if start, _ := al.span(); !start.IsZero() {
+			a.Running, a.Since = true, start
+		}
+	}
+	return a
 }
 
 // applyMove puts a move's job and shards in place of its unit's, after

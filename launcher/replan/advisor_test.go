@@ -64,10 +64,4 @@ func TestPredictorRefitsFromStore(t *testing.T) {
 	if _, mem = predictOnce(); mem.Value < 250 {
 		t.Fatalf("after an OOM kill at 200 MiB: memory %+v, want >= 250", mem)
 	}
-	if got := feedback.RetryMemoryMiB(oom, 200); got != 250 {
-		t.Errorf("RetryMemoryMiB = %d, want 250", got)
-	}
-	if got := feedback.RetryMemoryMiB(recs[0], 128); got != 128 {
-		t.Errorf("RetryMemoryMiB of a success = %d, want 128", got)
-	}
 }

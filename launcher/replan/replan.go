@@ -25,6 +25,10 @@
 // differently and the trigger is 1 or 2, the job moves to the feasible
 // alternative of the original plan (Shard.Alternatives) that finishes
 // first among the available classes. Otherwise it stays.
+//
+// The jobs no trigger re-planned are late-bound (bind.go): plan.Binder,
+// the code the simulator calls where it submits, decides again the class
+// of each one whose class is full, with the run's actual runtimes.
 package replan
 
 import (
@@ -76,6 +80,9 @@ type Replanner struct {
 	OffFactor float64
 	// Logger receives each decision; nil logs nothing.
 	Logger hclog.Logger
+
+	// table is the late binding's uncorrected predictions (bindTable).
+	table *predict.Table
 }
 
 // trigger is why a job is re-planned.
@@ -99,6 +106,20 @@ func (r *Replanner) Replan(ctx context.Context, req launcher.ReplanRequest) ([]l
 			triggers[job] = tr
 		}
 	}
+	moves, err := r.replanTriggered(ctx, req, load, byJob, order, triggers)
+	if err != nil {
+		return moves, err
+	}
+	bound, err := r.bind(ctx, req, load, triggers)
+	if err != nil {
+		r.logger().Warn("late binding failed; keeping the plan's classes", "error", err)
+	}
+	return append(moves, bound...), nil
+}
+
+// replanTriggered returns the moves of the jobs with a trigger.
+func (r *Replanner) replanTriggered(ctx context.Context, req launcher.ReplanRequest, load *Load,
+	byJob map[string][]*plan.Shard, order []string, triggers map[string]trigger) ([]launcher.Move, error) {
 	if len(triggers) == 0 {
 		return nil, nil
 	}

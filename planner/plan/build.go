@@ -29,6 +29,10 @@ type Options struct {
 	// MedianRanks ranks tasks by their median (p50) runtimes, ignoring
 	// the predictions' p90 (see rankRuntimes).
 	MedianRanks bool
+	// MedianFusion fuses chains by their median runtimes only: a chain
+	// whose p90 would make it the critical path fuses too (see
+	// robustFusion).
+	MedianFusion bool
 }
 
 // Build cuts g into shards, places them on cat's executor classes using the
@@ -197,6 +201,12 @@ type builder struct {
 	// batchInfos describes each packing of sibling groups tried by the
 	// batching pass; groups.batch indexes it.
 	batchInfos []batchInfo
+
+	// slack and taskSpread are robust fusion's task slack (seconds) and
+	// p90 less p50 runtimes per task and class; nil when it is off.
+	slack, taskSpread []float64
+	cpSpread          float64 // the critical path's p90 less p50 seconds
+	robustDone        bool
 
 	// single is the class every shard was put on when the single-class
 	// plan beat the mixed one (mixedMakespan seconds), else -1.

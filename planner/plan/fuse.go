@@ -16,6 +16,9 @@ type groups struct {
 	class      []int32
 	// sum is each group's total work in seconds per class (row-major).
 	sum []float64
+	// spread is each group's total p90 less p50 runtime per class, like
+	// sum; nil when robust fusion is off (robustFusion).
+	spread []float64
 	// saved is the bytes of the edges inside each group, no longer sent.
 	saved []float64
 	// fused is the number of each group's tasks that belong to a fused
@@ -42,14 +45,19 @@ func (b *builder) fuse(l layout) {
 	gs.head, gs.tail = make([]int32, 0, b.nt), make([]int32, 0, b.nt)
 	gs.size, gs.class = make([]int32, 0, b.nt), make([]int32, 0, b.nt)
 	gs.sum, gs.saved = make([]float64, 0, b.nt*b.nc), make([]float64, 0, b.nt)
+	b.robustFusion()
 	for _, t32 := range b.taskSched.Order {
 		t := int(t32)
 		gs.next[t] = -1
 		if e := b.fusibleIn(t); e >= 0 && l.fuse {
 			gi := int(gs.ofTask[b.from[e]])
+			was := gs.class[gi]
 			if b.shouldFuse(gi, t, e, l.class[t]) {
-				b.appendTask(gi, t, e)
-				continue
+				if !b.riskyChain(gi, t, int(gs.class[gi])) {
+					b.appendTask(gi, t, e)
+					continue
+				}
+				gs.class[gi] = was
 			}
 		}
 		b.newGroup(t, l.class[t])
@@ -137,6 +145,9 @@ func (b *builder) newGroup(t int, class int32) {
 	gs.size = append(gs.size, 1)
 	gs.class = append(gs.class, class)
 	gs.sum = append(gs.sum, b.work[t*b.nc:(t+1)*b.nc]...)
+	if gs.spread != nil {
+		gs.spread = append(gs.spread, b.taskSpread[t*b.nc:(t+1)*b.nc]...)
+	}
 	gs.saved = append(gs.saved, 0)
 }
 
@@ -149,6 +160,11 @@ func (b *builder) appendTask(gi, t, e int) {
 	gs.saved[gi] += b.bytes[e]
 	for c := 0; c < b.nc; c++ {
 		gs.sum[gi*b.nc+c] += b.work[t*b.nc+c]
+	}
+	if gs.spread != nil {
+		for c := 0; c < b.nc; c++ {
+			gs.spread[gi*b.nc+c] += b.taskSpread[t*b.nc+c]
+		}
 	}
 }
 

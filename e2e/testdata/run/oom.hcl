@@ -1,6 +1,6 @@
 # A task that needs about 70 MiB but is planned with 64 MiB: under the exec
 # driver (cgroups enforce memory) the kernel kills it, and `shardwise run`
-# retries it with 1.25 x 64 = 80 MiB, where it completes.
+# retries it with 2 x 64 = 128 MiB, where it completes.
 
 graph "oom" {
   datacenters = ["dc1"]

@@ -2,8 +2,8 @@
 # driver: its memory cgroup holds it to its limit (memory_max, 1.5 x memory
 # on memory-intensive, which oversubscribes), the kernel kills it, the
 # driver reports OOMKilled, and `shardwise run -retries N` retries it with
-# 1.25 x the limit it died at until it fits (64 -> 120 -> 225 MiB memory,
-# 96, 180, 337 MiB memory_max). tail -c buffers the last 300 MiB it reads.
+# twice the limit it died at until it fits (64 -> 192 -> 576 MiB memory,
+# 96, 288, 864 MiB memory_max; launcher/replan.OOMRetry). tail -c buffers the last 300 MiB it reads.
 
 graph "shard-oom" {
   datacenters = ["dc1"]
