@@ -38,4 +38,3 @@ func (c *Cluster) AddClient(ctx context.Context, cl Class) error {
 		return c.nodesPending([]Class{cl}), nil
 	})
 }
-

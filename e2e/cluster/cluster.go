@@ -55,9 +55,9 @@ type Cluster struct {
 	consulAddr string
 	// serverRPC and consulHTTP are the ports a client added later joins.
 	serverRPC, consulHTTP int
-	client     *api.Client // for callers: no timeout (blocking queries, streams)
-	probe      *api.Client // for readiness checks: every request bounded
-	probeHTTP  *http.Client
+	client                *api.Client // for callers: no timeout (blocking queries, streams)
+	probe                 *api.Client // for readiness checks: every request bounded
+	probeHTTP             *http.Client
 
 	mu      sync.Mutex
 	nodes   map[string]string // class name -> node ID
