@@ -247,3 +247,17 @@ func TestSpeedsFromHistory(t *testing.T) {
 		t.Errorf("loaded slow cpu speed %v", s)
 	}
 }
+
+// TestNoGPUClassDoesNotInheritDefaultDevice: a node class named like the
+// default's GPU class but without GPUs loads, through -catalog's merge
+// over the default, as a class without GPUs or device.
+func TestNoGPUClassDoesNotInheritDefaultDevice(t *testing.T) {
+	rep, err := FromNodes([]*api.Node{node("g", "gpu-accelerated", 8000, 16384)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := loadBack(t, rep)
+	if g := cat.Class("gpu-accelerated"); g.Shape.GPUs != 0 || g.Placement.Device != nil {
+		t.Fatalf("gpu-accelerated after load: %d GPUs, device %+v", g.Shape.GPUs, g.Placement.Device)
+	}
+}

@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/shardwise/shardwise/planner/catalog"
 )
 
@@ -22,9 +26,15 @@ func (r *Report) WriteHCL(w io.Writer) error {
 		b.WriteString("# " + line + "\n")
 	}
 	b.WriteString("\n")
-	if err := catalog.WriteHCL(&b, r.Catalog); err != nil {
+	var cat bytes.Buffer
+	if err := catalog.WriteHCL(&cat, r.Catalog); err != nil {
 		return err
 	}
+	src, err := explicitNoGPUs(cat.Bytes())
+	if err != nil {
+		return err
+	}
+	b.Write(src)
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write discovered catalog: %w", err)
 	}
@@ -95,4 +105,25 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return id
+}
+
+// explicitNoGPUs adds gpus = 0 and gpu_memory = "0MiB" to every instance block that sets no gpus:
+// -catalog merges the file over the default catalog, and a discovered
+// class without GPUs that shares a default class's name (a node class
+// "gpu-accelerated" whose nodes have no GPU) must not inherit the
+// default's GPU and device request.
+func explicitNoGPUs(src []byte) ([]byte, error) {
+	f, diags := hclwrite.ParseConfig(src, "discovered.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("write discovered catalog: %s", diags.Error())
+	}
+	for _, ex := range f.Body().Blocks() {
+		for _, in := range ex.Body().Blocks() {
+			if in.Type() == "instance" && in.Body().GetAttribute("gpus") == nil {
+				in.Body().SetAttributeValue("gpus", cty.NumberIntVal(0))
+				in.Body().SetAttributeValue("gpu_memory", cty.StringVal("0MiB"))
+			}
+		}
+	}
+	return f.Bytes(), nil
 }
