@@ -57,6 +57,7 @@ func TestDiscoverCatalogFromCluster(t *testing.T) {
 				want.Shape.CPU, want.Shape.MemoryMiB, want.Shape.DiskMiB)
 		}
 	}
+	t.Logf("discovery summary:\n%s", summary)
 	gpu := cat.Class("gpu-accelerated")
 	if gpu.Shape.GPUs != 2 || gpu.Shape.GPUMemoryMiB != 80*1024 || gpu.Placement.Device == nil ||
 		gpu.Placement.Device.Name != "nvidia/gpu/fake-80gib" {
