@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,10 +19,11 @@ import (
 // discover runs `shardwise executors -discover -format hcl -out FILE`
 // against the cluster and loads the file as -catalog would; it returns
 // the loaded catalog, the file and the summary on stderr.
-func discover(t *testing.T, c *cluster.Cluster, name string) (*catalog.Catalog, string, string) {
+func discover(t *testing.T, c *cluster.Cluster, name string, flags ...string) (*catalog.Catalog, string, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	_, errOut, code := cli(t, []string{"NOMAD_ADDR=" + c.NomadAddr()}, "executors", "-discover", "-format", "hcl", "-out", path)
+	args := append([]string{"executors", "-discover", "-format", "hcl", "-out", path}, flags...)
+	_, errOut, code := cli(t, []string{"NOMAD_ADDR=" + c.NomadAddr()}, args...)
 	if code != 0 {
 		t.Fatalf("executors -discover exit %d\n%s", code, errOut)
 	}
@@ -101,7 +103,24 @@ func TestDiscoverCatalogFromCluster(t *testing.T) {
 	if err := c.AddClient(ctx, cluster.Class{Name: "edge-small", CPUMHz: 4000, MemoryMiB: 4096, DiskMiB: 8192}); err != nil {
 		t.Fatal(err)
 	}
-	cat2, _, summary2 := discover(t, c, "again.hcl")
+	// History where two cpu-bound signatures ran twice as long on io-bound
+	// as on cpu-heavy (the reference) gives io-bound cpu speed 0.5, n=2.
+	hist := filepath.Join(t.TempDir(), "history.jsonl")
+	var lines []string
+	for _, r := range []struct {
+		class, sig string
+		secs       int
+	}{{"cpu-heavy", "a", 10}, {"io-bound", "a", 20}, {"cpu-heavy", "b", 30}, {"io-bound", "b", 60}} {
+		lines = append(lines, fmt.Sprintf(`{"task":"%s","signature":"%s","node_class":"%s","runtime_seconds":%d,"cores":4,"cpu_percent":400,"exit_code":0}`,
+			r.sig, r.sig, r.class, r.secs))
+	}
+	if err := os.WriteFile(hist, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cat2, _, summary2 := discover(t, c, "again.hcl", "-history", hist)
+	if s := cat2.Class("io-bound").Speed["cpu"]; s != 0.5 || !strings.Contains(summary2, "cpu 0.5 (history, n=2)") {
+		t.Errorf("io-bound cpu speed %v from -history; summary:\n%s", s, summary2)
+	}
 	edge := cat2.Class("edge-small")
 	if edge == nil || edge.Instances != 1 || edge.Shape.CPU != 4000 || edge.Shape.MemoryMiB != 4096 || edge.Shape.DiskMiB != 8192 {
 		t.Fatalf("edge-small after adding its node: %+v\n%s", edge, summary2)
