@@ -166,3 +166,20 @@ func TestStdLogIsFormatted(t *testing.T) {
 		t.Errorf("stderr = %q", got)
 	}
 }
+
+// TestExecutorsDiscoverUnreachable: -discover against an address where no
+// Nomad agent listens fails with exit 1 and says which address, writing
+// no -out file.
+func TestExecutorsDiscoverUnreachable(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cat.hcl")
+	stdout, stderr, code := runCLI("executors", "-discover", "-address", "http://127.0.0.1:1", "-format", "hcl", "-out", out)
+	if code != 1 || !strings.Contains(stderr, "cannot reach the Nomad agent at http://127.0.0.1:1") || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("-out file written despite the error: %v", err)
+	}
+	if _, stderr, code := runCLI("executors", "-out", out); code != 2 || !strings.Contains(stderr, "go with -discover") {
+		t.Fatalf("-out without -discover: exit %d, %q", code, stderr)
+	}
+}

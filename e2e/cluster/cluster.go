@@ -53,9 +53,11 @@ type Cluster struct {
 
 	nomadAddr  string
 	consulAddr string
-	client     *api.Client // for callers: no timeout (blocking queries, streams)
-	probe      *api.Client // for readiness checks: every request bounded
-	probeHTTP  *http.Client
+	// serverRPC and consulHTTP are the ports a client added later joins.
+	serverRPC, consulHTTP int
+	client                *api.Client // for callers: no timeout (blocking queries, streams)
+	probe                 *api.Client // for readiness checks: every request bounded
+	probeHTTP             *http.Client
 
 	mu      sync.Mutex
 	nodes   map[string]string // class name -> node ID
@@ -157,6 +159,7 @@ func (c *Cluster) configure(p *portPicker) error {
 	}
 	env := agentEnv(cp.HTTP, string(c.dir))
 	c.consulAddr = fmt.Sprintf("http://127.0.0.1:%d", cp.HTTP)
+	c.serverRPC, c.consulHTTP = sp.RPC, cp.HTTP
 	c.nomadAddr = fmt.Sprintf("http://127.0.0.1:%d", sp.HTTP)
 	if c.client, err = api.NewClient(&api.Config{Address: c.nomadAddr}); err != nil {
 		return fmt.Errorf("cluster: nomad api client: %w", err)
