@@ -35,13 +35,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/translator/hcltext"
 )
 
 // Write writes g to w as one formatted graph block (see the package doc for
@@ -63,7 +65,7 @@ func Write(w io.Writer, g *graph.Graph) error {
 }
 
 // Encode returns g in the graph language, formatted as by hclwrite.Format.
-// It fails as Write does.
+// It fails as Write does. Its time and memory are linear in the size of g.
 func Encode(g *graph.Graph) ([]byte, error) {
 	if len(g.Tasks) == 0 {
 		return nil, fmt.Errorf("graph %q: no tasks to write", g.Name)
@@ -73,16 +75,18 @@ func Encode(g *graph.Graph) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph %q: %w", g.Name, err)
 	}
-	f := hclwrite.NewEmptyFile()
-	gb := f.Body().AppendNewBlock("graph", []string{g.Name}).Body()
-	writeGraphAttrs(gb, g)
+	w := &writer{nm: nm}
+	w.Open("graph", g.Name)
+	w.graphAttrs(g)
 	for _, t := range g.Tasks {
-		tb := appendBlock(gb, "task", []string{nm.task[t.Name]})
-		if err := writeTask(tb, t, nm, extra[t.Name]); err != nil {
+		w.block("task", nm.task[t.Name])
+		if err := w.task(t, extra[t.Name]); err != nil {
 			return nil, fmt.Errorf("graph %q: task %q: %w", g.Name, t.Name, err)
 		}
+		w.end()
 	}
-	return hclwrite.Format(f.Bytes()), nil
+	w.Close()
+	return w.Bytes(), nil
 }
 
 // namer holds the identifier of every task and output of a graph.
@@ -172,175 +176,246 @@ func undeclaredEdges(g *graph.Graph) (map[string]*extraRefs, error) {
 	return extra, nil
 }
 
-func writeGraphAttrs(b *hclwrite.Body, g *graph.Graph) {
-	if len(g.Datacenters) > 0 {
-		b.SetAttributeValue("datacenters", stringList(g.Datacenters))
-	}
-	setString(b, "region", g.Region)
-	setString(b, "namespace", g.Namespace)
-	setInt(b, "priority", int64(g.Priority))
-	setString(b, "driver", g.Driver)
+// writer emits the graph language through hcltext. It keeps, per open
+// block, whether the block holds anything yet: a nested block is preceded
+// by a blank line when it does (the layout of docs/graph-language.md).
+type writer struct {
+	hcltext.Writer
+	nm       *namer
+	nonEmpty []bool
 }
 
-func writeTask(b *hclwrite.Body, t *graph.Task, nm *namer, extra *extraRefs) error {
-	label := nm.task[t.Name]
-	setString(b, "command", t.Command)
-	if len(t.Args) > 0 {
-		b.SetAttributeValue("args", stringList(t.Args))
+// block opens a nested block.
+func (w *writer) block(typ string, labels ...string) {
+	if n := len(w.nonEmpty); n > 0 && w.nonEmpty[n-1] {
+		w.Blank()
 	}
-	writeEnv(b, t, label)
+	w.mark()
+	w.Open(typ, labels...)
+	w.nonEmpty = append(w.nonEmpty, false)
+}
+
+// end closes the block block opened.
+func (w *writer) end() {
+	w.nonEmpty = w.nonEmpty[:len(w.nonEmpty)-1]
+	w.Close()
+}
+
+// mark records that the innermost open block holds something.
+func (w *writer) mark() {
+	if n := len(w.nonEmpty); n > 0 {
+		w.nonEmpty[n-1] = true
+	}
+}
+
+// attr writes an attribute whose value is HCL text.
+func (w *writer) attr(name, value string) {
+	w.mark()
+	w.Attr(name, value)
+}
+
+func (w *writer) str(name, v string) {
+	if v != "" {
+		w.attr(name, hcltext.Quote(v))
+	}
+}
+
+func (w *writer) int(name string, v int64) {
+	if v != 0 {
+		w.attr(name, strconv.FormatInt(v, 10))
+	}
+}
+
+// strMap writes a map of strings as an object attribute, one key a line in
+// key order, as hclwrite writes a cty map.
+func (w *writer) strMap(name string, m map[string]string) {
+	w.mark()
+	// Values of a map[string]string are always writable.
+	_ = w.Value(name, m)
+}
+
+func (w *writer) graphAttrs(g *graph.Graph) {
+	w.nonEmpty = append(w.nonEmpty, false)
+	if len(g.Datacenters) > 0 {
+		w.attr("datacenters", hcltext.List(g.Datacenters))
+	}
+	w.str("region", g.Region)
+	w.str("namespace", g.Namespace)
+	w.int("priority", int64(g.Priority))
+	w.str("driver", g.Driver)
+}
+
+func (w *writer) task(t *graph.Task, extra *extraRefs) error {
+	label := w.nm.task[t.Name]
+	w.str("command", t.Command)
+	if len(t.Args) > 0 {
+		w.attr("args", hcltext.List(t.Args))
+	}
+	w.env(t, label)
 	if t.Signature != "" && t.Signature != label {
-		b.SetAttributeValue("signature", cty.StringVal(t.Signature))
+		w.attr("signature", hcltext.Quote(t.Signature))
 	}
 	if t.Type != "" && t.Type != graph.TypeBatch {
-		b.SetAttributeValue("type", cty.StringVal(string(t.Type)))
+		w.attr("type", hcltext.Quote(string(t.Type)))
 	}
 	inputs, deps := t.Inputs, t.DependsOn
 	if extra != nil {
 		inputs = append(append([]graph.Input(nil), inputs...), extra.inputs...)
 		deps = append(append([]string(nil), deps...), extra.deps...)
 	}
-	if err := writeDependsOn(b, deps, nm); err != nil {
+	if err := w.dependsOn(deps); err != nil {
 		return err
 	}
 	for _, a := range t.Artifacts {
-		writeArtifact(b, a)
+		w.artifact(a)
 	}
 	for _, in := range inputs {
-		if err := writeInput(b, in, nm); err != nil {
+		if err := w.input(in); err != nil {
 			return err
 		}
 	}
 	for _, o := range t.Outputs {
-		if err := writeOutput(b, o, nm.output[t.Name][o.Name]); err != nil {
+		if err := w.output(o, w.nm.output[t.Name][o.Name]); err != nil {
 			return err
 		}
 	}
-	if err := writeHints(b, t.Hints); err != nil {
+	if err := w.hints(t.Hints); err != nil {
 		return err
 	}
-	return writeSplit(b, t.Split)
+	return w.split(t.Split)
 }
 
-// writeEnv writes t's env, plus OriginalNameEnv when label is not t's name
+// env writes t's env, plus OriginalNameEnv when label is not t's name
 // (unless t's env already sets that key).
-func writeEnv(b *hclwrite.Body, t *graph.Task, label string) {
-	env := map[string]cty.Value{}
-	for k, v := range t.Env {
-		env[k] = cty.StringVal(v)
-	}
+func (w *writer) env(t *graph.Task, label string) {
+	env := t.Env
 	if _, set := env[OriginalNameEnv]; !set && label != t.Name {
-		env[OriginalNameEnv] = cty.StringVal(t.Name)
+		env = make(map[string]string, len(t.Env)+1)
+		maps.Copy(env, t.Env)
+		env[OriginalNameEnv] = t.Name
 	}
 	if len(env) > 0 {
-		b.SetAttributeValue("env", cty.MapVal(env))
+		w.strMap("env", env)
 	}
 }
 
-func writeDependsOn(b *hclwrite.Body, deps []string, nm *namer) error {
+func (w *writer) dependsOn(deps []string) error {
 	seen := map[string]bool{}
-	var elems []hclwrite.Tokens
+	var sb strings.Builder
 	for _, d := range deps {
 		if seen[d] {
 			continue
 		}
 		seen[d] = true
-		tid, _, err := nm.ref(d, "")
+		tid, _, err := w.nm.ref(d, "")
 		if err != nil {
 			return fmt.Errorf("depends_on: %w", err)
 		}
-		elems = append(elems, hclwrite.TokensForTraversal(hcl.Traversal{
-			hcl.TraverseRoot{Name: "task"}, hcl.TraverseAttr{Name: tid},
-		}))
+		if sb.Len() > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("task.")
+		sb.WriteString(tid)
 	}
-	if len(elems) > 0 {
-		b.SetAttributeRaw("depends_on", hclwrite.TokensForTuple(elems))
+	if sb.Len() > 0 {
+		w.attr("depends_on", "["+sb.String()+"]")
 	}
 	return nil
 }
 
-func writeArtifact(b *hclwrite.Body, a graph.Artifact) {
-	ab := appendBlock(b, "artifact", nil)
-	setString(ab, "source", a.Source)
-	setString(ab, "destination", a.Destination)
+func (w *writer) artifact(a graph.Artifact) {
+	w.block("artifact")
+	w.str("source", a.Source)
+	w.str("destination", a.Destination)
 	if len(a.Options) > 0 {
-		ab.SetAttributeValue("options", stringMap(a.Options))
+		w.strMap("options", a.Options)
 	}
+	w.end()
 }
 
-func writeInput(b *hclwrite.Body, in graph.Input, nm *namer) error {
+func (w *writer) input(in graph.Input) error {
 	if in.Output == "" {
 		return fmt.Errorf("input from task %q names no output", in.Task)
 	}
-	tid, oid, err := nm.ref(in.Task, in.Output)
+	tid, oid, err := w.nm.ref(in.Task, in.Output)
 	if err != nil {
 		return fmt.Errorf("input: %w", err)
 	}
-	ib := appendBlock(b, "input", nil)
-	ib.SetAttributeTraversal("from", hcl.Traversal{
-		hcl.TraverseRoot{Name: "task"},
-		hcl.TraverseAttr{Name: tid},
-		hcl.TraverseAttr{Name: "output"},
-		hcl.TraverseAttr{Name: oid},
-	})
+	w.block("input")
+	w.attr("from", "task."+tid+".output."+oid)
 	if in.Path != "" && in.Path != "in/"+tid+"-"+oid {
-		ib.SetAttributeValue("path", cty.StringVal(in.Path))
+		w.attr("path", hcltext.Quote(in.Path))
 	}
+	w.end()
 	return nil
 }
 
-func writeOutput(b *hclwrite.Body, o graph.Output, label string) error {
-	ob := appendBlock(b, "output", []string{label})
-	if o.Path != "" && o.Path != "out/"+label {
-		ob.SetAttributeValue("path", cty.StringVal(o.Path))
-	}
+func (w *writer) output(o graph.Output, label string) error {
 	if o.Bytes < 0 {
 		return fmt.Errorf("output %q: size %d bytes: must not be negative", o.Name, o.Bytes)
 	}
+	size := ""
 	if o.Bytes > 0 {
-		if err := setSize(ob, "size", o.Bytes); err != nil {
-			return fmt.Errorf("output %q: %w", o.Name, err)
+		s, err := FormatSize(o.Bytes)
+		if err != nil {
+			return fmt.Errorf("output %q: size: %w", o.Name, err)
 		}
+		size = s
 	}
+	w.block("output", label)
+	if o.Path != "" && o.Path != "out/"+label {
+		w.attr("path", hcltext.Quote(o.Path))
+	}
+	w.str("size", size)
 	if o.Stream {
-		ob.SetAttributeValue("stream", cty.True)
+		w.attr("stream", "true")
 	}
+	w.end()
 	return nil
 }
 
-func writeHints(b *hclwrite.Body, h graph.Hints) error {
+func (w *writer) hints(h graph.Hints) error {
 	h.DefRange = hcl.Range{}
 	if h == (graph.Hints{}) {
 		return nil
 	}
-	hb := appendBlock(b, "hints", nil)
-	setString(hb, "kind", string(h.Kind))
-	setInt(hb, "cpu", int64(h.CPU))
-	setInt(hb, "cores", int64(h.Cores))
-	sizes := []struct {
+	vals := make(map[string]string, 4)
+	for _, s := range []struct {
 		name string
 		mib  int64
-	}{{"memory", h.MemoryMiB}, {"disk", h.DiskMiB}}
-	for _, s := range sizes {
-		if err := setMiB(hb, s.name, s.mib); err != nil {
+	}{{"memory", h.MemoryMiB}, {"disk", h.DiskMiB}, {"gpu_memory", h.GPUMemoryMiB}} {
+		v, err := formatMiB(s.name, s.mib)
+		if err != nil {
 			return fmt.Errorf("hints: %w", err)
 		}
+		vals[s.name] = v
 	}
-	setInt(hb, "gpus", int64(h.GPUs))
-	if err := setMiB(hb, "gpu_memory", h.GPUMemoryMiB); err != nil {
-		return fmt.Errorf("hints: %w", err)
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"runtime", h.Runtime}, {"latency", h.LatencyTarget}} {
+		v, err := formatDuration(d.name, d.d)
+		if err != nil {
+			return fmt.Errorf("hints: %w", err)
+		}
+		vals[d.name] = v
 	}
-	if err := setDuration(hb, "runtime", h.Runtime); err != nil {
-		return fmt.Errorf("hints: %w", err)
-	}
-	if err := setDuration(hb, "latency", h.LatencyTarget); err != nil {
-		return fmt.Errorf("hints: %w", err)
-	}
-	setString(hb, "executor", h.Executor)
+	w.block("hints")
+	w.str("kind", string(h.Kind))
+	w.int("cpu", int64(h.CPU))
+	w.int("cores", int64(h.Cores))
+	w.str("memory", vals["memory"])
+	w.str("disk", vals["disk"])
+	w.int("gpus", int64(h.GPUs))
+	w.str("gpu_memory", vals["gpu_memory"])
+	w.str("runtime", vals["runtime"])
+	w.str("latency", vals["latency"])
+	w.str("executor", h.Executor)
+	w.end()
 	return nil
 }
 
-func writeSplit(b *hclwrite.Body, s *graph.Split) error {
+func (w *writer) split(s *graph.Split) error {
 	if s == nil {
 		return nil
 	}
@@ -350,83 +425,45 @@ func writeSplit(b *hclwrite.Body, s *graph.Split) error {
 	if s.Items == 1 || s.MaxShards == 1 || s.InputBytes < 0 || s.Items < 0 || s.MaxShards < 0 {
 		return fmt.Errorf("split: items and max_shards must be 0 (unset) or at least 2, input_size not negative")
 	}
-	sb := appendBlock(b, "split", nil)
+	size := ""
 	if s.InputBytes != 0 {
-		if err := setSize(sb, "input_size", s.InputBytes); err != nil {
-			return fmt.Errorf("split: %w", err)
+		v, err := FormatSize(s.InputBytes)
+		if err != nil {
+			return fmt.Errorf("split: input_size: %w", err)
 		}
+		size = v
 	}
-	setInt(sb, "items", int64(s.Items))
-	setInt(sb, "max_shards", int64(s.MaxShards))
+	w.block("split")
+	w.str("input_size", size)
+	w.int("items", int64(s.Items))
+	w.int("max_shards", int64(s.MaxShards))
+	w.end()
 	return nil
 }
 
-// appendBlock appends a nested block preceded by a blank line when the body
-// already holds something, the layout of docs/graph-language.md.
-func appendBlock(b *hclwrite.Body, typ string, labels []string) *hclwrite.Body {
-	if len(b.Attributes()) > 0 || len(b.Blocks()) > 0 {
-		b.AppendNewline()
-	}
-	return b.AppendNewBlock(typ, labels).Body()
-}
-
-func setString(b *hclwrite.Body, name, v string) {
-	if v != "" {
-		b.SetAttributeValue(name, cty.StringVal(v))
-	}
-}
-
-func setInt(b *hclwrite.Body, name string, v int64) {
-	if v != 0 {
-		b.SetAttributeValue(name, cty.NumberIntVal(v))
-	}
-}
-
-func setSize(b *hclwrite.Body, name string, n int64) error {
-	s, err := FormatSize(n)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	b.SetAttributeValue(name, cty.StringVal(s))
-	return nil
-}
-
-// setMiB writes a size given in MiB; 0 means unset.
-func setMiB(b *hclwrite.Body, name string, mib int64) error {
+// formatMiB formats a size given in MiB; 0 means unset ("").
+func formatMiB(name string, mib int64) (string, error) {
 	if mib == 0 {
-		return nil
+		return "", nil
 	}
 	if mib < 0 || mib > (1<<53)>>20 {
-		return fmt.Errorf("%s: %d MiB out of range", name, mib)
+		return "", fmt.Errorf("%s: %d MiB out of range", name, mib)
 	}
-	return setSize(b, name, mib<<20)
+	s, err := FormatSize(mib << 20)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
 }
 
-// setDuration writes a duration; 0 means unset.
-func setDuration(b *hclwrite.Body, name string, d time.Duration) error {
+// formatDuration formats a duration; 0 means unset ("").
+func formatDuration(name string, d time.Duration) (string, error) {
 	if d == 0 {
-		return nil
+		return "", nil
 	}
 	s, err := FormatDuration(d)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	b.SetAttributeValue(name, cty.StringVal(s))
-	return nil
-}
-
-func stringList(vs []string) cty.Value {
-	l := make([]cty.Value, len(vs))
-	for i, v := range vs {
-		l[i] = cty.StringVal(v)
-	}
-	return cty.ListVal(l)
-}
-
-func stringMap(m map[string]string) cty.Value {
-	vs := make(map[string]cty.Value, len(m))
-	for k, v := range m {
-		vs[k] = cty.StringVal(v)
-	}
-	return cty.MapVal(vs)
+	return s, nil
 }

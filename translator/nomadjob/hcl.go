@@ -10,7 +10,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/translator/hcltext"
 )
+
+// emitter writes a jobspec's lines.
+type emitter struct{ hcltext.Writer }
 
 // WriteHCL writes job as a Nomad jobspec (HCL2) with the jobspec's own
 // block and attribute names (job, group, task, constraint, restart,
@@ -41,12 +46,12 @@ func WriteHCL(w io.Writer, job *api.Job) error {
 		return fmt.Errorf("write hcl: job %s: %w", *job.ID, err)
 	}
 	var e emitter
-	e.open("job", *job.ID)
+	e.Open("job", *job.ID)
 	if err := e.job(job); err != nil {
 		return fmt.Errorf("write hcl: job %s: %w", *job.ID, err)
 	}
-	e.close()
-	if _, err := w.Write(e.format()); err != nil {
+	e.Close()
+	if _, err := w.Write(e.Bytes()); err != nil {
 		return fmt.Errorf("write hcl: job %s: %w", *job.ID, err)
 	}
 	return nil
@@ -71,12 +76,12 @@ func (e *emitter) job(j *api.Job) error {
 		if g == nil || g.Name == nil {
 			return fmt.Errorf("group without a name")
 		}
-		e.blank()
-		e.open("group", *g.Name)
+		e.Blank()
+		e.Open("group", *g.Name)
 		if err := e.group(g); err != nil {
 			return fmt.Errorf("group %s: %w", *g.Name, err)
 		}
-		e.close()
+		e.Close()
 	}
 	return nil
 }
@@ -89,42 +94,42 @@ func (e *emitter) group(g *api.TaskGroup) error {
 	e.restart(g.RestartPolicy)
 	e.reschedule(g.ReschedulePolicy)
 	if d := g.EphemeralDisk; d != nil {
-		e.open("ephemeral_disk")
+		e.Open("ephemeral_disk")
 		e.bool("sticky", d.Sticky)
 		e.bool("migrate", d.Migrate)
 		e.int("size", d.SizeMB)
-		e.close()
+		e.Close()
 	}
 	for _, t := range g.Tasks {
 		if t == nil {
 			return fmt.Errorf("nil task")
 		}
-		e.blank()
-		e.open("task", t.Name)
+		e.Blank()
+		e.Open("task", t.Name)
 		if err := e.task(t); err != nil {
 			return fmt.Errorf("task %s: %w", t.Name, err)
 		}
-		e.close()
+		e.Close()
 	}
 	return nil
 }
 
 // task writes a task block's body.
 func (e *emitter) task(t *api.Task) error {
-	e.attr("driver", quote(t.Driver))
+	e.Attr("driver", hcltext.Quote(t.Driver))
 	if t.User != "" {
-		e.attr("user", quote(t.User))
+		e.Attr("user", hcltext.Quote(t.User))
 	}
 	if t.Leader {
-		e.attr("leader", "true")
+		e.Attr("leader", "true")
 	}
 	e.duration("kill_timeout", t.KillTimeout)
 	if t.Config != nil {
-		e.open("config")
+		e.Open("config")
 		if err := e.config(t.Config); err != nil {
 			return fmt.Errorf("config: %w", err)
 		}
-		e.close()
+		e.Close()
 	}
 	e.stringMap("env", t.Env)
 	e.stringMap("meta", t.Meta)
@@ -143,10 +148,10 @@ func (e *emitter) task(t *api.Task) error {
 // sorted.
 func (e *emitter) config(config map[string]any) error {
 	for _, k := range slices.Sorted(maps.Keys(config)) {
-		if !validIdentifier(k) {
+		if !hcltext.ValidIdentifier(k) {
 			return fmt.Errorf("key %q is not an HCL identifier", k)
 		}
-		if err := e.value(k, config[k]); err != nil {
+		if err := e.Value(k, config[k]); err != nil {
 			return fmt.Errorf("%s: %w", k, err)
 		}
 	}
@@ -155,7 +160,7 @@ func (e *emitter) config(config map[string]any) error {
 
 // resources writes a resources block.
 func (e *emitter) resources(r *api.Resources) {
-	e.open("resources")
+	e.Open("resources")
 	e.int("cpu", r.CPU)
 	e.int("cores", r.Cores)
 	e.int("memory", r.MemoryMB)
@@ -163,54 +168,54 @@ func (e *emitter) resources(r *api.Resources) {
 	e.int("disk", r.DiskMB)
 	e.int("secrets", r.SecretsMB)
 	for _, d := range r.Devices {
-		e.open("device", d.Name)
+		e.Open("device", d.Name)
 		if d.Count != nil {
-			e.attr("count", fmt.Sprint(*d.Count))
+			e.Attr("count", fmt.Sprint(*d.Count))
 		}
 		e.constraints(d.Constraints)
 		e.affinities(d.Affinities)
-		e.close()
+		e.Close()
 	}
-	e.close()
+	e.Close()
 }
 
 // artifact writes an artifact block.
 func (e *emitter) artifact(a *api.TaskArtifact) {
-	e.open("artifact")
+	e.Open("artifact")
 	e.str("source", a.GetterSource)
 	e.str("destination", a.RelativeDest)
 	e.str("mode", a.GetterMode)
 	e.bool("insecure", a.GetterInsecure)
 	if a.Chown {
-		e.attr("chown", "true")
+		e.Attr("chown", "true")
 	}
 	e.stringMap("options", a.GetterOptions)
 	e.stringMap("headers", a.GetterHeaders)
-	e.close()
+	e.Close()
 }
 
 // constraints writes one constraint block per constraint.
 func (e *emitter) constraints(cs []*api.Constraint) {
 	for _, c := range cs {
-		e.open("constraint")
+		e.Open("constraint")
 		e.nonEmpty("attribute", c.LTarget)
 		e.nonEmpty("operator", c.Operand)
 		e.nonEmpty("value", c.RTarget)
-		e.close()
+		e.Close()
 	}
 }
 
 // affinities writes one affinity block per affinity.
 func (e *emitter) affinities(as []*api.Affinity) {
 	for _, a := range as {
-		e.open("affinity")
+		e.Open("affinity")
 		e.nonEmpty("attribute", a.LTarget)
 		e.nonEmpty("operator", a.Operand)
 		e.nonEmpty("value", a.RTarget)
 		if a.Weight != nil {
-			e.attr("weight", fmt.Sprint(*a.Weight))
+			e.Attr("weight", fmt.Sprint(*a.Weight))
 		}
-		e.close()
+		e.Close()
 	}
 }
 
@@ -219,13 +224,13 @@ func (e *emitter) restart(r *api.RestartPolicy) {
 	if r == nil {
 		return
 	}
-	e.open("restart")
+	e.Open("restart")
 	e.int("attempts", r.Attempts)
 	e.duration("interval", r.Interval)
 	e.duration("delay", r.Delay)
 	e.str("mode", r.Mode)
 	e.bool("render_templates", r.RenderTemplates)
-	e.close()
+	e.Close()
 }
 
 // reschedule writes a reschedule block, if r is set.
@@ -233,14 +238,14 @@ func (e *emitter) reschedule(r *api.ReschedulePolicy) {
 	if r == nil {
 		return
 	}
-	e.open("reschedule")
+	e.Open("reschedule")
 	e.int("attempts", r.Attempts)
 	e.duration("interval", r.Interval)
 	e.duration("delay", r.Delay)
 	e.str("delay_function", r.DelayFunction)
 	e.duration("max_delay", r.MaxDelay)
 	e.bool("unlimited", r.Unlimited)
-	e.close()
+	e.Close()
 }
 
 // stringMap writes a string map (meta, env, options, headers) as a block
@@ -251,56 +256,54 @@ func (e *emitter) stringMap(name string, m map[string]string) {
 		return
 	}
 	keys := slices.Sorted(maps.Keys(m))
-	if slices.ContainsFunc(keys, func(k string) bool { return !validIdentifier(k) }) {
-		e.raw(name + " = {")
+	if slices.ContainsFunc(keys, func(k string) bool { return !hcltext.ValidIdentifier(k) }) {
+		e.Raw(name + " = {")
 		for _, k := range keys {
-			e.attr(objectKey(k), quote(m[k]))
+			e.Attr(hcltext.ObjectKey(k), hcltext.Quote(m[k]))
 		}
-		e.raw("}")
+		e.Raw("}")
 		return
 	}
-	e.open(name)
+	e.Open(name)
 	for _, k := range keys {
-		e.attr(k, quote(m[k]))
+		e.Attr(k, hcltext.Quote(m[k]))
 	}
-	e.close()
+	e.Close()
 }
 
 func (e *emitter) str(name string, v *string) {
 	if v != nil {
-		e.attr(name, quote(*v))
+		e.Attr(name, hcltext.Quote(*v))
 	}
 }
 
 func (e *emitter) nonEmpty(name, v string) {
 	if v != "" {
-		e.attr(name, quote(v))
+		e.Attr(name, hcltext.Quote(v))
 	}
 }
 
 func (e *emitter) int(name string, v *int) {
 	if v != nil {
-		e.attr(name, strconv.Itoa(*v))
+		e.Attr(name, strconv.Itoa(*v))
 	}
 }
 
 func (e *emitter) bool(name string, v *bool) {
 	if v != nil {
-		e.attr(name, strconv.FormatBool(*v))
+		e.Attr(name, strconv.FormatBool(*v))
 	}
 }
 
 func (e *emitter) strings(name string, v []string) {
 	if len(v) > 0 {
-		var sb strings.Builder
-		writeList(&sb, v)
-		e.attr(name, sb.String())
+		e.Attr(name, hcltext.List(v))
 	}
 }
 
 func (e *emitter) duration(name string, v *time.Duration) {
 	if v != nil {
-		e.attr(name, quote(formatDuration(*v)))
+		e.Attr(name, hcltext.Quote(formatDuration(*v)))
 	}
 }
 

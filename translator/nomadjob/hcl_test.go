@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/hashicorp/nomad/api"
 	"github.com/zclconf/go-cty/cty"
@@ -136,34 +135,4 @@ func firstDiffLine(a, b string) int {
 		}
 	}
 	return min(len(al), len(bl)) + 1
-}
-
-// FuzzQuote checks quote against hclwrite's own string escaping.
-func FuzzQuote(f *testing.F) {
-	for _, s := range []string{"", "plain", awkward, "${x}", "%{", "$${", "a\nb", "\x00", "\xff", "e\u0301", "\U0001F600", "\u2028"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want := string(hclwrite.TokensForValue(cty.StringVal(s)).Bytes())
-		if got := quote(s); got != want {
-			t.Errorf("quote(%q) = %s, hclwrite writes %s", s, got, want)
-		}
-	})
-}
-
-// TestValidIdentifier holds the ASCII fast path equal to hclsyntax on
-// every ASCII string of up to two characters and a few longer ones.
-func TestValidIdentifier(t *testing.T) {
-	cases := []string{"", "lib.path", "a-b", "-a", "_", "_1", "1a", "A_b-9", "ключ", "a b", "naïve"}
-	for a := 0; a < 128; a++ {
-		cases = append(cases, string(rune(a)))
-		for b := 0; b < 128; b++ {
-			cases = append(cases, string([]rune{rune(a), rune(b)}))
-		}
-	}
-	for _, s := range cases {
-		if got, want := validIdentifier(s), hclsyntax.ValidIdentifier(s); got != want {
-			t.Errorf("validIdentifier(%q) = %v, hclsyntax says %v", s, got, want)
-		}
-	}
 }

@@ -1,4 +1,11 @@
-package nomadjob
+// Package hcltext writes HCL text directly, laid out byte for byte as
+// hclwrite.Format (and so `nomad fmt`) lays it out: blocks indented two
+// spaces a level, the "=" of consecutive one-line attributes aligned, and
+// strings escaped as hclwrite escapes them. Building the same text through
+// hclwrite's Body API and formatting it costs 20 to 30 times more, which
+// matters for thousands of jobs and for graphs of 100,000 tasks; the
+// writers that use this package keep an hclwrite oracle in their tests.
+package hcltext
 
 import (
 	"fmt"
@@ -26,55 +33,55 @@ type hclLine struct {
 	net int
 }
 
-// emitter collects HCL lines and lays them out the way hclwrite.Format
+// Writer collects HCL lines and lays them out the way hclwrite.Format
 // does: two spaces of indentation per line that opened brackets, and the
 // "=" of consecutive one-line attributes aligned one space after the
 // longest name.
-type emitter struct {
+type Writer struct {
 	lines []hclLine
 }
 
-// open starts a block: kind "label" ... {.
-func (e *emitter) open(kind string, labels ...string) {
+// Open starts a block: kind "label" ... {.
+func (e *Writer) Open(kind string, labels ...string) {
 	text := kind
 	for _, l := range labels {
-		text += " " + quote(l)
+		text += " " + Quote(l)
 	}
 	e.lines = append(e.lines, hclLine{text: text + " {", net: 1})
 }
 
-// close ends a block.
-func (e *emitter) close() { e.lines = append(e.lines, hclLine{text: "}", net: -1}) }
+// Close ends a block.
+func (e *Writer) Close() { e.lines = append(e.lines, hclLine{text: "}", net: -1}) }
 
-// blank adds an empty line.
-func (e *emitter) blank() { e.lines = append(e.lines, hclLine{}) }
+// Blank adds an empty line.
+func (e *Writer) Blank() { e.lines = append(e.lines, hclLine{}) }
 
-// raw adds a line that is not a one-line attribute.
-func (e *emitter) raw(text string) { e.lines = append(e.lines, classify(text)) }
+// Raw adds a line that is not a one-line attribute.
+func (e *Writer) Raw(text string) { e.lines = append(e.lines, classify(text)) }
 
-// attr adds a one-line attribute whose value is already HCL text.
-func (e *emitter) attr(key, value string) {
+// Attr adds a one-line attribute whose value is already HCL text.
+func (e *Writer) Attr(key, value string) {
 	e.lines = append(e.lines, hclLine{key: key, text: value})
 }
 
-// value adds an attribute holding a driver config value, written as
+// Value adds an attribute holding a driver config value, written as
 // hclwrite.TokensForValue writes the equivalent cty value: lists as
 // one-line tuples, maps as objects with one attribute per line.
-func (e *emitter) value(key string, v any) error {
+func (e *Writer) Value(key string, v any) error {
 	var sb strings.Builder
 	if err := writeValue(&sb, v); err != nil {
 		return err
 	}
 	s := sb.String()
 	if !strings.Contains(s, "\n") {
-		e.attr(key, s)
+		e.Attr(key, s)
 		return nil
 	}
 	for i, l := range strings.Split(s, "\n") {
 		if i == 0 {
 			l = key + " = " + l
 		}
-		e.raw(l)
+		e.Raw(l)
 	}
 	return nil
 }
@@ -85,7 +92,7 @@ func (e *emitter) value(key string, v any) error {
 func writeValue(sb *strings.Builder, v any) error {
 	switch x := v.(type) {
 	case string:
-		sb.WriteString(quote(x))
+		sb.WriteString(Quote(x))
 	case bool:
 		sb.WriteString(strconv.FormatBool(x))
 	case int:
@@ -112,6 +119,13 @@ func writeValue(sb *strings.Builder, v any) error {
 	return nil
 }
 
+// List returns xs as a one-line HCL tuple of quoted strings.
+func List(xs []string) string {
+	var sb strings.Builder
+	writeList(&sb, xs)
+	return sb.String()
+}
+
 // writeList writes a tuple of strings.
 func writeList(sb *strings.Builder, xs []string) {
 	sb.WriteByte('[')
@@ -119,7 +133,7 @@ func writeList(sb *strings.Builder, xs []string) {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(quote(x))
+		sb.WriteString(Quote(x))
 	}
 	sb.WriteByte(']')
 }
@@ -149,7 +163,7 @@ func writeObject[T any](sb *strings.Builder, m map[string]T) error {
 	}
 	sb.WriteString("{\n")
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		sb.WriteString(objectKey(k))
+		sb.WriteString(ObjectKey(k))
 		sb.WriteString(" = ")
 		if err := writeValue(sb, m[k]); err != nil {
 			return fmt.Errorf("%s: %w", k, err)
@@ -160,12 +174,12 @@ func writeObject[T any](sb *strings.Builder, m map[string]T) error {
 	return nil
 }
 
-// objectKey returns k bare if it is an HCL identifier, else quoted.
-func objectKey(k string) string {
-	if validIdentifier(k) {
+// ObjectKey returns k bare if it is an HCL identifier, else quoted.
+func ObjectKey(k string) string {
+	if ValidIdentifier(k) {
 		return k
 	}
-	return quote(k)
+	return Quote(k)
 }
 
 // classify splits a line as hclwrite's formatter does: it is a one-line
@@ -209,8 +223,8 @@ func classify(s string) hclLine {
 	return hclLine{text: s, net: net}
 }
 
-// format lays the lines out (hclwrite's formatIndent and formatCells).
-func (e *emitter) format() []byte {
+// Bytes returns the lines laid out (hclwrite's formatIndent and formatCells).
+func (e *Writer) Bytes() []byte {
 	indent := e.indents()
 	pad := e.alignment(indent)
 	size := 0
@@ -238,7 +252,7 @@ func (e *emitter) format() []byte {
 // indents returns each line's indentation level. A line that opens
 // brackets on balance is indented at the current level and pushes one
 // level; a line that closes them pops the levels they opened first.
-func (e *emitter) indents() []int {
+func (e *Writer) indents() []int {
 	stack := make([]int, 0, 10)
 	out := make([]int, len(e.lines))
 	for i, l := range e.lines {
@@ -268,7 +282,7 @@ func (e *emitter) indents() []int {
 // alignment returns, for each one-line attribute, the spaces between its
 // name and "=": runs of consecutive attribute lines align their "=" one
 // column after the widest.
-func (e *emitter) alignment(indent []int) []int {
+func (e *Writer) alignment(indent []int) []int {
 	pad := make([]int, len(e.lines))
 	for start := 0; start < len(e.lines); {
 		if e.lines[start].key == "" {
@@ -304,13 +318,13 @@ func appendSpaces(b []byte, n int) []byte {
 	return b
 }
 
-// quote returns s as an HCL quoted string literal, escaped exactly as
+// Quote returns s as an HCL quoted string literal, escaped exactly as
 // hclwrite escapes it: \n \r \t \" \\, "${" and "%{" doubled to "$${" and
 // "%%{" so they are not templates, and non-printable runes as \uXXXX or
 // \UXXXXXXXX. Like hclwrite (through cty.StringVal), it writes non-ASCII
 // text in Unicode normal form C, which is also what Nomad's parser reads
 // back.
-func quote(s string) string {
+func Quote(s string) string {
 	if plain(s) {
 		return `"` + s + `"`
 	}
@@ -355,9 +369,9 @@ func appendPrintable(buf []byte, r rune) []byte {
 	}
 }
 
-// validIdentifier is hclsyntax.ValidIdentifier with a fast path for ASCII
+// ValidIdentifier is hclsyntax.ValidIdentifier with a fast path for ASCII
 // ([A-Za-z_][A-Za-z0-9_-]*); hclsyntax runs its whole lexer per call.
-func validIdentifier(s string) bool {
+func ValidIdentifier(s string) bool {
 	if !ascii(s) {
 		return hclsyntax.ValidIdentifier(s)
 	}
