@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shardwise/shardwise/planner/graph/synth"
+	"github.com/shardwise/shardwise/translator/graphhcl"
+)
+
+// synthGraphFile writes a synthetic graph of n tasks (Topcuoglu et al. 2002
+// generator: alpha 1, out-degree 3, CCR 0.5, beta 1, seed 1) as a graph
+// file in dir and returns its path.
+func synthGraphFile(tb testing.TB, dir string, n int) string {
+	tb.Helper()
+	g, err := synth.Generate(synth.Params{Tasks: n, Alpha: 1, OutDegree: 3, CCR: 0.5, Beta: 1, Seed: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	src, err := graphhcl.Encode(g)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("synth-%d.hcl", n))
+	if err := os.WriteFile(path, src, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// planCommand runs `shardwise plan` with args, failing tb on a non-zero
+// exit.
+func planCommand(tb testing.TB, args ...string) {
+	tb.Helper()
+	if code := run(append([]string{"plan", "-run", "bench"}, args...), io.Discard, io.Discard); code != 0 {
+		tb.Fatalf("shardwise plan %v: exit %d", args, code)
+	}
+}
+
+// BenchmarkPlanCommand times the whole `shardwise plan` command path on
+// synthetic graph files of 10,000 and 100,000 tasks: read and parse the
+// file, predict, plan, print the table; and with -out also build every
+// shard's Nomad job and write it as HCL and JSON. It reports each in
+// seconds and the 100k/10k ratios (10 for linear growth).
+func BenchmarkPlanCommand(b *testing.B) {
+	dir := b.TempDir()
+	small, large := synthGraphFile(b, dir, 10_000), synthGraphFile(b, dir, 100_000)
+	out := filepath.Join(dir, "jobs")
+	var t [4]time.Duration
+	for b.Loop() {
+		for i, args := range [][]string{{small}, {"-out", out, small}, {large}, {"-out", out, large}} {
+			os.RemoveAll(out)
+			start := time.Now()
+			planCommand(b, args...)
+			t[i] += time.Since(start)
+		}
+	}
+	per := func(d time.Duration) float64 { return d.Seconds() / float64(b.N) }
+	b.ReportMetric(per(t[0]), "s-plan-10k")
+	b.ReportMetric(per(t[1]), "s-plan-out-10k")
+	b.ReportMetric(per(t[2]), "s-plan-100k")
+	b.ReportMetric(per(t[3]), "s-plan-out-100k")
+	b.ReportMetric(float64(t[2])/float64(t[0]), "ratio-plan-100k/10k")
+	b.ReportMetric(float64(t[3])/float64(t[1]), "ratio-plan-out-100k/10k")
+}
+
+// BenchmarkPlanCommand10k is the 10,000-task half alone, for profiling.
+func BenchmarkPlanCommand10k(b *testing.B) {
+	dir := b.TempDir()
+	g := synthGraphFile(b, dir, 10_000)
+	out := filepath.Join(dir, "jobs")
+	for b.Loop() {
+		os.RemoveAll(out)
+		planCommand(b, "-out", out, g)
+	}
+}
