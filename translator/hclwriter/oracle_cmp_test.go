@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/evaluate/synth"
+	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/translator/hclreader"
 )
 

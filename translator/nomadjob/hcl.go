@@ -33,7 +33,8 @@ type emitter struct{ hcltext.Writer }
 // semantics); Jobs therefore never writes one.
 //
 // WriteHCL covers the fields Jobs sets and a few more (name, user,
-// kill_timeout, leader, task constraints and restart, job reschedule). It
+// kill_timeout, leader, task constraints and restart, job reschedule,
+// template source, destination, data, change_mode, perms and delimiters). It
 // returns an error naming the first field it cannot write rather than drop
 // it, an error for a driver config key that is not an HCL identifier or a
 // value that is not a string, bool, number, or list or map of those, and
@@ -138,6 +139,9 @@ func (e *emitter) task(t *api.Task) error {
 	for _, a := range t.Artifacts {
 		e.artifact(a)
 	}
+	for _, tm := range t.Templates {
+		e.template(tm)
+	}
 	if t.Resources != nil {
 		e.resources(t.Resources)
 	}
@@ -191,6 +195,19 @@ func (e *emitter) artifact(a *api.TaskArtifact) {
 	}
 	e.stringMap("options", a.GetterOptions)
 	e.stringMap("headers", a.GetterHeaders)
+	e.Close()
+}
+
+// template writes a template block (the fields unsupported lets through).
+func (e *emitter) template(t *api.Template) {
+	e.Open("template")
+	e.str("source", t.SourcePath)
+	e.str("destination", t.DestPath)
+	e.str("data", t.EmbeddedTmpl)
+	e.str("change_mode", t.ChangeMode)
+	e.str("perms", t.Perms)
+	e.str("left_delimiter", t.LeftDelim)
+	e.str("right_delimiter", t.RightDelim)
 	e.Close()
 }
 

@@ -45,6 +45,8 @@ func oddJob() *api.Job {
 					Interval: new(time.Hour + 30*time.Minute)},
 				Artifacts: []*api.TaskArtifact{{GetterSource: new("git::https://x/y.git"), GetterMode: new("dir"),
 					GetterInsecure: new(false), Chown: true, GetterHeaders: map[string]string{"X-Auth": "t"}}},
+				Templates: []*api.Template{{EmbeddedTmpl: new("set -e\necho ${HOME} %{x} {{ y }} \"q\"\n"), DestPath: new("local/s.sh"),
+					LeftDelim: new("[["), RightDelim: new("]]"), Perms: new("0755"), ChangeMode: new("noop")}},
 				Resources: &api.Resources{Cores: new(2), MemoryMB: new(64), DiskMB: new(100), SecretsMB: new(1),
 					Devices: []*api.RequestedDevice{{Name: "nvidia/gpu/" + weird, Count: new(uint64(1)),
 						Affinities: []*api.Affinity{{LTarget: "${device.model}", Operand: "=", RTarget: "A100", Weight: new(int8(50))}}}}},

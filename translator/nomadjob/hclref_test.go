@@ -121,6 +121,16 @@ func refWriteTask(b *hclwrite.Body, t *api.Task) error {
 	for _, a := range t.Artifacts {
 		refWriteArtifact(b.AppendNewBlock("artifact", nil).Body(), a)
 	}
+	for _, tm := range t.Templates {
+		tb := b.AppendNewBlock("template", nil).Body()
+		refSetString(tb, "source", tm.SourcePath)
+		refSetString(tb, "destination", tm.DestPath)
+		refSetString(tb, "data", tm.EmbeddedTmpl)
+		refSetString(tb, "change_mode", tm.ChangeMode)
+		refSetString(tb, "perms", tm.Perms)
+		refSetString(tb, "left_delimiter", tm.LeftDelim)
+		refSetString(tb, "right_delimiter", tm.RightDelim)
+	}
 	if t.Resources != nil {
 		refWriteResources(b.AppendNewBlock("resources", nil).Body(), t.Resources)
 	}

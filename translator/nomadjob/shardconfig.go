@@ -1,17 +1,20 @@
 package nomadjob
 
 import (
+	"github.com/hashicorp/nomad/api"
+
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/sdk"
 )
 
 // shardConfig is the config of the "shard" driver, sdk.TaskConfig (whose
-// fields say what each key holds), as a Nomad task config map.
-func (b *builder) shardConfig(u *unit, tasks []*graph.Task, overrides []map[string]string) (map[string]any, error) {
-	c, err := b.execConfig(tasks, overrides)
+// fields say what each key holds), as a Nomad task config map, and the
+// template block shipping a long script (see execConfig).
+func (b *builder) shardConfig(u *unit, tasks []*graph.Task, overrides []map[string]string) (map[string]any, *api.Template, error) {
+	c, script, err := b.execConfig(tasks, overrides)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tc := sdk.TaskConfig{
 		Command: c["command"].(string),
@@ -30,7 +33,7 @@ func (b *builder) shardConfig(u *unit, tasks []*graph.Task, overrides []map[stri
 	} else {
 		tc.Shard = u.first().ID
 	}
-	return tc.Map(), nil
+	return tc.Map(), script, nil
 }
 
 // taskList describes each task for the shard driver.

@@ -27,6 +27,9 @@ const (
 	EnvShard     = "SHARDWISE_SHARD"
 	EnvClass     = "SHARDWISE_CLASS"
 	EnvTasks     = "SHARDWISE_TASKS" // comma list, run order
+	// EnvTasksFile replaces EnvTasks when the list is longer than
+	// MaxInline: the path of a file holding it.
+	EnvTasksFile = "SHARDWISE_TASKS_FILE"
 	EnvSplitTask = "SHARDWISE_SPLIT_TASK"
 	// EnvSplitIndex is "${NOMAD_ALLOC_INDEX}", interpolated by Nomad.
 	EnvSplitIndex  = "SHARDWISE_SPLIT_INDEX"
@@ -38,7 +41,7 @@ const (
 
 // reservedEnv holds the names Jobs sets; a task's env may not override them.
 var reservedEnv = map[string]bool{
-	EnvGraph: true, EnvRun: true, EnvJob: true, EnvShard: true, EnvClass: true, EnvTasks: true,
+	EnvGraph: true, EnvRun: true, EnvJob: true, EnvShard: true, EnvClass: true, EnvTasks: true, EnvTasksFile: true,
 	EnvSplitTask: true, EnvSplitIndex: true, EnvSplitCount: true, EnvSplitShards: true,
 	EnvSplitBytes: true, EnvSplitItems: true,
 }
@@ -64,13 +67,22 @@ func (b *builder) task(u *unit, tasks []*graph.Task, class *catalog.Class, r pla
 	if err := checkName("task", t.Name); err != nil {
 		return nil, err
 	}
+	var script *api.Template
 	if b.opts.Driver == sdk.DriverShard {
-		t.Config, err = b.shardConfig(u, tasks, overrides)
+		t.Config, script, err = b.shardConfig(u, tasks, overrides)
 	} else {
-		t.Config, err = b.execConfig(tasks, overrides)
+		t.Config, script, err = b.execConfig(tasks, overrides)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if script != nil {
+		t.Templates = append(t.Templates, script)
+	}
+	if list := env[EnvTasks]; len(list) > MaxInline {
+		delete(env, EnvTasks)
+		env[EnvTasksFile] = "${NOMAD_TASK_DIR}/" + TasksFile
+		t.Templates = append(t.Templates, fileTemplate(TasksFile, list+"\n"))
 	}
 	return t, nil
 }
@@ -85,20 +97,72 @@ func taskName(u *unit, tasks []*graph.Task) string {
 }
 
 // execConfig is the raw_exec/exec config: the task's own command for a
-// one-task shard, else Shell -c SCRIPT running every task in order.
-func (b *builder) execConfig(tasks []*graph.Task, overrides []map[string]string) (map[string]any, error) {
+// one-task shard, else Shell -c SCRIPT running every task in order. A
+// script longer than MaxInline is shipped as the file ScriptFile through a
+// template block (returned) and run as Shell ${NOMAD_TASK_DIR}/ScriptFile:
+// an exec argument is limited to 128 KiB on Linux.
+func (b *builder) execConfig(tasks []*graph.Task, overrides []map[string]string) (map[string]any, *api.Template, error) {
 	if len(tasks) == 1 && len(overrides[0]) == 0 {
 		t := tasks[0]
 		if t.Command == "" {
-			return nil, fmt.Errorf("task %s: empty command", t.Name)
+			return nil, nil, fmt.Errorf("task %s: empty command", t.Name)
 		}
-		return commandConfig(t.Command, t.Args), nil
+		return commandConfig(t.Command, t.Args), nil, nil
 	}
 	script, err := Script(tasks, overrides)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return commandConfig(b.opts.Shell, []string{"-c", script}), nil
+	if len(script) <= MaxInline {
+		return commandConfig(b.opts.Shell, []string{"-c", script}), nil, nil
+	}
+	return commandConfig(b.opts.Shell, []string{"${NOMAD_TASK_DIR}/" + ScriptFile}), fileTemplate(ScriptFile, script), nil
+}
+
+// MaxInline is the longest fused script, and the longest SHARDWISE_TASKS
+// list, that a job carries inline, in bytes. Linux refuses to exec a
+// command with one argument or environment string over 128 KiB
+// (MAX_ARG_STRLEN) or all of them together over a quarter of the stack
+// limit (ARG_MAX, 2 MiB by default) with E2BIG, "Argument list too long";
+// past MaxInline the text is shipped as a file in the task's local/ folder.
+const MaxInline = 32 << 10
+
+// Files Jobs ships into the task's local/ folder (NOMAD_TASK_DIR) through
+// template blocks when they are too long to pass inline.
+const (
+	// ScriptFile is a fused shard's script, run as Shell ScriptFile.
+	ScriptFile = "shardwise-tasks.sh"
+	// TasksFile holds the SHARDWISE_TASKS comma list; EnvTasksFile names
+	// it instead of SHARDWISE_TASKS.
+	TasksFile = "shardwise-tasks.txt"
+)
+
+// fileTemplate is a template block writing data verbatim to local/name.
+// Nomad renders templates with consul-template, which would run any
+// "{{ ... }}" in data as an action: the delimiters are set to a pair data
+// does not hold.
+func fileTemplate(name, data string) *api.Template {
+	left, right := templateDelims(data)
+	return &api.Template{
+		EmbeddedTmpl: new(data),
+		DestPath:     new("local/" + name),
+		LeftDelim:    new(left),
+		RightDelim:   new(right),
+	}
+}
+
+// templateDelims returns consul-template delimiters that data holds
+// neither of.
+func templateDelims(data string) (string, string) {
+	for i := 0; ; i++ {
+		left, right := "[[shardwise", "shardwise]]"
+		if i > 0 {
+			left, right = fmt.Sprintf("[[shardwise%d", i), fmt.Sprintf("shardwise%d]]", i)
+		}
+		if !strings.Contains(data, left) && !strings.Contains(data, right) {
+			return left, right
+		}
+	}
 }
 
 // commandConfig is a driver config holding command and, when any, args.

@@ -79,11 +79,11 @@ func unsupportedTask(where string, t *api.Task) error {
 	if res == nil {
 		res = &api.Resources{}
 	}
-	return firstSet(fmt.Sprintf("%stask %q: ", where, t.Name), []field{
+	err := firstSet(fmt.Sprintf("%stask %q: ", where, t.Name), []field{
 		{"lifecycle", t.Lifecycle != nil}, {"affinity", len(t.Affinities) > 0},
 		{"service", len(t.Services) > 0}, {"logs", t.LogConfig != nil},
 		{"vault", t.Vault != nil}, {"consul", t.Consul != nil},
-		{"template", len(t.Templates) > 0}, {"dispatch_payload", t.DispatchPayload != nil},
+		{"dispatch_payload", t.DispatchPayload != nil},
 		{"volume_mount", len(t.VolumeMounts) > 0}, {"csi_plugin", t.CSIPluginConfig != nil},
 		{"shutdown_delay", t.ShutdownDelay != 0}, {"kill_signal", t.KillSignal != ""},
 		{"kind", t.Kind != ""}, {"scaling", len(t.ScalingPolicies) > 0},
@@ -91,6 +91,28 @@ func unsupportedTask(where string, t *api.Task) error {
 		{"action", len(t.Actions) > 0}, {"schedule", t.Schedule != nil},
 		{"resources.network", len(res.Networks) > 0}, {"resources.numa", res.NUMA != nil},
 		{"resources.iops", res.IOPS != nil},
+	})
+	if err != nil {
+		return err
+	}
+	for _, tm := range t.Templates {
+		if err := unsupportedTemplate(fmt.Sprintf("%stask %q: template: ", where, t.Name), tm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unsupportedTemplate checks a template block.
+func unsupportedTemplate(where string, t *api.Template) error {
+	if t == nil {
+		return fmt.Errorf("%sis nil", where)
+	}
+	return firstSet(where, []field{
+		{"change_script", t.ChangeScript != nil}, {"change_signal", t.ChangeSignal != nil},
+		{"once", t.Once != nil}, {"splay", t.Splay != nil}, {"uid", t.Uid != nil}, {"gid", t.Gid != nil},
+		{"env", t.Envvars != nil}, {"vault_grace", t.VaultGrace != nil}, {"wait", t.Wait != nil},
+		{"error_on_missing_key", t.ErrMissingKey != nil},
 	})
 }
 

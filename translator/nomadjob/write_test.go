@@ -60,10 +60,10 @@ func TestWriteHCLGolden(t *testing.T) {
 
 func TestWriteHCLRejects(t *testing.T) {
 	j := buildJobs(t, Options{})["demo-prep"]
-	j.TaskGroups[0].Tasks[0].Templates = []*api.Template{{}}
+	j.TaskGroups[0].Tasks[0].Templates = []*api.Template{{Once: new(true)}}
 	err := WriteHCL(&bytes.Buffer{}, j)
-	if err == nil || !strings.Contains(err.Error(), `group "prep": task "prep": template is set`) {
-		t.Errorf("err = %v, want one naming the template field", err)
+	if err == nil || !strings.Contains(err.Error(), `group "prep": task "prep": template: once is set`) {
+		t.Errorf("err = %v, want one naming the template's once field", err)
 	}
 	if err := WriteHCL(&bytes.Buffer{}, &api.Job{}); err == nil {
 		t.Error("job without ID accepted")
