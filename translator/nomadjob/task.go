@@ -21,12 +21,12 @@ import (
 // whose lists are in piece order so that piece NOMAD_ALLOC_INDEX is element
 // NOMAD_ALLOC_INDEX.
 const (
-	EnvGraph     = "SHARDWISE_GRAPH"
-	EnvRun       = "SHARDWISE_RUN"
-	EnvJob       = "SHARDWISE_JOB"
-	EnvShard     = "SHARDWISE_SHARD"
-	EnvClass     = "SHARDWISE_CLASS"
-	EnvTasks     = "SHARDWISE_TASKS" // comma list, run order
+	EnvGraph = "SHARDWISE_GRAPH"
+	EnvRun   = "SHARDWISE_RUN"
+	EnvJob   = "SHARDWISE_JOB"
+	EnvShard = "SHARDWISE_SHARD"
+	EnvClass = "SHARDWISE_CLASS"
+	EnvTasks = "SHARDWISE_TASKS" // comma list, run order
 	// EnvTasksFile replaces EnvTasks when the list is longer than
 	// MaxInline: the path of a file holding it.
 	EnvTasksFile = "SHARDWISE_TASKS_FILE"
