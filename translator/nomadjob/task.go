@@ -21,15 +21,12 @@ import (
 // whose lists are in piece order so that piece NOMAD_ALLOC_INDEX is element
 // NOMAD_ALLOC_INDEX.
 const (
-	EnvGraph = "SHARDWISE_GRAPH"
-	EnvRun   = "SHARDWISE_RUN"
-	EnvJob   = "SHARDWISE_JOB"
-	EnvShard = "SHARDWISE_SHARD"
-	EnvClass = "SHARDWISE_CLASS"
-	EnvTasks = "SHARDWISE_TASKS" // comma list, run order
-	// EnvTasksFile replaces EnvTasks when the list is longer than
-	// MaxInline: the path of a file holding it.
-	EnvTasksFile = "SHARDWISE_TASKS_FILE"
+	EnvGraph     = "SHARDWISE_GRAPH"
+	EnvRun       = "SHARDWISE_RUN"
+	EnvJob       = "SHARDWISE_JOB"
+	EnvShard     = "SHARDWISE_SHARD"
+	EnvClass     = "SHARDWISE_CLASS"
+	EnvTasks     = "SHARDWISE_TASKS" // comma list, run order
 	EnvSplitTask = "SHARDWISE_SPLIT_TASK"
 	// EnvSplitIndex is "${NOMAD_ALLOC_INDEX}", interpolated by Nomad.
 	EnvSplitIndex  = "SHARDWISE_SPLIT_INDEX"
@@ -37,6 +34,10 @@ const (
 	EnvSplitShards = "SHARDWISE_SPLIT_SHARDS" // comma list of shard IDs
 	EnvSplitBytes  = "SHARDWISE_SPLIT_BYTES"  // comma list, bytes per piece
 	EnvSplitItems  = "SHARDWISE_SPLIT_ITEMS"  // comma list, items per piece
+
+	// EnvTasksFile replaces EnvTasks when the list is longer than
+	// MaxInline: the path of a file holding it.
+	EnvTasksFile = "SHARDWISE_TASKS_FILE"
 )
 
 // reservedEnv holds the names Jobs sets; a task's env may not override them.
