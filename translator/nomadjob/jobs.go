@@ -1,6 +1,7 @@
 package nomadjob
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"maps"
 	"math"
@@ -151,7 +152,7 @@ func (b *builder) meta(u *unit) map[string]string {
 		sdk.MetaGraph:     b.plan.Graph,
 		sdk.MetaRun:       b.plan.Run,
 		sdk.MetaShard:     strings.Join(u.ids(), ","),
-		sdk.MetaSignature: s.Signature,
+		sdk.MetaSignature: MetaSignatureOf(s.Signature),
 		sdk.MetaClass:     s.Class,
 		sdk.MetaUpstream:  strings.Join(upstream(u), ","),
 	}
@@ -160,6 +161,23 @@ func (b *builder) meta(u *unit) map[string]string {
 	}
 	maps.Copy(m, predictionMeta(u))
 	return m
+}
+
+// MetaSignatureOf is the shardwise_signature meta of a shard of
+// signature sig: sig itself, or, when sig is longer than MaxInline (a
+// fused shard of thousands of tasks joins their signatures with "+"), its
+// first and last parts, the number of parts and a SHA-256 prefix of the
+// whole: "a+...+z (20000 tasks, sha256:0123456789abcdef)". Nomad exports
+// every meta value to the task's environment (NOMAD_META_*), where a
+// string over 128 KiB makes exec fail with E2BIG; the short form still
+// tells equal signatures apart.
+func MetaSignatureOf(sig string) string {
+	if len(sig) <= MaxInline {
+		return sig
+	}
+	parts := strings.Split(sig, "+")
+	sum := sha256.Sum256([]byte(sig))
+	return fmt.Sprintf("%s+...+%s (%d tasks, sha256:%x)", parts[0], parts[len(parts)-1], len(parts), sum[:8])
 }
 
 // predictionMeta returns the unit's prediction meta: per piece, the

@@ -29,12 +29,14 @@ func longChain(t *testing.T, n int) (*graph.Graph, *plan.Plan) {
 		}
 	}
 	s := shard("all", "cpu", names...)
+	s.Signature = strings.Join(names, "+")
 	s.Job = "chain-all"
 	return g, &plan.Plan{Schema: plan.SchemaVersion, Graph: "chain", Run: "r1", Shards: []*plan.Shard{s}}
 }
 
 // execStrings returns what the client passes to exec: the driver config's
-// command and args and the task's environment.
+// command and args and the task's environment (to which Nomad adds the
+// job's and group's meta).
 func execStrings(tk *api.Task) []string {
 	out := []string{fmt.Sprint(tk.Config["command"])}
 	if args, ok := tk.Config["args"].([]string); ok {
@@ -70,7 +72,13 @@ func TestLongFusedScriptShipsAsFile(t *testing.T) {
 			}
 			_, tk := only(t, jobs[0])
 			total := 0
-			for _, s := range execStrings(tk) {
+			strs := execStrings(tk)
+			for _, m := range []map[string]string{jobs[0].Meta, jobs[0].TaskGroups[0].Meta} {
+				for k, v := range m {
+					strs = append(strs, "NOMAD_META_"+k+"="+v)
+				}
+			}
+			for _, s := range strs {
 				total += len(s) + 1
 				if len(s) > MaxInline {
 					t.Errorf("exec string of %d bytes (%.40q...), want at most %d", len(s), s, MaxInline)
@@ -117,6 +125,22 @@ func TestShortFusedScriptStaysInline(t *testing.T) {
 	}
 	if tk.Env[EnvTasks] != "step00000,step00001,step00002" {
 		t.Errorf("%s = %q", EnvTasks, tk.Env[EnvTasks])
+	}
+}
+
+// TestMetaSignatureOf keeps short signatures and shortens long ones to a
+// form that still tells them apart.
+func TestMetaSignatureOf(t *testing.T) {
+	if got := MetaSignatureOf("a+b"); got != "a+b" {
+		t.Errorf("short signature became %q", got)
+	}
+	long := strings.Repeat("step+", 10_000) + "last"
+	got := MetaSignatureOf(long)
+	if len(got) > 100 || !strings.HasPrefix(got, "step+...+last (10001 tasks, sha256:") {
+		t.Errorf("long signature became %q", got)
+	}
+	if other := MetaSignatureOf("x" + long); other == got || len(other) > 100 {
+		t.Errorf("two long signatures share %q", got)
 	}
 }
 
