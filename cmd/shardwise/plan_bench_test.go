@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardwise/shardwise/planner/graph/synth"
-	"github.com/shardwise/shardwise/translator/graphhcl"
+	"github.com/shardwise/shardwise/planner/evaluate/synth"
+	"github.com/shardwise/shardwise/translator/hclwriter"
 )
 
 // synthGraphFile writes a synthetic graph of n tasks (Topcuoglu et al. 2002
@@ -21,7 +21,7 @@ func synthGraphFile(tb testing.TB, dir string, n int) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	src, err := graphhcl.Encode(g)
+	src, err := hclwriter.Encode(g)
 	if err != nil {
 		tb.Fatal(err)
 	}
