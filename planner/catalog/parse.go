@@ -15,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/textfile"
 	"github.com/shardwise/shardwise/planner/units"
 )
 
@@ -38,6 +39,9 @@ func ParseFile(path string) (*Catalog, hcl.Diagnostics) {
 // Parse parses catalog source src; filename names it in diagnostics. See
 // ParseFile for what is and is not checked.
 func Parse(filename string, src []byte) (*Catalog, hcl.Diagnostics) {
+	if d := textfile.Check(filename, "executor catalog", src); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, diags

@@ -9,6 +9,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/textfile"
 )
 
 // Options steer how a graph file is read.
@@ -51,6 +52,9 @@ func ParseFile(path string, opts Options) (*graph.Graph, hcl.Diagnostics) {
 // Subject is the range of the offending value, block or reference (for
 // -var flags, a range in a pseudo-file named "<value for var.NAME>").
 func Parse(filename string, src []byte, opts Options) (*graph.Graph, hcl.Diagnostics) {
+	if d := textfile.Check(filename, "graph file", src); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	file, diags := hclparse.NewParser().ParseHCL(src, filename)
 	if diags.HasErrors() {
 		return nil, diags

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/shardwise/shardwise/planner/textfile"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -102,6 +103,10 @@ func (r *reader) assignVarFile(path string) {
 			Summary:  "Failed to read file",
 			Detail:   fmt.Sprintf("The var file %q could not be read: %s.", path, err),
 		})
+		return
+	}
+	if d := textfile.Check(path, "variables file", src); d != nil {
+		r.diags = append(r.diags, d)
 		return
 	}
 	p := hclparse.NewParser()
