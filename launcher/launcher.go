@@ -436,19 +436,12 @@ func (r *runner) submitReady(ctx context.Context) error {
 	return nil
 }
 
-// submit registers u's job, with the affinities that keep its input local
-// and, after the first attempt, a new shardwise_attempt meta value and
-// the memory an OOM kill called for.
+// submit registers u's job, with the affinities that keep its input local,
+// the upstream allocations its shard-driver inputs read from and, after
+// the first attempt, a new shardwise_attempt meta value and the memory an
+// OOM kill called for.
 func (r *runner) submit(ctx context.Context, u *unit) error {
-	var affs []*api.Affinity
-	if !r.o.NoLocality {
-		affs = affinities(r.t.nodeBytes(u, r.plan.Channels), nodeClass(u.job), r.nodes.classOf(ctx))
-	}
-	job := withSubmission(u.job, affs, u.attempt+1, r.o.FailFast)
-	if u.memoryMiB > 0 {
-		job = withMemory(job, u.memoryMiB)
-	}
-	resp, _, err := r.c.Jobs().Register(job, r.writeOpts(ctx, u.job))
+	resp, _, err := r.c.Jobs().Register(r.submission(ctx, u), r.writeOpts(ctx, u.job))
 	if err != nil {
 		return fmt.Errorf("register job %s: %w", u.id, ConnectError(r.c, err))
 	}
@@ -457,6 +450,20 @@ func (r *runner) submit(ctx context.Context, u *unit) error {
 		u.reason = u.note
 	}
 	return nil
+}
+
+// submission is u's job as submit registers it; u.job is not changed.
+func (r *runner) submission(ctx context.Context, u *unit) *api.Job {
+	var affs []*api.Affinity
+	if !r.o.NoLocality {
+		affs = affinities(r.t.nodeBytes(u, r.plan.Channels), nodeClass(u.job), r.nodes.classOf(ctx))
+	}
+	job := withSubmission(u.job, affs, u.attempt+1, r.o.FailFast)
+	job = withUpstreamAllocs(job, r.upstreamAllocs(u))
+	if u.memoryMiB > 0 {
+		job = withMemory(job, u.memoryMiB)
+	}
+	return job
 }
 
 // writeOpts returns the write options for job j under ctx.
