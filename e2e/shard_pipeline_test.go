@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/nomad/api"
+
 	"github.com/shardwise/shardwise/e2e/cluster"
 )
 
@@ -62,6 +64,13 @@ func TestShardPipelineMovesOneGiB(t *testing.T) {
 		t.Errorf("consume/result/sha256 = %q, want %q", res, source+" "+strconv.Itoa(pipelineBytes))
 	}
 	checkEvents(t, runs["s002-consume"].alloc, "fetching s001-transform/data (1073741824 bytes)", "inputs ready")
+	// Each consumer's job, as the launcher registered it, names the
+	// producer's allocation, so no stale registration could have been read.
+	for _, ch := range p.Channels {
+		if got, want := inputFromAlloc(t, runs[ch.To].alloc, ch.ID), runs[ch.From].alloc.ID; got != want {
+			t.Errorf("job of %s: input %s from_alloc %q, want the producer's allocation %s", ch.To, ch.ID, got, want)
+		}
+	}
 
 	// The plugins of the two consuming nodes log each fetch.
 	var moved int64
@@ -80,4 +89,22 @@ func TestShardPipelineMovesOneGiB(t *testing.T) {
 			logField(line, "bytes"), logField(line, "seconds"), logField(line, "mb_per_s"), logField(line, "attempts"))
 	}
 	t.Logf("pipeline: %d bytes over channels (source sha256 %s) in %s", moved, source, elapsed.Round(100*time.Millisecond))
+}
+
+// inputFromAlloc returns the from_alloc of input channel id in the shard
+// task config of the job a ran (its job as registered).
+func inputFromAlloc(t *testing.T, a *api.Allocation, id string) string {
+	t.Helper()
+	if a.Job == nil || len(a.Job.TaskGroups) != 1 || len(a.Job.TaskGroups[0].Tasks) != 1 {
+		t.Fatalf("allocation %s: not one task group with one task", a.ID)
+	}
+	ins, _ := a.Job.TaskGroups[0].Tasks[0].Config["inputs"].([]any)
+	for _, v := range ins {
+		if in, ok := v.(map[string]any); ok && in["id"] == id {
+			s, _ := in["from_alloc"].(string)
+			return s
+		}
+	}
+	t.Fatalf("allocation %s: no input %s in %v", a.ID, id, a.Job.TaskGroups[0].Tasks[0].Config["inputs"])
+	return ""
 }
