@@ -5,11 +5,9 @@ import (
 	"slices"
 
 	"github.com/hashicorp/nomad/api"
-)
 
-// shardDriver is the task driver whose config carries the channels
-// (sdk.TaskConfig); other drivers' jobs are registered as they are.
-const shardDriver = "shard"
+	"github.com/shardwise/shardwise/sdk"
+)
 
 // upstreamAllocs maps each upstream shard of u to the allocation that
 // produced (complete) or produces (running, a streaming channel) its
@@ -49,7 +47,7 @@ func withUpstreamAllocs(j *api.Job, allocs map[string]string) *api.Job {
 		g := *tg
 		g.Tasks = slices.Clone(tg.Tasks)
 		for k, t := range g.Tasks {
-			if t.Driver != shardDriver {
+			if t.Driver != sdk.DriverShard {
 				continue
 			}
 			if cfg, ok := withInputAllocs(t.Config, allocs); ok {

@@ -12,7 +12,7 @@ import (
 // shardTask is a shard-driver task reading the given channels.
 func shardTask(inputs ...sdk.ChannelConfig) *api.Task {
 	tc := sdk.TaskConfig{Command: "true", Tasks: []sdk.TaskSpec{{Name: "t", Command: "true"}}, Inputs: inputs, Run: "r1", Shard: "x"}
-	return &api.Task{Name: "t", Driver: shardDriver, Config: tc.Map()}
+	return &api.Task{Name: "t", Driver: sdk.DriverShard, Config: tc.Map()}
 }
 
 // inputAllocs returns each input's from_alloc of j's first task by "from".
