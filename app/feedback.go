@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -50,16 +48,11 @@ func ServeFeedback(ctx context.Context, f FeedbackRequest, client *api.Client, s
 		return err
 	}
 	if f.MetricsAddr != "" {
-		ln, err := net.Listen("tcp", f.MetricsAddr)
+		stop, err := serveMetrics("-metrics-addr", f.MetricsAddr, svc.Metrics().Handler(), stdout)
 		if err != nil {
-			return fmt.Errorf("metrics listener: %w", err)
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", svc.Metrics().Handler())
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		fmt.Fprintf(stdout, "Metrics on http://%s/metrics\n", ln.Addr())
+		defer stop()
 	}
 	if err := svc.Run(ctx); err != nil {
 		var ce *feedback.ConnectError

@@ -49,6 +49,10 @@ type RunRequest struct {
 	Detach          bool
 	LauncherCommand string
 	Nomad           launcher.NomadFlags
+	// MetricsAddr, when set, is a host:port on which the launcher serves
+	// its Prometheus metrics (launcher.Metrics) at /metrics while it
+	// runs; a port in use fails the run before anything is submitted.
+	MetricsAddr string
 }
 
 // ResumeRequest continues a run stored in Nomad.
@@ -64,6 +68,8 @@ type ResumeRequest struct {
 	// its allocation's, it waits for a predecessor's lease to lapse, and
 	// on a signal it leaves the run to the job's next allocation.
 	AsJob bool
+	// MetricsAddr is RunRequest's.
+	MetricsAddr string
 }
 
 // Run plans the graph, translates the plan and runs the jobs on client
@@ -75,6 +81,15 @@ type ResumeRequest struct {
 func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr io.Writer, log hclog.Logger) error {
 	if req.Run == "" {
 		req.Run = planner.NewRunID() // now, so that Feedback records this run only
+	}
+	var metrics *launcher.Metrics
+	if req.MetricsAddr != "" && !req.Detach {
+		metrics = launcher.NewMetrics()
+		stop, err := serveMetrics("-metrics-addr", req.MetricsAddr, metrics.Handler(), stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	lp, err := openLoop(ctx, &req, client, log)
 	if err != nil {
@@ -115,6 +130,7 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		FailFast:         req.FailFast,
 		PlacementTimeout: req.PlacementTimeout,
 		Progress:         launcher.NewProgress(stdout),
+		Metrics:          metrics,
 		Replanner:        lp.replanner(res, client, extra, req.NoReplan || (req.Method.Name != "" && req.Method.Name != plan.MethodShardwise)),
 		OOMRetry:         replan.OOMRetry(res.Catalog),
 		Logger:           log.Named("launcher"),
@@ -132,6 +148,15 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 		return err
 	}
 	defer lp.close()
+	var metrics *launcher.Metrics
+	if req.MetricsAddr != "" {
+		metrics = launcher.NewMetrics()
+		stop, err := serveMetrics("-metrics-addr", req.MetricsAddr, metrics.Handler(), stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	fmt.Fprintf(stdout, "Resuming run %s on Nomad at %s\n", req.Run, client.Address())
 	l := &launcher.Launcher{Client: client}
 	d := &launcher.Durable{TTL: req.LeaseTTL}
@@ -144,6 +169,7 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 	}
 	opts := launcher.Options{
 		Progress: launcher.NewProgress(stdout),
+		Metrics:  metrics,
 		// The stored run's catalog is not read here: a resumed run's OOM
 		// retries double without the class's bound.
 		OOMRetry: replan.OOMRetry(nil),

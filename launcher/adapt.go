@@ -168,6 +168,7 @@ func (r *runner) applyMove(ctx context.Context, m Move) error {
 	u.job, u.shards = m.Job, slices.Clone(m.Shards)
 	u.note = fmt.Sprintf("re-planned from %s (%s)", rp.From, rp.Reason)
 	r.replans = append(r.replans, rp)
+	r.o.Metrics.replanned(rp.From, rp.To)
 	r.log.Info("re-planned", "job", u.id, "shards", rp.Shards, "from", rp.From, "to", rp.To, "reason", rp.Reason)
 	return nil
 }

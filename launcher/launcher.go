@@ -46,6 +46,9 @@ type Options struct {
 	Retries int
 	// Progress shows the run; nil shows nothing.
 	Progress Progress
+	// Metrics, when set, receives the run's Prometheus metrics (shards by
+	// state, submission latency, re-plans, retries).
+	Metrics *Metrics
 	// StderrBytes is how much of a failed task's stderr to read, in
 	// bytes; zero means 4096.
 	StderrBytes int64
@@ -249,9 +252,13 @@ func (r *runner) run(ctx context.Context, from uint64) (*Report, error) {
 	}()
 	defer func() { cancel(); wg.Wait() }()
 
-	r.o.Progress.Start(r.snapshot())
+	snap := r.snapshot()
+	r.o.Progress.Start(snap)
+	r.o.Metrics.states(snap)
 	err := r.loop(ctx, msgs)
-	r.o.Progress.Finish(r.snapshot())
+	snap = r.snapshot()
+	r.o.Progress.Finish(snap)
+	r.o.Metrics.states(snap)
 	r.finish(ctx, err)
 	return r.report(), err
 }
@@ -366,7 +373,11 @@ func (r *runner) apply(ctx context.Context, e *api.Event) *unit {
 		if err != nil || a == nil {
 			return nil
 		}
-		return r.t.observeAlloc(a.JobID, fromAlloc(a))
+		u := r.t.observeAlloc(a.JobID, fromAlloc(a))
+		if u != nil {
+			r.o.Metrics.placed(u.id, time.Now())
+		}
+		return u
 	case api.TopicJob:
 		j, deleted, err := e.DeregisteredJob()
 		if err != nil || j == nil || j.ID == nil {
@@ -445,7 +456,9 @@ func (r *runner) submit(ctx context.Context, u *unit) error {
 	if err != nil {
 		return fmt.Errorf("register job %s: %w", u.id, ConnectError(r.c, err))
 	}
-	r.t.registered(u, resp.JobModifyIndex, time.Now())
+	now := time.Now()
+	r.t.registered(u, resp.JobModifyIndex, now)
+	r.o.Metrics.registered(u.id, u.attempt, now)
 	if u.attempt == 1 && u.note != "" {
 		u.reason = u.note
 	}
@@ -513,6 +526,7 @@ func (r *runner) refresh(ctx context.Context, u *unit, touched map[*unit]bool) e
 			a = fromAlloc(full)
 		}
 		if r.t.observeAlloc(u.id, a) != nil {
+			r.o.Metrics.placed(u.id, time.Now())
 			touched[u] = true
 		}
 	}

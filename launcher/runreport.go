@@ -36,7 +36,11 @@ func (r *runner) notify() {
 	snap := r.snapshot()
 	for _, c := range changes {
 		r.o.Progress.Change(c, snap)
+		if c.To == Running {
+			r.o.Metrics.running(c.Job, c.Time)
+		}
 	}
+	r.o.Metrics.states(snap)
 }
 
 // snapshot counts the shards in each state.

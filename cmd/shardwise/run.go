@@ -67,6 +67,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&rf.NoLocality, "no-locality", false, "Do not add node affinities that keep channel data on the upstream shard's node.")
 	fs.BoolVar(&rf.Feedback, "feedback", false, "Run the feedback service during the run, recording every allocation into -history-db (also read as history).")
 	fs.StringVar(&rf.HistoryDB, "history-db", "history.db", "SQLite history store -feedback writes (created if missing).")
+	fs.StringVar(&rf.MetricsAddr, "metrics-addr", "", "Serve the launcher's Prometheus metrics at http://ADDR/metrics (host:port) while the run goes.")
 	fs.BoolVar(&rf.NoReplan, "no-replan", false, "Do not re-plan shards before submitting them (re-planning needs a history store: -feedback or -history STORE.db).")
 	var resume string
 	var asJob bool
@@ -84,6 +85,8 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		return &usageError{msg: "run -resume RUN takes no graph file: the graph is stored with the run"}
 	case resume == "" && fs.NArg() != 1:
 		return &usageError{msg: "run takes exactly one argument, the graph file"}
+	case rf.Detach && rf.MetricsAddr != "":
+		return &usageError{msg: "-metrics-addr serves from this launcher; a detached run's launcher runs as a Nomad job"}
 	case rf.Detach && (resume != "" || rf.Feedback):
 		return &usageError{msg: "-detach starts a new run without -feedback; a detached run resumes itself"}
 	case rf.LeaseTTL < time.Second:
@@ -114,7 +117,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	if resume != "" {
 		return app.Resume(ctx, app.ResumeRequest{Run: resume, Feedback: rf.Feedback, HistoryDB: rf.HistoryDB,
-			Histories: pf.histories, LeaseTTL: rf.LeaseTTL, AsJob: asJob}, client, stdout, stderr, newLogger(stderr))
+			Histories: pf.histories, LeaseTTL: rf.LeaseTTL, AsJob: asJob, MetricsAddr: rf.MetricsAddr}, client, stdout, stderr, newLogger(stderr))
 	}
 	rf.PlanRequest = req
 	rf.Warn = func(d hcl.Diagnostics) { printDiags(stderr, d) }
