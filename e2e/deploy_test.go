@@ -40,6 +40,9 @@ func TestDeployFilesParseWithRealNomad(t *testing.T) {
 		t.Errorf("feedback service = %+v, want one on port metrics with an http check of /metrics, tagged prometheus", g.Services)
 	}
 	task := g.Tasks[0]
+	if task.Driver == "raw_exec" {
+		t.Errorf("feedback task driver raw_exec: Nomad refuses host volumes for it (no mount support)")
+	}
 	args := toString(task.Config["args"])
 	for _, want := range []string{`"feedback"`, `"-history-db","/var/lib/shardwise/history.db"`, `"-metrics-addr","${NOMAD_ADDR_metrics}"`} {
 		if !strings.Contains(args, want) {

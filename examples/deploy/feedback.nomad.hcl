@@ -20,18 +20,6 @@ variable "shardwise_command" {
   description = "Path of the shardwise binary on the client that runs the service."
 }
 
-variable "driver" {
-  type        = string
-  default     = "exec"
-  description = "Task driver: exec (isolated; the host volume is mounted at /var/lib/shardwise) or raw_exec."
-}
-
-variable "history_dir" {
-  type        = string
-  default     = "/var/lib/shardwise"
-  description = "Where the task sees the history volume: the mount point under exec, the volume's host path under raw_exec (which mounts nothing)."
-}
-
 variable "nomad_addr" {
   type        = string
   default     = ""
@@ -85,7 +73,11 @@ job "shardwise-feedback" {
     }
 
     task "feedback" {
-      driver = var.driver
+      # exec: isolated, and it mounts the host volume (raw_exec cannot:
+      # Nomad refuses host volumes for drivers without mount support).
+      # The default chroot holds /usr, so shardwise_command under /usr
+      # is visible to the task.
+      driver = "exec"
 
       volume_mount {
         volume      = "history"
@@ -100,7 +92,7 @@ job "shardwise-feedback" {
         command = var.shardwise_command
         args = [
           "feedback",
-          "-history-db", "${var.history_dir}/history.db",
+          "-history-db", "/var/lib/shardwise/history.db",
           "-metrics-addr", "${NOMAD_ADDR_metrics}",
         ]
       }
