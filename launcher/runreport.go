@@ -34,13 +34,16 @@ func (r *runner) notify() {
 		return
 	}
 	snap := r.snapshot()
+	// Metrics first: whoever reads the progress may scrape them at once.
 	for _, c := range changes {
-		r.o.Progress.Change(c, snap)
 		if c.To == Running {
 			r.o.Metrics.running(c.Job, c.Time)
 		}
 	}
 	r.o.Metrics.states(snap)
+	for _, c := range changes {
+		r.o.Progress.Change(c, snap)
+	}
 }
 
 // snapshot counts the shards in each state.
