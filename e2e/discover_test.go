@@ -128,6 +128,13 @@ func TestDiscoverCatalogFromCluster(t *testing.T) {
 	if !strings.Contains(summary2, "excluded node low-latency") || !strings.Contains(summary2, "scheduling ineligible") {
 		t.Errorf("summary does not report the ineligible node:\n%s", summary2)
 	}
+	// The discovered file is the whole catalog (extend_default = false):
+	// the default's low-latency class, whose only node is now ineligible,
+	// is not merged back in, so nothing can be planned onto it.
+	if cat2.Class("low-latency") != nil || !cat2.Standalone {
+		t.Errorf("catalog after excluding low-latency's node: classes %v, standalone %v; want no low-latency",
+			cat2.Names(), cat2.Standalone)
+	}
 }
 
 // comparePlacement plans each example with the default catalog and with

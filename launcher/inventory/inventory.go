@@ -100,7 +100,9 @@ func Discover(ctx context.Context, c *api.Client, opts Options) (*Report, error)
 // group, and per GPU model when a node has several. It returns an error
 // when no node is usable.
 func FromNodes(nodes []*api.Node, opts Options) (*Report, error) {
-	rep := &Report{Catalog: &catalog.Catalog{}}
+	// Standalone: the file lists what the cluster has, nothing more, so
+	// default classes the cluster lacks cannot be placed on.
+	rep := &Report{Catalog: &catalog.Catalog{Standalone: true}}
 	var usable []*api.Node
 	for _, n := range nodes {
 		if why := unusable(n); why != "" {

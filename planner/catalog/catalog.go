@@ -20,6 +20,11 @@ type Catalog struct {
 	// carries no class (imported traces); empty means speeds are absolute.
 	Reference string
 	Classes   []*Class
+	// Standalone says the file is the whole catalog (extend_default =
+	// false): Load uses its classes alone instead of merging them over the
+	// embedded default. A catalog discovered from a cluster is standalone,
+	// so classes the cluster lacks cannot be chosen.
+	Standalone bool
 
 	// refRange is where the file set reference; refSet says it did.
 	refRange hcl.Range

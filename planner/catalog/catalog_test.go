@@ -221,6 +221,7 @@ func TestBadInputs(t *testing.T) {
 		{"gpu memory without gpus", "executor \"cpu-heavy\" {\n  instance {\n    gpu_memory = \"16GiB\"\n  }\n}", "GPU memory without GPUs", 3, 18},
 		{"bad name", "executor \"Big_Box\" {\n  instance {\n    cpu = 1000\n    memory = \"1GiB\"\n  }\n  instances = 1\n}", "Invalid executor name", 1, 1},
 		{"negative cores", "executor \"cpu-heavy\" {\n  instance {\n    cores = -2\n  }\n}", "Invalid instance.cores", 3, 13},
+		{"extend_default not a bool", "extend_default = \"no\"", "Invalid value for extend_default", 1, 18},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,6 +240,50 @@ func TestBadInputs(t *testing.T) {
 				t.Errorf("at %s, want user.hcl:%d,%d", d.Subject, tt.line, tt.col)
 			}
 		})
+	}
+}
+
+// TestLoadStandalone: extend_default = false makes the file the whole
+// catalog: none of the default classes, new classes take the package
+// defaults, and the file round-trips with the attribute.
+func TestLoadStandalone(t *testing.T) {
+	src := `extend_default = false
+reference = "edge"
+executor "edge" {
+  node_class = "edge"
+  instance {
+    cpu    = 4000
+    memory = "4GiB"
+  }
+  instances = 3
+}
+`
+	path := filepath.Join(t.TempDir(), "discovered.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, diags := Load(path)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if got := c.Names(); len(got) != 1 || got[0] != "edge" || !c.Standalone {
+		t.Fatalf("classes %v standalone %v; want [edge] alone", got, c.Standalone)
+	}
+	if e := c.Class("edge"); e.Instances != 3 || e.BandwidthBytes <= 0 || e.Startup <= 0 {
+		t.Errorf("edge = %+v; want 3 instances and the package's default bandwidth and start-up", e)
+	}
+	var buf bytes.Buffer
+	if err := WriteHCL(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	back, diags := Parse("written.hcl", buf.Bytes())
+	if diags.HasErrors() || !back.Standalone || len(back.Classes) != 1 {
+		t.Fatalf("round trip lost extend_default: %v\n%s", diags, buf.String())
+	}
+	// extend_default = true is the merging default.
+	merged, diags := Parse("user.hcl", []byte("extend_default = true\n"+overrideSrc))
+	if diags.HasErrors() || merged.Standalone {
+		t.Fatalf("extend_default = true: standalone %v, %v", merged.Standalone, diags)
 	}
 }
 

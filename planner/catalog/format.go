@@ -120,6 +120,9 @@ func flagsText(cl *Class) string {
 func WriteHCL(w io.Writer, c *Catalog) error {
 	f := hclwrite.NewEmptyFile()
 	root := f.Body()
+	if c.Standalone {
+		root.SetAttributeValue("extend_default", cty.False)
+	}
 	if c.Reference != "" {
 		root.SetAttributeValue("reference", cty.StringVal(c.Reference))
 	}

@@ -45,8 +45,10 @@ func Default() *Catalog {
 }
 
 // Load returns the effective catalog: the default catalog merged with the
-// user file at userPath (see Merge), then validated. An empty userPath
-// means the default alone. The catalog is nil when the diagnostics hold an
+// user file at userPath (see Merge), then validated; a user file that sets
+// extend_default = false is the whole catalog instead (its new classes
+// still take the package defaults for what they leave unset). An empty
+// userPath means the default alone. The catalog is nil when the diagnostics hold an
 // error; warnings may come with a catalog.
 func Load(userPath string) (*Catalog, hcl.Diagnostics) {
 	c := Default()
@@ -69,7 +71,11 @@ func Load(userPath string) (*Catalog, hcl.Diagnostics) {
 		if ds.HasErrors() {
 			return nil, diags
 		}
-		c = Merge(c, user)
+		if user.Standalone {
+			c = user
+		} else {
+			c = Merge(c, user)
+		}
 	}
 	diags = append(diags, c.Validate()...)
 	if diags.HasErrors() {

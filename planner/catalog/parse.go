@@ -55,6 +55,11 @@ func Parse(filename string, src []byte) (*Catalog, hcl.Diagnostics) {
 		diags = append(diags, ds...)
 		c.refRange, c.refSet = a.Expr.Range(), true
 	}
+	if a, ok := content.Attributes["extend_default"]; ok {
+		extend, ds := boolAttr(a)
+		diags = append(diags, ds...)
+		c.Standalone = !extend
+	}
 	seen := map[string]hcl.Range{}
 	for _, b := range content.Blocks {
 		name := b.Labels[0]

@@ -28,7 +28,7 @@ import "github.com/hashicorp/hcl/v2"
 //	}
 
 var fileSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "reference"}},
+	Attributes: []hcl.AttributeSchema{{Name: "reference"}, {Name: "extend_default"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "executor", LabelNames: []string{"name"}}},
 }
 
