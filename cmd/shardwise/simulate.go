@@ -62,7 +62,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	if f.format == "json" {
 		return cmp.WriteJSON(stdout)
 	}
-	return cmp.WriteTable(stdout, simulate.Options{Noise: f.noise, Seed: f.seed})
+	return cmp.WriteTable(stdout, cmp.Sim)
 }
 
 func checkSimulateFlags(nargs int, f simulateFlags) error {

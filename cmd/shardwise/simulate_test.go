@@ -36,6 +36,12 @@ func TestSimulateGraph(t *testing.T) {
 	if b, err := os.ReadFile(svg); err != nil || !strings.Contains(string(b), "<svg") {
 		t.Errorf("gantt: %v", err)
 	}
+	// The JSON says which noise and seed it was played with.
+	out, stderr, code = runCLI("simulate", "-format", "json", "-noise", "0.2", "-seed", "3", graph)
+	var noisy evaluate.JSONReport
+	if err := json.Unmarshal([]byte(out), &noisy); code != 0 || err != nil || noisy.Noise != 0.2 || noisy.Seed != 3 {
+		t.Errorf("simulate -format json -noise 0.2 -seed 3: noise %v seed %v (exit %d, %v) %s", noisy.Noise, noisy.Seed, code, err, stderr)
+	}
 	table, _, code := runCLI("simulate", "-noise", "0.2", "-seed", "3", graph)
 	for _, want := range []string{"Lower bound", "single-class", "heft", "shardwise", "Utilisation", "noise 0.2, seed 3"} {
 		if code != 0 || !strings.Contains(table, want) {

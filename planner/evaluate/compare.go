@@ -91,6 +91,9 @@ type Comparison struct {
 	// Static is the Shardwise plan played without late binding, when
 	// Options.LateBinding was set; nil otherwise.
 	Static *Outcome
+	// Sim are the simulator options every plan was played with (noise
+	// and seed), as Options.Sim gave them.
+	Sim simulate.Options
 }
 
 // Outcome returns the outcome of method m, or nil.
@@ -124,7 +127,7 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: lower bound: %w", in.Name, err)
 	}
-	cmp := &Comparison{Input: in, Bound: b, Actual: opts.Actual}
+	cmp := &Comparison{Input: in, Bound: b, Actual: opts.Actual, Sim: opts.Sim}
 	for _, m := range Methods {
 		o, err := runMethod(m, in, cat, opts)
 		if err == errNoClass {

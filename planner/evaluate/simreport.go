@@ -39,7 +39,8 @@ type MethodJSON struct {
 // graph, the lower bound and each method's outcome with its classes'
 // utilisation.
 func (cmp *Comparison) WriteJSON(w io.Writer) error {
-	r := JSONReport{Graph: cmp.Input.Name, Tasks: len(cmp.Input.Graph.Tasks), Edges: len(cmp.Input.Graph.Edges), Bound: cmp.Bound}
+	r := JSONReport{Graph: cmp.Input.Name, Tasks: len(cmp.Input.Graph.Tasks), Edges: len(cmp.Input.Graph.Edges), Bound: cmp.Bound,
+		Noise: cmp.Sim.Noise, Seed: cmp.Sim.Seed}
 	for _, o := range cmp.Outcomes {
 		if o == nil {
 			continue
