@@ -22,7 +22,10 @@
 // transaction each on Open). Records are keyed by allocation ID, so
 // replaying events writes no duplicates. The same transaction that writes
 // an event batch's records advances the stored event cursor; the running
-// usage of sampled allocations is saved after every sampling round.
+// usage of sampled allocations is saved after every sampling round. A
+// service restricted to one run (Config.Run, as `run -feedback` starts it)
+// keeps a cursor of its own (RunCursor), so it never moves a shared
+// service's cursor past allocations of other runs it did not record.
 //
 // # Faults
 //

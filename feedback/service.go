@@ -184,10 +184,19 @@ type storeError struct{ err error }
 
 func (e *storeError) Error() string { return e.err.Error() }
 
+// cursor names the service's event cursor in the store: its own for a
+// service restricted to one run.
+func (s *Service) cursor() string {
+	if s.cfg.Run == "" {
+		return ""
+	}
+	return RunCursor(s.cfg.Run)
+}
+
 // session is one connection of the stream: it returns when the stream
 // breaks, ctx ends or the store fails.
 func (s *Service) session(ctx context.Context, backoff *time.Duration) error {
-	from, err := s.cfg.Store.EventIndex(ctx)
+	from, err := s.cfg.Store.CursorIndex(ctx, s.cursor())
 	if err != nil {
 		return &storeError{err}
 	}
@@ -399,7 +408,7 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 	if len(recs) == 0 && index == 0 {
 		return nil, nil
 	}
-	if err := s.cfg.Store.Commit(ctx, Batch{Records: recs, EventIndex: index}); err != nil {
+	if err := s.cfg.Store.Commit(ctx, Batch{Records: recs, EventIndex: index, Cursor: s.cursor()}); err != nil {
 		s.m.fail("store")
 		return nil, &storeError{err}
 	}

@@ -480,6 +480,13 @@ func TestServiceRecordsOnlyItsRun(t *testing.T) {
 	if len(recs) != 1 || recs[0].Run != "mine" {
 		t.Errorf("store holds %d records, want only the one of run mine: %+v", len(recs), recs)
 	}
+	// The run-restricted service kept its own cursor: a service of every
+	// run on the same store still records the other run's allocation,
+	// which completed before the cursor the first service reached.
+	all := startService(t, a, store)
+	all.waitConnect(t)
+	all.waitRecords(t, "other", 1)
+	all.stop(t)
 }
 
 // waitComplete waits until every allocation of job is terminal.

@@ -186,8 +186,26 @@ type Batch struct {
 	Records []history.Record
 	// Usage replaces the stored running usage of these allocations.
 	Usage map[string]Usage
-	// EventIndex, when non-zero, becomes the stored event cursor.
+	// EventIndex, when non-zero, becomes the stored value of the event
+	// cursor named Cursor.
 	EventIndex uint64
+	// Cursor names the event cursor EventIndex advances: "" is the cursor
+	// of a service recording every run; a service restricted to one run
+	// keeps its own (RunCursor), so that it never moves a shared
+	// service's cursor past allocations it chose not to record.
+	Cursor string
+}
+
+// RunCursor is the name of the event cursor of a service restricted to
+// run (Config.Run).
+func RunCursor(run string) string { return "run/" + run }
+
+// cursorKey is the state table key of the named cursor.
+func cursorKey(name string) string {
+	if name == "" {
+		return "event_index"
+	}
+	return "event_index/" + name
 }
 
 // Put upserts records (see Commit).
@@ -217,8 +235,8 @@ func (s *Store) Commit(ctx context.Context, b Batch) error {
 		if b.EventIndex == 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO state (key, value) VALUES ('event_index', ?)
-			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatUint(b.EventIndex, 10))
+		_, err := tx.ExecContext(ctx, `INSERT INTO state (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, cursorKey(b.Cursor), strconv.FormatUint(b.EventIndex, 10))
 		return err
 	})
 }
@@ -347,11 +365,18 @@ func (s *Store) Has(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-// EventIndex returns the stored event cursor: the index of the last Nomad
-// event batch whose effects were committed, 0 when none.
+// EventIndex returns the stored event cursor of a service recording every
+// run: the index of the last Nomad event batch whose effects were
+// committed, 0 when none.
 func (s *Store) EventIndex(ctx context.Context) (uint64, error) {
+	return s.CursorIndex(ctx, "")
+}
+
+// CursorIndex returns the stored value of the named event cursor (see
+// Batch.Cursor), 0 when none.
+func (s *Store) CursorIndex(ctx context.Context, name string) (uint64, error) {
 	var v string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM state WHERE key = 'event_index'`).Scan(&v)
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM state WHERE key = ?`, cursorKey(name)).Scan(&v)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, nil
