@@ -215,9 +215,16 @@ func (c *Cluster) clientAgent(cl Class, p nomadPorts, serverRPC, consulHTTP int,
 		Data:         c.dir.data(cl.Name),
 		Plugins:      c.dir.plugins(cl.Name),
 		CgroupParent: c.cgroupParent(cl.Name),
+		Volumes:      c.dir.volumes(cl.Name),
 	}
 	if err := os.MkdirAll(d.Plugins, 0o755); err != nil {
 		return nil, fmt.Errorf("cluster: %s: %w", label, err)
+	}
+	// Nomad refuses to start a client whose host volume path is missing.
+	for _, v := range cl.HostVolumes {
+		if err := os.MkdirAll(d.hostVolumePath(v), 0o755); err != nil {
+			return nil, fmt.Errorf("cluster: %s: host volume %s: %w", label, v.Name, err)
+		}
 	}
 	var shard *shardDriverConfig
 	if c.shard {
@@ -363,6 +370,23 @@ func (c *Cluster) ChannelAddr(class string) string {
 // configured with (random per cluster), from which each run's channel key
 // derives; "" without the shard driver.
 func (c *Cluster) ChannelSecret() string { return c.secret }
+
+// HostVolumePath returns the host directory of the host volume name on
+// the client of class (Class.HostVolumes), or "" when that client has no
+// such volume.
+func (c *Cluster) HostVolumePath(class, name string) string {
+	for _, cl := range c.classes {
+		if cl.Name != class {
+			continue
+		}
+		for _, v := range cl.HostVolumes {
+			if v.Name == name {
+				return clientDirs{Volumes: c.dir.volumes(class)}.hostVolumePath(v)
+			}
+		}
+	}
+	return ""
+}
 
 // Client returns a Nomad API client for the server.
 func (c *Cluster) Client() *api.Client { return c.client }

@@ -101,6 +101,15 @@ type clientDirs struct {
 	Data         string // data_dir
 	Plugins      string // plugin_dir (links to nomad-driver-shard and fakegpu)
 	CgroupParent string // cgroup_parent, unique per run and class
+	Volumes      string // parent of the host volumes that name no path
+}
+
+// hostVolumePath is where volume v of a client with dirs d lives.
+func (d clientDirs) hostVolumePath(v HostVolume) string {
+	if v.Path != "" {
+		return v.Path
+	}
+	return filepath.Join(d.Volumes, v.Name)
 }
 
 // shardDriverConfig is the plugin config of the shard task driver on one
@@ -129,6 +138,12 @@ func clientConfig(c Class, d clientDirs, p nomadPorts, serverRPC, consulHTTP int
 	w.line("network_interface = %q", "lo")
 	w.line("cgroup_parent     = %q", d.CgroupParent)
 	resources(&w, c)
+	for _, v := range c.HostVolumes {
+		w.open(fmt.Sprintf("host_volume %q", v.Name))
+		w.line("path      = %q", d.hostVolumePath(v))
+		w.line("read_only = %t", v.ReadOnly)
+		w.close()
+	}
 	// Drivers that cannot work here and cloud metadata probes only add
 	// fingerprint time and log noise.
 	w.open("options")
@@ -204,4 +219,5 @@ func (r runPaths) config(name string) string   { return filepath.Join(string(r),
 func (r runPaths) data(name string) string     { return filepath.Join(string(r), name, "data") }
 func (r runPaths) plugins(name string) string  { return filepath.Join(string(r), name, "plugins") }
 func (r runPaths) shard(name string) string    { return filepath.Join(string(r), name, "shard") }
+func (r runPaths) volumes(name string) string  { return filepath.Join(string(r), name, "volumes") }
 func (r runPaths) log(name string) string      { return filepath.Join(string(r), name+".log") }

@@ -26,6 +26,12 @@
 //
 // are placed there and receive a device ID (NVIDIA_VISIBLE_DEVICES).
 //
+// A class may list host volumes (Class.HostVolumes), each a directory in
+// the run directory unless it names a path. DefaultClasses gives the
+// cpu-heavy client the host volume "shardwise-history" (HistoryVolume), so
+// the feedback service's job in examples/deploy runs on this cluster as
+// it is; HostVolumePath says where its files are.
+//
 // Every port is chosen by the operating system, so clusters started by
 // concurrent test binaries never collide. Each cluster lives in its own run
 // directory (agent configs, data dirs, logs) which Close removes after it

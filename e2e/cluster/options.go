@@ -26,6 +26,13 @@ const (
 	ShardDriver = "shard"
 	// BinDirEnv overrides the default binary directory.
 	BinDirEnv = "SHARDWISE_BIN"
+	// HistoryVolume is the host volume the feedback service's job
+	// (examples/deploy/feedback.nomad.hcl) keeps its history store on;
+	// DefaultClasses gives it to the cpu-heavy client.
+	HistoryVolume = "shardwise-history"
+	// historyVolumeClass is the default class whose client has
+	// HistoryVolume, as in examples/deploy/client.hcl.
+	historyVolumeClass = "cpu-heavy"
 )
 
 // Options configures Start. The zero value starts the five default classes
@@ -77,6 +84,23 @@ type Class struct {
 	CPUMHz    int
 	MemoryMiB int
 	DiskMiB   int
+	// HostVolumes are the client's host volumes (client { host_volume
+	// "NAME" { ... } }), for jobs that mount one (volume { type = "host"
+	// source = "NAME" }); none by default.
+	HostVolumes []HostVolume
+}
+
+// HostVolume is one host volume of a client.
+type HostVolume struct {
+	// Name is the volume's name, the source jobs ask for; unique per
+	// client.
+	Name string
+	// Path is the host directory; empty means a directory of its own in
+	// the cluster's run directory, created by Start, removed by Close
+	// (Cluster.HostVolumePath).
+	Path string
+	// ReadOnly makes Nomad refuse writable mounts of the volume.
+	ReadOnly bool
 }
 
 // nodeClass returns the client's node_class.
@@ -108,12 +132,23 @@ func (c Class) gpuMemoryMiB() int {
 // instance's CPU, memory and disk as the advertised resources. A class
 // with GPUs gets two fake GPUs (so two GPU shards can run at once), each
 // with the catalog's GPU memory, raised to satisfy any minimum the
-// catalog's device constraint on ${device.attr.memory} sets.
+// catalog's device constraint on ${device.attr.memory} sets. The
+// cpu-heavy client (the first class if there is none) has the host volume
+// HistoryVolume in the run directory, so the feedback service's job of
+// examples/deploy can be placed; no other job asks for it.
 func DefaultClasses() []Class {
 	cat := catalog.Default()
 	out := make([]Class, 0, len(cat.Classes))
-	for _, cl := range cat.Classes {
-		out = append(out, classFromCatalog(cl))
+	vol := 0
+	for i, cl := range cat.Classes {
+		c := classFromCatalog(cl)
+		if c.Name == historyVolumeClass {
+			vol = i
+		}
+		out = append(out, c)
+	}
+	if len(out) > 0 {
+		out[vol].HostVolumes = []HostVolume{{Name: HistoryVolume}}
 	}
 	return out
 }
@@ -234,7 +269,26 @@ func validateClasses(classes []Class) error {
 		case strings.ContainsAny(c.NodeClass, " /\"\\"):
 			return fmt.Errorf("cluster: class %q: node class %q: want no spaces, quotes or slashes", c.Name, c.NodeClass)
 		}
+		if err := validateHostVolumes(c); err != nil {
+			return err
+		}
 		seen[c.Name] = true
+	}
+	return nil
+}
+
+func validateHostVolumes(c Class) error {
+	seen := make(map[string]bool, len(c.HostVolumes))
+	for _, v := range c.HostVolumes {
+		switch {
+		case v.Name == "" || strings.ContainsAny(v.Name, " /\"\\"):
+			return fmt.Errorf("cluster: class %q: host volume name %q: want a non-empty name without spaces, quotes or slashes", c.Name, v.Name)
+		case seen[v.Name]:
+			return fmt.Errorf("cluster: class %q: host volume %q listed twice", c.Name, v.Name)
+		case v.Path != "" && !filepath.IsAbs(v.Path):
+			return fmt.Errorf("cluster: class %q: host volume %q: path %q is not absolute", c.Name, v.Name, v.Path)
+		}
+		seen[v.Name] = true
 	}
 	return nil
 }

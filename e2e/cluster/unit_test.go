@@ -32,6 +32,37 @@ func TestDefaultClassesFollowTheCatalog(t *testing.T) {
 	if !reflect.DeepEqual(names, want) || gpus != 1 {
 		t.Fatalf("classes %v with %d GPU classes, want %v with 1", names, gpus, want)
 	}
+	// Only cpu-heavy has a host volume: the history store's, in the run dir.
+	for _, c := range classes {
+		var wantVols []HostVolume
+		if c.Name == "cpu-heavy" {
+			wantVols = []HostVolume{{Name: "shardwise-history"}}
+		}
+		if !reflect.DeepEqual(c.HostVolumes, wantVols) {
+			t.Errorf("class %s host volumes %+v, want %+v", c.Name, c.HostVolumes, wantVols)
+		}
+	}
+}
+
+func TestClientConfigHostVolumes(t *testing.T) {
+	d := clientDirs{Data: "/r/c/data", Plugins: "/r/c/plugins", Volumes: "/r/c/volumes"}
+	c := Class{Name: "c", HostVolumes: []HostVolume{{Name: "hist"}, {Name: "ro", Path: "/srv/ro", ReadOnly: true}}}
+	cfg := clientConfig(c, d, nomadPorts{1, 2, 3}, 4, 5, nil)
+	want := `  host_volume "hist" {
+    path      = "/r/c/volumes/hist"
+    read_only = false
+  }
+  host_volume "ro" {
+    path      = "/srv/ro"
+    read_only = true
+  }
+`
+	if !strings.Contains(cfg, want) {
+		t.Errorf("client config lacks\n%s\nin\n%s", want, cfg)
+	}
+	if plain := clientConfig(Class{Name: "c"}, d, nomadPorts{1, 2, 3}, 4, 5, nil); strings.Contains(plain, "host_volume") {
+		t.Errorf("config of a class without host volumes has one:\n%s", plain)
+	}
 }
 
 func TestCapacityClassesGiveEachClassItsInstances(t *testing.T) {
@@ -79,6 +110,9 @@ func TestValidateClassesRejects(t *testing.T) {
 		"negative":   {{Name: "a", GPUs: -1}},
 		"cores":      {{Name: "a", ReservableCores: "all"}},
 		"node class": {{Name: "a", NodeClass: "x y"}},
+		"volume":     {{Name: "a", HostVolumes: []HostVolume{{Name: ""}}}},
+		"volume dup": {{Name: "a", HostVolumes: []HostVolume{{Name: "v"}, {Name: "v"}}}},
+		"volume rel": {{Name: "a", HostVolumes: []HostVolume{{Name: "v", Path: "rel/dir"}}}},
 	} {
 		if err := validateClasses(classes); err == nil {
 			t.Errorf("%s: validateClasses(%+v) accepted", name, classes)
