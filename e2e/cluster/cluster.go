@@ -222,7 +222,7 @@ func (c *Cluster) clientAgent(cl Class, p nomadPorts, serverRPC, consulHTTP int,
 	}
 	// Nomad refuses to start a client whose host volume path is missing.
 	for _, v := range cl.HostVolumes {
-		if err := os.MkdirAll(d.hostVolumePath(v), 0o755); err != nil {
+		if err := makeVolumeDir(d, v); err != nil {
 			return nil, fmt.Errorf("cluster: %s: host volume %s: %w", label, v.Name, err)
 		}
 	}
@@ -239,6 +239,20 @@ func (c *Cluster) clientAgent(cl Class, p nomadPorts, serverRPC, consulHTTP int,
 		}
 	}
 	return c.nomadAgent(label, cl.Name, clientConfig(cl, d, p, serverRPC, consulHTTP, shard), env)
+}
+
+// makeVolumeDir creates the directory of host volume v. One in the run
+// directory is writable by everyone (mode 0777, as /tmp but without the
+// sticky bit): exec tasks run as nobody unless their job sets a user.
+func makeVolumeDir(d clientDirs, v HostVolume) error {
+	path := d.hostVolumePath(v)
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return err
+	}
+	if v.Path != "" {
+		return nil
+	}
+	return os.Chmod(path, 0o777)
 }
 
 // linkPlugin links <BinDir>/plugins/name into a client's plugin dir.

@@ -95,9 +95,10 @@ type HostVolume struct {
 	// Name is the volume's name, the source jobs ask for; unique per
 	// client.
 	Name string
-	// Path is the host directory; empty means a directory of its own in
-	// the cluster's run directory, created by Start, removed by Close
-	// (Cluster.HostVolumePath).
+	// Path is the host directory (Start creates it if missing); empty
+	// means a directory of its own in the cluster's run directory,
+	// writable by every user (exec tasks run as nobody by default),
+	// removed by Close (Cluster.HostVolumePath).
 	Path string
 	// ReadOnly makes Nomad refuse writable mounts of the volume.
 	ReadOnly bool

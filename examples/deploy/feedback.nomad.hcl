@@ -3,21 +3,45 @@
 # store kept on a host volume, and serves Prometheus metrics registered in
 # Consul (tag "prometheus") for Prometheus's consul_sd_configs.
 #
-#   nomad job run -var 'shardwise_command=/usr/local/bin/shardwise' feedback.nomad.hcl
+#   nomad job run \
+#     -var 'shardwise_url=https://releases.example.com/shardwise_linux_amd64' \
+#     -var 'shardwise_checksum=sha256:<hex>' feedback.nomad.hcl
 #
-# Needs: the shardwise binary at shardwise_command on the clients, and a
-# client with the host volume "shardwise-history" (see client.hcl). Run one
-# instance only: the store has one writer. See docs/feedback.md (Deploying).
+# fetches the binary into the task's local/ (go-getter: http(s), s3, gcs;
+# a download that does not match the checksum fails the task). Without
+# shardwise_url the task runs shardwise_command, a binary installed on the
+# client under /usr (the exec chroot holds /usr). Needs a client with the
+# host volume "shardwise-history" (see client.hcl). Run one instance only:
+# the store has one writer. See docs/feedback.md (Deploying); the e2e test
+# TestFeedbackJobRecordsARun runs this file as it is.
 
 variable "datacenters" {
   type    = list(string)
   default = ["dc1"]
 }
 
+variable "shardwise_url" {
+  type        = string
+  default     = ""
+  description = "Where go-getter fetches the shardwise binary (http(s), s3, gcs); empty: run shardwise_command instead."
+}
+
+variable "shardwise_checksum" {
+  type        = string
+  default     = ""
+  description = "The binary's checksum at shardwise_url, TYPE:HEX (e.g. sha256:...); Nomad refuses the job when shardwise_url is set without one."
+}
+
 variable "shardwise_command" {
   type        = string
   default     = "/usr/local/bin/shardwise"
-  description = "Path of the shardwise binary on the client that runs the service."
+  description = "Path of the shardwise binary installed on the client, used when shardwise_url is empty."
+}
+
+variable "user" {
+  type        = string
+  default     = "nobody"
+  description = "User the service runs as (exec's default); it must be able to write the host volume's directory."
 }
 
 variable "nomad_addr" {
@@ -78,10 +102,26 @@ job "shardwise-feedback" {
       # The default chroot holds /usr, so shardwise_command under /usr
       # is visible to the task.
       driver = "exec"
+      user   = var.user
 
       volume_mount {
         volume      = "history"
         destination = "/var/lib/shardwise"
+      }
+
+      # The binary, fetched and checked before the task starts; Nomad makes
+      # the command executable.
+      dynamic "artifact" {
+        for_each = var.shardwise_url != "" ? [var.shardwise_url] : []
+        content {
+          source      = artifact.value
+          destination = "local/shardwise"
+          mode        = "file"
+
+          options {
+            checksum = var.shardwise_checksum
+          }
+        }
       }
 
       env {
@@ -89,7 +129,7 @@ job "shardwise-feedback" {
       }
 
       config {
-        command = var.shardwise_command
+        command = var.shardwise_url != "" ? "local/shardwise" : var.shardwise_command
         args = [
           "feedback",
           "-history-db", "/var/lib/shardwise/history.db",
