@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -144,6 +145,7 @@ func clientConfig(c Class, d clientDirs, p nomadPorts, serverRPC, consulHTTP int
 		w.line("read_only = %t", v.ReadOnly)
 		w.close()
 	}
+	chrootEnv(&w)
 	// Drivers that cannot work here and cloud metadata probes only add
 	// fingerprint time and log noise.
 	w.open("options")
@@ -183,6 +185,35 @@ func clientConfig(c Class, d clientDirs, p nomadPorts, serverRPC, consulHTTP int
 	}
 	return w.b.String()
 }
+
+// chrootEnv writes the client's chroot_env: what exec tasks see of the
+// host. Nomad's default (/bin, /etc, /lib, /lib32, /lib64, /sbin, /usr)
+// hard-links every file of those trees into each task directory, about
+// 225,000 on a development host with merged /usr (/lib is a link to
+// usr/lib, embedded once more), which took 30-70 s per exec task here.
+// Binaries, the C library and /etc are what the tests' exec tasks (a
+// shell and coreutils, the shardwise binary) need; missing sources are
+// skipped, so the list also fits hosts without merged /usr.
+func chrootEnv(w *hclWriter) {
+	w.open("chroot_env")
+	for _, dir := range chrootDirs() {
+		w.line("%q = %q", dir, dir)
+	}
+	w.close()
+}
+
+// chrootDirs are the host directories exec tasks see (chrootEnv).
+func chrootDirs() []string {
+	dirs := []string{"/bin", "/sbin", "/etc", "/lib64", "/usr/bin", "/usr/sbin", "/usr/lib64"}
+	if triplet, ok := multiarch[runtime.GOARCH]; ok {
+		dirs = append(dirs, "/lib/"+triplet, "/usr/lib/"+triplet)
+	}
+	return dirs
+}
+
+// multiarch is Debian's library directory name per GOARCH, where the C
+// library lives.
+var multiarch = map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 
 // resources writes the advertised resources a class sets.
 func resources(w *hclWriter, c Class) {
