@@ -43,6 +43,22 @@ func TestDeployFilesParseWithRealNomad(t *testing.T) {
 	if task.Driver == "raw_exec" {
 		t.Errorf("feedback task driver raw_exec: Nomad refuses host volumes for it (no mount support)")
 	}
+	// Without shardwise_url the task runs the installed binary; with it,
+	// the checked artifact under local/.
+	if cmd := toString(task.Config["command"]); cmd != `"/usr/local/bin/shardwise"` || len(task.Artifacts) != 0 {
+		t.Errorf("feedback task without shardwise_url: command %s with %d artifacts, want /usr/local/bin/shardwise and none", cmd, len(task.Artifacts))
+	}
+	if task.User != "nobody" {
+		t.Errorf("feedback task user %q, want nobody (exec's default, documented)", task.User)
+	}
+	fetched := parseJobVars(t, nomad, filepath.Join(dir, "feedback.nomad.hcl"),
+		"shardwise_url=https://releases.example.com/shardwise", "shardwise_checksum=sha256:00").TaskGroups[0].Tasks[0]
+	if cmd := toString(fetched.Config["command"]); cmd != `"local/shardwise"` || len(fetched.Artifacts) != 1 ||
+		*fetched.Artifacts[0].GetterSource != "https://releases.example.com/shardwise" ||
+		*fetched.Artifacts[0].RelativeDest != "local/shardwise" || fetched.Artifacts[0].GetterOptions["checksum"] != "sha256:00" {
+		t.Errorf("feedback task with shardwise_url: command %s, artifacts %s; want local/shardwise fetched from the URL with its checksum",
+			cmd, toString(fetched.Artifacts))
+	}
 	args := toString(task.Config["args"])
 	for _, want := range []string{`"feedback"`, `"-history-db","/var/lib/shardwise/history.db"`, `"-metrics-addr","${NOMAD_ADDR_metrics}"`} {
 		if !strings.Contains(args, want) {

@@ -12,6 +12,8 @@ client {
   node_class = "cpu-heavy"
 
   # Only on the client that runs the feedback service: its history store.
+  # The directory must exist and be writable by the job's user (nobody
+  # by default): install -d -o nobody /var/lib/shardwise
   host_volume "shardwise-history" {
     path      = "/var/lib/shardwise"
     read_only = false
