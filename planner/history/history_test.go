@@ -62,9 +62,12 @@ func TestAppend(t *testing.T) {
 	if !reflect.DeepEqual(got, s) {
 		t.Fatalf("append: got %d records", len(got))
 	}
-	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*"))
-	if len(left) != 0 {
+	// The temporary file is ".h.jsonl<digits>" beside it (renameio).
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".h.jsonl*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("history file mode %v (%v), want 0600", st.Mode(), err)
 	}
 }
 
@@ -169,5 +172,21 @@ func TestFillConcurrency(t *testing.T) {
 		if recs[i].Concurrency != want {
 			t.Errorf("%s: concurrency %d, want %d", recs[i].Task, recs[i].Concurrency, want)
 		}
+	}
+}
+
+// A write whose final rename fails (the path is a directory) reports it
+// and leaves no temporary file beside it.
+func TestWriteFailedRenameLeavesNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "h.jsonl")
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(path, sample()); err == nil || !strings.Contains(err.Error(), "write history "+path) {
+		t.Fatalf("Write over a directory: err = %v, want one naming %s", err, path)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".h.jsonl*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }

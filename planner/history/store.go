@@ -14,6 +14,8 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+
+	"github.com/google/renameio/v2"
 )
 
 // The store is JSON Lines: one Record per line, UTF-8, '\n'-terminated.
@@ -197,23 +199,19 @@ func Append(path string, records []Record) error {
 }
 
 // replace writes prefix then records as JSON Lines to a temporary file
-// beside path and renames it to path.
+// beside path (mode 0600), fsyncs it and renames it to path (renameio), so
+// a reader sees the old file or the new one, never half of one.
 func replace(path string, prefix []byte, records []Record) (err error) {
 	for i := range records {
 		if cerr := records[i].Check(); cerr != nil {
 			return fmt.Errorf("write history %s: record %d: %w", path, i, cerr)
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	tmp, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(0o600))
 	if err != nil {
 		return fmt.Errorf("write history: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Cleanup() // a no-op once replaced
 	w := bufio.NewWriter(tmp)
 	w.Write(prefix)
 	enc := json.NewEncoder(w)
@@ -225,14 +223,8 @@ func replace(path string, prefix []byte, records []Record) (err error) {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write history %s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := tmp.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("write history %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write history %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write history: %w", err)
 	}
 	syncDir(filepath.Dir(path))
 	return nil
