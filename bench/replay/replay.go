@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -303,18 +302,14 @@ func StartupByClass(runs []*Run) map[string][]float64 {
 	return out
 }
 
-// Median of xs; 0 when empty.
+// Median of xs (predict.Quantile at 0.5: the mean of the middle two
+// values for an even count); 0 when empty. xs is not changed.
 func Median(xs []float64) float64 {
-	if len(xs) == 0 {
+	v, ok := predict.Quantile(slices.Clone(xs), 0.5)
+	if !ok {
 		return 0
 	}
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	if n := len(s); n%2 == 1 {
-		return s[n/2]
-	} else {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
+	return v
 }
 
 // TempDir makes a directory for imports under the system temp dir.

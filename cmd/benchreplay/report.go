@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"time"
+
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/shardwise/shardwise/bench/replay"
 	"github.com/shardwise/shardwise/e2e/cluster"
@@ -116,7 +118,7 @@ func (r *report) goals(p func(string, ...any)) {
 	goal := func(name, target, measured string, ok bool) {
 		p("| %s | %s | %s | %s |\n", name, target, measured, yes(ok))
 	}
-	ms, mh := mean(vsSingle), mean(vsHEFT)
+	ms, mh := stat.Mean(vsSingle, nil), stat.Mean(vsHEFT, nil)
 	goal("Shardwise actual / best single class, mean over traces", "<= 0.60", fmt.Sprintf("%.2f (%s)", ms, list(vsSingle)), ms <= 0.6 && len(vsSingle) > 0)
 	goal("Shardwise actual / HEFT, mean over traces", "<= 0.90", fmt.Sprintf("%.2f (%s)", mh, list(vsHEFT)), mh <= 0.9 && len(vsHEFT) > 0)
 	goal("traces where Shardwise is slower than HEFT", "0", fmt.Sprint(worse), worse == 0)
@@ -150,7 +152,7 @@ func (r *report) startups(p func(string, ...any)) {
 		if len(xs) == 0 {
 			continue
 		}
-		p("| %s | %d | %.2f | %.2f | %.1f |\n", cl.Name, len(xs), replay.Median(xs), quantile(xs, 0.9), cl.Startup.Seconds())
+		p("| %s | %d | %.2f | %.2f | %.1f |\n", cl.Name, len(xs), replay.Median(xs), nearestRank(xs, 0.9), cl.Startup.Seconds())
 	}
 	p("\n")
 }
@@ -207,17 +209,6 @@ func yes(ok bool) string {
 	return "**no**"
 }
 
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
 func list(xs []float64) string {
 	parts := make([]string, len(xs))
 	for i, x := range xs {
@@ -226,8 +217,9 @@ func list(xs []float64) string {
 	return strings.Join(parts, ", ")
 }
 
-func quantile(xs []float64, q float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[int(math.Ceil(q*float64(len(s))))-1]
+// nearestRank is the q-quantile of xs (not empty) by the nearest-rank
+// method: the smallest value with at least q of the values at or below
+// it (gonum's stat.Empirical).
+func nearestRank(xs []float64, q float64) float64 {
+	return stat.Quantile(q, stat.Empirical, slices.Sorted(slices.Values(xs)), nil)
 }

@@ -2,7 +2,8 @@ package evaluate
 
 import (
 	"fmt"
-	"math"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // Goal is one acceptance target and what was measured against it.
@@ -166,14 +167,5 @@ func missIf(missed bool, s string) string {
 	return ""
 }
 
-// mean is the arithmetic mean of xs, NaN when empty.
-func mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
+// mean is the arithmetic mean of xs (gonum's stat.Mean), NaN when empty.
+func mean(xs []float64) float64 { return stat.Mean(xs, nil) }
