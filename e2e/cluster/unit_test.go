@@ -235,3 +235,19 @@ func TestStartNamesMissingBinaries(t *testing.T) {
 		t.Fatalf("Start with an empty bin dir: %v", err)
 	}
 }
+
+// exec tasks see a narrow chroot: binaries, the C library and /etc, never
+// the whole /usr (hard-linking it into every task dir took 30-70 s).
+func TestClientConfigNarrowChroot(t *testing.T) {
+	cfg := clientConfig(Class{Name: "c"}, clientDirs{}, nomadPorts{1, 2, 3}, 4, 5, nil)
+	for _, want := range []string{"  chroot_env {\n", `"/usr/bin" = "/usr/bin"`, `"/etc" = "/etc"`, `"/lib64" = "/lib64"`} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("client config lacks %s:\n%s", want, cfg)
+		}
+	}
+	for _, bad := range []string{`"/usr" = `, `"/lib" = `} {
+		if strings.Contains(cfg, bad) {
+			t.Errorf("client config's chroot_env embeds a whole tree (%s):\n%s", bad, cfg)
+		}
+	}
+}
