@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/shardwise/shardwise/driver/channel/registry"
 )
 
@@ -67,12 +69,11 @@ func (m *Manager) markerPath(spec TaskChannels, in InputChannel) string {
 	return filepath.Join(m.cfg.DataDir, "fetched", safeName(spec.AllocID)+"."+safeName(in.ID)+"."+hex.EncodeToString(h[:6])+".json")
 }
 
+// writeMarker replaces the marker at path atomically (renameio: a
+// temporary file beside it, fsynced, then renamed).
 func (m *Manager) writeMarker(path string, mk marker) error {
 	b, _ := json.Marshal(mk)
-	if err := writeFileSync(path+".tmp", b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(path+".tmp", path)
+	return renameio.WriteFile(path, b, 0o600)
 }
 
 // alreadyFetched reports whether the input is in place from an earlier
