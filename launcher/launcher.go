@@ -160,7 +160,7 @@ func (l *Launcher) Run(ctx context.Context, p *plan.Plan, jobs []*api.Job, opts 
 func newRunner(c *api.Client, p *plan.Plan, t *tracker, o Options, ns string) *runner {
 	return &runner{
 		c: c, plan: p, t: t, o: o, ns: ns, start: time.Now(),
-		nodes: newNodeCache(c), prev: map[string]State{}, prevReason: map[string]string{},
+		nodes: newNodeCache(c), prev: map[string]State{}, prevReason: map[string]string{}, prevAlloc: map[string]string{},
 		log: o.Logger,
 	}
 }
@@ -225,6 +225,7 @@ type runner struct {
 	// prev is each shard's last reported state.
 	prev       map[string]State
 	prevReason map[string]string
+	prevAlloc  map[string]string
 	failure    *Failure
 	stopped    []string
 	log        hclog.Logger
@@ -237,6 +238,9 @@ type runner struct {
 	resumed     bool
 	saved       string
 	renewTicker *time.Ticker
+	// watch is set for a runner that follows a run without driving it
+	// (Watch).
+	watch *watching
 }
 
 // run is the event loop: submit what is ready, then apply events until
@@ -255,7 +259,11 @@ func (r *runner) run(ctx context.Context, from uint64) (*Report, error) {
 	snap := r.snapshot()
 	r.o.Progress.Start(snap)
 	r.o.Metrics.states(snap)
-	err := r.loop(ctx, msgs)
+	loop := r.loop
+	if r.watch != nil {
+		loop = r.watchLoop
+	}
+	err := loop(ctx, msgs)
 	snap = r.snapshot()
 	r.o.Progress.Finish(snap)
 	r.o.Metrics.states(snap)
@@ -343,6 +351,11 @@ func (r *runner) handle(ctx context.Context, m streamMsg) error {
 		return m.err
 	}
 	touched := map[*unit]bool{}
+	if m.connected && r.watch != nil {
+		if err := r.watchNew(ctx); err != nil {
+			return err
+		}
+	}
 	if m.connected {
 		if err := r.reconcile(ctx, touched); err != nil {
 			return err
@@ -362,6 +375,9 @@ func (r *runner) handle(ctx context.Context, m streamMsg) error {
 		}
 	}
 	r.notify()
+	if r.watch != nil {
+		return nil
+	}
 	return r.submitReady(ctx)
 }
 
@@ -382,6 +398,9 @@ func (r *runner) apply(ctx context.Context, e *api.Event) *unit {
 		j, deleted, err := e.DeregisteredJob()
 		if err != nil || j == nil || j.ID == nil {
 			return nil
+		}
+		if r.watch != nil && e.Type == eventJobRegistered {
+			r.watchRegistration(j)
 		}
 		if e.Type == eventJobDeregistered || e.Type == eventJobBatchDeregistered {
 			// A stop carries the stopped job; a purge the job as it was.
@@ -405,6 +424,9 @@ func (r *runner) apply(ctx context.Context, e *api.Event) *unit {
 // settle applies the tracker's verdict on u: retry it, or end the run on
 // a final failure.
 func (r *runner) settle(ctx context.Context, u *unit) error {
+	if r.watch != nil {
+		return r.watchSettle(ctx, u)
+	}
 	if r.t.doubtful(u) {
 		// The job is dead with neither every allocation complete nor one
 		// failed in view: an event may have been lost, so read the

@@ -49,6 +49,16 @@ type Change struct {
 	// placement.
 	Reason string
 	Time   time.Time
+	// Alloc is the ID of the allocation that best shows how the shard
+	// runs (see ShardResult.Alloc); Started and Finished are its first
+	// task start and last task finish as Nomad recorded them, zero when
+	// not reached.
+	Alloc             string
+	Started, Finished time.Time
+	// Placed is set on a change that only says the shard's allocation
+	// changed (placed on a node, or replaced), its state and reason as
+	// before; the text progress shows none.
+	Placed bool
 }
 
 // Discard is a Progress that shows nothing.
@@ -88,6 +98,9 @@ func (p *Plain) Start(s Snapshot) {
 
 // Change writes the change as one line.
 func (p *Plain) Change(c Change, s Snapshot) {
+	if c.Placed {
+		return
+	}
 	fmt.Fprintf(p.w, "%7s  %s  %s\n", "+"+formatDur(s.Elapsed), c.Shard, changeText(c)+"  ["+countsText(s)+"]")
 }
 
@@ -191,6 +204,9 @@ func (t *Terminal) tick() {
 // Change updates the bar, printing failures, retries and placement
 // problems above it.
 func (t *Terminal) Change(c Change, s Snapshot) {
+	if c.Placed {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.snap = s

@@ -8,7 +8,8 @@ import (
 )
 
 // notify reports every shard whose state changed since the last call,
-// and every unit whose reason (a placement problem, a retry) changed.
+// every unit whose reason (a placement problem, a retry) changed, and
+// (as a Placed change) every shard whose allocation changed.
 func (r *runner) notify() {
 	now := time.Now()
 	var changes []Change
@@ -16,9 +17,14 @@ func (r *runner) notify() {
 		states := u.shardStates()
 		for i, s := range u.shards {
 			old, seen := r.prev[s.ID]
+			alloc, started, finished := u.allocOf(i)
+			placed := false
 			if seen && old == states[i] && (u.reason == "" || r.prevReason[s.ID] == u.reason) {
 				r.prevReason[s.ID] = u.reason
-				continue
+				if alloc == r.prevAlloc[s.ID] {
+					continue
+				}
+				placed = true
 			}
 			if !seen && states[i] == Pending {
 				r.prev[s.ID] = Pending
@@ -26,8 +32,9 @@ func (r *runner) notify() {
 			}
 			a, _ := u.bestAlloc(i)
 			changes = append(changes, Change{Shard: s.ID, Job: u.id, Class: s.Class, From: old, To: states[i],
-				Attempt: u.attempt, Node: a.NodeName, Reason: u.reason, Time: now})
-			r.prev[s.ID], r.prevReason[s.ID] = states[i], u.reason
+				Attempt: u.attempt, Node: a.NodeName, Reason: u.reason, Time: now,
+				Alloc: alloc, Started: started, Finished: finished, Placed: placed})
+			r.prev[s.ID], r.prevReason[s.ID], r.prevAlloc[s.ID] = states[i], u.reason, alloc
 		}
 	}
 	if len(changes) == 0 {
@@ -36,7 +43,7 @@ func (r *runner) notify() {
 	snap := r.snapshot()
 	// Metrics first: whoever reads the progress may scrape them at once.
 	for _, c := range changes {
-		if c.To == Running {
+		if c.To == Running && !c.Placed {
 			r.o.Metrics.running(c.Job, c.Time)
 		}
 	}
@@ -101,4 +108,22 @@ func actual(a allocInfo, end time.Time) time.Duration {
 		finish = end
 	}
 	return finish.Sub(start)
+}
+
+// allocOf returns the allocation that best shows how piece i runs (see
+// bestAlloc), with its first task start and last task finish, or, for a
+// unit restored after Nomad collected its job, the stored piece's
+// allocation.
+func (u *unit) allocOf(i int) (id string, started, finished time.Time) {
+	if a, ok := u.bestAlloc(i); ok {
+		started, finished = a.span()
+		if a.running() {
+			finished = time.Time{}
+		}
+		return a.ID, started, finished
+	}
+	if i < len(u.pieces) {
+		return u.pieces[i].Alloc, time.Time{}, time.Time{}
+	}
+	return "", time.Time{}, time.Time{}
 }
