@@ -53,6 +53,10 @@ type RunRequest struct {
 	// its Prometheus metrics (launcher.Metrics) at /metrics while it
 	// runs; a port in use fails the run before anything is submitted.
 	MetricsAddr string
+	// UIAddr, when set, is a host:port on which the launcher serves the
+	// live run page (launcher/runpage) while it runs; a port in use fails
+	// the run before anything is submitted.
+	UIAddr string
 }
 
 // ResumeRequest continues a run stored in Nomad.
@@ -68,8 +72,8 @@ type ResumeRequest struct {
 	// its allocation's, it waits for a predecessor's lease to lapse, and
 	// on a signal it leaves the run to the job's next allocation.
 	AsJob bool
-	// MetricsAddr is RunRequest's.
-	MetricsAddr string
+	// MetricsAddr and UIAddr are RunRequest's.
+	MetricsAddr, UIAddr string
 }
 
 // Run plans the graph, translates the plan and runs the jobs on client
@@ -83,6 +87,7 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		req.Run = planner.NewRunID() // now, so that Feedback records this run only
 	}
 	var metrics *launcher.Metrics
+	var err error
 	if req.MetricsAddr != "" && !req.Detach {
 		metrics = launcher.NewMetrics()
 		stop, err := serveMetrics("-metrics-addr", req.MetricsAddr, metrics.Handler(), stdout)
@@ -90,6 +95,13 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 			return err
 		}
 		defer stop()
+	}
+	var page *livePage
+	if !req.Detach {
+		if page, err = listenPage("-ui", req.UIAddr); err != nil {
+			return err
+		}
+		defer page.close()
 	}
 	lp, err := openLoop(ctx, &req, client, log)
 	if err != nil {
@@ -124,12 +136,13 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 	}
 	fmt.Fprintf(stdout, "Running graph %q as run %s: %d shards in %d jobs on Nomad at %s (driver %s)\n",
 		p.Graph, p.Run, len(p.Shards), len(jobs), client.Address(), p.Driver)
+	progress := launcher.Tee(launcher.NewProgress(stdout), page.start(p, client.Address(), stdout))
 	rep, err := l.Run(ctx, p, jobs, launcher.Options{
 		Retries:          req.Retries,
 		NoLocality:       req.NoLocality,
 		FailFast:         req.FailFast,
 		PlacementTimeout: req.PlacementTimeout,
-		Progress:         launcher.NewProgress(stdout),
+		Progress:         progress,
 		Metrics:          metrics,
 		Replanner:        lp.replanner(res, client, extra, req.NoReplan || (req.Method.Name != "" && req.Method.Name != plan.MethodShardwise)),
 		OOMRetry:         replan.OOMRetry(res.Catalog),
@@ -142,6 +155,11 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 // Resume continues a run from its state stored in Nomad (run -resume),
 // printing as Run does.
 func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, stderr io.Writer, log hclog.Logger) error {
+	page, err := listenPage("-ui", req.UIAddr)
+	if err != nil {
+		return err
+	}
+	defer page.close()
 	lp, err := openLoop(ctx, &RunRequest{PlanRequest: PlanRequest{Histories: req.Histories, Run: req.Run},
 		Feedback: req.Feedback, HistoryDB: req.HistoryDB}, client, log)
 	if err != nil {
@@ -158,6 +176,14 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 		defer stop()
 	}
 	fmt.Fprintf(stdout, "Resuming run %s on Nomad at %s\n", req.Run, client.Address())
+	progress := launcher.NewProgress(stdout)
+	if page != nil {
+		p, _, err := launcher.WatchPlan(ctx, client, req.Run)
+		if err != nil {
+			return err
+		}
+		progress = launcher.Tee(progress, page.start(p, client.Address(), stdout))
+	}
 	l := &launcher.Launcher{Client: client}
 	d := &launcher.Durable{TTL: req.LeaseTTL}
 	if req.AsJob {
@@ -168,7 +194,7 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 		d.Lease = lease
 	}
 	opts := launcher.Options{
-		Progress: launcher.NewProgress(stdout),
+		Progress: progress,
 		Metrics:  metrics,
 		// The stored run's catalog is not read here: a resumed run's OOM
 		// retries double without the class's bound.

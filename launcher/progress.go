@@ -241,3 +241,35 @@ func (t *Terminal) describe() string {
 		s.Counts[Pending]+s.Counts[Submitted], s.Counts[Running], s.Counts[Complete], s.Counts[Failed],
 		formatDur(s.Elapsed), formatDur(s.Predicted))
 }
+
+// Tee returns a Progress that passes every call to each of ps in turn
+// (nil ones left out), e.g. the terminal and the live run page.
+func Tee(ps ...Progress) Progress {
+	var t tee
+	for _, p := range ps {
+		if p != nil {
+			t = append(t, p)
+		}
+	}
+	return t
+}
+
+type tee []Progress
+
+func (t tee) Start(s Snapshot) {
+	for _, p := range t {
+		p.Start(s)
+	}
+}
+
+func (t tee) Change(c Change, s Snapshot) {
+	for _, p := range t {
+		p.Change(c, s)
+	}
+}
+
+func (t tee) Finish(s Snapshot) {
+	for _, p := range t {
+		p.Finish(s)
+	}
+}

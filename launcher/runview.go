@@ -215,3 +215,72 @@ func WriteList(w io.Writer, runs []RunSummary, now time.Time) error {
 	}
 	return tw.Flush()
 }
+
+// StatusDoc is a run's status as `shardwise status -format json` writes
+// it. Seconds are float seconds.
+type StatusDoc struct {
+	Run   string `json:"run"`
+	Graph string `json:"graph"`
+	// Status is the stored run's (running, complete, failed, stopped);
+	// empty for a run without stored state. Driven is set while a live
+	// launcher holds it (DrivenBy names it).
+	Status   string `json:"status,omitempty"`
+	Outcome  string `json:"outcome,omitempty"`
+	Driven   bool   `json:"driven"`
+	DrivenBy string `json:"driven_by,omitempty"`
+	// Shards are the plan's shards in plan order (stored runs only):
+	// state is complete, running, queued, failed, stopped or "not
+	// submitted".
+	Shards []StatusShard `json:"shards,omitempty"`
+	Jobs   []StatusJob   `json:"jobs"`
+}
+
+// StatusShard is one shard of StatusDoc.
+type StatusShard struct {
+	Shard            string  `json:"shard"`
+	Job              string  `json:"job"`
+	Class            string  `json:"class"`
+	State            string  `json:"state"`
+	Attempts         int     `json:"attempts"`
+	PredictedSeconds float64 `json:"predicted_seconds"`
+	ActualSeconds    float64 `json:"actual_seconds"`
+	Node             string  `json:"node,omitempty"`
+}
+
+// StatusJob is one job of StatusDoc; State is the launcher's word.
+type StatusJob struct {
+	ID             string         `json:"id"`
+	Namespace      string         `json:"namespace"`
+	Class          string         `json:"class"`
+	Shards         []string       `json:"shards"`
+	Upstream       []string       `json:"upstream,omitempty"`
+	Status         string         `json:"status"`
+	State          string         `json:"state"`
+	Allocs         map[string]int `json:"allocs"`
+	Nodes          []string       `json:"nodes,omitempty"`
+	RuntimeSeconds float64        `json:"runtime_seconds"`
+	Attempt        int            `json:"attempt"`
+}
+
+// Doc returns the status as `status -format json` writes it, at now.
+func (st *RunStatus) Doc(now time.Time) StatusDoc {
+	d := StatusDoc{Run: st.Run, Graph: st.Graph, Jobs: []StatusJob{}}
+	if h := st.Stored; h != nil {
+		d.Status, d.Driven = string(h.Status), st.Driven(now)
+		if h.Status.Ended() {
+			d.Outcome = h.Outcome()
+		}
+		if d.Driven {
+			d.DrivenBy = h.Holder.Name
+		}
+	}
+	for _, s := range st.Shards {
+		d.Shards = append(d.Shards, StatusShard{Shard: s.Shard, Job: s.Job, Class: s.Class, State: s.State, Attempts: s.Attempts,
+			PredictedSeconds: s.PredictedSeconds, ActualSeconds: s.Actual.Seconds(), Node: s.Node})
+	}
+	for _, j := range st.Jobs {
+		d.Jobs = append(d.Jobs, StatusJob{ID: j.ID, Namespace: j.Namespace, Class: j.Class, Shards: j.Shards, Upstream: j.Upstream,
+			Status: j.Status, State: j.State.String(), Allocs: j.Allocs, Nodes: j.Nodes, RuntimeSeconds: j.Runtime.Seconds(), Attempt: j.Attempt})
+	}
+	return d
+}

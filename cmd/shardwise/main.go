@@ -55,6 +55,7 @@ func commands() []command {
 		{"run", "Plan a graph and run its shards on Nomad in dependency order", runRun},
 		{"status", "Show a run by its ID: every shard of its plan, and who drives it", runStatus},
 		{"list", "List the runs stored in Nomad", runList},
+		{"ui", "Serve the live run page of a run stored in Nomad", runUI},
 		{"stop", "Stop a run by its ID: its stored state and its jobs that have not ended", runStop},
 		{"feedback", "Record what Shardwise allocations used on Nomad into a history store", runFeedback},
 		{"history", "Report prediction error or import records into a history store", runHistory},

@@ -52,6 +52,10 @@ const runSynopsis = `run [options] GRAPH.hcl
   the machine that submitted it and the node the launcher runs on. Its
   logs are the job's logs; 'shardwise status' and 'stop' act on it.
 
+  With -ui ADDR it serves the live run page on ADDR while the run goes
+  (see 'shardwise ui' and docs/ui.md); a port in use fails the run before
+  anything is registered in Nomad.
+
   Connection options and their environment variables are the Nomad CLI's.`
 
 func runRun(args []string, stdout, stderr io.Writer) error {
@@ -68,6 +72,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&rf.Feedback, "feedback", false, "Run the feedback service during the run, recording every allocation into -history-db (also read as history).")
 	fs.StringVar(&rf.HistoryDB, "history-db", "history.db", "SQLite history store -feedback writes (created if missing).")
 	fs.StringVar(&rf.MetricsAddr, "metrics-addr", "", "Serve the launcher's Prometheus metrics at http://ADDR/metrics (host:port) while the run goes.")
+	fs.StringVar(&rf.UIAddr, "ui", "", "Serve the live run page at http://ADDR/ (host:port) while the run goes: the graph coloured by state, a timeline of actual against predicted times, class utilisation and links to Nomad's UI.")
 	fs.BoolVar(&rf.NoReplan, "no-replan", false, "Do not re-plan shards before submitting them (re-planning needs a history store: -feedback or -history STORE.db).")
 	var resume string
 	var asJob bool
@@ -87,6 +92,8 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		return &usageError{msg: "run takes exactly one argument, the graph file"}
 	case rf.Detach && rf.MetricsAddr != "":
 		return &usageError{msg: "-metrics-addr serves from this launcher; a detached run's launcher runs as a Nomad job"}
+	case rf.Detach && rf.UIAddr != "":
+		return &usageError{msg: "-ui serves from this launcher; follow a detached run's page with 'shardwise ui RUN'"}
 	case rf.Detach && (resume != "" || rf.Feedback):
 		return &usageError{msg: "-detach starts a new run without -feedback; a detached run resumes itself"}
 	case rf.LeaseTTL < time.Second:
@@ -117,7 +124,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	if resume != "" {
 		return app.Resume(ctx, app.ResumeRequest{Run: resume, Feedback: rf.Feedback, HistoryDB: rf.HistoryDB,
-			Histories: pf.histories, LeaseTTL: rf.LeaseTTL, AsJob: asJob, MetricsAddr: rf.MetricsAddr}, client, stdout, stderr, newLogger(stderr))
+			Histories: pf.histories, LeaseTTL: rf.LeaseTTL, AsJob: asJob, MetricsAddr: rf.MetricsAddr, UIAddr: rf.UIAddr}, client, stdout, stderr, newLogger(stderr))
 	}
 	rf.PlanRequest = req
 	rf.Warn = func(d hcl.Diagnostics) { printDiags(stderr, d) }

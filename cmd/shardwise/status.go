@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -18,13 +19,18 @@ const statusSynopsis = `status [options] RUN
   its predicted and actual runtime. Exits 1 when the run is incomplete and
   no launcher drives it. For a run without stored state, the Nomad jobs
   whose shardwise_run meta is RUN. Use -namespace '*' to look for jobs in
-  every namespace.`
+  every namespace. -format json writes the same as one JSON document
+  (launcher.StatusDoc).`
 
 func runStatus(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("status", statusSynopsis, stderr)
+	format := fs.String("format", "table", "Output format: table or json.")
 	client, run, err := parseRunCommand(fs, args)
 	if client == nil {
 		return err
+	}
+	if *format != "table" && *format != "json" {
+		return &usageError{msg: fmt.Sprintf("invalid -format %q: want table or json", *format)}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
@@ -32,7 +38,13 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := st.Write(stdout); err != nil {
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(st.Doc(time.Now())); err != nil {
+			return err
+		}
+	} else if err := st.Write(stdout); err != nil {
 		return err
 	}
 	if st.Incomplete() && !st.Driven(time.Now()) {
