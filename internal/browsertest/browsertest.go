@@ -43,8 +43,8 @@ func Find(t testing.TB) string {
 // Browser is one headless Chromium tab and the errors its pages report.
 type Browser struct {
 	// Ctx is the tab's context for chromedp.Run.
-	Ctx context.Context
-	mu  sync.Mutex
+	Ctx  context.Context
+	mu   sync.Mutex
 	errs []string
 }
 
@@ -101,7 +101,7 @@ func (b *Browser) Errors() []string {
 // which it logs.
 func (b *Browser) Screenshot(t testing.TB, name string) string {
 	t.Helper()
-	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}

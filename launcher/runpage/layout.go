@@ -36,7 +36,7 @@ func layout(ctx context.Context, p *plan.Plan) ([]byte, error) {
 	}
 	defer g.Close()
 	for k, v := range map[string]string{"rankdir": "LR", "nodesep": "0.08", "ranksep": "0.5", "bgcolor": "transparent"} {
-		if err := g.Set(k, v); err != nil {
+		if err := g.SafeSet(k, v, ""); err != nil {
 			return nil, fmt.Errorf("graph attribute %s: %w", k, err)
 		}
 	}
@@ -53,7 +53,7 @@ func layout(ctx context.Context, p *plan.Plan) ([]byte, error) {
 			"fillcolor": "#ffffff", "fontname": "sans-serif", "fontsize": "10", "height": "0.3", "margin": "0.05,0.02",
 			"tooltip": s.ID,
 		} {
-			if err := n.Set(k, v); err != nil {
+			if err := n.SafeSet(k, v, ""); err != nil {
 				return nil, fmt.Errorf("node attribute %s of shard %s: %w", k, s.ID, err)
 			}
 		}
@@ -70,10 +70,10 @@ func layout(ctx context.Context, p *plan.Plan) ([]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("edge %s -> %s: %w", up, s.ID, err)
 			}
-			if err := edge.Set("id", "e"+strconv.Itoa(e)); err != nil {
+			if err := edge.SafeSet("id", "e"+strconv.Itoa(e), ""); err != nil {
 				return nil, err
 			}
-			if err := edge.Set("arrowsize", "0.5"); err != nil {
+			if err := edge.SafeSet("arrowsize", "0.5", "1"); err != nil {
 				return nil, err
 			}
 			e++

@@ -18,4 +18,13 @@ func TestLayout1000(t *testing.T) {
 	if n := strings.Count(string(svg), `class="node"`); n != 1000 {
 		t.Errorf("%d nodes in the SVG, want 1000", n)
 	}
+	for _, i := range []int{0, 1, 500, 999} {
+		if !strings.Contains(string(svg), `<g id="`+NodeID(i)+`" class="node">`) {
+			t.Errorf("no node with id %s: the page could not find shard %d", NodeID(i), i)
+		}
+	}
+	// Every dependency is drawn, each shard titled by its node ID.
+	if !strings.Contains(string(svg), `<title>n999</title>`) || strings.Count(string(svg), `<g id="e`) < 950 {
+		t.Errorf("edges or titles missing")
+	}
 }
