@@ -22,8 +22,9 @@ func NodeID(i int) string { return "n" + strconv.Itoa(i) }
 // Drawing Directed Graphs", IEEE TSE 1993), left to right. Graphviz runs
 // compiled to WebAssembly inside this process (github.com/goccy/go-graphviz),
 // so no dot binary is needed. Each shard's node is a <g> with id NodeID(i)
-// and class "node", labelled with the shard ID and its planned class; the
-// page colours it by state.
+// and class "node" holding its shape and text directly (no tooltip, which
+// would wrap them in a link), labelled with the shard ID and its planned
+// class; the page colours it by state.
 func layout(ctx context.Context, p *plan.Plan) ([]byte, error) {
 	gv, err := graphviz.New(ctx)
 	if err != nil {
@@ -51,7 +52,6 @@ func layout(ctx context.Context, p *plan.Plan) ([]byte, error) {
 		for k, v := range map[string]string{
 			"id": NodeID(i), "label": s.ID + "\n" + s.Class, "shape": "box", "style": "rounded,filled",
 			"fillcolor": "#ffffff", "fontname": "sans-serif", "fontsize": "10", "height": "0.3", "margin": "0.05,0.02",
-			"tooltip": s.ID,
 		} {
 			if err := n.SafeSet(k, v, ""); err != nil {
 				return nil, fmt.Errorf("node attribute %s of shard %s: %w", k, s.ID, err)

@@ -180,8 +180,18 @@
       });
       $("graph-status").textContent = rows.filter((r) => r.node).length + " shards laid out by Graphviz dot";
       box.dataset.nodes = String(rows.filter((r) => r.node).length);
-      // A large graph opens on its first ranks, readable; "fit" shows all.
-      if (run.shards.length > 150) zoomTo(full.x, full.y, Math.min(full.w, 1400), full.h * Math.min(full.w, 1400) / full.w);
+      // A small graph is shown at its size (1pt = 4/3 px), not blown up;
+      // a large one opens on its first ranks, readable; "fit" shows all.
+      const px = box.getBoundingClientRect(), k = 0.75;
+      if (full.w < px.width * k && full.h < px.height * k) {
+        // Shrink the panel to the graph, within its CSS minimum.
+        box.style.height = Math.max(full.h / k + 48, 240) + "px";
+        const w = px.width * k, h = (full.h / k + 48) * k;
+        full = { x: full.x - (w - full.w) / 2, y: full.y - (h - full.h) / 2, w, h };
+        zoomTo(full.x, full.y, full.w, full.h);
+      } else if (run.shards.length > 150) {
+        zoomTo(full.x, full.y, Math.min(full.w, 1400), full.h * Math.min(full.w, 1400) / full.w);
+      }
     }).catch((err) => { $("graph-status").textContent = "graph unavailable: " + err.message; });
   }
   function applyView() {
