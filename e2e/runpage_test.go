@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net"
@@ -68,9 +69,10 @@ func TestRunPageBusyPort(t *testing.T) {
 // TestRunPage runs the ui fixture with `run -ui` and watches it in
 // headless Chromium: the page shows the plan's shard count, shards move
 // through running to complete, and the page reports no error; a
-// screenshot is saved. Then `shardwise ui RUN` serves the finished run
-// from Nomad, and its /api/run agrees with `status -format json` on every
-// shard and state, with allocation links to Nomad's UI.
+// screenshot is saved. Meanwhile `shardwise ui RUN`, started once the
+// run is stored, follows it from Nomad to its end; its /api/run then
+// agrees with `status -format json` on every shard and state, with
+// allocation links to Nomad's UI.
 func TestRunPage(t *testing.T) {
 	cl := cluster.Shared(t)
 	c := cl.Client()
@@ -85,6 +87,13 @@ func TestRunPage(t *testing.T) {
 	r := startLive(t, "run", "-address", cl.NomadAddr(), "-run", run, "-ui", addr, graph)
 	r.until(t, 30*time.Second, "Run page on http://"+addr+"/")
 	start := time.Now()
+	// Once the run is stored (its first shard submitted), `shardwise ui`
+	// follows it from Nomad, as from another shell, without driving it.
+	r.until(t, 30*time.Second, "s000-prep", "submitted")
+	uiAddr := freeAddr(t)
+	u := startLive(t, "ui", "-address", cl.NomadAddr(), "-addr", uiAddr, run)
+	u.until(t, 30*time.Second, "Run page on http://"+uiAddr+"/")
+	watched := watchEvents(t, "http://"+uiAddr+"/events")
 	ctx := b.Ctx
 	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/")); err != nil {
 		t.Fatal(err)
@@ -126,10 +135,14 @@ func TestRunPage(t *testing.T) {
 		t.Fatalf("run -ui exit %d\n%s\nstderr:\n%s", code, r.output(), &r.stderr)
 	}
 
-	// The finished run, served by `shardwise ui` from Nomad.
-	uiAddr := freeAddr(t)
-	u := startLive(t, "ui", "-address", cl.NomadAddr(), "-addr", uiAddr, run)
+	// `shardwise ui`, started while the run went, followed it from Nomad
+	// to its end.
 	u.until(t, 30*time.Second, "has ended")
+	running := <-watched
+	t.Logf("shards `shardwise ui` saw running as they ran: %v", running)
+	if len(running) < 2 {
+		t.Errorf("`shardwise ui` streamed %d shards as running (%v); a page following the run live sees most of them run", len(running), running)
+	}
 	resp, err := http.Get("http://" + uiAddr + "/api/run")
 	if err != nil {
 		t.Fatal(err)
@@ -192,4 +205,33 @@ func checkPageAgainstStatus(t *testing.T, page runpage.Run, st launcher.StatusDo
 			t.Errorf("shard %s: linked allocation %s: %v (job %v), want one of job %s", ps.ID, m[1], err, a, ps.Job)
 		}
 	}
+}
+
+// watchEvents reads a run page's server-sent events until the "end"
+// event, and then sends the shards it saw running.
+func watchEvents(t *testing.T, url string) <-chan []string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan []string, 1)
+	go func() {
+		defer resp.Body.Close()
+		var running []string
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<22)
+		for sc.Scan() {
+			data, ok := strings.CutPrefix(sc.Text(), "data: ")
+			var e runpage.ShardEvent
+			if ok && json.Unmarshal([]byte(data), &e) == nil && e.Shard.Display == runpage.ShowRunning && !slices.Contains(running, e.Shard.ID) {
+				running = append(running, e.Shard.ID)
+			}
+			if sc.Text() == "event: end" {
+				break
+			}
+		}
+		out <- running
+	}()
+	return out
 }

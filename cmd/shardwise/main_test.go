@@ -31,6 +31,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"import"}, "import needs a format"},
 		{[]string{"import", "wfcommons", "trace.json"}, "-out DIR"},
 		{[]string{"executors", "extra"}, "takes no arguments"},
+		{[]string{"run", "-detach", "-ui", "127.0.0.1:0", "g.hcl"}, "follow a detached run's page with 'shardwise ui RUN'"},
+		{[]string{"ui"}, "ui takes exactly one argument, the run ID"},
+		{[]string{"status", "-format", "yaml", "r1"}, `invalid -format "yaml": want table or json`},
 	}
 	for _, c := range cases {
 		_, stderr, code := runCLI(c.args...)
