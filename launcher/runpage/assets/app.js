@@ -190,7 +190,8 @@
         full = { x: full.x - (w - full.w) / 2, y: full.y - (h - full.h) / 2, w, h };
         zoomTo(full.x, full.y, full.w, full.h);
       } else if (run.shards.length > 150) {
-        zoomTo(full.x, full.y, Math.min(full.w, 1400), full.h * Math.min(full.w, 1400) / full.w);
+        // Natural size (10pt labels readable), from the top left.
+        zoomTo(full.x, full.y, Math.min(full.w, px.width * k), Math.min(full.h, px.height * k));
       }
     }).catch((err) => { $("graph-status").textContent = "graph unavailable: " + err.message; });
   }
