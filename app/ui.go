@@ -13,6 +13,7 @@ import (
 
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/launcher/runpage"
+	"github.com/shardwise/shardwise/launcher/runstate"
 	"github.com/shardwise/shardwise/planner/plan"
 )
 
@@ -91,6 +92,9 @@ func UI(ctx context.Context, req UIRequest, client *api.Client, stdout io.Writer
 		return err
 	}
 	p, _, err := launcher.WatchPlan(ctx, client, req.Run)
+	if errors.Is(err, runstate.ErrNotFound) {
+		return fmt.Errorf("%w; the page follows runs stored in Nomad: 'shardwise list' shows them", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,8 @@ func freeAddr(t *testing.T) string {
 
 // TestRunPageBusyPort checks that `run -ui` and `ui -addr` on a port in
 // use fail at once (exit 1) naming the flag and address, and that run
-// registers nothing in Nomad: no job and no stored run state.
+// registers nothing in Nomad: no job and no stored run state (so `ui` of
+// that run then says Nomad has no state of it).
 func TestRunPageBusyPort(t *testing.T) {
 	cl := cluster.Shared(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,6 +64,11 @@ func TestRunPageBusyPort(t *testing.T) {
 	_, errOut, code = cli(t, nil, "ui", "-address", cl.NomadAddr(), "-addr", addr, run)
 	if code != 1 || !strings.Contains(errOut, "-addr "+addr+": cannot serve the run page") {
 		t.Errorf("ui -addr on a busy port: exit %d, want 1 naming -addr %s\nstderr:\n%s", code, addr, errOut)
+	}
+	// A run Nomad has no state of: said so, and where to look.
+	_, errOut, code = cli(t, nil, "ui", "-address", cl.NomadAddr(), "-addr", freeAddr(t), run)
+	if code != 1 || !strings.Contains(errOut, "run "+run+": no stored state in Nomad") || !strings.Contains(errOut, "'shardwise list'") {
+		t.Errorf("ui of an unknown run: exit %d, want 1 saying it is not stored\nstderr:\n%s", code, errOut)
 	}
 }
 
