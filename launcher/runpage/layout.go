@@ -5,11 +5,17 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/goccy/go-graphviz"
 
 	"github.com/shardwise/shardwise/planner/plan"
 )
+
+// graphvizMu serialises layouts: go-graphviz runs every Graphviz in the
+// process on one WebAssembly module instance, whose memory two goroutines
+// must not use at once (go test -race sees them collide).
+var graphvizMu sync.Mutex
 
 // NodeID is the SVG element ID of the i-th shard of the plan in the laid
 // out graph ("n0", "n1", ...): the page finds a shard's node by its
@@ -26,6 +32,8 @@ func NodeID(i int) string { return "n" + strconv.Itoa(i) }
 // would wrap them in a link), labelled with the shard ID and its planned
 // class; the page colours it by state.
 func layout(ctx context.Context, p *plan.Plan) ([]byte, error) {
+	graphvizMu.Lock()
+	defer graphvizMu.Unlock()
 	gv, err := graphviz.New(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("start graphviz: %w", err)
