@@ -334,8 +334,8 @@ func (pg *Page) classes(elapsed float64) []ClassUse {
 }
 
 // subscribe returns a channel of the run's events, starting with the
-// whole run, and a function to stop; ended is set when the run has
-// already ended (the channel then holds the run and is closed).
+// whole run, and a function to stop. After the run has ended the channel
+// holds only the "end" event and is closed.
 func (pg *Page) subscribe() (ch chan event, cancel func()) {
 	pg.mu.Lock()
 	defer pg.mu.Unlock()
