@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +59,32 @@ func TestRunUnplaceableShard(t *testing.T) {
 	}
 	if _, _, err := c.Jobs().Info(jobOf(p, "s002-publish"), nil); err == nil {
 		t.Errorf("downstream job %s was registered", jobOf(p, "s002-publish"))
+	}
+}
+
+// TestRunTooManyCores runs examples/video-transcode as it is: its
+// transcode pieces reserve 4 cores and every node of the shared cluster
+// has 2. Nomad reports the nodes as exhausted (not filtered), so only the
+// launcher's comparison with the nodes' reservable cores can tell that
+// the wait would be forever: the run must fail within seconds naming the
+// cores, not hang in Nomad's queue.
+func TestRunTooManyCores(t *testing.T) {
+	cl := cluster.Shared(t)
+	run := runID(t)
+	graph := filepath.Join(repoRoot, "examples", "video-transcode", "graph.hcl")
+	stopRun(t, cl.NomadAddr(), run)
+	start := time.Now()
+	out, errOut, code := cli(t, nil, "run", "-address", cl.NomadAddr(), "-run", run, "-fail-fast", graph)
+	took := time.Since(start)
+	if code != 1 {
+		t.Fatalf("run exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if took > time.Minute {
+		t.Errorf("run took %s to give up on shards no node can fit", took.Round(time.Second))
+	}
+	for _, want := range []string{"can never be placed", "asks for 4 reserved cores", "at most 2)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
 	}
 }

@@ -19,8 +19,11 @@ const evalStatusComplete = "complete"
 // node's resources are known.
 type capacity struct {
 	cpuMHz, memoryMiB int
-	nodes             int
-	ok                bool
+	// cores is the most reservable cores of one node; diskMiB its
+	// most allocatable disk.
+	cores, diskMiB int
+	nodes          int
+	ok             bool
 }
 
 // neverPlaceable decides from an evaluation's placement metric of one task
@@ -28,7 +31,8 @@ type capacity struct {
 // and why. It is so when every evaluated node was filtered (by the job's
 // constraints, its node class or missing devices: properties of the nodes,
 // not of their current load), or when nodes were exhausted but the group
-// asks for more CPU or memory than any node serving the job has in all
+// asks for more CPU, memory, reservable cores or disk than any node
+// serving the job has in all
 // (ask and room; room.ok false means unknown, and then an exhausted node
 // counts as merely busy). A node exhausted by current usage means the
 // group waits in Nomad's queue, as a blocked evaluation does. No evaluated
@@ -57,6 +61,14 @@ func neverPlaceable(group, class string, m *api.AllocationMetric, ask api.Resour
 	if ask.CPU != nil && *ask.CPU > room.cpuMHz {
 		short = append(short, fmt.Sprintf("%d MHz CPU, more than any of the %d nodes that could serve it has (at most %d MHz)",
 			*ask.CPU, room.nodes, room.cpuMHz))
+	}
+	if ask.Cores != nil && *ask.Cores > room.cores {
+		short = append(short, fmt.Sprintf("%d reserved cores, more than any of the %d nodes that could serve it has (at most %d)",
+			*ask.Cores, room.nodes, room.cores))
+	}
+	if ask.DiskMB != nil && *ask.DiskMB > room.diskMiB {
+		short = append(short, fmt.Sprintf("%d MiB ephemeral disk, more than any of the %d nodes that could serve it has (at most %d MiB)",
+			*ask.DiskMB, room.nodes, room.diskMiB))
 	}
 	if len(short) == 0 {
 		return "", false
@@ -88,10 +100,14 @@ func metricWhy(m *api.AllocationMetric) []string {
 }
 
 // groupAsk is what one allocation of j's only task group asks for: the
-// sum of its tasks' CPU and memory.
+// sum of its tasks' CPU (MHz), memory (MiB) and reserved cores, and the
+// group's ephemeral disk (MiB) as DiskMB.
 func groupAsk(j *api.Job) api.Resources {
-	var cpu, mem int
+	var cpu, mem, cores, disk int
 	for _, tg := range j.TaskGroups {
+		if tg.EphemeralDisk != nil && tg.EphemeralDisk.SizeMB != nil {
+			disk += *tg.EphemeralDisk.SizeMB
+		}
 		for _, t := range tg.Tasks {
 			if t.Resources == nil {
 				continue
@@ -102,9 +118,12 @@ func groupAsk(j *api.Job) api.Resources {
 			if t.Resources.MemoryMB != nil {
 				mem += *t.Resources.MemoryMB
 			}
+			if t.Resources.Cores != nil {
+				cores += *t.Resources.Cores
+			}
 		}
 	}
-	return api.Resources{CPU: &cpu, MemoryMB: &mem}
+	return api.Resources{CPU: &cpu, MemoryMB: &mem, Cores: &cores, DiskMB: &disk}
 }
 
 // capacityFor returns the largest CPU and memory of the nodes that could
@@ -128,12 +147,21 @@ func (r *runner) capacityFor(ctx context.Context, j *api.Job) capacity {
 			!inDatacenters(n.Datacenter, j.Datacenters) {
 			continue
 		}
-		cpu, mem := int(n.NodeResources.Cpu.CpuShares), int(n.NodeResources.Memory.MemoryMB)
+		nr := n.NodeResources
+		cpu, mem, disk := int(nr.Cpu.CpuShares), int(nr.Memory.MemoryMB), int(nr.Disk.DiskMB)
 		if rr := n.ReservedResources; rr != nil {
 			cpu -= int(rr.Cpu.CpuShares)
 			mem -= int(rr.Memory.MemoryMB)
+			disk -= int(rr.Disk.DiskMB)
+		}
+		// Reservable cores exclude the client's reserved ones; a node
+		// that lists none (older clients) offers all of its cores.
+		cores := len(nr.Cpu.ReservableCpuCores)
+		if cores == 0 {
+			cores = int(nr.Cpu.TotalCpuCores)
 		}
 		c.cpuMHz, c.memoryMiB = max(c.cpuMHz, cpu), max(c.memoryMiB, mem)
+		c.cores, c.diskMiB = max(c.cores, cores), max(c.diskMiB, disk)
 		c.nodes++
 		c.ok = true
 	}

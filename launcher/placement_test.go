@@ -9,9 +9,9 @@ import (
 )
 
 func TestNeverPlaceableFromAllocMetric(t *testing.T) {
-	ask := api.Resources{CPU: new(100), MemoryMB: new(256)}
-	big := capacity{cpuMHz: 4000, memoryMiB: 8192, nodes: 1, ok: true}
-	small := capacity{cpuMHz: 4000, memoryMiB: 128, nodes: 1, ok: true}
+	ask := api.Resources{CPU: new(100), MemoryMB: new(256), Cores: new(4), DiskMB: new(300)}
+	big := capacity{cpuMHz: 4000, memoryMiB: 8192, cores: 8, diskMiB: 10240, nodes: 1, ok: true}
+	small := capacity{cpuMHz: 4000, memoryMiB: 128, cores: 8, diskMiB: 10240, nodes: 1, ok: true}
 	for _, tc := range []struct {
 		name  string
 		m     *api.AllocationMetric
@@ -34,6 +34,15 @@ func TestNeverPlaceableFromAllocMetric(t *testing.T) {
 		{"memory beyond every node", &api.AllocationMetric{NodesEvaluated: 5, NodesFiltered: 4, NodesExhausted: 1,
 			DimensionExhausted: map[string]int{"memory": 1}},
 			small, true, []string{"asks for 256 MiB memory", "at most 128 MiB", "1 nodes exhausted memory"}},
+		// examples/video-transcode's pieces ask 4 cores of 2-core nodes.
+		{"cores beyond every node", &api.AllocationMetric{NodesEvaluated: 5, NodesFiltered: 4, NodesExhausted: 1,
+			DimensionExhausted: map[string]int{"cores": 1}},
+			capacity{cpuMHz: 4000, memoryMiB: 8192, cores: 2, diskMiB: 10240, nodes: 1, ok: true}, true,
+			[]string{"asks for 4 reserved cores", "at most 2)"}},
+		{"disk beyond every node", &api.AllocationMetric{NodesEvaluated: 5, NodesFiltered: 4, NodesExhausted: 1,
+			DimensionExhausted: map[string]int{"disk": 1}},
+			capacity{cpuMHz: 4000, memoryMiB: 8192, cores: 8, diskMiB: 100, nodes: 1, ok: true}, true,
+			[]string{"asks for 300 MiB ephemeral disk", "at most 100 MiB"}},
 		{"exhausted, capacity unknown: queue", &api.AllocationMetric{NodesEvaluated: 1, NodesExhausted: 1,
 			DimensionExhausted: map[string]int{"memory": 1}}, capacity{}, false, nil},
 		{"a node neither filtered nor exhausted", &api.AllocationMetric{NodesEvaluated: 3, NodesFiltered: 2},
@@ -62,9 +71,11 @@ func TestGroupAskSumsTasks(t *testing.T) {
 	j := &api.Job{TaskGroups: []*api.TaskGroup{{Tasks: []*api.Task{
 		{Resources: &api.Resources{CPU: new(100), MemoryMB: new(64)}},
 		{Resources: &api.Resources{MemoryMB: new(32)}}, {}}}}}
+	j.TaskGroups[0].EphemeralDisk = &api.EphemeralDisk{SizeMB: new(300)}
+	j.TaskGroups[0].Tasks[1].Resources.Cores = new(2)
 	ask := groupAsk(j)
-	if *ask.CPU != 100 || *ask.MemoryMB != 96 {
-		t.Errorf("ask = %d MHz %d MiB, want 100, 96", *ask.CPU, *ask.MemoryMB)
+	if *ask.CPU != 100 || *ask.MemoryMB != 96 || *ask.Cores != 2 || *ask.DiskMB != 300 {
+		t.Errorf("ask = %d MHz %d MiB %d cores %d MiB disk, want 100, 96, 2, 300", *ask.CPU, *ask.MemoryMB, *ask.Cores, *ask.DiskMB)
 	}
 	if !inDatacenters("dc1", []string{"dc*"}) || inDatacenters("dc1", []string{"eu"}) || !inDatacenters("x", nil) {
 		t.Error("inDatacenters")
