@@ -78,6 +78,10 @@ type Options struct {
 	// Shardwise's. NoFusion and NoBatch are plan.Options'.
 	Method            plan.Method
 	NoFusion, NoBatch bool
+	// NoGuard turns off the robust guard (see robustGuard): Shardwise's
+	// plan is kept even where HEFT's, from the same predictions, has the
+	// smaller worst regret over the p10, p50 and p90 scenarios.
+	NoGuard bool
 }
 
 // Result is a plan with the predictions it was made from.
@@ -126,9 +130,38 @@ func (p Pipeline) Plan(g *graph.Graph, opts Options) (*Result, error) {
 	if ids := plan.Probe(pl, g, p.Catalog, probes); len(ids) > 0 {
 		p.logger().Info("probing types whose shared input is larger than history saw", "probes", strings.Join(ids, ", "))
 	}
+	if pl, err = p.guard(g, tb, pl, run, probes, opts); err != nil {
+		return nil, fmt.Errorf("plan %s: %w", src, err)
+	}
 	pl.Driver = sdk.PickDriver(opts.Driver, g.Driver)
 	p.logger().Info("planned", "graph", g.Name, "run", run, "shards", len(pl.Shards), "makespan_seconds", pl.MakespanSeconds)
 	return &Result{Plan: pl, Table: tb}, nil
+}
+
+// guard runs the robust guard (robustGuard) on Shardwise's plan pl: it
+// builds HEFT's plan from the same table tb (with the same probes) and
+// returns whichever of the two the guard keeps, its decision recorded in
+// the plan's Guard. It does nothing for another method, with NoFusion or
+// NoGuard, or when no prediction has a spread.
+func (p Pipeline) guard(g *graph.Graph, tb *predict.Table, pl *plan.Plan, run string, probes []string, opts Options) (*plan.Plan, error) {
+	if (opts.Method.Name != "" && opts.Method.Name != plan.MethodShardwise) || opts.NoFusion || opts.NoGuard || !hasSpread(tb) {
+		return pl, nil
+	}
+	heft, err := plan.BuildMethod(g, p.Catalog, tb, plan.Options{Run: run}, plan.Method{Name: plan.MethodHEFT})
+	if err != nil {
+		return nil, fmt.Errorf("robust guard: %w", err)
+	}
+	plan.Probe(heft, g, p.Catalog, probes)
+	d, err := robustGuard(g, p.Catalog, tb, pl, heft)
+	if err != nil {
+		return nil, err
+	}
+	p.logger().Info("robust guard", "graph", g.Name, "decision", d.String())
+	if d.Fallback {
+		pl = heft
+	}
+	pl.Guard = d.String()
+	return pl, nil
 }
 
 // Predict fits the predictor on History (or takes Predictor) and returns

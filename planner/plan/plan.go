@@ -48,6 +48,11 @@ type Plan struct {
 	// Method is the baseline method that made the plan ("heft",
 	// "single:CLASS"; see BuildMethod); empty for Shardwise's own plan.
 	Method string `json:"method,omitempty"`
+	// Guard records the robust guard's decision between Shardwise's plan
+	// and HEFT's from the same predictions (planner.Pipeline): the
+	// method kept, each one's worst regret and its makespans at p10, p50
+	// and p90. Empty when the guard did not run.
+	Guard string `json:"guard,omitempty"`
 }
 
 // Shard is a unit of placement: one Nomad task group. It holds either one

@@ -1,0 +1,150 @@
+package planner
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/planner/simulate"
+)
+
+// The robust guard (issue 9, "never worse than HEFT"). Shardwise's plan
+// batches and fuses tasks on the predictions' medians; when the
+// predictions are off by a common factor (a run of a family whose inputs
+// are out of the range history saw), the same plan can lose to one task
+// per allocation: batches that looked long next to a class's start-up
+// turn out short, and the start-ups they were meant to hide dominate. The
+// guard plays Shardwise's plan and HEFT's plan, both built from the same
+// predictions, in three scenarios the predictions themselves span, and
+// keeps the plan whose worst relative regret over the scenarios is the
+// smaller (minimax regret: Savage 1951; Kouvelis and Yu, "Robust Discrete
+// Optimization and Its Applications", 1997, ch. 1), Shardwise's on ties.
+// It never reads actual runtimes: only the table the plans were made from.
+
+// Scenario is a runtime quantile every task takes at once.
+type Scenario string
+
+// The scenarios the guard plays. Errors shared by a whole run (its inputs
+// outside history's range) move every task the same way, so each
+// scenario moves all tasks together.
+const (
+	// ScenarioLow: every task at its p10, taken as p50 x p50/p90 (the
+	// predictions' quantiles are log-symmetric: predict.Estimate.P90).
+	ScenarioLow Scenario = "p10"
+	// ScenarioMedian: every task at its p50 (the plans' own predictions).
+	ScenarioMedian Scenario = "p50"
+	// ScenarioHigh: every task at its p90.
+	ScenarioHigh Scenario = "p90"
+)
+
+// Scenarios lists the guard's scenarios in the order it plays them.
+var Scenarios = []Scenario{ScenarioLow, ScenarioMedian, ScenarioHigh}
+
+// Guard is the robust guard's decision, recorded for the reader.
+type Guard struct {
+	// Shardwise and HEFT are the simulated makespans in seconds of the
+	// two plans in each scenario, in the order of Scenarios.
+	Shardwise, HEFT []float64
+	// RegretShardwise and RegretHEFT are each plan's worst ratio, over
+	// the scenarios, of its makespan to the better of the two (1 = best
+	// in every scenario).
+	RegretShardwise, RegretHEFT float64
+	// Fallback is true when HEFT's plan was kept.
+	Fallback bool
+}
+
+// String describes the decision in one line.
+func (d *Guard) String() string {
+	keep := "shardwise"
+	if d.Fallback {
+		keep = "heft"
+	}
+	return fmt.Sprintf("kept %s: worst regret shardwise %.3f, heft %.3f (p10/p50/p90 makespans shardwise %.1f/%.1f/%.1f s, heft %.1f/%.1f/%.1f s)",
+		keep, d.RegretShardwise, d.RegretHEFT, d.Shardwise[0], d.Shardwise[1], d.Shardwise[2], d.HEFT[0], d.HEFT[1], d.HEFT[2])
+}
+
+// hasSpread reports whether some prediction of tb has a p90 above its
+// p50: without a spread the three scenarios are one, and the plans'
+// own schedules already compared them.
+func hasSpread(tb *predict.Table) bool {
+	for t := 0; t < tb.Tasks(); t++ {
+		for c := range tb.Classes {
+			if r := tb.At(t, c).Runtime; r.P90 > r.Value && r.Value > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// scenarioActual returns task runtimes by class in scenario s, from tb
+// (in g.Tasks order): the simulator's view of "what happens" when every
+// task takes that quantile of its prediction.
+func scenarioActual(g *graph.Graph, tb *predict.Table, s Scenario) simulate.Actual {
+	rt := make([][]float64, len(g.Tasks))
+	names := make([]string, len(g.Tasks))
+	for t, task := range g.Tasks {
+		names[t] = task.Name
+		rt[t] = make([]float64, len(tb.Classes))
+		for c := range tb.Classes {
+			n := tb.At(t, c)
+			if !n.Feasible {
+				rt[t][c] = math.Inf(1)
+				continue
+			}
+			rt[t][c] = scenarioRuntime(n.Runtime, s)
+		}
+	}
+	return simulate.TableActual(names, tb.Classes, rt)
+}
+
+// scenarioRuntime is runtime estimate r in scenario s, in seconds.
+func scenarioRuntime(r predict.Estimate, s Scenario) float64 {
+	if !(r.P90 > r.Value) || !(r.Value > 0) {
+		return r.Value
+	}
+	switch s {
+	case ScenarioLow:
+		return r.Value * r.Value / r.P90
+	case ScenarioHigh:
+		return r.P90
+	}
+	return r.Value
+}
+
+// robustGuard plays sw and heft (plans of g from tb on cat) in every
+// scenario and returns the decision. Ties keep sw.
+func robustGuard(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, sw, heft *plan.Plan) (*Guard, error) {
+	d := &Guard{}
+	for _, s := range Scenarios {
+		act := scenarioActual(g, tb, s)
+		for _, c := range []struct {
+			p   *plan.Plan
+			out *[]float64
+		}{{sw, &d.Shardwise}, {heft, &d.HEFT}} {
+			r, err := simulate.Run(c.p, cat, simulate.Options{Actual: act})
+			if err != nil {
+				return nil, fmt.Errorf("robust guard, scenario %s: %w", s, err)
+			}
+			*c.out = append(*c.out, r.MakespanSeconds)
+		}
+	}
+	d.RegretShardwise, d.RegretHEFT = regret(d.Shardwise, d.HEFT), regret(d.HEFT, d.Shardwise)
+	d.Fallback = d.RegretHEFT < d.RegretShardwise
+	return d, nil
+}
+
+// regret is the worst ratio, over scenarios, of a's makespan to the
+// lesser of a's and b's (1 when a is never slower).
+func regret(a, b []float64) float64 {
+	w := 1.0
+	for i := range a {
+		if best := math.Min(a[i], b[i]); best > 0 {
+			w = math.Max(w, a[i]/best)
+		}
+	}
+	return w
+}

@@ -1,0 +1,152 @@
+package planner
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/predict"
+)
+
+// guardCase is two independent tasks x and y, each p50 seconds (p90 at
+// p90) on both classes of a catalog: fast (one instance, 1 s start-up)
+// and slow (two instances, 20 s start-up). The "Shardwise" plan runs x
+// then y on fast; the "HEFT" plan runs x on fast and y on slow.
+func guardCase(t *testing.T, p50, p90 float64) (*graph.Graph, *catalog.Catalog, *predict.Table, *plan.Plan, *plan.Plan) {
+	t.Helper()
+	g := graph.New("pair")
+	for _, n := range []string{"x", "y"} {
+		if err := g.AddTask(&graph.Task{Name: n, Command: "true"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	class := func(name string, n int, su time.Duration) *catalog.Class {
+		return &catalog.Class{Name: name, Instances: n, BandwidthBytes: 1e9, Startup: su,
+			Shape: catalog.Shape{CPU: 4000, MemoryMiB: 4096, DiskMiB: 10240}}
+	}
+	cat := &catalog.Catalog{Classes: []*catalog.Class{class("fast", 1, time.Second), class("slow", 2, 20*time.Second)}}
+	tb := predict.NewTable(2, cat.Names())
+	for i := range 2 {
+		for c := range 2 {
+			*tb.At(i, c) = predict.Need{Feasible: true, Runtime: predict.Estimate{Value: p50, P90: p90}}
+		}
+	}
+	shard := func(id, task, class string, up ...string) *plan.Shard {
+		return &plan.Shard{ID: id, Job: id, Tasks: []string{task}, Class: class, Type: "batch",
+			RuntimeSeconds: plan.Estimate{Value: p50}, Upstream: up}
+	}
+	sw := &plan.Plan{Graph: "pair", Shards: []*plan.Shard{shard("sx", "x", "fast"), shard("sy", "y", "fast")}}
+	heft := &plan.Plan{Graph: "pair", Shards: []*plan.Shard{shard("hx", "x", "fast"), shard("hy", "y", "slow")}}
+	return g, cat, tb, sw, heft
+}
+
+// TestRobustGuardFallsBack: with p50 100 s and p90 1000 s (p10 10 s),
+// Shardwise's plan (x then y on fast: 2 + 2r) takes 22, 202 and 2002 s
+// at p10, p50 and p90; HEFT's (y on slow: 20 + r) 30, 120 and 1020 s.
+// Worst regrets: Shardwise 2002/1020 = 1.963, HEFT 30/22 = 1.364: HEFT's
+// plan is kept.
+func TestRobustGuardFallsBack(t *testing.T) {
+	g, cat, tb, sw, heft := guardCase(t, 100, 1000)
+	d, err := robustGuard(g, cat, tb, sw, heft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSeconds(t, "shardwise", d.Shardwise, 22, 202, 2002)
+	wantSeconds(t, "heft", d.HEFT, 30, 120, 1020)
+	if !near(d.RegretShardwise, 2002.0/1020) || !near(d.RegretHEFT, 30.0/22) || !d.Fallback {
+		t.Errorf("regrets %g and %g, fallback %v; want %g, %g, true", d.RegretShardwise, d.RegretHEFT, d.Fallback, 2002.0/1020, 30.0/22)
+	}
+	if s := d.String(); !strings.HasPrefix(s, "kept heft: worst regret shardwise 1.963, heft 1.364") {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+// TestRobustGuardKeepsShardwise: with p50 10 s and p90 20 s (p10 5 s),
+// Shardwise's plan takes 12, 22 and 42 s, HEFT's 25, 30 and 40 s; worst
+// regrets 42/40 = 1.05 and 25/12 = 2.083: Shardwise's plan is kept.
+func TestRobustGuardKeepsShardwise(t *testing.T) {
+	g, cat, tb, sw, heft := guardCase(t, 10, 20)
+	d, err := robustGuard(g, cat, tb, sw, heft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSeconds(t, "shardwise", d.Shardwise, 12, 22, 42)
+	wantSeconds(t, "heft", d.HEFT, 25, 30, 40)
+	if !near(d.RegretShardwise, 1.05) || !near(d.RegretHEFT, 25.0/12) || d.Fallback {
+		t.Errorf("regrets %g and %g, fallback %v; want 1.05, %g, false", d.RegretShardwise, d.RegretHEFT, d.Fallback, 25.0/12)
+	}
+}
+
+// TestRobustGuardTieKeepsShardwise: equal makespans in every scenario
+// keep Shardwise's plan.
+func TestRobustGuardTieKeepsShardwise(t *testing.T) {
+	g, cat, tb, sw, _ := guardCase(t, 10, 20)
+	d, err := robustGuard(g, cat, tb, sw, sw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Fallback || d.RegretShardwise != 1 || d.RegretHEFT != 1 {
+		t.Errorf("%+v", d)
+	}
+}
+
+// TestPipelineGuard: the pipeline records the guard's decision when the
+// predictions have a spread, and skips it without one or with NoGuard.
+func TestPipelineGuard(t *testing.T) {
+	cat := catalog.Default()
+	g := chain(t)
+	tb, err := Pipeline{Catalog: cat}.Predict(g, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < tb.Tasks(); i++ {
+		for c := range tb.Classes {
+			tb.At(i, c).Runtime.P90 = 0
+		}
+	}
+	r, err := Pipeline{Catalog: cat}.Plan(g, Options{Run: "r", Table: tb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Plan.Guard != "" {
+		t.Errorf("no spread: guard %q, want none", r.Plan.Guard)
+	}
+	for i := 0; i < tb.Tasks(); i++ {
+		for c := range tb.Classes {
+			tb.At(i, c).Runtime.P90 = 3 * tb.At(i, c).Runtime.Value
+		}
+	}
+	r, err = Pipeline{Catalog: cat}.Plan(g, Options{Run: "r", Table: tb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(r.Plan.Guard, "kept ") {
+		t.Errorf("spread: guard %q, want a decision", r.Plan.Guard)
+	}
+	r, err = Pipeline{Catalog: cat}.Plan(g, Options{Run: "r", Table: tb, NoGuard: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Plan.Guard != "" {
+		t.Errorf("NoGuard: guard %q, want none", r.Plan.Guard)
+	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+func wantSeconds(t *testing.T, what string, got []float64, want ...float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %v, want %v", what, got, want)
+	}
+	for i := range want {
+		if !near(got[i], want[i]) {
+			t.Errorf("%s: makespans %v, want %v", what, got, want)
+			return
+		}
+	}
+}
