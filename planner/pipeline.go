@@ -79,7 +79,8 @@ type Options struct {
 	Method            plan.Method
 	NoFusion, NoBatch bool
 	// NoGuard turns off the robust guard (see robustGuard): Shardwise's
-	// plan is kept even where HEFT's, from the same predictions, has the
+	// plan is kept even where the per-task plan (one task per allocation),
+	// from the same predictions, has the
 	// smaller worst regret over the p10, p50 and p90 scenarios.
 	NoGuard bool
 }
@@ -139,7 +140,7 @@ func (p Pipeline) Plan(g *graph.Graph, opts Options) (*Result, error) {
 }
 
 // guard runs the robust guard (robustGuard) on Shardwise's plan pl: it
-// builds HEFT's plan from the same table tb (with the same probes) and
+// builds the per-task plan from the same table tb (with the same probes) and
 // returns whichever of the two the guard keeps, its decision recorded in
 // the plan's Guard. It does nothing for another method, with NoFusion or
 // NoGuard, or when no prediction has a spread.
@@ -147,18 +148,18 @@ func (p Pipeline) guard(g *graph.Graph, tb *predict.Table, pl *plan.Plan, run st
 	if (opts.Method.Name != "" && opts.Method.Name != plan.MethodShardwise) || opts.NoFusion || opts.NoGuard || !hasSpread(tb) {
 		return pl, nil
 	}
-	heft, err := plan.BuildMethod(g, p.Catalog, tb, plan.Options{Run: run}, plan.Method{Name: plan.MethodHEFT})
+	perTask, err := plan.Build(g, p.Catalog, tb, plan.Options{Run: run, NoFusion: true})
 	if err != nil {
 		return nil, fmt.Errorf("robust guard: %w", err)
 	}
-	plan.Probe(heft, g, p.Catalog, probes)
-	d, err := robustGuard(g, p.Catalog, tb, pl, heft)
+	plan.Probe(perTask, g, p.Catalog, probes)
+	d, err := robustGuard(g, p.Catalog, tb, pl, perTask)
 	if err != nil {
 		return nil, err
 	}
 	p.logger().Info("robust guard", "graph", g.Name, "decision", d.String())
 	if d.Fallback {
-		pl = heft
+		pl = perTask
 	}
 	pl.Guard = d.String()
 	return pl, nil

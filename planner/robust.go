@@ -17,7 +17,9 @@ import (
 // are out of the range history saw), the same plan can lose to one task
 // per allocation: batches that looked long next to a class's start-up
 // turn out short, and the start-ups they were meant to hide dominate. The
-// guard plays Shardwise's plan and HEFT's plan, both built from the same
+// guard plays Shardwise's plan and the per-task plan (plan.Build with
+// NoFusion: one task per allocation on the classes of the task-level list
+// schedule, HEFT without insertion), both built from the same
 // predictions, in three scenarios the predictions themselves span, and
 // keeps the plan whose worst relative regret over the scenarios is the
 // smaller (minimax regret: Savage 1951; Kouvelis and Yu, "Robust Discrete
@@ -45,14 +47,14 @@ var Scenarios = []Scenario{ScenarioLow, ScenarioMedian, ScenarioHigh}
 
 // Guard is the robust guard's decision, recorded for the reader.
 type Guard struct {
-	// Shardwise and HEFT are the simulated makespans in seconds of the
-	// two plans in each scenario, in the order of Scenarios.
-	Shardwise, HEFT []float64
-	// RegretShardwise and RegretHEFT are each plan's worst ratio, over
+	// Shardwise and PerTask are the simulated makespans in seconds of
+	// Shardwise's plan and the per-task plan in each scenario, in the order of Scenarios.
+	Shardwise, PerTask []float64
+	// RegretShardwise and RegretPerTask are each plan's worst ratio, over
 	// the scenarios, of its makespan to the better of the two (1 = best
 	// in every scenario).
-	RegretShardwise, RegretHEFT float64
-	// Fallback is true when HEFT's plan was kept.
+	RegretShardwise, RegretPerTask float64
+	// Fallback is true when the per-task plan was kept.
 	Fallback bool
 }
 
@@ -60,10 +62,10 @@ type Guard struct {
 func (d *Guard) String() string {
 	keep := "shardwise"
 	if d.Fallback {
-		keep = "heft"
+		keep = "per-task"
 	}
-	return fmt.Sprintf("kept %s: worst regret shardwise %.3f, heft %.3f (p10/p50/p90 makespans shardwise %.1f/%.1f/%.1f s, heft %.1f/%.1f/%.1f s)",
-		keep, d.RegretShardwise, d.RegretHEFT, d.Shardwise[0], d.Shardwise[1], d.Shardwise[2], d.HEFT[0], d.HEFT[1], d.HEFT[2])
+	return fmt.Sprintf("kept %s: worst regret shardwise %.3f, per-task %.3f (p10/p50/p90 makespans shardwise %.1f/%.1f/%.1f s, per-task %.1f/%.1f/%.1f s)",
+		keep, d.RegretShardwise, d.RegretPerTask, d.Shardwise[0], d.Shardwise[1], d.Shardwise[2], d.PerTask[0], d.PerTask[1], d.PerTask[2])
 }
 
 // hasSpread reports whether some prediction of tb has a p90 above its
@@ -115,16 +117,16 @@ func scenarioRuntime(r predict.Estimate, s Scenario) float64 {
 	return r.Value
 }
 
-// robustGuard plays sw and heft (plans of g from tb on cat) in every
+// robustGuard plays sw and perTask (Shardwise's and the per-task plans of g from tb on cat) in every
 // scenario and returns the decision. Ties keep sw.
-func robustGuard(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, sw, heft *plan.Plan) (*Guard, error) {
+func robustGuard(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, sw, perTask *plan.Plan) (*Guard, error) {
 	d := &Guard{}
 	for _, s := range Scenarios {
 		act := scenarioActual(g, tb, s)
 		for _, c := range []struct {
 			p   *plan.Plan
 			out *[]float64
-		}{{sw, &d.Shardwise}, {heft, &d.HEFT}} {
+		}{{sw, &d.Shardwise}, {perTask, &d.PerTask}} {
 			r, err := simulate.Run(c.p, cat, simulate.Options{Actual: act})
 			if err != nil {
 				return nil, fmt.Errorf("robust guard, scenario %s: %w", s, err)
@@ -132,8 +134,8 @@ func robustGuard(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, sw, he
 			*c.out = append(*c.out, r.MakespanSeconds)
 		}
 	}
-	d.RegretShardwise, d.RegretHEFT = regret(d.Shardwise, d.HEFT), regret(d.HEFT, d.Shardwise)
-	d.Fallback = d.RegretHEFT < d.RegretShardwise
+	d.RegretShardwise, d.RegretPerTask = regret(d.Shardwise, d.PerTask), regret(d.PerTask, d.Shardwise)
+	d.Fallback = d.RegretPerTask < d.RegretShardwise
 	return d, nil
 }
 

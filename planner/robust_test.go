@@ -15,7 +15,7 @@ import (
 // guardCase is two independent tasks x and y, each p50 seconds (p90 at
 // p90) on both classes of a catalog: fast (one instance, 1 s start-up)
 // and slow (two instances, 20 s start-up). The "Shardwise" plan runs x
-// then y on fast; the "HEFT" plan runs x on fast and y on slow.
+// then y on fast; the per-task plan runs x on fast and y on slow.
 func guardCase(t *testing.T, p50, p90 float64) (*graph.Graph, *catalog.Catalog, *predict.Table, *plan.Plan, *plan.Plan) {
 	t.Helper()
 	g := graph.New("pair")
@@ -46,7 +46,7 @@ func guardCase(t *testing.T, p50, p90 float64) (*graph.Graph, *catalog.Catalog, 
 
 // TestRobustGuardFallsBack: with p50 100 s and p90 1000 s (p10 10 s),
 // Shardwise's plan (x then y on fast: 2 + 2r) takes 22, 202 and 2002 s
-// at p10, p50 and p90; HEFT's (y on slow: 20 + r) 30, 120 and 1020 s.
+// at p10, p50 and p90; the per-task plan's (y on slow: 20 + r) 30, 120 and 1020 s.
 // Worst regrets: Shardwise 2002/1020 = 1.963, HEFT 30/22 = 1.364: HEFT's
 // plan is kept.
 func TestRobustGuardFallsBack(t *testing.T) {
@@ -56,17 +56,17 @@ func TestRobustGuardFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSeconds(t, "shardwise", d.Shardwise, 22, 202, 2002)
-	wantSeconds(t, "heft", d.HEFT, 30, 120, 1020)
-	if !near(d.RegretShardwise, 2002.0/1020) || !near(d.RegretHEFT, 30.0/22) || !d.Fallback {
-		t.Errorf("regrets %g and %g, fallback %v; want %g, %g, true", d.RegretShardwise, d.RegretHEFT, d.Fallback, 2002.0/1020, 30.0/22)
+	wantSeconds(t, "per-task", d.PerTask, 30, 120, 1020)
+	if !near(d.RegretShardwise, 2002.0/1020) || !near(d.RegretPerTask, 30.0/22) || !d.Fallback {
+		t.Errorf("regrets %g and %g, fallback %v; want %g, %g, true", d.RegretShardwise, d.RegretPerTask, d.Fallback, 2002.0/1020, 30.0/22)
 	}
-	if s := d.String(); !strings.HasPrefix(s, "kept heft: worst regret shardwise 1.963, heft 1.364") {
+	if s := d.String(); !strings.HasPrefix(s, "kept per-task: worst regret shardwise 1.963, per-task 1.364") {
 		t.Errorf("String() = %q", s)
 	}
 }
 
 // TestRobustGuardKeepsShardwise: with p50 10 s and p90 20 s (p10 5 s),
-// Shardwise's plan takes 12, 22 and 42 s, HEFT's 25, 30 and 40 s; worst
+// Shardwise's plan takes 12, 22 and 42 s, the per-task plan's 25, 30 and 40 s; worst
 // regrets 42/40 = 1.05 and 25/12 = 2.083: Shardwise's plan is kept.
 func TestRobustGuardKeepsShardwise(t *testing.T) {
 	g, cat, tb, sw, heft := guardCase(t, 10, 20)
@@ -75,9 +75,9 @@ func TestRobustGuardKeepsShardwise(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSeconds(t, "shardwise", d.Shardwise, 12, 22, 42)
-	wantSeconds(t, "heft", d.HEFT, 25, 30, 40)
-	if !near(d.RegretShardwise, 1.05) || !near(d.RegretHEFT, 25.0/12) || d.Fallback {
-		t.Errorf("regrets %g and %g, fallback %v; want 1.05, %g, false", d.RegretShardwise, d.RegretHEFT, d.Fallback, 25.0/12)
+	wantSeconds(t, "per-task", d.PerTask, 25, 30, 40)
+	if !near(d.RegretShardwise, 1.05) || !near(d.RegretPerTask, 25.0/12) || d.Fallback {
+		t.Errorf("regrets %g and %g, fallback %v; want 1.05, %g, false", d.RegretShardwise, d.RegretPerTask, d.Fallback, 25.0/12)
 	}
 }
 
@@ -89,7 +89,7 @@ func TestRobustGuardTieKeepsShardwise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Fallback || d.RegretShardwise != 1 || d.RegretHEFT != 1 {
+	if d.Fallback || d.RegretShardwise != 1 || d.RegretPerTask != 1 {
 		t.Errorf("%+v", d)
 	}
 }

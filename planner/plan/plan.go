@@ -49,7 +49,8 @@ type Plan struct {
 	// "single:CLASS"; see BuildMethod); empty for Shardwise's own plan.
 	Method string `json:"method,omitempty"`
 	// Guard records the robust guard's decision between Shardwise's plan
-	// and HEFT's from the same predictions (planner.Pipeline): the
+	// and the per-task plan (one task per allocation) from the same
+	// predictions (planner.Pipeline): the
 	// method kept, each one's worst regret and its makespans at p10, p50
 	// and p90. Empty when the guard did not run.
 	Guard string `json:"guard,omitempty"`
