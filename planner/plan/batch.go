@@ -55,6 +55,9 @@ type batchSet struct {
 	tasks    int // tasks in all members
 	// sub are the set's members on each class, as sets of their own.
 	sub []batchSet
+	// near is true for a set of near siblings (nearSets): tasks of one
+	// type whose upstream groups differ; a batch of them waits for all.
+	near bool
 }
 
 // batch is one allocation's worth of sibling groups.
@@ -70,6 +73,7 @@ type batchInfo struct {
 	set      int32 // the candidate set (batchSet.id) it packs
 	siblings int   // tasks in the sibling set
 	batches  int   // allocations the set was packed into
+	near     bool  // the set is of near siblings (nearSets)
 }
 
 // batch tries to pack sibling groups into fewer shards, group set by group
@@ -272,6 +276,8 @@ func (b *builder) batchSets(pin *int32) []batchSet {
 		sets[k].class = append(sets[k].class, b.sched.Class[sh.first[gi]])
 		sets[k].tasks += int(gs.size[gi])
 	}
+	sets = append(sets, b.nearSets(sets)...)
+	slices.SortStableFunc(sets, func(x, y batchSet) int { return int(x.members[0] - y.members[0]) })
 	out := sets[:0]
 	for _, s := range sets {
 		if len(s.members) < 2 {
@@ -281,6 +287,54 @@ func (b *builder) batchSets(pin *int32) []batchSet {
 		if b.packings(&s, pin); len(s.packings) > 0 {
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// nearSets returns the sets of near siblings among the groups that exact
+// sibling sets leave alone (sets of one member): batchable groups whose
+// heads share a task signature (one tool, so alike in runtime and
+// resources) but wait for different upstream groups, as Montage's
+// mDiffFit tasks each wait for their own pair of mProject tasks. A batch
+// of them waits for every member's upstream shards, so it only pays when
+// those finish at about the same time; the batching pass's trials judge
+// that on the shard schedule and its replay, like any packing. A group
+// joins the first set (in order of creation) whose first member follows
+// all of its upstream groups, so that the merged group, which takes its
+// first member's place, keeps the groups in topological order (see
+// mergeGroups); otherwise it starts a set of its own.
+func (b *builder) nearSets(exact []batchSet) []batchSet {
+	gs, sh := &b.groups, &b.shards
+	bySig := map[string][]int{} // signature -> indices into out
+	var out []batchSet
+	first := []int32{}
+	for _, s := range exact {
+		if len(s.members) != 1 {
+			continue
+		}
+		gi := s.members[0]
+		head := int(gs.head[gi])
+		last := int32(-1)
+		for _, e := range b.g.InIdx(head) {
+			last = max(last, gs.ofTask[b.from[e]])
+		}
+		sig := b.g.Tasks[head].Signature
+		k := -1
+		for _, j := range bySig[sig] {
+			if first[j] > last {
+				k = j
+				break
+			}
+		}
+		if k < 0 {
+			k = len(out)
+			out = append(out, batchSet{near: true})
+			first = append(first, gi)
+			bySig[sig] = append(bySig[sig], k)
+		}
+		out[k].members = append(out[k].members, gi)
+		out[k].class = append(out[k].class, b.sched.Class[sh.first[gi]])
+		out[k].tasks += int(gs.size[gi])
 	}
 	return out
 }
@@ -309,7 +363,7 @@ func (b *builder) packings(s *batchSet, pin *int32) {
 	b.addPacking(s, seen, b.crossBins(*s, pin))
 	var fewest, most [][]int32
 	for c := 0; c < b.nc; c++ {
-		sub := batchSet{id: s.id}
+		sub := batchSet{id: s.id, near: s.near}
 		for i, gi := range s.members {
 			if int(s.class[i]) == c {
 				sub.members = append(sub.members, gi)
@@ -371,7 +425,7 @@ func (b *builder) addPacking(s *batchSet, seen map[string]bool, bins [][]int32) 
 	}
 	seen[string(key)] = true
 	info := int32(len(b.batchInfos))
-	b.batchInfos = append(b.batchInfos, batchInfo{set: s.id, siblings: s.tasks, batches: used})
+	b.batchInfos = append(b.batchInfos, batchInfo{set: s.id, siblings: s.tasks, batches: used, near: s.near})
 	for i := range bs {
 		bs[i].info = info
 	}

@@ -279,6 +279,10 @@ func (b *builder) batchReason(s int, tasks []int32) string {
 		what = fmt.Sprintf("%d siblings (%d tasks, %d in fused chains)", n, len(tasks), f)
 	}
 	su := units.FormatSeconds(b.classes[b.sched.Class[s]].StartupSeconds)
-	return fmt.Sprintf("batched %s that wait for the same upstream shards (%d such tasks run in %d allocations): saves %d start-ups of %s",
-		what, info.siblings, info.batches, n-1, su)
+	wait := "wait for the same upstream shards"
+	if info.near {
+		wait = "run one tool and wait for different upstream shards (the batch waits for all of them)"
+	}
+	return fmt.Sprintf("batched %s that %s (%d such tasks run in %d allocations): saves %d start-ups of %s",
+		what, wait, info.siblings, info.batches, n-1, su)
 }
