@@ -46,6 +46,8 @@ type PlanRequest struct {
 	// Method, NoFusion and NoBatch are planner.Options'.
 	Method            plan.Method
 	NoFusion, NoBatch bool
+	// NoGuard is planner.Options.NoGuard: no robust guard.
+	NoGuard bool
 	// Warn, when set, receives the warnings of the catalog and graph files
 	// (positioned diagnostics, such as a memory below 1 MiB) when they
 	// have no errors; errors come back as a *DiagnosticsError.
@@ -98,6 +100,7 @@ func Plan(req PlanRequest, log hclog.Logger) (*Planned, error) {
 	log.Debug("loaded history", "records", len(records), "files", len(req.Histories))
 	r, err := planner.Pipeline{Catalog: cat, History: records, Logger: log}.Plan(g, planner.Options{
 		Run: req.Run, Driver: req.Driver, Source: req.Graph, Method: req.Method, NoFusion: req.NoFusion, NoBatch: req.NoBatch,
+		NoGuard: req.NoGuard,
 	})
 	if err != nil {
 		return nil, err

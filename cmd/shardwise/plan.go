@@ -25,6 +25,8 @@ type planFlags struct {
 	// noFusion and noBatch switch Shardwise's fusion and batching off.
 	method            string
 	noFusion, noBatch bool
+	// noGuard switches the robust guard off (planner.Options.NoGuard).
+	noGuard bool
 }
 
 func runPlan(args []string, stdout, stderr io.Writer) error {
@@ -80,12 +82,13 @@ func (f planFlags) request(path string, vars map[string]string) (app.PlanRequest
 	}
 	return app.PlanRequest{Graph: path, Vars: vars, VarFiles: f.varFiles, Catalog: f.catalog,
 		Histories: f.histories, Run: f.run, Driver: f.driver, Dot: f.dotPath != "",
-		Method: m, NoFusion: f.noFusion, NoBatch: f.noBatch}, nil
+		Method: m, NoFusion: f.noFusion, NoBatch: f.noBatch, NoGuard: f.noGuard}, nil
 }
 
-// addMethodFlags adds -method, -no-fusion and -no-batch.
+// addMethodFlags adds -method, -no-fusion, -no-batch and -no-guard.
 func addMethodFlags(fs *flag.FlagSet, f *planFlags) {
 	fs.StringVar(&f.method, "method", plan.MethodShardwise, "Planning method: shardwise; heft (one shard per task, each where it finishes first); single (every task on the one class that finishes first) or single:CLASS.")
 	fs.BoolVar(&f.noFusion, "no-fusion", false, "Keep every task in a shard of its own: no chain fusion, no sibling batching.")
 	fs.BoolVar(&f.noBatch, "no-batch", false, "Do not batch sibling tasks into one allocation (chains still fuse).")
+	fs.BoolVar(&f.noGuard, "no-guard", false, "Keep Shardwise's plan without comparing it, at p10, p50 and p90 of the predictions, with one task per allocation (the robust guard; it costs about one more plan and six simulations).")
 }
