@@ -79,9 +79,9 @@ type Options struct {
 	Method            plan.Method
 	NoFusion, NoBatch bool
 	// NoGuard turns off the robust guard (see robustGuard): Shardwise's
-	// plan is kept even where the per-task plan (one task per allocation),
-	// from the same predictions, has the
-	// smaller worst regret over the p10, p50 and p90 scenarios.
+	// plan is kept even where the per-task plan (one task per allocation)
+	// from the same predictions has the smaller worst regret over the
+	// p10, p50 and p90 scenarios.
 	NoGuard bool
 }
 
@@ -140,9 +140,9 @@ func (p Pipeline) Plan(g *graph.Graph, opts Options) (*Result, error) {
 }
 
 // guard runs the robust guard (robustGuard) on Shardwise's plan pl: it
-// builds the per-task plan from the same table tb (with the same probes) and
-// returns whichever of the two the guard keeps, its decision recorded in
-// the plan's Guard. It does nothing for another method, with NoFusion or
+// builds the per-task plan from the same table tb (with the same probes)
+// and returns whichever of the two the guard keeps, its decision recorded
+// in the plan's Guard. It does nothing for another method, with NoFusion or
 // NoGuard, or when no prediction has a spread.
 func (p Pipeline) guard(g *graph.Graph, tb *predict.Table, pl *plan.Plan, run string, probes []string, opts Options) (*plan.Plan, error) {
 	if (opts.Method.Name != "" && opts.Method.Name != plan.MethodShardwise) || opts.NoFusion || opts.NoGuard || !hasSpread(tb) {

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 
 	"github.com/shardwise/shardwise/planner/place"
@@ -299,15 +300,16 @@ func (b *builder) batchSets(pin *int32) []batchSet {
 // of them waits for every member's upstream shards, so it only pays when
 // those finish at about the same time; the batching pass's trials judge
 // that on the shard schedule and its replay, like any packing. A group
-// joins the first set (in order of creation) whose first member follows
-// all of its upstream groups, so that the merged group, which takes its
-// first member's place, keeps the groups in topological order (see
-// mergeGroups); otherwise it starts a set of its own.
+// joins its signature's first set (in order of creation) whose first
+// member follows all of the group's upstream groups, so that the merged
+// group, which takes its first member's place, keeps the groups in
+// topological order (see mergeGroups); otherwise it starts a set of its
+// own. A signature's sets are created in ascending order of their first
+// members, so a binary search finds that set: O(log n) per group.
 func (b *builder) nearSets(exact []batchSet) []batchSet {
 	gs, sh := &b.groups, &b.shards
-	bySig := map[string][]int{} // signature -> indices into out
+	bySig := map[string][]int{} // signature -> its sets, indices into out
 	var out []batchSet
-	first := []int32{}
 	for _, s := range exact {
 		if len(s.members) != 1 {
 			continue
@@ -319,18 +321,15 @@ func (b *builder) nearSets(exact []batchSet) []batchSet {
 			last = max(last, gs.ofTask[b.from[e]])
 		}
 		sig := b.g.Tasks[head].Signature
-		k := -1
-		for _, j := range bySig[sig] {
-			if first[j] > last {
-				k = j
-				break
-			}
-		}
-		if k < 0 {
+		ks := bySig[sig]
+		j := sort.Search(len(ks), func(i int) bool { return out[ks[i]].members[0] > last })
+		var k int
+		if j < len(ks) {
+			k = ks[j]
+		} else {
 			k = len(out)
 			out = append(out, batchSet{near: true})
-			first = append(first, gi)
-			bySig[sig] = append(bySig[sig], k)
+			bySig[sig] = append(ks, k)
 		}
 		out[k].members = append(out[k].members, gi)
 		out[k].class = append(out[k].class, b.sched.Class[sh.first[gi]])
