@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/shardwise/shardwise/planner/place"
 )
@@ -277,8 +278,10 @@ func (b *builder) batchSets(pin *int32) []batchSet {
 		sets[k].class = append(sets[k].class, b.sched.Class[sh.first[gi]])
 		sets[k].tasks += int(gs.size[gi])
 	}
-	sets = append(sets, b.nearSets(sets)...)
-	slices.SortStableFunc(sets, func(x, y batchSet) int { return int(x.members[0] - y.members[0]) })
+	if near := b.nearSets(sets); len(near) > 0 {
+		sets = append(sets, near...)
+		slices.SortStableFunc(sets, func(x, y batchSet) int { return int(x.members[0] - y.members[0]) })
+	}
 	out := sets[:0]
 	for _, s := range sets {
 		if len(s.members) < 2 {
@@ -308,28 +311,36 @@ func (b *builder) batchSets(pin *int32) []batchSet {
 // members, so a binary search finds that set: O(log n) per group.
 func (b *builder) nearSets(exact []batchSet) []batchSet {
 	gs, sh := &b.groups, &b.shards
-	bySig := map[string][]int{} // signature -> its sets, indices into out
-	var out []batchSet
+	sig := func(gi int32) string { return b.g.Tasks[gs.head[gi]].Signature }
+	var single []int32 // groups no exact sibling shares an upstream set with
 	for _, s := range exact {
-		if len(s.members) != 1 {
-			continue
+		if len(s.members) == 1 {
+			single = append(single, s.members[0])
 		}
-		gi := s.members[0]
-		head := int(gs.head[gi])
+	}
+	// By signature, then group: a signature's groups in ascending order,
+	// without a map (most graphs of unique tasks have no run of two).
+	slices.SortStableFunc(single, func(x, y int32) int { return strings.Compare(sig(x), sig(y)) })
+	var out []batchSet
+	var sets []int // the current signature's sets, indices into out
+	for i, gi := range single {
+		if i == 0 || sig(gi) != sig(single[i-1]) {
+			sets = sets[:0]
+			if i+1 == len(single) || sig(single[i+1]) != sig(gi) {
+				continue // the only group of its signature
+			}
+		}
 		last := int32(-1)
-		for _, e := range b.g.InIdx(head) {
+		for _, e := range b.g.InIdx(int(gs.head[gi])) {
 			last = max(last, gs.ofTask[b.from[e]])
 		}
-		sig := b.g.Tasks[head].Signature
-		ks := bySig[sig]
-		j := sort.Search(len(ks), func(i int) bool { return out[ks[i]].members[0] > last })
-		var k int
-		if j < len(ks) {
-			k = ks[j]
+		j := sort.Search(len(sets), func(k int) bool { return out[sets[k]].members[0] > last })
+		k := len(out)
+		if j < len(sets) {
+			k = sets[j]
 		} else {
-			k = len(out)
 			out = append(out, batchSet{near: true})
-			bySig[sig] = append(ks, k)
+			sets = append(sets, k)
 		}
 		out[k].members = append(out[k].members, gi)
 		out[k].class = append(out[k].class, b.sched.Class[sh.first[gi]])
