@@ -14,9 +14,14 @@ const ProbeMemoryFactor = 2
 
 // Probe applies the probe-then-size rule to p for the signatures in
 // probes (predict.Predictor.ProbeTypes: types whose shared input is
-// larger than any history saw). For each, the probe is the shard holding
-// a task of that type with the least predicted runtime (earliest booked
-// start, then plan order, on ties); it asks for ProbeMemoryFactor times
+// larger than any history saw). For each, the probe is, among the shards
+// holding a task of that type on a class that holds the most of them,
+// the one with the least predicted runtime (earliest booked start, then
+// plan order, on ties): the in-run correction (predict.Correction) is
+// per class, and pooled over classes only for a class the type has not
+// completed on, where its actual/predicted ratio can differ (on BWA
+// large, a probe batch on gpu-accelerated over-corrected the batches on
+// the other classes). It asks for ProbeMemoryFactor times
 // its predicted memory, at most its class's MemoryMiB (catalog shape; no
 // bound when 0). Every other shard holding a task of the type, unless it
 // is upstream of the probe (which would make a cycle), waits for the probe
@@ -30,8 +35,22 @@ func Probe(p *Plan, g *graph.Graph, cat *catalog.Catalog, probes []string) []str
 		if len(holders) < 2 {
 			continue
 		}
-		probe := holders[0]
-		for _, i := range holders[1:] {
+		modal := map[string]int{}
+		for _, i := range holders {
+			modal[p.Shards[i].Class]++
+		}
+		probe := -1
+		for _, i := range holders {
+			if probe < 0 {
+				probe = i
+				continue
+			}
+			if ci, cp := modal[p.Shards[i].Class], modal[p.Shards[probe].Class]; ci != cp {
+				if ci > cp {
+					probe = i
+				}
+				continue
+			}
 			a, b := p.Shards[i], p.Shards[probe]
 			if a.RuntimeSeconds.Value < b.RuntimeSeconds.Value ||
 				(a.RuntimeSeconds.Value == b.RuntimeSeconds.Value && a.StartSeconds < b.StartSeconds) {

@@ -79,3 +79,29 @@ func TestProbeThenSize(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeOnTheTypesMainClass: of three bwa shards, the shortest (a0, 5 s)
+// is alone on class a and two (c1, 8 s; c2, 10 s) are on class c: the
+// probe is c1, the shortest on the class holding most of the type, so
+// the in-run correction it gives is measured where most of the type runs.
+func TestProbeOnTheTypesMainClass(t *testing.T) {
+	g := graph.New("g")
+	for _, name := range []string{"a0", "c1", "c2"} {
+		if err := g.AddTask(&graph.Task{Name: name, Signature: "bwa"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat := &catalog.Catalog{Classes: []*catalog.Class{{Name: "a", Instances: 1}, {Name: "c", Instances: 2}}}
+	shard := func(id, class string, rt float64) *Shard {
+		return &Shard{ID: id, Class: class, Tasks: []string{id}, RuntimeSeconds: Estimate{Value: rt}}
+	}
+	p := &Plan{Shards: []*Shard{shard("a0", "a", 5), shard("c1", "c", 8), shard("c2", "c", 10)}}
+	if ids := Probe(p, g, cat, []string{"bwa"}); !reflect.DeepEqual(ids, []string{"c1"}) {
+		t.Fatalf("probes %v, want [c1]", ids)
+	}
+	for i, want := range [][]string{{"c1"}, nil, {"c1"}} {
+		if got := p.Shards[i].Upstream; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s upstream %v, want %v", p.Shards[i].ID, got, want)
+		}
+	}
+}
