@@ -47,16 +47,19 @@ func runExecutors(args []string, stdout, stderr io.Writer) error {
 		return &usageError{msg: fmt.Sprintf("invalid -format %q: want table or hcl", *format)}
 	}
 	if *discover {
+		if flagSet(fs, "catalog") {
+			return &usageError{msg: "-catalog does not go with -discover: discovery reads the cluster, not a catalog (give the file it writes to plan or run with -catalog)"}
+		}
 		return discoverExecutors(fs, &nf, histories, *reference, *format, *out, stdout, stderr)
 	}
 	if *out != "" || *reference != "" || len(histories) > 0 {
 		return &usageError{msg: "-out, -reference and -history go with -discover"}
 	}
 	cat, diags := catalog.Load(*path)
-	printDiags(stderr, diags) // warnings too
 	if diags.HasErrors() {
-		return &app.DiagnosticsError{Diags: diags}
+		return &app.DiagnosticsError{Diags: diags} // printed once, by exitCode
 	}
+	printDiags(stderr, diags) // warnings
 	if *format == "hcl" {
 		return catalog.WriteHCL(stdout, cat)
 	}

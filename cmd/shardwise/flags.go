@@ -77,3 +77,11 @@ func parseVars(vars []string) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// flagSet reports whether the command line set flag name (a default from
+// the environment does not count).
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}

@@ -185,4 +185,21 @@ func TestExecutorsDiscoverUnreachable(t *testing.T) {
 	if _, stderr, code := runCLI("executors", "-out", out); code != 2 || !strings.Contains(stderr, "go with -discover") {
 		t.Fatalf("-out without -discover: exit %d, %q", code, stderr)
 	}
+	// -catalog was silently ignored by -discover.
+	if _, stderr, code := runCLI("executors", "-discover", "-catalog", "nonexist.hcl"); code != 2 || !strings.Contains(stderr, "-catalog does not go with -discover") {
+		t.Fatalf("-discover -catalog: exit %d, %q", code, stderr)
+	}
+}
+
+// TestExecutorsBadCatalogPrintedOnce: each catalog error is printed once
+// (it was printed by the command and again by the exit path).
+func TestExecutorsBadCatalogPrintedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cat.hcl")
+	if err := os.WriteFile(path, []byte("executor \"cpu-heavy\" {\n  instances = 0\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI("executors", "-catalog", path)
+	if code != 1 || strings.Count(stderr, "Invalid instances") != 1 {
+		t.Fatalf("exit %d; want 1 with the error once:\n%s", code, stderr)
+	}
 }
