@@ -76,6 +76,10 @@ var badFixtures = []struct {
 		{"5:5", "Duplicate output",
 			`Task "prepare" already declares an output named "features" on line 4. Output names must be unique within a task.`},
 	}},
+	{"duplicate_input.hcl", []wantDiag{
+		{"14:14", "Duplicate input",
+			`Task "b" already reads output "o" of task "a" through an input on line 11. Read it once: the one input file can be used in several places.`},
+	}},
 	{"duplicate_task.hcl", []wantDiag{
 		{"6:3", "Duplicate task",
 			`A task named "prepare" was already declared on line 2. Task names must be unique within a graph.`},

@@ -97,8 +97,12 @@ func (r *reader) resolve(g *graph.Graph, decls []*taskDecl) {
 		names[i] = d.task.Name
 	}
 	for _, d := range decls {
+		var seen map[ref]hcl.Range
 		for _, in := range d.inputs {
 			if !in.ok {
+				continue
+			}
+			if r.duplicateInput(&seen, d, in.ref) {
 				continue
 			}
 			if up := r.lookupTask(byName, names, in.ref); up != nil {
@@ -111,6 +115,24 @@ func (r *reader) resolve(g *graph.Graph, decls []*taskDecl) {
 			}
 		}
 	}
+}
+
+// duplicateInput reports a second input of d reading the same output as
+// an earlier one (the channel would move the bytes twice); seen holds the
+// task's inputs so far, keyed by task and output.
+func (r *reader) duplicateInput(seen *map[ref]hcl.Range, d *taskDecl, rf ref) bool {
+	key := ref{task: rf.task, output: rf.output}
+	if prev, dup := (*seen)[key]; dup {
+		r.errorAt(rf.rng, "Duplicate input",
+			"Task %q already reads output %q of task %q through an input on line %d. Read it once: the one input file can be used in several places.",
+			d.task.Name, rf.output, rf.task, prev.Start.Line)
+		return true
+	}
+	if *seen == nil {
+		*seen = map[ref]hcl.Range{}
+	}
+	(*seen)[key] = rf.rng
+	return false
 }
 
 // lookupTask returns the declaration of rf's task, or reports it unknown.
