@@ -17,7 +17,7 @@ const statusSynopsis = `status [options] RUN
   launcher (which one) or left with no launcher, and every shard of its
   plan (complete, running, queued, failed, stopped or not submitted) with
   its predicted and actual runtime. Exits 1 when the run is incomplete and
-  no launcher drives it. For a run without stored state, the Nomad jobs
+  no launcher drives it (resumable), or ended stopped or failed. For a run without stored state, the Nomad jobs
   whose shardwise_run meta is RUN. Use -namespace '*' to look for jobs in
   every namespace. -format json writes the same as one JSON document
   (launcher.StatusDoc).`
@@ -48,7 +48,12 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if st.Incomplete() && !st.Driven(time.Now()) {
-		return fmt.Errorf("run %s is incomplete and no launcher drives it", run)
+		if st.Stored != nil && st.Stored.Status.Ended() {
+			// Stopped or failed: -resume refuses an ended run, so do not
+			// suggest it.
+			return fmt.Errorf("run %s ended before completing (%s); start it again as a new run", run, st.Stored.Outcome())
+		}
+		return fmt.Errorf("run %s is incomplete and no launcher drives it; continue it with 'shardwise run -resume %s'", run, run)
 	}
 	return nil
 }
