@@ -120,6 +120,13 @@ func (a *asyncSink) write(p []byte) error {
 	return a.push(buf)
 }
 
+func (a *asyncSink) deferHash(vouched bool) (bool, error) {
+	if err := a.flush(); err != nil {
+		return false, err
+	}
+	return a.fs.deferHash(vouched)
+}
+
 func (a *asyncSink) sum() [sha256.Size]byte {
 	a.flush()
 	return a.fs.sum()

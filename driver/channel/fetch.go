@@ -44,6 +44,9 @@ type fileSink struct {
 	h          hash.Hash
 	onVerified func(Result) error
 	done       bool
+	// deferred: bytes are not hashed (deferHash); canDefer: every byte of
+	// the part file so far came in vouched transfers of this fetch.
+	deferred, canDefer bool
 }
 
 // openFileSink opens (or resumes) path.part, hashing what it holds.
@@ -59,7 +62,7 @@ func openFileSink(path string, onVerified func(Result) error) (*fileSink, error)
 		f.Close()
 		return nil, fmt.Errorf("resume %s: %w", s.part, err)
 	}
-	s.n, s.written = n, n
+	s.n, s.written, s.canDefer = n, n, n == 0
 	return s, nil
 }
 
@@ -87,8 +90,38 @@ func (s *fileSink) writeFile(p []byte) (int, error) {
 	return n, err
 }
 
-// hash adds bytes written by writeFile, in order, to the SHA-256.
-func (s *fileSink) hash(p []byte) { s.h.Write(p) }
+// hash adds bytes written by writeFile, in order, to the SHA-256, unless
+// hashing is deferred.
+func (s *fileSink) hash(p []byte) {
+	if !s.deferred {
+		s.h.Write(p)
+	}
+}
+
+// deferHash decides, at the start of a transfer, whether the sink hashes
+// what it writes. It skips the SHA-256 only while every byte of the part
+// file came through vouched transfers (TLS, and the CRC-32C of every frame
+// from the producer's publish pass, codecRawStored): those bytes are the
+// published ones, so the SHA-256 the producer computed in that pass, which
+// the end frame carries, is theirs (see docs/channels.md, "Integrity").
+// A part file left by an earlier process is always hashed. When a transfer
+// is not vouched after earlier ones were, the part file is read back and
+// hashed, and hashing goes on from there.
+func (s *fileSink) deferHash(vouched bool) (bool, error) {
+	if vouched && s.canDefer {
+		s.deferred = true
+		return true, nil
+	}
+	s.canDefer = false
+	if s.deferred {
+		s.deferred = false
+		s.h.Reset()
+		if _, err := io.Copy(s.h, io.NewSectionReader(s.f, 0, s.n)); err != nil {
+			return false, fmt.Errorf("hash %s: %w", s.part, err)
+		}
+	}
+	return false, nil
+}
 
 func (s *fileSink) sum() [sha256.Size]byte { return [sha256.Size]byte(s.h.Sum(nil)) }
 

@@ -294,6 +294,9 @@ type session struct {
 	run         string
 	entry       Entry
 	out         *batchConn // gathers TLS records; nil without TLS
+	// storedCRCs: the reply said codecRawStored; every frame read goes
+	// through fileSource.readStored.
+	storedCRCs bool
 }
 
 // handshake authenticates the peer and opens the requested channel. Every
@@ -423,6 +426,10 @@ func (s *Server) accept(conn net.Conn, ss *session, src source) error {
 	if ss.ch.Flags&flagAcceptZstd != 0 && s.cfg.CompressionLevel > 0 {
 		rp.Codec = codecZstd
 	}
+	if fs, ok := src.(*fileSource); ok && rp.Codec == codecRaw && ss.ch.Flags&flagStoredCRCs != 0 &&
+		fs.crcs != nil && s.cfg.FrameSize >= crcBlock {
+		rp.Codec, ss.storedCRCs = codecRawStored, true
+	}
 	if _, err := conn.Write(rp.encode()); err != nil {
 		return err
 	}
@@ -533,6 +540,21 @@ func (s *Server) sendFrames(ctx context.Context, conn net.Conn, ss *session, src
 			writeErrorFrame(conn, err)
 			ss.out.flush()
 			return 0, err
+		}
+		if ss.storedCRCs {
+			n, err := s.sendStoredCRC(conn, ss, src.(*fileSource), buf, off)
+			off += int64(n)
+			switch {
+			case errors.Is(err, io.EOF):
+				return off, s.sendEnd(conn, ss, src, off)
+			case isSourceErr(err):
+				writeErrorFrame(conn, err)
+				ss.out.flush()
+				return 0, err
+			case err != nil:
+				return 0, err
+			}
+			continue
 		}
 		n, err := src.readAt(ctx, p, off)
 		if n > 0 {
@@ -737,6 +759,67 @@ func (f *fileSource) sendStored(conn *net.TCPConn, off int64, limit int) (int64,
 		err = fmt.Errorf("channel %s: stored data shorter than %d bytes", f.e.Channel, f.e.Size)
 	}
 	return sent, err
+}
+
+// sendStoredCRC sends the raw data frame at off read into buf, with the
+// CRC-32C of the publish pass (readStored). It returns the bytes sent,
+// io.EOF at the end, a sourceErr when the stored bytes cannot be read or
+// differ from those published, or the connection's error.
+func (s *Server) sendStoredCRC(conn net.Conn, ss *session, fs *fileSource, buf []byte, off int64) (int, error) {
+	p, crc, err := fs.readStored(buf, off)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		return 0, sourceErr{err}
+	}
+	h := frameHeader{Type: frameData, Offset: off, RawLen: uint32(len(p)), WireLen: uint32(len(p)), CRC: crc}
+	if err := writeFrame(conn, h, p); err != nil {
+		return 0, err
+	}
+	return len(p), ss.out.flush()
+}
+
+// readStored reads the raw frame at off, of at most len(buf) bytes, into
+// buf and returns its bytes and the CRC-32C the publish pass computed for
+// them (combined from the stored block CRCs, as in sendStored). The frame
+// ends on a block boundary or at the end of the data. When off is inside a
+// block (a resume), the frame is read from that block's start and checked
+// against its stored CRCs (ErrChecksum when the bytes differ from those
+// published), then returned from off with the CRC of its bytes. It returns
+// io.EOF at the end; len(buf) must be at least one block.
+func (f *fileSource) readStored(buf []byte, off int64) ([]byte, uint32, error) {
+	if off >= f.e.Size {
+		return nil, 0, io.EOF
+	}
+	start := off - off%crcBlock
+	n := min(int64(len(buf)), f.e.Size-start)
+	if start+n < f.e.Size {
+		n -= n % crcBlock
+	}
+	if start+n <= off {
+		return nil, 0, fmt.Errorf("channel %s: frame of %d bytes under a CRC block", f.e.Channel, len(buf))
+	}
+	p := buf[:n]
+	if _, err := f.f.ReadAt(p, start); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("channel %s: stored data shorter than %d bytes", f.e.Channel, f.e.Size)
+		}
+		return nil, 0, err
+	}
+	crc, err := f.crcs.frame(start, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	if start == off {
+		return p, crc, nil
+	}
+	if crc32Checksum(p) != crc {
+		return nil, 0, fmt.Errorf("%w: channel %s: stored bytes at [%d, %d) differ from those published",
+			ErrChecksum, f.e.Channel, start, start+n)
+	}
+	p = p[off-start:]
+	return p, crc32Checksum(p), nil
 }
 
 func (f *fileSource) readAt(_ context.Context, p []byte, off int64) (int, error) {

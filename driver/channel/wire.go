@@ -16,7 +16,8 @@ import (
 //	              client nonce [32] | client MAC [32]
 //	reply         status u8 | message len u16 | message; when status is OK:
 //	              server MAC [32] | size i64 (-1 while a stream is open) |
-//	              ack window u32 (bytes) | codec u8
+//	              ack window u32 (bytes) | codec u8 (0 raw, 1 zstd,
+//	              2 raw with the CRCs of the publish pass)
 //	frame         type u8 | flags u8 | 2 zero bytes | offset u64 |
 //	              raw len u32 | wire len u32 | CRC-32C of the raw bytes u32 |
 //	              payload [wire len]
@@ -43,7 +44,13 @@ const (
 var magic = [4]byte{'S', 'W', 'C', 'H'}
 
 // Client hello flags.
-const flagAcceptZstd = 1 << 0
+const (
+	flagAcceptZstd = 1 << 0
+	// flagStoredCRCs asks a server to answer codecRawStored when it can:
+	// a client over TLS then skips its own SHA-256 of a stored channel
+	// (see codecRawStored).
+	flagStoredCRCs = 1 << 1
+)
 
 // Reply statuses.
 const (
@@ -59,6 +66,12 @@ const (
 const (
 	codecRaw  = 0
 	codecZstd = 1
+	// codecRawStored: raw frames of a stored channel, each frame's CRC-32C
+	// taken from the block CRCs computed at publish, in the same pass as
+	// the SHA-256 the end frame carries (a frame that resumes inside a
+	// block is sent after the server checked that whole block against its
+	// stored CRC). Only sent to a client that set flagStoredCRCs.
+	codecRawStored = 2
 )
 
 // Frame types and flags.
