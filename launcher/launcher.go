@@ -449,16 +449,30 @@ func (r *runner) settle(ctx context.Context, u *unit) error {
 }
 
 // submitReady registers every group that has become ready, after asking
-// the Replanner, if any, about them.
+// the Replanner, if any, about them. A unit whose streaming producer in
+// the group is not placed yet waits for a later call (heldBy): every
+// allocation event leads here.
 func (r *runner) submitReady(ctx context.Context) error {
 	groups := r.t.ready()
-	if len(groups) > 0 && r.o.Replanner != nil {
-		r.replan(ctx, groups)
+	// A group stays ready while a unit of it is held (heldBy): ask the
+	// Replanner about each group once.
+	var fresh []*group
+	for _, g := range groups {
+		if !g.replanned {
+			g.replanned = true
+			fresh = append(fresh, g)
+		}
+	}
+	if len(fresh) > 0 && r.o.Replanner != nil {
+		r.replan(ctx, fresh)
 	}
 	for _, g := range groups {
 		for _, u := range g.units {
 			if u.state != Pending {
 				continue // registered before a resume
+			}
+			if r.heldBy(u) != "" {
+				continue // registered once its producer is placed
 			}
 			if err := r.submit(ctx, u); err != nil {
 				return err

@@ -62,6 +62,8 @@ type unit struct {
 // together.
 type group struct {
 	units []*unit
+	// replanned: the Replanner was asked about the group (submitReady).
+	replanned bool
 }
 
 // tracker holds the run's units and decides, from what Nomad reports,

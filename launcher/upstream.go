@@ -10,9 +10,11 @@ import (
 )
 
 // upstreamAllocs maps each upstream shard of u to the allocation that
-// produced (complete) or produces (running, a streaming channel) its
-// piece, as the run has seen it. An upstream with neither, e.g. a
-// streaming producer registered in the same wave, is left out.
+// produced (complete), produces (running, a streaming channel) or will
+// produce (pending: placed, not started) its piece in its current
+// attempt, as the run has seen it. An upstream without one is left out;
+// submitReady does not register a unit while an upstream of its own
+// submission group has none (heldBy).
 func (r *runner) upstreamAllocs(u *unit) map[string]string {
 	out := map[string]string{}
 	for _, s := range u.shards {
@@ -21,13 +23,61 @@ func (r *runner) upstreamAllocs(u *unit) map[string]string {
 			if d == nil {
 				continue
 			}
-			a, ok := d.bestAlloc(d.pieceOf(up))
-			if ok && (a.complete() || a.running()) {
+			if a, ok := d.placedAlloc(d.pieceOf(up)); ok {
 				out[up] = a.ID
 			}
 		}
 	}
 	return out
+}
+
+// heldBy returns the first upstream shard of u that is in u's submission
+// group (a streaming producer, registered in the same wave) and has no
+// placed allocation yet, or "" when there is none. u is registered only
+// after each such producer is placed, so that its first attempt already
+// names the producer's allocation (from_alloc) and can never read a
+// stale Consul registration of the channel. Shards form a DAG, so within
+// a group some unit is never held and the wave always moves on.
+func (r *runner) heldBy(u *unit) string {
+	for _, s := range u.shards {
+		for _, up := range s.Upstream {
+			d := r.t.byID[up]
+			if d == nil || d == u || d.group != u.group {
+				continue
+			}
+			if _, ok := d.placedAlloc(d.pieceOf(up)); !ok {
+				return up
+			}
+		}
+	}
+	return ""
+}
+
+// placedAlloc returns the allocation of piece i of the current attempt
+// that holds or will hold its outputs: complete, else running, else
+// pending and meant to run; ties go to the latest modified. Failed, lost
+// and stopping allocations never qualify.
+func (u *unit) placedAlloc(i int) (allocInfo, bool) {
+	var best allocInfo
+	rank := 0
+	for _, a := range u.allocs {
+		if a.Index != i {
+			continue
+		}
+		r := 0
+		switch {
+		case a.complete():
+			r = 3
+		case a.running():
+			r = 2
+		case a.ClientStatus == api.AllocClientStatusPending && a.DesiredStatus == api.AllocDesiredStatusRun:
+			r = 1
+		}
+		if r > rank || (r == rank && r > 0 && a.ModifyIndex > best.ModifyIndex) {
+			best, rank = a, r
+		}
+	}
+	return best, rank > 0
 }
 
 // withUpstreamAllocs returns j with "from_alloc" set on every input

@@ -57,20 +57,50 @@ func TestConsumerJobNamesTheProducerAllocation(t *testing.T) {
 	if got := r.submission(t.Context(), tr.byJob["job-b"]); got.TaskGroups[0].Tasks[0] != raw {
 		t.Errorf("raw_exec task changed: %+v", got.TaskGroups[0].Tasks[0].Config)
 	}
-	// d is registered with c in one wave: c has no allocation yet.
+	// d is in c's wave (c streams to d): it is held while c has no
+	// allocation, so its first registration always names c's.
 	c, d := tr.byJob["job-c"], tr.byJob["job-d"]
+	if c.group != d.group {
+		t.Fatal("c and d are not one submission group")
+	}
+	if held := r.heldBy(c); held != "" {
+		t.Errorf("c held by %q: its upstream a is in another group, complete", held)
+	}
+	if held := r.heldBy(d); held != "c" {
+		t.Errorf("d before c is registered: held by %q, want c", held)
+	}
 	tr.registered(c, 20, time.Now())
+	if held := r.heldBy(d); held != "c" {
+		t.Errorf("d before c is placed: held by %q, want c", held)
+	}
 	if got := inputAllocs(t, r.submission(t.Context(), d)); got["c"] != nil {
 		t.Errorf("d before c is placed: from_alloc %v, want none", got["c"])
 	}
-	// A retry of d while c streams names c's running allocation.
-	tr.observeAlloc("job-c", alloc("job-c", 0, api.AllocClientStatusRunning, "n1", 21, 22))
-	if got := inputAllocs(t, r.submission(t.Context(), d)); got["c"] != "job-c-0-21" {
-		t.Errorf("d while c runs: from_alloc %v, want job-c-0-21", got["c"])
+	// An allocation being stopped does not count as placed.
+	stopping := alloc("job-c", 0, api.AllocClientStatusPending, "n1", 21, 21)
+	stopping.DesiredStatus = api.AllocDesiredStatusStop
+	tr.observeAlloc("job-c", stopping)
+	if held := r.heldBy(d); held != "c" {
+		t.Errorf("d while c's only allocation is being stopped: held by %q, want c", held)
+	}
+	// Placed, not started yet: d is registered naming that allocation.
+	tr.observeAlloc("job-c", alloc("job-c", 0, api.AllocClientStatusPending, "n1", 23, 23))
+	if held := r.heldBy(d); held != "" {
+		t.Errorf("d once c is placed: held by %q", held)
+	}
+	if got := inputAllocs(t, r.submission(t.Context(), d)); got["c"] != "job-c-0-23" {
+		t.Errorf("d once c is placed: from_alloc %v, want job-c-0-23 (pending)", got["c"])
+	}
+	// A retry of d while c streams names c's running allocation, not a
+	// failed one.
+	tr.observeAlloc("job-c", alloc("job-c", 0, api.AllocClientStatusRunning, "n1", 23, 24))
+	tr.observeAlloc("job-c", alloc("job-c", 0, api.AllocClientStatusFailed, "n1", 25, 26))
+	if got := inputAllocs(t, r.submission(t.Context(), d)); got["c"] != "job-c-0-23" {
+		t.Errorf("d while c runs: from_alloc %v, want job-c-0-23", got["c"])
 	}
 
 	complete("job-b", 30)
-	tr.observeAlloc("job-c", alloc("job-c", 0, api.AllocClientStatusComplete, "n1", 21, 40))
+	tr.observeAlloc("job-c", alloc("job-c", 0, api.AllocClientStatusComplete, "n1", 23, 40))
 	tr.settle(c, time.Now())
 	tr.registered(d, 41, time.Now())
 	tr.observeAlloc("job-d", alloc("job-d", 0, api.AllocClientStatusFailed, "n1", 42, 43))
