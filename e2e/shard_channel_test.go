@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -91,9 +92,12 @@ func runJob(t *testing.T, c *api.Client, job *api.Job) *api.Allocation {
 // (a shell command's output: `seq 1 1000000000` compresses about 20x,
 // `cat /dev/urandom` not at all), and returns its registered channel and
 // the SHA-256 the task printed.
-func publish(t *testing.T, cl *cluster.Cluster, reg *registry.Registry, class, run string, size int64, source string) (registry.Channel, string) {
+//
+// The task also copies its own environment (/proc/$$/environ, as the
+// driver started it) to alloc/environ, for tests to read.
+func publish(t *testing.T, cl *cluster.Cluster, reg *registry.Registry, class, run string, size int64, source string) (registry.Channel, string, *api.Allocation) {
 	t.Helper()
-	script := fmt.Sprintf(`set -e; mkdir -p out; %s | head -c %d > out/data; echo "produce sha256 $(sha256sum < out/data | cut -d' ' -f1)"`, source, size)
+	script := fmt.Sprintf(`set -e; tr '\0' '\n' < /proc/$$/environ > "$NOMAD_ALLOC_DIR/environ"; mkdir -p out; %s | head -c %d > out/data; echo "produce sha256 $(sha256sum < out/data | cut -d' ' -f1)"`, source, size)
 	a := runJob(t, cl.Client(), shardJob("chan-"+run+"-p", class, run, "p", "produce", script, nil,
 		[]map[string]any{channelSpec(size)}))
 	sum, _ := checksumLine(t, taskStdout(t, cl.Client(), a, "produce"), "produce")
@@ -106,7 +110,7 @@ func publish(t *testing.T, cl *cluster.Cluster, reg *registry.Registry, class, r
 	if ch.State != registry.StateReady || ch.Size != size || ch.SHA256 != sum || ch.Address+":"+fmt.Sprint(ch.Port) != cl.ChannelAddr(class) {
 		t.Fatalf("registered channel %+v; want ready, %d bytes, sha256 %s at %s", ch, size, sum, cl.ChannelAddr(class))
 	}
-	return ch, sum
+	return ch, sum, a
 }
 
 // consulRegistry returns a channel registry on the cluster's Consul.
@@ -136,7 +140,7 @@ func TestShardChannelRefusesPeers(t *testing.T) {
 	reg := consulRegistry(t, cl)
 	run := runID(t)
 	const size = 1 << 20
-	ch, sum := publish(t, cl, reg, "io-bound", run, size, "seq 1 1000000000")
+	ch, sum, producer := publish(t, cl, reg, "io-bound", run, size, "seq 1 1000000000")
 
 	ctx, cancel := context.WithTimeout(context.Background(), shardWait)
 	defer cancel()
@@ -221,9 +225,16 @@ func TestShardChannelRefusesPeers(t *testing.T) {
 	if err := reg.WaitGone(ctx, run, channelID); err != nil {
 		t.Errorf("channel still registered after it was consumed: %v", err)
 	}
+	// The producer's environment as the driver gave it to the task (the
+	// task's own /proc/<pid>/environ).
+	env := allocFile(t, cl.Client(), producer, "alloc/environ")
+	if !strings.Contains(env, "NOMAD_ALLOC_ID="+producer.ID) {
+		t.Fatalf("alloc/environ of the producer is not its environment:\n%s", env)
+	}
 	assertNoSecrets(t, cl, run, map[string]string{
-		"channel_secret": cl.ChannelSecret(), "run key": hex.EncodeToString(right), "private key": "PRIVATE KEY",
-	})
+		"channel_secret": cl.ChannelSecret(), "run key": hex.EncodeToString(right),
+		"run key (base64)": base64.StdEncoding.EncodeToString(right), "private key": "PRIVATE KEY",
+	}, map[string]string{"the producer task's environment": env})
 }
 
 // connectIdentity returns a Connect identity of service from the
@@ -245,9 +256,10 @@ func connectIdentity(t *testing.T, cl *cluster.Cluster, service string) *connect
 }
 
 // assertNoSecrets fails when any secret value appears in a log of the
-// cluster (the agents' logs, every allocation's task logs) or in a task
-// event of the run's jobs.
-func assertNoSecrets(t *testing.T, cl *cluster.Cluster, run string, secrets map[string]string) {
+// cluster (the agents' logs, every allocation's task logs), in a task
+// event of the run's jobs or in one of texts (where -> text, e.g. a
+// task's environment).
+func assertNoSecrets(t *testing.T, cl *cluster.Cluster, run string, secrets, texts map[string]string) {
 	t.Helper()
 	var files []string
 	err := filepath.WalkDir(cl.Dir(), func(path string, d fs.DirEntry, err error) error {
@@ -276,6 +288,9 @@ func assertNoSecrets(t *testing.T, cl *cluster.Cluster, run string, secrets map[
 			check(f, string(b))
 		}
 	}
+	for where, text := range texts {
+		check(where, text)
+	}
 	jobs, _, err := cl.Client().Jobs().PrefixList("chan-" + run)
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +313,7 @@ func assertNoSecrets(t *testing.T, cl *cluster.Cluster, run string, secrets map[
 	if len(files) < 3 || events == 0 {
 		t.Fatalf("checked only %d log files and %d events", len(files), events)
 	}
-	t.Logf("no secret in %d log files and %d task events", len(files), events)
+	t.Logf("no secret in %d log files, %d task events and %d other texts", len(files), events, len(texts))
 }
 
 // TestShardChannelCutResumes cuts a 256 MiB transfer between two nodes'
@@ -321,7 +336,7 @@ func TestShardChannelCutResumes(t *testing.T) {
 	const size, cuts, cutAfter = 256 << 20, 3, 24 << 20
 	// Random bytes: their zstd frames go out raw, so the bytes through the
 	// proxy are the stream's (plus framing and TLS records).
-	ch, sum := publish(t, cl, reg, "io-bound", run, size, "cat /dev/urandom")
+	ch, sum, _ := publish(t, cl, reg, "io-bound", run, size, "cat /dev/urandom")
 
 	proxy := startCutProxy(t, ch.Addr(), cuts, cutAfter)
 	moved := ch
