@@ -31,7 +31,12 @@ type ChannelManager interface {
 	// into Path until the producer finishes or ctx is cancelled. The driver
 	// cancels ctx when the task exits or is stopped, never earlier. When the
 	// driver recovers a task whose command is already running it calls
-	// FetchInputs again with only the streaming inputs, to resume them.
+	// FetchInputs again with only the streaming inputs and Recovered set:
+	// the task's end of a stream that had not been delivered whole saw its
+	// writer go with the plugin, and may have read an early end of file,
+	// so FetchInputs then fails (an error wrapping the manager's "stream
+	// cut" error); the driver kills the command and fails the task, never
+	// letting a truncated input pass for a whole one.
 	//
 	// It returns ctx.Err() (possibly wrapped) when ctx is cancelled, and an
 	// error naming the channel for anything else; the driver fails the task
@@ -86,6 +91,11 @@ type TaskChannels struct {
 	// from the plugin's channel_secret (or Consul KV), which tasks never
 	// see (see driver/channel/adapter).
 	RunSecret string
+	// Recovered is set when the driver recovered the task with its
+	// command running (the plugin restarted) and calls FetchInputs with
+	// only its streaming inputs: a stream not delivered whole by then was
+	// cut, since the task's input pipe lost its writer with the plugin.
+	Recovered bool
 
 	Inputs  []InputChannel
 	Outputs []OutputChannel

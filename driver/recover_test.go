@@ -1,12 +1,15 @@
 package driver
 
 import (
+	"context"
+	"errors"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
+	hclog "github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
 )
@@ -206,4 +209,63 @@ func TestRecoverWithoutExecutorFails(t *testing.T) {
 	if err := fresh.RecoverTask(persisted(t, handle)); err == nil || !strings.Contains(err.Error(), "executor") {
 		t.Errorf("RecoverTask with the executor gone: %v", err)
 	}
+}
+
+// streamCutChannels fails FetchInputs for a recovered task, as the
+// channel manager does for a stream input not delivered whole (its pipe
+// lost its writer with the plugin).
+type streamCutChannels struct{ fakeChannels }
+
+var errCut = errors.New("input s000/raw (channel c0): input stream cut by a plugin restart after 4096 bytes")
+
+func (f *streamCutChannels) FetchInputs(ctx context.Context, spec TaskChannels, taskDir string, progress func(string)) error {
+	if spec.Recovered {
+		f.mu.Lock()
+		f.fetches = append(f.fetches, spec)
+		f.mu.Unlock()
+		return errCut
+	}
+	return f.fakeChannels.FetchInputs(ctx, spec, taskDir, progress)
+}
+
+func (f *streamCutChannels) factory() ChannelFactory {
+	return func(*Config, hclog.Logger) (ChannelManager, error) { return f, nil }
+}
+
+// The plugin died while the task read a streaming input, and the task
+// exited 0 meanwhile (it read an early end of file): the new plugin fails
+// the task with the stream's error and publishes nothing, so a truncated
+// input never passes for a whole one; the launcher runs it again.
+func TestRecoveredTaskWithCutStreamFails(t *testing.T) {
+	old := newTestDriver(t, (&fakeChannels{}).factory())
+	script := "mkdir -p out && echo ok > out/clean && " + strings.Replace(pidScript, "exit 7", "exit 0", 1)
+	task := old.newTask(t, script, func(tc *TaskConfig) {
+		withChannels(tc)
+		tc.Inputs[0].Stream = true
+	})
+	handle := old.start(t, task)
+	eventually(t, "ready", func() bool { return exists(taskFile(task, "ready")) })
+	simulateDeath(t, old, task.ID)
+	release(t, task)
+	eventually(t, "the command to exit", func() bool {
+		pid, _ := strconv.Atoi(lines(t, taskFile(task, "pids"))[0])
+		return syscall.Kill(pid, 0) != nil
+	})
+
+	fc := &streamCutChannels{}
+	fresh := newTestDriver(t, fc.factory())
+	recoverIn(t, fresh, handle)
+	res := fresh.wait(t, task.ID)
+	// The result crosses the plugin's gRPC: its error arrives as text.
+	if res.Successful() || res.Err == nil || !strings.Contains(res.Err.Error(), errCut.Error()) {
+		t.Fatalf("exit result = %+v, want a failure with the stream's error", res)
+	}
+	fetches, publishes := fc.counts()
+	if fetches != 1 || publishes != 0 {
+		t.Errorf("fetches %d publishes %d, want 1 (the streaming input, recovered) and 0", fetches, publishes)
+	}
+	if got := fc.fetches[0]; !got.Recovered || len(got.Inputs) != 1 || !got.Inputs[0].Stream {
+		t.Errorf("FetchInputs of the recovered task got %+v, want only the streaming input, Recovered", got)
+	}
+	assertOneStart(t, task)
 }

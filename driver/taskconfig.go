@@ -172,7 +172,7 @@ func command(cfg *drivers.TaskConfig, tc *TaskConfig, noCgroups bool, cg *proc.C
 // outputs: what FetchInputs resumes for a recovered running task.
 func (s TaskChannels) streamingInputs() TaskChannels {
 	r := s
-	r.Inputs, r.Outputs = nil, nil
+	r.Inputs, r.Outputs, r.Recovered = nil, nil, true
 	for _, c := range s.Inputs {
 		if c.Stream {
 			r.Inputs = append(r.Inputs, c)

@@ -206,6 +206,22 @@ func (m *Manager) startStreamInput(ctx, runCtx context.Context, spec TaskChannel
 	if m.alreadyFetched(spec, in, dest) {
 		return nil
 	}
+	spath := m.streamStatePath(spec, in)
+	if spec.Recovered {
+		// The task's end of the pipe lost its writer when the plugin
+		// died: it has read, or will read, an early end of file.
+		var n int64
+		if st := readStreamState(spath); st != nil {
+			n = st.Offset
+		}
+		os.Remove(spath)
+		return fmt.Errorf("input %s (channel %s): %w after %d bytes or more: the task's input pipe lost its writer while the shard driver plugin was down, so the task may have read a truncated input",
+			inputName(in), in.ID, ErrStreamCut, n)
+	}
+	// A new pipe has a new reader, which needs the stream from its start:
+	// the state of an earlier run of the task (a restart in the same
+	// allocation) does not apply.
+	os.Remove(spath)
 	c, err := m.awaitUpstream(ctx, spec, in, progress)
 	if err != nil {
 		return err
@@ -227,12 +243,10 @@ func (m *Manager) startStreamInput(ctx, runCtx context.Context, spec TaskChannel
 func (m *Manager) runStreamInput(ctx context.Context, spec TaskChannels, in InputChannel, c registry.Channel, key []byte, pipe *os.File, progress func(string)) {
 	stop := context.AfterFunc(ctx, func() { pipe.Close() })
 	defer stop()
-	mpath := m.markerPath(spec, in)
-	spath := filepath.Join(m.cfg.DataDir, "streams", filepath.Base(mpath))
-	from := readStreamState(spath)
+	mpath, spath := m.markerPath(spec, in), m.streamStatePath(spec, in)
 	req := m.request(spec, in, c, key)
 	req.ExpectSize, req.ExpectSHA256 = -1, ""
-	res, err := FetchStream(ctx, req, pipe, from, func(st StreamState) error { return writeStreamState(spath, st) })
+	res, err := FetchStream(ctx, req, pipe, nil, func(st StreamState) error { return writeStreamState(spath, st) })
 	if err == nil {
 		err = m.writeMarker(mpath, marker{Format: FormatStream, Size: res.Size, SHA256: res.SHA256})
 	}
@@ -246,6 +260,13 @@ func (m *Manager) runStreamInput(ctx context.Context, spec TaskChannels, in Inpu
 	}
 	os.Remove(spath)
 	pipe.Close()
+}
+
+// streamStatePath is where a stream input's delivery point is recorded:
+// how many bytes its task's pipe got, for the error of a stream a plugin
+// restart cut.
+func (m *Manager) streamStatePath(spec TaskChannels, in InputChannel) string {
+	return filepath.Join(m.cfg.DataDir, "streams", filepath.Base(m.markerPath(spec, in)))
 }
 
 func readStreamState(path string) *StreamState {

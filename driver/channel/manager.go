@@ -23,6 +23,10 @@ import (
 // converts to it field by field.
 type TaskChannels struct {
 	Graph, Run, Shard, Job, AllocID, Task string
+	// Recovered: the driver recovered the task with its command running;
+	// FetchInputs fails every stream input not delivered whole
+	// (ErrStreamCut).
+	Recovered bool
 
 	Inputs  []InputChannel
 	Outputs []OutputChannel

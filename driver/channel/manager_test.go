@@ -497,3 +497,82 @@ func consumeTask(t *testing.T, path string) (<-chan []byte, *atomic.Int64) {
 	}()
 	return got, received
 }
+
+// The consumer's plugin dies in the middle of a stream: the task's input
+// pipe loses its writer and the task reads an early end of file. The
+// restarted plugin, recovering the running task, fails the stream input
+// with ErrStreamCut (saying how many bytes the task got) instead of
+// resuming into a pipe whose reader already saw the end; the task run
+// again in the same allocation gets the whole stream from its start.
+func TestManagerStreamCutByConsumerRestart(t *testing.T) {
+	agent := consultest.Start(t)
+	producer := testManager(t, agent, "producer", 0, nil)
+	consData := filepath.Join(t.TempDir(), "consumer")
+	consumer := managerAt(t, agent, consData, "consumer", 0, nil)
+	ctx := managerCtx(t)
+	prodDir, consDir := t.TempDir(), t.TempDir()
+	data := textBytes(8<<20, 25)
+	out := TaskChannels{Graph: "g", Run: "run-k", Shard: "p", AllocID: "alloc-p",
+		Outputs: []OutputChannel{{ID: "p->c", Name: "log", To: "c", Path: "out/log", Stream: true}}}
+	in := TaskChannels{Graph: "g", Run: "run-k", Shard: "c", AllocID: "alloc-c",
+		Inputs: []InputChannel{{ID: "p->c", From: "p", Name: "log", Path: "in/log", Stream: true}}}
+	if err := producer.StreamOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	taskCtx, taskEnd := context.WithCancel(ctx) // the plugin's streams of the task
+	if err := consumer.FetchInputs(taskCtx, in, consDir, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, received := consumeTask(t, filepath.Join(consDir, "in/log"))
+	w, err := os.OpenFile(filepath.Join(prodDir, "out/log"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Write(data[:len(data)/2]); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); received.Load() < 1<<20; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer received only %d bytes", received.Load())
+		}
+	}
+	// The plugin dies: its end of the pipe closes, the task sees an end
+	// of file early.
+	taskEnd()
+	consumer.Close()
+	short := <-got
+	if len(short) >= len(data) {
+		t.Fatalf("the task read %d bytes, want an early end of file", len(short))
+	}
+
+	restarted := managerAt(t, agent, consData, "consumer-restarted", 0, nil)
+	recovered := in
+	recovered.Recovered = true
+	err = restarted.FetchInputs(ctx, recovered, consDir, nil)
+	if !errors.Is(err, ErrStreamCut) || !strings.Contains(err.Error(), "input p/log") || !strings.Contains(err.Error(), " bytes") {
+		t.Fatalf("FetchInputs of the recovered task: %v, want ErrStreamCut naming p/log and the bytes delivered", err)
+	}
+	t.Logf("task read %d bytes before the end of file; %v", len(short), err)
+
+	// The task runs again in the same allocation: the whole stream, from
+	// its start, though the cut run's delivery point was recorded.
+	if err := restarted.FetchInputs(ctx, in, consDir, nil); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := consumeTask(t, filepath.Join(consDir, "in/log"))
+	if _, err := w.Write(data[len(data)/2:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := producer.PublishOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-again:
+		if !bytes.Equal(b, data) {
+			t.Fatalf("the task run again read %d bytes, sha %s; want %d, %s", len(b), sha(b), len(data), sha(data))
+		}
+	case <-ctx.Done():
+		t.Fatal("the stream of the task run again did not complete")
+	}
+}

@@ -18,6 +18,12 @@ var ErrOffsetGone = errors.New("stream offset not retained")
 // stream was aborted.
 var ErrStreamAborted = errors.New("stream aborted")
 
+// ErrStreamCut: a stream input was not delivered whole when the consumer's
+// plugin restarted while its task ran; the task's input pipe lost its
+// writer, so the task may have read an early end of file. Its task must
+// fail (and run again), never finish on a truncated input.
+var ErrStreamCut = errors.New("input stream cut by a plugin restart")
+
 // Stream is a producer's channel whose bytes are served while they are
 // written. It keeps the bytes from the consumer's last acknowledged offset
 // to the last byte written, at most Window bytes: Write blocks while the

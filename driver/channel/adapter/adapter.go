@@ -96,7 +96,8 @@ func (a *Manager) Channels() *channel.Manager { return a.m }
 
 // Spec converts the driver's task channels.
 func Spec(s driver.TaskChannels) channel.TaskChannels {
-	out := channel.TaskChannels{Graph: s.Graph, Run: s.Run, Shard: s.Shard, Job: s.Job, AllocID: s.AllocID, Task: s.Task}
+	out := channel.TaskChannels{Graph: s.Graph, Run: s.Run, Shard: s.Shard, Job: s.Job, AllocID: s.AllocID, Task: s.Task,
+		Recovered: s.Recovered}
 	for _, in := range s.Inputs {
 		out.Inputs = append(out.Inputs, channel.InputChannel(in))
 	}

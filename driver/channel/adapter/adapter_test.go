@@ -10,10 +10,10 @@ import (
 )
 
 func TestSpecCopiesEveryField(t *testing.T) {
-	in := driver.TaskChannels{Graph: "g", Run: "r", Shard: "s", Job: "j", AllocID: "a", Task: "t",
+	in := driver.TaskChannels{Graph: "g", Run: "r", Shard: "s", Job: "j", AllocID: "a", Task: "t", Recovered: true,
 		Inputs:  []driver.InputChannel{{ID: "i", From: "f", FromTask: "ft", Name: "n", ToTask: "tt", Path: "in/x", Bytes: 9, Stream: true}},
 		Outputs: []driver.OutputChannel{{ID: "o", FromTask: "ft", Name: "n", To: "c", ToTask: "tt", Path: "out/n", Bytes: 7, Stream: true}}}
-	want := channel.TaskChannels{Graph: "g", Run: "r", Shard: "s", Job: "j", AllocID: "a", Task: "t",
+	want := channel.TaskChannels{Graph: "g", Run: "r", Shard: "s", Job: "j", AllocID: "a", Task: "t", Recovered: true,
 		Inputs:  []channel.InputChannel{{ID: "i", From: "f", FromTask: "ft", Name: "n", ToTask: "tt", Path: "in/x", Bytes: 9, Stream: true}},
 		Outputs: []channel.OutputChannel{{ID: "o", FromTask: "ft", Name: "n", To: "c", ToTask: "tt", Path: "out/n", Bytes: 7, Stream: true}}}
 	if got := Spec(in); !reflect.DeepEqual(got, want) {
