@@ -17,14 +17,31 @@ import (
 // verified) first waits for the pipeline to drain.
 type asyncSink struct {
 	fs       *fileSink
-	writeQ   chan []byte // frames to write, in order
-	hashQ    chan []byte // frames written, to hash, in order
-	free     chan []byte // buffers to lend
+	writeQ   chan writeJob // frames to write, in order
+	hashQ    chan hashJob  // frames written, to hash, in order
+	free     chan []byte   // buffers to lend
 	pending  sync.WaitGroup
 	accepted int64 // bytes pushed
 
 	mu  sync.Mutex
 	err error // first write error of the writer
+
+	spliceDone chan error // the writer's answer to splice (Linux)
+	spliced    int        // frames delivered by splice (receiver's count)
+}
+
+// writeJob is a frame for the writer: a lent buffer, or (splice, Linux)
+// the bytes of a raw frame to take from a TCP connection.
+type writeJob struct {
+	buf []byte
+	sp  *spliceJob
+}
+
+// hashJob is a written frame for the hasher: a lent buffer to give back,
+// or a view of the file (unmap releases it).
+type hashJob struct {
+	buf   []byte
+	unmap func()
 }
 
 // asyncBuffers is the number of frame buffers: one being received, and
@@ -32,7 +49,7 @@ type asyncSink struct {
 const asyncBuffers = 6
 
 func newAsyncSink(fs *fileSink) *asyncSink {
-	a := &asyncSink{fs: fs, writeQ: make(chan []byte, asyncBuffers), hashQ: make(chan []byte, asyncBuffers),
+	a := &asyncSink{fs: fs, writeQ: make(chan writeJob, asyncBuffers), hashQ: make(chan hashJob, asyncBuffers),
 		free: make(chan []byte, asyncBuffers), accepted: fs.offset()}
 	for range asyncBuffers {
 		a.free <- nil
@@ -46,7 +63,12 @@ func newAsyncSink(fs *fileSink) *asyncSink {
 // passes buffers on (the fetch ends with the error).
 func (a *asyncSink) writer() {
 	defer close(a.hashQ)
-	for buf := range a.writeQ {
+	for j := range a.writeQ {
+		if j.sp != nil {
+			a.spliceFrame(j.sp)
+			continue
+		}
+		buf := j.buf
 		if a.failure() == nil {
 			n, err := a.fs.writeFile(buf)
 			if err != nil {
@@ -58,15 +80,19 @@ func (a *asyncSink) writer() {
 		} else {
 			buf = buf[:0]
 		}
-		a.hashQ <- buf
+		a.hashQ <- hashJob{buf: buf}
 	}
 }
 
 // hasher adds written frames to the SHA-256 and frees their buffers.
 func (a *asyncSink) hasher() {
-	for buf := range a.hashQ {
-		a.fs.hash(buf)
-		a.free <- buf
+	for j := range a.hashQ {
+		a.fs.hash(j.buf)
+		if j.unmap != nil {
+			j.unmap()
+		} else {
+			a.free <- j.buf
+		}
 		a.pending.Done()
 	}
 }
@@ -109,7 +135,7 @@ func (a *asyncSink) push(b []byte) error {
 	}
 	a.pending.Add(1)
 	a.accepted += int64(len(b))
-	a.writeQ <- b
+	a.writeQ <- writeJob{buf: b}
 	return nil
 }
 

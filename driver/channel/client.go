@@ -258,6 +258,7 @@ type transfer struct {
 	// channel's frames with the CRC-32Cs of its publish pass
 	// (codecRawStored); trusted: the sink skips its SHA-256 for it.
 	vouched, trusted bool
+	head             []byte // a spliced frame's bytes read with its header
 }
 
 // clientHandshake authenticates both ends and asks for the channel from
@@ -364,11 +365,24 @@ func (t *transfer) receive(dst sink) (Result, error) {
 		t.trusted = trusted
 	}
 	bs, _ := dst.(bufferSink)
+	// Plaintext into a file: raw frames go from the socket into the file
+	// in the kernel (splice), as a plain copy receives.
+	sp, _ := dst.(spliceSink)
+	tcp, _ := t.conn.(*net.TCPConn)
+	if tcp == nil {
+		sp = nil
+	}
 	var own, raw []byte
 	for {
 		h, err := readFrameHeader(t.br)
 		if err != nil {
 			return Result{}, err
+		}
+		if sp != nil && h.Type == frameData && h.Flags&frameFlagZstd == 0 && int(h.WireLen) > t.br.Buffered() {
+			if err := t.spliceData(sp, tcp, dst, h); err != nil {
+				return Result{}, err
+			}
+			continue
 		}
 		lent := bs != nil && h.Type == frameData && h.Flags&frameFlagZstd == 0
 		var payload []byte
@@ -398,6 +412,25 @@ func (t *transfer) receive(dst sink) (Result, error) {
 			return Result{}, fmt.Errorf("upstream error: %s", payload)
 		}
 	}
+}
+
+// spliceData delivers a raw data frame whose payload is mostly still in
+// the socket: the part bufio read with the header, then the rest spliced.
+func (t *transfer) spliceData(sp spliceSink, tcp *net.TCPConn, dst sink, h frameHeader) error {
+	if h.Offset != dst.offset() {
+		return fmt.Errorf("frame at offset %d, expected %d: %w", h.Offset, dst.offset(), ErrProtocol)
+	}
+	t.head = grow(t.head, t.br.Buffered())
+	if _, err := io.ReadFull(t.br, t.head); err != nil {
+		return fmt.Errorf("read frame: %w", err)
+	}
+	if err := sp.splice(t.head, tcp, int(h.WireLen), h.CRC); err != nil {
+		if errors.Is(err, ErrChecksum) || errors.Is(err, ErrDeliver) {
+			return err
+		}
+		return fmt.Errorf("frame at offset %d: %w", h.Offset, err)
+	}
+	return t.maybeAck(dst.offset())
 }
 
 // grow returns b resized to n bytes, reallocated only when too small.

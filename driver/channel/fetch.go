@@ -82,12 +82,18 @@ func (s *fileSink) write(p []byte) error {
 // another goroutine); it returns the bytes written.
 func (s *fileSink) writeFile(p []byte) (int, error) {
 	n, err := s.f.Write(p)
-	s.n += int64(n)
+	s.advance(int64(n))
+	return n, err
+}
+
+// advance counts n bytes appended to the file, starting their writeback
+// every writebackChunk.
+func (s *fileSink) advance(n int64) {
+	s.n += n
 	if s.n-s.written >= writebackChunk {
 		startWriteback(s.f, s.written, s.n-s.written)
 		s.written = s.n
 	}
-	return n, err
 }
 
 // hash adds bytes written by writeFile, in order, to the SHA-256, unless
