@@ -103,7 +103,7 @@ func (b *builder) batch(l layout) error {
 	}
 	fused := b.groups
 	best := b.snapshot()
-	bestReplay := replay(b.sprob, b.sched)
+	bestReplay := b.replayer.replay(b.sprob, b.sched)
 	var accepted []batch
 	trials, budget := 0, batchTrials(b.sprob.Nodes, len(b.sprob.EdgeFrom))
 	try := func(extra []batch) (bool, error) {
@@ -117,7 +117,7 @@ func (b *builder) batch(l layout) error {
 		if worse(b.sched.Makespan, best.sched.Makespan) {
 			return false, nil
 		}
-		r := replay(b.sprob, b.sched)
+		r := b.replayer.replay(b.sprob, b.sched)
 		if worse(r, bestReplay) {
 			return false, nil
 		}

@@ -212,6 +212,8 @@ type builder struct {
 	// plan beat the mixed one (mixedMakespan seconds), else -1.
 	single        int
 	mixedMakespan float64
+
+	replayer replayer // the batching pass's replay buffers
 }
 
 func newBuilder(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options) (*builder, error) {

@@ -1,8 +1,6 @@
 package plan
 
 import (
-	"container/heap"
-
 	"github.com/shardwise/shardwise/planner/place"
 )
 
@@ -19,41 +17,53 @@ import (
 // model of planner/simulate (docs/simulator.md) without noise, kept here
 // because the planner cannot import the simulator, which reads plans.
 //
-// It costs O((V+E) log(V+E)) time and O(V+E) memory.
-func replay(p *place.Problem, s *place.Schedule) float64 {
+// It costs O((V+E) log(V+E)) time and O(V+E) memory; r's buffers are
+// reused from call to call.
+func (r *replayer) replay(p *place.Problem, s *place.Schedule) float64 {
 	n, nc := p.Nodes, len(p.Classes)
-	pending := make([]int32, n)
-	out := make([][]int32, n)
+	r.pending = resize(r.pending, n)
+	clear(r.pending)
+	r.outStart = resize(r.outStart, n+1)
+	clear(r.outStart)
 	for e, t := range p.EdgeTo {
-		pending[t]++
-		out[p.EdgeFrom[e]] = append(out[p.EdgeFrom[e]], int32(e))
-	}
-	free := make([]int, nc)
-	for c, cl := range p.Classes {
-		free[c] = cl.Instances
-	}
-	queues := make([]replayQueue, nc)
-	var events replayEvents
-	seq := 0
-	push := func(t float64, node int32, finish bool) {
-		heap.Push(&events, replayEvent{t: t, seq: seq, node: node, finish: finish})
-		seq++
-	}
-	ready := func(v int32, t float64) {
-		c := s.Class[v]
-		heap.Push(&queues[c], replayWait{ready: t, node: v})
+		r.pending[t]++
+		r.outStart[p.EdgeFrom[e]+1]++
 	}
 	for v := 0; v < n; v++ {
-		if pending[v] == 0 {
-			ready(int32(v), 0)
+		r.outStart[v+1] += r.outStart[v]
+	}
+	r.outEdge = resize(r.outEdge, len(p.EdgeFrom))
+	r.next = append(r.next[:0], r.outStart[:n]...)
+	for e, f := range p.EdgeFrom {
+		r.outEdge[r.next[f]] = int32(e)
+		r.next[f]++
+	}
+	r.free = resize(r.free, nc)
+	for c, cl := range p.Classes {
+		r.free[c] = cl.Instances
+	}
+	r.queues = resize(r.queues, nc)
+	for c := range r.queues {
+		r.queues[c] = r.queues[c][:0]
+	}
+	r.events = r.events[:0]
+	seq := int32(0)
+	push := func(t float64, node int32, finish bool) {
+		r.events.push(replayEvent{t: t, seq: seq, node: node, finish: finish})
+		seq++
+	}
+	for v := 0; v < n; v++ {
+		if r.pending[v] == 0 {
+			r.queues[s.Class[v]].push(replayWait{ready: 0, node: int32(v)})
 		}
 	}
 	makespan := 0.0
 	dispatch := func(t float64) {
-		for c := range queues {
-			for free[c] > 0 && queues[c].Len() > 0 {
-				w := heap.Pop(&queues[c]).(replayWait)
-				free[c]--
+		for c := range r.queues {
+			q := &r.queues[c]
+			for r.free[c] > 0 && len(*q) > 0 {
+				w := q.pop()
+				r.free[c]--
 				fin := t + p.Classes[c].StartupSeconds + p.Runtime[int(w.node)*nc+c]
 				makespan = max(makespan, fin)
 				push(fin, w.node, true)
@@ -61,20 +71,21 @@ func replay(p *place.Problem, s *place.Schedule) float64 {
 		}
 	}
 	dispatch(0)
-	for events.Len() > 0 {
-		t := events[0].t
-		for events.Len() > 0 && events[0].t == t {
-			ev := heap.Pop(&events).(replayEvent)
+	for len(r.events) > 0 {
+		t := r.events[0].t
+		for len(r.events) > 0 && r.events[0].t == t {
+			ev := r.events.pop()
 			if !ev.finish {
-				if pending[ev.node]--; pending[ev.node] == 0 {
-					ready(ev.node, t)
+				if r.pending[ev.node]--; r.pending[ev.node] == 0 {
+					r.queues[s.Class[ev.node]].push(replayWait{ready: t, node: ev.node})
 				}
 				continue
 			}
-			free[s.Class[ev.node]]++
-			for _, e := range out[ev.node] {
+			cf := int(s.Class[ev.node])
+			r.free[cf]++
+			for _, e := range r.outEdge[r.outStart[ev.node]:r.outStart[ev.node+1]] {
 				to := p.EdgeTo[e]
-				arrive := t + p.Transfer(p.EdgeBytes[e], int(s.Class[ev.node]), int(s.Class[to]))
+				arrive := t + p.Transfer(p.EdgeBytes[e], cf, int(s.Class[to]))
 				push(arrive, to, false)
 			}
 		}
@@ -83,30 +94,76 @@ func replay(p *place.Problem, s *place.Schedule) float64 {
 	return makespan
 }
 
+// replayer holds replay's buffers.
+type replayer struct {
+	pending, outStart, outEdge, next []int32
+	free                             []int
+	queues                           []replayQueue
+	events                           replayEvents
+}
+
+// resize returns s with length n, reusing its array when large enough;
+// the contents are not cleared.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
 // replayEvent is a node finishing (finish) or one of its inputs arriving.
 type replayEvent struct {
 	t      float64
-	seq    int
+	seq    int32
 	node   int32
 	finish bool
 }
 
+// replayEvents is a binary min-heap of events by time, then sequence (a
+// total order, so the pop order does not depend on the heap's layout).
 type replayEvents []replayEvent
 
-func (h replayEvents) Len() int { return len(h) }
-func (h replayEvents) Less(a, b int) bool {
+func (h replayEvents) less(a, b int) bool {
 	if h[a].t != h[b].t {
 		return h[a].t < h[b].t
 	}
 	return h[a].seq < h[b].seq
 }
-func (h replayEvents) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
-func (h *replayEvents) Push(x any)   { *h = append(*h, x.(replayEvent)) }
-func (h *replayEvents) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+
+func (h *replayEvents) push(e replayEvent) {
+	*h = append(*h, e)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !q.less(i, up) {
+			break
+		}
+		q[i], q[up] = q[up], q[i]
+		i = up
+	}
+}
+
+func (h *replayEvents) pop() replayEvent {
+	q := *h
+	top, last := q[0], len(q)-1
+	q[0] = q[last]
+	q = q[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < last && q.less(l, m) {
+			m = l
+		}
+		if r < last && q.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	*h = q
+	return top
 }
 
 // replayWait is a ready node in its class's queue.
@@ -115,17 +172,46 @@ type replayWait struct {
 	node  int32
 }
 
+// replayQueue is a binary min-heap of ready nodes by place.DispatchBefore
+// (ready time, then node: a total order).
 type replayQueue []replayWait
 
-func (q replayQueue) Len() int { return len(q) }
-func (q replayQueue) Less(a, b int) bool {
+func (q replayQueue) less(a, b int) bool {
 	return place.DispatchBefore(q[a].ready, int(q[a].node), q[b].ready, int(q[b].node))
 }
-func (q replayQueue) Swap(a, b int) { q[a], q[b] = q[b], q[a] }
-func (q *replayQueue) Push(x any)   { *q = append(*q, x.(replayWait)) }
-func (q *replayQueue) Pop() any {
-	old := *q
-	w := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return w
+
+func (h *replayQueue) push(w replayWait) {
+	*h = append(*h, w)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !q.less(i, up) {
+			break
+		}
+		q[i], q[up] = q[up], q[i]
+		i = up
+	}
+}
+
+func (h *replayQueue) pop() replayWait {
+	q := *h
+	top, last := q[0], len(q)-1
+	q[0] = q[last]
+	q = q[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < last && q.less(l, m) {
+			m = l
+		}
+		if r < last && q.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	*h = q
+	return top
 }
