@@ -20,8 +20,10 @@ func (b *builder) assemble() *Plan {
 	}
 	jobs := b.makeIDs()
 	p.Shards = make([]*Shard, b.shards.len())
+	all := make([]Shard, len(p.Shards)) // one allocation for every shard
 	for s := range p.Shards {
-		p.Shards[s] = b.shard(s, jobs[b.shards.group[s]])
+		p.Shards[s] = &all[s]
+		b.shard(&all[s], s, jobs[b.shards.group[s]])
 	}
 	p.Channels = b.channels()
 	b.fillUpstream(p.Shards)
@@ -33,12 +35,13 @@ func (b *builder) assemble() *Plan {
 	return p
 }
 
-// shard writes shard s.
-func (b *builder) shard(s int, job string) *Shard {
+// shard writes shard s into out.
+func (b *builder) shard(out *Shard, s int, job string) {
 	gi := int(b.shards.group[s])
 	c := int(b.sched.Class[s])
-	tasks := b.groups.tasks(gi)
-	out := &Shard{
+	b.taskBuf = b.groups.appendTasks(b.taskBuf[:0], gi)
+	tasks := b.taskBuf
+	*out = Shard{
 		ID:            b.shardID[s],
 		Job:           job,
 		Tasks:         make([]string, len(tasks)),
@@ -47,22 +50,26 @@ func (b *builder) shard(s int, job string) *Shard {
 		Kind:          string(b.dominantKind(tasks, c)),
 		StartSeconds:  b.sched.Start[s],
 		FinishSeconds: b.sched.Finish[s],
-		Upstream:      []string{},
 		Alternatives:  b.alternatives(s),
 	}
-	sigs := make([]string, len(tasks))
 	for i, t := range tasks {
 		task := b.g.Tasks[t]
-		out.Tasks[i], sigs[i] = task.Name, task.Signature
+		out.Tasks[i] = task.Name
 		if task.Type == graph.TypeService {
 			out.Type = string(graph.TypeService)
 		}
 	}
-	out.Signature = strings.Join(sigs, "+")
+	out.Signature = b.g.Tasks[tasks[0]].Signature
+	if len(tasks) > 1 {
+		sigs := make([]string, len(tasks))
+		for i, t := range tasks {
+			sigs[i] = b.g.Tasks[t].Signature
+		}
+		out.Signature = strings.Join(sigs, "+")
+	}
 	out.Split = b.pieceOf(s)
 	out.Resources, out.RuntimeSeconds = b.resources(s, tasks, c)
 	out.Reason = b.reason(s, tasks)
-	return out
 }
 
 // dominantKind is the kind of the task with the most work on class c.
@@ -79,7 +86,16 @@ func (b *builder) dominantKind(tasks []int32, c int) graph.Kind {
 // alternatives lists shard s's predicted finish on every other class that
 // can run it, in catalog order.
 func (b *builder) alternatives(s int) []Alternative {
-	var out []Alternative
+	n := 0
+	for c := 0; c < b.nc; c++ {
+		if c != int(b.sched.Class[s]) && !math.IsInf(b.sched.AltFinish(s, c), 1) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Alternative, 0, n)
 	for c := 0; c < b.nc; c++ {
 		f := b.sched.AltFinish(s, c)
 		if c != int(b.sched.Class[s]) && !math.IsInf(f, 1) {
@@ -109,7 +125,9 @@ func (b *builder) pieceOf(s int) *Split {
 func (b *builder) channels() []*Channel {
 	p := b.sprob
 	out := make([]*Channel, len(p.EdgeFrom))
+	all := make([]Channel, len(out)) // one allocation for every channel
 	width := idWidth(len(out))
+	ids := channelIDs(len(out), width)
 	for k := range out {
 		e := int(b.edgeOf[k])
 		ge := b.g.Edges[e]
@@ -118,8 +136,9 @@ func (b *builder) channels() []*Channel {
 		if b.predicted[e] {
 			src = "predicted"
 		}
-		out[k] = &Channel{
-			ID:       "c" + zeroPad(k, width),
+		out[k] = &all[k]
+		all[k] = Channel{
+			ID:       ids[k*(width+1) : (k+1)*(width+1)],
 			From:     b.shardID[from],
 			To:       b.shardID[to],
 			FromTask: ge.From, Output: ge.Output, ToTask: ge.To,
@@ -133,12 +152,22 @@ func (b *builder) channels() []*Channel {
 	return out
 }
 
-func zeroPad(i, width int) string {
-	s := strconv.Itoa(i)
-	if len(s) < width {
-		s = strings.Repeat("0", width-len(s)) + s
+// channelIDs returns the IDs of n channels, "c" and the index
+// zero-padded to width digits, concatenated in one string: channel k's is
+// the (width+1) bytes from k*(width+1). Slices of one string cost one
+// allocation instead of one per channel.
+func channelIDs(n, width int) string {
+	buf := make([]byte, 0, n*(width+1))
+	var num []byte
+	for k := 0; k < n; k++ {
+		num = strconv.AppendInt(num[:0], int64(k), 10)
+		buf = append(buf, 'c')
+		for i := len(num); i < width; i++ {
+			buf = append(buf, '0')
+		}
+		buf = append(buf, num...)
 	}
-	return s
+	return string(buf)
 }
 
 // inputPath is where task t receives output `output` of task from, or "".
@@ -174,8 +203,10 @@ func (b *builder) fillUpstream(out []*Shard) {
 	for s, sh := range out {
 		row := from[start[s]:start[s+1]]
 		slices.Sort(row)
-		for _, u := range slices.Compact(row) {
-			sh.Upstream = append(sh.Upstream, b.shardID[u])
+		row = slices.Compact(row)
+		sh.Upstream = make([]string, len(row))
+		for i, u := range row {
+			sh.Upstream[i] = b.shardID[u]
 		}
 	}
 }

@@ -170,7 +170,11 @@ func (b *builder) appendTask(gi, t, e int) {
 
 // tasks returns group gi's tasks in chain (dependency) order.
 func (gs *groups) tasks(gi int) []int32 {
-	out := make([]int32, 0, gs.size[gi])
+	return gs.appendTasks(make([]int32, 0, gs.size[gi]), gi)
+}
+
+// appendTasks appends group gi's tasks to out, in chain order.
+func (gs *groups) appendTasks(out []int32, gi int) []int32 {
 	for t := gs.head[gi]; t >= 0; t = gs.next[t] {
 		out = append(out, t)
 	}

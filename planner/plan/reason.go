@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/shardwise/shardwise/planner/units"
@@ -22,17 +23,17 @@ func (b *builder) reason(s int, tasks []int32) string {
 	if b.pieceOf(s) != nil {
 		cs = int(b.shards.first[b.shards.group[s]])
 	}
-	parts := []string{b.classReason(cs, tasks)}
+	out := b.classReason(cs, tasks)
 	switch gi := b.shards.group[s]; {
 	case b.groups.batch[gi] >= 0:
-		parts = append(parts, b.batchReason(s, tasks))
+		out += "; " + b.batchReason(s, tasks)
 	case len(tasks) > 1:
-		parts = append(parts, b.fusionReason(s, tasks))
+		out += "; " + b.fusionReason(s, tasks)
 	}
 	if sp := b.pieceOf(s); sp != nil {
-		parts = append(parts, b.splitReason(s, sp))
+		out += "; " + b.splitReason(s, sp)
 	}
-	return strings.Join(parts, "; ")
+	return out
 }
 
 // classReason compares the chosen class with the runner-up: the other
@@ -57,7 +58,7 @@ func (b *builder) classReason(s int, tasks []int32) string {
 	rc, ra := b.sprob.Runtime[s*b.nc+c], b.sprob.Runtime[s*b.nc+r]
 	if rc > 0 && ra/rc > clearlyFaster {
 		if f := b.fastestOther(s); b.sprob.Runtime[s*b.nc+f]/rc > clearlyFaster {
-			return fmt.Sprintf("%s work: %s than %s", kind, faster(ra/rc), b.classes[r].Name)
+			return string(kind) + " work: " + faster(ra/rc) + " than " + b.classes[r].Name
 		}
 	}
 	return string(kind) + " work: " + b.againstFastest(s)
@@ -75,9 +76,11 @@ func (b *builder) againstFastest(s int) string {
 	if !(gain > 0) {
 		return "ties with " + fname + ", first in catalog order"
 	}
-	head := fmt.Sprintf("as fast as on %s, finishes %s earlier", fname, units.FormatSeconds(gain))
+	var head string
 	if rc > 0 && rf > 0 && rc/rf > clearlyFaster && faster(rc/rf) != "as fast" {
-		head = fmt.Sprintf("finishes %s earlier than on %s, which runs it %s", units.FormatSeconds(gain), fname, faster(rc/rf))
+		head = "finishes " + units.FormatSeconds(gain) + " earlier than on " + fname + ", which runs it " + faster(rc/rf)
+	} else {
+		head = "as fast as on " + fname + ", finishes " + units.FormatSeconds(gain) + " earlier"
 	}
 	return head + ": " + b.dominantFactor(s, c, f)
 }
@@ -118,28 +121,27 @@ func (b *builder) dominantFactor(s, c, f int) string {
 	startF := b.sched.AltFinish(s, f) - suF - rtF
 	waitC := max(b.sched.Start[s]-(up+inC), 0)
 	waitF := max(startF-(up+inF), 0)
-	fname, cname := b.classes[f].Name, b.classes[c].Name
-	fs := units.FormatSeconds
-	type factor struct {
-		gain float64
-		text string
-	}
-	factors := []factor{
-		{suF - suC, fmt.Sprintf("starts %s sooner (start-up %s vs %s)", fs(suF-suC), fs(suC), fs(suF))},
-		{waitF - waitC, fmt.Sprintf("%s is busy until %s", fname, fs(startF))},
-		{inF - inC, fmt.Sprintf("inputs arrive %s sooner (transfer %s vs %s)", fs(inF-inC), fs(inC), fs(inF))},
-		{rtF - rtC, fmt.Sprintf("runs %s sooner (runtime %s vs %s)", fs(rtF-rtC), fs(rtC), fs(rtF))},
-	}
-	if inC == 0 && inF > 0 {
-		factors[2].text = fmt.Sprintf("inputs already on %s: saves %s of transfer", cname, fs(inF))
-	}
-	best := factors[0]
-	for _, x := range factors[1:] {
-		if x.gain > best.gain {
-			best = x
+	// The first factor of the largest gain wins; only its text is made.
+	gains := [4]float64{suF - suC, waitF - waitC, inF - inC, rtF - rtC}
+	best := 0
+	for i := 1; i < len(gains); i++ {
+		if gains[i] > gains[best] {
+			best = i
 		}
 	}
-	return best.text
+	fs := units.FormatSeconds
+	switch best {
+	case 0:
+		return "starts " + fs(suF-suC) + " sooner (start-up " + fs(suC) + " vs " + fs(suF) + ")"
+	case 1:
+		return b.classes[f].Name + " is busy until " + fs(startF)
+	case 2:
+		if inC == 0 && inF > 0 {
+			return "inputs already on " + b.classes[c].Name + ": saves " + fs(inF) + " of transfer"
+		}
+		return "inputs arrive " + fs(inF-inC) + " sooner (transfer " + fs(inC) + " vs " + fs(inF) + ")"
+	}
+	return "runs " + fs(rtF-rtC) + " sooner (runtime " + fs(rtC) + " vs " + fs(rtF) + ")"
 }
 
 // inputsReady returns when shard s's upstream shards have all finished
@@ -150,7 +152,7 @@ func (b *builder) inputsReady(s, x int) (up, transfer float64) {
 	gs, sh := &b.groups, &b.shards
 	gv := sh.group[s]
 	ready := 0.0
-	for _, t := range gs.tasks(int(gv)) {
+	for t := gs.head[gv]; t >= 0; t = gs.next[t] {
 		for _, e := range b.g.InIdx(int(t)) {
 			gu := gs.ofTask[b.from[e]]
 			if gu == gv {
@@ -171,7 +173,7 @@ func (b *builder) inputsReady(s, x int) (up, transfer float64) {
 // faster words a runtime ratio above 1: "2.5x faster", or "as fast" when
 // it rounds to 1.0x.
 func faster(ratio float64) string {
-	r := fmt.Sprintf("%.1f", ratio)
+	r := strconv.FormatFloat(ratio, 'f', 1, 64)
 	if r == "1.0" {
 		return "as fast"
 	}

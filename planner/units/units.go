@@ -150,10 +150,23 @@ func FormatSeconds(s float64) string {
 	case s < 60:
 		return strconv.FormatFloat(s, 'f', 1, 64) + "s"
 	case s < 3600:
-		return fmt.Sprintf("%dm%02ds", int(s)/60, int(s)%60)
+		return twoParts(int(s)/60, 'm', int(s)%60, 's')
 	default:
-		return fmt.Sprintf("%dh%02dm", int(s)/3600, (int(s)%3600)/60)
+		return twoParts(int(s)/3600, 'h', (int(s)%3600)/60, 'm')
 	}
+}
+
+// twoParts prints a, unit a, b as two digits, unit b: "5m07s" (as
+// fmt's "%d%c%02d%c", without its cost: plans print one per shard).
+func twoParts(a int, ua byte, b int, ub byte) string {
+	buf := make([]byte, 0, 24)
+	buf = strconv.AppendInt(buf, int64(a), 10)
+	buf = append(buf, ua)
+	if b < 10 {
+		buf = append(buf, '0')
+	}
+	buf = strconv.AppendInt(buf, int64(b), 10)
+	return string(append(buf, ub))
 }
 
 // Count returns n and noun, plural unless n is 1: "1 job", "3 jobs".

@@ -71,6 +71,14 @@ func TestFormat(t *testing.T) {
 	if got := FormatSeconds(3725); got != "1h02m" {
 		t.Errorf("FormatSeconds = %q", got)
 	}
+	for s, want := range map[float64]string{
+		0: "0.0s", 59.94: "59.9s", 60: "1m00s", 125.9: "2m05s", 3599.9: "59m59s",
+		3600: "1h00m", 36000 + 600: "10h10m", 400000: "111h06m",
+	} {
+		if got := FormatSeconds(s); got != want {
+			t.Errorf("FormatSeconds(%g) = %q, want %q", s, got, want)
+		}
+	}
 }
 
 func TestCount(t *testing.T) {
