@@ -249,42 +249,98 @@ func (b *builder) batchable(gi int) bool {
 func (b *builder) batchSets(pin *int32) []batchSet {
 	b.batchInfos = nil
 	gs, sh := &b.groups, &b.shards
-	index := map[string]int{}
-	var sets []batchSet
-	var key []byte
-	var up []int32
-	for gi := 0; gi < gs.len(); gi++ {
+	ng := gs.len()
+	// Each batchable group's upstream groups, sorted and distinct, in
+	// compressed rows; groups with equal rows are siblings. A set is
+	// numbered when its first member is met, so sets come in order of
+	// their first member. Rows are found by a hash, checked in full.
+	setOf := make([]int32, ng)
+	upStart := make([]int32, ng+1)
+	upList := make([]int32, 0, len(b.from))
+	var first, count, chain []int32 // per set: first member, members, next set of equal hash
+	index := map[uint64]int32{}
+	for gi := 0; gi < ng; gi++ {
+		lo := int32(len(upList))
+		upStart[gi] = lo
+		setOf[gi] = -1
 		if !b.batchable(gi) {
+			upStart[gi+1] = lo
 			continue
 		}
-		up = up[:0]
 		for _, e := range b.g.InIdx(int(gs.head[gi])) {
-			up = append(up, gs.ofTask[b.from[e]])
+			upList = append(upList, gs.ofTask[b.from[e]])
 		}
-		slices.Sort(up)
-		up = slices.Compact(up)
-		key = key[:0]
-		for _, u := range up {
-			key = strconv.AppendInt(key, int64(u), 10)
-			key = append(key, ',')
+		row := upList[lo:]
+		slices.Sort(row)
+		row = slices.Compact(row)
+		upList = upList[:int(lo)+len(row)]
+		upStart[gi+1] = int32(len(upList))
+		h := hashRow(row)
+		k, ok := index[h]
+		for ok && !slices.Equal(upList[upStart[first[k]]:upStart[first[k]+1]], row) {
+			k = chain[k]
+			ok = k >= 0
 		}
-		k, ok := index[string(key)]
 		if !ok {
-			k = len(sets)
-			index[string(key)] = k
-			sets = append(sets, batchSet{})
+			k = int32(len(first))
+			head, had := index[h]
+			if !had {
+				head = -1
+			}
+			index[h] = k
+			first, count, chain = append(first, int32(gi)), append(count, 0), append(chain, head)
 		}
-		sets[k].members = append(sets[k].members, int32(gi))
-		sets[k].class = append(sets[k].class, b.sched.Class[sh.first[gi]])
-		sets[k].tasks += int(gs.size[gi])
+		setOf[gi] = k
+		count[k]++
 	}
-	if near := b.nearSets(sets); len(near) > 0 {
+	// Sets of two or more members, their members ascending, packed into
+	// one backing array.
+	at := make([]int32, len(first)) // set -> its index in sets, or -1
+	var sets []batchSet
+	total := 0
+	for k, n := range count {
+		at[k] = -1
+		if n >= 2 {
+			at[k] = int32(len(sets))
+			sets = append(sets, batchSet{})
+			total += int(n)
+		}
+	}
+	members, class := make([]int32, 0, total), make([]int32, 0, total)
+	off := 0
+	for i, k := 0, 0; k < len(count); k++ {
+		if at[k] < 0 {
+			continue
+		}
+		n := int(count[k])
+		sets[i].members, sets[i].class = members[off:off:off+n], class[off:off:off+n]
+		off += n
+		i++
+	}
+	for gi := 0; gi < ng; gi++ {
+		k := setOf[gi]
+		if k < 0 || at[k] < 0 {
+			continue
+		}
+		st := &sets[at[k]]
+		st.members = append(st.members, int32(gi))
+		st.class = append(st.class, b.sched.Class[sh.first[gi]])
+		st.tasks += int(gs.size[gi])
+	}
+	// Groups no exact sibling shares an upstream set with, ascending.
+	var single []int32
+	for gi := 0; gi < ng; gi++ {
+		if k := setOf[gi]; k >= 0 && count[k] == 1 {
+			single = append(single, int32(gi))
+		}
+	}
+	if near := b.nearSets(single); len(near) > 0 {
 		sets = append(sets, near...)
 		slices.SortStableFunc(sets, func(x, y batchSet) int { return int(x.members[0] - y.members[0]) })
 	}
 	out := sets[:0]
 	for _, s := range sets {
-		if len(s.members) < 2 {
+		if len(s.members) < 2 { // a near set nobody joined
 			continue
 		}
 		s.id = int32(len(out))
@@ -295,8 +351,9 @@ func (b *builder) batchSets(pin *int32) []batchSet {
 	return out
 }
 
-// nearSets returns the sets of near siblings among the groups that exact
-// sibling sets leave alone (sets of one member): batchable groups whose
+// nearSets returns the sets of near siblings among single, the groups
+// that exact sibling sets leave alone (sets of one member), in ascending
+// order; it sorts single. Near siblings are batchable groups whose
 // heads share a task signature (one tool, so alike in runtime and
 // resources) but wait for different upstream groups, as Montage's
 // mDiffFit tasks each wait for their own pair of mProject tasks. A batch
@@ -309,15 +366,9 @@ func (b *builder) batchSets(pin *int32) []batchSet {
 // topological order (see mergeGroups); otherwise it starts a set of its
 // own. A signature's sets are created in ascending order of their first
 // members, so a binary search finds that set: O(log n) per group.
-func (b *builder) nearSets(exact []batchSet) []batchSet {
+func (b *builder) nearSets(single []int32) []batchSet {
 	gs, sh := &b.groups, &b.shards
 	sig := func(gi int32) string { return b.g.Tasks[gs.head[gi]].Signature }
-	var single []int32 // groups no exact sibling shares an upstream set with
-	for _, s := range exact {
-		if len(s.members) == 1 {
-			single = append(single, s.members[0])
-		}
-	}
 	// By signature, then group: a signature's groups in ascending order,
 	// without a map (most graphs of unique tasks have no run of two).
 	slices.SortStableFunc(single, func(x, y int32) int { return strings.Compare(sig(x), sig(y)) })
@@ -347,6 +398,16 @@ func (b *builder) nearSets(exact []batchSet) []batchSet {
 		out[k].tasks += int(gs.size[gi])
 	}
 	return out
+}
+
+// hashRow is an FNV-1a hash of a row of group indices.
+func hashRow(row []int32) uint64 {
+	h := uint64(14695981039346656037)
+	for _, v := range row {
+		h ^= uint64(uint32(v))
+		h *= 1099511628211
+	}
+	return h
 }
 
 // packings fills s.packings with the ways to batch set s worth trying,
