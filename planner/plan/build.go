@@ -214,7 +214,6 @@ type builder struct {
 	mixedMakespan float64
 
 	replayer replayer // the batching pass's replay buffers
-	taskBuf  []int32  // assemble's scratch list of a shard's tasks
 }
 
 func newBuilder(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options) (*builder, error) {
