@@ -2,6 +2,7 @@ package plan
 
 import (
 	"math"
+	"sync"
 
 	"github.com/shardwise/shardwise/planner/place"
 )
@@ -10,22 +11,41 @@ import (
 // fusion (split tasks cut for that class), and returns the class with the
 // shortest makespan (first in catalog order on ties), or nil if no class
 // can run every task. Speedup is left for the caller. The builder's own
-// shards are left as they were.
+// shards are left as they were. The classes are planned concurrently;
+// with split tasks, only once the builder's robust fusion is prepared
+// (after its first decompose), as each class's plan copies the builder.
 func (b *builder) baseline() (*Baseline, error) {
-	var best *Baseline
+	return b.startBaseline()()
+}
+
+// startBaseline starts planning the baselines and returns the function
+// that waits for them and returns baseline's result. Without split tasks
+// the baselines read only the task-level problem, so the builder may
+// decompose in the meantime.
+func (b *builder) startBaseline() func() (*Baseline, error) {
+	ms, errs := make([]float64, b.nc), make([]error, b.nc)
+	runs := make([]bool, b.nc)
+	var wg sync.WaitGroup
 	for c := 0; c < b.nc; c++ {
-		if !b.runsAll(c) {
-			continue
-		}
-		m, err := b.singleClassMakespan(c)
-		if err != nil {
-			return nil, err
-		}
-		if best == nil || m < best.MakespanSeconds {
-			best = &Baseline{Class: b.classes[c].Name, MakespanSeconds: m}
+		if runs[c] = b.runsAll(c); runs[c] {
+			wg.Go(func() { ms[c], errs[c] = b.singleClassMakespan(c) })
 		}
 	}
-	return best, nil
+	return func() (*Baseline, error) {
+		wg.Wait()
+		var best *Baseline
+		for c, m := range ms {
+			switch {
+			case !runs[c]:
+				continue
+			case errs[c] != nil:
+				return nil, errs[c]
+			case best == nil || m < best.MakespanSeconds:
+				best = &Baseline{Class: b.classes[c].Name, MakespanSeconds: m}
+			}
+		}
+		return best, nil
+	}
 }
 
 // singleClassMakespan is the makespan in seconds of every task on class c,

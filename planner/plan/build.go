@@ -64,12 +64,23 @@ func Build(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options
 		return nil, err
 	}
 	mixed := layout{class: b.taskSched.Class, fuse: !opts.NoFusion, batch: !opts.NoFusion && !opts.NoBatch, alternatives: true}
-	if err := b.decompose(mixed); err != nil {
-		return nil, err
+	var wait func() (*Baseline, error)
+	if len(b.splits) == 0 { // the baselines need only the task schedule: plan them meanwhile
+		wait = b.startBaseline()
 	}
-	bl, err := b.baseline()
+	err = b.decompose(mixed)
+	if wait == nil {
+		if err != nil {
+			return nil, err
+		}
+		wait = b.startBaseline()
+	}
+	bl, blErr := wait()
 	if err != nil {
 		return nil, err
+	}
+	if blErr != nil {
+		return nil, blErr
 	}
 	if bl != nil && bl.MakespanSeconds < b.sched.Makespan {
 		if err := b.trySingleClass(classIndex(cat, bl.Class)); err != nil {
