@@ -2,13 +2,11 @@ package plan
 
 import (
 	"math"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
+	"github.com/shardwise/shardwise/internal/parallel"
 	"github.com/shardwise/shardwise/planner/graph"
 )
 
@@ -25,7 +23,7 @@ func (b *builder) assemble() *Plan {
 	p.Shards = make([]*Shard, b.shards.len())
 	all := make([]Shard, len(p.Shards)) // one allocation for every shard
 	// Shards are written independently of each other, on every core.
-	inChunks(len(p.Shards), func(lo, hi int) {
+	parallel.Chunks(len(p.Shards), 256, func(lo, hi int) {
 		var buf []int32
 		for s := lo; s < hi; s++ {
 			p.Shards[s] = &all[s]
@@ -78,35 +76,6 @@ func (b *builder) shard(out *Shard, s int, job string, buf []int32) []int32 {
 	out.Resources, out.RuntimeSeconds = b.resources(s, tasks, c)
 	out.Reason = b.reason(s, tasks)
 	return tasks
-}
-
-// chunk is how many items inChunks hands a goroutine at a time.
-const chunk = 256
-
-// inChunks calls fn on consecutive ranges [lo, hi) that cover [0, n),
-// from up to GOMAXPROCS goroutines, and returns when all calls have. fn
-// must not write state another range reads: the result is then the same
-// as one loop over [0, n).
-func inChunks(n int, fn func(lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk)
-	if workers <= 1 {
-		fn(0, n)
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				lo := int(next.Add(chunk)) - chunk
-				if lo >= n {
-					return
-				}
-				fn(lo, min(lo+chunk, n))
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // dominantKind is the kind of the task with the most work on class c.

@@ -35,15 +35,16 @@ func (e *InfeasibleError) Error() string {
 	return msg
 }
 
-// fill writes task i's need on every class into tb. It returns the
-// reasons when no class is feasible.
-func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile) *Infeasible {
+// fill writes task i's need on every class into tb, with the classes'
+// speeds from speeds. It returns the reasons when no class is feasible.
+func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed []float64) *Infeasible {
 	feasible := false
 	for c, cl := range p.cat.Classes {
 		n := tb.At(i, c)
+		sp := p.speedOf(speed, c, tp.kind)
 		n.Runtime = tp.runtime
-		n.Runtime.Value = tp.runtime.Value / cl.SpeedFor(tp.kind)
-		n.Runtime.P90 = tp.runtime.P90 / cl.SpeedFor(tp.kind)
+		n.Runtime.Value = tp.runtime.Value / sp
+		n.Runtime.P90 = tp.runtime.P90 / sp
 		n.CPU = tp.cpu
 		if !tp.cpuHint && cl.Shape.CPU > 0 {
 			n.CPU.Value = math.Min(n.CPU.Value, float64(cl.Shape.CPU))

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sync"
+
+	"github.com/shardwise/shardwise/internal/parallel"
 
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
@@ -55,21 +59,71 @@ func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 		models[i] = p.models[t.Signature]
 		outBytes[i] = outputEstimate(t, models[i]).Value
 	}
+	speed := p.speeds()
+	// Tasks are predicted independently, in chunks on every core; each
+	// chunk keeps its first hint error and its infeasible tasks, merged
+	// below in task order as one loop would have met them.
+	type result struct {
+		lo     int
+		err    error
+		infeas []Infeasible
+	}
+	var mu sync.Mutex
+	var results []result
+	parallel.Chunks(len(g.Tasks), predictChunk, func(lo, hi int) {
+		r := result{lo: lo}
+		for i := lo; i < hi; i++ {
+			t := g.Tasks[i]
+			if err := p.checkHints(t); err != nil {
+				r.err = err
+				break
+			}
+			tp := p.taskNeeds(t, models[i], p.inputBytes(g, i, outBytes), float64(t.SharedInputBytes))
+			tb.Kinds[i] = tp.kind
+			if inf := p.fill(tb, i, t, &tp, speed); inf != nil {
+				r.infeas = append(r.infeas, *inf)
+			}
+		}
+		mu.Lock()
+		results = append(results, r)
+		mu.Unlock()
+	})
+	slices.SortFunc(results, func(a, b result) int { return a.lo - b.lo })
 	var bad []Infeasible
-	for i, t := range g.Tasks {
-		if err := p.checkHints(t); err != nil {
-			return nil, err
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
 		}
-		tp := p.taskNeeds(t, models[i], p.inputBytes(g, i, outBytes), float64(t.SharedInputBytes))
-		tb.Kinds[i] = tp.kind
-		if inf := p.fill(tb, i, t, &tp); inf != nil {
-			bad = append(bad, *inf)
-		}
+		bad = append(bad, r.infeas...)
 	}
 	if len(bad) > 0 {
 		return tb, &InfeasibleError{Tasks: bad}
 	}
 	return tb, nil
+}
+
+// predictChunk is how many tasks Predict hands a core at a time.
+const predictChunk = 512
+
+// speeds returns each class's SpeedFor each kind, indexed
+// [class*len(graph.Kinds) + kind index], read once per Predict.
+func (p *Predictor) speeds() []float64 {
+	out := make([]float64, len(p.cat.Classes)*len(graph.Kinds))
+	for c, cl := range p.cat.Classes {
+		for k, kind := range graph.Kinds {
+			out[c*len(graph.Kinds)+k] = cl.SpeedFor(kind)
+		}
+	}
+	return out
+}
+
+// speedOf returns class c's speed for kind k from speeds' table; an
+// unknown kind reads the class's SpeedFor.
+func (p *Predictor) speedOf(speed []float64, c int, k graph.Kind) float64 {
+	if i := slices.Index(graph.Kinds, k); i >= 0 {
+		return speed[c*len(graph.Kinds)+i]
+	}
+	return p.cat.Classes[c].SpeedFor(k)
 }
 
 func (p *Predictor) checkHints(t *graph.Task) error {
