@@ -289,8 +289,24 @@ func (b *builder) convertEdges() error {
 	m := len(b.g.Edges)
 	b.from, b.to = make([]int32, m), make([]int32, m)
 	b.bytes, b.predicted = make([]float64, m), make([]bool, m)
+	// Endpoints from the graph's adjacency index (no name lookups), then
+	// by name for any edge the index does not hold.
+	for i := range b.from {
+		b.from[i], b.to[i] = -1, -1
+	}
+	for t := 0; t < b.nt; t++ {
+		for _, e := range b.g.OutIdx(t) {
+			b.from[e] = int32(t)
+		}
+		for _, e := range b.g.InIdx(t) {
+			b.to[e] = int32(t)
+		}
+	}
 	for i, e := range b.g.Edges {
-		f, t := b.g.Index(e.From), b.g.Index(e.To)
+		f, t := int(b.from[i]), int(b.to[i])
+		if f < 0 || t < 0 {
+			f, t = b.g.Index(e.From), b.g.Index(e.To)
+		}
 		if f < 0 || t < 0 {
 			return fmt.Errorf("plan: edge %s -> %s: unknown task", e.From, e.To)
 		}
