@@ -19,70 +19,82 @@ const clearlyFaster = 1.05
 // Every piece of a split task gets the same text: its class is explained
 // for the split's first piece (all pieces share the class).
 func (b *builder) reason(s int, tasks []int32) string {
+	return string(b.appendReason(nil, s, tasks))
+}
+
+// appendReason appends reason(s, tasks) to dst: the text is built in one
+// buffer, so that a shard's reason costs one string.
+func (b *builder) appendReason(dst []byte, s int, tasks []int32) []byte {
 	cs := s
 	if b.pieceOf(s) != nil {
 		cs = int(b.shards.first[b.shards.group[s]])
 	}
-	out := b.classReason(cs, tasks)
+	dst = b.appendClassReason(dst, cs, tasks)
 	switch gi := b.shards.group[s]; {
 	case b.groups.batch[gi] >= 0:
-		out += "; " + b.batchReason(s, tasks)
+		dst = append(append(dst, "; "...), b.batchReason(s, tasks)...)
 	case len(tasks) > 1:
-		out += "; " + b.fusionReason(s, tasks)
+		dst = append(append(dst, "; "...), b.fusionReason(s, tasks)...)
 	}
 	if sp := b.pieceOf(s); sp != nil {
-		out += "; " + b.splitReason(s, sp)
+		dst = append(append(dst, "; "...), b.splitReason(s, sp)...)
 	}
-	return out
+	return dst
 }
 
-// classReason compares the chosen class with the runner-up: the other
-// feasible class on which the shard would have finished first.
-func (b *builder) classReason(s int, tasks []int32) string {
+// appendClassReason appends why shard s runs on its class: it compares
+// the chosen class with the runner-up, the other feasible class on which
+// the shard would have finished first.
+func (b *builder) appendClassReason(dst []byte, s int, tasks []int32) []byte {
 	c := int(b.sched.Class[s])
 	name := b.classes[c].Name
 	for _, t := range tasks {
 		if pin := b.g.Tasks[t].Hints.Executor; pin != "" {
-			return "pinned to " + pin + " by its executor hint"
+			return append(append(append(dst, "pinned to "...), pin...), " by its executor hint"...)
 		}
 	}
 	kind := b.dominantKind(tasks, c)
 	if b.single >= 0 {
-		return fmt.Sprintf("%s work: with every shard on %s the plan takes %s, mixing classes %s (data between classes moves at the slower bandwidth)",
+		return fmt.Appendf(dst, "%s work: with every shard on %s the plan takes %s, mixing classes %s (data between classes moves at the slower bandwidth)",
 			kind, name, units.FormatSeconds(b.sched.Makespan), units.FormatSeconds(b.mixedMakespan))
 	}
 	r := b.runnerUp(s)
 	if r < 0 {
-		return "only " + name + " can run it (" + b.whyOthers(tasks, c) + ")"
+		dst = append(append(append(dst, "only "...), name...), " can run it ("...)
+		return append(b.appendWhyOthers(dst, tasks, c), ')')
 	}
+	dst = append(append(dst, kind...), " work: "...)
 	rc, ra := b.sprob.Runtime[s*b.nc+c], b.sprob.Runtime[s*b.nc+r]
 	if rc > 0 && ra/rc > clearlyFaster {
 		if f := b.fastestOther(s); b.sprob.Runtime[s*b.nc+f]/rc > clearlyFaster {
-			return string(kind) + " work: " + faster(ra/rc) + " than " + b.classes[r].Name
+			dst = appendFaster(dst, ra/rc)
+			return append(append(dst, " than "...), b.classes[r].Name...)
 		}
 	}
-	return string(kind) + " work: " + b.againstFastest(s)
+	return b.appendAgainstFastest(dst, s)
 }
 
-// againstFastest explains why shard s runs on its class c rather than on
-// f, the other class with the least runtime: the time it finishes sooner
-// and the factor that gains the most of it (start-up latency, waiting for
-// a free instance, input transfer, runtime).
-func (b *builder) againstFastest(s int) string {
+// appendAgainstFastest explains why shard s runs on its class c rather
+// than on f, the other class with the least runtime: the time it finishes
+// sooner and the factor that gains the most of it (start-up latency,
+// waiting for a free instance, input transfer, runtime).
+func (b *builder) appendAgainstFastest(dst []byte, s int) []byte {
 	c, f := int(b.sched.Class[s]), b.fastestOther(s)
 	fname := b.classes[f].Name
 	rc, rf := b.sprob.Runtime[s*b.nc+c], b.sprob.Runtime[s*b.nc+f]
 	gain := b.sched.AltFinish(s, f) - b.sched.Finish[s]
 	if !(gain > 0) {
-		return "ties with " + fname + ", first in catalog order"
+		return append(append(append(dst, "ties with "...), fname...), ", first in catalog order"...)
 	}
-	var head string
-	if rc > 0 && rf > 0 && rc/rf > clearlyFaster && faster(rc/rf) != "as fast" {
-		head = "finishes " + units.FormatSeconds(gain) + " earlier than on " + fname + ", which runs it " + faster(rc/rf)
+	if rc > 0 && rf > 0 && rc/rf > clearlyFaster && !asFast(rc/rf) {
+		dst = units.AppendSeconds(append(dst, "finishes "...), gain)
+		dst = append(append(append(dst, " earlier than on "...), fname...), ", which runs it "...)
+		dst = appendFaster(dst, rc/rf)
 	} else {
-		head = "as fast as on " + fname + ", finishes " + units.FormatSeconds(gain) + " earlier"
+		dst = append(append(append(dst, "as fast as on "...), fname...), ", finishes "...)
+		dst = append(units.AppendSeconds(dst, gain), " earlier"...)
 	}
-	return head + ": " + b.dominantFactor(s, c, f)
+	return b.appendDominantFactor(append(dst, ": "...), s, c, f)
 }
 
 // fastestOther is the class other than shard s's with the least runtime
@@ -107,13 +119,13 @@ func (b *builder) fastestOther(s int) int {
 	return best
 }
 
-// dominantFactor names the part of shard s's finish that favours class c
-// over class f the most. A finish on class x is ready(x) + wait(x) +
-// startup(x) + runtime(x), where ready is when the last input arrives
+// appendDominantFactor names the part of shard s's finish that favours
+// class c over class f the most. A finish on class x is ready(x) + wait(x)
+// + startup(x) + runtime(x), where ready is when the last input arrives
 // (upstream finish plus transfer at the lower bandwidth) and wait the time
 // until an instance of x is free; each term's difference between f and c
 // is what that factor gains.
-func (b *builder) dominantFactor(s, c, f int) string {
+func (b *builder) appendDominantFactor(dst []byte, s, c, f int) []byte {
 	up, inC := b.inputsReady(s, c)
 	_, inF := b.inputsReady(s, f)
 	suC, suF := b.classes[c].StartupSeconds, b.classes[f].StartupSeconds
@@ -129,19 +141,26 @@ func (b *builder) dominantFactor(s, c, f int) string {
 			best = i
 		}
 	}
-	fs := units.FormatSeconds
+	as := units.AppendSeconds
 	switch best {
 	case 0:
-		return "starts " + fs(suF-suC) + " sooner (start-up " + fs(suC) + " vs " + fs(suF) + ")"
+		dst = as(append(dst, "starts "...), suF-suC)
+		dst = as(append(dst, " sooner (start-up "...), suC)
+		return append(as(append(dst, " vs "...), suF), ')')
 	case 1:
-		return b.classes[f].Name + " is busy until " + fs(startF)
+		return as(append(append(dst, b.classes[f].Name...), " is busy until "...), startF)
 	case 2:
 		if inC == 0 && inF > 0 {
-			return "inputs already on " + b.classes[c].Name + ": saves " + fs(inF) + " of transfer"
+			dst = append(append(append(dst, "inputs already on "...), b.classes[c].Name...), ": saves "...)
+			return append(as(dst, inF), " of transfer"...)
 		}
-		return "inputs arrive " + fs(inF-inC) + " sooner (transfer " + fs(inC) + " vs " + fs(inF) + ")"
+		dst = as(append(dst, "inputs arrive "...), inF-inC)
+		dst = as(append(dst, " sooner (transfer "...), inC)
+		return append(as(append(dst, " vs "...), inF), ')')
 	}
-	return "runs " + fs(rtF-rtC) + " sooner (runtime " + fs(rtC) + " vs " + fs(rtF) + ")"
+	dst = as(append(dst, "runs "...), rtF-rtC)
+	dst = as(append(dst, " sooner (runtime "...), rtC)
+	return append(as(append(dst, " vs "...), rtF), ')')
 }
 
 // inputsReady returns when shard s's upstream shards have all finished
@@ -172,12 +191,20 @@ func (b *builder) inputsReady(s, x int) (up, transfer float64) {
 
 // faster words a runtime ratio above 1: "2.5x faster", or "as fast" when
 // it rounds to 1.0x.
-func faster(ratio float64) string {
-	r := strconv.FormatFloat(ratio, 'f', 1, 64)
-	if r == "1.0" {
-		return "as fast"
+func faster(ratio float64) string { return string(appendFaster(nil, ratio)) }
+
+// appendFaster appends faster(ratio) to dst.
+func appendFaster(dst []byte, ratio float64) []byte {
+	if asFast(ratio) {
+		return append(dst, "as fast"...)
 	}
-	return r + "x faster"
+	return append(strconv.AppendFloat(dst, ratio, 'f', 1, 64), "x faster"...)
+}
+
+// asFast reports whether ratio rounds to 1.0 at one decimal.
+func asFast(ratio float64) bool {
+	var buf [32]byte
+	return string(strconv.AppendFloat(buf[:0], ratio, 'f', 1, 64)) == "1.0"
 }
 
 // runnerUp is the class other than shard s's with the earliest predicted
@@ -192,9 +219,10 @@ func (b *builder) runnerUp(s int) int {
 	return best
 }
 
-// whyOthers says, for each class but c, why the tasks cannot run there.
-func (b *builder) whyOthers(tasks []int32, c int) string {
-	var out []string
+// appendWhyOthers says, for each class but c, why the tasks cannot run
+// there.
+func (b *builder) appendWhyOthers(dst []byte, tasks []int32, c int) []byte {
+	first := true
 	for o := 0; o < b.nc; o++ {
 		if o == c {
 			continue
@@ -206,9 +234,13 @@ func (b *builder) whyOthers(tasks []int32, c int) string {
 				break
 			}
 		}
-		out = append(out, b.classes[o].Name+": "+why)
+		if !first {
+			dst = append(dst, "; "...)
+		}
+		first = false
+		dst = append(append(append(dst, b.classes[o].Name...), ": "...), why...)
 	}
-	return strings.Join(out, "; ")
+	return dst
 }
 
 // fusionReason names the tasks fused after the shard's first and what

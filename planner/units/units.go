@@ -146,27 +146,31 @@ func FormatBytes(n int64) string {
 
 // FormatSeconds prints a duration in seconds compactly, e.g. "1h02m", "95.0s".
 func FormatSeconds(s float64) string {
+	var buf [32]byte
+	return string(AppendSeconds(buf[:0], s))
+}
+
+// AppendSeconds appends FormatSeconds(s) to dst, for callers that build
+// longer texts (the planner writes several per shard).
+func AppendSeconds(dst []byte, s float64) []byte {
 	switch {
 	case s < 60:
-		return strconv.FormatFloat(s, 'f', 1, 64) + "s"
+		return append(strconv.AppendFloat(dst, s, 'f', 1, 64), 's')
 	case s < 3600:
-		return twoParts(int(s)/60, 'm', int(s)%60, 's')
+		return appendTwoParts(dst, int(s)/60, 'm', int(s)%60, 's')
 	default:
-		return twoParts(int(s)/3600, 'h', (int(s)%3600)/60, 'm')
+		return appendTwoParts(dst, int(s)/3600, 'h', (int(s)%3600)/60, 'm')
 	}
 }
 
-// twoParts prints a, unit a, b as two digits, unit b: "5m07s" (as
-// fmt's "%d%c%02d%c", without its cost: plans print one per shard).
-func twoParts(a int, ua byte, b int, ub byte) string {
-	buf := make([]byte, 0, 24)
-	buf = strconv.AppendInt(buf, int64(a), 10)
-	buf = append(buf, ua)
+// appendTwoParts appends a, unit a, b as two digits, unit b: "5m07s" (as
+// fmt's "%d%c%02d%c").
+func appendTwoParts(dst []byte, a int, ua byte, b int, ub byte) []byte {
+	dst = append(strconv.AppendInt(dst, int64(a), 10), ua)
 	if b < 10 {
-		buf = append(buf, '0')
+		dst = append(dst, '0')
 	}
-	buf = strconv.AppendInt(buf, int64(b), 10)
-	return string(append(buf, ub))
+	return append(strconv.AppendInt(dst, int64(b), 10), ub)
 }
 
 // Count returns n and noun, plural unless n is 1: "1 job", "3 jobs".
