@@ -24,10 +24,10 @@ func (b *builder) assemble() *Plan {
 	all := make([]Shard, len(p.Shards)) // one allocation for every shard
 	// Shards are written independently of each other, on every core.
 	parallel.Chunks(len(p.Shards), 256, func(lo, hi int) {
-		var buf []int32
+		var sc shardScratch
 		for s := lo; s < hi; s++ {
 			p.Shards[s] = &all[s]
-			buf = b.shard(&all[s], s, jobs[b.shards.group[s]], buf)
+			b.shard(&all[s], s, jobs[b.shards.group[s]], &sc)
 		}
 	})
 	p.Channels = b.channels()
@@ -40,12 +40,19 @@ func (b *builder) assemble() *Plan {
 	return p
 }
 
-// shard writes shard s into out; buf is scratch space, returned for
-// reuse.
-func (b *builder) shard(out *Shard, s int, job string, buf []int32) []int32 {
+// shardScratch is the space one goroutine of assemble reuses from shard
+// to shard.
+type shardScratch struct {
+	tasks  []int32
+	reason []byte
+}
+
+// shard writes shard s into out.
+func (b *builder) shard(out *Shard, s int, job string, sc *shardScratch) {
 	gi := int(b.shards.group[s])
 	c := int(b.sched.Class[s])
-	tasks := b.groups.appendTasks(buf[:0], gi)
+	sc.tasks = b.groups.appendTasks(sc.tasks[:0], gi)
+	tasks := sc.tasks
 	*out = Shard{
 		ID:            b.shardID[s],
 		Job:           job,
@@ -74,8 +81,8 @@ func (b *builder) shard(out *Shard, s int, job string, buf []int32) []int32 {
 	}
 	out.Split = b.pieceOf(s)
 	out.Resources, out.RuntimeSeconds = b.resources(s, tasks, c)
-	out.Reason = b.reason(s, tasks)
-	return tasks
+	sc.reason = b.appendReason(sc.reason[:0], s, tasks)
+	out.Reason = string(sc.reason)
 }
 
 // dominantKind is the kind of the task with the most work on class c.

@@ -13,17 +13,12 @@ import (
 // faster rather than as fast.
 const clearlyFaster = 1.05
 
-// reason explains shard s's placement in words: why its class, what was
-// fused into it and how its task was split.
+// appendReason appends to dst shard s's placement in words: why its
+// class, what was fused into it and how its task was split. The text is
+// built in one buffer, so that a shard's reason costs one string.
 //
 // Every piece of a split task gets the same text: its class is explained
 // for the split's first piece (all pieces share the class).
-func (b *builder) reason(s int, tasks []int32) string {
-	return string(b.appendReason(nil, s, tasks))
-}
-
-// appendReason appends reason(s, tasks) to dst: the text is built in one
-// buffer, so that a shard's reason costs one string.
 func (b *builder) appendReason(dst []byte, s int, tasks []int32) []byte {
 	cs := s
 	if b.pieceOf(s) != nil {
