@@ -141,28 +141,36 @@ func (b *builder) channels() []*Channel {
 	all := make([]Channel, len(out)) // one allocation for every channel
 	width := idWidth(len(out))
 	ids := channelIDs(len(out), width)
-	for k := range out {
-		e := int(b.edgeOf[k])
-		ge := b.g.Edges[e]
-		from, to := int(p.EdgeFrom[k]), int(p.EdgeTo[k])
-		src := "declared"
-		if b.predicted[e] {
-			src = "predicted"
+	parallel.Chunks(len(out), 1024, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			b.channel(&all[k], k, ids[k*(width+1):(k+1)*(width+1)])
+			out[k] = &all[k]
 		}
-		out[k] = &all[k]
-		all[k] = Channel{
-			ID:       ids[k*(width+1) : (k+1)*(width+1)],
-			From:     b.shardID[from],
-			To:       b.shardID[to],
-			FromTask: ge.From, Output: ge.Output, ToTask: ge.To,
-			Path:            inputPath(b.g.Tasks[b.to[e]], ge.From, ge.Output),
-			Bytes:           int64(math.Round(p.EdgeBytes[k])),
-			BytesSource:     src,
-			Stream:          ge.Stream,
-			TransferSeconds: p.Transfer(p.EdgeBytes[k], int(b.sched.Class[from]), int(b.sched.Class[to])),
-		}
-	}
+	})
 	return out
+}
+
+// channel writes shard-level edge k as a channel with the given ID.
+func (b *builder) channel(out *Channel, k int, id string) {
+	p := b.sprob
+	e := int(b.edgeOf[k])
+	ge := b.g.Edges[e]
+	from, to := int(p.EdgeFrom[k]), int(p.EdgeTo[k])
+	src := "declared"
+	if b.predicted[e] {
+		src = "predicted"
+	}
+	*out = Channel{
+		ID:       id,
+		From:     b.shardID[from],
+		To:       b.shardID[to],
+		FromTask: ge.From, Output: ge.Output, ToTask: ge.To,
+		Path:            inputPath(b.g.Tasks[b.to[e]], ge.From, ge.Output),
+		Bytes:           int64(math.Round(p.EdgeBytes[k])),
+		BytesSource:     src,
+		Stream:          ge.Stream,
+		TransferSeconds: p.Transfer(p.EdgeBytes[k], int(b.sched.Class[from]), int(b.sched.Class[to])),
+	}
 }
 
 // channelIDs returns the IDs of n channels, "c" and the index

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/shardwise/shardwise/planner/place"
 )
@@ -97,13 +98,18 @@ type batchInfo struct {
 // stop at the budget of batchTrials; sets not reached keep one shard per
 // group.
 func (b *builder) batch(l layout) error {
+	// The fused plan's replay is what every packing is judged against; it
+	// reads only the shard schedule, so it runs while the sets are found.
+	bestReplay := 0.0
+	var wg sync.WaitGroup
+	wg.Go(func() { bestReplay = b.replayer.replay(b.sprob, b.sched) })
 	sets := b.batchSets(l.pin)
+	wg.Wait()
 	if len(sets) == 0 {
 		return nil
 	}
 	fused := b.groups
 	best := b.snapshot()
-	bestReplay := b.replayer.replay(b.sprob, b.sched)
 	var accepted []batch
 	trials, budget := 0, batchTrials(b.sprob.Nodes, len(b.sprob.EdgeFrom))
 	try := func(extra []batch) (bool, error) {
