@@ -63,8 +63,10 @@ type instance struct {
 // equal times, so the earliest free instance is pool[0].
 type pool []instance
 
-func newPool(n int) pool {
-	p := make(pool, n)
+// resetPool returns a pool of n idle instances, in p's array when it is
+// large enough.
+func resetPool(p pool, n int) pool {
+	p = resize(p, n)
 	for i := range p {
 		p[i] = instance{id: int32(i), last: -1}
 	}

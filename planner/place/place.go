@@ -244,39 +244,53 @@ func (p *Problem) sameGroup(a, b int) bool {
 // Run schedules p and returns the schedule. It returns an error if p is
 // inconsistent (see Validate) or has a cycle.
 func Run(p *Problem, opt Options) (*Schedule, error) {
-	adj, topo, err := prepare(p)
+	return new(Workspace).Run(p, opt)
+}
+
+// Workspace holds the scratch buffers of Run (edge index, topological
+// order, ready list, instance pools), so that a caller scheduling many
+// problems one after another allocates them once. The zero value is
+// ready; a Workspace serves one Run at a time.
+type Workspace struct {
+	adj                adjacency
+	next, indeg, order []int32
+	sc                 scheduler
+}
+
+// Run is the package's Run with w's buffers. Only the returned Schedule
+// is new; it shares nothing with w.
+func (w *Workspace) Run(p *Problem, opt Options) (*Schedule, error) {
+	topo, err := w.prepare(p)
 	if err != nil {
 		return nil, err
 	}
-	rank := upwardRank(p, adj, topo)
+	rank := upwardRank(p, &w.adj, topo)
 	s := newSchedule(p, rank, opt.Alternatives)
-	sched := newScheduler(p, adj, s, opt)
-	sched.run()
+	w.sc.reset(p, &w.adj, s, opt)
+	w.sc.run()
 	return s, nil
 }
 
 // UpwardRank returns each node's upward rank in seconds (see the package
 // documentation), or an error if p is inconsistent or has a cycle.
 func UpwardRank(p *Problem) ([]float64, error) {
-	adj, topo, err := prepare(p)
+	var w Workspace
+	topo, err := w.prepare(p)
 	if err != nil {
 		return nil, err
 	}
-	return upwardRank(p, adj, topo), nil
+	return upwardRank(p, &w.adj, topo), nil
 }
 
-// prepare validates p and returns its adjacency and a topological order,
-// or an error if p is inconsistent or has a cycle.
-func prepare(p *Problem) (*adjacency, []int32, error) {
+// prepare validates p, indexes its edges into w.adj and returns a
+// topological order (in w's buffers), or an error if p is inconsistent or
+// has a cycle.
+func (w *Workspace) prepare(p *Problem) ([]int32, error) {
 	if err := p.Validate(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	adj := buildAdjacency(p)
-	topo, err := adj.topoOrder(p.Nodes)
-	if err != nil {
-		return nil, nil, err
-	}
-	return adj, topo, nil
+	w.buildAdjacency(p)
+	return w.topoOrder(p)
 }
 
 func newSchedule(p *Problem, rank []float64, alts bool) *Schedule {

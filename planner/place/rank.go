@@ -14,20 +14,32 @@ type adjacency struct {
 	outStart, outEdge []int32
 }
 
-// buildAdjacency indexes p's edges with two counting sorts, O(V+E).
-func buildAdjacency(p *Problem) *adjacency {
-	a := &adjacency{
-		inStart: csrStart(p.Nodes, p.EdgeTo), inEdge: make([]int32, len(p.EdgeTo)),
-		outStart: csrStart(p.Nodes, p.EdgeFrom), outEdge: make([]int32, len(p.EdgeFrom)),
-	}
-	csrFill(a.inStart, p.EdgeTo, a.inEdge)
-	csrFill(a.outStart, p.EdgeFrom, a.outEdge)
-	return a
+// buildAdjacency indexes p's edges into w.adj with two counting sorts,
+// O(V+E).
+func (w *Workspace) buildAdjacency(p *Problem) {
+	a := &w.adj
+	a.inStart = csrStart(a.inStart, p.Nodes, p.EdgeTo)
+	a.outStart = csrStart(a.outStart, p.Nodes, p.EdgeFrom)
+	a.inEdge = resize(a.inEdge, len(p.EdgeTo))
+	a.outEdge = resize(a.outEdge, len(p.EdgeFrom))
+	w.next = csrFill(w.next, a.inStart, p.EdgeTo, a.inEdge)
+	w.next = csrFill(w.next, a.outStart, p.EdgeFrom, a.outEdge)
 }
 
-// csrStart returns the row offsets (len n+1) for the given endpoints.
-func csrStart(n int, ends []int32) []int32 {
-	start := make([]int32, n+1)
+// resize returns s with length n, reusing its array when it is large
+// enough; the contents are left as they are.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// csrStart returns the row offsets (len n+1) for the given endpoints, in
+// start's array when it is large enough.
+func csrStart(start []int32, n int, ends []int32) []int32 {
+	start = resize(start, n+1)
+	clear(start)
 	for _, v := range ends {
 		start[v+1]++
 	}
@@ -37,14 +49,15 @@ func csrStart(n int, ends []int32) []int32 {
 	return start
 }
 
-// csrFill places edge indices into rows, keeping input order within a row.
-func csrFill(start, ends, out []int32) {
-	next := make([]int32, len(start)-1)
-	copy(next, start)
+// csrFill places edge indices into rows, keeping input order within a
+// row; next is scratch space, returned for reuse.
+func csrFill(next, start, ends, out []int32) []int32 {
+	next = append(next[:0], start[:len(start)-1]...)
 	for e, v := range ends {
 		out[next[v]] = int32(e)
 		next[v]++
 	}
+	return next
 }
 
 func (a *adjacency) in(n int) []int32  { return a.inEdge[a.inStart[n]:a.inStart[n+1]] }
@@ -53,49 +66,34 @@ func (a *adjacency) out(n int) []int32 { return a.outEdge[a.outStart[n]:a.outSta
 // errCycle is returned for a problem whose edges form a cycle.
 var errCycle = errors.New("place: the edges form a cycle")
 
-// topoOrder returns the nodes in a topological order (Kahn's algorithm,
-// FIFO, lowest index first among the initially ready).
-func (a *adjacency) topoOrder(n int) ([]int32, error) {
-	indeg := make([]int32, n)
+// topoOrder returns p's nodes in a topological order (Kahn's algorithm,
+// FIFO, lowest index first among the initially ready), in w's buffers.
+func (w *Workspace) topoOrder(p *Problem) ([]int32, error) {
+	n, a := p.Nodes, &w.adj
+	indeg := resize(w.indeg, n)
 	for v := 0; v < n; v++ {
 		indeg[v] = a.inStart[v+1] - a.inStart[v]
 	}
-	order := make([]int32, 0, n)
+	order := w.order[:0]
 	for v := 0; v < n; v++ {
 		if indeg[v] == 0 {
 			order = append(order, int32(v))
 		}
 	}
-	return a.kahn(order, indeg)
-}
-
-func (a *adjacency) kahn(order, indeg []int32) ([]int32, error) {
-	edgeTo := a.targets()
 	for head := 0; head < len(order); head++ {
 		for _, e := range a.out(int(order[head])) {
-			t := edgeTo[e]
+			t := p.EdgeTo[e]
 			indeg[t]--
 			if indeg[t] == 0 {
 				order = append(order, t)
 			}
 		}
 	}
-	if len(order) != len(indeg) {
+	w.indeg, w.order = indeg, order
+	if len(order) != n {
 		return nil, errCycle
 	}
 	return order, nil
-}
-
-// targets recovers each edge's head from the in-rows, so kahn needs no
-// reference to the Problem.
-func (a *adjacency) targets() []int32 {
-	to := make([]int32, len(a.inEdge))
-	for v := 0; v+1 < len(a.inStart); v++ {
-		for _, e := range a.in(v) {
-			to[e] = int32(v)
-		}
-	}
-	return to
 }
 
 // meanInverseBandwidth is the mean over ordered class pairs (a, b) of

@@ -32,33 +32,35 @@ type choice struct {
 	prev int32
 }
 
-func newScheduler(p *Problem, adj *adjacency, s *Schedule, opt Options) *scheduler {
+// reset prepares sc to schedule p into s, reusing its buffers.
+func (sc *scheduler) reset(p *Problem, adj *adjacency, s *Schedule, opt Options) {
 	nc := len(p.Classes)
-	sc := &scheduler{
-		p: p, adj: adj, s: s, opt: opt, nc: nc,
-		ready:     readyHeap{rank: s.Rank, nodes: make([]int32, 0, 64)},
-		waiting:   make([]int32, p.Nodes),
-		inv:       make([]float64, nc*nc),
-		dataReady: make([]float64, nc),
-		dataBound: make([]int32, nc),
-	}
+	sc.p, sc.adj, sc.s, sc.opt, sc.nc = p, adj, s, opt, nc
+	sc.ready = readyHeap{rank: s.Rank, nodes: sc.ready.nodes[:0]}
+	sc.waiting = resize(sc.waiting, p.Nodes)
+	sc.inv = resize(sc.inv, nc*nc)
+	sc.dataReady = resize(sc.dataReady, nc)
+	sc.dataBound = resize(sc.dataBound, nc)
 	for a := range p.Classes {
 		for b := range p.Classes {
 			sc.inv[a*nc+b] = 1 / math.Min(p.Classes[a].BandwidthBytes, p.Classes[b].BandwidthBytes)
 		}
 	}
+	sc.pools, sc.lines = sc.pools[:0], nil
 	if opt.Insertion {
 		sc.lines = make([][]timeline, nc)
 		for c, cl := range p.Classes {
 			sc.lines[c] = make([]timeline, cl.Instances)
 		}
-	} else {
-		sc.pools = make([]pool, nc)
-		for c, cl := range p.Classes {
-			sc.pools[c] = newPool(cl.Instances)
-		}
+		return
 	}
-	return sc
+	for _, cl := range p.Classes {
+		var pl pool
+		if k := len(sc.pools); k < cap(sc.pools) {
+			pl = sc.pools[:k+1][k]
+		}
+		sc.pools = append(sc.pools, resetPool(pl, cl.Instances))
+	}
 }
 
 // run schedules every node: repeatedly the ready node of highest rank.

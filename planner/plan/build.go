@@ -224,7 +224,10 @@ type builder struct {
 	single        int
 	mixedMakespan float64
 
-	replayer replayer // the batching pass's replay buffers
+	// Scratch buffers, reused from pass to pass; a copy of the builder
+	// that plans concurrently must get its own (see singleClassMakespan).
+	replayer replayer        // the batching pass's replay
+	ws       place.Workspace // the list scheduler's
 }
 
 func newBuilder(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options) (*builder, error) {
@@ -428,7 +431,7 @@ func (b *builder) placeTasks() error {
 		Classes: b.classes, Nodes: b.nt, Runtime: b.taskRT, RankRuntime: b.rankRuntimes(),
 		EdgeFrom: b.from, EdgeTo: b.to, EdgeBytes: b.bytes,
 	}
-	s, err := place.Run(p, place.Options{Insertion: b.opts.Insertion})
+	s, err := b.ws.Run(p, place.Options{Insertion: b.opts.Insertion})
 	if err != nil {
 		return b.scheduleError(err)
 	}

@@ -228,7 +228,7 @@ func (b *builder) placeShards(l layout) error {
 	p.Runtime = b.shardRuntimes()
 	p.Pin = b.shardPins(l.pin)
 	b.shardEdges(p)
-	s, err := place.Run(p, place.Options{Insertion: b.opts.Insertion, Alternatives: l.alternatives})
+	s, err := b.ws.Run(p, place.Options{Insertion: b.opts.Insertion, Alternatives: l.alternatives})
 	if err != nil {
 		return b.scheduleError(err)
 	}

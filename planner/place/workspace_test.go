@@ -1,0 +1,60 @@
+package place
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+// TestWorkspaceReuseMatchesRun schedules problems of growing and
+// shrinking size, with and without pins, insertion and alternatives, on
+// one Workspace, and checks each schedule equals a fresh Run's and that
+// the first schedule is not changed by the later runs.
+func TestWorkspaceReuseMatchesRun(t *testing.T) {
+	var w Workspace
+	var first, firstCopy *Schedule
+	for i, n := range []int{300, 40, 500, 7, 500, 120} {
+		r := rand.New(rand.NewPCG(uint64(i), 3))
+		p := randomProblem(r, n)
+		if i%2 == 1 {
+			p.Pin = make([]int32, n)
+			for v := range p.Pin {
+				p.Pin[v] = -1
+				if c := r.IntN(3); v%4 == 0 && p.feasible(v, c) {
+					p.Pin[v] = int32(c)
+				}
+			}
+		}
+		for _, opt := range []Options{{}, {Alternatives: true}, {Insertion: true}, {LocalTransfersFree: true, Alternatives: true}} {
+			got, err := w.Run(p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := Run(p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("problem %d (%d nodes) %+v: reused workspace schedules differently", i, n, opt)
+			}
+			if first == nil {
+				first = got
+				c := *got
+				firstCopy = &c
+				firstCopy.Start = append([]float64(nil), got.Start...)
+				firstCopy.Order = append([]int32(nil), got.Order...)
+			}
+		}
+	}
+	if !reflect.DeepEqual(first.Start, firstCopy.Start) || !reflect.DeepEqual(first.Order, firstCopy.Order) {
+		t.Error("a later run changed an earlier schedule")
+	}
+	cyc := &Problem{Classes: []Class{oneClass("a", 1, 1, 0)}, Nodes: 2, Runtime: []float64{1, 1}}
+	cyc.edges([3]float64{0, 1, 0}, [3]float64{1, 0, 0})
+	if _, err := w.Run(cyc, Options{}); err == nil {
+		t.Error("cycle accepted")
+	}
+	if _, err := w.Run(randomProblem(rand.New(rand.NewPCG(9, 9)), 50), Options{}); err != nil {
+		t.Errorf("after a cycle: %v", err)
+	}
+}
