@@ -189,6 +189,11 @@ type builder struct {
 	// work is each task's predicted runtime in seconds on each class
 	// (whole task, excluding start-up), or place.Infeasible.
 	work []float64
+	// p50 and p90 are the predicted runtime quantiles in seconds per task
+	// and class where the p90 exceeds a positive p50, else 0; both nil
+	// when no prediction has such a spread. Ranks and robust fusion read
+	// them instead of the table.
+	p50, p90 []float64
 	// taskRT is the runtime the task-level pass uses: work, except for
 	// split tasks, whose runtime is that of their best piece count.
 	taskRT []float64
@@ -359,6 +364,12 @@ func (b *builder) convertTasks() error {
 			if n.Feasible && (pin < 0 || pin == c) && n.Runtime.Value >= 0 {
 				b.work[t*b.nc+c] = n.Runtime.Value
 			}
+			if n.Runtime.P90 > n.Runtime.Value && n.Runtime.Value > 0 {
+				if b.p50 == nil {
+					b.p50, b.p90 = make([]float64, b.nt*b.nc), make([]float64, b.nt*b.nc)
+				}
+				b.p50[t*b.nc+c], b.p90[t*b.nc+c] = n.Runtime.Value, n.Runtime.P90
+			}
 		}
 		if !b.anyFeasible(b.work, t) {
 			return taskError(task, "no executor class can run it (%s)", b.whyNot(t))
@@ -447,17 +458,13 @@ func (b *builder) rankRuntimes() []float64 {
 	if b.opts.MedianRanks {
 		return nil
 	}
-	var out []float64
-	for t := 0; t < b.nt; t++ {
-		for c := 0; c < b.nc; c++ {
-			n := b.tb.At(t, c)
-			if !(n.Runtime.P90 > n.Runtime.Value) || !(n.Runtime.Value > 0) {
-				continue
-			}
-			if out == nil {
-				out = append([]float64(nil), b.taskRT...)
-			}
-			out[t*b.nc+c] = b.taskRT[t*b.nc+c] * n.Runtime.P90 / n.Runtime.Value
+	if b.p50 == nil {
+		return nil
+	}
+	out := append([]float64(nil), b.taskRT...)
+	for i, p50 := range b.p50 {
+		if p50 > 0 {
+			out[i] = b.taskRT[i] * b.p90[i] / p50
 		}
 	}
 	return out
