@@ -89,8 +89,14 @@ func (sc *scheduler) run() {
 // (its pinned class if it has one; lower class index on ties) and records
 // the result.
 func (sc *scheduler) place(n int) {
-	sc.computeDataReady(n)
 	pin := sc.p.pinned(n)
+	if pin >= 0 && !sc.opt.Alternatives && !sc.opt.LocalTransfersFree {
+		// Only the pinned class is looked at (it is feasible: Validate).
+		sc.dataReadyOn(n, pin)
+		sc.commit(n, sc.candidate(n, pin))
+		return
+	}
+	sc.computeDataReady(n)
 	best := choice{class: -1}
 	for c := 0; c < sc.nc; c++ {
 		if !sc.p.feasible(n, c) || (pin >= 0 && c != pin && !sc.opt.Alternatives) {
@@ -131,6 +137,22 @@ func (sc *scheduler) computeDataReady(n int) {
 			}
 		}
 	}
+}
+
+// dataReadyOn is computeDataReady for class c alone.
+func (sc *scheduler) dataReadyOn(n, c int) {
+	ready, bound := 0.0, int32(-1)
+	for _, e := range sc.adj.in(n) {
+		from := int(sc.p.EdgeFrom[e])
+		t := sc.s.Finish[from]
+		if bytes := sc.p.EdgeBytes[e]; bytes != 0 && !sc.p.sameGroup(from, n) {
+			t += bytes * sc.inv[int(sc.s.Class[from])*sc.nc+c]
+		}
+		if t > ready || bound < 0 {
+			ready, bound = math.Max(t, ready), int32(from)
+		}
+	}
+	sc.dataReady[c], sc.dataBound[c] = ready, bound
 }
 
 // raiseAll raises every class's data-ready time to at least t, set by from.

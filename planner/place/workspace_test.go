@@ -58,3 +58,32 @@ func TestWorkspaceReuseMatchesRun(t *testing.T) {
 		t.Errorf("after a cycle: %v", err)
 	}
 }
+
+// TestPinnedFastPath checks that pinned nodes, which without
+// Alternatives look at their pinned class only, are scheduled as when
+// every class is examined (with Alternatives): only Alt may differ.
+func TestPinnedFastPath(t *testing.T) {
+	for seed := uint64(1); seed <= 10; seed++ {
+		r := rand.New(rand.NewPCG(seed, 5))
+		p := randomProblem(r, 400)
+		p.Pin = make([]int32, p.Nodes)
+		for v := range p.Pin {
+			p.Pin[v] = -1
+			if c := r.IntN(3); r.IntN(2) == 0 && p.feasible(v, c) {
+				p.Pin[v] = int32(c)
+			}
+		}
+		fast, err := Run(p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := Run(p, Options{Alternatives: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Alt = nil
+		if !reflect.DeepEqual(fast, all) {
+			t.Fatalf("seed %d: pinned nodes scheduled differently without Alternatives", seed)
+		}
+	}
+}

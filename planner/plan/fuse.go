@@ -112,7 +112,8 @@ func (b *builder) shouldFuse(gi, v, e int, class int32) bool {
 	bw := math.Min(b.classes[cs].BandwidthBytes, b.classes[cv].BandwidthBytes)
 	separate := gs.sum[gi*b.nc+cs] + su(cs) + b.bytes[e]/bw + b.work[v*b.nc+cv] + su(cv)
 	best, bestC := math.Inf(1), -1
-	for _, c := range b.fuseCandidates(cs, cv) {
+	var cand [16]int
+	for _, c := range b.fuseCandidates(cand[:0], cs, cv) {
 		if f := gs.sum[gi*b.nc+c] + b.work[v*b.nc+c] + su(c); f < best {
 			best, bestC = f, c
 		}
@@ -124,10 +125,9 @@ func (b *builder) shouldFuse(gi, v, e int, class int32) bool {
 	return true
 }
 
-// fuseCandidates lists the classes to try for a fused group, the group's
-// and the task's own first so that ties keep them.
-func (b *builder) fuseCandidates(cs, cv int) []int {
-	out := make([]int, 0, b.nc+2)
+// fuseCandidates appends to out the classes to try for a fused group, the
+// group's and the task's own first so that ties keep them.
+func (b *builder) fuseCandidates(out []int, cs, cv int) []int {
 	out = append(out, cs, cv)
 	for c := 0; c < b.nc; c++ {
 		if c != cs && c != cv {
