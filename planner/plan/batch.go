@@ -229,18 +229,8 @@ func (b *builder) batchable(gi int) bool {
 		return false
 	}
 	for t := gs.head[gi]; t >= 0; t = gs.next[t] {
-		if !b.fusibleTask(int(t)) {
+		if !b.fusible[t] || b.streams[t] {
 			return false
-		}
-		for _, e := range b.g.InIdx(int(t)) {
-			if b.g.Edges[e].Stream {
-				return false
-			}
-		}
-		for _, e := range b.g.OutIdx(int(t)) {
-			if b.g.Edges[e].Stream {
-				return false
-			}
 		}
 	}
 	return true

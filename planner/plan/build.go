@@ -201,6 +201,12 @@ type builder struct {
 	from, to  []int32   // edge endpoints as task indices
 	bytes     []float64 // edge bytes, declared or predicted
 	predicted []bool    // whether bytes came from OutputBytes
+	stream    []bool    // whether the edge streams
+
+	// fusible says whether a task may share a shard (not split, not a
+	// service: fusibleTask), streams whether an edge into or out of it
+	// streams; both read once from the graph.
+	fusible, streams []bool
 
 	splits  []splitPlan // one per split task
 	splitOf []int32     // task -> index into splits, or -1
@@ -296,7 +302,8 @@ func (b *builder) convertClasses() error {
 func (b *builder) convertEdges() error {
 	m := len(b.g.Edges)
 	b.from, b.to = make([]int32, m), make([]int32, m)
-	b.bytes, b.predicted = make([]float64, m), make([]bool, m)
+	b.bytes, b.predicted, b.stream = make([]float64, m), make([]bool, m), make([]bool, m)
+	b.streams = make([]bool, b.nt)
 	// Endpoints from the graph's adjacency index (no name lookups), then
 	// by name for any edge the index does not hold.
 	for i := range b.from {
@@ -319,6 +326,9 @@ func (b *builder) convertEdges() error {
 			return fmt.Errorf("plan: edge %s -> %s: unknown task", e.From, e.To)
 		}
 		b.from[i], b.to[i] = int32(f), int32(t)
+		if e.Stream {
+			b.stream[i], b.streams[f], b.streams[t] = true, true, true
+		}
 		if e.Bytes >= 0 {
 			b.bytes[i] = float64(e.Bytes)
 			continue
@@ -350,8 +360,10 @@ func (b *builder) predictedOutput(f int) float64 {
 func (b *builder) convertTasks() error {
 	b.kinds = make([]graph.Kind, b.nt)
 	b.work = make([]float64, b.nt*b.nc)
+	b.fusible = make([]bool, b.nt)
 	for t, task := range b.g.Tasks {
 		b.kinds[t] = taskKind(b.tb.Kinds[t], task)
+		b.fusible[t] = task.Split == nil && task.Type != graph.TypeService
 		pin := -1
 		if name := task.Hints.Executor; name != "" {
 			if pin = classIndex(b.cat, name); pin < 0 {

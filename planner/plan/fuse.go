@@ -3,7 +3,6 @@ package plan
 import (
 	"math"
 
-	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/place"
 )
 
@@ -82,15 +81,10 @@ func (b *builder) fusibleIn(t int) int {
 	}
 	e := in[0]
 	u := int(b.from[e])
-	if len(b.g.OutIdx(u)) != 1 || b.g.Edges[e].Stream || !b.fusibleTask(u) || !b.fusibleTask(t) {
+	if len(b.g.OutIdx(u)) != 1 || b.stream[e] || !b.fusible[u] || !b.fusible[t] {
 		return -1
 	}
 	return e
-}
-
-func (b *builder) fusibleTask(t int) bool {
-	task := b.g.Tasks[t]
-	return task.Split == nil && task.Type != graph.TypeService
 }
 
 // shouldFuse decides whether task v, on class cv, joins group gi over edge
