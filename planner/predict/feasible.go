@@ -72,8 +72,7 @@ func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed
 // class's per-GPU memory.
 func whyInfeasible(t *graph.Task, tp *taskProfile, cl *catalog.Class) string {
 	var why []string
-	h := t.Hints
-	s := cl.Shape
+	h, s := &t.Hints, &cl.Shape
 	if h.Executor != "" && h.Executor != cl.Name {
 		why = append(why, fmt.Sprintf("task is pinned to executor %q", h.Executor))
 	}
@@ -89,17 +88,21 @@ func whyInfeasible(t *graph.Task, tp *taskProfile, cl *catalog.Class) string {
 	if h.Cores > 0 && s.Cores > 0 && h.Cores > s.Cores {
 		why = append(why, fmt.Sprintf("needs %d cores, instance has %d", h.Cores, s.Cores))
 	}
-	why = append(why, gpuReasons(h, tp, cl)...)
+	why = gpuReasons(why, h, tp, cl)
+	if len(why) == 0 {
+		return ""
+	}
 	return strings.Join(why, "; ")
 }
 
-func gpuReasons(h graph.Hints, tp *taskProfile, cl *catalog.Class) []string {
+// gpuReasons appends to why the reasons cl cannot run the task's GPU
+// work.
+func gpuReasons(why []string, h *graph.Hints, tp *taskProfile, cl *catalog.Class) []string {
 	gpus := int(tp.gpus.Value)
 	if gpus == 0 {
-		return nil
+		return why
 	}
-	s := cl.Shape
-	var why []string
+	s := &cl.Shape
 	if gpus > s.GPUs {
 		why = append(why, fmt.Sprintf("needs %d GPU(s), instance has %d", gpus, s.GPUs))
 	} else if !cl.CanRunGPU() {
