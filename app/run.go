@@ -26,10 +26,11 @@ type RunRequest struct {
 	PlanRequest
 	// Out, when set, is a folder to write the submitted jobs into too.
 	Out string
-	// Retries, PlacementTimeout, NoLocality and FailFast are
-	// launcher.Options'.
+	// Retries, PlacementTimeout, NoLocality, FailFast and
+	// RegisterConcurrency are launcher.Options'.
 	Retries              int
 	PlacementTimeout     time.Duration
+	RegisterConcurrency  int
 	NoLocality, FailFast bool
 	// Feedback runs the feedback service during the run, recording into
 	// HistoryDB (also read as history).
@@ -138,16 +139,17 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		p.Graph, p.Run, len(p.Shards), len(jobs), client.Address(), p.Driver)
 	progress := launcher.Tee(launcher.NewProgress(stdout), page.start(p, client.Address(), stdout))
 	rep, err := l.Run(ctx, p, jobs, launcher.Options{
-		Retries:          req.Retries,
-		NoLocality:       req.NoLocality,
-		FailFast:         req.FailFast,
-		PlacementTimeout: req.PlacementTimeout,
-		Progress:         progress,
-		Metrics:          metrics,
-		Replanner:        lp.replanner(res, client, extra, req.NoReplan || (req.Method.Name != "" && req.Method.Name != plan.MethodShardwise)),
-		OOMRetry:         replan.OOMRetry(res.Catalog),
-		Logger:           log.Named("launcher"),
-		Durable:          &launcher.Durable{Inputs: inputs, TTL: req.LeaseTTL},
+		Retries:             req.Retries,
+		NoLocality:          req.NoLocality,
+		FailFast:            req.FailFast,
+		PlacementTimeout:    req.PlacementTimeout,
+		RegisterConcurrency: req.RegisterConcurrency,
+		Progress:            progress,
+		Metrics:             metrics,
+		Replanner:           lp.replanner(res, client, extra, req.NoReplan || (req.Method.Name != "" && req.Method.Name != plan.MethodShardwise)),
+		OOMRetry:            replan.OOMRetry(res.Catalog),
+		Logger:              log.Named("launcher"),
+		Durable:             &launcher.Durable{Inputs: inputs, TTL: req.LeaseTTL},
 	})
 	return summarize(ctx, rep, err, lp, stdout, stderr)
 }

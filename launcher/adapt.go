@@ -158,7 +158,7 @@ func (r *runner) applyMove(ctx context.Context, m Move) error {
 	if len(m.Job.TaskGroups) != 1 {
 		return fmt.Errorf("job %s: the move's job has %d task groups, want 1", u.id, len(m.Job.TaskGroups))
 	}
-	if err := validate(ctx, r.c, []*api.Job{m.Job}, r.ns); err != nil {
+	if err := validate(ctx, r.c, []*api.Job{m.Job}, r.ns, 1); err != nil {
 		return err
 	}
 	rp := Replan{Job: u.id, From: u.shards[0].Class, To: m.Shards[0].Class, Reason: m.Reason, Time: time.Now()}

@@ -119,7 +119,7 @@ func (l *Launcher) Detach(ctx context.Context, p *plan.Plan, jobs []*api.Job, op
 		return "", err
 	}
 	job := launcherJob(p, ns, lj)
-	if err := validate(ctx, l.Client, append(jobs[:len(jobs):len(jobs)], job), ns); err != nil {
+	if err := validate(ctx, l.Client, append(jobs[:len(jobs):len(jobs)], job), ns, o.RegisterConcurrency); err != nil {
 		return "", err
 	}
 	d := o.Durable

@@ -88,6 +88,12 @@ type Options struct {
 	// goes (see Durable and Resume). Run then refuses a run ID already
 	// stored.
 	Durable *Durable
+	// RegisterConcurrency is how many job registrations the launcher has
+	// in flight at once when a wave of shards becomes ready (and how many
+	// jobs it validates at once before the run); zero means
+	// DefaultRegisterConcurrency. Keep it below the HTTP client's
+	// connections per agent (MaxAgentConns for the CLI's client).
+	RegisterConcurrency int
 	// HandOver, with Durable, makes a cancelled run leave its jobs as
 	// they are and give its lease up, so that the next launcher (a
 	// launcher job's next allocation) resumes it at once, instead of
@@ -113,6 +119,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
+	}
+	if o.RegisterConcurrency <= 0 {
+		o.RegisterConcurrency = DefaultRegisterConcurrency
 	}
 	return o
 }
@@ -142,7 +151,7 @@ func (l *Launcher) Run(ctx context.Context, p *plan.Plan, jobs []*api.Job, opts 
 	if err != nil {
 		return nil, err
 	}
-	if err := validate(ctx, l.Client, jobs, ns); err != nil {
+	if err := validate(ctx, l.Client, jobs, ns, o.RegisterConcurrency); err != nil {
 		return nil, err
 	}
 	if err := checkNodes(ctx, l.Client, jobs); err != nil {
@@ -184,10 +193,12 @@ func CurrentIndex(ctx context.Context, c *api.Client, ns string, timeout time.Du
 }
 
 // validate asks Nomad to validate every job before any is submitted, so
-// that a job Nomad would refuse fails the run before anything ran. It
-// returns an error naming the job and Nomad's complaints.
-func validate(ctx context.Context, c *api.Client, jobs []*api.Job, ns string) error {
-	for _, j := range jobs {
+// that a job Nomad would refuse fails the run before anything ran, limit
+// requests at a time. It returns an error naming the (first such) job and
+// Nomad's complaints.
+func validate(ctx context.Context, c *api.Client, jobs []*api.Job, ns string, limit int) error {
+	errs := concurrently(len(jobs), limit, func(i int) error {
+		j := jobs[i]
 		resp, _, err := c.Jobs().Validate(j, (&api.WriteOptions{Namespace: ns}).WithContext(ctx))
 		if err != nil {
 			return fmt.Errorf("validate job %s: %w", *j.ID, ConnectError(c, err))
@@ -198,8 +209,9 @@ func validate(ctx context.Context, c *api.Client, jobs []*api.Job, ns string) er
 		if resp.Error != "" {
 			return fmt.Errorf("Nomad refuses job %s: %s", *j.ID, resp.Error)
 		}
-	}
-	return nil
+		return nil
+	})
+	return firstError(errs)
 }
 
 // namespaceOf returns the namespace of the first job that names one, else
@@ -449,9 +461,10 @@ func (r *runner) settle(ctx context.Context, u *unit) error {
 }
 
 // submitReady registers every group that has become ready, after asking
-// the Replanner, if any, about them. A unit whose streaming producer in
-// the group is not placed yet waits for a later call (heldBy): every
-// allocation event leads here.
+// the Replanner, if any, about them: the whole wave at once, up to
+// Options.RegisterConcurrency registrations in flight. A unit whose
+// streaming producer in the group is not placed yet waits for a later
+// call (heldBy): every allocation event leads here.
 func (r *runner) submitReady(ctx context.Context) error {
 	groups := r.t.ready()
 	// A group stays ready while a unit of it is held (heldBy): ask the
@@ -466,6 +479,7 @@ func (r *runner) submitReady(ctx context.Context) error {
 	if len(fresh) > 0 && r.o.Replanner != nil {
 		r.replan(ctx, fresh)
 	}
+	var wave []*unit
 	for _, g := range groups {
 		for _, u := range g.units {
 			if u.state != Pending {
@@ -474,31 +488,20 @@ func (r *runner) submitReady(ctx context.Context) error {
 			if r.heldBy(u) != "" {
 				continue // registered once its producer is placed
 			}
-			if err := r.submit(ctx, u); err != nil {
-				return err
-			}
+			wave = append(wave, u)
 		}
-		r.notify()
 	}
-	return nil
+	err := r.registerAll(ctx, wave)
+	r.notify()
+	return err
 }
 
-// submit registers u's job, with the affinities that keep its input local,
-// the upstream allocations its shard-driver inputs read from and, after
-// the first attempt, a new shardwise_attempt meta value and the memory an
-// OOM kill called for.
+// submit registers u's job (see registerAll), with the affinities that
+// keep its input local, the upstream allocations its shard-driver inputs
+// read from and, after the first attempt, a new shardwise_attempt meta
+// value and the memory an OOM kill called for.
 func (r *runner) submit(ctx context.Context, u *unit) error {
-	resp, _, err := r.c.Jobs().Register(r.submission(ctx, u), r.writeOpts(ctx, u.job))
-	if err != nil {
-		return fmt.Errorf("register job %s: %w", u.id, ConnectError(r.c, err))
-	}
-	now := time.Now()
-	r.t.registered(u, resp.JobModifyIndex, now)
-	r.o.Metrics.registered(u.id, u.attempt, now)
-	if u.attempt == 1 && u.note != "" {
-		u.reason = u.note
-	}
-	return nil
+	return r.registerAll(ctx, []*unit{u})
 }
 
 // submission is u's job as submit registers it; u.job is not changed.

@@ -67,6 +67,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&pf.out, "out", "", "Also write the submitted Nomad jobs (NAME.nomad.hcl and NAME.json) into this folder.")
 	fs.IntVar(&rf.Retries, "retries", 1, "Register a job again this many times after Nomad's restarts and reschedules are spent.")
 	fs.DurationVar(&rf.PlacementTimeout, "placement-timeout", 0, "Fail a shard Nomad has not placed for this long (e.g. 10m), with the placement failure; 0 waits for capacity as Nomad does. A job no node could ever fit fails at once either way.")
+	fs.IntVar(&rf.RegisterConcurrency, "register-concurrency", launcher.DefaultRegisterConcurrency, fmt.Sprintf("Register at most this many ready shards' jobs at once (1 to %d, the connections kept to the agent).", launcher.MaxAgentConns))
 	fs.BoolVar(&rf.FailFast, "fail-fast", false, "Turn off Nomad's restarts and reschedules, so a failed task fails its shard at once (-retries still applies).")
 	fs.BoolVar(&rf.NoLocality, "no-locality", false, "Do not add node affinities that keep channel data on the upstream shard's node.")
 	fs.BoolVar(&rf.Feedback, "feedback", false, "Run the feedback service during the run, recording every allocation into -history-db (also read as history).")
@@ -101,6 +102,9 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	if rf.Retries < 0 {
 		return &usageError{msg: fmt.Sprintf("invalid -retries %d: must not be negative", rf.Retries)}
+	}
+	if rf.RegisterConcurrency < 1 || rf.RegisterConcurrency > launcher.MaxAgentConns {
+		return &usageError{msg: fmt.Sprintf("invalid -register-concurrency %d: must be between 1 and %d", rf.RegisterConcurrency, launcher.MaxAgentConns)}
 	}
 	if rf.PlacementTimeout < 0 {
 		return &usageError{msg: fmt.Sprintf("invalid -placement-timeout %s: must not be negative", rf.PlacementTimeout)}
