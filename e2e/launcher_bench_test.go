@@ -122,7 +122,7 @@ func BenchmarkLauncherOverhead(b *testing.B) {
 		p, jobs = benchPlan(b, path, fmt.Sprintf("bd%d%x", i, time.Now().UnixNano()&0xffff))
 		b.StartTimer()
 		start = time.Now()
-		if err := replay.DirectRun(context.Background(), c, p, jobs); err != nil {
+		if err := replay.DirectRun(context.Background(), c, p, jobs, launcher.DefaultRegisterConcurrency); err != nil {
 			b.Fatalf("direct run: %v", err)
 		}
 		direct += time.Since(start)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner/catalog"
@@ -94,9 +95,14 @@ func MeasureLauncher(ctx context.Context, c *api.Client, p *plan.Plan, jobs []*a
 	})
 }
 
-// MeasureDirect submits the same jobs with DirectRun.
-func MeasureDirect(ctx context.Context, c *api.Client, p *plan.Plan, jobs []*api.Job, shape string) (Throughput, error) {
-	return measure(ctx, c, jobs, shape, "direct API", func() error { return DirectRun(ctx, c, p, jobs) })
+// MeasureDirect submits the same jobs with DirectRun, concurrency
+// registrations at a time.
+func MeasureDirect(ctx context.Context, c *api.Client, p *plan.Plan, jobs []*api.Job, shape string, concurrency int) (Throughput, error) {
+	via := "direct API"
+	if concurrency > 1 {
+		via = fmt.Sprintf("direct API, %d at once", concurrency)
+	}
+	return measure(ctx, c, jobs, shape, via, func() error { return DirectRun(ctx, c, p, jobs, concurrency) })
 }
 
 func measure(ctx context.Context, c *api.Client, jobs []*api.Job, shape, via string, run func() error) (Throughput, error) {
@@ -186,8 +192,12 @@ func cpuTime() time.Duration {
 // job once all the jobs of its upstream shards are complete, learning of
 // completions from one blocking query on the job list (each stub carries
 // its job's summary), with none of the launcher's event stream, progress,
-// locality or failure handling.
-func DirectRun(ctx context.Context, c *api.Client, p *plan.Plan, jobs []*api.Job) error {
+// locality or failure handling. The jobs that are ready together are
+// registered concurrency at a time (1: one after another, as a shell loop
+// of `nomad job run` would), so that the comparison with the launcher,
+// which registers a wave launcher.Options.RegisterConcurrency at a time,
+// measures the launcher's own overhead.
+func DirectRun(ctx context.Context, c *api.Client, p *plan.Plan, jobs []*api.Job, concurrency int) error {
 	jobOfShard := map[string]string{}
 	for _, s := range p.Shards {
 		jobOfShard[s.ID] = s.Job
@@ -206,14 +216,22 @@ func DirectRun(ctx context.Context, c *api.Client, p *plan.Plan, jobs []*api.Job
 	prefix = prefix[:strings.LastIndex(prefix, "-s")]
 	var index uint64
 	for len(done) < len(jobs) {
+		var eg errgroup.Group
+		eg.SetLimit(max(concurrency, 1))
 		for _, j := range jobs {
 			if submitted[*j.ID] || !allDone(deps[*j.ID], done) {
 				continue
 			}
-			if _, _, err := c.Jobs().Register(j, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
-				return fmt.Errorf("register %s: %w", *j.ID, err)
-			}
 			submitted[*j.ID] = true
+			eg.Go(func() error {
+				if _, _, err := c.Jobs().Register(j, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+					return fmt.Errorf("register %s: %w", *j.ID, err)
+				}
+				return nil
+			})
+		}
+		if err := eg.Wait(); err != nil {
+			return err
 		}
 		stubs, meta, err := c.Jobs().List((&api.QueryOptions{Prefix: prefix, WaitIndex: index, WaitTime: time.Minute}).WithContext(ctx))
 		if err != nil {

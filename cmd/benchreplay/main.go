@@ -27,6 +27,7 @@ import (
 
 	"github.com/shardwise/shardwise/bench/replay"
 	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/plan"
 )
@@ -39,7 +40,7 @@ const defaultTraces = "blast-chameleon-small-001,bacass-dirt02-001,montage-chame
 type config struct {
 	out, catPath, traceDir, traces, methods string
 	budget                                  float64
-	wide, chain                             int
+	wide, chain, directConcurrency          int
 	driver                                  string
 	args                                    []string
 }
@@ -54,6 +55,7 @@ func main() {
 	flag.Float64Var(&cf.budget, "budget", 45, "Simulated single-class makespan per trace in seconds; sets each trace's time scale.")
 	flag.IntVar(&cf.wide, "wide", 2000, "Shards of the wide launcher-scale graph (0 skips it).")
 	flag.IntVar(&cf.chain, "chain", 500, "Shards of the chain launcher-scale graph (0 skips it).")
+	flag.IntVar(&cf.directConcurrency, "direct-concurrency", launcher.DefaultRegisterConcurrency, "Registrations in flight at once of the direct API baseline (the launcher's default is the same).")
 	flag.StringVar(&cf.driver, "driver", "raw_exec", "Task driver of the replayed jobs.")
 	flag.Parse()
 	cf.args = os.Args[1:]
@@ -100,6 +102,9 @@ func run(cf config) error {
 		return err
 	}
 	for _, name := range strings.Split(cf.traces, ",") {
+		if name == "" {
+			continue // -trace "": launcher scale only
+		}
 		path := filepath.Join(cf.traceDir, name+".json")
 		scale, err := replay.ScaleFor(path, cat, plan.Method{Name: plan.MethodSingle}, cf.budget, dir)
 		if err != nil {
@@ -145,11 +150,12 @@ func scaleRuns(ctx context.Context, cf config, cat *catalog.Catalog, cl *cluster
 			if err != nil {
 				return err
 			}
-			measure := replay.MeasureLauncher
+			var t replay.Throughput
 			if via == "direct" {
-				measure = replay.MeasureDirect
+				t, err = replay.MeasureDirect(ctx, cl.Client(), p, jobs, sc.shape, cf.directConcurrency)
+			} else {
+				t, err = replay.MeasureLauncher(ctx, cl.Client(), p, jobs, sc.shape)
 			}
-			t, err := measure(ctx, cl.Client(), p, jobs, sc.shape)
 			if err != nil {
 				return err
 			}
