@@ -6,13 +6,18 @@ import (
 	"github.com/shardwise/shardwise/planner/place"
 )
 
-// event is a scheduled change: a shard finishing or a channel arriving.
+// event is a scheduled change: a shard finishing, a channel arriving, a
+// ready shard handed to the launcher's registrar, or a registration done.
 type event struct {
 	t    float64 // seconds
 	seq  uint64  // insertion order, to break ties deterministically
 	kind EventKind
-	idx  int // shard index for EventFinish, channel index for EventArrive
+	idx  int // channel index for EventArrive, else shard index
 }
+
+// eventHandOver is internal (never recorded): a ready shard reaches the
+// launcher's registrar after the launcher's reaction.
+const eventHandOver EventKind = "handover"
 
 // eventHeap orders events by time, then by insertion order.
 type eventHeap []event

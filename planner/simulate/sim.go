@@ -11,8 +11,12 @@ type EventKind string
 // Event kinds, in the order they happen to one shard.
 const (
 	// EventReady: the shard's upstream shards finished and its channels
-	// arrived; it joins its class's queue.
+	// arrived; it joins its class's queue (with Options.Dispatch: the
+	// launcher's, which registers it).
 	EventReady EventKind = "ready"
+	// EventRegistered: with Options.Dispatch, the shard's job was
+	// registered; it joins its class's queue.
+	EventRegistered EventKind = "registered"
 	// EventStart: the shard took an instance; start-up latency begins.
 	EventStart EventKind = "start"
 	// EventFinish: the shard finished and freed its instance.
@@ -54,6 +58,11 @@ type sim struct {
 	running [][]int
 	record  bool
 	log     []Event
+	// The launcher's registrar (Options.Dispatch): shards handed to it and
+	// waiting for a registration slot, and the registrations in flight.
+	dispatchModel Dispatch
+	registrar     readyQueue
+	registering   int
 }
 
 func newSim(m *model, record bool) *sim {
@@ -85,6 +94,7 @@ func (s *sim) run() error {
 			}
 		}
 	}
+	s.register(0)
 	s.dispatch(0)
 	for s.events.Len() > 0 {
 		t := s.events[0].t
@@ -93,6 +103,7 @@ func (s *sim) run() error {
 				return err
 			}
 		}
+		s.register(t)
 		s.dispatch(t)
 	}
 	if s.done != len(s.runs) {
@@ -109,6 +120,13 @@ func (s *sim) push(t float64, kind EventKind, idx int) {
 
 func (s *sim) apply(e event) error {
 	switch e.kind {
+	case eventHandOver:
+		heap.Push(&s.registrar, waiting{ready: s.runs[e.idx].ReadySeconds, shard: e.idx})
+		return nil
+	case EventRegistered:
+		s.registering--
+		s.queue(e.idx, e.t)
+		return nil
 	case EventFinish:
 		return s.finish(e.idx, e.t)
 	case EventArrive:
@@ -173,9 +191,33 @@ func (s *sim) ready(i int, t float64) error {
 		}
 	}
 	s.runs[i].ReadySeconds = t
-	heap.Push(&s.queues[s.m.class[i]], waiting{ready: t, shard: i})
 	s.note(t, EventReady, i, "", -1)
+	if s.dispatchModel.zero() {
+		s.queue(i, t)
+		return nil
+	}
+	s.push(t+s.dispatchModel.ReactionSeconds, eventHandOver, i)
 	return nil
+}
+
+// queue puts registered shard i in its class's queue at time t.
+func (s *sim) queue(i int, t float64) {
+	s.runs[i].RegisteredSeconds = t
+	heap.Push(&s.queues[s.m.class[i]], waiting{ready: t, shard: i})
+	if !s.dispatchModel.zero() {
+		s.note(t, EventRegistered, i, "", -1)
+	}
+}
+
+// register starts the registrations the registrar has room for at time t,
+// in place.DispatchBefore order.
+func (s *sim) register(t float64) {
+	limit := s.dispatchModel.RegisterConcurrency
+	for s.registrar.Len() > 0 && (limit <= 0 || s.registering < limit) {
+		w := heap.Pop(&s.registrar).(waiting)
+		s.registering++
+		s.push(t+s.dispatchModel.RegisterSeconds, EventRegistered, w.shard)
+	}
 }
 
 // dispatch starts queued shards on free instances, class by class.

@@ -31,8 +31,52 @@ type Options struct {
 	// classes their ends have when the transfer starts (the consumer's
 	// planned class, if it has not been bound yet).
 	Binder Binder
+	// Dispatch models the launcher between a shard's being ready and its
+	// job's being registered with Nomad (see Dispatch). The zero value
+	// registers at once: a ready shard joins its class's queue the moment
+	// it is ready.
+	Dispatch Dispatch
 	// RecordEvents asks Run to return every event in Result.Events.
 	RecordEvents bool
+}
+
+// Dispatch is the launcher's part of a shard's way from ready to placed,
+// measured apart from the class's start-up (catalog.Class.Startup, the
+// allocation's placed -> running) because the two are paid differently:
+// every shard pays the launcher's reaction and its registration, which
+// hold no instance, while a shard whose class is full when its job is
+// registered waits in Nomad's queue and, placed the moment a slot frees,
+// pays only the start-up there. A shard that becomes ready at r is handed
+// to the registrar at r + ReactionSeconds; the registrar registers jobs
+// in place.DispatchBefore order (ready time, then plan order), at most
+// RegisterConcurrency at a time, each taking RegisterSeconds; a
+// registered shard joins its class's queue (ordered by registration time,
+// then plan order) and holds an instance from its placement for its
+// class's start-up plus its runtime. docs/simulator.md says how the
+// values are estimated from a real run's Nomad timestamps.
+type Dispatch struct {
+	// ReactionSeconds is the launcher's reaction: from a shard's last
+	// upstream finish to the launcher's starting its registration
+	// (event delivery and the launcher's own work), in seconds.
+	ReactionSeconds float64
+	// RegisterSeconds is one job registration's duration (Nomad's write
+	// and evaluation), in seconds.
+	RegisterSeconds float64
+	// RegisterConcurrency is how many registrations are in flight at once
+	// (launcher.Options.RegisterConcurrency); 0 or less means no bound.
+	RegisterConcurrency int
+}
+
+// zero reports whether d registers every ready shard at once.
+func (d Dispatch) zero() bool { return d.ReactionSeconds == 0 && d.RegisterSeconds == 0 }
+
+func (d Dispatch) check() error {
+	for _, v := range []float64{d.ReactionSeconds, d.RegisterSeconds} {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: dispatch %+v: times must be finite and >= 0", ErrInvalid, d)
+		}
+	}
+	return nil
 }
 
 // Result is the outcome of one simulated run.
@@ -66,6 +110,11 @@ type ShardRun struct {
 	// ReadySeconds is when the shard's upstream shards had finished and its
 	// input channels had arrived.
 	ReadySeconds float64
+	// RegisteredSeconds is when its job was registered and it joined its
+	// class's queue: ReadySeconds plus the launcher's reaction and
+	// registration (Options.Dispatch); ReadySeconds without a dispatch
+	// model.
+	RegisteredSeconds float64
 	// StartSeconds is when the shard took its instance (the allocation was
 	// placed); start-up latency begins here.
 	StartSeconds float64
@@ -150,11 +199,15 @@ func Run(p *plan.Plan, cat *catalog.Catalog, opts Options) (*Result, error) {
 	if opts.Noise < 0 || math.IsNaN(opts.Noise) || math.IsInf(opts.Noise, 0) {
 		return nil, fmt.Errorf("%w: noise %v: want a finite value >= 0", ErrInvalid, opts.Noise)
 	}
+	if err := opts.Dispatch.check(); err != nil {
+		return nil, err
+	}
 	m, err := newModel(p, cat, opts)
 	if err != nil {
 		return nil, err
 	}
 	s := newSim(m, opts.RecordEvents)
+	s.dispatchModel = opts.Dispatch
 	if err := s.run(); err != nil {
 		return nil, err
 	}

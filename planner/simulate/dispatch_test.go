@@ -1,0 +1,95 @@
+package simulate
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/shardwise/shardwise/planner/plan"
+)
+
+// TestDispatchHandComputed plays one plan with and without the
+// launcher's dispatch model. Class "one" has one instance and a 1 s
+// start-up; s1 (4 s) and s2 (2 s) are roots, s3 (1 s) follows s1.
+//
+// Without a dispatch model: s1 0-5, s2 5-8 (ahead of s3, ready at 0), s3
+// 8-10.
+//
+// With reaction 0.5 s, registration 1 s, one at a time: s1 and s2 reach
+// the registrar at 0.5; s1 is registered at 1.5 and placed at once
+// (1.5-6.5); s2 is registered at 2.5 and waits in the queue, holding no
+// instance, until s1 frees it: placed at 6.5, it pays only the start-up
+// there (6.5-9.5). s3 is ready at 6.5, registered at 8 and placed at 9.5
+// (9.5-11.5). With two registrations at once s2 is registered at 1.5
+// too, which changes nothing else here.
+func TestDispatchHandComputed(t *testing.T) {
+	p := &plan.Plan{Shards: []*plan.Shard{sh("s1", "one", 4), sh("s2", "one", 2), sh("s3", "one", 1, "s1")}}
+	c := cat(class("one", 1, 1e9, time.Second))
+
+	r := mustRun(t, p, c, Options{})
+	check(t, r, 10, map[string]want{"s1": {0, 0, 5}, "s2": {0, 5, 8}, "s3": {0, 8, 10}})
+	if got := r.Shard("s3").RegisteredSeconds; got != 5 {
+		t.Errorf("without dispatch: s3 registered at %v s, want 5 s (when ready)", got)
+	}
+
+	d := Dispatch{ReactionSeconds: 0.5, RegisterSeconds: 1, RegisterConcurrency: 1}
+	r = mustRun(t, p, c, Options{Dispatch: d, RecordEvents: true})
+	check(t, r, 11.5, map[string]want{"s1": {0, 1.5, 6.5}, "s2": {0, 6.5, 9.5}, "s3": {0, 9.5, 11.5}})
+	for id, w := range map[string][2]float64{"s1": {0, 1.5}, "s2": {0, 2.5}, "s3": {6.5, 8}} {
+		s := r.Shard(id)
+		if s.ReadySeconds != w[0] || s.RegisteredSeconds != w[1] {
+			t.Errorf("%s: ready %v, registered %v; want %v, %v", id, s.ReadySeconds, s.RegisteredSeconds, w[0], w[1])
+		}
+	}
+	if got := r.Shard("s2").StartupSeconds; got != 1 {
+		t.Errorf("queued s2 paid %v s of start-up, want the class's 1 s", got)
+	}
+	var kinds []EventKind
+	for _, e := range r.Events {
+		if e.Shard == "s3" {
+			kinds = append(kinds, e.Kind)
+		}
+	}
+	if want := []EventKind{EventReady, EventRegistered, EventStart, EventFinish}; !equalKinds(kinds, want) {
+		t.Errorf("events of s3 %v, want %v", kinds, want)
+	}
+
+	d.RegisterConcurrency = 2
+	r = mustRun(t, p, c, Options{Dispatch: d})
+	check(t, r, 11.5, map[string]want{"s1": {0, 1.5, 6.5}, "s2": {0, 6.5, 9.5}, "s3": {0, 9.5, 11.5}})
+	if got := r.Shard("s2").RegisteredSeconds; got != 1.5 {
+		t.Errorf("two at once: s2 registered at %v s, want 1.5 s", got)
+	}
+
+	if _, err := Run(p, c, Options{Dispatch: Dispatch{RegisterSeconds: -1}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("negative registration time: err %v, want ErrInvalid", err)
+	}
+}
+
+// TestDispatchRegistersAWaveInPlanOrder checks the registrar's bound: six
+// roots of 1 s on six instances, registered two at a time at 1 s each,
+// are placed in pairs at 1, 2 and 3 s, in plan order, each pair on the
+// instances the one before has just freed (0 and 1).
+func TestDispatchRegistersAWaveInPlanOrder(t *testing.T) {
+	var shards []*plan.Shard
+	for _, id := range []string{"a", "b", "c", "d", "e", "f"} {
+		shards = append(shards, sh(id, "six", 1))
+	}
+	r := mustRun(t, &plan.Plan{Shards: shards}, cat(class("six", 6, 1e9, 0)),
+		Options{Dispatch: Dispatch{RegisterSeconds: 1, RegisterConcurrency: 2}})
+	check(t, r, 4, map[string]want{
+		"a": {0, 1, 2}, "b": {1, 1, 2}, "c": {0, 2, 3}, "d": {1, 2, 3}, "e": {0, 3, 4}, "f": {1, 3, 4},
+	})
+}
+
+func equalKinds(a, b []EventKind) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
