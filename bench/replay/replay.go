@@ -145,24 +145,27 @@ type Run struct {
 	ActualSeconds float64
 	// Wall is the launcher's whole run, planning excluded.
 	Wall time.Duration
+	// plan is what ran, kept for a calibrated simulation.
+	plan *plan.Plan
 }
 
-// Execute launches p's jobs for tr through the launcher on c and reads
-// back every shard's timestamps.
-func Execute(ctx context.Context, c *api.Client, tr *Trace, cat *catalog.Catalog, p *plan.Plan, sim *simulate.Result, driver string) (*Run, error) {
+// Execute launches p's jobs for tr through the launcher on c, concurrency
+// registrations at a time (0: the launcher's default), and reads back
+// every shard's timestamps.
+func Execute(ctx context.Context, c *api.Client, tr *Trace, cat *catalog.Catalog, p *plan.Plan, sim *simulate.Result, driver string, concurrency int) (*Run, error) {
 	jobs, err := nomadjob.Jobs(p, tr.Graph, cat, nomadjob.Options{Driver: driver})
 	if err != nil {
 		return nil, fmt.Errorf("%s: jobs: %w", tr.Name, err)
 	}
 	start := time.Now()
-	rep, err := (&launcher.Launcher{Client: c}).Run(ctx, p, jobs, launcher.Options{})
+	rep, err := (&launcher.Launcher{Client: c}).Run(ctx, p, jobs, launcher.Options{RegisterConcurrency: concurrency})
 	if err != nil {
 		return nil, fmt.Errorf("%s: run: %w", tr.Name, err)
 	}
 	if rep.Failure != nil {
 		return nil, fmt.Errorf("%s: run failed: shard %s", tr.Name, rep.Failure.Shard)
 	}
-	r := &Run{Trace: tr.Name, RunID: p.Run, Wall: time.Since(start), PredictedSeconds: p.MakespanSeconds, SimulatedSeconds: sim.MakespanSeconds}
+	r := &Run{Trace: tr.Name, RunID: p.Run, Wall: time.Since(start), PredictedSeconds: p.MakespanSeconds, SimulatedSeconds: sim.MakespanSeconds, plan: p}
 	if p.Method != "" {
 		r.Method = p.Method
 	} else {
@@ -277,29 +280,6 @@ func (r *Run) Phases() Phases {
 		}
 	}
 	return Phases{Place: Median(place), Start: Median(start), React: Median(react), Startup: Median(startup)}
-}
-
-// StartupByClass returns, per class, the time from each shard's being
-// ready (its last upstream shard complete, else its registration) to its
-// task running, over the shards Nomad placed within a second of their
-// registration (the others waited for capacity, which the simulator
-// models apart): what the catalog's start-up stands for, the launcher's
-// reaction included.
-func StartupByClass(runs []*Run) map[string][]float64 {
-	out := map[string][]float64{}
-	for _, r := range runs {
-		for _, s := range r.Shards {
-			if s.Placed-s.Registered >= 1 {
-				continue
-			}
-			ready := s.Registered
-			if s.UpstreamDone > 0 {
-				ready = s.UpstreamDone
-			}
-			out[s.Class] = append(out[s.Class], s.Running-ready)
-		}
-	}
-	return out
 }
 
 // Median of xs (predict.Quantile at 0.5: the mean of the middle two

@@ -41,6 +41,7 @@ type config struct {
 	out, catPath, traceDir, traces, methods string
 	budget                                  float64
 	wide, chain, directConcurrency          int
+	concurrency                             int
 	driver                                  string
 	args                                    []string
 }
@@ -55,6 +56,7 @@ func main() {
 	flag.Float64Var(&cf.budget, "budget", 45, "Simulated single-class makespan per trace in seconds; sets each trace's time scale.")
 	flag.IntVar(&cf.wide, "wide", 2000, "Shards of the wide launcher-scale graph (0 skips it).")
 	flag.IntVar(&cf.chain, "chain", 500, "Shards of the chain launcher-scale graph (0 skips it).")
+	flag.IntVar(&cf.concurrency, "register-concurrency", launcher.DefaultRegisterConcurrency, "The launcher's registrations in flight at once (launcher.Options.RegisterConcurrency), for the replayed traces.")
 	flag.IntVar(&cf.directConcurrency, "direct-concurrency", launcher.DefaultRegisterConcurrency, "Registrations in flight at once of the direct API baseline (the launcher's default is the same).")
 	flag.StringVar(&cf.driver, "driver", "raw_exec", "Task driver of the replayed jobs.")
 	flag.Parse()
@@ -121,11 +123,16 @@ func run(cf config) error {
 				return err
 			}
 			logf("%s at %g: %s, %d shards, simulated %.1f s", tr.Name, scale, m, len(p.Shards), sim.MakespanSeconds)
-			r, err := replay.Execute(ctx, cl.Client(), tr, cat, p, sim, cf.driver)
+			r, err := replay.Execute(ctx, cl.Client(), tr, cat, p, sim, cf.driver, cf.concurrency)
 			if err != nil {
 				return err
 			}
-			logf("  actual %.1f s (%.2fx simulated), %d allocations", r.ActualSeconds, r.ActualSeconds/r.SimulatedSeconds, r.Allocations)
+			own, err := replay.Calibrate([]*replay.Run{r}, cf.concurrency).Simulate(r, cat)
+			if err != nil {
+				return err
+			}
+			logf("  actual %.1f s (%.2fx simulated, %.2fx calibrated on the run), %d allocations; %s", r.ActualSeconds, r.ActualSeconds/r.SimulatedSeconds,
+				r.ActualSeconds/own, r.Allocations, replay.Calibrate([]*replay.Run{r}, cf.concurrency))
 			rep.runs = append(rep.runs, r)
 			if err := save(); err != nil {
 				return err

@@ -1,0 +1,125 @@
+package replay
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/simulate"
+)
+
+// Calibration is the simulator's dispatch model and the classes' start-up
+// latencies, estimated from real runs' Nomad timestamps (Calibrate).
+type Calibration struct {
+	// Dispatch is the launcher's reaction and registration time, with the
+	// launcher's registration concurrency.
+	Dispatch simulate.Dispatch
+	// Startup is each class's median placed -> running, in seconds.
+	Startup map[string]float64
+	// Shards is how many shards the estimates come from; Waves how many
+	// registration waves (shards ready at the same instant) the dispatch
+	// fit saw.
+	Shards, Waves int
+}
+
+// Calibrate estimates the dispatch model and the start-up latencies from
+// runs, for a launcher that registers concurrency jobs at once:
+//
+//   - Startup of a class: the median over its shards of placed -> running
+//     (allocation CreateTime -> first task StartedAt), queued or not: a
+//     queued allocation is created when a slot frees, so what follows is
+//     the start alone.
+//   - Reaction and registration: the shards that became ready together (a
+//     wave: equal last-upstream completion) are registered in waves of
+//     concurrency, so the j-th of a wave (0-based, in registration order)
+//     is registered reaction + (floor(j/concurrency)+1) x registration
+//     after it was ready. Ordinary least squares of ready -> registered
+//     on floor(j/concurrency)+1 over every non-root shard gives the
+//     registration time (slope) and the reaction (intercept); both are
+//     clamped at 0. Roots are left out: their readiness (the launcher's
+//     start) is not in Nomad's timestamps. With a single position the
+//     slope is undetermined: registration is then 0 and the reaction the
+//     median delay.
+func Calibrate(runs []*Run, concurrency int) Calibration {
+	if concurrency <= 0 {
+		concurrency = launcher.DefaultRegisterConcurrency
+	}
+	cal := Calibration{Startup: map[string]float64{}, Dispatch: simulate.Dispatch{RegisterConcurrency: concurrency}}
+	starts := map[string][]float64{}
+	var xs, ys []float64
+	for _, r := range runs {
+		waves := map[float64][]Shard{}
+		for _, s := range r.Shards {
+			starts[s.Class] = append(starts[s.Class], s.Running-s.Placed)
+			cal.Shards++
+			if s.UpstreamDone > 0 {
+				waves[s.UpstreamDone] = append(waves[s.UpstreamDone], s)
+			}
+		}
+		cal.Waves += len(waves)
+		for ready, w := range waves {
+			sort.SliceStable(w, func(a, b int) bool { return w[a].Registered < w[b].Registered })
+			for j, s := range w {
+				xs = append(xs, float64(j/concurrency+1))
+				ys = append(ys, s.Registered-ready)
+			}
+		}
+	}
+	for cl, v := range starts {
+		cal.Startup[cl] = Median(v)
+	}
+	if len(xs) == 0 {
+		return cal
+	}
+	if slices.Min(xs) == slices.Max(xs) {
+		cal.Dispatch.ReactionSeconds = math.Max(0, Median(ys))
+		return cal
+	}
+	alpha, beta := stat.LinearRegression(xs, ys, nil, false)
+	cal.Dispatch.RegisterSeconds = math.Max(0, beta)
+	cal.Dispatch.ReactionSeconds = math.Max(0, alpha)
+	return cal
+}
+
+// Catalog returns cat with each class's start-up set to the calibrated
+// one (classes without a measurement keep theirs).
+func (c Calibration) Catalog(cat *catalog.Catalog) *catalog.Catalog {
+	out := cat.Clone()
+	for _, cl := range out.Classes {
+		if s, ok := c.Startup[cl.Name]; ok {
+			cl.Startup = time.Duration(s * float64(time.Second))
+		}
+	}
+	return out
+}
+
+// Simulate plays r's plan with the calibrated model and returns its
+// makespan counted as ActualSeconds is: from the first job's
+// registration (the simulated shards' earliest RegisteredSeconds) to the
+// last finish.
+func (c Calibration) Simulate(r *Run, cat *catalog.Catalog) (float64, error) {
+	if r.plan == nil {
+		return 0, fmt.Errorf("run %s of %s: no plan kept", r.Method, r.Trace)
+	}
+	res, err := simulate.Run(r.plan, c.Catalog(cat), simulate.Options{Dispatch: c.Dispatch})
+	if err != nil {
+		return 0, fmt.Errorf("%s %s: simulate calibrated: %w", r.Trace, r.Method, err)
+	}
+	first := math.Inf(1)
+	for _, s := range res.Shards {
+		first = math.Min(first, s.RegisteredSeconds)
+	}
+	return res.MakespanSeconds - first, nil
+}
+
+// String is the calibration in words, for logs.
+func (c Calibration) String() string {
+	return fmt.Sprintf("reaction %.2f s, registration %.2f s (%d at once), start-up %v, from %d shards in %d waves",
+		c.Dispatch.ReactionSeconds, c.Dispatch.RegisterSeconds, c.Dispatch.RegisterConcurrency, c.Startup, c.Shards, c.Waves)
+}

@@ -1,0 +1,62 @@
+package replay
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/plan"
+)
+
+// TestCalibrateHandComputed fits a run whose timestamps follow the model
+// exactly: reaction 0.5 s, registration 1 s, two at once. A wave of four
+// shards ready at 10 s is registered at 11.5, 11.5, 12.5 and 12.5 s; one
+// ready at 20 s at 21.5 s; roots (no upstream) are left out of the fit.
+// Class a starts in 1, 1 and 2 s (median 1), class b in 3 s.
+func TestCalibrateHandComputed(t *testing.T) {
+	r := &Run{Shards: []Shard{
+		{Class: "a", Registered: 0, Placed: 0, Running: 1},
+		{Class: "a", Registered: 11.5, Placed: 11.5, Running: 12.5, UpstreamDone: 10},
+		{Class: "b", Registered: 12.5, Placed: 14, Running: 17, UpstreamDone: 10},
+		{Class: "a", Registered: 12.5, Placed: 30, Running: 32, UpstreamDone: 10},
+		{Class: "b", Registered: 11.5, Placed: 11.5, Running: 14.5, UpstreamDone: 10},
+		{Class: "b", Registered: 21.5, Placed: 21.5, Running: 24.5, UpstreamDone: 20},
+	}}
+	cal := Calibrate([]*Run{r}, 2)
+	d := cal.Dispatch
+	if math.Abs(d.ReactionSeconds-0.5) > 1e-9 || math.Abs(d.RegisterSeconds-1) > 1e-9 || d.RegisterConcurrency != 2 {
+		t.Errorf("dispatch %+v, want reaction 0.5 s, registration 1 s, 2 at once", d)
+	}
+	if cal.Startup["a"] != 1 || cal.Startup["b"] != 3 || cal.Shards != 6 || cal.Waves != 2 {
+		t.Errorf("start-ups %v, %d shards, %d waves; want a 1 s, b 3 s, 6, 2", cal.Startup, cal.Shards, cal.Waves)
+	}
+	// A single wave position leaves the slope undetermined.
+	one := Calibrate([]*Run{{Shards: []Shard{{Class: "a", Registered: 3, Placed: 3, Running: 4, UpstreamDone: 1}}}}, 8)
+	if one.Dispatch.ReactionSeconds != 2 || one.Dispatch.RegisterSeconds != 0 {
+		t.Errorf("one shard: %+v, want reaction 2 s, registration 0", one.Dispatch)
+	}
+}
+
+// TestCalibratedSimulationHandComputed plays a two-shard chain on one
+// instance with the calibrated start-up (1 s instead of the catalog's 5 s)
+// and dispatch (reaction 0.5 s, registration 1 s): s1 is registered and
+// placed at 1.5 s and ends at 4.5 s; s2, ready then, is registered at 6 s
+// and ends at 8 s; counted from the first registration, 6.5 s.
+func TestCalibratedSimulationHandComputed(t *testing.T) {
+	s1 := &plan.Shard{ID: "s1", Class: "one", Tasks: []string{"t1"}, RuntimeSeconds: plan.Estimate{Value: 2}}
+	s2 := &plan.Shard{ID: "s2", Class: "one", Tasks: []string{"t2"}, RuntimeSeconds: plan.Estimate{Value: 1}, Upstream: []string{"s1"}}
+	cat := &catalog.Catalog{Classes: []*catalog.Class{{Name: "one", Instances: 1, Startup: 5 * time.Second}}}
+	cal := Calibration{Startup: map[string]float64{"one": 1}}
+	cal.Dispatch.ReactionSeconds, cal.Dispatch.RegisterSeconds, cal.Dispatch.RegisterConcurrency = 0.5, 1, 2
+	got, err := cal.Simulate(&Run{plan: &plan.Plan{Shards: []*plan.Shard{s1, s2}}}, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 6.5 {
+		t.Errorf("calibrated makespan %v s, want 6.5 s", got)
+	}
+	if cat.Classes[0].Startup != 5*time.Second {
+		t.Error("Simulate changed the catalog")
+	}
+}
