@@ -654,3 +654,44 @@ func TestBatchDeterministic(t *testing.T) {
 	}
 	checkPlan(t, g, cat, a)
 }
+
+// TestBatchRuntimeIsItsTasksSum checks that a batch is predicted from its
+// own tasks: siblings x0..x9 predicted 1..10 s on class N and twice that
+// on class S; every shard's runtime is the sum of its members' runtimes
+// on its class (the tasks run one after another in its one allocation,
+// translator/nomadjob), so batches of equally many tasks differ.
+func TestBatchRuntimeIsItsTasksSum(t *testing.T) {
+	f := newFixture(cls("N", 2, inf, 5), cls("S", 2, inf, 5))
+	f.task("src", graph.KindCPU, 1, 2)
+	f.task("sink", graph.KindCPU, 1, 2)
+	for i := range 10 {
+		name := fmt.Sprintf("x%d", i)
+		f.task(name, graph.KindCPU, float64(i+1), float64(2*(i+1)))
+		f.edge("src", name, 0)
+		f.edge(name, "sink", 0)
+	}
+	p := f.build(t, Options{})
+	if p.Stats.BatchedTasks == 0 {
+		t.Fatalf("no batch: stats %+v", p.Stats)
+	}
+	sums := map[float64]bool{}
+	for _, s := range p.Shards {
+		c := 0
+		if s.Class == "S" {
+			c = 1
+		}
+		want := 0.0
+		for _, task := range s.Tasks {
+			want += f.rt[task][c]
+		}
+		if !approx(s.RuntimeSeconds.Value, want) {
+			t.Errorf("shard %s (%v on %s): runtime %g s, want the sum of its tasks' %g s", s.ID, s.Tasks, s.Class, s.RuntimeSeconds.Value, want)
+		}
+		if len(s.Tasks) > 1 {
+			sums[s.RuntimeSeconds.Value] = true
+		}
+	}
+	if len(sums) < 2 {
+		t.Errorf("every batch predicted alike: %v", sums)
+	}
+}
