@@ -145,8 +145,24 @@ type Run struct {
 	ActualSeconds float64
 	// Wall is the launcher's whole run, planning excluded.
 	Wall time.Duration
+	// Load is the host's 1-minute load average when the run ended.
+	Load float64
 	// plan is what ran, kept for a calibrated simulation.
 	plan *plan.Plan
+}
+
+// LoadAverage is the host's 1-minute load average (/proc/loadavg), NaN
+// where it cannot be read.
+func LoadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return math.NaN()
+	}
+	var l float64
+	if _, err := fmt.Sscan(string(b), &l); err != nil {
+		return math.NaN()
+	}
+	return l
 }
 
 // Execute launches p's jobs for tr through the launcher on c, concurrency
@@ -165,7 +181,7 @@ func Execute(ctx context.Context, c *api.Client, tr *Trace, cat *catalog.Catalog
 	if rep.Failure != nil {
 		return nil, fmt.Errorf("%s: run failed: shard %s", tr.Name, rep.Failure.Shard)
 	}
-	r := &Run{Trace: tr.Name, RunID: p.Run, Wall: time.Since(start), PredictedSeconds: p.MakespanSeconds, SimulatedSeconds: sim.MakespanSeconds, plan: p}
+	r := &Run{Trace: tr.Name, RunID: p.Run, Wall: time.Since(start), PredictedSeconds: p.MakespanSeconds, SimulatedSeconds: sim.MakespanSeconds, plan: p, Load: LoadAverage()}
 	if p.Method != "" {
 		r.Method = p.Method
 	} else {

@@ -79,6 +79,8 @@ type Throughput struct {
 	// run; PeakHeapMiB its largest Go heap in use, sampled every 100 ms.
 	CPU         time.Duration
 	PeakHeapMiB float64
+	// Load is the host's 1-minute load average when the run ended.
+	Load float64
 }
 
 // PerShard is the wall time per shard.
@@ -132,6 +134,7 @@ func measure(ctx context.Context, c *api.Client, jobs []*api.Job, shape, via str
 	err := run()
 	t.Wall = time.Since(start)
 	t.CPU = cpuTime() - cpu0
+	t.Load = LoadAverage()
 	close(stop)
 	<-done
 	t.PeakHeapMiB = float64(peak.Load()) / (1 << 20)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shardwise/shardwise/bench/replay"
 	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/plan"
 )
@@ -76,16 +77,16 @@ func (r *report) runsOf(trace string) map[string]*replay.Run {
 func (r *report) makespans(p func(string, ...any)) {
 	p("## Makespan per method\n\n")
 	p("Simulated: the plan on the catalog as planned; calibrated (own run): with the start-ups and dispatch model fitted to that run's Nomad timestamps; calibrated (other traces): fitted to the runs of the other traces only, a prediction of this run (see Calibration below).\n\n")
-	p("| trace | tasks | time scale | method | shards | allocations | predicted (s) | simulated (s) | actual (s) | actual / simulated | calibrated, own run (s) | actual / calibrated | calibrated, other traces (s) | actual / calibrated |\n")
-	p("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| trace | tasks | time scale | method | shards | allocations | load | predicted (s) | simulated (s) | actual (s) | actual / simulated | calibrated, own run (s) | actual / calibrated | calibrated, other traces (s) | actual / calibrated |\n")
+	p("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, tr := range r.traces {
 		for _, run := range r.runs {
 			if run.Trace != tr.Name {
 				continue
 			}
 			own, other := r.calibrated(run)
-			p("| %s | %d | %g | %s | %d | %d | %.1f | %.1f | %.1f | %.2f | %s | %s | %s | %s |\n", tr.Name, len(tr.Graph.Tasks), tr.TimeScale,
-				run.Method, len(run.Shards), run.Allocations, run.PredictedSeconds, run.SimulatedSeconds, run.ActualSeconds,
+			p("| %s | %d | %g | %s | %d | %d | %.0f | %.1f | %.1f | %.1f | %.2f | %s | %s | %s | %s |\n", tr.Name, len(tr.Graph.Tasks), tr.TimeScale,
+				run.Method, len(run.Shards), run.Allocations, run.Load, run.PredictedSeconds, run.SimulatedSeconds, run.ActualSeconds,
 				run.ActualSeconds/run.SimulatedSeconds, secs(own), ratio(run.ActualSeconds, own), secs(other), ratio(run.ActualSeconds, other))
 		}
 	}
@@ -226,11 +227,11 @@ func (r *report) scaleTable(p func(string, ...any)) {
 		return
 	}
 	p("## Launcher scale\n\n")
-	p("Trivial shards (`/bin/true`, one task each, no fusion or batching), submitted by the launcher and, in the same run on the same cluster, by `replay.DirectRun` (register each job once its upstream jobs are complete, learnt from one blocking query on the job list).\n\n")
-	p("| graph | via | shards | wall (s) | per shard (ms) | registered per s | completed per s | submitter CPU (s) | peak Go heap (MiB) |\n")
-	p("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("Trivial shards (`/bin/true`, one task each, no fusion or batching), submitted by the launcher (default options: %d registrations at once) and, in the same run on the same cluster, by `replay.DirectRun` (register each job once its upstream jobs are complete, learnt from one blocking query on the job list; the jobs ready together %d at once).\n\n", launcher.DefaultRegisterConcurrency, r.cf.directConcurrency)
+	p("| graph | via | shards | load | wall (s) | per shard (ms) | registered per s | completed per s | submitter CPU (s) | peak Go heap (MiB) |\n")
+	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, t := range r.scale {
-		p("| %s | %s | %d | %.1f | %.0f | %.2f | %.2f | %.2f | %.1f |\n", t.Shape, t.Via, t.Shards, t.Wall.Seconds(),
+		p("| %s | %s | %d | %.0f | %.1f | %.0f | %.2f | %.2f | %.2f | %.1f |\n", t.Shape, t.Via, t.Shards, t.Load, t.Wall.Seconds(),
 			float64(t.PerShard().Microseconds())/1000, t.RegisteredPerSecond, t.CompletedPerSecond, t.CPU.Seconds(), t.PeakHeapMiB)
 	}
 	for i := 0; i+1 < len(r.scale); i += 2 {
