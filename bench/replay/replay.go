@@ -279,15 +279,19 @@ func purge(c *api.Client, jobs []*api.Job) {
 
 // Phase medians of a run, seconds: registered -> placed, placed ->
 // running, upstream complete -> registered (the launcher's reaction), and
-// registered -> running (what the catalog's start-up models).
+// registered -> running; Runtime is the median over shards of running ->
+// complete over the plan's predicted runtime.
 type Phases struct {
-	Place, Start, React, Startup float64
+	Place, Start, React, Startup, Runtime float64
 }
 
 // Phases returns the medians over the run's shards.
 func (r *Run) Phases() Phases {
-	var place, start, react, startup []float64
+	var place, start, react, startup, runtime []float64
 	for _, s := range r.Shards {
+		if s.Predicted > 0 {
+			runtime = append(runtime, (s.Complete-s.Running)/s.Predicted)
+		}
 		place = append(place, s.Placed-s.Registered)
 		start = append(start, s.Running-s.Placed)
 		startup = append(startup, s.Running-s.Registered)
@@ -295,7 +299,7 @@ func (r *Run) Phases() Phases {
 			react = append(react, s.Registered-s.UpstreamDone)
 		}
 	}
-	return Phases{Place: Median(place), Start: Median(start), React: Median(react), Startup: Median(startup)}
+	return Phases{Place: Median(place), Start: Median(start), React: Median(react), Startup: Median(startup), Runtime: Median(runtime)}
 }
 
 // Median of xs (predict.Quantile at 0.5: the mean of the middle two

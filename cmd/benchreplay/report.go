@@ -187,12 +187,12 @@ func (r *report) goals(p func(string, ...any)) {
 func (r *report) overheads(p func(string, ...any)) {
 	p("## Nomad overhead per shard (medians, from Nomad's timestamps)\n\n")
 	p("Registered is the job's `SubmitTime`, placed the allocation's `CreateTime`, running and complete the task states' `StartedAt` and `FinishedAt`; the launcher's reaction is from the last upstream shard's completion to the job's registration.\n\n")
-	p("| trace | method | registered -> placed (s) | placed -> running (s) | registered -> running (s) | upstream complete -> registered (s) | shards completed per second |\n")
-	p("|---|---|---:|---:|---:|---:|---:|\n")
+	p("| trace | method | registered -> placed (s) | placed -> running (s) | registered -> running (s) | upstream complete -> registered (s) | running -> complete / predicted | shards completed per second |\n")
+	p("|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, run := range r.runs {
 		ph := run.Phases()
-		p("| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", run.Trace, run.Method, ph.Place, ph.Start, ph.Startup, ph.React,
-			float64(len(run.Shards))/run.ActualSeconds)
+		p("| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", run.Trace, run.Method, ph.Place, ph.Start, ph.Startup, ph.React,
+			ph.Runtime, float64(len(run.Shards))/run.ActualSeconds)
 	}
 	p("\n")
 }
