@@ -72,7 +72,7 @@ func waveGraph(width int) string {
 // TestLauncherRegistersAWaveConcurrently runs a wave of 16 ready shards
 // and a shard that depends on all of them on the real cluster, through a
 // client whose transport counts job registrations in flight (each held
-// 300 ms), with Options.RegisterConcurrency 6: the wave's registrations
+// 1 s), with Options.RegisterConcurrency 6: the wave's registrations
 // overlap up to exactly 6 at once, every shard completes, and the joining
 // shard starts only after all 16 finished.
 func TestLauncherRegistersAWaveConcurrently(t *testing.T) {
@@ -109,7 +109,7 @@ func TestLauncherRegistersAWaveConcurrently(t *testing.T) {
 	t.Cleanup(func() { purge(cl.Client(), jobs) })
 
 	hc := cleanhttp.DefaultPooledClient()
-	rc := &registerCounter{next: hc.Transport, delay: 300 * time.Millisecond}
+	rc := &registerCounter{next: hc.Transport, delay: time.Second}
 	hc.Transport = rc
 	c, err := api.NewClient(&api.Config{Address: cl.NomadAddr(), HttpClient: hc})
 	if err != nil {
