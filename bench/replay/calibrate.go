@@ -11,6 +11,7 @@ import (
 
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/simulate"
 )
 
@@ -22,6 +23,12 @@ type Calibration struct {
 	Dispatch simulate.Dispatch
 	// Startup is each class's median placed -> running, in seconds.
 	Startup map[string]float64
+	// TaskSeconds is what each replayed task took beyond its prediction,
+	// in seconds: the median over shards of (running -> complete minus
+	// the predicted runtime) per task. It holds the start of every task's
+	// shell in the allocation (a shard's tasks run one after another)
+	// under the host's load, and any bias of the predictions.
+	TaskSeconds float64
 	// Shards is how many shards the estimates come from; Waves how many
 	// registration waves (shards ready at the same instant) the dispatch
 	// fit saw.
@@ -31,6 +38,8 @@ type Calibration struct {
 // Calibrate estimates the dispatch model and the start-up latencies from
 // runs, for a launcher that registers concurrency jobs at once:
 //
+//   - TaskSeconds: the median over shards of running -> complete minus
+//     the plan's predicted runtime, per task of the shard.
 //   - Startup of a class: the median over its shards of placed -> running
 //     (allocation CreateTime -> first task StartedAt), queued or not: a
 //     queued allocation is created when a slot frees, so what follows is
@@ -52,11 +61,14 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 	}
 	cal := Calibration{Startup: map[string]float64{}, Dispatch: simulate.Dispatch{RegisterConcurrency: concurrency}}
 	starts := map[string][]float64{}
-	var xs, ys []float64
+	var xs, ys, extra []float64
 	for _, r := range runs {
 		waves := map[float64][]Shard{}
 		for _, s := range r.Shards {
 			starts[s.Class] = append(starts[s.Class], s.Running-s.Placed)
+			if s.Tasks > 0 {
+				extra = append(extra, (s.Complete-s.Running-s.Predicted)/float64(s.Tasks))
+			}
 			cal.Shards++
 			if s.UpstreamDone > 0 {
 				waves[s.UpstreamDone] = append(waves[s.UpstreamDone], s)
@@ -74,6 +86,7 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 	for cl, v := range starts {
 		cal.Startup[cl] = Median(v)
 	}
+	cal.TaskSeconds = Median(extra)
 	if len(xs) == 0 {
 		return cal
 	}
@@ -99,7 +112,8 @@ func (c Calibration) Catalog(cat *catalog.Catalog) *catalog.Catalog {
 	return out
 }
 
-// Simulate plays r's plan with the calibrated model and returns its
+// Simulate plays r's plan with the calibrated model (each shard's
+// runtime its prediction plus TaskSeconds per task) and returns its
 // makespan counted as ActualSeconds is: from the first job's
 // registration (the simulated shards' earliest RegisteredSeconds) to the
 // last finish.
@@ -107,7 +121,20 @@ func (c Calibration) Simulate(r *Run, cat *catalog.Catalog) (float64, error) {
 	if r.plan == nil {
 		return 0, fmt.Errorf("run %s of %s: no plan kept", r.Method, r.Trace)
 	}
-	res, err := simulate.Run(r.plan, c.Catalog(cat), simulate.Options{Dispatch: c.Dispatch})
+	p := r.plan
+	if c.TaskSeconds != 0 {
+		// Each task takes TaskSeconds more than predicted (never less
+		// than nothing).
+		cp := *r.plan
+		cp.Shards = make([]*plan.Shard, len(r.plan.Shards))
+		for i, s := range r.plan.Shards {
+			sc := *s
+			sc.RuntimeSeconds.Value = math.Max(0, s.RuntimeSeconds.Value+c.TaskSeconds*float64(len(s.Tasks)))
+			cp.Shards[i] = &sc
+		}
+		p = &cp
+	}
+	res, err := simulate.Run(p, c.Catalog(cat), simulate.Options{Dispatch: c.Dispatch})
 	if err != nil {
 		return 0, fmt.Errorf("%s %s: simulate calibrated: %w", r.Trace, r.Method, err)
 	}
@@ -120,6 +147,6 @@ func (c Calibration) Simulate(r *Run, cat *catalog.Catalog) (float64, error) {
 
 // String is the calibration in words, for logs.
 func (c Calibration) String() string {
-	return fmt.Sprintf("reaction %.2f s, registration %.2f s (%d at once), start-up %v, from %d shards in %d waves",
-		c.Dispatch.ReactionSeconds, c.Dispatch.RegisterSeconds, c.Dispatch.RegisterConcurrency, c.Startup, c.Shards, c.Waves)
+	return fmt.Sprintf("reaction %.2f s, registration %.2f s (%d at once), per task %+.2f s, start-up %v, from %d shards in %d waves",
+		c.Dispatch.ReactionSeconds, c.Dispatch.RegisterSeconds, c.Dispatch.RegisterConcurrency, c.TaskSeconds, c.Startup, c.Shards, c.Waves)
 }

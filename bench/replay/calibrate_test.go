@@ -31,6 +31,10 @@ func TestCalibrateHandComputed(t *testing.T) {
 	if cal.Startup["a"] != 1 || cal.Startup["b"] != 3 || cal.Shards != 6 || cal.Waves != 2 {
 		t.Errorf("start-ups %v, %d shards, %d waves; want a 1 s, b 3 s, 6, 2", cal.Startup, cal.Shards, cal.Waves)
 	}
+	// Two tasks predicted 3 s in all, running 4 s: 0.5 s more per task.
+	if got := Calibrate([]*Run{{Shards: []Shard{{Class: "a", Tasks: 2, Predicted: 3, Running: 10, Complete: 14}}}}, 8).TaskSeconds; got != 0.5 {
+		t.Errorf("per task %v s, want 0.5 s", got)
+	}
 	// A single wave position leaves the slope undetermined.
 	one := Calibrate([]*Run{{Shards: []Shard{{Class: "a", Registered: 3, Placed: 3, Running: 4, UpstreamDone: 1}}}}, 8)
 	if one.Dispatch.ReactionSeconds != 2 || one.Dispatch.RegisterSeconds != 0 {
@@ -58,5 +62,13 @@ func TestCalibratedSimulationHandComputed(t *testing.T) {
 	}
 	if cat.Classes[0].Startup != 5*time.Second {
 		t.Error("Simulate changed the catalog")
+	}
+	// 0.5 s more per task: s1 1.5-5, s2 registered 6.5, ends 9: 7.5 s.
+	cal.TaskSeconds = 0.5
+	if got, err := cal.Simulate(&Run{plan: &plan.Plan{Shards: []*plan.Shard{s1, s2}}}, cat); err != nil || got != 7.5 {
+		t.Errorf("with 0.5 s per task: %v s, %v; want 7.5 s", got, err)
+	}
+	if s1.RuntimeSeconds.Value != 2 {
+		t.Error("Simulate changed the plan")
 	}
 }

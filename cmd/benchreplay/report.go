@@ -203,8 +203,8 @@ func (r *report) startups(p func(string, ...any)) {
 	}
 	cal := replay.Calibrate(r.runs, r.cf.concurrency)
 	p("## Calibration\n\n")
-	p("`replay.Calibrate` over every run above (%d shards, %d registration waves): the launcher's reaction %.2f s and one registration %.2f s (%d at once), fitted by least squares to ready -> registered against the shard's position in its wave; each class's start-up the median of placed -> running. The simulator plays these as `simulate.Options.Dispatch` and the classes' `startup` (docs/simulator.md).\n\n",
-		cal.Shards, cal.Waves, cal.Dispatch.ReactionSeconds, cal.Dispatch.RegisterSeconds, cal.Dispatch.RegisterConcurrency)
+	p("`replay.Calibrate` over every run above (%d shards, %d registration waves): the launcher's reaction %.2f s and one registration %.2f s (%d at once), fitted by least squares to ready -> registered against the shard's position in its wave; %+.2f s per task beyond its prediction (median over shards of running -> complete minus predicted, per task); each class's start-up the median of placed -> running. The simulator plays these as `simulate.Options.Dispatch`, the shards' runtimes and the classes' `startup` (docs/simulator.md). The tables above calibrate each run apart (own run, other traces), since the host's load moves these values from run to run.\n\n",
+		cal.Shards, cal.Waves, cal.Dispatch.ReactionSeconds, cal.Dispatch.RegisterSeconds, cal.Dispatch.RegisterConcurrency, cal.TaskSeconds)
 	p("| class | shards | placed -> running median (s) | p90 (s) | catalog start-up (s) |\n|---|---:|---:|---:|---:|\n")
 	by := map[string][]float64{}
 	for _, run := range r.runs {
