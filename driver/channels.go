@@ -115,7 +115,8 @@ type InputChannel struct {
 	// allocation's registration. "" accepts any passing one.
 	FromAlloc string
 	// Path is where the data is delivered, relative to the task dir
-	// ("" for a plain dependency).
+	// ("" for a plain dependency); distinct for every input of the shard
+	// (each piece of a split producer has its own, see sdk.ChannelConfig).
 	Path   string
 	Bytes  int64 // declared or predicted size in bytes; 0 when unknown
 	Stream bool  // consumed while produced

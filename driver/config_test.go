@@ -158,6 +158,19 @@ func TestTaskConfigValidation(t *testing.T) {
 		"absolute input path": {Command: "x", Inputs: []ChannelConfig{{ID: "c1", Path: "/etc/passwd"}}},
 		"escaping input path": {Command: "x", Inputs: []ChannelConfig{{ID: "c1", Path: "in/../../x"}}},
 		"escaping from_path":  {Command: "x", Outputs: []ChannelConfig{{ID: "c1", FromPath: "../x"}}},
+		// Two pieces of a split producer delivered to one path (the bug
+		// translator/nomadjob's per-piece paths fix) race on one .part.
+		"shared input path": {Command: "x", Inputs: []ChannelConfig{
+			{ID: "c1", From: "p0", To: "t", Path: "in/features"}, {ID: "c2", From: "p1", To: "t", Path: "in/features/"}}},
+		"input inside another": {Command: "x", Inputs: []ChannelConfig{
+			{ID: "c1", From: "p0", To: "t", Path: "in/features"}, {ID: "c2", From: "p1", To: "t", Path: "in/features/1"}}},
+	}
+	// Per piece paths, and one path for two consuming pieces of a split job.
+	ok := TaskConfig{Command: "x", Inputs: []ChannelConfig{
+		{ID: "c1", From: "p0", To: "t", Path: "in/features/0"}, {ID: "c2", From: "p1", To: "t", Path: "in/features/1"},
+		{ID: "c3", From: "p0", To: "u", Path: "in/features-0"}, {ID: "c4", From: "up", To: "v", Path: "in/x"}, {ID: "c5", From: "up", To: "w", Path: "in/x"}}}
+	if err := ok.validate(); err != nil {
+		t.Errorf("distinct paths refused: %v", err)
 	}
 	for name, tc := range cases {
 		if err := tc.validate(); err == nil {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/hashicorp/nomad/plugins/drivers"
@@ -62,6 +63,30 @@ func (tc *TaskConfig) validate() error {
 				return err
 			}
 		}
+	}
+	return distinctInputPaths(tc.Inputs)
+}
+
+// distinctInputPaths checks that no two inputs of one consuming shard are
+// delivered to the same path or one inside the other: they would race on
+// one .part file and overwrite each other. (The pieces of a split
+// producer each have their own path; see sdk.ChannelConfig.Path.)
+func distinctInputPaths(inputs []ChannelConfig) error {
+	seen := map[string]map[string]string{} // to shard -> clean path -> channel ID
+	for _, c := range inputs {
+		if c.Path == "" {
+			continue
+		}
+		p := filepath.Clean(c.Path)
+		if seen[c.To] == nil {
+			seen[c.To] = map[string]string{}
+		}
+		for q, id := range seen[c.To] {
+			if q == p || strings.HasPrefix(p, q+"/") || strings.HasPrefix(q, p+"/") {
+				return fmt.Errorf("channels %s and %s: input paths %q and %q of shard %s overlap; each input needs its own path", id, c.ID, q, p, c.To)
+			}
+		}
+		seen[c.To][p] = c.ID
 	}
 	return nil
 }

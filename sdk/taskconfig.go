@@ -62,7 +62,11 @@ type ChannelConfig struct {
 	To        string `codec:"to"`
 	ToTask    string `codec:"to_task"`
 	// Path is where the consuming task reads the data, relative to its
-	// task dir.
+	// task dir: the graph input's path, or, when From is a piece of a
+	// split task, "<input path>/<piece index>" with the index zero-padded
+	// to the width of the largest (translator/nomadjob.PieceName), so the
+	// consumer finds one file (or directory) per piece, names in piece
+	// order. No two inputs of one consuming shard share a path.
 	Path string `codec:"path"`
 	// Bytes is the planned size of the data, in bytes.
 	Bytes  int64 `codec:"bytes"`

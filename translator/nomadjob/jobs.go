@@ -62,6 +62,8 @@ type builder struct {
 	graph *graph.Graph
 	cat   *catalog.Catalog
 	opts  Options
+	// splits maps split pieces' shard IDs to their Split (built on first use).
+	splits map[string]*plan.Split
 }
 
 // job builds the Nomad job of one unit.

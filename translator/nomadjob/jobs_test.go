@@ -1,6 +1,7 @@
 package nomadjob
 
 import (
+	"fmt"
 	"math"
 	"os/exec"
 	"reflect"
@@ -506,4 +507,53 @@ func fmtConstraints(cs []*api.Constraint) string {
 		parts = append(parts, c.LTarget+" "+c.Operand+" "+c.RTarget)
 	}
 	return "[" + strings.Join(parts, "; ") + "]"
+}
+
+// A consumer of a split task's output gets one path per piece inside its
+// input path, named after the piece index: the pieces never share, or
+// overwrite, one file.
+func TestSplitProducerInputPaths(t *testing.T) {
+	p := testPlan()
+	for i := 3; i >= 0; i-- { // channels out of index order: the name follows the piece, not the order
+		p.Channels = append(p.Channels, &plan.Channel{ID: fmt.Sprintf("cp%d", i), From: fmt.Sprintf("map-%d", i), To: "train",
+			FromTask: "map", Output: "parts", ToTask: "train", Path: "in/parts", Bytes: 10, BytesSource: "declared"})
+	}
+	jobs, err := Jobs(p, testGraph(t), testCatalog(), Options{Driver: "shard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*api.Job{}
+	for _, j := range jobs {
+		byID[*j.ID] = j
+	}
+	got := map[string]string{}
+	_, tt := only(t, byID["demo-train"])
+	for _, in := range tt.Config["inputs"].([]any) {
+		m := in.(map[string]any)
+		got[m["from"].(string)] = fmt.Sprint(m["path"])
+	}
+	want := map[string]string{"prep": "data/features",
+		"map-0": "in/parts/0", "map-1": "in/parts/1", "map-2": "in/parts/2", "map-3": "in/parts/3"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("train input paths = %v, want %v", got, want)
+	}
+	// The producer's job describes each channel as the consumer's does.
+	_, mt := only(t, byID["demo-map"])
+	for _, out := range mt.Config["outputs"].([]any) {
+		m := out.(map[string]any)
+		if w, ok := want[m["from"].(string)]; ok && m["to"] == "train" && m["path"] != w {
+			t.Errorf("map output %v: path %v, want %s", m["id"], m["path"], w)
+		}
+	}
+}
+
+func TestPieceName(t *testing.T) {
+	for _, c := range []struct {
+		index, count int
+		want         string
+	}{{0, 2, "0"}, {7, 8, "7"}, {0, 10, "0"}, {9, 10, "9"}, {0, 11, "00"}, {3, 12, "03"}, {11, 12, "11"}, {42, 101, "042"}} {
+		if got := PieceName(c.index, c.count); got != c.want {
+			t.Errorf("PieceName(%d, %d) = %q, want %q", c.index, c.count, got, c.want)
+		}
+	}
 }

@@ -1,6 +1,10 @@
 package nomadjob
 
 import (
+	"fmt"
+	"path"
+	"strconv"
+
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/planner/graph"
@@ -51,10 +55,50 @@ func (b *builder) channelList(chans []*plan.Channel) []sdk.ChannelConfig {
 	for _, c := range chans {
 		out = append(out, sdk.ChannelConfig{
 			ID: c.ID, Name: c.Output, From: c.From, FromTask: c.FromTask, FromPath: b.outputPath(c),
-			To: c.To, ToTask: c.ToTask, Path: c.Path, Bytes: c.Bytes, Stream: c.Stream,
+			To: c.To, ToTask: c.ToTask, Path: b.inputPath(c), Bytes: c.Bytes, Stream: c.Stream,
 		})
 	}
 	return out
+}
+
+// inputPath is where the consuming task of c reads the channel: the
+// graph input's path, or for a piece of a split producer the file named
+// after the piece's index inside it, zero-padded to the width of the
+// largest index ("in/features/03" of 12 pieces). A consumer of a split
+// task's output so gets a directory with one entry per piece whose names
+// sort in piece order; without the index every piece would be delivered
+// to, and overwrite, the same path.
+func (b *builder) inputPath(c *plan.Channel) string {
+	if c.Path == "" {
+		return ""
+	}
+	sp := b.splitOf(c.From)
+	if sp == nil {
+		return c.Path
+	}
+	return path.Join(c.Path, PieceName(sp.Index, sp.Count))
+}
+
+// PieceName is the name of piece index (0-based) of count pieces inside
+// the input directory of a split task's consumer: the index zero-padded
+// to the width of count-1, so names sort in piece order.
+func PieceName(index, count int) string {
+	width := len(strconv.Itoa(max(count-1, 0)))
+	return fmt.Sprintf("%0*d", width, index)
+}
+
+// splitOf is the Split of the plan's shard id, nil when the shard is not
+// a piece of a split task (or unknown).
+func (b *builder) splitOf(id string) *plan.Split {
+	if b.splits == nil {
+		b.splits = map[string]*plan.Split{}
+		for _, s := range b.plan.Shards {
+			if s.Split != nil {
+				b.splits[s.ID] = s.Split
+			}
+		}
+	}
+	return b.splits[id]
 }
 
 // outputPath is where the producing task of c writes the channel's
