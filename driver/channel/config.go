@@ -54,6 +54,13 @@ type Config struct {
 	// Retention is how long a published channel nobody consumed is kept
 	// (default 24h); older ones are deregistered and deleted.
 	Retention time.Duration
+	// ConsumedRetention is how long a channel stays registered and stored
+	// after its first complete fetch (default 1h, at most Retention): a
+	// new allocation of the consumer (a Nomad reschedule or a launcher
+	// retry after the task failed) fetches the same bytes again. A
+	// consumer's fetch says only that the bytes arrived, not that its task
+	// succeeded, so the producer cannot delete at once.
+	ConsumedRetention time.Duration
 	// Channel servers and clients present the Connect identity of the
 	// service channels register as (registry.ServiceName), and a consumer
 	// requires it of the producer; intentions naming that service decide
@@ -74,6 +81,9 @@ type Config struct {
 const (
 	DefaultStreamWindow = 8 << 20
 	DefaultRetention    = 24 * time.Hour
+	// DefaultConsumedRetention bounds the launcher's retries of a
+	// consumer (and Nomad's reschedules) that still find their input.
+	DefaultConsumedRetention = time.Hour
 )
 
 // resyncEvery is how often a manager checks that the local agent still
@@ -98,6 +108,10 @@ func (c Config) withDefaults() Config {
 	if c.Retention <= 0 {
 		c.Retention = DefaultRetention
 	}
+	if c.ConsumedRetention <= 0 {
+		c.ConsumedRetention = DefaultConsumedRetention
+	}
+	c.ConsumedRetention = min(c.ConsumedRetention, c.Retention)
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}

@@ -247,13 +247,26 @@ func (m *Manager) runKey(ctx context.Context, run string) ([]byte, error) {
 	return k, nil
 }
 
-// consumed runs when a consumer verified a whole channel: it is
-// deregistered and deleted.
+// consumed runs when a consumer first verified a whole channel: it is
+// deregistered and deleted ConsumedRetention later (or when the Retention
+// sweep finds it first), so that a new allocation of the consumer still
+// finds it. A manager closed before then leaves it to the sweep of the
+// next one on its data dir.
 func (m *Manager) consumed(e Entry) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.drop(e)
+		t := time.NewTimer(m.cfg.ConsumedRetention)
+		defer t.Stop()
+		select {
+		case <-m.stop:
+		case <-t.C:
+			if cur, _, ok := m.store.Get(e.Run, e.Channel); ok && !cur.Published.Equal(e.Published) {
+				return // published again since (a new producer allocation): not this one's to drop
+			}
+			m.log.Debug("dropping consumed channel past its retention", "run", e.Run, "channel", e.Channel)
+			m.drop(e)
+		}
 	}()
 }
 

@@ -22,7 +22,7 @@ import (
 // twoManagers starts a real Consul dev agent (Connect enabled, intentions
 // letting only the channel service pull) and two managers (two driver
 // plugins) registered with it, each with its own data dir and port.
-func twoManagers(t *testing.T, level int) (producer, consumer *Manager, reg *registry.Registry) {
+func twoManagers(t *testing.T, level int, opts ...func(*Config)) (producer, consumer *Manager, reg *registry.Registry) {
 	t.Helper()
 	agent := consultest.Start(t)
 	reg, err := registry.New(agent.Config(), registry.Options{})
@@ -36,7 +36,7 @@ func twoManagers(t *testing.T, level int) (producer, consumer *Manager, reg *reg
 	if err := registry.DenyAllButChannels(context.Background(), client); err != nil {
 		t.Fatal(err)
 	}
-	return testManager(t, agent, "producer", level, nil), testManager(t, agent, "consumer", level, nil), reg
+	return testManager(t, agent, "producer", level, nil, opts...), testManager(t, agent, "consumer", level, nil, opts...), reg
 }
 
 // testManager starts a manager on agent, logging at warn to stderr and to
@@ -104,7 +104,7 @@ func (e *events) has(prefix string) bool {
 // consumed channels are deregistered, and fetching again after that is
 // answered from the consumer's own record.
 func TestManagerEndToEnd(t *testing.T) {
-	producer, consumer, reg := twoManagers(t, 3)
+	producer, consumer, reg := twoManagers(t, 3, func(c *Config) { c.ConsumedRetention = time.Second })
 	ctx := managerCtx(t)
 	prodDir, consDir := t.TempDir(), t.TempDir()
 	big := textBytes(72<<20, 21)
@@ -574,5 +574,51 @@ func TestManagerStreamCutByConsumerRestart(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("the stream of the task run again did not complete")
+	}
+}
+
+// A consumer's fetch does not end the channel: a new allocation of the
+// consumer (its task failed after the fetch; a Nomad reschedule or a
+// launcher retry) fetches the same bytes. ConsumedRetention after the
+// first fetch the producer deregisters and deletes it.
+func TestManagerKeepsConsumedChannelForNewAllocation(t *testing.T) {
+	producer, consumer, reg := twoManagers(t, 0, func(c *Config) { c.ConsumedRetention = 3 * time.Second })
+	ctx := managerCtx(t)
+	prodDir := t.TempDir()
+	data := randomBytes(300_000, 7)
+	mustWrite(t, filepath.Join(prodDir, "out/data"), data)
+	out := TaskChannels{Run: "run-k", Shard: "gen", AllocID: "alloc-gen",
+		Outputs: []OutputChannel{{ID: "c0", Name: "data", To: "use", Path: "out/data"}}}
+	if err := producer.PublishOutputs(ctx, out, prodDir); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	for _, alloc := range []string{"alloc-use-1", "alloc-use-2"} {
+		in := TaskChannels{Run: "run-k", Shard: "use", AllocID: alloc,
+			Inputs: []InputChannel{{ID: "c0", From: "gen", Name: "data", Path: "in/gen-data"}}}
+		dir := t.TempDir()
+		fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := consumer.FetchInputs(fctx, in, dir, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", alloc, err)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "in/gen-data")); !bytes.Equal(got, data) {
+			t.Fatalf("%s: %d bytes, sha %s; want %s", alloc, len(got), sha(got), sha(data))
+		}
+	}
+	if time.Since(began) < 3*time.Second && len(producer.store.List()) != 1 {
+		t.Fatalf("producer dropped the channel before ConsumedRetention")
+	}
+	waitDeregistered(t, ctx, reg, "run-k", "c0")
+	if took := time.Since(began); took < 3*time.Second {
+		t.Fatalf("deregistered after %v, before ConsumedRetention (3s)", took)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(producer.store.List()) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("producer still stores the consumed channel after ConsumedRetention")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
