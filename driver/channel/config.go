@@ -61,6 +61,13 @@ type Config struct {
 	// consumer's fetch says only that the bytes arrived, not that its task
 	// succeeded, so the producer cannot delete at once.
 	ConsumedRetention time.Duration
+	// GoneAfter is how long a consumer that the run tells its producer's
+	// allocation (InputChannel.FromAlloc, set once that allocation has
+	// completed) waits for a file channel before it fails with
+	// ErrUpstreamGone (default 2m): a completed producer registered its
+	// channels before it completed, so a channel still missing then was
+	// lost with the producer's node or data, and will not come.
+	GoneAfter time.Duration
 	// Channel servers and clients present the Connect identity of the
 	// service channels register as (registry.ServiceName), and a consumer
 	// requires it of the producer; intentions naming that service decide
@@ -84,6 +91,9 @@ const (
 	// DefaultConsumedRetention bounds the launcher's retries of a
 	// consumer (and Nomad's reschedules) that still find their input.
 	DefaultConsumedRetention = time.Hour
+	// DefaultGoneAfter covers a producer plugin restarting, its first
+	// passing check (10 s) and a Consul agent restart (about 100 s).
+	DefaultGoneAfter = 2 * time.Minute
 )
 
 // resyncEvery is how often a manager checks that the local agent still
@@ -112,6 +122,9 @@ func (c Config) withDefaults() Config {
 		c.ConsumedRetention = DefaultConsumedRetention
 	}
 	c.ConsumedRetention = min(c.ConsumedRetention, c.Retention)
+	if c.GoneAfter <= 0 {
+		c.GoneAfter = DefaultGoneAfter
+	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}

@@ -114,7 +114,19 @@ func (m *Manager) awaitUpstream(ctx context.Context, spec TaskChannels, in Input
 		return fromUpstream(in, c) && (c.State == registry.StateReady || c.State == registry.StateFailed ||
 			(in.Stream && c.State == registry.StateStreaming))
 	}
-	c, err := m.reg.Wait(ctx, spec.Run, in.ID, accept, func() { progress("waiting for upstream " + inputName(in)) })
+	wctx := ctx
+	if in.FromAlloc != "" && !in.Stream {
+		// The named producer allocation completed, so it registered the
+		// channel before: past GoneAfter it is lost, not late.
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, m.cfg.GoneAfter)
+		defer cancel()
+	}
+	c, err := m.reg.Wait(wctx, spec.Run, in.ID, accept, func() { progress("waiting for upstream " + inputName(in)) })
+	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+		return c, fmt.Errorf("input %s (channel %s): %w: producer allocation %s completed, but no plugin has served the channel for %v (its node or data lost, or consumed more than ConsumedRetention ago); run the producer %s again",
+			inputName(in), in.ID, ErrUpstreamGone, in.FromAlloc, m.cfg.GoneAfter, in.From)
+	}
 	if err != nil {
 		return c, fmt.Errorf("input %s (channel %s): %w", inputName(in), in.ID, err)
 	}

@@ -622,3 +622,29 @@ func TestManagerKeepsConsumedChannelForNewAllocation(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A consumer told its producer's (completed) allocation, whose channel no
+// plugin serves (the producer's node or data lost), fails after GoneAfter
+// with ErrUpstreamGone naming the upstream, instead of waiting forever.
+func TestManagerFailsFastWhenNamedProducerLost(t *testing.T) {
+	_, consumer, _ := twoManagers(t, 0, func(c *Config) { c.GoneAfter = 2 * time.Second })
+	ctx := managerCtx(t)
+	in := TaskChannels{Run: "run-lost", Shard: "use", AllocID: "alloc-use-2",
+		Inputs: []InputChannel{{ID: "c0", From: "s000-gen", Name: "data", FromAlloc: "alloc-gen", Path: "in/gen-data"}}}
+	began := time.Now()
+	err := consumer.FetchInputs(ctx, in, t.TempDir(), nil)
+	if !errors.Is(err, ErrUpstreamGone) || !strings.Contains(err.Error(), "s000-gen/data") || !strings.Contains(err.Error(), "alloc-gen") {
+		t.Fatalf("err = %v, want ErrUpstreamGone naming s000-gen/data and alloc-gen", err)
+	}
+	if took := time.Since(began); took > 30*time.Second {
+		t.Fatalf("failed after %v", took)
+	}
+	// Without a named producer allocation (first attempt, producer maybe
+	// not run yet) the consumer keeps waiting.
+	in.Inputs[0].FromAlloc = ""
+	wctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	if err := consumer.FetchInputs(wctx, in, t.TempDir(), nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("without from_alloc: err = %v, want to wait until the deadline", err)
+	}
+}
