@@ -260,8 +260,11 @@ func managerStream(t *testing.T, producer, consumer *Manager) {
 // plugin went away for good; the consumer fails with ErrUpstreamGone after
 // its bounded retries instead of hanging.
 func TestManagerFailsWhenUpstreamGone(t *testing.T) {
-	producer, consumer, _ := twoManagers(t, 0)
-	consumer.cfg.Retry = RetryPolicy{Attempts: 3, Initial: time.Millisecond, Max: 2 * time.Millisecond}
+	// The policy is set through the config: a write to cfg after start
+	// races with the manager's goroutines (-race saw it).
+	producer, consumer, _ := twoManagers(t, 0, func(c *Config) {
+		c.Retry = RetryPolicy{Attempts: 3, Initial: time.Millisecond, Max: 2 * time.Millisecond}
+	})
 	ctx := managerCtx(t)
 	prodDir := t.TempDir()
 	mustWrite(t, filepath.Join(prodDir, "out/x"), []byte("data"))
