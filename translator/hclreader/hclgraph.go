@@ -5,7 +5,6 @@ import (
 	"os"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/shardwise/shardwise/planner/graph"
@@ -55,7 +54,7 @@ func Parse(filename string, src []byte, opts Options) (*graph.Graph, hcl.Diagnos
 	if d := textfile.Check(filename, "graph file", src); d != nil {
 		return nil, hcl.Diagnostics{d}
 	}
-	file, diags := hclparse.NewParser().ParseHCL(src, filename)
+	file, diags := parseConfig(filename, src)
 	if diags.HasErrors() {
 		return nil, diags
 	}
