@@ -2,13 +2,13 @@ package hclreader
 
 import (
 	"bytes"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/shardwise/shardwise/internal/parallel"
 )
 
 // Parsing a large graph file in pieces.
@@ -354,30 +354,22 @@ func parsePieces(filename string, src []byte, c cuts) *hcl.File {
 // if any has a diagnostic.
 func parseBodies(filename string, src []byte, c cuts) []*hclsyntax.Body {
 	bodies := make([]*hclsyntax.Body, len(c.pieces))
-	var next atomic.Int64
 	var failed atomic.Bool
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(c.pieces)) {
-		wg.Go(func() {
-			for !failed.Load() {
-				k := int(next.Add(1) - 1)
-				if k >= len(c.pieces) {
-					return
-				}
-				end := c.end
-				if k+1 < len(c.pieces) {
-					end = c.pieces[k+1].Byte
-				}
-				f, diags := hclsyntax.ParseConfig(src[c.pieces[k].Byte:end], filename, c.pieces[k])
-				if len(diags) > 0 {
-					failed.Store(true)
-					return
-				}
-				bodies[k] = f.Body.(*hclsyntax.Body)
-			}
-		})
-	}
-	wg.Wait()
+	parallel.Chunks(len(c.pieces), 1, func(k, _ int) {
+		if failed.Load() {
+			return // the file is parsed whole
+		}
+		end := c.end
+		if k+1 < len(c.pieces) {
+			end = c.pieces[k+1].Byte
+		}
+		f, diags := hclsyntax.ParseConfig(src[c.pieces[k].Byte:end], filename, c.pieces[k])
+		if len(diags) > 0 {
+			failed.Store(true)
+			return
+		}
+		bodies[k] = f.Body.(*hclsyntax.Body)
+	})
 	if failed.Load() {
 		return nil
 	}

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/shardwise/shardwise/internal/parallel"
 	"github.com/shardwise/shardwise/planner/graph"
 )
 
@@ -35,13 +35,27 @@ type inputDecl struct {
 // NFC, so that two spellings of one name (NFC and NFD "café") are one task
 // to references and a duplicate here, as they would be to a reader.
 // Duplicates are still read, for their own diagnostics, but not added.
+//
+// Task blocks are decoded on all cores, each into its own diagnostics,
+// which are then added in block order: the result does not depend on
+// scheduling.
 func (r *reader) decodeTasks(g *graph.Graph, blocks hcl.Blocks) []*taskDecl {
+	tasks := make([]*taskDecl, len(blocks))
+	diags := make([]hcl.Diagnostics, len(blocks))
+	parallel.Chunks(len(blocks), 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			own := &reader{opts: r.opts, vars: r.vars, ctx: r.ctx}
+			tasks[i] = own.decodeTask(blocks[i], norm.NFC.String(blocks[i].Labels[0]))
+			diags[i] = own.diags
+		}
+	})
 	var decls []*taskDecl
 	first := map[string]*hcl.Block{}
-	for _, b := range blocks {
-		name := norm.NFC.String(b.Labels[0])
+	for i, b := range blocks {
+		name := tasks[i].task.Name
 		valid := r.validName("Task", b.Labels[0], "task."+b.Labels[0], b.LabelRanges[0])
-		d := r.decodeTask(b, name)
+		r.diags = append(r.diags, diags[i]...)
+		d := tasks[i]
 		if prev, dup := first[name]; dup {
 			r.duplicateName(b, prev, "Duplicate task", "A task named %q was already declared %s. Task names must be unique within a graph.")
 			continue
