@@ -31,7 +31,7 @@ import (
 // least size of a piece; tests lower them to cut small files.
 var (
 	piecesMin  = 256 << 10
-	pieceBytes = 8 << 10
+	pieceBytes = 2 << 10
 )
 
 // parseConfig parses src as hclsyntax.ParseConfig does from line 1,
