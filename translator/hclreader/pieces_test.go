@@ -1,6 +1,7 @@
 package hclreader
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -191,4 +192,47 @@ func FuzzParsePieces(f *testing.F) {
 		}
 		checkSameParse(t, "fuzz.hcl", src)
 	})
+}
+
+// TestParseInPiecesSameGraph reads every graph file of the repository
+// and a synthetic graph whole and in pieces (tasks decoded on all cores
+// either way) and checks that both give the same graph and the same
+// diagnostics, in the same order: errors too.
+func TestParseInPiecesSameGraph(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "examples", "*", "graph.hcl"))
+	more, _ := filepath.Glob(filepath.Join("testdata", "*", "*.hcl"))
+	files = append(append(files, filepath.Join("testdata", "full.hcl")), more...)
+	sources := map[string][]byte{}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Var files hold no graph; hcl reports their arguments in map
+		// order, which varies from one parse to the next.
+		if bytes.Contains(src, []byte("graph")) {
+			sources[f] = src
+		}
+	}
+	g, err := synth.Generate(synth.Params{Tasks: 500, Alpha: 1, OutDegree: 3, CCR: 0.5, Beta: 1, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sources["synth.hcl"], err = hclwriter.Encode(g); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Executors: executors}
+	for name, src := range sources {
+		whole, wholeDiags := Parse(name, src, opts)
+		func() {
+			cutEverywhere(t)
+			got, diags := Parse(name, src, opts)
+			if !reflect.DeepEqual(diags, wholeDiags) {
+				t.Errorf("%s: diagnostics differ in pieces:\n%s\nwhole:\n%s", name, dump(diags), dump(wholeDiags))
+			}
+			if !reflect.DeepEqual(got, whole) {
+				t.Errorf("%s: graphs differ in pieces", name)
+			}
+		}()
+	}
 }
