@@ -53,27 +53,7 @@ func checkSameParse(tb testing.TB, name string, src []byte) (inPieces bool) {
 // that both give the same: the pieces are what hclreader decodes.
 func TestParsePiecesSameAsWhole(t *testing.T) {
 	cutEverywhere(t)
-	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*", "graph.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	more, _ := filepath.Glob(filepath.Join("testdata", "*", "*.hcl"))
-	files = append(append(files, filepath.Join("testdata", "full.hcl")), more...)
-	sources := map[string][]byte{}
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sources[f] = src
-	}
-	g, err := synth.Generate(synth.Params{Tasks: 300, Alpha: 1, OutDegree: 3, CCR: 0.5, Beta: 1, Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sources["synth.hcl"], err = hclwriter.Encode(g); err != nil {
-		t.Fatal(err)
-	}
+	sources := graphSources(t)
 	for name, src := range trickySources {
 		sources[name] = []byte(src)
 	}
@@ -199,27 +179,13 @@ func FuzzParsePieces(f *testing.F) {
 // either way) and checks that both give the same graph and the same
 // diagnostics, in the same order: errors too.
 func TestParseInPiecesSameGraph(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "examples", "*", "graph.hcl"))
-	more, _ := filepath.Glob(filepath.Join("testdata", "*", "*.hcl"))
-	files = append(append(files, filepath.Join("testdata", "full.hcl")), more...)
-	sources := map[string][]byte{}
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	sources := graphSources(t)
+	for name, src := range sources {
 		// Var files hold no graph; hcl reports their arguments in map
 		// order, which varies from one parse to the next.
-		if bytes.Contains(src, []byte("graph")) {
-			sources[f] = src
+		if !bytes.Contains(src, []byte("graph")) {
+			delete(sources, name)
 		}
-	}
-	g, err := synth.Generate(synth.Params{Tasks: 500, Alpha: 1, OutDegree: 3, CCR: 0.5, Beta: 1, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sources["synth.hcl"], err = hclwriter.Encode(g); err != nil {
-		t.Fatal(err)
 	}
 	opts := Options{Executors: executors}
 	for name, src := range sources {
@@ -235,4 +201,32 @@ func TestParseInPiecesSameGraph(t *testing.T) {
 			}
 		}()
 	}
+}
+
+// graphSources returns the repository's graph files (examples, this
+// package's testdata) and a synthetic 300-task graph, by name.
+func graphSources(t *testing.T) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*", "graph.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob(filepath.Join("testdata", "*", "*.hcl"))
+	files = append(append(files, filepath.Join("testdata", "full.hcl")), more...)
+	sources := map[string][]byte{}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources[f] = src
+	}
+	g, err := synth.Generate(synth.Params{Tasks: 300, Alpha: 1, OutDegree: 3, CCR: 0.5, Beta: 1, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sources["synth.hcl"], err = hclwriter.Encode(g); err != nil {
+		t.Fatal(err)
+	}
+	return sources
 }
