@@ -169,3 +169,25 @@ func allocsText(c *api.Client, job string) string {
 	}
 	return sb.String()
 }
+
+// TestDetachedRunShowsLauncherFailure: a detached run whose launcher
+// command does not exist on the client is registered (Nomad only finds out
+// on the client), and `status` then says why its launcher allocations
+// fail instead of only counting them.
+func TestDetachedRunShowsLauncherFailure(t *testing.T) {
+	cl := cluster.Shared(t)
+	addr := cl.NomadAddr()
+	run := runID(t)
+	stopRun(t, addr, run)
+	graph := fixture("resume.hcl")
+	out, errOut, code := cli(t, nil, "run", "-address", addr, "-detach", "-run", run, "-var", "dir="+t.TempDir(),
+		"-launcher-command", "/no/such/shardwise", graph)
+	if code != 0 {
+		t.Fatalf("run -detach: exit %d\n%s\n%s", code, out, errOut)
+	}
+	defer cli(t, nil, "stop", "-address", addr, "-purge", run)
+	waitUntil(t, time.Minute, "status to show the launcher's failure", func() (bool, string) {
+		st, _, _ := cli(t, nil, "status", "-address", addr, run)
+		return strings.Contains(st, "Launcher's last failure: task ") && strings.Contains(st, "/no/such/shardwise"), st
+	})
+}

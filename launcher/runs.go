@@ -74,6 +74,10 @@ type JobStatus struct {
 	// Attempt is the launcher's registration of the job that Nomad has
 	// (its shardwise_attempt meta; 1 for the first).
 	Attempt int
+	// LastFailure is what Nomad said about the newest failed allocation
+	// ("task launcher: Driver Failure: binary ... could not be found"),
+	// empty when none failed.
+	LastFailure string
 }
 
 // Status reads the state of every job of run in namespace ns (see Find)
@@ -127,6 +131,7 @@ func jobStatus(ctx context.Context, c *api.Client, s *api.JobListStub) (JobStatu
 	u.state, u.attempt = Submitted, 1
 	t.observeJob(u.id, fromJob(job, false))
 	now := time.Now()
+	var failIndex uint64
 	for _, stub := range stubs {
 		a := fromStub(stub)
 		if u.service {
@@ -138,6 +143,11 @@ func jobStatus(ctx context.Context, c *api.Client, s *api.JobListStub) (JobStatu
 		}
 		t.observeAlloc(u.id, a)
 		js.Allocs[a.ClientStatus]++
+		if stub.ClientStatus == api.AllocClientStatusFailed && stub.ModifyIndex >= failIndex {
+			if why := allocFailure(stub.TaskStates); why != "" {
+				js.LastFailure, failIndex = why, stub.ModifyIndex
+			}
+		}
 		if a.NodeName != "" && !slices.Contains(js.Nodes, a.NodeName) {
 			js.Nodes = append(js.Nodes, a.NodeName)
 		}
@@ -153,6 +163,46 @@ func jobStatus(ctx context.Context, c *api.Client, s *api.JobListStub) (JobStatu
 		js.State = Stopped
 	}
 	return js, nil
+}
+
+// allocFailure is the failed task's newest event that says why it failed
+// (a driver, setup, artifact, validation or hook failure, or its exit),
+// else its newest event with a message, as "task NAME: TYPE: MESSAGE";
+// empty when there is none. Nomad's "Not Restarting" event is the one
+// marked as failing the task, but it only says "Error was unrecoverable".
+func allocFailure(states map[string]*api.TaskState) string {
+	name, ts := failedTask(states)
+	if ts == nil {
+		return ""
+	}
+	var why, last *api.TaskEvent
+	for _, e := range ts.Events {
+		if e == nil || (e.DisplayMessage == "" && e.Message == "") {
+			continue
+		}
+		last = e
+		if failureEvents[e.Type] {
+			why = e
+		}
+	}
+	if why == nil {
+		why = last
+	}
+	if why == nil {
+		return ""
+	}
+	msg := why.DisplayMessage
+	if msg == "" {
+		msg = why.Message
+	}
+	return fmt.Sprintf("task %s: %s: %s", name, why.Type, msg)
+}
+
+// failureEvents are the task event types that say why a task failed.
+var failureEvents = map[string]bool{
+	api.TaskDriverFailure: true, api.TaskSetupFailure: true, api.TaskArtifactDownloadFailed: true,
+	api.TaskFailedValidation: true, api.TaskTerminated: true,
+	"Task hook failed": true, // Nomad's structs.TaskHookFailed; the api package has no constant
 }
 
 // splitList splits a comma list, dropping empty items.

@@ -116,6 +116,9 @@ func (st *RunStatus) writeStored(w io.Writer, now time.Time) error {
 	fmt.Fprintf(w, "Run %s (graph %s): %s\n", st.Run, dash(st.Graph), holderLine(h, now))
 	if j := st.Launcher; j != nil {
 		fmt.Fprintf(w, "Launcher job: %s (%s; allocations %s; nodes %s)\n", j.ID, j.Status, allocsCell(j.Allocs), dash(strings.Join(j.Nodes, ",")))
+		if j.LastFailure != "" {
+			fmt.Fprintf(w, "Launcher's last failure: %s\n", j.LastFailure)
+		}
 	}
 	counts := map[string]int{}
 	var actual time.Duration
