@@ -16,6 +16,7 @@ import (
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/launcher/replan"
 	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/planner/plan"
 )
 
 // recordWait bounds how long a run with Feedback waits, after the run, for the
@@ -111,14 +112,16 @@ func (l *loop) onCommit(recs []history.Record) {
 	l.changed = make(chan struct{})
 }
 
-// replanner returns the run's Replanner over the store, or nil without a
-// store or with NoReplan. extra are the history records besides the
+// replanner returns the run's Replanner over the store, with the run's
+// planning switches; nil without a store, with NoReplan or for a baseline
+// method (HEFT and single class plans are not re-planned). extra are the history records besides the
 // store's.
-func (l *loop) replanner(res *Planned, client *api.Client, extra []history.Record, noReplan bool) launcher.Replanner {
-	if l.store == nil || noReplan {
+func (l *loop) replanner(req *RunRequest, res *Planned, client *api.Client, extra []history.Record) launcher.Replanner {
+	if l.store == nil || req.NoReplan || (req.Method.Name != "" && req.Method.Name != plan.MethodShardwise) {
 		return nil
 	}
 	return &replan.Replanner{Graph: res.Graph, Catalog: res.Catalog, Extra: extra, Jobs: res.JobOptions(),
+		NoFusion: req.NoFusion, NoBatch: req.NoBatch, NoGuard: req.NoGuard,
 		Advisor: &replan.ClusterAdvisor{Client: client, Store: l.store}, Logger: l.log.Named("replan")}
 }
 

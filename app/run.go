@@ -146,7 +146,7 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		RegisterConcurrency: req.RegisterConcurrency,
 		Progress:            progress,
 		Metrics:             metrics,
-		Replanner:           lp.replanner(res, client, extra, req.NoReplan || (req.Method.Name != "" && req.Method.Name != plan.MethodShardwise)),
+		Replanner:           lp.replanner(&req, res, client, extra),
 		OOMRetry:            replan.OOMRetry(res.Catalog),
 		Logger:              log.Named("launcher"),
 		Durable:             &launcher.Durable{Inputs: inputs, TTL: req.LeaseTTL},

@@ -74,6 +74,11 @@ type Replanner struct {
 	// Jobs are the options the run's jobs were built with; the moved
 	// jobs are built with them too.
 	Jobs nomadjob.Options
+	// NoFusion, NoBatch and NoGuard are the planner.Options the run was
+	// planned with (-no-fusion, -no-batch, -no-guard); a fresh plan keeps
+	// them, so that re-planning never fuses or batches what the user asked
+	// to keep apart.
+	NoFusion, NoBatch, NoGuard bool
 	// OffFactor is how far off its prediction an upstream shard's
 	// runtime must be (either way) for its downstream shards to be
 	// re-planned; 0 means DefaultOffFactor.
@@ -347,14 +352,15 @@ func (r *Replanner) correct(tb *predict.Table, req launcher.ReplanRequest) int {
 }
 
 // constraints are the pipeline options of a fresh plan of req: its run
-// ID and driver, each task of a shard already submitted pinned to that
+// ID, driver and planning switches, each task of a shard already submitted pinned to that
 // shard's class, and the classes not usable now avoided for the others.
 func (r *Replanner) constraints(req launcher.ReplanRequest, load *Load) planner.Options {
 	pending := map[string]bool{}
 	for _, s := range req.Pending {
 		pending[s.ID] = true
 	}
-	opts := planner.Options{Run: req.Plan.Run, Driver: req.Plan.Driver, Pin: map[string]string{}}
+	opts := planner.Options{Run: req.Plan.Run, Driver: req.Plan.Driver, Pin: map[string]string{},
+		NoFusion: r.NoFusion, NoBatch: r.NoBatch, NoGuard: r.NoGuard}
 	for _, s := range req.Plan.Shards {
 		if pending[s.ID] {
 			continue

@@ -343,3 +343,59 @@ func TestInRunCorrectionResizesOnItsClass(t *testing.T) {
 		t.Errorf("w2 predicted %.2fs after correction, %.2fs before: ratio %.2f, want about 3", got.RuntimeSeconds.Value, w2.RuntimeSeconds.Value, ratio)
 	}
 }
+
+// TestFreshPlanKeepsPlanningSwitches re-plans a chain that the planner
+// fuses: with NoFusion (the run's -no-fusion) the fresh plan keeps one
+// task per shard, as the run was planned.
+func TestFreshPlanKeepsPlanningSwitches(t *testing.T) {
+	src := []byte(`graph "chain" {
+  datacenters = ["dc1"]
+  task "a" {
+    command = "/bin/true"
+    hints {
+      runtime = "2s"
+    }
+  }
+  task "b" {
+    command    = "/bin/true"
+    depends_on = [task.a]
+    hints {
+      runtime = "2s"
+    }
+  }
+  task "c" {
+    command    = "/bin/true"
+    depends_on = [task.b]
+    hints {
+      runtime = "2s"
+    }
+  }
+}
+`)
+	cat := catalog.Default()
+	g, diags := hclreader.Parse("chain.hcl", src, hclreader.Options{Executors: cat.Names()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p := buildPlan(t, g, cat)
+	req := launcher.ReplanRequest{Plan: p, Next: p.Shards, Pending: p.Shards}
+	maxTasks := func(noFusion bool) int {
+		adv := &fakeAdvisor{load: allReady(cat)}
+		r := &Replanner{Graph: g, Catalog: cat, Advisor: adv, Jobs: nomadjob.Options{Driver: p.Driver}, NoFusion: noFusion}
+		f, err := r.freshPlan(context.Background(), req, adv.load)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range f.plan.Shards {
+			n = max(n, len(s.Tasks))
+		}
+		return n
+	}
+	if n := maxTasks(false); n < 2 {
+		t.Fatalf("the fused fresh plan has at most %d task per shard; the chain should fuse", n)
+	}
+	if n := maxTasks(true); n != 1 {
+		t.Errorf("fresh plan with NoFusion has a shard of %d tasks, want 1", n)
+	}
+}
