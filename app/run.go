@@ -17,6 +17,7 @@ import (
 	"github.com/shardwise/shardwise/launcher/replan"
 	"github.com/shardwise/shardwise/launcher/runstate"
 	"github.com/shardwise/shardwise/planner"
+	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/units"
 )
@@ -198,9 +199,7 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 	opts := launcher.Options{
 		Progress: progress,
 		Metrics:  metrics,
-		// The stored run's catalog is not read here: a resumed run's OOM
-		// retries double without the class's bound.
-		OOMRetry: replan.OOMRetry(nil),
+		OOMRetry: replan.OOMRetry(storedCatalog(ctx, client, req.Run, log)),
 		Logger:   log.Named("launcher"),
 		Durable:  d,
 		HandOver: req.AsJob,
@@ -225,6 +224,34 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 		return nil
 	}
 	return summarize(ctx, rep, err, lp, stdout, stderr)
+}
+
+// storedCatalog returns the catalog run was planned with, from its state
+// in Nomad (the -catalog file stored with it, merged with the default as
+// the first launcher did), so that a resumed run's OOM retries stay within
+// their class's instance memory. It returns nil, after a warning, when the
+// state or its catalog cannot be read: the retries then double unbounded,
+// and l.Resume reports a missing or unreadable state itself.
+func storedCatalog(ctx context.Context, client *api.Client, run string, log hclog.Logger) *catalog.Catalog {
+	st := &runstate.Store{Client: client}
+	h, err := st.Load(ctx, run)
+	if err != nil {
+		return nil
+	}
+	spec, err := st.Spec(ctx, h)
+	if err != nil {
+		return nil
+	}
+	name := ""
+	if len(spec.Inputs.Catalog) > 0 {
+		name = fmt.Sprintf("catalog of run %s", run)
+	}
+	cat, diags := catalog.LoadSource(name, spec.Inputs.Catalog)
+	if diags.HasErrors() {
+		log.Warn("the catalog stored with the run does not load; OOM retries are not bounded by class", "run", run, "error", diags.Error())
+		return nil
+	}
+	return cat
 }
 
 // detach stores the run and registers its launcher job (run -detach).

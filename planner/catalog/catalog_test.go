@@ -513,3 +513,22 @@ func posOf(d *hcl.Diagnostic) string {
 	}
 	return fmt.Sprintf("%s:%d:%d", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
 }
+
+// TestLoadSource loads a stored catalog's content as Load loads its file:
+// merged with the default, and a fault named by the given filename.
+func TestLoadSource(t *testing.T) {
+	c, diags := LoadSource("catalog of run r1", []byte(overrideSrc))
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if len(c.Classes) != 6 || c.Class("cpu-heavy").Instances != 2 {
+		t.Fatalf("LoadSource merged wrongly: %v", c.Names())
+	}
+	if c, diags := LoadSource("", []byte("not hcl {")); diags.HasErrors() || len(c.Classes) != 5 {
+		t.Fatalf("LoadSource without a filename: %v, want the default alone", diags)
+	}
+	_, diags = LoadSource("catalog of run r1", []byte("executor \"x\" {\n  cpus = 4\n}"))
+	if !diags.HasErrors() || diags[0].Subject == nil || diags[0].Subject.Filename != "catalog of run r1" {
+		t.Fatalf("diagnostics %v, want an error in \"catalog of run r1\"", diags)
+	}
+}

@@ -51,22 +51,33 @@ func Default() *Catalog {
 // userPath means the default alone. The catalog is nil when the diagnostics hold an
 // error; warnings may come with a catalog.
 func Load(userPath string) (*Catalog, hcl.Diagnostics) {
+	if userPath == "" {
+		return LoadSource("", nil)
+	}
+	src, err := os.ReadFile(userPath)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is in the detail already
+		}
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read executor catalog",
+			Detail:   fmt.Sprintf("read %s: %v", userPath, err),
+		}}
+	}
+	return LoadSource(userPath, src)
+}
+
+// LoadSource is Load with the user file's content src already read;
+// filename names it in diagnostics. An empty filename means the default
+// catalog alone (src is then ignored). A resumed run uses it on the
+// catalog stored with the run.
+func LoadSource(filename string, src []byte) (*Catalog, hcl.Diagnostics) {
 	c := Default()
 	var diags hcl.Diagnostics
-	if userPath != "" {
-		src, err := os.ReadFile(userPath)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err // the path is in the detail already
-			}
-			return nil, append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read executor catalog",
-				Detail:   fmt.Sprintf("read %s: %v", userPath, err),
-			})
-		}
-		user, ds := Parse(userPath, src)
+	if filename != "" {
+		user, ds := Parse(filename, src)
 		diags = append(diags, ds...)
 		if ds.HasErrors() {
 			return nil, diags
