@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/shardwise/shardwise/internal/fsutil"
 )
 
 // FetchFile fetches a channel into the file dest. Bytes go to dest+".part";
@@ -157,7 +159,7 @@ func (s *fileSink) verified(res Result) error {
 	if err := os.Rename(s.part, s.path); err != nil {
 		return err
 	}
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(s.path)); err != nil {
 		return err
 	}
 	if s.onVerified != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/shardwise/shardwise/driver/channel/registry"
+	"github.com/shardwise/shardwise/internal/fsutil"
 )
 
 // Formats of a stored channel.
@@ -172,7 +173,7 @@ func (s *Store) commit(e Entry, tmp, dir string) error {
 	if err := os.Rename(tmp, dir); err != nil {
 		return err
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := fsutil.SyncDir(s.dir); err != nil {
 		return err
 	}
 	s.entries[chanKey{e.Run, e.Channel}] = e
@@ -356,19 +357,6 @@ func writeFileSync(path string, b []byte, mode os.FileMode) error {
 		return err
 	}
 	return f.Close()
-}
-
-// syncDir fsyncs a directory so that a rename in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
-	}
-	return nil
 }
 
 // sumHex returns the hex SHA-256 accumulated in h.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/shardwise/shardwise/internal/fsutil"
 )
 
 // extractTar unpacks the FormatTar archive at archive into the directory
@@ -31,7 +33,7 @@ func extractTar(archive, dest string) error {
 	if err := os.Rename(tmp, dest); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(dest))
+	return fsutil.SyncDir(filepath.Dir(dest))
 }
 
 func unpack(archive, dir string) error {

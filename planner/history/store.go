@@ -16,6 +16,8 @@ import (
 	"sync"
 
 	"github.com/google/renameio/v2"
+
+	"github.com/shardwise/shardwise/internal/fsutil"
 )
 
 // The store is JSON Lines: one Record per line, UTF-8, '\n'-terminated.
@@ -226,15 +228,7 @@ func replace(path string, prefix []byte, records []Record) (err error) {
 	if err := tmp.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("write history %s: %w", path, err)
 	}
-	syncDir(filepath.Dir(path))
+	// A failed directory sync only weakens durability after a crash.
+	_ = fsutil.SyncDir(filepath.Dir(path))
 	return nil
-}
-
-// syncDir makes the rename durable where the platform allows it; failure
-// only weakens durability after a crash, so it is not reported.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
