@@ -39,7 +39,7 @@ func (d *Durable) lease() runstate.Lease {
 // specOptions are the options of o that a resumed run keeps.
 func specOptions(o Options) runstate.Options {
 	return runstate.Options{Retries: o.Retries, FailFast: o.FailFast, NoLocality: o.NoLocality,
-		PlacementTimeout: o.PlacementTimeout, NoReplan: o.Replanner == nil}
+		PlacementTimeout: o.PlacementTimeout, NoReplan: o.Replanner == nil, RegisterConcurrency: o.RegisterConcurrency}
 }
 
 // create stores the new run's state in namespace ns, held by this
@@ -75,7 +75,8 @@ func stateError(c *api.Client, run string, err error) error {
 // that completed is never registered again; one that runs is followed;
 // one that failed is retried or fails the run as Run's rules say; the
 // rest are submitted in dependency order. The stored options (retries,
-// fail-fast, locality, placement timeout) replace those of opts.
+// fail-fast, locality, placement timeout) replace those of opts; the
+// stored register concurrency applies unless opts sets one.
 //
 // It returns a *runstate.HeldError naming the holder when another live
 // launcher drives the run, and an error wrapping runstate.ErrNotFound,
@@ -100,6 +101,9 @@ func (l *Launcher) Resume(ctx context.Context, run string, opts Options) (*Repor
 	}
 	o.Retries, o.FailFast, o.NoLocality = spec.Options.Retries, spec.Options.FailFast, spec.Options.NoLocality
 	o.PlacementTimeout = spec.Options.PlacementTimeout
+	if opts.RegisterConcurrency <= 0 && spec.Options.RegisterConcurrency > 0 {
+		o.RegisterConcurrency = spec.Options.RegisterConcurrency
+	}
 	if spec.Options.NoReplan {
 		o.Replanner = nil
 	}

@@ -55,6 +55,9 @@ type Options struct {
 	PlacementTimeout time.Duration `json:"placement_timeout,omitempty"`
 	// NoReplan is set when the run was started with re-planning off.
 	NoReplan bool `json:"no_replan,omitempty"`
+	// RegisterConcurrency is the run's -register-concurrency; 0 (a state
+	// written before it was stored) means the launcher's default.
+	RegisterConcurrency int `json:"register_concurrency,omitempty"`
 }
 
 // Inputs are the files and values the plan was made from.
