@@ -277,7 +277,8 @@ func detach(ctx context.Context, l *launcher.Launcher, p *plan.Plan, jobs []*api
 	}
 	id, err := l.Detach(ctx, p, jobs, launcher.Options{
 		Retries: req.Retries, NoLocality: req.NoLocality, FailFast: req.FailFast, PlacementTimeout: req.PlacementTimeout,
-		Durable: &launcher.Durable{Inputs: inputs, TTL: req.LeaseTTL},
+		RegisterConcurrency: req.RegisterConcurrency,
+		Durable:             &launcher.Durable{Inputs: inputs, TTL: req.LeaseTTL},
 	}, lj)
 	if err != nil {
 		return err
