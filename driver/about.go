@@ -58,12 +58,15 @@ var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 		"tls_server_name":      hclspec.NewAttr("tls_server_name", "string", false),
 		"insecure_skip_verify": hclspec.NewAttr("insecure_skip_verify", "bool", false),
 	})),
-	"compression_level": hclspec.NewDefault(hclspec.NewAttr("compression_level", "number", false), hclspec.NewLiteral(strconv.Itoa(defaultCompressionLevel))),
-	"data_dir":          hclspec.NewAttr("data_dir", "string", false),
-	"channel_secret":    hclspec.NewAttr("channel_secret", "string", false),
-	"insecure_channels": hclspec.NewDefault(hclspec.NewAttr("insecure_channels", "bool", false), hclspec.NewLiteral(strconv.FormatBool(defaultInsecureChannels))),
-	"no_cgroups":        hclspec.NewDefault(hclspec.NewAttr("no_cgroups", "bool", false), hclspec.NewLiteral(strconv.FormatBool(defaultNoCgroups))),
-	"pids_limit":        hclspec.NewAttr("pids_limit", "number", false),
+	"compression_level":  hclspec.NewDefault(hclspec.NewAttr("compression_level", "number", false), hclspec.NewLiteral(strconv.Itoa(defaultCompressionLevel))),
+	"data_dir":           hclspec.NewAttr("data_dir", "string", false),
+	"channel_secret":     hclspec.NewAttr("channel_secret", "string", false),
+	"insecure_channels":  hclspec.NewDefault(hclspec.NewAttr("insecure_channels", "bool", false), hclspec.NewLiteral(strconv.FormatBool(defaultInsecureChannels))),
+	"no_cgroups":         hclspec.NewDefault(hclspec.NewAttr("no_cgroups", "bool", false), hclspec.NewLiteral(strconv.FormatBool(defaultNoCgroups))),
+	"pids_limit":         hclspec.NewAttr("pids_limit", "number", false),
+	"retention":          hclspec.NewAttr("retention", "string", false),
+	"consumed_retention": hclspec.NewAttr("consumed_retention", "string", false),
+	"gone_after":         hclspec.NewAttr("gone_after", "string", false),
 })
 
 // channelSpec is one element of the task config's inputs and outputs.
@@ -156,6 +159,15 @@ type Config struct {
 	// PidsLimit caps the processes and threads of each task (cgroup pids
 	// controller); 0: no cap.
 	PidsLimit int64 `codec:"pids_limit"`
+	// Retention, ConsumedRetention and GoneAfter are Go durations ("24h",
+	// "1h", "2m"; "" is channel.Config's default) for the fields of
+	// channel.Config of the same names: how long an unconsumed channel is
+	// kept, how long a consumed one stays for a retried consumer, and how
+	// long a consumer waits for the channel of a completed producer
+	// before it fails with ErrUpstreamGone.
+	Retention         string `codec:"retention"`
+	ConsumedRetention string `codec:"consumed_retention"`
+	GoneAfter         string `codec:"gone_after"`
 }
 
 // ConsulConfig is the plugin config's consul block. Empty fields fall back

@@ -191,6 +191,9 @@ func TestPluginConfigSchema(t *testing.T) {
   insecure_channels = true
   no_cgroups        = true
   pids_limit        = 256
+  retention          = "48h"
+  consumed_retention = "90m"
+  gone_after         = "5m"
   consul {
     address              = "https://127.0.0.1:8501"
     token                = "t0k"
@@ -204,6 +207,7 @@ func TestPluginConfigSchema(t *testing.T) {
 	want := Config{
 		BindAddr: "10.0.0.5", Port: 0, AdvertiseAddr: "node1.internal", CompressionLevel: 7,
 		DataDir: "/var/lib/nomad-driver-shard", ChannelSecret: "s3cret", InsecureChannels: true, NoCgroups: true, PidsLimit: 256,
+		Retention: "48h", ConsumedRetention: "90m", GoneAfter: "5m",
 		Consul: ConsulConfig{Address: "https://127.0.0.1:8501", Token: "t0k", CAFile: "/etc/consul/ca.pem",
 			CertFile: "/etc/consul/cert.pem", KeyFile: "/etc/consul/key.pem", TLSServerName: "consul.internal", InsecureSkipVerify: true},
 	}
@@ -224,10 +228,13 @@ func TestDecodeConfig(t *testing.T) {
 		t.Fatalf("defaults = %+v, %v", cfg, err)
 	}
 	bad := map[string]Config{
-		"port":        {Port: 70000, CompressionLevel: 3},
-		"compression": {CompressionLevel: 23},
-		"data_dir":    {CompressionLevel: 3, DataDir: "relative/dir"},
-		"pids_limit":  {CompressionLevel: 3, PidsLimit: -1},
+		"port":               {Port: 70000, CompressionLevel: 3},
+		"compression":        {CompressionLevel: 23},
+		"data_dir":           {CompressionLevel: 3, DataDir: "relative/dir"},
+		"pids_limit":         {CompressionLevel: 3, PidsLimit: -1},
+		"gone_after":         {CompressionLevel: 3, GoneAfter: "2 minutes"},
+		"retention":          {CompressionLevel: 3, Retention: "-1h"},
+		"consumed_retention": {CompressionLevel: 3, Retention: "1h", ConsumedRetention: "2h"},
 	}
 	for name, c := range bad {
 		if _, err := decodeConfig(encodeConfig(t, &c)); err == nil || !strings.Contains(err.Error(), name) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
 	cstats "github.com/hashicorp/nomad/client/stats"
@@ -196,7 +197,31 @@ func decodeConfig(raw []byte) (*Config, error) {
 	if !filepath.IsAbs(cfg.DataDir) {
 		return nil, fmt.Errorf("plugin config: data_dir %q is not an absolute path", cfg.DataDir)
 	}
+	if _, _, _, err := cfg.Durations(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// Durations returns Retention, ConsumedRetention and GoneAfter parsed;
+// 0 for an empty one. decodeConfig has checked them, so it fails only on
+// a Config built by hand: the error names the key and its value.
+func (c *Config) Durations() (retention, consumed, goneAfter time.Duration, err error) {
+	out := make([]time.Duration, 3)
+	for i, kv := range [][2]string{{"retention", c.Retention}, {"consumed_retention", c.ConsumedRetention}, {"gone_after", c.GoneAfter}} {
+		if kv[1] == "" {
+			continue
+		}
+		d, perr := time.ParseDuration(kv[1])
+		if perr != nil || d <= 0 {
+			return 0, 0, 0, fmt.Errorf("plugin config: %s %q is not a positive duration such as \"90m\"", kv[0], kv[1])
+		}
+		out[i] = d
+	}
+	if out[0] > 0 && out[1] > out[0] {
+		return 0, 0, 0, fmt.Errorf("plugin config: consumed_retention %s is longer than retention %s", c.ConsumedRetention, c.Retention)
+	}
+	return out[0], out[1], out[2], nil
 }
 
 // defaultConfig is the config of a driver that SetConfig has not seen.

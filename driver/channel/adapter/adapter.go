@@ -4,8 +4,9 @@
 // behaviour is package channel's.
 //
 // The plugin config maps as follows: bind_addr, port, advertise_addr,
-// compression_level and data_dir to the channel.Config fields of the same
-// names (data_dir gets a "channels" subfolder), the consul block to
+// compression_level, data_dir, retention, consumed_retention and
+// gone_after to the channel.Config fields of the same names (data_dir gets
+// a "channels" subfolder), the consul block to
 // channel.Config.Consul, channel_secret to channel.Config.Secret and
 // insecure_channels to channel.Config.InsecureChannels.
 //
@@ -34,7 +35,10 @@ var Factory driver.ChannelFactory = New
 
 // New starts a channel.Manager configured from the plugin config.
 func New(cfg *driver.Config, logger hclog.Logger) (driver.ChannelManager, error) {
-	c := Config(cfg, logger)
+	c, err := Config(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	m, err := channel.NewManager(c)
 	if err != nil {
 		return nil, err
@@ -51,17 +55,22 @@ func New(cfg *driver.Config, logger hclog.Logger) (driver.ChannelManager, error)
 
 // Config maps the plugin config to the channel manager's. An empty
 // channel_secret leaves channel.Config.Secret empty, which makes the
-// manager keep each run's secret in Consul KV.
-func Config(cfg *driver.Config, logger hclog.Logger) channel.Config {
+// manager keep each run's secret in Consul KV. It fails on a retention or
+// gone_after that is not a positive duration (driver.Config.Durations).
+func Config(cfg *driver.Config, logger hclog.Logger) (channel.Config, error) {
 	c := channel.Config{
 		BindAddr: cfg.BindAddr, Port: cfg.Port, AdvertiseAddr: cfg.AdvertiseAddr,
 		CompressionLevel: cfg.CompressionLevel, Consul: cfg.Consul.APIConfig(),
 		Secret: cfg.ChannelSecret, InsecureChannels: cfg.InsecureChannels, Logger: logger,
 	}
+	var err error
+	if c.Retention, c.ConsumedRetention, c.GoneAfter, err = cfg.Durations(); err != nil {
+		return channel.Config{}, err
+	}
 	if cfg.DataDir != "" {
 		c.DataDir = filepath.Join(cfg.DataDir, "channels")
 	}
-	return c
+	return c, nil
 }
 
 // Manager is a channel.Manager seen through the driver's interfaces

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/shardwise/shardwise/driver"
 	"github.com/shardwise/shardwise/driver/channel"
@@ -22,20 +23,30 @@ func TestSpecCopiesEveryField(t *testing.T) {
 }
 
 func TestConfigMapsPluginConfig(t *testing.T) {
-	c := Config(&driver.Config{BindAddr: "10.0.0.1", Port: 4660, AdvertiseAddr: "node1", CompressionLevel: 3,
+	c, err := Config(&driver.Config{BindAddr: "10.0.0.1", Port: 4660, AdvertiseAddr: "node1", CompressionLevel: 3,
 		DataDir: "/var/lib/shard", Consul: driver.ConsulConfig{Address: "127.0.0.1:8501", Token: "tok"},
-		ChannelSecret: "cluster-secret", InsecureChannels: true}, nil)
+		ChannelSecret: "cluster-secret", InsecureChannels: true,
+		Retention: "48h", ConsumedRetention: "90m", GoneAfter: "5m"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if c.BindAddr != "10.0.0.1" || c.Port != 4660 || c.AdvertiseAddr != "node1" || c.CompressionLevel != 3 ||
 		c.DataDir != filepath.Join("/var/lib/shard", "channels") || c.Consul.Address != "127.0.0.1:8501" || c.Consul.Token != "tok" ||
-		c.Secret != "cluster-secret" || !c.InsecureChannels {
+		c.Secret != "cluster-secret" || !c.InsecureChannels ||
+		c.Retention != 48*time.Hour || c.ConsumedRetention != 90*time.Minute || c.GoneAfter != 5*time.Minute {
 		t.Fatalf("config %+v", c)
+	}
+	if _, err := Config(&driver.Config{DataDir: "/d", GoneAfter: "soon"}, nil); err == nil {
+		t.Fatal("gone_after \"soon\" accepted")
 	}
 }
 
 // Without channel_secret the manager's secret stays empty: run secrets
 // then come from Consul KV.
 func TestConfigWithoutSecretFallsBackToKV(t *testing.T) {
-	if c := Config(&driver.Config{DataDir: "/d"}, nil); c.Secret != "" || c.InsecureChannels {
-		t.Fatalf("secret %q insecure %v, want empty and TLS", c.Secret, c.InsecureChannels)
+	c, err := Config(&driver.Config{DataDir: "/d"}, nil)
+	if err != nil || c.Secret != "" || c.InsecureChannels || c.Retention != 0 || c.GoneAfter != 0 {
+		t.Fatalf("secret %q insecure %v retention %v gone_after %v (%v), want empty, TLS and the manager's defaults",
+			c.Secret, c.InsecureChannels, c.Retention, c.GoneAfter, err)
 	}
 }
