@@ -120,7 +120,7 @@ func (r *runner) replanRequest(ctx context.Context, groups []*group) ReplanReque
 			req.Pending = append(req.Pending, cs)
 		case u.state == Pending:
 			req.Pending = append(req.Pending, cs)
-		case u.shardStates()[u.pieceOf(s.ID)] == Complete:
+		case u.piece(u.pieceOf(s.ID)).state == Complete:
 			req.Done = append(req.Done, r.result(ctx, cs, u, end))
 		case u.state == Submitted || u.state == Running:
 			req.Active = append(req.Active, r.active(cs, u))

@@ -217,7 +217,7 @@ func (r *runner) progress(ctx context.Context) *runstate.Progress {
 		if u.state.terminal() {
 			rec.Pieces = r.pieces(ctx, u)
 		}
-		for _, st := range u.shardStates() {
+		for _, st := range u.pieceStates() {
 			if st == Complete {
 				p.DoneShards++
 			}
@@ -227,17 +227,20 @@ func (r *runner) progress(ctx context.Context) *runstate.Progress {
 	return p
 }
 
-// pieces returns how each of u's allocation indexes ran, computed once u
-// has ended and kept.
+// pieces returns how each of u's allocation indexes ran (its own state,
+// allocation and run time), computed once u has ended and kept.
 func (r *runner) pieces(ctx context.Context, u *unit) []runstate.Piece {
 	if len(u.pieces) == len(u.shards) {
 		return u.pieces
 	}
 	out := make([]runstate.Piece, len(u.shards))
 	for i := range u.shards {
-		if a, ok := u.bestAlloc(i); ok {
+		p := u.piece(i)
+		out[i].State = p.state.String()
+		if a := p.alloc; p.placed {
 			class, _, _ := r.nodes.lookup(ctx, a.NodeID)
-			out[i] = runstate.Piece{Alloc: a.ID, NodeID: a.NodeID, Node: a.NodeName, NodeClass: class, Actual: actual(a, u.finished)}
+			out[i].Alloc, out[i].NodeID, out[i].Node, out[i].NodeClass = a.ID, a.NodeID, a.NodeName, class
+			out[i].Actual = actual(a, u.finished)
 		}
 	}
 	u.pieces = out

@@ -14,27 +14,28 @@ func (r *runner) notify() {
 	now := time.Now()
 	var changes []Change
 	for _, u := range r.t.units {
-		states := u.shardStates()
 		for i, s := range u.shards {
+			// Each piece is judged on its own allocation: pieces of one
+			// job are placed, run and end at different times.
+			p := u.piece(i)
 			old, seen := r.prev[s.ID]
 			alloc, started, finished := u.allocOf(i)
 			placed := false
-			if seen && old == states[i] && (u.reason == "" || r.prevReason[s.ID] == u.reason) {
-				r.prevReason[s.ID] = u.reason
+			if seen && old == p.state && (p.reason == "" || r.prevReason[s.ID] == p.reason) {
+				r.prevReason[s.ID] = p.reason
 				if alloc == r.prevAlloc[s.ID] {
 					continue
 				}
 				placed = true
 			}
-			if !seen && states[i] == Pending {
+			if !seen && p.state == Pending {
 				r.prev[s.ID] = Pending
 				continue
 			}
-			a, _ := u.bestAlloc(i)
-			changes = append(changes, Change{Shard: s.ID, Job: u.id, Class: s.Class, From: old, To: states[i],
-				Attempt: u.attempt, Node: a.NodeName, Reason: u.reason, Time: now,
+			changes = append(changes, Change{Shard: s.ID, Job: u.id, Class: s.Class, From: old, To: p.state,
+				Attempt: u.attempt, Node: p.alloc.NodeName, Reason: p.reason, Time: now,
 				Alloc: alloc, Started: started, Finished: finished, Placed: placed})
-			r.prev[s.ID], r.prevReason[s.ID], r.prevAlloc[s.ID] = states[i], u.reason, alloc
+			r.prev[s.ID], r.prevReason[s.ID], r.prevAlloc[s.ID] = p.state, p.reason, alloc
 		}
 	}
 	if len(changes) == 0 {
@@ -53,12 +54,13 @@ func (r *runner) notify() {
 	}
 }
 
-// snapshot counts the shards in each state.
+// snapshot counts the shards in each state, each piece of a split job
+// by its own state.
 func (r *runner) snapshot() Snapshot {
 	s := Snapshot{Run: r.plan.Run, Graph: r.plan.Graph, Shards: len(r.plan.Shards), Start: r.start,
 		Elapsed: time.Since(r.start), Predicted: seconds(r.plan.MakespanSeconds)}
 	for _, u := range r.t.units {
-		for _, st := range u.shardStates() {
+		for _, st := range u.pieceStates() {
 			s.Counts[st]++
 		}
 	}
@@ -84,9 +86,11 @@ func (r *runner) report() *Report {
 // prediction are the unit's current ones (after any move).
 func (r *runner) result(ctx context.Context, s *plan.Shard, u *unit, end time.Time) ShardResult {
 	i := u.pieceOf(s.ID)
-	res := ShardResult{Shard: s.ID, Job: u.id, Class: s.Class, State: u.shardStates()[i],
+	p := u.piece(i)
+	res := ShardResult{Shard: s.ID, Job: u.id, Class: s.Class, State: p.state,
 		Service: u.service, Attempts: u.attempt, PredictedSeconds: s.RuntimeSeconds.Value}
-	if a, ok := u.bestAlloc(i); ok {
+	if p.placed {
+		a := p.alloc
 		res.Alloc, res.NodeID, res.Node = a.ID, a.NodeID, a.NodeName
 		res.NodeClass, _, _ = r.nodes.lookup(ctx, a.NodeID)
 		res.Actual = actual(a, end)

@@ -74,10 +74,26 @@ type JobStatus struct {
 	// Attempt is the launcher's registration of the job that Nomad has
 	// (its shardwise_attempt meta; 1 for the first).
 	Attempt int
+	// Pieces is how each allocation index of the job stands (a split
+	// job's pieces, in Split.Index order; one for any other job).
+	Pieces []PieceStatus
 	// LastFailure is what Nomad said about the newest failed allocation
 	// ("task launcher: Driver Failure: binary ... could not be found"),
 	// empty when none failed.
 	LastFailure string
+}
+
+// PieceStatus is one allocation index of a job, judged on its own
+// allocations: pieces of a split job run and end at different times.
+type PieceStatus struct {
+	// State is the piece's state (see JobStatus.State).
+	State State
+	// Alloc and Node are the allocation that best shows how the piece
+	// runs and its node's name; empty when it has none.
+	Alloc, Node string
+	// Runtime is that allocation's run time (first task start to last
+	// finish, or to now while running).
+	Runtime time.Duration
 }
 
 // Status reads the state of every job of run in namespace ns (see Find)
@@ -161,6 +177,15 @@ func jobStatus(ctx context.Context, c *api.Client, s *api.JobListStub) (JobStatu
 	}
 	if js.State != Complete && u.job0.Stop {
 		js.State = Stopped
+	}
+	u.state = js.State
+	for i := range u.count {
+		p := u.piece(i)
+		ps := PieceStatus{State: p.state}
+		if p.placed {
+			ps.Alloc, ps.Node, ps.Runtime = p.alloc.ID, p.alloc.NodeName, actual(p.alloc, now)
+		}
+		js.Pieces = append(js.Pieces, ps)
 	}
 	return js, nil
 }

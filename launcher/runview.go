@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/launcher/runstate"
+	"github.com/shardwise/shardwise/planner/plan"
 )
 
 // NotSubmitted is the status word of a shard of the plan that Nomad has
@@ -59,28 +60,59 @@ func (st *RunStatus) shardStates(ctx context.Context, c *api.Client) error {
 		}
 	}
 	for _, s := range spec.Plan.Shards {
-		ss := ShardStatus{Shard: s.ID, Job: s.Job, Class: s.Class, PredictedSeconds: s.RuntimeSeconds.Value, State: NotSubmitted}
-		rec := h.Progress.Units[s.Job]
-		if rec != nil && len(rec.Shards) > 0 {
-			for _, ms := range rec.Shards {
-				if ms.ID == s.ID {
-					ss.Class, ss.PredictedSeconds = ms.Class, ms.RuntimeSeconds.Value
-				}
-			}
-		}
+		var job *JobStatus
 		if j, ok := byJob[s.Job]; ok {
-			ss.State, ss.Actual, ss.Node = statusWord(j.State), j.Runtime, strings.Join(j.Nodes, ",")
-			ss.Attempts = max(1, j.Attempt)
-		} else if rec != nil && rec.State == Complete.String() {
-			// Nomad has collected the job; the stored progress remembers it.
-			ss.State, ss.Attempts = Complete.String(), rec.Attempts
-			if i := pieceIndex(s); i < len(rec.Pieces) {
-				ss.Actual, ss.Node = rec.Pieces[i].Actual, rec.Pieces[i].Node
-			}
+			job = &j
 		}
-		st.Shards = append(st.Shards, ss)
+		st.Shards = append(st.Shards, shardStatus(s, h.Progress.Units[s.Job], job))
 	}
 	return nil
+}
+
+// shardStatus is shard s of a stored run's plan as its job j in Nomad
+// shows it (nil when Nomad has no such job) and as the stored progress
+// rec of the job records it (nil when none was recorded). Each piece of a
+// split job has its own state, run time and node: its allocation index's
+// (PieceStatus) while Nomad has the job, else the stored piece's; a
+// stored state that predates per-piece records gives every piece the
+// job's state.
+func shardStatus(s *plan.Shard, rec *runstate.Unit, j *JobStatus) ShardStatus {
+	ss := ShardStatus{Shard: s.ID, Job: s.Job, Class: s.Class, PredictedSeconds: s.RuntimeSeconds.Value, State: NotSubmitted}
+	if rec != nil {
+		for _, ms := range rec.Shards {
+			if ms.ID == s.ID {
+				ss.Class, ss.PredictedSeconds = ms.Class, ms.RuntimeSeconds.Value
+			}
+		}
+	}
+	i := pieceIndex(s)
+	switch {
+	case j != nil && i < len(j.Pieces):
+		p := j.Pieces[i]
+		ss.State, ss.Actual, ss.Node = statusWord(p.State), p.Runtime, p.Node
+		ss.Attempts = max(1, j.Attempt)
+	case j != nil:
+		ss.State, ss.Actual, ss.Node = statusWord(j.State), j.Runtime, strings.Join(j.Nodes, ",")
+		ss.Attempts = max(1, j.Attempt)
+	case rec != nil && storedEnd(rec.State):
+		// Nomad has collected the job; the stored progress remembers it.
+		ss.State, ss.Attempts = rec.State, rec.Attempts
+		if i < len(rec.Pieces) {
+			p := rec.Pieces[i]
+			ss.Actual, ss.Node = p.Actual, p.Node
+			if p.State != "" {
+				ss.State = p.State
+			}
+		}
+	}
+	return ss
+}
+
+// storedEnd reports whether a stored job state (Unit.State) is one the
+// job ended in.
+func storedEnd(state string) bool {
+	st, ok := parseState(state)
+	return ok && st.terminal() && st != Skipped
 }
 
 // statusWord names a job state as status shows it.

@@ -41,6 +41,16 @@ func (s State) String() string {
 	return stateNames[s]
 }
 
+// parseState returns the State named name (as String writes it).
+func parseState(name string) (State, bool) {
+	for i, n := range stateNames {
+		if n == name {
+			return State(i), true
+		}
+	}
+	return 0, false
+}
+
 // Nomad status values the launcher reads (the api package has no
 // constants for them).
 const (

@@ -286,6 +286,8 @@ func (t *tracker) registered(u *unit, since uint64, now time.Time) {
 		u.reason = ""
 	}
 	u.failedAlloc = ""
+	// Pieces recorded of an earlier attempt no longer say how it runs.
+	u.pieces = nil
 	u.blockedSince = time.Time{}
 	u.never = ""
 	u.job0 = jobInfo{}
@@ -486,29 +488,66 @@ func latestFailed(allocs map[string]allocInfo) (allocInfo, bool) {
 	return best, found
 }
 
-// shardStates returns the state of each of u's shards (piece order): a
-// piece whose allocation completed is complete even when the unit is
-// not.
-func (u *unit) shardStates() []State {
+// piece is how one allocation index of a unit (a split job's piece, or
+// the one shard of any other job) stands, judged from that index's own
+// allocations: pieces of one job are placed, run and complete at
+// different times.
+type piece struct {
+	state State
+	// reason says why the piece waits or failed (the unit's reason, for
+	// a piece it concerns); empty for one running, complete or stopped.
+	reason string
+	// alloc is the allocation that best shows how the piece runs (see
+	// bestAlloc); placed says there is one.
+	alloc  allocInfo
+	placed bool
+}
+
+// piece returns how allocation index i of u stands:
+//   - a pending or skipped unit's pieces are all pending or skipped;
+//   - a piece with a complete (batch) or healthy (service) allocation is
+//     complete, whatever became of the rest of its job;
+//   - a piece of a submitted or running unit is running while its
+//     allocation runs, else queued (Submitted): not placed yet, placed
+//     and starting, or failed and waiting for Nomad's reschedule;
+//   - a piece of a failed unit failed when its allocation failed or it
+//     never ran; one still placed is stopped with the job;
+//   - a piece Nomad no longer knows (a collected job) is as the stored
+//     progress recorded it (u.pieces), else as its unit.
+func (u *unit) piece(i int) piece {
+	p := piece{state: u.state}
+	if u.state == Pending || u.state == Skipped {
+		return p
+	}
+	p.alloc, p.placed = u.bestAlloc(i)
+	a := p.alloc
+	switch {
+	case p.placed && ((!u.service && a.complete()) || (u.service && a.healthy())):
+		p.state = Complete
+	case !p.placed && i < len(u.pieces) && u.pieces[i].State != "" && u.state.terminal():
+		if st, ok := parseState(u.pieces[i].State); ok {
+			p.state = st
+		}
+	case u.state == Submitted || u.state == Running:
+		p.state = Submitted
+		if p.placed && a.running() {
+			p.state = Running
+		}
+	case u.state == Failed && p.placed && !a.failed():
+		p.state = Stopped
+	}
+	if p.state == Submitted || p.state == Failed {
+		p.reason = u.reason
+	}
+	return p
+}
+
+// pieceStates returns the state of each of u's shards, in piece order
+// (see piece).
+func (u *unit) pieceStates() []State {
 	out := make([]State, len(u.shards))
 	for i := range u.shards {
-		out[i] = u.state
-	}
-	if u.state == Pending || u.state == Complete || u.state == Skipped {
-		return out
-	}
-	for _, a := range u.allocs {
-		if a.Index < 0 || a.Index >= len(out) {
-			continue
-		}
-		switch {
-		case !u.service && a.complete():
-			out[a.Index] = Complete
-		case u.service && a.healthy():
-			out[a.Index] = Complete
-		case a.running() && out[a.Index] == Submitted:
-			out[a.Index] = Running
-		}
+		out[i] = u.piece(i).state
 	}
 	return out
 }

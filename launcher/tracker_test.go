@@ -145,7 +145,7 @@ func TestSplitJobCompletesWhenEveryPieceCompletes(t *testing.T) {
 	if v := tr.settle(b, time.Time{}); v != keep || b.state != Running {
 		t.Fatalf("one piece complete: verdict %v state %v, want keep/running", v, b.state)
 	}
-	if got := b.shardStates(); !slices.Equal(got, []State{Complete, Running}) {
+	if got := b.pieceStates(); !slices.Equal(got, []State{Complete, Running}) {
 		t.Errorf("piece states %v, want [complete running]", got)
 	}
 	tr.observeAlloc("job-b", alloc("job-b", 1, "complete", "n2", 6, 9))

@@ -140,6 +140,11 @@ type Unit struct {
 
 // Piece is how one allocation index of a job ran.
 type Piece struct {
+	// State is the piece's own state ("complete", "failed", "stopped"):
+	// a split job's pieces end differently when the job fails or is
+	// stopped. States written before it was recorded lack it; a reader
+	// then takes the job's (Unit.State).
+	State     string `json:"state,omitempty"`
 	Alloc     string `json:"alloc,omitempty"`
 	NodeID    string `json:"node_id,omitempty"`
 	Node      string `json:"node,omitempty"`
