@@ -34,6 +34,16 @@ func splitPlan(t *testing.T) (*plan.Plan, *tracker) {
 	return p, tr
 }
 
+// submitPieces completes "a" and registers the split job at Raft index
+// 10, and returns its unit.
+func submitPieces(t *testing.T, tr *tracker) *unit {
+	t.Helper()
+	submitAll(tr, 1)
+	finish(t, tr, "job-a", 2)
+	submitAll(tr, 10)
+	return tr.byJob["job-p"]
+}
+
 // timed is alloc with its task started and, when finish is not zero,
 // finished at the given seconds after t0.
 func timed(a allocInfo, start, finish float64) allocInfo {
@@ -53,10 +63,7 @@ func pieceStatesOf(u *unit) string { return fmt.Sprint(u.pieceStates()) }
 // its own allocation, not the job's.
 func TestPiecesEndAtDifferentTimes(t *testing.T) {
 	_, tr := splitPlan(t)
-	submitAll(tr, 1)
-	finish(t, tr, "job-a", 2)
-	submitAll(tr, 10)
-	u := tr.byJob["job-p"]
+	u := submitPieces(t, tr)
 	steps := []struct {
 		name   string
 		allocs []allocInfo
@@ -102,10 +109,7 @@ func TestPiecesEndAtDifferentTimes(t *testing.T) {
 // running.
 func TestBlockedReasonOnlyOnUnplacedPieces(t *testing.T) {
 	_, tr := splitPlan(t)
-	submitAll(tr, 1)
-	finish(t, tr, "job-a", 2)
-	submitAll(tr, 10)
-	u := tr.byJob["job-p"]
+	u := submitPieces(t, tr)
 	tr.observeAlloc("job-p", alloc("job-p", 0, "running", "n1", 11, 12))
 	tr.settle(u, t0)
 	if tr.observeBlocked("job-p", 10, "no node of class cpu has 2 GiB free", t0) == nil {
@@ -123,10 +127,7 @@ func TestBlockedReasonOnlyOnUnplacedPieces(t *testing.T) {
 // piece that never ran and stops the one still running.
 func TestFailedJobPiecesEndDifferently(t *testing.T) {
 	_, tr := splitPlan(t)
-	submitAll(tr, 1)
-	finish(t, tr, "job-a", 2)
-	submitAll(tr, 10)
-	u := tr.byJob["job-p"]
+	u := submitPieces(t, tr)
 	tr.observeAlloc("job-p", alloc("job-p", 0, "complete", "n1", 11, 13))
 	tr.observeAlloc("job-p", alloc("job-p", 1, "running", "n2", 11, 12))
 	tr.unplaceable(u, "no node of class cpu has 64 GiB of memory")
@@ -221,10 +222,7 @@ func TestStoredPiecesKeepOwnState(t *testing.T) {
 	for _, n := range []string{"n1", "n2", "n-job-a"} {
 		r.nodes.class[n] = "cpu" // no Nomad to ask
 	}
-	submitAll(tr, 1)
-	finish(t, tr, "job-a", 2)
-	submitAll(tr, 10)
-	u := tr.byJob["job-p"]
+	u := submitPieces(t, tr)
 	tr.observeAlloc("job-p", timed(alloc("job-p", 0, "complete", "n1", 11, 13), 1, 3))
 	tr.observeAlloc("job-p", timed(alloc("job-p", 1, "running", "n2", 11, 12), 1, 0))
 	tr.unplaceable(u, "never placed")
