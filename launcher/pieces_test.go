@@ -299,3 +299,21 @@ func TestStatusRowsPerPiece(t *testing.T) {
 		t.Errorf("rows %v, want %s", got, want)
 	}
 }
+
+// TestUnsplitFailedShardStaysFailed: a job of one shard that fails for
+// good shows that shard failed, even with its allocation still running
+// (the job was stopped outside the run), as before pieces had their own
+// state.
+func TestUnsplitFailedShardStaysFailed(t *testing.T) {
+	_, tr := splitPlan(t)
+	submitAll(tr, 1)
+	a := tr.byJob["job-a"]
+	tr.observeAlloc("job-a", alloc("job-a", 0, "running", "n1", 2, 3))
+	tr.observeJob("job-a", jobInfo{Status: "running", Stop: true, JobModifyIndex: 1, ModifyIndex: 4})
+	if v := tr.settle(a, t0); v != giveUp {
+		t.Fatalf("verdict %v, want giveUp", v)
+	}
+	if p := a.piece(0); p.state != Failed || !strings.Contains(p.reason, "stopped outside") {
+		t.Errorf("shard %v (%q), want failed: the job was stopped outside this run", p.state, p.reason)
+	}
+}

@@ -510,8 +510,9 @@ type piece struct {
 //   - a piece of a submitted or running unit is running while its
 //     allocation runs, else queued (Submitted): not placed yet, placed
 //     and starting, or failed and waiting for Nomad's reschedule;
-//   - a piece of a failed unit failed when its allocation failed or it
-//     never ran; one still placed is stopped with the job;
+//   - a piece of a failed unit failed, unless the unit is split and the
+//     piece's allocation neither failed nor was found unhealthy: that
+//     piece is stopped with the job;
 //   - a piece Nomad no longer knows (a collected job) is as the stored
 //     progress recorded it (u.pieces), else as its unit.
 func (u *unit) piece(i int) piece {
@@ -533,7 +534,9 @@ func (u *unit) piece(i int) piece {
 		if p.placed && a.running() {
 			p.state = Running
 		}
-	case u.state == Failed && p.placed && !a.failed():
+	case u.state == Failed && u.count > 1 && p.placed && !a.failed() && !a.unhealthy() && a.ID != u.failedAlloc:
+		// A piece that was running when another piece failed did not
+		// fail: the launcher stops it with the job.
 		p.state = Stopped
 	}
 	if p.state == Submitted || p.state == Failed {
