@@ -27,7 +27,8 @@ type Snapshot struct {
 	Run, Graph string
 	// Shards is the number of shards in the plan.
 	Shards int
-	// Counts holds the number of shards in each State.
+	// Counts holds the number of shards in each State; each piece of a
+	// split job counts in its own state (see Change).
 	Counts [Skipped + 1]int
 	// Start is when Run began; Elapsed is the time since.
 	Start   time.Time
@@ -36,7 +37,9 @@ type Snapshot struct {
 	Predicted time.Duration
 }
 
-// Change is one shard's move from one state to another.
+// Change is one shard's move from one state to another. A piece of a
+// split job moves on its own allocation's updates (allocation index
+// Split.Index of the job), not with the job's other pieces.
 type Change struct {
 	Shard, Job, Class string
 	From, To          State

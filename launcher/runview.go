@@ -30,7 +30,8 @@ type ShardStatus struct {
 	Attempts int
 	// PredictedSeconds is the plan's runtime estimate.
 	PredictedSeconds float64
-	// Actual is the run time so far (see ShardResult.Actual).
+	// Actual is the run time so far (see ShardResult.Actual); State,
+	// Actual and Node of a split job's piece are its own allocation's.
 	Actual time.Duration
 	Node   string
 }
