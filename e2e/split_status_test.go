@@ -85,14 +85,12 @@ func TestSplitPiecesShowOwnState(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	r.until(t, 3*time.Minute, "run "+run+" ended:", "3/3 complete")
 	for range r.lines {
 	}
 	<-r.done
 	if code := r.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("run exit %d\n%s\nstderr:\n%s", code, r.output(), &r.stderr)
-	}
-	if !strings.Contains(r.output(), "3/3 complete") {
-		t.Errorf("run output lacks 3/3 complete:\n%s", r.output())
 	}
 	out, errOut, code = cli(t, nil, "status", "-address", addr, "-format", "json", run)
 	if code != 0 {
