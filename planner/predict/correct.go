@@ -14,6 +14,13 @@ import (
 // corrected predictions for the tasks not yet submitted. The launcher's
 // re-planner and the simulator's late binding (planner/plan Binder) use it
 // alike.
+//
+// A type's own completions come too late for most of its tasks: siblings
+// released together are submitted before any of them completes. What the
+// run's other types say is known by then (a run on slower machines or
+// larger inputs is off for most of its types), so a type that has not
+// completed yet is corrected by a run-wide factor learned across types
+// (RunFactor), shrunk toward 1 so that one or two types move it little.
 
 // Defaults of a Correction.
 const (
@@ -23,6 +30,12 @@ const (
 	// InRunMemoryHeadroom multiplies the largest peak memory observed in
 	// the run for a signature to size its later tasks.
 	InRunMemoryHeadroom = 1.2
+	// RunPriorTypes is the weight of the run-wide factor's prior (no
+	// correction, factor 1), counted in task types: with k types completed
+	// the run-wide log factor is the sum of their log factors over
+	// k + RunPriorTypes (a normal prior on the log factor centred on 0,
+	// worth RunPriorTypes types).
+	RunPriorTypes = 2
 )
 
 // Correction is the in-run learning state of one run. The zero value is
@@ -34,6 +47,13 @@ type Correction struct {
 	// has not completed on yet (a runtime ratio is a property of the run's
 	// inputs more than of the class).
 	bySig map[string][]float64
+	// sigs are the signatures with ratios, in the order first observed
+	// (a fixed order for the run-wide sum).
+	sigs []string
+	// run caches RunFactor; runOK is false after an Observe.
+	run   float64
+	runN  int
+	runOK bool
 	peak  map[string]float64 // MiB
 	oom   map[string]float64 // MiB, the largest limit an OOM kill hit
 }
@@ -62,7 +82,11 @@ func (c *Correction) Observe(sig, class string, predictedSeconds, actualSeconds 
 	r := math.Max(actualSeconds, zeroRuntime*0.1) / predictedSeconds
 	k := corrKey{sig, class}
 	c.ratios[k] = trail(append(c.ratios[k], r), c.window)
+	if _, ok := c.bySig[sig]; !ok {
+		c.sigs = append(c.sigs, sig)
+	}
 	c.bySig[sig] = trail(append(c.bySig[sig], r), c.window)
+	c.runOK = false
 }
 
 // ObserveMemory records the peak memory (MiB) a completed task of sig
@@ -87,17 +111,41 @@ func trail(xs []float64, n int) []float64 {
 
 // Factor is the runtime correction of sig on class: the median of the
 // trailing window's actual/predicted ratios on that class, else pooled
-// over the classes sig completed on; 1 with n = 0 when sig has not
-// completed yet.
+// over the classes sig completed on, with n the ratios it is the median
+// of. When sig has not completed yet it is RunFactor (1 before anything
+// completed) with n = 0.
 func (c *Correction) Factor(sig, class string) (factor float64, n int) {
 	rs := c.ratios[corrKey{sig, class}]
 	if len(rs) == 0 {
 		rs = c.bySig[sig]
 	}
 	if len(rs) == 0 {
-		return 1, 0
+		f, _ := c.RunFactor()
+		return f, 0
 	}
 	return median(append([]float64(nil), rs...)), len(rs)
+}
+
+// RunFactor is the run-wide runtime correction, for the types that have
+// not completed yet: the geometric mean of the completed types' factors
+// (each the median of its trailing window, pooled over classes; one vote
+// per type, however many tasks it has), shrunk toward 1 by
+// RunPriorTypes:
+//
+//	exp( sum over types of ln(factor) / (types + RunPriorTypes) )
+//
+// It is 1 with types = 0 before any task completed.
+func (c *Correction) RunFactor() (factor float64, types int) {
+	if !c.runOK {
+		var sum float64
+		for _, sig := range c.sigs {
+			sum += math.Log(median(append([]float64(nil), c.bySig[sig]...)))
+		}
+		c.runN = len(c.sigs)
+		c.run = math.Exp(sum / float64(c.runN+RunPriorTypes))
+		c.runOK = true
+	}
+	return c.run, c.runN
 }
 
 // MemoryMiB is the in-run memory size for sig: InRunMemoryHeadroom times
@@ -113,7 +161,8 @@ func (c *Correction) MemoryMiB(sig string) (mib float64, ok bool) {
 
 // Apply corrects the predictions in tb (for g, in g.Tasks order) of every
 // task for which pending reports true: on each class its runtime and p90
-// are multiplied by Factor(signature, class), and its memory is replaced
+// are multiplied by Factor(signature, class) (the run-wide factor for a
+// type that has not completed yet), and its memory is replaced
 // by MemoryMiB(signature) where the run has observed the signature (it
 // only ever rises above an OOM floor). A class whose largest instance
 // (maxMemoryMiB[c], 0 for unknown) cannot hold the corrected memory
@@ -129,7 +178,7 @@ func (c *Correction) Apply(g *graph.Graph, tb *Table, pending func(t int) bool, 
 		did := false
 		for ci, class := range tb.Classes {
 			n := tb.At(t, ci)
-			if f, k := c.Factor(task.Signature, class); k > 0 && f != 1 {
+			if f, _ := c.Factor(task.Signature, class); f != 1 {
 				n.Runtime.Value *= f
 				n.Runtime.P90 *= f
 				did = true
