@@ -192,14 +192,24 @@ func TestNoUsableClassKeeps(t *testing.T) {
 }
 
 // An upstream far off its prediction re-plans with fresh history; when
-// the fresh plan still places the shard on its class, it stays.
+// the fresh plan still places the shard on its class, it stays there. Its
+// upstream, of another type, ran 10x: the run-wide in-run factor
+// (predict.Correction.RunFactor, one type: 10^(1/3), about 2.15x) re-sizes
+// it on its class.
 func TestOffPredictionReplansButKeeps(t *testing.T) {
 	adv := &fakeAdvisor{}
 	r, req := setup(t, adv)
 	req.Done[0].Actual = time.Duration(req.Done[0].PredictedSeconds * 10 * float64(time.Second))
 	moves, err := r.Replan(context.Background(), req)
-	if err != nil || len(moves) != 0 {
-		t.Fatalf("moves %v, err %v; want none", moves, err)
+	if err != nil || len(moves) != 1 {
+		t.Fatalf("moves %v, err %v; want one re-sizing", moves, err)
+	}
+	m := moves[0]
+	if len(m.Shards) != 1 || m.Shards[0].Class != req.Next[0].Class || !strings.HasPrefix(m.Reason, "in-run correction") {
+		t.Errorf("move %+v (%s), want the shard kept on %s and re-sized by the in-run correction", m.Shards, m.Reason, req.Next[0].Class)
+	}
+	if got, want := m.Shards[0].RuntimeSeconds.Value/req.Next[0].RuntimeSeconds.Value, math.Cbrt(10); math.Abs(got-want) > 0.01 {
+		t.Errorf("re-sized runtime x%.3f, want x%.3f (the run-wide factor)", got, want)
 	}
 	if adv.fits != 1 {
 		t.Errorf("refitted %d times, want 1 (an upstream ran 10x its prediction)", adv.fits)
@@ -234,7 +244,8 @@ func TestOffPredictionMovesOnFreshHistory(t *testing.T) {
 
 // TestInRunCorrectionOfPendingTasks: w1 and w2 are of one type; w1 ran 3x
 // its fresh prediction, so the re-plan predicts w2 3x longer on every
-// class, and leaves v (another type) alone.
+// class, and v, of a type not completed yet, by the run-wide factor
+// (one type at 3x: 3^(1/3)).
 func TestInRunCorrectionOfPendingTasks(t *testing.T) {
 	cat := catalog.Default()
 	g := graph.New("inrun")
@@ -274,14 +285,14 @@ func TestInRunCorrectionOfPendingTasks(t *testing.T) {
 	r := &Replanner{Graph: g, Catalog: cat}
 	req := launcher.ReplanRequest{Plan: p, Pending: pending, Done: []launcher.ShardResult{{Shard: w1.ID, Class: w1.Class,
 		State: launcher.Complete, Actual: time.Duration(actual * float64(time.Second))}}}
-	if n := r.correct(tb, req); n != 1 {
-		t.Errorf("corrected %d tasks, want 1 (w2)", n)
+	if n := r.correct(tb, req); n != 2 {
+		t.Errorf("corrected %d tasks, want 2 (w2, v)", n)
 	}
 	for ci := range tb.Classes {
 		if got, want := tb.At(1, ci).Runtime.Value, 3*base.At(1, ci).Runtime.Value; math.Abs(got-want) > 1e-6 {
 			t.Errorf("w2 on %s: %v s, want %v s", tb.Classes[ci], got, want)
 		}
-		if got, want := tb.At(2, ci).Runtime.Value, base.At(2, ci).Runtime.Value; got != want {
+		if got, want := tb.At(2, ci).Runtime.Value, math.Cbrt(3)*base.At(2, ci).Runtime.Value; math.Abs(got-want) > 1e-6 {
 			t.Errorf("v on %s: %v s, want %v s", tb.Classes[ci], got, want)
 		}
 		if got, want := tb.At(0, ci).Runtime.Value, base.At(0, ci).Runtime.Value; got != want {

@@ -157,13 +157,13 @@ func (b *Binder) Corrected(i, c int) (p50, p90 float64, ok bool) {
 		if pin := b.g.Tasks[t].Hints.Executor; pin != "" && pin != name {
 			ok = false
 		}
-		f, _ := b.corr.Factor(b.g.Tasks[t].Signature, name)
+		f50, f90, _ := b.corr.Factors(b.g.Tasks[t].Signature, name)
 		hi := n.Runtime.P90
 		if hi < n.Runtime.Value {
 			hi = n.Runtime.Value
 		}
-		p50 += n.Runtime.Value * f
-		p90 += hi * f
+		p50 += n.Runtime.Value * f50
+		p90 += hi * f90
 	}
 	return p50 * b.share[i], p90 * b.share[i], ok
 }

@@ -21,6 +21,9 @@ import (
 // larger inputs is off for most of its types), so a type that has not
 // completed yet is corrected by a run-wide factor learned across types
 // (RunFactor), shrunk toward 1 so that one or two types move it little.
+// The run-wide factor is evidence about the run, not about the type, so
+// it may raise a type's p90 but never lowers it below history's
+// (Factors).
 
 // Defaults of a Correction.
 const (
@@ -32,9 +35,8 @@ const (
 	InRunMemoryHeadroom = 1.2
 	// RunPriorTypes is the weight of the run-wide factor's prior (no
 	// correction, factor 1), counted in task types: with k types completed
-	// the run-wide log factor is the sum of their log factors over
-	// k + RunPriorTypes (a normal prior on the log factor centred on 0,
-	// worth RunPriorTypes types).
+	// the run-wide log factor is their weighted mean log factor times
+	// k / (k + RunPriorTypes) (RunFactor).
 	RunPriorTypes = 2
 )
 
@@ -47,6 +49,9 @@ type Correction struct {
 	// has not completed on yet (a runtime ratio is a property of the run's
 	// inputs more than of the class).
 	bySig map[string][]float64
+	// work holds, in step with bySig, the predicted seconds of each
+	// ratio: a type's weight in the run-wide factor.
+	work map[string][]float64
 	// sigs are the signatures with ratios, in the order first observed
 	// (a fixed order for the run-wide sum).
 	sigs []string
@@ -68,7 +73,7 @@ func NewCorrection(window int) *Correction {
 		window = DefaultCorrectionWindow
 	}
 	return &Correction{window: window, ratios: map[corrKey][]float64{}, bySig: map[string][]float64{},
-		peak: map[string]float64{}, oom: map[string]float64{}}
+		work: map[string][]float64{}, peak: map[string]float64{}, oom: map[string]float64{}}
 }
 
 // Observe records that a task (or a shard: its tasks' signatures, each
@@ -86,6 +91,7 @@ func (c *Correction) Observe(sig, class string, predictedSeconds, actualSeconds 
 		c.sigs = append(c.sigs, sig)
 	}
 	c.bySig[sig] = trail(append(c.bySig[sig], r), c.window)
+	c.work[sig] = trail(append(c.work[sig], predictedSeconds), c.window)
 	c.runOK = false
 }
 
@@ -127,25 +133,53 @@ func (c *Correction) Factor(sig, class string) (factor float64, n int) {
 }
 
 // RunFactor is the run-wide runtime correction, for the types that have
-// not completed yet: the geometric mean of the completed types' factors
-// (each the median of its trailing window, pooled over classes; one vote
-// per type, however many tasks it has), shrunk toward 1 by
-// RunPriorTypes:
+// not completed yet. Each completed type t votes its own factor f_t
+// (the median of its trailing window, pooled over classes), weighted by
+// w_t, the predicted seconds of the completions in that window (a type of
+// sub-second tasks says little about the run's scale, whatever its
+// ratio; a type of many tasks votes once, at most Window completions'
+// worth). The mean is shrunk toward 1 by a prior worth RunPriorTypes
+// types, against the effective number of types behind the weighted mean
+// (Kish's, (sum_t w_t)^2 / sum_t w_t^2: k for k equal weights, about 2
+// for two heavy types and a negligible one):
 //
-//	exp( sum over types of ln(factor) / (types + RunPriorTypes) )
+//	factor = exp( sum_t w_t ln f_t / sum_t w_t * k / (k + RunPriorTypes) ),  k effective types
 //
-// It is 1 with types = 0 before any task completed.
+// It is 1 with types = 0 before any task completed; types counts every
+// completed type.
 func (c *Correction) RunFactor() (factor float64, types int) {
 	if !c.runOK {
-		var sum float64
+		var sum, wsum, w2sum float64
 		for _, sig := range c.sigs {
-			sum += math.Log(median(append([]float64(nil), c.bySig[sig]...)))
+			var w float64
+			for _, p := range c.work[sig] {
+				w += p
+			}
+			sum += w * math.Log(median(append([]float64(nil), c.bySig[sig]...)))
+			wsum += w
+			w2sum += w * w
 		}
-		c.runN = len(c.sigs)
-		c.run = math.Exp(sum / float64(c.runN+RunPriorTypes))
+		c.run, c.runN = 1, len(c.sigs)
+		if c.runN > 0 && wsum > 0 {
+			k := wsum * wsum / w2sum
+			c.run = math.Exp(sum / wsum * k / (k + RunPriorTypes))
+		}
 		c.runOK = true
 	}
 	return c.run, c.runN
+}
+
+// Factors are the multipliers of sig's p50 and p90 runtime on class:
+// both Factor(sig, class) where sig has completed in this run (n > 0);
+// otherwise the run-wide factor, which the p90 takes only when it is
+// above 1 (another type's speed-up is no reason to trust a type's
+// pessimistic bound less).
+func (c *Correction) Factors(sig, class string) (p50, p90 float64, n int) {
+	f, n := c.Factor(sig, class)
+	if n == 0 && f < 1 {
+		return f, 1, 0
+	}
+	return f, f, n
 }
 
 // MemoryMiB is the in-run memory size for sig: InRunMemoryHeadroom times
@@ -161,7 +195,7 @@ func (c *Correction) MemoryMiB(sig string) (mib float64, ok bool) {
 
 // Apply corrects the predictions in tb (for g, in g.Tasks order) of every
 // task for which pending reports true: on each class its runtime and p90
-// are multiplied by Factor(signature, class) (the run-wide factor for a
+// are multiplied by Factors(signature, class) (the run-wide factor for a
 // type that has not completed yet), and its memory is replaced
 // by MemoryMiB(signature) where the run has observed the signature (it
 // only ever rises above an OOM floor). A class whose largest instance
@@ -178,9 +212,9 @@ func (c *Correction) Apply(g *graph.Graph, tb *Table, pending func(t int) bool, 
 		did := false
 		for ci, class := range tb.Classes {
 			n := tb.At(t, ci)
-			if f, _ := c.Factor(task.Signature, class); f != 1 {
-				n.Runtime.Value *= f
-				n.Runtime.P90 *= f
+			if f50, f90, _ := c.Factors(task.Signature, class); f50 != 1 || f90 != 1 {
+				n.Runtime.Value *= f50
+				n.Runtime.P90 *= f90
 				did = true
 			}
 			if memOK && task.Hints.MemoryMiB == 0 && mem != n.MemoryMiB.Value {
