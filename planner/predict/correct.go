@@ -34,9 +34,10 @@ const (
 	// the run for a signature to size its later tasks.
 	InRunMemoryHeadroom = 1.2
 	// RunPriorTypes is the weight of the run-wide factor's prior (no
-	// correction, factor 1), counted in task types: with k types completed
-	// the run-wide log factor is their weighted mean log factor times
-	// k / (k + RunPriorTypes) (RunFactor).
+	// correction, factor 1), counted in task types: with k (effective)
+	// types completed the run-wide log factor is their weighted mean log
+	// factor times k / (k + RunPriorTypes) (RunFactor). Set beforehand,
+	// not fitted to the traces (docs/evaluation.md gives 1 and 4 too).
 	RunPriorTypes = 2
 )
 
