@@ -229,7 +229,8 @@ func constrain(tb *predict.Table, g *graph.Graph, pin map[string]string, avoid [
 // pinTo makes task t feasible only on class name.
 func pinTo(tb *predict.Table, t int, name string) {
 	for c, cn := range tb.Classes {
-		if n := tb.At(t, c); cn != name && n.Feasible {
+		if cn != name && tb.Feasible(t, c) {
+			n := tb.At(t, c)
 			n.Feasible, n.Why = false, fmt.Sprintf(whyPinned, name)
 		}
 	}
@@ -241,7 +242,7 @@ func ruleOut(tb *predict.Table, t int, avoid []string) {
 	var keep, drop []int
 	for c, name := range tb.Classes {
 		switch {
-		case !tb.At(t, c).Feasible:
+		case !tb.Feasible(t, c):
 		case slices.Contains(avoid, name):
 			drop = append(drop, c)
 		default:

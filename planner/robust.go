@@ -74,7 +74,7 @@ func (d *Guard) String() string {
 func hasSpread(tb *predict.Table) bool {
 	for t := 0; t < tb.Tasks(); t++ {
 		for c := range tb.Classes {
-			if r := tb.At(t, c).Runtime; r.P90 > r.Value && r.Value > 0 {
+			if r := tb.Runtime(t, c); r.P90 > r.Value && r.Value > 0 {
 				return true
 			}
 		}
@@ -92,12 +92,11 @@ func scenarioActual(g *graph.Graph, tb *predict.Table, s Scenario) simulate.Actu
 		names[t] = task.Name
 		rt[t] = make([]float64, len(tb.Classes))
 		for c := range tb.Classes {
-			n := tb.At(t, c)
-			if !n.Feasible {
+			if !tb.Feasible(t, c) {
 				rt[t][c] = math.Inf(1)
 				continue
 			}
-			rt[t][c] = scenarioRuntime(n.Runtime, s)
+			rt[t][c] = scenarioRuntime(tb.Runtime(t, c), s)
 		}
 	}
 	return simulate.TableActual(names, tb.Classes, rt)

@@ -139,7 +139,7 @@ func (b *Binder) Correction() *predict.Correction { return b.corr }
 func (b *Binder) base50(i, c int) float64 {
 	var s float64
 	for _, t := range b.tasks[i] {
-		s += b.base.At(t, c).Runtime.Value
+		s += b.base.Runtime(t, c).Value
 	}
 	return s * b.share[i]
 }
@@ -150,19 +150,19 @@ func (b *Binder) Corrected(i, c int) (p50, p90 float64, ok bool) {
 	name := b.cat.Classes[c].Name
 	ok = true
 	for _, t := range b.tasks[i] {
-		n := b.base.At(t, c)
-		if !n.Feasible || math.IsInf(n.Runtime.Value, 0) {
+		rt := b.base.Runtime(t, c)
+		if !b.base.Feasible(t, c) || math.IsInf(rt.Value, 0) {
 			ok = false
 		}
 		if pin := b.g.Tasks[t].Hints.Executor; pin != "" && pin != name {
 			ok = false
 		}
 		f50, f90, _ := b.corr.Factors(b.g.Tasks[t].Signature, name)
-		hi := n.Runtime.P90
-		if hi < n.Runtime.Value {
-			hi = n.Runtime.Value
+		hi := rt.P90
+		if hi < rt.Value {
+			hi = rt.Value
 		}
-		p50 += n.Runtime.Value * f50
+		p50 += rt.Value * f50
 		p90 += hi * f90
 	}
 	return p50 * b.share[i], p90 * b.share[i], ok
@@ -273,7 +273,7 @@ func (b *Binder) log(i, planned, class int, now float64) {
 	for _, t := range b.tasks[i] {
 		f, _ := b.corr.Factor(b.g.Tasks[t].Signature, name)
 		bd.Tasks = append(bd.Tasks, t)
-		bd.Predicted = append(bd.Predicted, b.base.At(t, class).Runtime.Value*f)
+		bd.Predicted = append(bd.Predicted, b.base.Runtime(t, class).Value*f)
 	}
 	b.Log = append(b.Log, bd)
 }

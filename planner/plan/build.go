@@ -348,8 +348,8 @@ func (b *builder) predictedOutput(f int) float64 {
 		}
 	}
 	for c := 0; c < b.nc; c++ {
-		if n := b.tb.At(f, c); n.Feasible {
-			return n.OutputBytes.Value / float64(max(unknown, 1))
+		if b.tb.Feasible(f, c) {
+			return b.tb.Need(f, c).OutputBytes.Value / float64(max(unknown, 1))
 		}
 	}
 	return 0
@@ -371,16 +371,16 @@ func (b *builder) convertTasks() error {
 			}
 		}
 		for c := 0; c < b.nc; c++ {
-			n := b.tb.At(t, c)
+			rt := b.tb.Runtime(t, c)
 			b.work[t*b.nc+c] = place.Infeasible
-			if n.Feasible && (pin < 0 || pin == c) && n.Runtime.Value >= 0 {
-				b.work[t*b.nc+c] = n.Runtime.Value
+			if b.tb.Feasible(t, c) && (pin < 0 || pin == c) && rt.Value >= 0 {
+				b.work[t*b.nc+c] = rt.Value
 			}
-			if n.Runtime.P90 > n.Runtime.Value && n.Runtime.Value > 0 {
+			if rt.P90 > rt.Value && rt.Value > 0 {
 				if b.p50 == nil {
 					b.p50, b.p90 = make([]float64, b.nt*b.nc), make([]float64, b.nt*b.nc)
 				}
-				b.p50[t*b.nc+c], b.p90[t*b.nc+c] = n.Runtime.Value, n.Runtime.P90
+				b.p50[t*b.nc+c], b.p90[t*b.nc+c] = rt.Value, rt.P90
 			}
 		}
 		if !b.anyFeasible(b.work, t) {
@@ -423,7 +423,7 @@ func (b *builder) anyFeasible(m []float64, t int) bool {
 func (b *builder) whyNot(t int) string {
 	s := ""
 	for c := 0; c < b.nc; c++ {
-		why := b.tb.At(t, c).Why
+		why := b.tb.Why(t, c)
 		if why == "" {
 			why = "infeasible"
 			if p := b.g.Tasks[t].Hints.Executor; p != "" && p != b.classes[c].Name {

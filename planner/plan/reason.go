@@ -224,8 +224,8 @@ func (b *builder) appendWhyOthers(dst []byte, tasks []int32, c int) []byte {
 		}
 		why := "cannot run it"
 		for _, t := range tasks {
-			if n := b.tb.At(int(t), o); !n.Feasible && n.Why != "" {
-				why = n.Why
+			if w := b.tb.Why(int(t), o); !b.tb.Feasible(int(t), o) && w != "" {
+				why = w
 				break
 			}
 		}

@@ -86,7 +86,7 @@ func (b *builder) resources(s int, tasks []int32, c int) (Resources, Estimate) {
 		scale = 1 / float64(piece.Count)
 	}
 	for _, t := range tasks {
-		n, h := b.tb.At(int(t), c), &b.g.Tasks[t].Hints
+		n, h := b.tb.Need(int(t), c), &b.g.Tasks[t].Hints
 		memScale := 1.0
 		if piece != nil && b.kinds[t] == graph.KindMemory {
 			memScale = scale

@@ -38,28 +38,26 @@ func (e *InfeasibleError) Error() string {
 // fill writes task i's need on every class into tb, with the classes'
 // speeds from speeds. It returns the reasons when no class is feasible.
 func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed []float64) *Infeasible {
+	tb.setTask(i, taskNeed{runtime: tp.runtime, cpu: tp.cpu, mem: tp.mem, io: tp.io, gpus: tp.gpus, out: tp.out})
 	feasible := false
 	for c, cl := range p.cat.Classes {
-		n := tb.At(i, c)
+		n := tb.pair(i, c)
 		sp := p.speedOf(speed, c, tp.kind)
-		n.Runtime = tp.runtime
-		n.Runtime.Value = tp.runtime.Value / sp
-		n.Runtime.P90 = tp.runtime.P90 / sp
-		n.CPU = tp.cpu
+		n.runtime, n.p90 = tp.runtime.Value/sp, tp.runtime.P90/sp
+		n.cpu = tp.cpu.Value
 		if !tp.cpuHint && cl.Shape.CPU > 0 {
-			n.CPU.Value = math.Min(n.CPU.Value, float64(cl.Shape.CPU))
+			n.cpu = math.Min(n.cpu, float64(cl.Shape.CPU))
 		}
-		n.MemoryMiB, n.IOBytes, n.GPUs, n.OutputBytes = tp.mem, tp.io, tp.gpus, tp.out
-		n.Why = whyInfeasible(t, tp, cl)
-		n.Feasible = n.Why == ""
-		feasible = feasible || n.Feasible
+		n.why = whyInfeasible(t, tp, cl)
+		n.feasible = n.why == ""
+		feasible = feasible || n.feasible
 	}
 	if feasible {
 		return nil
 	}
 	inf := &Infeasible{Task: t.Name, Range: t.DefRange}
 	for c, cl := range p.cat.Classes {
-		inf.Reasons = append(inf.Reasons, cl.Name+": "+tb.At(i, c).Why)
+		inf.Reasons = append(inf.Reasons, cl.Name+": "+tb.Why(i, c))
 	}
 	return inf
 }

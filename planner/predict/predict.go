@@ -32,10 +32,6 @@
 // observations (see inflate); hints carry HintUncertainty, defaults 1.0.
 package predict
 
-import (
-	"github.com/shardwise/shardwise/planner/graph"
-)
-
 // Source says where an estimate came from.
 type Source string
 
@@ -76,30 +72,4 @@ type Need struct {
 	// OutputBytes is the predicted size of everything the task writes for
 	// downstream tasks, used for edges whose size is not declared.
 	OutputBytes Estimate
-}
-
-// Table holds a Need for every (task, class) pair.
-type Table struct {
-	// Classes are the catalog's class names, in catalog order.
-	Classes []string
-	// Kinds is the dominant workload profile of each task, by task index.
-	Kinds []graph.Kind
-	needs []Need
-}
-
-// NewTable allocates a table for n tasks and the given classes.
-func NewTable(n int, classes []string) *Table {
-	return &Table{Classes: classes, Kinds: make([]graph.Kind, n), needs: make([]Need, n*len(classes))}
-}
-
-// At returns the need of task t (index into Graph.Tasks) on class c (index
-// into Classes). It panics if either index is out of range.
-func (tb *Table) At(t, c int) *Need { return &tb.needs[t*len(tb.Classes)+c] }
-
-// Tasks returns the number of tasks in the table.
-func (tb *Table) Tasks() int {
-	if len(tb.Classes) == 0 {
-		return 0
-	}
-	return len(tb.needs) / len(tb.Classes)
 }

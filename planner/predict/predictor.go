@@ -52,7 +52,7 @@ func (p *Predictor) Fit(sig string, k graph.Kind) (RuntimeFit, bool) {
 // It returns an error naming the task when a hint names an unknown kind or
 // executor class, and an *InfeasibleError when some task fits no class.
 func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
-	tb := NewTable(len(g.Tasks), p.cat.Names())
+	tb := newFactored(len(g.Tasks), p.cat.Names())
 	models := make([]*sigModel, len(g.Tasks))
 	outBytes := make([]float64, len(g.Tasks))
 	for i, t := range g.Tasks {

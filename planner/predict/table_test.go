@@ -1,0 +1,63 @@
+package predict
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/history"
+)
+
+// TestFactoredTableReads checks that a table from Predict reads the same
+// through the accessors before and after At expands it, and that writes
+// through At are what the accessors read afterwards.
+func TestFactoredTableReads(t *testing.T) {
+	var recs []history.Record
+	for i := 0; i < 6; i++ {
+		recs = append(recs, history.Record{Task: "a", Signature: "seen", RuntimeSeconds: 100 + float64(i),
+			CPUPercent: 400, CPUMHz: 4000, MemoryBytes: 1 << 30, ReadBytes: 1e6, OutputBytes: 5e6})
+	}
+	g := mustGraph(t,
+		&graph.Task{Name: "h", Signature: "seen"},
+		&graph.Task{Name: "hint", Hints: graph.Hints{Runtime: 90 * time.Second, MemoryMiB: 2048, CPU: 3000}},
+		&graph.Task{Name: "none"},
+		&graph.Task{Name: "pinned", Hints: graph.Hints{Executor: "io-bound"}},
+		&graph.Task{Name: "train", Hints: graph.Hints{Kind: graph.KindGPU}},
+	)
+	tb := mustPredict(t, recs, g)
+	if tb.expanded.Load() {
+		t.Fatal("Predict's table is expanded")
+	}
+	nc := len(tb.Classes)
+	before := make([]Need, tb.Tasks()*nc)
+	differ := false
+	for i := range before {
+		tk, c := i/nc, i%nc
+		n := tb.Need(tk, c)
+		before[i] = n
+		if tb.Runtime(tk, c) != n.Runtime || tb.Feasible(tk, c) != n.Feasible || tb.Why(tk, c) != n.Why {
+			t.Errorf("task %d class %d: accessors disagree with Need %+v", tk, c, n)
+		}
+		differ = differ || n.Runtime.Value != before[tk*nc].Runtime.Value || n.CPU.Value != before[tk*nc].CPU.Value
+	}
+	if !differ {
+		t.Fatal("no task's runtime or CPU differs between classes: the case tests nothing per class")
+	}
+	if tb.expanded.Load() {
+		t.Fatal("reading expanded the table")
+	}
+	for i, want := range before {
+		tk, c := i/nc, i%nc
+		if got := *tb.At(tk, c); got != want {
+			t.Errorf("task %d class %d: At = %+v, factored %+v", tk, c, got, want)
+		}
+		if got := tb.Need(tk, c); got != want {
+			t.Errorf("task %d class %d: Need after expanding = %+v, want %+v", tk, c, got, want)
+		}
+	}
+	n := tb.At(2, 1)
+	n.Runtime.Value, n.Feasible, n.Why = 7, false, "ruled out"
+	if tb.Runtime(2, 1).Value != 7 || tb.Feasible(2, 1) || tb.Why(2, 1) != "ruled out" || tb.Need(2, 1) != *n {
+		t.Errorf("a write through At is not read back: %+v", tb.Need(2, 1))
+	}
+}
