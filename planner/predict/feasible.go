@@ -38,7 +38,7 @@ func (e *InfeasibleError) Error() string {
 // fill writes task i's need on every class into tb, with the classes'
 // speeds from speeds. It returns the reasons when no class is feasible.
 func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed []float64) *Infeasible {
-	tb.setTask(i, taskNeed{runtime: tp.runtime, cpu: tp.cpu, mem: tp.mem, io: tp.io, gpus: tp.gpus, out: tp.out})
+	tb.setTask(i, tp.runtime, tp.cpu, tp.mem, tp.io, tp.gpus, tp.out)
 	feasible := false
 	for c, cl := range p.cat.Classes {
 		n := tb.pair(i, c)
@@ -48,16 +48,18 @@ func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed
 		if !tp.cpuHint && cl.Shape.CPU > 0 {
 			n.cpu = math.Min(n.cpu, float64(cl.Shape.CPU))
 		}
-		n.why = whyInfeasible(t, tp, cl)
-		n.feasible = n.why == ""
+		why := whyInfeasible(t, tp, cl)
+		n.why, n.feasible = tb.whyIndex(why), why == ""
 		feasible = feasible || n.feasible
 	}
 	if feasible {
 		return nil
 	}
 	inf := &Infeasible{Task: t.Name, Range: t.DefRange}
-	for c, cl := range p.cat.Classes {
-		inf.Reasons = append(inf.Reasons, cl.Name+": "+tb.Why(i, c))
+	for _, cl := range p.cat.Classes {
+		// Made again rather than read from tb, whose reasons other
+		// chunks may be adding to.
+		inf.Reasons = append(inf.Reasons, cl.Name+": "+whyInfeasible(t, tp, cl))
 	}
 	return inf
 }

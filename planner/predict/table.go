@@ -1,6 +1,7 @@
 package predict
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -12,12 +13,13 @@ import (
 // A table made by Predict is stored factored, as Predict computes it: what
 // does not depend on the class (memory, IO, GPUs, output bytes, the
 // runtime's uncertainty and source) once per task, and only the runtime
-// quantiles, the CPU and the feasibility per pair, about a third of the
-// memory of one Need per pair. At, which hands out a pointer for writing,
-// expands such a table into one Need per pair the first time it is called;
-// the read accessors (Need, Runtime, Feasible, Why) read either form and
-// never expand. A table from NewTable holds one Need per pair from the
-// start.
+// quantiles, the CPU and the feasibility per pair; sources and reasons are
+// small indexes, so the factored form holds no pointers for the garbage
+// collector to scan and takes about a fifth of the memory of one Need per
+// pair. At, which hands out a pointer for writing, expands such a table
+// into one Need per pair the first time it is called; the read accessors
+// (Need, Runtime, Feasible, Why) read either form and never expand. A
+// table from NewTable holds one Need per pair from the start.
 //
 // Concurrent reads (accessors and At) are safe; writes through At's
 // pointers are not safe against concurrent reads of the same pair.
@@ -29,9 +31,13 @@ type Table struct {
 
 	n int // tasks
 
-	// The factored form: tasks[t] and pairs[t*len(Classes)+c].
+	// The factored form: tasks[t] and pairs[t*len(Classes)+c]; whys holds
+	// the distinct reasons pairs point to (whys[0] is ""), appended under
+	// whyMu while Predict fills the table.
 	tasks []taskNeed
 	pairs []pairNeed
+	whyMu sync.Mutex
+	whys  []string
 
 	// The expanded form, one Need per pair: set by NewTable, or by At's
 	// first call on a factored table (under once; expanded is set after
@@ -41,19 +47,77 @@ type Table struct {
 	needs    []Need
 }
 
+// est is an Estimate in a factored table: Source as an index into
+// sourceNames, N as int32, no P90 (only runtimes have one, kept per pair).
+type est struct {
+	value, uncertainty float64
+	n                  int32
+	source             uint8
+}
+
 // taskNeed is what a factored table holds once per task: the Need fields
 // that are the same on every class. Runtime's Value and P90 and CPU's
-// Value are per pair (pairNeed).
+// Value are per pair (pairNeed); the task's are unused.
 type taskNeed struct {
-	runtime, cpu       Estimate
-	mem, io, gpus, out Estimate
+	runtime, cpu       est
+	mem, io, gpus, out est
 }
 
 // pairNeed is what a factored table holds per (task, class) pair.
 type pairNeed struct {
 	runtime, p90, cpu float64
-	why               string
+	why               int32 // index into Table.whys
 	feasible          bool
+}
+
+// sourceNames are the Sources a factored table stores by index: the known
+// ones, then any other a Predictor produced (appended under sourceMu).
+var (
+	sourceMu    sync.RWMutex
+	sourceNames = []Source{"", FromHistory, FromHint, FromDefault}
+)
+
+// sourceIndex returns s's index in sourceNames, adding it if new.
+func sourceIndex(s Source) uint8 {
+	switch s {
+	case "":
+		return 0
+	case FromHistory:
+		return 1
+	case FromHint:
+		return 2
+	case FromDefault:
+		return 3
+	}
+	sourceMu.Lock()
+	defer sourceMu.Unlock()
+	i := slices.Index(sourceNames, s)
+	if i < 0 {
+		if len(sourceNames) > 255 {
+			panic("predict: more than 256 distinct estimate sources")
+		}
+		i = len(sourceNames)
+		sourceNames = append(sourceNames, s)
+	}
+	return uint8(i)
+}
+
+// sourceName returns the Source with index i.
+func sourceName(i uint8) Source {
+	if i <= 3 {
+		return [...]Source{"", FromHistory, FromHint, FromDefault}[i]
+	}
+	sourceMu.RLock()
+	defer sourceMu.RUnlock()
+	return sourceNames[i]
+}
+
+func toEst(e Estimate) est {
+	return est{value: e.Value, uncertainty: e.Uncertainty, n: int32(e.N), source: sourceIndex(e.Source)}
+}
+
+func (e est) estimate() Estimate {
+	return Estimate{Value: e.value, Uncertainty: e.uncertainty, N: int(e.n), Source: sourceName(e.source)}
 }
 
 // NewTable allocates a table for n tasks and the given classes, one zero
@@ -66,17 +130,40 @@ func NewTable(n int, classes []string) *Table {
 }
 
 // newFactored allocates a factored table for n tasks and the given
-// classes; Predict fills it with setTask and setPair.
+// classes; Predict fills it with setTask, pair and setWhy.
 func newFactored(n int, classes []string) *Table {
 	return &Table{Classes: classes, Kinds: make([]graph.Kind, n), n: n,
-		tasks: make([]taskNeed, n), pairs: make([]pairNeed, n*len(classes))}
+		tasks: make([]taskNeed, n), pairs: make([]pairNeed, n*len(classes)), whys: []string{""}}
 }
 
-// setTask stores task t's class-independent estimates in a factored table.
-func (tb *Table) setTask(t int, tn taskNeed) { tb.tasks[t] = tn }
+// setTask stores task t's class-independent estimates in a factored table
+// (runtime and CPU without their per-class values).
+func (tb *Table) setTask(t int, runtime, cpu, mem, io, gpus, out Estimate) {
+	tb.tasks[t] = taskNeed{runtime: toEst(runtime), cpu: toEst(cpu),
+		mem: toEst(mem), io: toEst(io), gpus: toEst(gpus), out: toEst(out)}
+}
 
 // pair returns the per-pair part of task t on class c in a factored table.
 func (tb *Table) pair(t, c int) *pairNeed { return &tb.pairs[t*len(tb.Classes)+c] }
+
+// whyIndex returns the index of reason why in a factored table's whys,
+// adding it if new. Safe for concurrent use while Predict fills the table.
+func (tb *Table) whyIndex(why string) int32 {
+	if why == "" {
+		return 0
+	}
+	tb.whyMu.Lock()
+	defer tb.whyMu.Unlock()
+	// Few distinct reasons (one per kind of shortfall and class shape):
+	// newest first, as tasks of a kind tend to come together.
+	for i := len(tb.whys) - 1; i > 0; i-- {
+		if tb.whys[i] == why {
+			return int32(i)
+		}
+	}
+	tb.whys = append(tb.whys, why)
+	return int32(len(tb.whys) - 1)
+}
 
 // At returns the need of task t (index into Graph.Tasks) on class c (index
 // into Classes), for reading or writing; on a factored table the first call
@@ -102,8 +189,8 @@ func (tb *Table) expand() {
 // factored assembles the Need of task t on class c from the factored form.
 func (tb *Table) factored(t, c int) Need {
 	tn, p := &tb.tasks[t], tb.pair(t, c)
-	n := Need{Feasible: p.feasible, Why: p.why, Runtime: tn.runtime, CPU: tn.cpu,
-		MemoryMiB: tn.mem, IOBytes: tn.io, GPUs: tn.gpus, OutputBytes: tn.out}
+	n := Need{Feasible: p.feasible, Why: tb.whys[p.why], Runtime: tn.runtime.estimate(), CPU: tn.cpu.estimate(),
+		MemoryMiB: tn.mem.estimate(), IOBytes: tn.io.estimate(), GPUs: tn.gpus.estimate(), OutputBytes: tn.out.estimate()}
 	n.Runtime.Value, n.Runtime.P90, n.CPU.Value = p.runtime, p.p90, p.cpu
 	return n
 }
@@ -122,7 +209,7 @@ func (tb *Table) Runtime(t, c int) Estimate {
 	if tb.expanded.Load() {
 		return tb.needs[t*len(tb.Classes)+c].Runtime
 	}
-	e := tb.tasks[t].runtime
+	e := tb.tasks[t].runtime.estimate()
 	p := tb.pair(t, c)
 	e.Value, e.P90 = p.runtime, p.p90
 	return e
@@ -142,7 +229,7 @@ func (tb *Table) Why(t, c int) string {
 	if tb.expanded.Load() {
 		return tb.needs[t*len(tb.Classes)+c].Why
 	}
-	return tb.pair(t, c).why
+	return tb.whys[tb.pair(t, c).why]
 }
 
 // Tasks returns the number of tasks in the table.

@@ -61,3 +61,17 @@ func TestFactoredTableReads(t *testing.T) {
 		t.Errorf("a write through At is not read back: %+v", tb.Need(2, 1))
 	}
 }
+
+// TestSourceIndexRoundTrip checks that every Source, known or new, reads
+// back from a factored table's index.
+func TestSourceIndexRoundTrip(t *testing.T) {
+	for _, s := range []Source{"", FromHistory, FromHint, FromDefault, "in-run", "in-run", "probe"} {
+		if got := sourceName(sourceIndex(s)); got != s {
+			t.Errorf("source %q reads back as %q", s, got)
+		}
+	}
+	e := Estimate{Value: 3, Uncertainty: 0.5, Source: "probe", N: 7}
+	if got := toEst(e).estimate(); got != e {
+		t.Errorf("estimate %+v reads back as %+v", e, got)
+	}
+}
