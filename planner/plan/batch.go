@@ -365,8 +365,11 @@ func (b *builder) batchSets(pin *int32) []batchSet {
 func (b *builder) nearSets(single []int32) []batchSet {
 	gs, sh := &b.groups, &b.shards
 	sig := func(gi int32) string { return b.g.Tasks[gs.head[gi]].Signature }
-	// By signature, then group: a signature's groups in ascending order,
-	// without a map (most graphs of unique tasks have no run of two).
+	// A group whose signature no other task has is its signature's only
+	// group: it is skipped below, so it need not be sorted.
+	shared := b.sharedSignatures()
+	single = slices.DeleteFunc(single, func(gi int32) bool { return !shared[gs.head[gi]] })
+	// By signature, then group: a signature's groups in ascending order.
 	slices.SortStableFunc(single, func(x, y int32) int { return strings.Compare(sig(x), sig(y)) })
 	var out []batchSet
 	var sets []int // the current signature's sets, indices into out
@@ -394,6 +397,25 @@ func (b *builder) nearSets(single []int32) []batchSet {
 		out[k].tasks += int(gs.size[gi])
 	}
 	return out
+}
+
+// sharedSignatures returns, by task, whether another task of the graph
+// has the same signature, computed once per builder.
+func (b *builder) sharedSignatures() []bool {
+	if b.sharedSig != nil {
+		return b.sharedSig
+	}
+	first := make(map[string]int32, len(b.g.Tasks))
+	shared := make([]bool, len(b.g.Tasks))
+	for t, task := range b.g.Tasks {
+		if f, ok := first[task.Signature]; ok {
+			shared[t], shared[f] = true, true
+		} else {
+			first[task.Signature] = int32(t)
+		}
+	}
+	b.sharedSig = shared
+	return shared
 }
 
 // hashRow is an FNV-1a hash of a row of group indices.

@@ -207,6 +207,9 @@ type builder struct {
 	// service: fusibleTask), streams whether an edge into or out of it
 	// streams; both read once from the graph.
 	fusible, streams []bool
+	// sharedSig says whether another task has the task's signature (only
+	// such tasks can batch as near siblings); made on first use.
+	sharedSig []bool
 
 	splits  []splitPlan // one per split task
 	splitOf []int32     // task -> index into splits, or -1

@@ -3,6 +3,7 @@ package predict
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -40,9 +41,10 @@ func (e *InfeasibleError) Error() string {
 func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed []float64) *Infeasible {
 	tb.setTask(i, tp.runtime, tp.cpu, tp.mem, tp.io, tp.gpus, tp.out)
 	feasible := false
+	ki := slices.Index(graph.Kinds, tp.kind)
 	for c, cl := range p.cat.Classes {
 		n := tb.pair(i, c)
-		sp := p.speedOf(speed, c, tp.kind)
+		sp := p.speedOf(speed, c, ki, tp.kind)
 		n.runtime, n.p90 = tp.runtime.Value/sp, tp.runtime.P90/sp
 		n.cpu = tp.cpu.Value
 		if !tp.cpuHint && cl.Shape.CPU > 0 {

@@ -88,6 +88,7 @@ func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 		results = append(results, r)
 		mu.Unlock()
 	})
+	tb.whyOf = nil // the reasons are all in tb.whys now
 	slices.SortFunc(results, func(a, b result) int { return a.lo - b.lo })
 	var bad []Infeasible
 	for _, r := range results {
@@ -117,11 +118,12 @@ func (p *Predictor) speeds() []float64 {
 	return out
 }
 
-// speedOf returns class c's speed for kind k from speeds' table; an
-// unknown kind reads the class's SpeedFor.
-func (p *Predictor) speedOf(speed []float64, c int, k graph.Kind) float64 {
-	if i := slices.Index(graph.Kinds, k); i >= 0 {
-		return speed[c*len(graph.Kinds)+i]
+// speedOf returns class c's speed for kind k, whose index in graph.Kinds
+// is ki, from speeds' table; an unknown kind (ki < 0) reads the class's
+// SpeedFor.
+func (p *Predictor) speedOf(speed []float64, c, ki int, k graph.Kind) float64 {
+	if ki >= 0 {
+		return speed[c*len(graph.Kinds)+ki]
 	}
 	return p.cat.Classes[c].SpeedFor(k)
 }

@@ -38,6 +38,7 @@ type Table struct {
 	pairs []pairNeed
 	whyMu sync.Mutex
 	whys  []string
+	whyOf map[string]int32 // index of each reason in whys
 
 	// The expanded form, one Need per pair: set by NewTable, or by At's
 	// first call on a factored table (under once; expanded is set after
@@ -154,15 +155,16 @@ func (tb *Table) whyIndex(why string) int32 {
 	}
 	tb.whyMu.Lock()
 	defer tb.whyMu.Unlock()
-	// Few distinct reasons (one per kind of shortfall and class shape):
-	// newest first, as tasks of a kind tend to come together.
-	for i := len(tb.whys) - 1; i > 0; i-- {
-		if tb.whys[i] == why {
-			return int32(i)
-		}
+	if i, ok := tb.whyOf[why]; ok {
+		return i
 	}
+	if tb.whyOf == nil {
+		tb.whyOf = map[string]int32{}
+	}
+	i := int32(len(tb.whys))
 	tb.whys = append(tb.whys, why)
-	return int32(len(tb.whys) - 1)
+	tb.whyOf[why] = i
+	return i
 }
 
 // At returns the need of task t (index into Graph.Tasks) on class c (index
