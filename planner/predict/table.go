@@ -103,10 +103,13 @@ func sourceIndex(s Source) uint8 {
 	return uint8(i)
 }
 
+// knownSources are sourceNames' first entries, read without the lock.
+var knownSources = [...]Source{"", FromHistory, FromHint, FromDefault}
+
 // sourceName returns the Source with index i.
 func sourceName(i uint8) Source {
-	if i <= 3 {
-		return [...]Source{"", FromHistory, FromHint, FromDefault}[i]
+	if int(i) < len(knownSources) {
+		return knownSources[i]
 	}
 	sourceMu.RLock()
 	defer sourceMu.RUnlock()
