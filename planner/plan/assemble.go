@@ -41,10 +41,36 @@ func (b *builder) assemble() *Plan {
 }
 
 // shardScratch is the space one goroutine of assemble reuses from shard
-// to shard.
+// to shard, and the blocks it cuts the shards' small slices from.
 type shardScratch struct {
 	tasks  []int32
 	reason []byte
+	names  []string      // free part of the current block of task names
+	alts   []Alternative // free part of the current block of alternatives
+}
+
+// scratchBlock is how many elements a shardScratch block holds at least.
+const scratchBlock = 1024
+
+// takeNames returns n task-name slots cut from sc's block (capacity n, so
+// an append by a reader copies rather than overwrites a neighbour).
+func (sc *shardScratch) takeNames(n int) []string {
+	if len(sc.names) < n {
+		sc.names = make([]string, max(n, scratchBlock))
+	}
+	out := sc.names[:n:n]
+	sc.names = sc.names[n:]
+	return out
+}
+
+// takeAlts returns an empty slice of capacity n cut from sc's block.
+func (sc *shardScratch) takeAlts(n int) []Alternative {
+	if len(sc.alts) < n {
+		sc.alts = make([]Alternative, max(n, scratchBlock))
+	}
+	out := sc.alts[:0:n]
+	sc.alts = sc.alts[n:]
+	return out
 }
 
 // shard writes shard s into out.
@@ -56,13 +82,13 @@ func (b *builder) shard(out *Shard, s int, job string, sc *shardScratch) {
 	*out = Shard{
 		ID:            b.shardID[s],
 		Job:           job,
-		Tasks:         make([]string, len(tasks)),
+		Tasks:         sc.takeNames(len(tasks)),
 		Class:         b.classes[c].Name,
 		Type:          string(graph.TypeBatch),
 		Kind:          string(b.dominantKind(tasks, c)),
 		StartSeconds:  b.sched.Start[s],
 		FinishSeconds: b.sched.Finish[s],
-		Alternatives:  b.alternatives(s),
+		Alternatives:  b.alternatives(s, sc),
 	}
 	for i, t := range tasks {
 		task := b.g.Tasks[t]
@@ -98,7 +124,7 @@ func (b *builder) dominantKind(tasks []int32, c int) graph.Kind {
 
 // alternatives lists shard s's predicted finish on every other class that
 // can run it, in catalog order.
-func (b *builder) alternatives(s int) []Alternative {
+func (b *builder) alternatives(s int, sc *shardScratch) []Alternative {
 	n := 0
 	for c := 0; c < b.nc; c++ {
 		if c != int(b.sched.Class[s]) && !math.IsInf(b.sched.AltFinish(s, c), 1) {
@@ -108,7 +134,7 @@ func (b *builder) alternatives(s int) []Alternative {
 	if n == 0 {
 		return nil
 	}
-	out := make([]Alternative, 0, n)
+	out := sc.takeAlts(n)
 	for c := 0; c < b.nc; c++ {
 		f := b.sched.AltFinish(s, c)
 		if c != int(b.sched.Class[s]) && !math.IsInf(f, 1) {
@@ -221,15 +247,27 @@ func (b *builder) fillUpstream(out []*Shard) {
 		from[next[t]] = p.EdgeFrom[k]
 		next[t]++
 	}
+	// Each row sorted and compacted in place; next[s] becomes its end.
+	total := 0
+	for s := range out {
+		row := sortedSet(from[start[s]:start[s+1]])
+		next[s] = start[s] + int32(len(row))
+		total += len(row)
+	}
+	ids := make([]string, total) // one allocation for every shard's list
 	for s, sh := range out {
-		row := from[start[s]:start[s+1]]
-		slices.Sort(row)
-		row = slices.Compact(row)
-		sh.Upstream = make([]string, len(row))
+		row := from[start[s]:next[s]]
+		sh.Upstream, ids = ids[:len(row):len(row)], ids[len(row):]
 		for i, u := range row {
 			sh.Upstream[i] = b.shardID[u]
 		}
 	}
+}
+
+// sortedSet sorts row and drops its duplicates, in place.
+func sortedSet(row []int32) []int32 {
+	slices.Sort(row)
+	return slices.Compact(row)
 }
 
 // classUse summarises each catalog class, in catalog order.
