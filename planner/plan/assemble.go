@@ -25,6 +25,7 @@ func (b *builder) assemble() *Plan {
 	// Shards are written independently of each other, on every core.
 	parallel.Chunks(len(p.Shards), 256, func(lo, hi int) {
 		var sc shardScratch
+		sc.reserve(b, lo, hi)
 		for s := lo; s < hi; s++ {
 			p.Shards[s] = &all[s]
 			b.shard(&all[s], s, jobs[b.shards.group[s]], &sc)
@@ -45,18 +46,25 @@ func (b *builder) assemble() *Plan {
 type shardScratch struct {
 	tasks  []int32
 	reason []byte
-	names  []string      // free part of the current block of task names
-	alts   []Alternative // free part of the current block of alternatives
+	names  []string      // free part of the block of task names
+	alts   []Alternative // free part of the block of alternatives
 }
 
-// scratchBlock is how many elements a shardScratch block holds at least.
-const scratchBlock = 1024
+// reserve makes sc's blocks exactly what shards lo to hi-1 take.
+func (sc *shardScratch) reserve(b *builder, lo, hi int) {
+	names, alts := 0, 0
+	for s := lo; s < hi; s++ {
+		names += int(b.groups.size[b.shards.group[s]])
+		alts += b.altCount(s)
+	}
+	sc.names, sc.alts = make([]string, names), make([]Alternative, alts)
+}
 
 // takeNames returns n task-name slots cut from sc's block (capacity n, so
 // an append by a reader copies rather than overwrites a neighbour).
 func (sc *shardScratch) takeNames(n int) []string {
 	if len(sc.names) < n {
-		sc.names = make([]string, max(n, scratchBlock))
+		sc.names = make([]string, n)
 	}
 	out := sc.names[:n:n]
 	sc.names = sc.names[n:]
@@ -66,7 +74,7 @@ func (sc *shardScratch) takeNames(n int) []string {
 // takeAlts returns an empty slice of capacity n cut from sc's block.
 func (sc *shardScratch) takeAlts(n int) []Alternative {
 	if len(sc.alts) < n {
-		sc.alts = make([]Alternative, max(n, scratchBlock))
+		sc.alts = make([]Alternative, n)
 	}
 	out := sc.alts[:0:n]
 	sc.alts = sc.alts[n:]
@@ -125,12 +133,7 @@ func (b *builder) dominantKind(tasks []int32, c int) graph.Kind {
 // alternatives lists shard s's predicted finish on every other class that
 // can run it, in catalog order.
 func (b *builder) alternatives(s int, sc *shardScratch) []Alternative {
-	n := 0
-	for c := 0; c < b.nc; c++ {
-		if c != int(b.sched.Class[s]) && !math.IsInf(b.sched.AltFinish(s, c), 1) {
-			n++
-		}
-	}
+	n := b.altCount(s)
 	if n == 0 {
 		return nil
 	}
@@ -142,6 +145,17 @@ func (b *builder) alternatives(s int, sc *shardScratch) []Alternative {
 		}
 	}
 	return out
+}
+
+// altCount is the number of alternatives of shard s.
+func (b *builder) altCount(s int) int {
+	n := 0
+	for c := 0; c < b.nc; c++ {
+		if c != int(b.sched.Class[s]) && !math.IsInf(b.sched.AltFinish(s, c), 1) {
+			n++
+		}
+	}
+	return n
 }
 
 // pieceOf locates shard s in its split task, or returns nil.
