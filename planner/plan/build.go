@@ -195,7 +195,8 @@ type builder struct {
 	// them instead of the table.
 	p50, p90 []float64
 	// taskRT is the runtime the task-level pass uses: work, except for
-	// split tasks, whose runtime is that of their best piece count.
+	// split tasks, whose runtime is that of their best piece count (the
+	// same slice as work when there are none: neither is written after).
 	taskRT []float64
 
 	from, to  []int32   // edge endpoints as task indices

@@ -25,12 +25,16 @@ type splitPlan struct {
 // finish time of its pieces there, minus the one start-up the scheduler
 // adds.
 func (b *builder) planSplits() error {
-	b.taskRT = append([]float64(nil), b.work...)
+	// taskRT is work itself until a split task's row differs: then a copy.
+	b.taskRT = b.work
 	b.splitOf = make([]int32, b.nt)
 	for t, task := range b.g.Tasks {
 		b.splitOf[t] = -1
 		if task.Split == nil {
 			continue
+		}
+		if len(b.splits) == 0 {
+			b.taskRT = append([]float64(nil), b.work...)
 		}
 		sp := b.planSplit(t)
 		b.splitOf[t] = int32(len(b.splits))
