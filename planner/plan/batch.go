@@ -253,8 +253,10 @@ func (b *builder) batchSets(pin *int32) []batchSet {
 	setOf := make([]int32, ng)
 	upStart := make([]int32, ng+1)
 	upList := make([]int32, 0, len(b.from))
-	var first, count, chain []int32 // per set: first member, members, next set of equal hash
-	index := map[uint64]int32{}
+	// per set: first member, members, next set of equal hash; sized for
+	// the usual case, most groups a set of their own.
+	first, count, chain := make([]int32, 0, ng), make([]int32, 0, ng), make([]int32, 0, ng)
+	index := make(map[uint64]int32, ng)
 	for gi := 0; gi < ng; gi++ {
 		lo := int32(len(upList))
 		upStart[gi] = lo
