@@ -402,19 +402,30 @@ func (b *builder) nearSets(single []int32) []batchSet {
 }
 
 // sharedSignatures returns, by task, whether another task of the graph
-// has the same signature, computed once per builder.
+// has the same signature, computed once per builder. Only signatures that
+// differ from their task's name are counted in a map: a task whose
+// signature is its own name (the default) shares it exactly with the
+// tasks counted under that name, as names are unique; one whose signature
+// is not its name shares it with another counted task or with the task of
+// that name if that task's signature is its name.
 func (b *builder) sharedSignatures() []bool {
 	if b.sharedSig != nil {
 		return b.sharedSig
 	}
-	first := make(map[string]int32, len(b.g.Tasks))
+	named := map[string]int32{} // tasks by signature, where it is not their name
+	for _, task := range b.g.Tasks {
+		if task.Signature != task.Name {
+			named[task.Signature]++
+		}
+	}
 	shared := make([]bool, len(b.g.Tasks))
 	for t, task := range b.g.Tasks {
-		if f, ok := first[task.Signature]; ok {
-			shared[t], shared[f] = true, true
-		} else {
-			first[task.Signature] = int32(t)
+		if task.Signature == task.Name {
+			shared[t] = named[task.Name] > 0
+			continue
 		}
+		u := b.g.Index(task.Signature)
+		shared[t] = named[task.Signature] > 1 || (u >= 0 && b.g.Tasks[u].Signature == task.Signature)
 	}
 	b.sharedSig = shared
 	return shared
