@@ -54,6 +54,11 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 	fs.Usage = usage
 	switch {
 	case err == nil:
+		if err := flagAfterArgs(fs, args); err != nil {
+			fmt.Fprintf(out, "Error: %s\n\n", err)
+			fs.Usage()
+			return false, &usageError{msg: err.Error(), printed: true}
+		}
 		return false, nil
 	case err == flag.ErrHelp:
 		fs.Usage()
@@ -62,6 +67,24 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 	fmt.Fprintf(out, "Error: %s\n\n", err)
 	fs.Usage()
 	return false, &usageError{msg: err.Error(), printed: true}
+}
+
+// flagAfterArgs returns an error naming an option of fs given after the
+// first argument, which Go's flag package (like the Nomad CLI) would take
+// as one more argument: "plan GRAPH -out DIR" is an error that says so,
+// not "takes exactly one argument". After "--" anything is an argument.
+func flagAfterArgs(fs *flag.FlagSet, args []string) error {
+	rest := fs.Args()
+	if len(rest) < 2 || len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+		return nil
+	}
+	for _, a := range rest[1:] {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && fs.Lookup(name) != nil {
+			return fmt.Errorf("option %s comes after the argument %q: options go before the arguments", a, rest[0])
+		}
+	}
+	return nil
 }
 
 // parseVars splits -var NAME=VALUE flags into a map, rejecting malformed ones.

@@ -7,12 +7,13 @@
 //	shardwise status RUN
 //	shardwise list
 //	shardwise stop RUN
+//	shardwise ui RUN
 //	shardwise feedback [options]
 //	shardwise history report|import [options]
 //	shardwise simulate [options] GRAPH.hcl|TRACE.json
 //	shardwise executors [options]
 //	shardwise import wfcommons -out DIR TRACE.json
-//	shardwise version
+//	shardwise version (or -v, -version)
 //
 // Flags follow the Nomad CLI's single-dash style. Exit status is 0 on
 // success, 1 on an error in the user's input or a failed operation, and 2
@@ -79,6 +80,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "-v" || args[0] == "-version" || args[0] == "--version" {
+		args = []string{"version"} // as the Nomad CLI: nomad -v, nomad -version
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {

@@ -28,6 +28,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"plan"}, "exactly one argument"},
 		{[]string{"plan", "-no-such-flag", "x.hcl"}, "no-such-flag"},
+		{[]string{"plan", "x.hcl", "-out", "jobs"}, `option -out comes after the argument "x.hcl": options go before the arguments`},
+		{[]string{"plan", "x.hcl", "-format=json"}, `option -format=json comes after the argument "x.hcl"`},
+		{[]string{"plan", "--", "x.hcl", "-out"}, "plan takes exactly one argument"},
+		{[]string{"plan", "x.hcl", "-not-a-flag"}, "plan takes exactly one argument"},
+		{[]string{"status", "r1", "-format", "json"}, `option -format comes after the argument "r1"`},
 		{[]string{"import"}, "import needs a format"},
 		{[]string{"import", "wfcommons", "trace.json"}, "-out DIR"},
 		{[]string{"executors", "extra"}, "takes no arguments"},
@@ -52,9 +57,12 @@ func TestHelpExitsZero(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	out, _, code := runCLI("version")
-	if code != 0 || !strings.HasPrefix(out, "Shardwise v") {
-		t.Fatalf("version: exit %d, %q", code, out)
+	// -v and -version as the Nomad CLI takes them.
+	for _, arg := range []string{"version", "-v", "-version", "--version"} {
+		out, _, code := runCLI(arg)
+		if code != 0 || !strings.HasPrefix(out, "Shardwise v") {
+			t.Errorf("shardwise %s: exit %d, %q", arg, code, out)
+		}
 	}
 }
 
