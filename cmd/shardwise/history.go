@@ -33,6 +33,8 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 		case "-h", "-help", "--help":
 			fmt.Fprintf(stderr, "Usage: shardwise %s\n\nUsage: shardwise %s\n", historyReportSynopsis, historyImportSynopsis)
 			return nil
+		default:
+			return &usageError{msg: fmt.Sprintf("unknown history subcommand %q: want report or import", args[0])}
 		}
 	}
 	return &usageError{msg: "history needs a subcommand: report or import"}

@@ -50,6 +50,7 @@ func TestHistoryAndFeedbackUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"history"}, "report or import"},
+		{[]string{"history", "reprot", "-history", "h.db"}, `unknown history subcommand "reprot": want report or import`},
 		{[]string{"history", "report"}, "-history PATH"},
 		{[]string{"history", "report", "-format", "xml", "x.db"}, "invalid -format"},
 		{[]string{"history", "import", "x.jsonl"}, "-history-db"},

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/shardwise/shardwise/app"
 	"github.com/shardwise/shardwise/planner/catalog"
@@ -29,6 +31,9 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "Usage: shardwise %s\n", importSynopsis)
 			return nil
 		}
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			return &usageError{msg: fmt.Sprintf("unknown import format %q: want wfcommons (shardwise import wfcommons -out DIR TRACE.json)", args[0])}
+		}
 		return &usageError{msg: "import needs a format: shardwise import wfcommons -out DIR TRACE.json"}
 	}
 	fs := newFlagSet("import wfcommons", importSynopsis, stderr)
@@ -46,6 +51,9 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	}
 	if *scale <= 0 {
 		return &usageError{msg: fmt.Sprintf("invalid -time-scale %v: must be positive", *scale)}
+	}
+	if err := checkReplayFlags(fs, *replay, *work); err != nil {
+		return err
 	}
 	opts := wfcommons.Options{TimeScale: *scale}
 	if *replay {
@@ -73,5 +81,22 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Imported %s (%s, schema %s): %d tasks, %d edges, %d history records into %s\n",
 		fs.Arg(0), res.Graph.Name, res.Schema, len(res.Graph.Tasks), len(res.Graph.Edges), len(res.Records), *out)
+	return nil
+}
+
+// checkReplayFlags rejects a -replay-work other than sleep, cpu or write,
+// and -replay-work or -catalog without -replay, which would be ignored.
+func checkReplayFlags(fs *flag.FlagSet, replay bool, work string) error {
+	switch work {
+	case wfcommons.WorkSleep, wfcommons.WorkCPU, wfcommons.WorkWrite:
+	default:
+		return &usageError{msg: fmt.Sprintf("invalid -replay-work %q: want %s, %s or %s",
+			work, wfcommons.WorkSleep, wfcommons.WorkCPU, wfcommons.WorkWrite)}
+	}
+	for _, name := range []string{"replay-work", "catalog"} {
+		if !replay && flagSet(fs, name) {
+			return &usageError{msg: fmt.Sprintf("-%s applies to -replay only", name)}
+		}
+	}
 	return nil
 }
