@@ -33,6 +33,14 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"plan", "--", "x.hcl", "-out"}, "plan takes exactly one argument"},
 		{[]string{"plan", "x.hcl", "-not-a-flag"}, "plan takes exactly one argument"},
 		{[]string{"status", "r1", "-format", "json"}, `option -format comes after the argument "r1"`},
+		// Run IDs Nomad could not store a run under are refused before any
+		// request (they used to fail after "Running graph ..." with exit 1).
+		{[]string{"plan", "-run", "a b", "g.hcl"}, `invalid -run: run ID "a b": use at most 80 letters, digits, '.', '_' and '-'`},
+		{[]string{"run", "-run", "x/y", "g.hcl"}, `invalid -run: run ID "x/y"`},
+		{[]string{"run", "-resume", "x/../y"}, `invalid -resume: run ID "x/../y"`},
+		{[]string{"status", "a b"}, `invalid RUN: run ID "a b"`},
+		{[]string{"stop", strings.Repeat("r", 81)}, "invalid RUN: run ID"},
+		{[]string{"ui", "r;1"}, `invalid RUN: run ID "r;1"`},
 		{[]string{"import"}, "import needs a format"},
 		{[]string{"import", "wfcommons", "trace.json"}, "-out DIR"},
 		{[]string{"import", "pegasus", "-out", "d", "trace.json"}, `unknown import format "pegasus": want wfcommons`},

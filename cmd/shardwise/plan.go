@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/shardwise/shardwise/app"
+	"github.com/shardwise/shardwise/launcher/runstate"
 	"github.com/shardwise/shardwise/planner/plan"
 )
 
@@ -74,8 +75,13 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 }
 
 // request is the app.PlanRequest of the flags for graph path; an unknown
-// -method is an error (exit 1).
+// -method is an error (exit 1), a malformed -run a usage error.
 func (f planFlags) request(path string, vars map[string]string) (app.PlanRequest, error) {
+	if f.run != "" {
+		if err := checkRunID("-run", f.run); err != nil {
+			return app.PlanRequest{}, err
+		}
+	}
 	m, err := plan.ParseMethod(f.method)
 	if err != nil {
 		return app.PlanRequest{}, err
@@ -91,4 +97,14 @@ func addMethodFlags(fs *flag.FlagSet, f *planFlags) {
 	fs.BoolVar(&f.noFusion, "no-fusion", false, "Keep every task in a shard of its own: no chain fusion, no sibling batching.")
 	fs.BoolVar(&f.noBatch, "no-batch", false, "Do not batch sibling tasks into one allocation (chains still fuse).")
 	fs.BoolVar(&f.noGuard, "no-guard", false, "Keep Shardwise's plan without comparing it, at p10, p50 and p90 of the predictions, with one task per allocation (the robust guard; it costs about one more plan and six simulations).")
+}
+
+// checkRunID returns a usage error for a run ID (given as what: "-run",
+// "-resume", "RUN") that Nomad could not store the run under, nor
+// 'shardwise status' find its jobs by.
+func checkRunID(what, run string) error {
+	if err := runstate.CheckRunID(run); err != nil {
+		return &usageError{msg: fmt.Sprintf("invalid %s: %s", what, err)}
+	}
+	return nil
 }

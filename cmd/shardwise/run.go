@@ -100,6 +100,11 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	case rf.LeaseTTL < time.Second:
 		return &usageError{msg: fmt.Sprintf("invalid -lease-ttl %s: must be at least 1s", rf.LeaseTTL)}
 	}
+	if resume != "" {
+		if err := checkRunID("-resume", resume); err != nil {
+			return err
+		}
+	}
 	if rf.Retries < 0 {
 		return &usageError{msg: fmt.Sprintf("invalid -retries %d: must not be negative", rf.Retries)}
 	}

@@ -29,6 +29,9 @@ func parseRunCommand(fs *flag.FlagSet, args []string) (*api.Client, string, erro
 	if fs.NArg() != 1 {
 		return nil, "", &usageError{msg: fs.Name() + " takes exactly one argument, the run ID"}
 	}
+	if err := checkRunID("RUN", fs.Arg(0)); err != nil {
+		return nil, "", err
+	}
 	client, err := nf.Client(fs)
 	if err != nil {
 		return nil, "", err

@@ -55,11 +55,21 @@ func (e *HeldError) Error() string {
 // runPattern is what a run ID may hold (the launcher's run IDs).
 var runPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
-// Path returns the head variable's path of run, or an error for a run ID
-// that cannot be one.
-func Path(run string) (string, error) {
+// CheckRunID returns an error for a run ID that cannot name a run's
+// variables: one that is empty, holds anything but letters, digits, '.',
+// '_' and '-', or is longer than 80 characters.
+func CheckRunID(run string) error {
 	if !runPattern.MatchString(run) || len(run) > maxRunLen {
-		return "", fmt.Errorf("run ID %q: use at most %d letters, digits, '.', '_' and '-'", run, maxRunLen)
+		return fmt.Errorf("run ID %q: use at most %d letters, digits, '.', '_' and '-'", run, maxRunLen)
+	}
+	return nil
+}
+
+// Path returns the head variable's path of run, or CheckRunID's error for
+// a run ID that cannot be one.
+func Path(run string) (string, error) {
+	if err := CheckRunID(run); err != nil {
+		return "", err
 	}
 	return Prefix + "/" + strings.ReplaceAll(run, ".", "~"), nil
 }
