@@ -103,7 +103,7 @@ func Plan(req PlanRequest, log hclog.Logger) (*Planned, error) {
 		NoGuard: req.NoGuard,
 	})
 	if err != nil {
-		return nil, err
+		return nil, positionInfeasible(err)
 	}
 	res := &Planned{Graph: g, Catalog: cat, Plan: r.Plan}
 	if req.Dot {

@@ -66,7 +66,7 @@ func simulateInput(req SimulateRequest, cat *catalog.Catalog) (*evaluate.Input, 
 	PlanRequest{Warn: req.Warn}.warn(diags)
 	tb, err := planner.Pipeline{Catalog: cat, History: records}.Predict(g, req.Path)
 	if err != nil {
-		return nil, err
+		return nil, positionInfeasible(err)
 	}
 	return &evaluate.Input{Name: g.Name, Graph: g, Table: tb}, nil
 }
