@@ -2,10 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/translator/wfcommons"
 )
 
 // ImportHistory upserts records into the SQLite history store at path
@@ -27,4 +30,40 @@ func ImportHistory(path string, records []history.Record) (int, error) {
 		return 0, err
 	}
 	return n, store.Close()
+}
+
+// WriteImport writes an imported trace into the folder dir
+// (wfcommons.WriteDir: graph.hcl, history.jsonl, licences; all or
+// nothing) and, when db is not "", its records into the SQLite history
+// store db (created if missing), returning how many records the store then
+// holds. The store is opened first, so a store that cannot be opened
+// leaves dir unwritten, and a store created here is removed again when dir
+// cannot be written.
+func WriteImport(dir, db string, res *wfcommons.Result) (stored int, err error) {
+	if db == "" {
+		return 0, wfcommons.WriteDir(dir, res)
+	}
+	ctx := context.Background()
+	_, statErr := os.Stat(db)
+	created := errors.Is(statErr, os.ErrNotExist)
+	store, err := feedback.Open(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	defer store.Close()
+	if err := wfcommons.WriteDir(dir, res); err != nil {
+		if created && store.Close() == nil {
+			for _, p := range []string{db, db + "-wal", db + "-shm"} {
+				os.Remove(p)
+			}
+		}
+		return 0, err // it names the folder
+	}
+	if err := store.Put(ctx, res.Records); err != nil {
+		return 0, fmt.Errorf("write records to %s: %w", db, err)
+	}
+	if stored, err = store.Count(ctx); err != nil {
+		return 0, err
+	}
+	return stored, store.Close()
 }

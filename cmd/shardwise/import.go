@@ -67,13 +67,8 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := wfcommons.WriteDir(*out, res); err != nil {
-		return err // it names the folder
-	}
-	if *db != "" {
-		if _, err := app.ImportHistory(*db, res.Records); err != nil {
-			return err
-		}
+	if _, err := app.WriteImport(*out, *db, res); err != nil {
+		return err
 	}
 	log := newLogger(stderr)
 	for _, w := range res.Warnings {

@@ -27,3 +27,40 @@ func TestTaskThatFitsNoClassIsPositioned(t *testing.T) {
 		t.Errorf("plan -out wrote %s (%v) for a graph it could not plan", out, err)
 	}
 }
+
+// TestImportWritesNothingOnError: import wfcommons with a history store
+// it cannot open writes no graph folder, and with a folder it cannot write
+// leaves no new history store behind.
+func TestImportWritesNothingOnError(t *testing.T) {
+	trace := filepath.Join("..", "..", "translator", "wfcommons", "testdata", "tiny-pegasus.json")
+	dir := t.TempDir()
+	notDB := filepath.Join(dir, "not.db")
+	if err := os.WriteFile(notDB, []byte("not a database\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	_, stderr, code := runCLI("import", "wfcommons", "-out", out, "-history-db", notDB, trace)
+	if code != 1 || !strings.Contains(stderr, notDB) {
+		t.Errorf("bad store: exit %d, stderr %q; want 1 naming %s", code, stderr, notDB)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("bad store: %s written (%v)", out, err)
+	}
+	newDB := filepath.Join(dir, "new.db")
+	_, stderr, code = runCLI("import", "wfcommons", "-out", filepath.Join(dir, "missing", "out"), "-history-db", newDB, trace)
+	if code != 1 || !strings.Contains(stderr, "does not exist") {
+		t.Errorf("bad folder: exit %d, stderr %q", code, stderr)
+	}
+	if left, _ := filepath.Glob(newDB + "*"); len(left) != 0 {
+		t.Errorf("bad folder: history store left behind: %v", left)
+	}
+	_, stderr, code = runCLI("import", "wfcommons", "-out", out, "-history-db", newDB, trace)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, p := range []string{filepath.Join(out, "graph.hcl"), newDB} {
+		if _, err := os.Stat(p); err != nil {
+			t.Error(err)
+		}
+	}
+}
