@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -61,6 +62,9 @@ func (n *NomadFlags) Client(fs *flag.FlagSet) (*api.Client, error) {
 	}
 	cfg := api.DefaultConfig()
 	n.apply(cfg, set)
+	if err := checkAddress(cfg.Address); err != nil {
+		return nil, err
+	}
 	if err := checkTLSFiles(cfg.TLSConfig); err != nil {
 		return nil, err
 	}
@@ -94,6 +98,25 @@ func (n *NomadFlags) apply(cfg *api.Config, set map[string]bool) {
 	if set["tls-skip-verify"] {
 		tls.Insecure = n.tlsSkipVerify
 	}
+}
+
+// checkAddress returns a *UsageError for an agent address that is not an
+// http:// or https:// URL with a host, nor a unix: socket, such as
+// "localhost:4646": the API client would fail each request with
+// "unsupported protocol scheme" instead.
+func checkAddress(addr string) error {
+	if strings.HasPrefix(addr, "unix:") {
+		return nil
+	}
+	u, err := url.Parse(addr)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return nil
+	}
+	msg := fmt.Sprintf("invalid Nomad agent address %q (-address or NOMAD_ADDR): want http://HOST:PORT or https://HOST:PORT", addr)
+	if !strings.Contains(addr, "://") {
+		msg += fmt.Sprintf(`, such as "http://%s"`, addr)
+	}
+	return &UsageError{Msg: msg}
 }
 
 // checkTLSFiles returns an error naming the flag of a TLS file that does
