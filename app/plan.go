@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -170,8 +172,24 @@ func WriteJobs(dir string, p *plan.Plan, jobs []*api.Job, log hclog.Logger) erro
 // WriteFile writes data to a temporary file beside path, syncs it and
 // renames it into place (renameio), so a reader never sees a half-written
 // file. The file is created as os.Create would: mode 0666 less the umask.
+// Errors name path ("PATH: the folder DIR does not exist"), not the
+// temporary file.
 func WriteFile(path string, data []byte) error {
-	return renameio.WriteFile(path, data, 0o666)
+	err := renameio.WriteFile(path, data, 0o666)
+	if err == nil {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if st, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
+		return fmt.Errorf("%s: the folder %s does not exist; create it first", path, dir)
+	} else if serr == nil && !st.IsDir() {
+		return fmt.Errorf("%s: %s is not a folder", path, dir)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", path, pe.Err)
+	}
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 // warnStaleJobs warns when dir holds job files (NAME.json and

@@ -64,3 +64,24 @@ func TestImportWritesNothingOnError(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFileErrorsNameThePath: -dot and -gantt into a folder that does
+// not exist say so, naming the file asked for and not renameio's temporary
+// file, exit 1.
+func TestWriteFileErrorsNameThePath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	graph := filepath.Join("..", "..", "examples", "nightly-etl", "graph.hcl")
+	for _, c := range []struct {
+		args []string
+		path string
+	}{
+		{[]string{"plan", "-dot", filepath.Join(dir, "plan.dot"), graph}, filepath.Join(dir, "plan.dot")},
+		{[]string{"simulate", "-gantt", filepath.Join(dir, "plan.svg"), graph}, filepath.Join(dir, "plan.svg")},
+	} {
+		_, stderr, code := runCLI(c.args...)
+		want := c.path + ": the folder " + dir + " does not exist; create it first\n"
+		if code != 1 || !strings.Contains(stderr, want) || strings.Count(stderr, dir) != 2 {
+			t.Errorf("shardwise %v: exit %d, stderr %q; want 1 with %q", c.args, code, stderr, want)
+		}
+	}
+}
