@@ -28,11 +28,16 @@ type FeedbackRequest struct {
 	Namespace string
 }
 
-// ServeFeedback opens the store, starts the metrics listener and runs the
+// ServeFeedback checks that the agent answers, opens the store, starts the metrics listener and runs the
 // feedback service until ctx ends or the store fails, printing where it
 // records and serves to stdout. A first connection to Nomad that fails
 // ends it with an error naming the address (launcher.ConnectError).
 func ServeFeedback(ctx context.Context, f FeedbackRequest, client *api.Client, stdout io.Writer, log hclog.Logger) error {
+	// Ask the agent first (its leader: no ACL needed), so that a wrong
+	// address or a stopped agent leaves no new, empty store behind.
+	if _, err := client.Status().Leader(); err != nil {
+		return launcher.ConnectError(client, err)
+	}
 	store, err := feedback.Open(ctx, f.DB)
 	if err != nil {
 		return err

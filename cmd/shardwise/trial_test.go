@@ -85,3 +85,16 @@ func TestWriteFileErrorsNameThePath(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedbackUnreachableCreatesNoStore: feedback against an agent that
+// does not answer fails before it creates its history store.
+func TestFeedbackUnreachableCreatesNoStore(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "h.db")
+	_, stderr, code := runCLI("feedback", "-address", closedAddr(t), "-history-db", db, "-metrics-addr", "")
+	if code != 1 || !strings.Contains(stderr, "cannot reach the Nomad agent") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if left, _ := filepath.Glob(db + "*"); len(left) != 0 {
+		t.Errorf("history store created for an unreachable agent: %v", left)
+	}
+}
