@@ -33,10 +33,8 @@ type FeedbackRequest struct {
 // records and serves to stdout. A first connection to Nomad that fails
 // ends it with an error naming the address (launcher.ConnectError).
 func ServeFeedback(ctx context.Context, f FeedbackRequest, client *api.Client, stdout io.Writer, log hclog.Logger) error {
-	// Ask the agent first (its leader: no ACL needed), so that a wrong
-	// address or a stopped agent leaves no new, empty store behind.
-	if _, err := client.Status().Leader(); err != nil {
-		return launcher.ConnectError(client, err)
+	if err := reachAgent(client); err != nil {
+		return err // before the store: leave no new, empty store behind
 	}
 	store, err := feedback.Open(ctx, f.DB)
 	if err != nil {

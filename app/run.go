@@ -105,6 +105,9 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		}
 		defer page.close()
 	}
+	if err := reachAgent(client); err != nil {
+		return err // before the history store and -out are written
+	}
 	lp, err := openLoop(ctx, &req, client, log)
 	if err != nil {
 		return err
@@ -163,6 +166,9 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 		return err
 	}
 	defer page.close()
+	if err := reachAgent(client); err != nil {
+		return err // before the history store is created
+	}
 	lp, err := openLoop(ctx, &RunRequest{PlanRequest: PlanRequest{Histories: req.Histories, Run: req.Run},
 		Feedback: req.Feedback, HistoryDB: req.HistoryDB}, client, log)
 	if err != nil {

@@ -98,3 +98,26 @@ func TestFeedbackUnreachableCreatesNoStore(t *testing.T) {
 		t.Errorf("history store created for an unreachable agent: %v", left)
 	}
 }
+
+// TestRunUnreachableWritesNothing: run (with -feedback and -out) and run
+// -resume against an agent that does not answer fail with one error
+// naming the address, and create neither the history store nor the jobs
+// folder.
+func TestRunUnreachableWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	db, out := filepath.Join(dir, "h.db"), filepath.Join(dir, "jobs")
+	addr := closedAddr(t)
+	for _, args := range [][]string{
+		{"run", "-address", addr, "-feedback", "-history-db", db, "-out", out, etlGraph},
+		{"run", "-address", addr, "-feedback", "-history-db", db, "-resume", "r1"},
+	} {
+		stdout, stderr, code := runCLI(args...)
+		want := "Error: cannot reach the Nomad agent at " + addr + ": connection refused"
+		if code != 1 || !strings.HasPrefix(stderr, want) || strings.Contains(stderr, "WARN") || stdout != "" {
+			t.Errorf("shardwise %v: exit %d, stdout %q, stderr %q; want 1 and only %q", args, code, stdout, stderr, want)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("written for an unreachable agent: %v", left)
+	}
+}
