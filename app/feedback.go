@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -28,13 +29,22 @@ type FeedbackRequest struct {
 	Namespace string
 }
 
-// ServeFeedback checks that the agent answers, opens the store, starts the metrics listener and runs the
-// feedback service until ctx ends or the store fails, printing where it
-// records and serves to stdout. A first connection to Nomad that fails
+// ServeFeedback checks that the agent answers, takes the metrics port,
+// opens the store and runs the feedback service until ctx ends or the
+// store fails, printing where it records and serves to stdout. Nothing is
+// created when the agent or the port fails. A first connection to Nomad that fails
 // ends it with an error naming the address (launcher.ConnectError).
 func ServeFeedback(ctx context.Context, f FeedbackRequest, client *api.Client, stdout io.Writer, log hclog.Logger) error {
 	if err := reachAgent(client); err != nil {
 		return err // before the store: leave no new, empty store behind
+	}
+	var ln net.Listener // the metrics port, taken before the store is created
+	if f.MetricsAddr != "" {
+		var err error
+		if ln, err = listen("-metrics-addr", f.MetricsAddr, "metrics"); err != nil {
+			return err
+		}
+		defer ln.Close()
 	}
 	store, err := feedback.Open(ctx, f.DB)
 	if err != nil {
@@ -50,12 +60,8 @@ func ServeFeedback(ctx context.Context, f FeedbackRequest, client *api.Client, s
 	if err != nil {
 		return err
 	}
-	if f.MetricsAddr != "" {
-		stop, err := serveMetrics("-metrics-addr", f.MetricsAddr, svc.Metrics().Handler(), stdout)
-		if err != nil {
-			return err
-		}
-		defer stop()
+	if ln != nil {
+		defer serveMetricsOn(ln, svc.Metrics().Handler(), stdout)()
 	}
 	if err := svc.Run(ctx); err != nil {
 		var ce *feedback.ConnectError

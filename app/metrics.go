@@ -43,8 +43,14 @@ func serveMetrics(flag, addr string, h http.Handler, stdout io.Writer) (stop fun
 	if err != nil {
 		return nil, err
 	}
+	return serveMetricsOn(ln, h, stdout), nil
+}
+
+// serveMetricsOn serves h as /metrics on ln, which listen opened, until
+// the returned stop is called, printing the URL to stdout.
+func serveMetricsOn(ln net.Listener, h http.Handler, stdout io.Writer) (stop func()) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
 	fmt.Fprintf(stdout, "Metrics on http://%s/metrics\n", ln.Addr())
-	return serve(ln, mux, 0), nil
+	return serve(ln, mux, 0)
 }
