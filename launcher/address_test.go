@@ -47,3 +47,28 @@ func TestClientRejectsMalformedAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestNamespaceFromFlagOrEnv: -namespace wins over NOMAD_NAMESPACE, and
+// neither gives "" (Nomad's default).
+func TestNamespaceFromFlagOrEnv(t *testing.T) {
+	ns := func(args ...string) string {
+		var n NomadFlags
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		n.Register(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return n.Namespace()
+	}
+	t.Setenv("NOMAD_NAMESPACE", "")
+	if got := ns(); got != "" {
+		t.Errorf("no flag, no env: %q", got)
+	}
+	t.Setenv("NOMAD_NAMESPACE", "ops")
+	if got := ns(); got != "ops" {
+		t.Errorf("NOMAD_NAMESPACE=ops: %q", got)
+	}
+	if got := ns("-namespace", "prod"); got != "prod" {
+		t.Errorf("-namespace prod over NOMAD_NAMESPACE=ops: %q", got)
+	}
+}

@@ -145,6 +145,10 @@ func checkTLSFiles(tls *api.TLSConfig) error {
 // Token returns the ACL token the flags give: -token, else NOMAD_TOKEN.
 func (n *NomadFlags) Token() string { return cmp.Or(n.token, os.Getenv("NOMAD_TOKEN")) }
 
+// Namespace returns the namespace the flags give: -namespace, else
+// NOMAD_NAMESPACE; "" when neither names one (Nomad's "default").
+func (n *NomadFlags) Namespace() string { return cmp.Or(n.namespace, os.Getenv("NOMAD_NAMESPACE")) }
+
 // Region returns the region the flags give: -region, else NOMAD_REGION.
 func (n *NomadFlags) Region() string { return cmp.Or(n.region, os.Getenv("NOMAD_REGION")) }
 

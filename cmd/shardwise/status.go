@@ -25,7 +25,7 @@ const statusSynopsis = `status [options] RUN
 func runStatus(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("status", statusSynopsis, stderr)
 	format := fs.String("format", "table", "Output format: table or json.")
-	client, run, err := parseRunCommand(fs, args)
+	client, run, ns, err := parseRunCommand(fs, args)
 	if client == nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	st, err := launcher.Status(ctx, client, run, "")
+	st, err := launcher.Status(ctx, client, run, ns)
 	if err != nil {
 		return err
 	}

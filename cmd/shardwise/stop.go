@@ -18,25 +18,26 @@ const requestTimeout = time.Minute
 
 // parseRunCommand parses the flags of a command that acts on one run in
 // Nomad (fs's own and the Nomad connection flags) and its one argument,
-// the run ID, and returns a Nomad client and the run. The client is nil
-// after -h (err nil) or an error.
-func parseRunCommand(fs *flag.FlagSet, args []string) (*api.Client, string, error) {
+// the run ID, and returns a Nomad client, the run and the namespace the
+// flags name (-namespace, else NOMAD_NAMESPACE; "" for Nomad's default),
+// so that errors name the namespace looked in. The client is nil after
+// -h (err nil) or an error.
+func parseRunCommand(fs *flag.FlagSet, args []string) (client *api.Client, run, ns string, err error) {
 	var nf launcher.NomadFlags
 	nf.Register(fs)
 	if help, err := parseFlags(fs, args); help || err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	if fs.NArg() != 1 {
-		return nil, "", &usageError{msg: fs.Name() + " takes exactly one argument, the run ID"}
+		return nil, "", "", &usageError{msg: fs.Name() + " takes exactly one argument, the run ID"}
 	}
 	if err := checkRunID("RUN", fs.Arg(0)); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	client, err := nf.Client(fs)
-	if err != nil {
-		return nil, "", err
+	if client, err = nf.Client(fs); err != nil {
+		return nil, "", "", err
 	}
-	return client, fs.Arg(0), nil
+	return client, fs.Arg(0), nf.Namespace(), nil
 }
 
 const stopSynopsis = `stop [options] RUN
@@ -51,13 +52,13 @@ const stopSynopsis = `stop [options] RUN
 func runStop(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("stop", stopSynopsis, stderr)
 	purge := fs.Bool("purge", false, "Remove the run's jobs and stored state from Nomad instead of only stopping them.")
-	client, run, err := parseRunCommand(fs, args)
+	client, run, ns, err := parseRunCommand(fs, args)
 	if client == nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	res, err := launcher.Stop(ctx, client, run, "", *purge)
+	res, err := launcher.Stop(ctx, client, run, ns, *purge)
 	if res == nil {
 		return err
 	}

@@ -28,7 +28,7 @@ const uiSynopsis = `ui [options] RUN
 func runUI(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("ui", uiSynopsis, stderr)
 	addr := fs.String("addr", app.DefaultUIAddr, "Address (host:port) to serve the page on.")
-	client, run, err := parseRunCommand(fs, args)
+	client, run, _, err := parseRunCommand(fs, args)
 	if client == nil {
 		return err
 	}
