@@ -1,0 +1,52 @@
+package e2e
+
+import (
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shardwise/shardwise/e2e/cluster"
+)
+
+// TestRunCommandsNameTheNamespaceAsked: status and stop of a run that is
+// not in the namespace given by -namespace or NOMAD_NAMESPACE say which
+// namespace they looked in (they used to say "namespace default").
+func TestRunCommandsNameTheNamespaceAsked(t *testing.T) {
+	cl := cluster.Shared(t)
+	run := runID(t)
+	for _, c := range []struct {
+		env  []string
+		args []string
+	}{
+		{nil, []string{"status", "-address", cl.NomadAddr(), "-namespace", "elsewhere", run}},
+		{[]string{"NOMAD_NAMESPACE=elsewhere"}, []string{"status", "-address", cl.NomadAddr(), run}},
+		{nil, []string{"stop", "-address", cl.NomadAddr(), "-namespace", "elsewhere", run}},
+	} {
+		_, errOut, code := cli(t, c.env, c.args...)
+		want := "no jobs of run " + run + " in Nomad at " + cl.NomadAddr() + " (namespace elsewhere), and no stored state"
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("%v shardwise %v: exit %d, stderr %q; want 1 with %q", c.env, c.args, code, errOut, want)
+		}
+	}
+}
+
+// TestFeedbackMetricsPortInUseCreatesNoStore: feedback whose -metrics-addr
+// is taken fails naming it, before it creates its history store.
+func TestFeedbackMetricsPortInUseCreatesNoStore(t *testing.T) {
+	cl := cluster.Shared(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	db := filepath.Join(t.TempDir(), "history.db")
+	_, errOut, code := cli(t, nil, "feedback", "-address", cl.NomadAddr(), "-history-db", db, "-metrics-addr", ln.Addr().String())
+	want := "-metrics-addr " + ln.Addr().String() + ": cannot serve metrics"
+	if code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("exit %d, stderr %q; want 1 with %q", code, errOut, want)
+	}
+	if left, _ := filepath.Glob(db + "*"); len(left) != 0 {
+		t.Errorf("history store created: %v", left)
+	}
+}
