@@ -30,7 +30,7 @@ func runExecutors(args []string, stdout, stderr io.Writer) error {
 	var nf launcher.NomadFlags
 	var histories multiFlag
 	fs := newFlagSet("executors", executorsSynopsis, stderr)
-	path := fs.String("catalog", os.Getenv("SHARDWISE_CATALOG"), "Executor catalog HCL file that overrides or extends the default.")
+	path := fs.String("catalog", os.Getenv("SHARDWISE_CATALOG"), "Executor catalog HCL file that overrides or extends the default (SHARDWISE_CATALOG).")
 	format := fs.String("format", "table", "Output format: table or hcl.")
 	discover := fs.Bool("discover", false, "Build the catalog from the Nomad cluster's nodes.")
 	out := fs.String("out", "", "With -discover: write the catalog to this file instead of stdout (written whole or not at all).")

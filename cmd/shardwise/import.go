@@ -42,7 +42,7 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	db := fs.String("history-db", "", "Also write the records into this SQLite history store (created if missing).")
 	replay := fs.Bool("replay", false, "Tasks emulate their recorded runtime divided by their node class's speed (needs recorded runtimes).")
 	work := fs.String("replay-work", wfcommons.WorkSleep, "With -replay, what a task does for its time: sleep, cpu (keep a core busy) or write (write its outputs, sized as recorded times -time-scale, then sleep).")
-	catPath := fs.String("catalog", os.Getenv("SHARDWISE_CATALOG"), "With -replay, the executor catalog HCL file (over the default) whose speeds the tasks emulate.")
+	catPath := fs.String("catalog", os.Getenv("SHARDWISE_CATALOG"), "With -replay, the executor catalog HCL file (over the default) whose speeds the tasks emulate (SHARDWISE_CATALOG).")
 	if help, err := parseFlags(fs, args[1:]); help || err != nil {
 		return err
 	}

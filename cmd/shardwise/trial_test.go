@@ -121,3 +121,15 @@ func TestRunUnreachableWritesNothing(t *testing.T) {
 		t.Errorf("written for an unreachable agent: %v", left)
 	}
 }
+
+// TestCatalogFlagNamesItsEnvironmentVariable: every -catalog names
+// SHARDWISE_CATALOG, its default, in its help, as the Nomad flags name
+// NOMAD_ADDR and the rest.
+func TestCatalogFlagNamesItsEnvironmentVariable(t *testing.T) {
+	for _, args := range [][]string{{"plan", "-h"}, {"run", "-h"}, {"simulate", "-h"}, {"executors", "-h"}, {"import", "wfcommons", "-h"}} {
+		_, stderr, code := runCLI(args...)
+		if code != 0 || !strings.Contains(stderr, "(SHARDWISE_CATALOG)") {
+			t.Errorf("shardwise %v: exit %d; help lacks (SHARDWISE_CATALOG):\n%s", args, code, stderr)
+		}
+	}
+}
