@@ -35,7 +35,7 @@ type FeedbackRequest struct {
 // created when the agent or the port fails. A first connection to Nomad that fails
 // ends it with an error naming the address (launcher.ConnectError).
 func ServeFeedback(ctx context.Context, f FeedbackRequest, client *api.Client, stdout io.Writer, log hclog.Logger) error {
-	if err := reachAgent(client); err != nil {
+	if err := reachAgent(ctx, client); err != nil {
 		return err // before the store: leave no new, empty store behind
 	}
 	var ln net.Listener // the metrics port, taken before the store is created

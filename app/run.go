@@ -105,8 +105,10 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		}
 		defer page.close()
 	}
-	if err := reachAgent(client); err != nil {
-		return err // before the history store and -out are written
+	// The launcher's first request, made before the history store and -out
+	// are written: a wrong address or a refused token leaves nothing.
+	if _, err := launcher.CurrentIndex(ctx, client, "", launcher.DefaultConnectTimeout); err != nil {
+		return err
 	}
 	lp, err := openLoop(ctx, &req, client, log)
 	if err != nil {
@@ -166,7 +168,7 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 		return err
 	}
 	defer page.close()
-	if err := reachAgent(client); err != nil {
+	if _, err := launcher.CurrentIndex(ctx, client, "", launcher.DefaultConnectTimeout); err != nil {
 		return err // before the history store is created
 	}
 	lp, err := openLoop(ctx, &RunRequest{PlanRequest: PlanRequest{Histories: req.Histories, Run: req.Run},
