@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 
@@ -49,8 +50,8 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 || *out == "" {
 		return &usageError{msg: "import wfcommons needs -out DIR and exactly one trace file"}
 	}
-	if *scale <= 0 {
-		return &usageError{msg: fmt.Sprintf("invalid -time-scale %v: must be positive", *scale)}
+	if !(*scale > 0) || math.IsInf(*scale, 0) {
+		return &usageError{msg: fmt.Sprintf("invalid -time-scale %v: must be positive and finite", *scale)}
 	}
 	if err := checkReplayFlags(fs, *replay, *work); err != nil {
 		return err

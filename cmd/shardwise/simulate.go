@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -71,8 +72,10 @@ func checkSimulateFlags(nargs int, f simulateFlags) error {
 		return &usageError{msg: "simulate takes exactly one argument, a graph (.hcl) or a WfCommons trace (.json)"}
 	case f.format != "table" && f.format != "json":
 		return &usageError{msg: fmt.Sprintf("invalid -format %q: want table or json", f.format)}
-	case f.noise < 0:
-		return &usageError{msg: fmt.Sprintf("invalid -noise %g: want >= 0", f.noise)}
+	case !(f.noise >= 0) || math.IsInf(f.noise*f.noise, 0):
+		// The lognormal's sigma² is ln(1 + noise²): noise² must be finite
+		// (a larger -noise made the simulator run forever on NaN times).
+		return &usageError{msg: fmt.Sprintf("invalid -noise %g: want a coefficient of variation >= 0 whose square is finite (below about 1.3e154)", f.noise)}
 	case f.gantt != "" && !strings.HasSuffix(f.gantt, ".svg") && !strings.HasSuffix(f.gantt, ".html"):
 		return &usageError{msg: fmt.Sprintf("invalid -gantt %q: want a file ending in .svg or .html", f.gantt)}
 	}

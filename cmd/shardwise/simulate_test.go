@@ -65,6 +65,11 @@ func TestSimulateUsageErrors(t *testing.T) {
 		{"simulate", "-format", "yaml", "g.hcl"},
 		{"simulate", "-gantt", "chart.png", "g.hcl"},
 		{"simulate", "-noise", "-1", "g.hcl"},
+		{"simulate", "-noise", "NaN", "g.hcl"},
+		{"simulate", "-noise", "Inf", "g.hcl"},
+		{"simulate", "-noise", "1e160", "g.hcl"}, // its square overflows: the simulator ran forever
+		{"import", "wfcommons", "-time-scale", "NaN", "-out", "d", "t.json"},
+		{"import", "wfcommons", "-time-scale", "+Inf", "-out", "d", "t.json"},
 	} {
 		if _, _, code := runCLI(args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
