@@ -80,6 +80,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,8 +194,8 @@ func ImportOptions(path string, opts Options) (*Result, error) {
 // name and in the records' Source, and locates its licence for WriteDir.
 // It fails as Import does.
 func Parse(data []byte, path string, opts Options) (*Result, error) {
-	if opts.TimeScale < 0 {
-		return nil, &Error{File: path, Err: fmt.Errorf("time scale %v: must not be negative", opts.TimeScale)}
+	if opts.TimeScale < 0 || math.IsNaN(opts.TimeScale) || math.IsInf(opts.TimeScale, 0) {
+		return nil, &Error{File: path, Err: fmt.Errorf("time scale %v: must be finite and not negative", opts.TimeScale)}
 	}
 	if opts.TimeScale == 0 {
 		opts.TimeScale = 1
@@ -210,6 +211,9 @@ func Parse(data []byte, path string, opts Options) (*Result, error) {
 	}
 	if len(tr.tasks) == 0 {
 		return nil, &Error{File: path, Path: tr.tasksPath, Err: errors.New("the trace has no tasks, so there is no workflow to import")}
+	}
+	if err := tr.checkScaledRuntimes(opts.TimeScale); err != nil {
+		return nil, &Error{File: path, Path: err.path, Err: err}
 	}
 	if opts.Replay != nil && !tr.hasRuntimes() {
 		return nil, &Error{File: path, Err: ErrNoRuntimes}
@@ -309,4 +313,30 @@ func position(data []byte, off int64) (line, col int) {
 func stem(path string) string {
 	base := filepath.Base(path)
 	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+// maxSeconds is the longest runtime a time.Duration holds (about 292
+// years): the hints, records and replay commands are written in it.
+const maxSeconds = float64(math.MaxInt64) / float64(time.Second)
+
+// runtimeError is a task's runtime, times the time scale, that no
+// duration can hold; path is the JSON path of the runtime.
+type runtimeError struct {
+	path           string
+	runtime, scale float64
+}
+
+func (e *runtimeError) Error() string {
+	return fmt.Sprintf("runtimeInSeconds %g times time scale %g is longer than a duration holds (about 292 years)", e.runtime, e.scale)
+}
+
+// checkScaledRuntimes returns a *runtimeError for the first task whose
+// recorded runtime times scale overflows a time.Duration.
+func (tr *trace) checkScaledRuntimes(scale float64) *runtimeError {
+	for _, t := range tr.tasks {
+		if t.exec != nil && t.exec.runtime*scale > maxSeconds {
+			return &runtimeError{path: t.exec.path + ".runtimeInSeconds", runtime: t.exec.runtime, scale: scale}
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,6 +317,7 @@ func TestBadInputs(t *testing.T) {
 		{"bad-self-parent.json", "workflow.specification.tasks[0].parents[0]", []string{"dependency cycle: a -> a"}},
 		{"bad-unknown-exec-task.json", "workflow.execution.tasks[1].id", []string{`task "zz" is not in workflow.specification.tasks`}},
 		{"bad-negative-runtime.json", "workflow.execution.tasks[0].runtimeInSeconds", []string{"non-negative", "-3"}},
+		{"bad-runtime-overflow.json", "workflow.execution.tasks[0].runtimeInSeconds", []string{"runtimeInSeconds 1e+300 times time scale 1 is longer than a duration holds"}},
 		{"bad-wrong-type.json", "workflow.specification.tasks.parents", []string{"JSON string"}},
 		{"bad-legacy-child-not-found.json", "workflow.tasks[0].children[0]", []string{`child "nope" not found`}},
 		{"bad-no-tasks-legacy.json", "workflow.tasks", []string{"the trace has no tasks, so there is no workflow to import"}},
@@ -476,5 +478,26 @@ func TestImportWarnsNoMemory(t *testing.T) {
 	res, err = Import(filepath.Join("testdata", "tiny-pegasus.json"))
 	if err != nil || hasWarning(res, "no task records its memory") {
 		t.Errorf("tiny-pegasus, which records memory: %v %q", err, res.Warnings)
+	}
+}
+
+// TestTimeScaleBounds: a time scale that is NaN or infinite, or that
+// makes a recorded runtime longer than a duration holds, is an error
+// naming it, not a negative duration further on.
+func TestTimeScaleBounds(t *testing.T) {
+	path := filepath.Join("testdata", "tiny-pegasus.json")
+	for _, c := range []struct {
+		scale float64
+		want  string
+	}{
+		{math.NaN(), "time scale NaN: must be finite and not negative"},
+		{math.Inf(1), "time scale +Inf: must be finite and not negative"},
+		{1e300, "times time scale 1e+300 is longer than a duration holds"},
+	} {
+		_, err := ImportOptions(path, Options{TimeScale: c.scale})
+		var ie *Error
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("time scale %v: %v; want an *Error containing %q", c.scale, err, c.want)
+		}
 	}
 }
