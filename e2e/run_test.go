@@ -463,7 +463,8 @@ func TestRunImportedTrace(t *testing.T) {
 
 // TestRunBadConnection gives `shardwise run` and `status` connection
 // settings that cannot work and checks for an error that names what
-// failed, exit status 1, and no stack trace.
+// failed, exit status 1 (2 for a malformed address: a usage error), and
+// no stack trace.
 func TestRunBadConnection(t *testing.T) {
 	cl := cluster.Shared(t)
 	graph := fixture("failing.hcl")
@@ -482,15 +483,21 @@ func TestRunBadConnection(t *testing.T) {
 		{"HTTPS to an HTTP agent", nil, []string{"run", "-address", strings.Replace(cl.NomadAddr(), "http:", "https:", 1), graph},
 			"speaks HTTP, not HTTPS"},
 		{"malformed address", nil, []string{"run", "-address", "http://[::1", graph},
-			"invalid address"},
+			`invalid Nomad agent address "http://[::1" (-address or NOMAD_ADDR)`},
+		{"address without scheme", []string{"NOMAD_ADDR=127.0.0.1:4646"}, []string{"status", "somerun"},
+			`want http://HOST:PORT or https://HOST:PORT, such as "http://127.0.0.1:4646"`},
 		{"missing CA file", nil, []string{"run", "-address", cl.NomadAddr(), "-ca-cert", "/nonexistent/ca.pem", graph},
 			"-ca-cert (NOMAD_CACERT)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := cli(t, append([]string{"NOMAD_ADDR=", "NOMAD_TOKEN="}, tc.env...), tc.args...)
-			if code != 1 {
-				t.Errorf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			want := 1
+			if strings.Contains(tc.name, "address") {
+				want = 2
+			}
+			if code != want {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, out, errOut)
 			}
 			if !strings.Contains(errOut, tc.want) {
 				t.Errorf("stderr lacks %q:\n%s", tc.want, errOut)
