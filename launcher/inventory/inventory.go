@@ -10,7 +10,9 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/launcher"
@@ -119,12 +121,34 @@ func FromNodes(nodes []*api.Node, opts Options) (*Report, error) {
 	for _, g := range groupNodes(usable, rep) {
 		rep.addGroup(g)
 	}
+	if opts.Reference != "" && rep.Catalog.Class(opts.Reference) == nil {
+		names := rep.Catalog.Names()
+		sort.Strings(names)
+		return nil, fmt.Errorf("reference class %q is not among the discovered classes: %s", opts.Reference, strings.Join(names, ", "))
+	}
 	rep.setReference(opts.Reference)
 	rep.estimateSpeeds(opts.Records)
 	if diags := rep.Catalog.Validate(); diags.HasErrors() {
-		return nil, fmt.Errorf("discovered catalog is invalid: %s", diags.Error())
+		return nil, fmt.Errorf("discovered catalog is invalid: %s", diagText(diags))
 	}
 	return rep, nil
+}
+
+// diagText is diags' errors in words, "Summary: detail; ...": a
+// discovered catalog has no file, so hcl.Diagnostics.Error's ranges would
+// print as "<nil>".
+func diagText(diags hcl.Diagnostics) string {
+	var parts []string
+	for _, d := range diags {
+		switch {
+		case d.Severity != hcl.DiagError:
+		case d.Detail != "":
+			parts = append(parts, d.Summary+": "+d.Detail)
+		default:
+			parts = append(parts, d.Summary)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // unusable says why a node cannot take shards, or "".

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/planner/catalog"
@@ -259,5 +260,29 @@ func TestNoGPUClassDoesNotInheritDefaultDevice(t *testing.T) {
 	cat := loadBack(t, rep)
 	if g := cat.Class("gpu-accelerated"); g.Shape.GPUs != 0 || g.Placement.Device != nil {
 		t.Fatalf("gpu-accelerated after load: %d GPUs, device %+v", g.Shape.GPUs, g.Placement.Device)
+	}
+}
+
+// TestFromNodesUnknownReference: a reference class that was not
+// discovered is an error naming it and the classes found (it used to read
+// "discovered catalog is invalid: <nil>: Unknown reference class; ...").
+func TestFromNodesUnknownReference(t *testing.T) {
+	nodes := []*api.Node{node("a", "cpu-heavy", 8000, 16384), node("b", "io-bound", 8000, 16384)}
+	_, err := FromNodes(nodes, Options{Reference: "nope"})
+	want := `reference class "nope" is not among the discovered classes: cpu-heavy, io-bound`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
+
+// TestDiagText: diagnostics without a range read as words, not "<nil>".
+func TestDiagText(t *testing.T) {
+	diags := hcl.Diagnostics{
+		{Severity: hcl.DiagError, Summary: "Bad speed", Detail: "speed cpu is 0."},
+		{Severity: hcl.DiagWarning, Summary: "Odd", Detail: "ignored"},
+		{Severity: hcl.DiagError, Summary: "Empty"},
+	}
+	if got, want := diagText(diags), "Bad speed: speed cpu is 0.; Empty"; got != want {
+		t.Errorf("diagText = %q, want %q", got, want)
 	}
 }
