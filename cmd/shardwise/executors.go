@@ -55,6 +55,9 @@ func runExecutors(args []string, stdout, stderr io.Writer) error {
 	if *out != "" || *reference != "" || len(histories) > 0 {
 		return &usageError{msg: "-out, -reference and -history go with -discover"}
 	}
+	if err := envCatalog(fs); err != nil {
+		return err
+	}
 	cat, diags := catalog.Load(*path)
 	if diags.HasErrors() {
 		return &app.DiagnosticsError{Diags: diags} // printed once, by exitCode

@@ -108,3 +108,18 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
 	return set
 }
+
+// envCatalog returns an error when -catalog was not given but
+// SHARDWISE_CATALOG names a file that cannot be read: the catalog's own
+// error would name a file the command line does not show. Commands call
+// it only where they load the catalog.
+func envCatalog(fs *flag.FlagSet) error {
+	fl := fs.Lookup("catalog")
+	if fl == nil || fl.Value.String() == "" || flagSet(fs, "catalog") {
+		return nil
+	}
+	if _, err := os.Stat(fl.Value.String()); err != nil {
+		return fmt.Errorf("SHARDWISE_CATALOG names an executor catalog that cannot be read (unset it or give -catalog): %w", err)
+	}
+	return nil
+}

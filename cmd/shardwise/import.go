@@ -58,6 +58,9 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	}
 	opts := wfcommons.Options{TimeScale: *scale}
 	if *replay {
+		if err := envCatalog(fs); err != nil {
+			return err
+		}
 		cat, diags := catalog.Load(*catPath)
 		if diags.HasErrors() {
 			return &app.DiagnosticsError{Diags: diags}

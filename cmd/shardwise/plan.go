@@ -49,6 +49,9 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if err := checkDriver(f.driver); err != nil {
 		return err
 	}
+	if err := envCatalog(fs); err != nil {
+		return err
+	}
 	vars, err := parseVars(f.vars)
 	if err != nil {
 		return err

@@ -104,6 +104,8 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		if err := checkRunID("-resume", resume); err != nil {
 			return err
 		}
+	} else if err := envCatalog(fs); err != nil {
+		return err // -resume uses the catalog stored with the run
 	}
 	if rf.Retries < 0 {
 		return &usageError{msg: fmt.Sprintf("invalid -retries %d: must not be negative", rf.Retries)}

@@ -45,6 +45,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	if err := checkSimulateFlags(fs.NArg(), f); err != nil {
 		return err
 	}
+	if err := envCatalog(fs); err != nil {
+		return err
+	}
 	vars, err := parseVars(f.vars)
 	if err != nil {
 		return err

@@ -133,3 +133,27 @@ func TestCatalogFlagNamesItsEnvironmentVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogFromEnvironmentNamed: a SHARDWISE_CATALOG that names no file
+// fails naming the variable, where the catalog is loaded; where it is not
+// (import without -replay), it is not read.
+func TestCatalogFromEnvironmentNamed(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "gone.hcl")
+	t.Setenv("SHARDWISE_CATALOG", missing)
+	want := "SHARDWISE_CATALOG names an executor catalog that cannot be read (unset it or give -catalog): stat " + missing + ": no such file or directory"
+	for _, args := range [][]string{
+		{"plan", etlGraph},
+		{"simulate", etlGraph},
+		{"executors"},
+		{"run", "-address", closedAddr(t), etlGraph},
+	} {
+		_, stderr, code := runCLI(args...)
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("shardwise %v: exit %d, stderr %q; want 1 with %q", args, code, stderr, want)
+		}
+	}
+	trace := filepath.Join("..", "..", "translator", "wfcommons", "testdata", "tiny-pegasus.json")
+	if _, stderr, code := runCLI("import", "wfcommons", "-out", filepath.Join(t.TempDir(), "out"), trace); code != 0 {
+		t.Errorf("import without -replay: exit %d, %s", code, stderr)
+	}
+}
