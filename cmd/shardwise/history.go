@@ -65,7 +65,24 @@ func runHistoryReport(args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}
-	return feedback.WriteReport(stdout, rows)
+	if err := feedback.WriteReport(stdout, rows); err != nil {
+		return err
+	}
+	if !anyPrediction(rows) {
+		fmt.Fprintf(stderr, "No record carries the prediction it was sized by, so there is no error to report: "+
+			"records of 'shardwise run -feedback' carry one; imported traces and records without a plan do not.\n")
+	}
+	return nil
+}
+
+// anyPrediction reports whether a row compares a prediction with a run.
+func anyPrediction(rows []feedback.Accuracy) bool {
+	for _, r := range rows {
+		if r.RuntimeN > 0 || r.MemoryN > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func runHistoryImport(args []string, stdout, stderr io.Writer) error {

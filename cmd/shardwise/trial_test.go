@@ -157,3 +157,26 @@ func TestCatalogFromEnvironmentNamed(t *testing.T) {
 		t.Errorf("import without -replay: exit %d, %s", code, stderr)
 	}
 }
+
+// TestHistoryReportSaysWhenNothingIsPredicted: a report over records that
+// carry no prediction (an imported trace's) says why every error column is
+// empty; one over records with predictions does not.
+func TestHistoryReportSaysWhenNothingIsPredicted(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join("..", "..", "translator", "wfcommons", "testdata", "tiny-pegasus.json")
+	if _, stderr, code := runCLI("import", "wfcommons", "-out", filepath.Join(dir, "out"), trace); code != 0 {
+		t.Fatalf("import: exit %d, %s", code, stderr)
+	}
+	out, stderr, code := runCLI("history", "report", "-history", filepath.Join(dir, "out", "history.jsonl"))
+	if code != 0 || !strings.Contains(out, "SIGNATURE") || !strings.Contains(stderr, "No record carries the prediction it was sized by") {
+		t.Errorf("imported trace: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	h := filepath.Join(dir, "h.jsonl")
+	rec := `{"task":"a","signature":"a","executor":"cpu-heavy","runtime_seconds":11,"predicted_runtime_seconds":10}` + "\n"
+	if err := os.WriteFile(h, []byte(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI("history", "report", "-history", h); code != 0 || stderr != "" {
+		t.Errorf("predicted record: exit %d, stderr %q; want no note", code, stderr)
+	}
+}
