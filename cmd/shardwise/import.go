@@ -28,9 +28,8 @@ const importSynopsis = `import wfcommons [options] -out DIR TRACE.json
 
 func runImport(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "wfcommons" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help") {
-			fmt.Fprintf(stderr, "Usage: shardwise %s\n", importSynopsis)
-			return nil
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			return runImport([]string{"wfcommons", "-h"}, stdout, stderr) // the one format's usage and options
 		}
 		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 			return &usageError{msg: fmt.Sprintf("unknown import format %q: want wfcommons (shardwise import wfcommons -out DIR TRACE.json)", args[0])}

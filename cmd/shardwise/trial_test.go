@@ -180,3 +180,12 @@ func TestHistoryReportSaysWhenNothingIsPredicted(t *testing.T) {
 		t.Errorf("predicted record: exit %d, stderr %q; want no note", code, stderr)
 	}
 }
+
+// TestImportHelpListsOptions: 'import -h' shows the options of its one
+// format, as 'import wfcommons -h' does.
+func TestImportHelpListsOptions(t *testing.T) {
+	_, stderr, code := runCLI("import", "-h")
+	if code != 0 || !strings.Contains(stderr, "Usage: shardwise import wfcommons") || !strings.Contains(stderr, "-time-scale") {
+		t.Errorf("import -h: exit %d, stderr:\n%s", code, stderr)
+	}
+}
