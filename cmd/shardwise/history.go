@@ -30,9 +30,12 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 			return runHistoryReport(args[1:], stdout, stderr)
 		case "import":
 			return runHistoryImport(args[1:], stdout, stderr)
-		case "-h", "-help", "--help":
-			fmt.Fprintf(stderr, "Usage: shardwise %s\n\nUsage: shardwise %s\n", historyReportSynopsis, historyImportSynopsis)
-			return nil
+		case "-h", "-help", "--help": // both subcommands' usage and options
+			if err := runHistoryReport([]string{"-h"}, stdout, stderr); err != nil {
+				return err
+			}
+			fmt.Fprintln(stderr)
+			return runHistoryImport([]string{"-h"}, stdout, stderr)
 		default:
 			return &usageError{msg: fmt.Sprintf("unknown history subcommand %q: want report or import", args[0])}
 		}

@@ -182,10 +182,17 @@ func TestHistoryReportSaysWhenNothingIsPredicted(t *testing.T) {
 }
 
 // TestImportHelpListsOptions: 'import -h' shows the options of its one
-// format, as 'import wfcommons -h' does.
+// format, as 'import wfcommons -h' does, and 'history -h' those of both
+// subcommands.
 func TestImportHelpListsOptions(t *testing.T) {
 	_, stderr, code := runCLI("import", "-h")
 	if code != 0 || !strings.Contains(stderr, "Usage: shardwise import wfcommons") || !strings.Contains(stderr, "-time-scale") {
 		t.Errorf("import -h: exit %d, stderr:\n%s", code, stderr)
+	}
+	// history -h: both subcommands with their options.
+	_, stderr, code = runCLI("history", "-h")
+	if code != 0 || !strings.Contains(stderr, "Usage: shardwise history report") || !strings.Contains(stderr, "-format") ||
+		!strings.Contains(stderr, "Usage: shardwise history import") || !strings.Contains(stderr, "-history-db") {
+		t.Errorf("history -h: exit %d, stderr:\n%s", code, stderr)
 	}
 }
