@@ -25,15 +25,5 @@ func FromTrace(path string, cat *catalog.Catalog, extra ...history.Record) (*eva
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &evaluate.Input{Name: res.Graph.Name, Family: res.Family, Graph: res.Graph, Table: tb, Records: res.Records}, nil
-}
-
-// LoadTraceRecords imports the WfCommons trace at path and returns its
-// history records with its name and family.
-func LoadTraceRecords(path string) (evaluate.TraceRecords, error) {
-	res, err := wfcommons.Import(path)
-	if err != nil {
-		return evaluate.TraceRecords{}, err
-	}
-	return evaluate.TraceRecords{Name: res.Graph.Name, Family: res.Family, Records: res.Records}, nil
+	return &evaluate.Input{Name: res.Graph.Name, Family: res.Family, Schema: res.Schema, Graph: res.Graph, Table: tb, Records: res.Records}, nil
 }

@@ -35,11 +35,6 @@ import (
 //go:embed notes.md
 var notes string
 
-// legacyDir holds a schema-1.4 copy of a run that runs/ also holds in
-// schema 1.5; it is planned, but left out of the accuracy study so that no
-// run is predicted from itself.
-const legacyDir = "legacy-schema-1.4"
-
 // synthInstances is the instances per class of the synthetic catalog.
 const synthInstances = 4
 
@@ -68,19 +63,22 @@ func run(out, dir string, noise float64, seed uint64, k int) error {
 		Catalog: fmt.Sprintf("traces on the embedded default catalog (%s); synthetic graphs on synth.Catalog(%d)",
 			describe(catalog.Default()), synthInstances),
 	}
-	if r.Traces, r.Honest, err = compareTraces(paths, opts, k); err != nil {
+	ins, err := load(paths)
+	if err != nil {
+		return err
+	}
+	// A run exported twice (legacy-schema-1.4/ and runs/) counts once.
+	ins, r.Duplicates = evaluate.DistinctRuns(ins)
+	if r.Traces, r.Honest, err = compareTraces(ins, opts, k); err != nil {
 		return err
 	}
 	if r.Synthetic, err = compareSynthetic(seed, opts); err != nil {
 		return err
 	}
-	if r.Accuracy, err = accuracy(paths, k); err != nil {
+	if r.Accuracy, err = accuracy(ins, k); err != nil {
 		return err
 	}
-	// The legacy file is a copy of a run that runs/ holds too.
-	r.Accuracy = append(r.Accuracy, evaluate.InRunAccuracy(r.Honest, func(c *evaluate.Comparison) bool {
-		return strings.HasPrefix(c.Input.Name, legacyDir+"/")
-	})...)
+	r.Accuracy = append(r.Accuracy, evaluate.InRunAccuracy(r.Honest)...)
 	var buf bytes.Buffer
 	if err := evaluate.WriteMarkdown(&buf, r); err != nil {
 		return err
@@ -106,22 +104,30 @@ func traces(dir string) ([]string, error) {
 	return all, nil
 }
 
-// compareTraces plans every trace twice with every method: from its
-// recorded runtimes (oracle) and from held-out predictions (honest,
-// evaluate.Honest), and plays both with the recorded runtimes.
-func compareTraces(paths []string, opts evaluate.Options, k int) (oracle, honest []*evaluate.Comparison, err error) {
+// load imports every trace for the default catalog; a trace in a
+// subfolder is named "folder/name".
+func load(paths []string) ([]*evaluate.Input, error) {
 	cat := catalog.Default()
 	var ins []*evaluate.Input
 	for _, p := range paths {
 		in, err := bench.FromTrace(p, cat)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if filepath.Base(filepath.Dir(p)) != filepath.Base(filepath.Clean(filepath.Dir(paths[0]))) {
 			in.Name = filepath.Base(filepath.Dir(p)) + "/" + in.Name
 		}
 		ins = append(ins, in)
 	}
+	return ins, nil
+}
+
+// compareTraces plans every trace twice with every method: from its
+// recorded runtimes (oracle) and from held-out predictions (honest,
+// evaluate.Honest, trained on the other inputs of ins), and plays both
+// with the recorded runtimes.
+func compareTraces(ins []*evaluate.Input, opts evaluate.Options, k int) (oracle, honest []*evaluate.Comparison, err error) {
+	cat := catalog.Default()
 	for _, in := range ins {
 		o := opts
 		o.Actual = in.Table
@@ -175,17 +181,11 @@ func compareSynthetic(seed uint64, opts evaluate.Options) ([]*evaluate.Compariso
 	return out, nil
 }
 
-func accuracy(paths []string, k int) ([]evaluate.AccuracyRow, error) {
-	var trs []evaluate.TraceRecords
-	for _, p := range paths {
-		if filepath.Base(filepath.Dir(p)) == legacyDir {
-			continue
-		}
-		tr, err := bench.LoadTraceRecords(p)
-		if err != nil {
-			return nil, err
-		}
-		trs = append(trs, tr)
+// accuracy cross-validates the predictors on the records of ins.
+func accuracy(ins []*evaluate.Input, k int) ([]evaluate.AccuracyRow, error) {
+	trs := make([]evaluate.TraceRecords, len(ins))
+	for i, in := range ins {
+		trs[i] = evaluate.TraceRecords{Name: in.Name, Family: in.Family, Records: in.Records}
 	}
 	return evaluate.Accuracy(trs, catalog.Default(), k)
 }

@@ -38,9 +38,9 @@ const (
 	// trace; the j-th task of a type (in trace order) is in fold j mod k.
 	SchemeKFold = "k-fold"
 	// SchemeLORO: leave one run out, the headline cross-run figure: fit on
-	// every other recorded run of the family (copies of the held-out run
-	// under another file, same Run, left out too), predict every task of
-	// the held-out run whose type the others have.
+	// every other recorded run of the family (copies of the held-out run,
+	// same Run or SameRun, left out too), predict every task of the
+	// held-out run whose type the others have.
 	SchemeLORO = "leave-one-run-out"
 )
 
@@ -259,8 +259,9 @@ func familyGroup(trs []TraceRecords, scheme string, cat *catalog.Catalog, k int)
 }
 
 // othersRuns is the leave-one-run-out training set of test: the records
-// of every trace of trs from another run than test's (a record's Run, the
-// trace's Name where the record names none).
+// of every trace of trs that is not a copy of test's run (SameRun) from
+// another run than test's (a record's Run, the trace's Name where the
+// record names none).
 func othersRuns(test TraceRecords, trs []TraceRecords) []history.Record {
 	runs := map[string]bool{}
 	for _, r := range test.Records {
@@ -268,7 +269,7 @@ func othersRuns(test TraceRecords, trs []TraceRecords) []history.Record {
 	}
 	var out []history.Record
 	for _, tr := range trs {
-		if tr.Name == test.Name {
+		if tr.Name == test.Name || SameRun(tr.Records, test.Records) {
 			continue
 		}
 		for _, r := range tr.Records {

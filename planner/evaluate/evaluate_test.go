@@ -217,12 +217,14 @@ func TestWriteMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	r := &Report{Command: "go run x", Machine: "m", Catalog: "c", Traces: []*Comparison{c}, Honest: []*Comparison{c}, Accuracy: rows, K: 5, Notes: "## Notes\n"}
+	r := &Report{Command: "go run x", Machine: "m", Catalog: "c", Traces: []*Comparison{c}, Honest: []*Comparison{c}, Accuracy: rows, K: 5, Notes: "## Notes\n",
+		Duplicates: []Duplicate{{Dropped: "old/x", Kept: "x", Why: "same run"}}}
 	if err := WriteMarkdown(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"`go run x`", "| hand | 3 | 7.5 | 5.0 | fast | 15.0 | 10.0 | 10.0 | 0.667 | 1.000 | 1.333 | 3.00 | 2.00 | 2.00 |",
-		"## Goals", "| mean makespan, Shardwise / HEFT | <= 0.900x | 1.000x | **no** |", "### Runtime", "### Memory", "## Notes"} {
+		"## Goals", "| mean makespan, Shardwise / HEFT | <= 0.900x | 1.000x | **no** |", "### Runtime", "### Memory", "## Notes",
+		"- Left out: `old/x`, a copy of `x`: same run."} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, buf.String())
 		}

@@ -17,9 +17,9 @@ type Holdout string
 // Holdout schemes.
 const (
 	// HoldoutRun: leave one run out. The predictor is fitted on every other
-	// recorded run of the trace's family (a copy of the same run, such as
-	// the legacy schema-1.4 file, counts as the same run and is left out
-	// too) and predicts the whole trace.
+	// recorded run of the trace's family (a copy of the same run under
+	// another file name or schema, SameRun, is left out too) and predicts
+	// the whole trace.
 	HoldoutRun Holdout = "leave-one-run-out"
 	// HoldoutKFold: the family has one run. The trace's tasks are cut into
 	// k folds (the j-th task of each type, in trace order, is in fold
@@ -42,13 +42,14 @@ func RunOf(in *Input) string {
 
 // TrainingRecords returns the leave-one-run-out training set of target:
 // the records of every input of family (target's family, target itself may
-// be among them) whose run differs from target's. It never returns a
-// record of target's run.
+// be among them) that is not a copy of target's run (SameRun: the same
+// measurements under another file name or schema) and whose run differs
+// from target's. It never returns a record of target's run.
 func TrainingRecords(target *Input, family []*Input) []history.Record {
 	run := RunOf(target)
 	var out []history.Record
 	for _, in := range family {
-		if in == target || in.Family != target.Family {
+		if in == target || in.Family != target.Family || SameRun(in.Records, target.Records) {
 			continue
 		}
 		for _, r := range in.Records {

@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,19 +33,40 @@ func runInput(t *testing.T, run string, n int, secs float64) *Input {
 func refRuntime(tb *predict.Table, t int) float64 { return tb.At(t, 0).Runtime.Value }
 
 // TestLeaveOneRunOutNeverSeesTheHeldOutRun fails if any record of the
-// held-out run (or of a copy of it under another file) reaches the fit,
-// or if the importer's runtime hints reach the plan: the held-out run
-// took 1000 s per task, the other run 10 s.
+// held-out run reaches the fit, whether it comes from a copy with the
+// same Run or from a duplicate under another file (and run) name, the way
+// one run exported in two schema versions arrives; or if the importer's
+// runtime hints reach the plan: the held-out run took 1000 s per task, the
+// other run 10 s. Both the honest tables (Honest, TrainingRecords) and the
+// accuracy study (Accuracy's leave-one-run-out, othersRuns) are checked.
 func TestLeaveOneRunOutNeverSeesTheHeldOutRun(t *testing.T) {
 	cat := catalog.Default()
 	target := runInput(t, "run-1", 4, 1000)
-	copyOfTarget := runInput(t, "run-1", 4, 1000) // e.g. the legacy schema's file
+	copyOfTarget := runInput(t, "run-1", 4, 1000)       // same Run name
+	renamed := runInput(t, "run-1-schema-1.4", 4, 1000) // same run under another file name
 	other := runInput(t, "run-2", 4, 10)
-	family := []*Input{target, copyOfTarget, other}
+	family := []*Input{target, copyOfTarget, renamed, other}
 
-	for _, r := range TrainingRecords(target, family) {
-		if r.Run == "run-1" {
-			t.Fatalf("training set holds record %+v of the held-out run", r)
+	for _, held := range []*Input{target, renamed} {
+		for _, r := range TrainingRecords(held, family) {
+			if r.RuntimeSeconds == 1000 {
+				t.Fatalf("training set of %s holds record %+v of the held-out run", held.Name, r)
+			}
+		}
+	}
+	var trs []TraceRecords
+	for i, in := range family {
+		trs = append(trs, TraceRecords{Name: fmt.Sprintf("file-%d", i), Family: in.Family, Records: in.Records})
+	}
+	for _, test := range trs[:3] {
+		train := othersRuns(test, trs)
+		if len(train) != len(other.Records) {
+			t.Errorf("accuracy's training set of %s: %d records, want run-2's %d", test.Name, len(train), len(other.Records))
+		}
+		for _, r := range train {
+			if r.RuntimeSeconds == 1000 {
+				t.Fatalf("accuracy's training set of %s holds record %+v of the held-out run", test.Name, r)
+			}
 		}
 	}
 	h, scheme, err := Honest(target, family, cat, 5)
@@ -115,5 +137,49 @@ func TestKFoldNeverSeesTheHeldOutTask(t *testing.T) {
 	}
 	if w := one(in.Records[0]); a1 != w {
 		t.Errorf("a1 predicted %v s, want %v s (from a0 alone)", a1, w)
+	}
+}
+
+// TestDistinctRuns keeps one input per run, the newest schema's, by
+// content: the schema-1.4 copy of run-1 (another name and Run) is dropped
+// for the schema-1.5 one listed after it; run-2, with other runtimes,
+// stays; of two copies of one schema the first stays.
+func TestDistinctRuns(t *testing.T) {
+	legacy := runInput(t, "legacy/run-1", 4, 1000)
+	legacy.Schema = "1.4"
+	other := runInput(t, "run-2", 4, 10)
+	other.Schema = "1.5"
+	current := runInput(t, "runs/run-1", 4, 1000)
+	current.Schema = "1.5"
+	again := runInput(t, "again/run-2", 4, 10)
+	again.Schema = "1.5"
+	kept, dropped := DistinctRuns([]*Input{legacy, other, current, again})
+	if len(kept) != 2 || kept[0] != other || kept[1] != current {
+		var names []string
+		for _, in := range kept {
+			names = append(names, in.Name)
+		}
+		t.Fatalf("kept %v, want [run-2 runs/run-1]", names)
+	}
+	want := []Duplicate{{Dropped: "legacy/run-1", Kept: "runs/run-1"}, {Dropped: "again/run-2", Kept: "run-2"}}
+	if len(dropped) != len(want) {
+		t.Fatalf("dropped %+v, want %+v", dropped, want)
+	}
+	for i, d := range dropped {
+		if d.Dropped != want[i].Dropped || d.Kept != want[i].Kept || d.Why == "" {
+			t.Errorf("dropped[%d] = %+v, want %s for %s with a reason", i, d, want[i].Dropped, want[i].Kept)
+		}
+	}
+	if !strings.Contains(dropped[0].Why, "1.5") || !strings.Contains(dropped[0].Why, "1.4") {
+		t.Errorf("reason %q names no schema versions", dropped[0].Why)
+	}
+	// A run that differs in one task's runtime is another run.
+	near := runInput(t, "near", 4, 1000)
+	near.Records[3].RuntimeSeconds = 1000.000001
+	if SameRun(near.Records, current.Records) {
+		t.Error("runs differing in one runtime found to be one run")
+	}
+	if SameRun(nil, nil) {
+		t.Error("no records found to be one run")
 	}
 }

@@ -22,6 +22,9 @@ type Input struct {
 	// Family is a trace's workflow family ("bwa", "montage"); "synthetic"
 	// for generated graphs.
 	Family string
+	// Schema is a trace's WfCommons schema version ("1.5"); "" for
+	// synthetic graphs. DistinctRuns prefers the newest copy of a run.
+	Schema string
 	Graph  *graph.Graph
 	// Table holds a Need for every task of Graph on every class of the
 	// catalog the input was made for, in catalog order.

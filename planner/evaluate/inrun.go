@@ -18,16 +18,16 @@ const SchemeInRun = "leave-one-run-out + in-run"
 
 // InRunAccuracy returns the SchemeInRun rows (one per family in the order
 // first seen, then "all") of the honest comparisons cmps that were
-// predicted leave-one-run-out and played with late binding, except those
-// skip reports (a copy of another trace). Only the Shardwise estimator is
+// predicted leave-one-run-out and played with late binding (cmps should
+// hold one trace per run, DistinctRuns). Only the Shardwise estimator is
 // scored.
-func InRunAccuracy(cmps []*Comparison, skip func(*Comparison) bool) []AccuracyRow {
+func InRunAccuracy(cmps []*Comparison) []AccuracyRow {
 	var families []string
 	groups := map[string]*group{}
 	all := newGroup()
 	for _, c := range cmps {
 		sw := c.Outcome(MethodShardwise)
-		if c.Holdout != HoldoutRun || sw == nil || sw.Bindings == nil || c.Actual == nil || (skip != nil && skip(c)) {
+		if c.Holdout != HoldoutRun || sw == nil || sw.Bindings == nil || c.Actual == nil {
 			continue
 		}
 		g := groups[c.Input.Family]

@@ -31,6 +31,9 @@ type Report struct {
 	// predictions (Honest), in the order of Traces; every plan of Traces
 	// and Honest is played with the recorded runtimes.
 	Honest []*Comparison
+	// Duplicates are the traces left out because another trace records the
+	// same run (DistinctRuns).
+	Duplicates []Duplicate
 	// Accuracy holds the prediction-accuracy rows and K their folds.
 	Accuracy []AccuracyRow
 	K        int
@@ -51,7 +54,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	} else {
 		p("- Simulator: no noise; every plan on a trace is played with the trace's recorded runtimes, a synthetic graph's plans with its table's runtimes\n")
 	}
-	p("- Makespans are simulated (planner/simulate); plan times are wall-clock and vary from run to run.\n\n")
+	p("- Makespans are simulated (planner/simulate); plan times are wall-clock and vary from run to run.\n")
+	for _, d := range r.Duplicates {
+		p("- Left out: `%s`, a copy of `%s`: %s. Each run counts once in every table, mean and training set.\n", d.Dropped, d.Kept, d.Why)
+	}
+	p("\n")
 	p("## Plan quality on the real traces: honest (held-out predictions) and oracle\n\n")
 	writeHonest(p, r.Honest, r.Traces)
 	p("## Plan quality on the real traces, planned from the recorded runtimes (oracle)\n\n")
