@@ -350,8 +350,8 @@ func parsePieces(filename string, src []byte, c cuts) *hcl.File {
 	return head
 }
 
-// parseBodies parses the graph body's pieces on all cores, returning nil
-// if any has a diagnostic.
+// parseBodies parses the graph body's pieces on all cores (fastParseBody,
+// else hclsyntax), returning nil if any has a diagnostic.
 func parseBodies(filename string, src []byte, c cuts) []*hclsyntax.Body {
 	bodies := make([]*hclsyntax.Body, len(c.pieces))
 	var failed atomic.Bool
@@ -363,7 +363,12 @@ func parseBodies(filename string, src []byte, c cuts) []*hclsyntax.Body {
 		if k+1 < len(c.pieces) {
 			end = c.pieces[k+1].Byte
 		}
-		f, diags := hclsyntax.ParseConfig(src[c.pieces[k].Byte:end], filename, c.pieces[k])
+		piece := src[c.pieces[k].Byte:end]
+		if attrs, blocks, ok := fastParseBody(piece, filename, c.pieces[k]); ok {
+			bodies[k] = &hclsyntax.Body{Attributes: attrs, Blocks: blocks}
+			return
+		}
+		f, diags := hclsyntax.ParseConfig(piece, filename, c.pieces[k])
 		if len(diags) > 0 {
 			failed.Store(true)
 			return
