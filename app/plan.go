@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -139,15 +138,15 @@ func (p *Planned) Jobs() ([]*api.Job, error) {
 func (p *Planned) JobOptions() nomadjob.Options { return nomadjob.Options{Driver: p.Plan.Driver} }
 
 // WriteFiles builds the jobs before writing anything, then writes them
-// into jobsDir (all or nothing; "" writes none) and the DOT file to dotPath
-// ("" or no Dot writes none).
-func (p *Planned) WriteFiles(jobsDir, dotPath string, log hclog.Logger) error {
+// into jobsDir (all or nothing; "" writes none; WriteJobs) and the DOT file
+// to dotPath ("" or no Dot writes none).
+func (p *Planned) WriteFiles(jobsDir string, withJSON bool, dotPath string, log hclog.Logger) error {
 	if jobsDir != "" {
 		jobs, err := p.Jobs()
 		if err != nil {
 			return err
 		}
-		if err := WriteJobs(jobsDir, p.Plan, jobs, log); err != nil {
+		if err := WriteJobs(jobsDir, withJSON, p.Plan, jobs, log); err != nil {
 			return err
 		}
 	}
@@ -159,14 +158,33 @@ func (p *Planned) WriteFiles(jobsDir, dotPath string, log hclog.Logger) error {
 	return nil
 }
 
-// WriteJobs writes jobs, p's, into dir (nomadjob.WriteDir), warning first
-// about job files of other runs of the graph there.
-func WriteJobs(dir string, p *plan.Plan, jobs []*api.Job, log hclog.Logger) error {
-	warnStaleJobs(log, dir, p.Graph, p.Run)
-	if err := nomadjob.WriteDir(dir, jobs); err != nil {
+// WriteJobs writes jobs, p's, into dir (nomadjob.WriteDir): NAME.nomad.hcl
+// for each, and NAME.json too when withJSON is set. It warns first about
+// job files there that it will not replace and that 'nomad job run DIR/*'
+// would submit too.
+func WriteJobs(dir string, withJSON bool, p *plan.Plan, jobs []*api.Job, log hclog.Logger) error {
+	forms := nomadjob.HCL
+	if withJSON {
+		forms |= nomadjob.JSON
+	}
+	warnStaleJobs(log, dir, p.Graph, p.Run, written(jobs, forms))
+	if err := nomadjob.WriteDir(dir, jobs, forms); err != nil {
 		return fmt.Errorf("write jobs: %w", err)
 	}
 	return nil
+}
+
+// written is the set of file names WriteDir writes for jobs in forms.
+func written(jobs []*api.Job, forms nomadjob.Forms) map[string]bool {
+	names := make(map[string]bool, 2*len(jobs))
+	for _, j := range jobs {
+		if j != nil && j.ID != nil {
+			for _, n := range forms.Files(*j.ID) {
+				names[n] = true
+			}
+		}
+	}
+	return names
 }
 
 // WriteFile writes data to a temporary file beside path, syncs it and
@@ -192,48 +210,49 @@ func WriteFile(path string, data []byte) error {
 	return fmt.Errorf("%s: %w", path, err)
 }
 
-// warnStaleJobs warns when dir holds job files (NAME.json and
-// NAME.nomad.hcl) of other runs of graph: 'nomad job run DIR/*' would
-// submit them too. They are the user's files, so they are not removed.
-func warnStaleJobs(log hclog.Logger, dir, graphName, run string) {
-	names, runs := staleJobs(dir, graphName, run)
-	if len(names) == 0 {
-		return
+// warnStaleJobs warns when dir holds job files (NAME.nomad.hcl or
+// NAME.json) of graph that this write does not replace: of other runs, or
+// of this run in the form not written now (a NAME.json from an earlier
+// plan -out-json). 'nomad job run DIR/*' would submit them too, and they
+// are the user's files, so they are not removed.
+func warnStaleJobs(log hclog.Logger, dir, graphName, run string, replaced map[string]bool) {
+	names, runs, own := staleJobs(dir, graphName, run, replaced)
+	if len(names) > 0 {
+		log.Warn(fmt.Sprintf("%s already holds %s of other runs of graph %q; they are kept: remove them before submitting the folder",
+			dir, units.Count(len(names), "job file"), graphName), "runs", strings.Join(runs, ", "))
 	}
-	log.Warn(fmt.Sprintf("%s already holds %s of other runs of graph %q; they are kept: remove them before submitting the folder",
-		dir, units.Count(len(names), "job file"), graphName), "runs", strings.Join(runs, ", "))
+	if len(own) > 0 {
+		log.Warn(fmt.Sprintf("%s already holds %s of an earlier plan of run %q that this plan does not rewrite; they are kept and may be out of date",
+			dir, units.Count(len(own), "job file"), run), "files", strings.Join(own, ", "))
+	}
 }
 
-// staleJobs returns the job files in dir whose JSON job names graphName
-// and a run other than run (with their .nomad.hcl twins), and those runs.
-func staleJobs(dir, graphName, run string) (files, runs []string) {
+// staleJobs returns the job files in dir, not in replaced, whose job meta
+// names graphName: those of a run other than run and those runs, and
+// those of run itself (own).
+func staleJobs(dir, graphName, run string, replaced map[string]bool) (files, runs, own []string) {
+	hcl, _ := filepath.Glob(filepath.Join(dir, "*"+nomadjob.HCLSuffix))
 	js, _ := filepath.Glob(filepath.Join(dir, "*"+nomadjob.JSONSuffix))
 	seen := map[string]bool{}
-	for _, p := range js {
-		b, err := os.ReadFile(p)
-		if err != nil {
+	for _, p := range append(hcl, js...) {
+		if replaced[filepath.Base(p)] {
 			continue
 		}
-		var doc struct {
-			Job struct{ Meta map[string]string }
-		}
-		if json.Unmarshal(b, &doc) != nil {
+		m, err := nomadjob.ReadMeta(p)
+		if err != nil || m[sdk.MetaGraph] != graphName || m[sdk.MetaRun] == "" {
 			continue
 		}
-		m := doc.Job.Meta
-		if m[sdk.MetaGraph] != graphName || m[sdk.MetaRun] == "" || m[sdk.MetaRun] == run {
+		if r := m[sdk.MetaRun]; r == run {
+			own = append(own, filepath.Base(p))
 			continue
 		}
 		files = append(files, p)
-		hcl := strings.TrimSuffix(p, nomadjob.JSONSuffix) + nomadjob.HCLSuffix
-		if _, err := os.Stat(hcl); err == nil {
-			files = append(files, hcl)
-		}
 		if r := m[sdk.MetaRun]; !seen[r] {
 			seen[r] = true
 			runs = append(runs, r)
 		}
 	}
 	sort.Strings(runs)
-	return files, runs
+	sort.Strings(own)
+	return files, runs, own
 }

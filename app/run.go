@@ -25,8 +25,10 @@ import (
 // RunRequest is a plan to run on Nomad, with the launcher's options.
 type RunRequest struct {
 	PlanRequest
-	// Out, when set, is a folder to write the submitted jobs into too.
-	Out string
+	// Out, when set, is a folder to write the submitted jobs into too
+	// (NAME.nomad.hcl; NAME.json as well with OutJSON).
+	Out     string
+	OutJSON bool
 	// Retries, PlacementTimeout, NoLocality, FailFast and
 	// RegisterConcurrency are launcher.Options'.
 	Retries              int
@@ -125,7 +127,7 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		return err
 	}
 	if req.Out != "" {
-		if err := WriteJobs(req.Out, p, jobs, log); err != nil {
+		if err := WriteJobs(req.Out, req.OutJSON, p, jobs, log); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log"
 	"os"
 	"path/filepath"
@@ -125,12 +126,49 @@ func TestPlanWritesJobsAndDot(t *testing.T) {
 	}
 	hcl, _ := filepath.Glob(filepath.Join(out, "*.nomad.hcl"))
 	js, _ := filepath.Glob(filepath.Join(out, "*.json"))
+	if len(hcl) == 0 || len(js) != 0 {
+		t.Errorf("%d HCL and %d JSON job files; want HCL only without -out-json", len(hcl), len(js))
+	}
+	withJSON := filepath.Join(dir, "jobs-json")
+	if _, stderr, code := runCLI("plan", "-run", "r2", "-out", withJSON, "-out-json", graph); code != 0 {
+		t.Fatalf("-out-json: exit %d: %s", code, stderr)
+	}
+	hcl, _ = filepath.Glob(filepath.Join(withJSON, "*.nomad.hcl"))
+	js, _ = filepath.Glob(filepath.Join(withJSON, "*.json"))
 	if len(hcl) == 0 || len(hcl) != len(js) {
-		t.Errorf("%d HCL and %d JSON job files", len(hcl), len(js))
+		t.Errorf("-out-json: %d HCL and %d JSON job files", len(hcl), len(js))
+	}
+	if _, stderr, code := runCLI("plan", "-run", "r2", "-out-json", graph); code == 0 || !strings.Contains(stderr, "-out-json needs -out") {
+		t.Errorf("-out-json without -out: exit %d: %s", code, stderr)
 	}
 	b, err := os.ReadFile(dotFile)
 	if err != nil || !strings.HasPrefix(string(b), "digraph ") {
 		t.Errorf("dot file: %v %.40q", err, b)
+	}
+}
+
+// TestPlanOutWarnsOfKeptJobFiles plans one graph into one folder as run
+// r1, then r2 (HCL only), then r2 again without -out-json after a plan
+// with it, and checks the warnings about job files that are kept: those
+// of another run (read from the HCL files), and an earlier plan's JSON
+// files that the HCL-only plan does not rewrite.
+func TestPlanOutWarnsOfKeptJobFiles(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "jobs")
+	graph := filepath.Join("..", "..", "examples", "nightly-etl", "graph.hcl")
+	if _, stderr, code := runCLI("plan", "-run", "r1", "-out", out, graph); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	n, _ := filepath.Glob(filepath.Join(out, "*.nomad.hcl"))
+	_, stderr, code := runCLI("plan", "-run", "r2", "-out", out, graph)
+	if code != 0 || !strings.Contains(stderr, fmt.Sprintf("already holds %d job files of other runs", len(n))) || !strings.Contains(stderr, "r1") {
+		t.Errorf("second run: exit %d, want a warning about %d files of run r1:\n%s", code, len(n), stderr)
+	}
+	if _, stderr, code := runCLI("plan", "-run", "r2", "-out", out, "-out-json", graph); code != 0 || strings.Contains(stderr, "earlier plan") {
+		t.Errorf("with -out-json: exit %d, want no warning about its own files:\n%s", code, stderr)
+	}
+	_, stderr, code = runCLI("plan", "-run", "r2", "-out", out, graph)
+	if code != 0 || !strings.Contains(stderr, fmt.Sprintf("already holds %d job files of an earlier plan of run \"r2\"", len(n))) {
+		t.Errorf("HCL only after -out-json: exit %d, want a warning about the %d JSON files kept:\n%s", code, len(n), stderr)
 	}
 }
 

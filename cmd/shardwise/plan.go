@@ -17,11 +17,14 @@ const planSynopsis = `plan [options] GRAPH.hcl
 
   Predicts what each task of GRAPH needs on each executor class, cuts the
   graph into shards, places each shard on a class and prints the plan.
-  With -out it also writes one Nomad job per shard (HCL and JSON).`
+  With -out it also writes one Nomad job per shard as NAME.nomad.hcl (what
+  'nomad job run' takes); -out-json adds NAME.json (the /v1/jobs payload).`
 
 type planFlags struct {
 	graphFlags
 	run, format, dotPath, out, driver string
+	// outJSON is -out-json: write NAME.json beside NAME.nomad.hcl.
+	outJSON bool
 	// method is -method ("shardwise", "heft", "single[:CLASS]");
 	// noFusion and noBatch switch Shardwise's fusion and batching off.
 	method            string
@@ -36,7 +39,8 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	addPlanInputFlags(fs, &f)
 	fs.StringVar(&f.format, "format", "table", "Output format: table or json.")
 	fs.StringVar(&f.dotPath, "dot", "", "Write the graph coloured by executor class as Graphviz DOT to this file.")
-	fs.StringVar(&f.out, "out", "", "Write one Nomad job per shard (NAME.nomad.hcl and NAME.json) into this folder.")
+	fs.StringVar(&f.out, "out", "", "Write one Nomad job per shard (NAME.nomad.hcl) into this folder, all or nothing.")
+	fs.BoolVar(&f.outJSON, "out-json", false, "With -out, also write each job as NAME.json (the /v1/jobs payload, for the HTTP API or 'nomad job run -json').")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
@@ -45,6 +49,9 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.format != "table" && f.format != "json" {
 		return &usageError{msg: fmt.Sprintf("invalid -format %q: want table or json", f.format)}
+	}
+	if f.outJSON && f.out == "" {
+		return &usageError{msg: "-out-json needs -out DIR"}
 	}
 	if err := checkDriver(f.driver); err != nil {
 		return err
@@ -66,7 +73,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := res.WriteFiles(f.out, f.dotPath, log); err != nil {
+	if err := res.WriteFiles(f.out, f.outJSON, f.dotPath, log); err != nil {
 		return err
 	}
 	if f.format == "json" {

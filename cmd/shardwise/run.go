@@ -64,7 +64,8 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	var rf app.RunRequest
 	fs := newFlagSet("run", runSynopsis, stderr)
 	addPlanInputFlags(fs, &pf)
-	fs.StringVar(&pf.out, "out", "", "Also write the submitted Nomad jobs (NAME.nomad.hcl and NAME.json) into this folder.")
+	fs.StringVar(&pf.out, "out", "", "Also write the submitted Nomad jobs (one NAME.nomad.hcl each) into this folder.")
+	fs.BoolVar(&pf.outJSON, "out-json", false, "With -out, also write each job as NAME.json (the /v1/jobs payload).")
 	fs.IntVar(&rf.Retries, "retries", 1, "Register a job again this many times after Nomad's restarts and reschedules are spent.")
 	fs.DurationVar(&rf.PlacementTimeout, "placement-timeout", 0, "Fail a shard Nomad has not placed for this long (e.g. 10m), with the placement failure; 0 waits for capacity as Nomad does. A job no node could ever fit fails at once either way.")
 	fs.IntVar(&rf.RegisterConcurrency, "register-concurrency", launcher.DefaultRegisterConcurrency, fmt.Sprintf("Register at most this many ready shards' jobs at once (1 to %d, the connections kept to the agent).", launcher.MaxAgentConns))
@@ -139,7 +140,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	}
 	rf.PlanRequest = req
 	rf.Warn = func(d hcl.Diagnostics) { printDiags(stderr, d) }
-	rf.Out = pf.out
+	rf.Out, rf.OutJSON = pf.out, pf.outJSON
 	rf.Nomad = nf
 	return app.Run(ctx, rf, client, stdout, stderr, newLogger(stderr))
 }

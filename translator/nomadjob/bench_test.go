@@ -135,7 +135,7 @@ func BenchmarkWriteDir1000(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		if err := WriteDir(filepath.Join(base, fmt.Sprint(i)), jobs); err != nil {
+		if err := WriteDir(filepath.Join(base, fmt.Sprint(i)), jobs, HCL|JSON); err != nil {
 			b.Fatal(err)
 		}
 	}

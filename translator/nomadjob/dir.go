@@ -20,6 +20,29 @@ const (
 	JSONSuffix = ".json"
 )
 
+// Forms are the files WriteDir writes for each job.
+type Forms uint8
+
+const (
+	// HCL is <job ID>.nomad.hcl (WriteHCL), what `nomad job run` takes.
+	HCL Forms = 1 << iota
+	// JSON is <job ID>.json (WriteJSON), the /v1/jobs payload (`nomad job
+	// run -json`).
+	JSON
+)
+
+// Files returns the names of the files forms gives job id.
+func (f Forms) Files(id string) []string {
+	var names []string
+	if f&HCL != 0 {
+		names = append(names, id+HCLSuffix)
+	}
+	if f&JSON != 0 {
+		names = append(names, id+JSONSuffix)
+	}
+	return names
+}
+
 // rename is os.Rename; tests replace it to inject failures.
 var rename = os.Rename
 
@@ -29,8 +52,8 @@ type outFile struct {
 	data []byte
 }
 
-// WriteDir writes <job ID>.nomad.hcl (WriteHCL) and <job ID>.json
-// (WriteJSON) for each job into dir, all or nothing: every file is first
+// WriteDir writes <job ID>.nomad.hcl (WriteHCL) and, in forms, <job
+// ID>.json (WriteJSON) for each job into dir, all or nothing: every file is first
 // rendered and written into a temporary folder beside dir, then moved in.
 // If dir does not exist it is created by renaming that folder; otherwise
 // only the jobs' files are added or replaced and other files are left
@@ -38,11 +61,18 @@ type outFile struct {
 // removed and replaced files restored. Files are mode 0644; they are not
 // fsynced, so all-or-nothing holds against errors, not power loss.
 //
+// Forms without HCL are an error: the HCL file is every job's; the JSON
+// file, twice its size, is written only on request, since each file
+// created costs more than rendering it (docs/benchmarks.md).
+//
 // It returns an error for duplicate or unsafe job IDs, a job WriteHCL
 // cannot write, a dir that is not a folder, a job file name in dir that is
 // a folder, and any file system error, wrapped with the path.
-func WriteDir(dir string, jobs []*api.Job) error {
-	files, err := render(jobs)
+func WriteDir(dir string, jobs []*api.Job, forms Forms) error {
+	if forms&HCL == 0 {
+		return fmt.Errorf("write dir %s: no HCL job files requested", dir)
+	}
+	files, err := render(jobs, forms)
 	if err != nil {
 		return fmt.Errorf("write dir %s: %w", dir, err)
 	}
@@ -77,10 +107,10 @@ func WriteDir(dir string, jobs []*api.Job) error {
 	return nil
 }
 
-// render produces every job's two files in memory, rejecting duplicate or
-// unsafe job IDs. Jobs are rendered on all cores: a plan of 10,000 tasks
-// can have as many shards.
-func render(jobs []*api.Job) ([]outFile, error) {
+// render produces every job's files in forms in memory, rejecting
+// duplicate or unsafe job IDs. Jobs are rendered on all cores: a plan of
+// 10,000 tasks can have as many shards.
+func render(jobs []*api.Job, forms Forms) ([]outFile, error) {
 	seen := make(map[string]bool, len(jobs))
 	for i, j := range jobs {
 		if j == nil || j.ID == nil {
@@ -95,19 +125,23 @@ func render(jobs []*api.Job) ([]outFile, error) {
 		}
 		seen[id] = true
 	}
-	files := make([]outFile, 2*len(jobs))
+	per := len(forms.Files(""))
+	files := make([]outFile, per*len(jobs))
 	err := forEach(len(jobs), runtime.GOMAXPROCS(0), func(i int) error {
 		j := jobs[i]
 		var buf bytes.Buffer
 		if err := WriteHCL(&buf, j); err != nil {
 			return err
 		}
-		files[2*i] = outFile{*j.ID + HCLSuffix, bytes.Clone(buf.Bytes())}
+		files[per*i] = outFile{*j.ID + HCLSuffix, bytes.Clone(buf.Bytes())}
+		if forms&JSON == 0 {
+			return nil
+		}
 		buf.Reset()
 		if err := WriteJSON(&buf, j); err != nil {
 			return err
 		}
-		files[2*i+1] = outFile{*j.ID + JSONSuffix, buf.Bytes()}
+		files[per*i+1] = outFile{*j.ID + JSONSuffix, buf.Bytes()}
 		return nil
 	})
 	if err != nil {

@@ -77,7 +77,7 @@ func TestNomadParserAgreement(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := WriteDir(dir, jobs); err != nil {
+		if err := WriteDir(dir, jobs, HCL|JSON); err != nil {
 			t.Fatal(err)
 		}
 		for _, j := range jobs {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,7 +115,7 @@ func TestFormatDuration(t *testing.T) {
 func TestWriteDirNew(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out", "jobs")
 	jobs := jobList(t)
-	if err := WriteDir(dir, jobs); err != nil {
+	if err := WriteDir(dir, jobs, HCL|JSON); err != nil {
 		t.Fatal(err)
 	}
 	want := fileNames(jobs)
@@ -130,12 +131,68 @@ func TestWriteDirNew(t *testing.T) {
 	}
 }
 
+// TestWriteDirHCLOnly checks that WriteDir writes only NAME.nomad.hcl
+// when JSON is not asked for, leaves an existing NAME.json alone, and
+// refuses forms without HCL.
+func TestWriteDirHCLOnly(t *testing.T) {
+	dir := t.TempDir()
+	jobs := jobList(t)
+	old := *jobs[0].ID + JSONSuffix
+	mustWrite(t, filepath.Join(dir, old), "earlier")
+	if err := WriteDir(dir, jobs, HCL); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, j := range jobs {
+		want = append(want, *j.ID+HCLSuffix)
+	}
+	want = append(want, old)
+	slices.Sort(want)
+	if got := listDir(t, dir); !slices.Equal(got, want) {
+		t.Errorf("files = %v, want %v", got, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, old)); string(b) != "earlier" {
+		t.Errorf("%s changed", old)
+	}
+	if err := WriteDir(filepath.Join(t.TempDir(), "j"), jobs, JSON); err == nil {
+		t.Error("JSON alone accepted")
+	}
+}
+
+// TestReadMetaBothForms checks that ReadMeta reads every job's meta back
+// from the HCL and the JSON file WriteDir wrote.
+func TestReadMetaBothForms(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "jobs")
+	jobs := jobList(t)
+	if err := WriteDir(dir, jobs, HCL|JSON); err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if len(j.Meta) == 0 {
+			t.Fatalf("job %s has no meta", *j.ID)
+		}
+		for _, name := range (HCL | JSON).Files(*j.ID) {
+			m, err := ReadMeta(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(m, j.Meta) {
+				t.Errorf("%s: meta %v, want %v", name, m, j.Meta)
+			}
+		}
+	}
+	mustWrite(t, filepath.Join(dir, "x.nomad.hcl"), "job \"x\" {\n  meta {\n    a = var.b\n  }\n}\n")
+	if _, err := ReadMeta(filepath.Join(dir, "x.nomad.hcl")); err == nil {
+		t.Error("a meta value that is not a literal string accepted")
+	}
+}
+
 func TestWriteDirKeepsOtherFiles(t *testing.T) {
 	dir := t.TempDir()
 	jobs := jobList(t)
 	mustWrite(t, filepath.Join(dir, "README"), "mine")
 	mustWrite(t, filepath.Join(dir, "demo-prep.json"), "stale")
-	if err := WriteDir(dir, jobs); err != nil {
+	if err := WriteDir(dir, jobs, HCL|JSON); err != nil {
 		t.Fatal(err)
 	}
 	want := append(fileNames(jobs), "README")
@@ -171,7 +228,7 @@ func TestWriteDirAllOrNothing(t *testing.T) {
 			}
 			return os.Rename(a, b)
 		}
-		err := WriteDir(dir, jobs)
+		err := WriteDir(dir, jobs, HCL|JSON)
 		rename = os.Rename
 		if err == nil {
 			if failAt == 1 {
@@ -196,7 +253,7 @@ func TestWriteDirFailsCleanlyWhenNew(t *testing.T) {
 	dir := filepath.Join(parent, "jobs")
 	rename = func(string, string) error { return errors.New("injected") }
 	defer func() { rename = os.Rename }()
-	if err := WriteDir(dir, jobList(t)); err == nil {
+	if err := WriteDir(dir, jobList(t), HCL|JSON); err == nil {
 		t.Fatal("want an error")
 	}
 	if left := listDir(t, parent); len(left) != 0 {
@@ -208,18 +265,18 @@ func TestWriteDirRejects(t *testing.T) {
 	jobs := jobList(t)
 	dup := append(slices.Clone(jobs), jobs[0])
 	dir := t.TempDir()
-	if err := WriteDir(dir, dup); err == nil || !strings.Contains(err.Error(), "duplicate job id") {
+	if err := WriteDir(dir, dup, HCL|JSON); err == nil || !strings.Contains(err.Error(), "duplicate job id") {
 		t.Errorf("err = %v, want duplicate job id", err)
 	}
 	if err := os.Mkdir(filepath.Join(dir, "demo-prep.json"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteDir(dir, jobs); err == nil || !strings.Contains(err.Error(), "is a folder") {
+	if err := WriteDir(dir, jobs, HCL|JSON); err == nil || !strings.Contains(err.Error(), "is a folder") {
 		t.Errorf("err = %v, want a refusal to replace a folder", err)
 	}
 	file := filepath.Join(dir, "file")
 	mustWrite(t, file, "x")
-	if err := WriteDir(file, jobs); err == nil || !strings.Contains(err.Error(), "not a folder") {
+	if err := WriteDir(file, jobs, HCL|JSON); err == nil || !strings.Contains(err.Error(), "not a folder") {
 		t.Errorf("err = %v, want not a folder", err)
 	}
 	if got := listDir(t, dir); !slices.Equal(got, []string{"demo-prep.json", "file"}) {
