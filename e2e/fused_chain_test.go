@@ -59,7 +59,7 @@ func TestLongFusedChainRuns(t *testing.T) {
 				t.Fatalf("chain planned as %d shards, want 1 fused shard", len(p.Shards))
 			}
 			stopRun(t, cl.NomadAddr(), run)
-			stdout, stderr, code := cli(t, nil, "run", "-address", cl.NomadAddr(), "-run", run, "-driver", driver, "-fail-fast", "-out", out, graph)
+			stdout, stderr, code := cli(t, nil, "run", "-address", cl.NomadAddr(), "-run", run, "-driver", driver, "-fail-fast", "-out", out, "-out-json", graph)
 			if code != 0 {
 				t.Fatalf("run exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 			}

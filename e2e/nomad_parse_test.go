@@ -29,7 +29,7 @@ func TestJobsParseWithRealNomad(t *testing.T) {
 			t.Run(name+"/"+driver, func(t *testing.T) {
 				t.Parallel()
 				out := filepath.Join(t.TempDir(), "jobs")
-				if _, errOut, code := shardwise(t, "plan", "-run", "p1", "-driver", driver, "-out", out, gf); code != 0 {
+				if _, errOut, code := shardwise(t, "plan", "-run", "p1", "-driver", driver, "-out", out, "-out-json", gf); code != 0 {
 					t.Fatalf("plan exit %d: %s", code, errOut)
 				}
 				checkJobDir(t, nomad, out)
@@ -94,7 +94,7 @@ func TestImportedTraceJobsParseWithRealNomad(t *testing.T) {
 		t.Fatalf("import exit %d: %s", code, errOut)
 	}
 	out := filepath.Join(t.TempDir(), "jobs")
-	if _, errOut, code := shardwise(t, "plan", "-run", "m1", "-history", filepath.Join(dir, "history.jsonl"), "-out", out, filepath.Join(dir, "graph.hcl")); code != 0 {
+	if _, errOut, code := shardwise(t, "plan", "-run", "m1", "-history", filepath.Join(dir, "history.jsonl"), "-out", out, "-out-json", filepath.Join(dir, "graph.hcl")); code != 0 {
 		t.Fatalf("plan exit %d: %s", code, errOut)
 	}
 	checkJobDir(t, nomad, out)
