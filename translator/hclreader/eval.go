@@ -40,11 +40,23 @@ func (r *reader) errorAt(rng hcl.Range, summary, format string, args ...any) {
 type attrs struct {
 	r     *reader
 	m     hcl.Attributes
-	where string
+	where where
 }
 
-func (r *reader) attrs(m hcl.Attributes, where string) attrs {
+func (r *reader) attrs(m hcl.Attributes, where where) attrs {
 	return attrs{r: r, m: m, where: where}
+}
+
+// where names a block in messages: format with one or two %q verbs and
+// their names, formatted only when a message needs it (a large graph
+// file has tens of thousands of blocks and, mostly, no message).
+type where struct{ format, a, b string }
+
+func (w where) String() string {
+	if strings.Count(w.format, "%") == 1 {
+		return fmt.Sprintf(w.format, w.a)
+	}
+	return fmt.Sprintf(w.format, w.a, w.b)
 }
 
 // get evaluates argument name and converts it to ty. It returns the

@@ -109,7 +109,7 @@ func (r *reader) decodeGraph(b *hcl.Block) *graph.Graph {
 	g.Datacenters = []string{"dc1"}
 	content, diags := b.Body.Content(graphSchema)
 	r.diags = append(r.diags, diags...)
-	a := r.attrs(content.Attributes, fmt.Sprintf("graph %q", g.Name))
+	a := r.attrs(content.Attributes, where{format: "graph %q", a: g.Name})
 	a.strings("datacenters", &g.Datacenters)
 	a.str("region", &g.Region)
 	a.str("namespace", &g.Namespace)

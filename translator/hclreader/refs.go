@@ -29,7 +29,7 @@ const (
 // parseRef reads expr as a static reference: task.NAME, or
 // task.NAME.output.OUT when wantOutput. where names the argument in
 // messages.
-func (r *reader) parseRef(expr hcl.Expression, wantOutput bool, where string) (ref, bool) {
+func (r *reader) parseRef(expr hcl.Expression, wantOutput bool, where where) (ref, bool) {
 	form, steps := taskRefForm, 1
 	if wantOutput {
 		form, steps = outputRefForm, 3
@@ -66,6 +66,9 @@ func attrNames(tr hcl.Traversal) ([]string, bool) {
 // undeclared variable, or to a task (tasks may be named only in from and
 // depends_on). It returns false if it reported any.
 func (r *reader) checkRefs(expr hcl.Expression) bool {
+	if isLiteral(expr) {
+		return true // most values: no traversal to walk
+	}
 	ok := true
 	for _, tr := range expr.Variables() {
 		switch tr.RootName() {
@@ -236,4 +239,21 @@ func suggest(name string, candidates []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" Did you mean %q?", best)
+}
+
+// isLiteral reports whether expr is a literal value or a quoted string of
+// literal text, which refers to nothing.
+func isLiteral(expr hcl.Expression) bool {
+	switch e := expr.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		return true
+	case *hclsyntax.TemplateExpr:
+		for _, p := range e.Parts {
+			if _, ok := p.(*hclsyntax.LiteralValueExpr); !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -1,7 +1,6 @@
 package hclreader
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/hashicorp/hcl/v2"
@@ -18,7 +17,7 @@ func (r *reader) decodeSplit(t *graph.Task, b *hcl.Block) {
 	r.diags = append(r.diags, diags...)
 	s := &graph.Split{DefRange: b.DefRange}
 	t.Split = s
-	where := fmt.Sprintf("the split of task %q", t.Name)
+	where := where{format: "the split of task %q", a: t.Name}
 	a := r.attrs(content.Attributes, where)
 	switch {
 	case !a.has("input_size") && !a.has("items"):

@@ -89,7 +89,7 @@ func (r *reader) decodeTask(b *hcl.Block, name string) *taskDecl {
 	d := &taskDecl{task: t, sized: map[string]bool{}}
 	content, diags := b.Body.Content(taskSchema)
 	r.diags = append(r.diags, diags...)
-	a := r.attrs(content.Attributes, fmt.Sprintf("task %q", t.Name))
+	a := r.attrs(content.Attributes, where{format: "task %q", a: t.Name})
 	if a.str("command", &t.Command) && strings.TrimSpace(t.Command) == "" {
 		r.errorAt(a.m["command"].Expr.Range(), "Empty command",
 			"Argument \"command\" of task %q is empty; it names the program to run, such as \"/bin/sh\" (its arguments go in args).", t.Name)
@@ -133,7 +133,7 @@ func (r *reader) decodeArtifacts(t *graph.Task, blocks hcl.Blocks) {
 		content, diags := b.Body.Content(artifactSchema)
 		r.diags = append(r.diags, diags...)
 		art := graph.Artifact{DefRange: b.DefRange}
-		a := r.attrs(content.Attributes, fmt.Sprintf("an artifact of task %q", t.Name))
+		a := r.attrs(content.Attributes, where{format: "an artifact of task %q", a: t.Name})
 		a.str("source", &art.Source)
 		a.str("destination", &art.Destination)
 		a.stringMap("options", &art.Options)
@@ -159,7 +159,7 @@ func (r *reader) decodeOutputs(d *taskDecl, blocks hcl.Blocks) {
 		content, diags := b.Body.Content(outputSchema)
 		r.diags = append(r.diags, diags...)
 		o := graph.Output{Name: name, Path: "out/" + name, DefRange: b.DefRange}
-		a := r.attrs(content.Attributes, fmt.Sprintf("output %q of task %q", name, d.task.Name))
+		a := r.attrs(content.Attributes, where{format: "output %q of task %q", a: name, b: d.task.Name})
 		a.str("path", &o.Path)
 		d.sized[name] = a.size("size", &o.Bytes)
 		a.boolean("stream", &o.Stream)
@@ -170,17 +170,21 @@ func (r *reader) decodeOutputs(d *taskDecl, blocks hcl.Blocks) {
 // decodeInputs reads a task's input blocks; their from references are
 // resolved later, once every task is known.
 func (r *reader) decodeInputs(d *taskDecl, blocks hcl.Blocks) {
+	if len(blocks) > 0 { // no inputs stay nil
+		d.inputs = make([]inputDecl, 0, len(blocks))
+		d.task.Inputs = make([]graph.Input, 0, len(blocks))
+	}
 	for _, b := range blocks {
 		content, diags := b.Body.Content(inputSchema)
 		r.diags = append(r.diags, diags...)
 		in := graph.Input{DefRange: b.DefRange}
 		var decl inputDecl
 		if from, ok := content.Attributes["from"]; ok {
-			decl.ref, decl.ok = r.parseRef(from.Expr, true, fmt.Sprintf("The from argument of an input of task %q", d.task.Name))
+			decl.ref, decl.ok = r.parseRef(from.Expr, true, where{format: "The from argument of an input of task %q", a: d.task.Name})
 		}
 		in.Task, in.Output = decl.ref.task, decl.ref.output
-		in.Path = fmt.Sprintf("in/%s-%s", in.Task, in.Output)
-		r.attrs(content.Attributes, fmt.Sprintf("an input of task %q", d.task.Name)).str("path", &in.Path)
+		in.Path = "in/" + in.Task + "-" + in.Output
+		r.attrs(content.Attributes, where{format: "an input of task %q", a: d.task.Name}).str("path", &in.Path)
 		d.inputs = append(d.inputs, decl)
 		d.task.Inputs = append(d.task.Inputs, in)
 	}
@@ -198,7 +202,7 @@ func (r *reader) decodeDependsOn(d *taskDecl, attr *hcl.Attribute) {
 		return
 	}
 	for _, e := range exprs {
-		if rf, ok := r.parseRef(e, false, fmt.Sprintf("Each depends_on entry of task %q", d.task.Name)); ok {
+		if rf, ok := r.parseRef(e, false, where{format: "Each depends_on entry of task %q", a: d.task.Name}); ok {
 			d.deps = append(d.deps, rf)
 			d.task.DependsOn = append(d.task.DependsOn, rf.task)
 		}
@@ -211,7 +215,7 @@ func (r *reader) decodeHints(t *graph.Task, b *hcl.Block) {
 	r.diags = append(r.diags, diags...)
 	h := &t.Hints
 	h.DefRange = b.DefRange
-	a := r.attrs(content.Attributes, fmt.Sprintf("the hints of task %q", t.Name))
+	a := r.attrs(content.Attributes, where{format: "the hints of task %q", a: t.Name})
 	var kind string
 	a.oneOf("kind", "Invalid workload kind", kindNames(), &kind)
 	h.Kind = graph.Kind(kind)
