@@ -82,13 +82,16 @@ func BenchmarkPlanCommand10k(b *testing.B) {
 			planCommand(b, g)
 		}
 	})
-	for name, args := range map[string][]string{"out": {"-out", out, g}, "out-json": {"-out", out, "-out-json", g}} {
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		args []string
+	}{{"out", []string{"-out", out, g}}, {"out-json", []string{"-out", out, "-out-json", g}}} {
+		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				os.RemoveAll(out)
 				b.StartTimer()
-				planCommand(b, args...)
+				planCommand(b, c.args...)
 			}
 		})
 	}
