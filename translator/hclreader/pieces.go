@@ -194,7 +194,7 @@ func findCuts(src []byte, size int) (cuts, bool) {
 			stack = append(stack, frame{kind: b})
 			i++
 		case '}', ']', ')':
-			want := map[byte]byte{'}': '{', ']': '[', ')': '('}[b]
+			want := openerOf(b)
 			if top != want && !(b == '}' && top == '$') {
 				return cuts{}, false
 			}
@@ -211,6 +211,17 @@ func findCuts(src []byte, size int) (cuts, bool) {
 		}
 	}
 	return cuts{}, false
+}
+
+// openerOf is the opening bracket of closing bracket b.
+func openerOf(b byte) byte {
+	switch b {
+	case '}':
+		return '{'
+	case ']':
+		return '['
+	}
+	return '('
 }
 
 // closeCuts completes c with the graph block's closing brace at offset i
