@@ -50,6 +50,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"import", "wfcommons", "-catalog", "c.hcl", "-out", "d", "trace.json"}, "-catalog applies to -replay only"},
 		{[]string{"executors", "extra"}, "takes no arguments"},
 		{[]string{"run", "-detach", "-ui", "127.0.0.1:0", "g.hcl"}, "follow a detached run's page with 'shardwise ui RUN'"},
+		{[]string{"run", "-out-json", "g.hcl"}, "-out-json needs -out DIR"},
+		{[]string{"plan", "-out-json", "g.hcl"}, "-out-json needs -out DIR"},
 		{[]string{"ui"}, "ui takes exactly one argument, the run ID"},
 		{[]string{"status", "-format", "yaml", "r1"}, `invalid -format "yaml": want table or json`},
 	}

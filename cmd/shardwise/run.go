@@ -92,6 +92,8 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 		return &usageError{msg: "run -resume RUN takes no graph file: the graph is stored with the run"}
 	case resume == "" && fs.NArg() != 1:
 		return &usageError{msg: "run takes exactly one argument, the graph file"}
+	case pf.outJSON && pf.out == "":
+		return &usageError{msg: "-out-json needs -out DIR"}
 	case rf.Detach && rf.MetricsAddr != "":
 		return &usageError{msg: "-metrics-addr serves from this launcher; a detached run's launcher runs as a Nomad job"}
 	case rf.Detach && rf.UIAddr != "":
