@@ -82,6 +82,47 @@ func TestDispatchRegistersAWaveInPlanOrder(t *testing.T) {
 	})
 }
 
+// TestDispatchReleaseHandComputed plays the release delay. Class "one"
+// has two instances and a 1 s start-up; a (3 s), b (2 s) and c (1 s) are
+// roots, d (1 s) follows a. Class "two" has one instance and no start-up;
+// x (1 s) is a root, y (1 s) follows c.
+//
+// Without release: a #0 0-4, b #1 0-3, c (queued) #1 3-5, d #0 4-6; x
+// 0-1, y 5-6; makespan 6.
+//
+// With a 0.5 s release: a #0 0-4 and b #1 0-3 as before; c waits for #1,
+// freed at 3 but released at 3.5: c #1 3.5-5.5. a's finish at 4 makes d
+// ready at once (the finish is not delayed), but #0 is only released at
+// 4.5: d #0 4.5-6.5. y is ready at 5.5 and "two"'s instance, released at
+// 1.5, is long free: y 5.5-6.5, placed at once. Makespan 6.5.
+func TestDispatchReleaseHandComputed(t *testing.T) {
+	p := &plan.Plan{Shards: []*plan.Shard{
+		sh("a", "one", 3), sh("b", "one", 2), sh("c", "one", 1), sh("d", "one", 1, "a"),
+		sh("x", "two", 1), sh("y", "two", 1, "c"),
+	}}
+	c := cat(class("one", 2, 1e9, time.Second), class("two", 1, 1e9, 0))
+
+	r := mustRun(t, p, c, Options{})
+	check(t, r, 6, map[string]want{
+		"a": {0, 0, 4}, "b": {1, 0, 3}, "c": {1, 3, 5}, "d": {0, 4, 6}, "x": {0, 0, 1}, "y": {0, 5, 6},
+	})
+
+	r = mustRun(t, p, c, Options{Dispatch: Dispatch{ReleaseSeconds: 0.5}})
+	check(t, r, 6.5, map[string]want{
+		"a": {0, 0, 4}, "b": {1, 0, 3}, "c": {1, 3.5, 5.5}, "d": {0, 4.5, 6.5}, "x": {0, 0, 1}, "y": {0, 5.5, 6.5},
+	})
+	if got := r.Shard("d").ReadySeconds; got != 4 {
+		t.Errorf("d ready at %v s, want 4 s (a's finish is not delayed)", got)
+	}
+	if got := r.Shard("d").StartupSeconds; got != 1 {
+		t.Errorf("d paid %v s of start-up, want the class's 1 s (the release holds no start-up)", got)
+	}
+
+	if _, err := Run(p, c, Options{Dispatch: Dispatch{ReleaseSeconds: -0.5}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("negative release: err %v, want ErrInvalid", err)
+	}
+}
+
 func equalKinds(a, b []EventKind) bool {
 	if len(a) != len(b) {
 		return false

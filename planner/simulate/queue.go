@@ -7,7 +7,8 @@ import (
 )
 
 // event is a scheduled change: a shard finishing, a channel arriving, a
-// ready shard handed to the launcher's registrar, or a registration done.
+// ready shard handed to the launcher's registrar, a registration done, or
+// a finished shard's instance released.
 type event struct {
 	t    float64 // seconds
 	seq  uint64  // insertion order, to break ties deterministically
@@ -15,9 +16,14 @@ type event struct {
 	idx  int // channel index for EventArrive, else shard index
 }
 
-// eventHandOver is internal (never recorded): a ready shard reaches the
-// launcher's registrar after the launcher's reaction.
-const eventHandOver EventKind = "handover"
+// Internal events (never recorded): eventHandOver, a ready shard reaches
+// the launcher's registrar after the launcher's reaction; eventRelease, a
+// finished shard's instance becomes free again after
+// Dispatch.ReleaseSeconds.
+const (
+	eventHandOver EventKind = "handover"
+	eventRelease  EventKind = "release"
+)
 
 // eventHeap orders events by time, then by insertion order.
 type eventHeap []event

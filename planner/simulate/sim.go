@@ -129,6 +129,9 @@ func (s *sim) apply(e event) error {
 		return nil
 	case EventFinish:
 		return s.finish(e.idx, e.t)
+	case eventRelease:
+		s.pools[s.m.class[e.idx]].free(s.runs[e.idx].Instance)
+		return nil
 	case EventArrive:
 		to := s.m.chanTo[e.idx]
 		s.note(e.t, EventArrive, to, s.m.chanID[e.idx], -1)
@@ -137,12 +140,16 @@ func (s *sim) apply(e event) error {
 	return nil
 }
 
-// finish frees shard i's instance, releases the shards waiting on it and
-// starts its outgoing transfers.
+// finish frees shard i's instance (after Dispatch.ReleaseSeconds),
+// releases the shards waiting on it and starts its outgoing transfers.
 func (s *sim) finish(i int, t float64) error {
 	r := &s.runs[i]
 	c := s.m.class[i]
-	s.pools[c].free(r.Instance)
+	if rel := s.dispatchModel.ReleaseSeconds; rel > 0 {
+		s.push(t+rel, eventRelease, i)
+	} else {
+		s.pools[c].free(r.Instance)
+	}
 	s.done++
 	s.running[c] = remove(s.running[c], i)
 	s.note(t, EventFinish, i, "", r.Instance)
@@ -192,7 +199,7 @@ func (s *sim) ready(i int, t float64) error {
 	}
 	s.runs[i].ReadySeconds = t
 	s.note(t, EventReady, i, "", -1)
-	if s.dispatchModel.zero() {
+	if s.dispatchModel.registersAtOnce() {
 		s.queue(i, t)
 		return nil
 	}
@@ -204,7 +211,7 @@ func (s *sim) ready(i int, t float64) error {
 func (s *sim) queue(i int, t float64) {
 	s.runs[i].RegisteredSeconds = t
 	heap.Push(&s.queues[s.m.class[i]], waiting{ready: t, shard: i})
-	if !s.dispatchModel.zero() {
+	if !s.dispatchModel.registersAtOnce() {
 		s.note(t, EventRegistered, i, "", -1)
 	}
 }

@@ -52,8 +52,10 @@ type Options struct {
 // RegisterConcurrency at a time, each taking RegisterSeconds; a
 // registered shard joins its class's queue (ordered by registration time,
 // then plan order) and holds an instance from its placement for its
-// class's start-up plus its runtime. docs/simulator.md says how the
-// values are estimated from a real run's Nomad timestamps.
+// class's start-up plus its runtime. An instance whose shard finished at
+// f takes its next shard from f + ReleaseSeconds (Nomad's hand-over of the
+// slot). docs/simulator.md says how the values are estimated from a real
+// run's Nomad timestamps.
 type Dispatch struct {
 	// ReactionSeconds is the launcher's reaction: from a shard's last
 	// upstream finish to the launcher's starting its registration
@@ -65,13 +67,22 @@ type Dispatch struct {
 	// RegisterConcurrency is how many registrations are in flight at once
 	// (launcher.Options.RegisterConcurrency); 0 or less means no bound.
 	RegisterConcurrency int
+	// ReleaseSeconds is how long an instance stays unavailable after its
+	// shard finished, in seconds: the client reports the allocation
+	// complete, Nomad unblocks the evaluations waiting for capacity and
+	// the scheduler runs again before a queued allocation is placed on
+	// the freed slot. The shard's completion (its downstream shards'
+	// readiness, its channels) is not delayed; a shard registered once the
+	// release is over is placed at once.
+	ReleaseSeconds float64
 }
 
-// zero reports whether d registers every ready shard at once.
-func (d Dispatch) zero() bool { return d.ReactionSeconds == 0 && d.RegisterSeconds == 0 }
+// registersAtOnce reports whether d registers every ready shard the
+// moment it is ready (no reaction, no registration time).
+func (d Dispatch) registersAtOnce() bool { return d.ReactionSeconds == 0 && d.RegisterSeconds == 0 }
 
 func (d Dispatch) check() error {
-	for _, v := range []float64{d.ReactionSeconds, d.RegisterSeconds} {
+	for _, v := range []float64{d.ReactionSeconds, d.RegisterSeconds, d.ReleaseSeconds} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%w: dispatch %+v: times must be finite and >= 0", ErrInvalid, d)
 		}
