@@ -31,8 +31,9 @@ type Calibration struct {
 	TaskSeconds float64
 	// Shards is how many shards the estimates come from; Waves how many
 	// registration waves (shards ready at the same instant) the dispatch
-	// fit saw.
-	Shards, Waves int
+	// fit saw; HandOvers how many queued placements the release delay
+	// (Dispatch.ReleaseSeconds) comes from.
+	Shards, Waves, HandOvers int
 }
 
 // Calibrate estimates the dispatch model and the start-up latencies from
@@ -55,14 +56,20 @@ type Calibration struct {
 //     start) is not in Nomad's timestamps. With a single position the
 //     slope is undetermined: registration is then 0 and the reaction the
 //     median delay.
+//   - Release (Dispatch.ReleaseSeconds): the median hand-over of a slot
+//     to a queued allocation (releaseGaps): over the shards registered
+//     before the last completion on their node that preceded their
+//     placement, placement minus that completion. 0 when no shard
+//     queued.
 func Calibrate(runs []*Run, concurrency int) Calibration {
 	if concurrency <= 0 {
 		concurrency = launcher.DefaultRegisterConcurrency
 	}
 	cal := Calibration{Startup: map[string]float64{}, Dispatch: simulate.Dispatch{RegisterConcurrency: concurrency}}
 	starts := map[string][]float64{}
-	var xs, ys, extra []float64
+	var xs, ys, extra, gaps []float64
 	for _, r := range runs {
+		gaps = append(gaps, releaseGaps(r.Shards)...)
 		waves := map[float64][]Shard{}
 		for _, s := range r.Shards {
 			starts[s.Class] = append(starts[s.Class], s.Running-s.Placed)
@@ -87,6 +94,8 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 		cal.Startup[cl] = Median(v)
 	}
 	cal.TaskSeconds = Median(extra)
+	cal.HandOvers = len(gaps)
+	cal.Dispatch.ReleaseSeconds = Median(gaps)
 	if len(xs) == 0 {
 		return cal
 	}
@@ -98,6 +107,41 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 	cal.Dispatch.RegisterSeconds = math.Max(0, beta)
 	cal.Dispatch.ReactionSeconds = math.Max(0, alpha)
 	return cal
+}
+
+// releaseGaps returns, for every shard that waited in Nomad's queue for a
+// slot on the node it was placed on, the time from that slot's release to
+// its placement: its placement (allocation CreateTime) minus the latest
+// completion (task FinishedAt) of another shard on the same node at or
+// before it, counted when the shard was registered by then (it was
+// queued when the slot freed; one registered later found the slot free
+// and is not a hand-over). Nomad does not say which of a node's slots an
+// allocation took, so the latest completion stands for the slot freed:
+// a lower bound where a node has several. Shards without a node are left
+// out.
+func releaseGaps(shards []Shard) []float64 {
+	byNode := map[string][]int{}
+	for i, s := range shards {
+		if s.Node != "" {
+			byNode[s.Node] = append(byNode[s.Node], i)
+		}
+	}
+	var gaps []float64
+	for _, idx := range byNode {
+		for _, i := range idx {
+			s := shards[i]
+			freed := math.Inf(-1)
+			for _, j := range idx {
+				if c := shards[j].Complete; j != i && c <= s.Placed && c > freed {
+					freed = c
+				}
+			}
+			if !math.IsInf(freed, -1) && s.Registered <= freed {
+				gaps = append(gaps, s.Placed-freed)
+			}
+		}
+	}
+	return gaps
 }
 
 // Catalog returns cat with each class's start-up set to the calibrated
@@ -147,6 +191,7 @@ func (c Calibration) Simulate(r *Run, cat *catalog.Catalog) (float64, error) {
 
 // String is the calibration in words, for logs.
 func (c Calibration) String() string {
-	return fmt.Sprintf("reaction %.2f s, registration %.2f s (%d at once), per task %+.2f s, start-up %v, from %d shards in %d waves",
-		c.Dispatch.ReactionSeconds, c.Dispatch.RegisterSeconds, c.Dispatch.RegisterConcurrency, c.TaskSeconds, c.Startup, c.Shards, c.Waves)
+	return fmt.Sprintf("reaction %.2f s, registration %.2f s (%d at once), release %.2f s (%d hand-overs), per task %+.2f s, start-up %v, from %d shards in %d waves",
+		c.Dispatch.ReactionSeconds, c.Dispatch.RegisterSeconds, c.Dispatch.RegisterConcurrency, c.Dispatch.ReleaseSeconds, c.HandOvers,
+		c.TaskSeconds, c.Startup, c.Shards, c.Waves)
 }

@@ -42,6 +42,34 @@ func TestCalibrateHandComputed(t *testing.T) {
 	}
 }
 
+// TestCalibrateReleaseHandComputed fits the release delay. On node n1, a
+// completes at 5; b, registered at 1, waits and is placed at 5.8 (a
+// hand-over of 0.8 s); c, registered at 10 after b's completion at 8,
+// finds the slot free and is left out. On node n2, e and f complete at
+// 3.8 and 3; d, registered at 2, is placed at 4.2: 0.4 s after the later
+// one. g, registered at 2, is placed at 7, 1 s after d's completion at 6.
+// Median of 0.8, 0.4 and 1: 0.8 s. A shard without a node and the roots
+// placed at registration count nowhere.
+func TestCalibrateReleaseHandComputed(t *testing.T) {
+	r := &Run{Shards: []Shard{
+		{ID: "a", Node: "n1", Registered: 0, Placed: 0, Complete: 5},
+		{ID: "b", Node: "n1", Registered: 1, Placed: 5.8, Complete: 8},
+		{ID: "c", Node: "n1", Registered: 10, Placed: 10, Complete: 11},
+		{ID: "e", Node: "n2", Registered: 0, Placed: 0, Complete: 3.8},
+		{ID: "f", Node: "n2", Registered: 0, Placed: 0, Complete: 3},
+		{ID: "d", Node: "n2", Registered: 2, Placed: 4.2, Complete: 6},
+		{ID: "g", Node: "n2", Registered: 2, Placed: 7, Complete: 9},
+		{ID: "h", Registered: 2, Placed: 20, Complete: 21},
+	}}
+	cal := Calibrate([]*Run{r}, 8)
+	if math.Abs(cal.Dispatch.ReleaseSeconds-0.8) > 1e-9 || cal.HandOvers != 3 {
+		t.Errorf("release %v s from %d hand-overs, want 0.8 s from 3", cal.Dispatch.ReleaseSeconds, cal.HandOvers)
+	}
+	if got := Calibrate([]*Run{{Shards: r.Shards[:1]}}, 8); got.Dispatch.ReleaseSeconds != 0 || got.HandOvers != 0 {
+		t.Errorf("nothing queued: release %v s from %d, want 0 from 0", got.Dispatch.ReleaseSeconds, got.HandOvers)
+	}
+}
+
 // TestCalibratedSimulationHandComputed plays a two-shard chain on one
 // instance with the calibrated start-up (1 s instead of the catalog's 5 s)
 // and dispatch (reaction 0.5 s, registration 1 s): s1 is registered and
