@@ -162,16 +162,16 @@ func (c Calibration) Catalog(cat *catalog.Catalog) *catalog.Catalog {
 // registration (the simulated shards' earliest RegisteredSeconds) to the
 // last finish.
 func (c Calibration) Simulate(r *Run, cat *catalog.Catalog) (float64, error) {
-	if r.plan == nil {
+	if r.Plan == nil {
 		return 0, fmt.Errorf("run %s of %s: no plan kept", r.Method, r.Trace)
 	}
-	p := r.plan
+	p := r.Plan
 	if c.TaskSeconds != 0 {
 		// Each task takes TaskSeconds more than predicted (never less
 		// than nothing).
-		cp := *r.plan
-		cp.Shards = make([]*plan.Shard, len(r.plan.Shards))
-		for i, s := range r.plan.Shards {
+		cp := *r.Plan
+		cp.Shards = make([]*plan.Shard, len(r.Plan.Shards))
+		for i, s := range r.Plan.Shards {
 			sc := *s
 			sc.RuntimeSeconds.Value = math.Max(0, s.RuntimeSeconds.Value+c.TaskSeconds*float64(len(s.Tasks)))
 			cp.Shards[i] = &sc

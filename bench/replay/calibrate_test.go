@@ -81,7 +81,7 @@ func TestCalibratedSimulationHandComputed(t *testing.T) {
 	cat := &catalog.Catalog{Classes: []*catalog.Class{{Name: "one", Instances: 1, Startup: 5 * time.Second}}}
 	cal := Calibration{Startup: map[string]float64{"one": 1}}
 	cal.Dispatch.ReactionSeconds, cal.Dispatch.RegisterSeconds, cal.Dispatch.RegisterConcurrency = 0.5, 1, 2
-	got, err := cal.Simulate(&Run{plan: &plan.Plan{Shards: []*plan.Shard{s1, s2}}}, cat)
+	got, err := cal.Simulate(&Run{Plan: &plan.Plan{Shards: []*plan.Shard{s1, s2}}}, cat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestCalibratedSimulationHandComputed(t *testing.T) {
 	}
 	// 0.5 s more per task: s1 1.5-5, s2 registered 6.5, ends 9: 7.5 s.
 	cal.TaskSeconds = 0.5
-	if got, err := cal.Simulate(&Run{plan: &plan.Plan{Shards: []*plan.Shard{s1, s2}}}, cat); err != nil || got != 7.5 {
+	if got, err := cal.Simulate(&Run{Plan: &plan.Plan{Shards: []*plan.Shard{s1, s2}}}, cat); err != nil || got != 7.5 {
 		t.Errorf("with 0.5 s per task: %v s, %v; want 7.5 s", got, err)
 	}
 	if s1.RuntimeSeconds.Value != 2 {

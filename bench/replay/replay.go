@@ -137,18 +137,22 @@ type Shard struct {
 // Run is one method's run of one trace.
 type Run struct {
 	Trace, Method, RunID string
-	Shards               []Shard
-	Allocations          int
-	PredictedSeconds     float64
-	SimulatedSeconds     float64
+	// Tasks is the trace's task count; TimeScale the scale it was
+	// replayed at.
+	Tasks            int
+	TimeScale        float64
+	Shards           []Shard
+	Allocations      int
+	PredictedSeconds float64
+	SimulatedSeconds float64
 	// ActualSeconds is from the first registration to the last completion.
 	ActualSeconds float64
 	// Wall is the launcher's whole run, planning excluded.
 	Wall time.Duration
 	// Load is the host's 1-minute load average when the run ended.
 	Load float64
-	// plan is what ran, kept for a calibrated simulation.
-	plan *plan.Plan
+	// Plan is what ran, kept for a calibrated simulation.
+	Plan *plan.Plan
 }
 
 // LoadAverage is the host's 1-minute load average (/proc/loadavg), NaN
@@ -181,7 +185,8 @@ func Execute(ctx context.Context, c *api.Client, tr *Trace, cat *catalog.Catalog
 	if rep.Failure != nil {
 		return nil, fmt.Errorf("%s: run failed: shard %s", tr.Name, rep.Failure.Shard)
 	}
-	r := &Run{Trace: tr.Name, RunID: p.Run, Wall: time.Since(start), PredictedSeconds: p.MakespanSeconds, SimulatedSeconds: sim.MakespanSeconds, plan: p, Load: LoadAverage()}
+	r := &Run{Trace: tr.Name, RunID: p.Run, Wall: time.Since(start), PredictedSeconds: p.MakespanSeconds, SimulatedSeconds: sim.MakespanSeconds, Plan: p, Load: LoadAverage(),
+		Tasks: len(tr.Graph.Tasks), TimeScale: tr.TimeScale}
 	if p.Method != "" {
 		r.Method = p.Method
 	} else {

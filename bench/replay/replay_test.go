@@ -3,9 +3,13 @@ package replay
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/translator/hclreader"
 )
 
@@ -33,5 +37,41 @@ func TestScaleGraphShapes(t *testing.T) {
 func TestMedian(t *testing.T) {
 	if Median([]float64{2, 2.5}) != 2.25 || Median(nil) != 0 || Median([]float64{3, 1, 2}) != 2 {
 		t.Error("Median")
+	}
+}
+
+// TestMeasurementsRoundTrip stores a run and reads it back whole (the
+// plan the calibrated simulation needs included); a file without a run's
+// plan, or not gzip, is an error naming the file.
+func TestMeasurementsRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "runs.json.gz")
+	p := &plan.Plan{Run: "r1", Shards: []*plan.Shard{{ID: "s1", Class: "a", Tasks: []string{"t1"}, RuntimeSeconds: plan.Estimate{Value: 2}}}}
+	m := &Measurements{Measured: time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC), Args: []string{"-wide", "0"}, Cluster: "1 client",
+		Runs:  []*Run{{Trace: "tr", Method: "heft", Tasks: 1, TimeScale: 0.5, Plan: p, ActualSeconds: 3, Shards: []Shard{{ID: "s1", Node: "n1", Placed: 1, Complete: 3}}}},
+		Scale: []Throughput{{Shape: "chain", Via: "launcher", Shards: 5, Wall: 7 * time.Second}}}
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadMeasurements(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, m) {
+		t.Errorf("read back %+v, want %+v", got, m)
+	}
+	m.Runs[0].Plan = nil
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadMeasurements(path); err == nil || !strings.Contains(err.Error(), "run 0 has no plan") {
+		t.Errorf("run without plan: err %v", err)
+	}
+	bad := filepath.Join(dir, "bad.json.gz")
+	if err := os.WriteFile(bad, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadMeasurements(bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("not gzip: err %v, want one naming %s", err, bad)
 	}
 }

@@ -39,6 +39,7 @@ const defaultTraces = "blast-chameleon-small-001,bacass-dirt02-001,montage-chame
 
 type config struct {
 	out, catPath, traceDir, traces, methods string
+	runsPath, from                          string
 	budget                                  float64
 	wide, chain, directConcurrency          int
 	concurrency                             int
@@ -59,8 +60,13 @@ func main() {
 	flag.IntVar(&cf.concurrency, "register-concurrency", launcher.DefaultRegisterConcurrency, "The launcher's registrations in flight at once (launcher.Options.RegisterConcurrency), for the replayed traces.")
 	flag.IntVar(&cf.directConcurrency, "direct-concurrency", launcher.DefaultRegisterConcurrency, "Registrations in flight at once of the direct API baseline (the launcher's default is the same).")
 	flag.StringVar(&cf.driver, "driver", "raw_exec", "Task driver of the replayed jobs.")
+	flag.StringVar(&cf.runsPath, "runs", "", "Store the raw measurements (every run's plan and Nomad timestamps, gzip JSON) here; default: -out with .md replaced by -runs.json.gz.")
+	flag.StringVar(&cf.from, "from", "", "Write the report from measurements stored by -runs, without running anything (the calibration evaluated again).")
 	flag.Parse()
 	cf.args = os.Args[1:]
+	if cf.runsPath == "" {
+		cf.runsPath = strings.TrimSuffix(cf.out, ".md") + "-runs.json.gz"
+	}
 	if err := run(cf); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreplay:", err)
 		os.Exit(1)
@@ -73,6 +79,9 @@ func run(cf config) error {
 	cat, diags := catalog.Load(cf.catPath)
 	if diags.HasErrors() {
 		return diags
+	}
+	if cf.from != "" {
+		return fromStored(cf, cat)
 	}
 	var methods []plan.Method
 	for _, s := range strings.Split(cf.methods, ",") {
@@ -96,10 +105,17 @@ func run(cf config) error {
 		return err
 	}
 	defer cl.Close()
-	rep := &report{cat: cat, classes: classes, cf: cf, began: began}
-	// The report is rewritten after every run, so that an interrupted
-	// bench keeps what it measured.
-	save := func() error { return os.WriteFile(cf.out, []byte(rep.markdown()), 0o644) }
+	rep := &report{cat: cat, cf: cf, began: began}
+	rep.m.Args, rep.m.Cluster = cf.args, clusterLine(cat, classes)
+	// The report and the raw measurements are rewritten after every run,
+	// so that an interrupted bench keeps what it measured.
+	save := func() error {
+		rep.m.Measured, rep.m.Elapsed = time.Now().UTC().Truncate(time.Second), time.Since(began).Round(time.Second)
+		if err := rep.m.Save(cf.runsPath); err != nil {
+			return err
+		}
+		return os.WriteFile(cf.out, []byte(rep.markdown()), 0o644)
+	}
 	if err := scaleRuns(ctx, cf, cat, cl, dir, rep, save); err != nil {
 		return err
 	}
@@ -116,7 +132,6 @@ func run(cf config) error {
 		if err != nil {
 			return err
 		}
-		rep.traces = append(rep.traces, tr)
 		for i, m := range methods {
 			p, sim, err := tr.Plan(cat, m, fmt.Sprintf("br%x%d", time.Now().UnixNano()&0xfffff, i))
 			if err != nil {
@@ -133,7 +148,7 @@ func run(cf config) error {
 			}
 			logf("  actual %.1f s (%.2fx simulated, %.2fx calibrated on the run), %d allocations; %s", r.ActualSeconds, r.ActualSeconds/r.SimulatedSeconds,
 				r.ActualSeconds/own, r.Allocations, replay.Calibrate([]*replay.Run{r}, cf.concurrency))
-			rep.runs = append(rep.runs, r)
+			rep.m.Runs = append(rep.m.Runs, r)
 			if err := save(); err != nil {
 				return err
 			}
@@ -167,11 +182,23 @@ func scaleRuns(ctx context.Context, cf config, cat *catalog.Catalog, cl *cluster
 				return err
 			}
 			logf("%s %d via %s: %s (%.2f shards/s completed)", sc.shape, sc.n, t.Via, t.Wall.Round(time.Millisecond), t.CompletedPerSecond)
-			rep.scale = append(rep.scale, t)
+			rep.m.Scale = append(rep.m.Scale, t)
 			if err := save(); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// fromStored writes the report of the measurements in cf.from: the runs
+// are not repeated, the calibration and the simulations are evaluated
+// again with the code as it is now.
+func fromStored(cf config, cat *catalog.Catalog) error {
+	m, err := replay.LoadMeasurements(cf.from)
+	if err != nil {
+		return err
+	}
+	rep := &report{cat: cat, cf: cf, m: *m}
+	return os.WriteFile(cf.out, []byte(rep.markdown()), 0o644)
 }
