@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -120,6 +121,43 @@ func TestDispatchReleaseHandComputed(t *testing.T) {
 
 	if _, err := Run(p, c, Options{Dispatch: Dispatch{ReleaseSeconds: -0.5}}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("negative release: err %v, want ErrInvalid", err)
+	}
+}
+
+// TestDispatchPlacementHandComputed plays the scheduler's time per
+// placement. Class "a" has two instances, class "b" one, no start-up;
+// x (2 s), y (2 s) and z (1 s) are roots on "a", w (1 s) on "b" follows z.
+//
+// Without dispatch: x #0 0-2, y #1 0-2, z #0 2-3, w 3-4; makespan 4.
+//
+// With 1 s per placement: x and y find free instances at 0 and are
+// placed one after the other: x at 1 (1-3), y at 2 (2-4). z waited for
+// an instance: it takes #0 when x frees it, at 3, without the scheduler
+// (3-4). w, ready at 4, finds "b" free: the scheduler (idle since 2)
+// places it at 5 (5-6). Makespan 6. With a 0.5 s release as well, z
+// takes #0 at 3.5 (3.5-4.5) and w is placed at 5.5 (5.5-6.5).
+func TestDispatchPlacementHandComputed(t *testing.T) {
+	p := &plan.Plan{Shards: []*plan.Shard{sh("x", "a", 2), sh("y", "a", 2), sh("z", "a", 1), sh("w", "b", 1, "z")}}
+	c := cat(class("a", 2, 1e9, 0), class("b", 1, 1e9, 0))
+
+	r := mustRun(t, p, c, Options{})
+	check(t, r, 4, map[string]want{"x": {0, 0, 2}, "y": {1, 0, 2}, "z": {0, 2, 3}, "w": {0, 3, 4}})
+
+	r = mustRun(t, p, c, Options{Dispatch: Dispatch{PlaceSeconds: 1}, RecordEvents: true})
+	check(t, r, 6, map[string]want{"x": {0, 1, 3}, "y": {1, 2, 4}, "z": {0, 3, 4}, "w": {0, 5, 6}})
+	last := 0.0
+	for _, e := range r.Events {
+		if e.TimeSeconds < last {
+			t.Errorf("event %+v recorded after one at %v s", e, last)
+		}
+		last = e.TimeSeconds
+	}
+
+	r = mustRun(t, p, c, Options{Dispatch: Dispatch{PlaceSeconds: 1, ReleaseSeconds: 0.5}})
+	check(t, r, 6.5, map[string]want{"x": {0, 1, 3}, "y": {1, 2, 4}, "z": {0, 3.5, 4.5}, "w": {0, 5.5, 6.5}})
+
+	if _, err := Run(p, c, Options{Dispatch: Dispatch{PlaceSeconds: math.NaN()}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("NaN placement time: err %v, want ErrInvalid", err)
 	}
 }
 

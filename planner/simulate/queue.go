@@ -19,10 +19,12 @@ type event struct {
 // Internal events (never recorded): eventHandOver, a ready shard reaches
 // the launcher's registrar after the launcher's reaction; eventRelease, a
 // finished shard's instance becomes free again after
-// Dispatch.ReleaseSeconds.
+// Dispatch.ReleaseSeconds; eventPlace, the scheduler has placed a shard
+// on the instance it holds (Dispatch.PlaceSeconds).
 const (
 	eventHandOver EventKind = "handover"
 	eventRelease  EventKind = "release"
+	eventPlace    EventKind = "place"
 )
 
 // eventHeap orders events by time, then by insertion order.

@@ -3,6 +3,7 @@ package simulate
 import (
 	"container/heap"
 	"fmt"
+	"sort"
 )
 
 // EventKind names what happened at an Event.
@@ -63,6 +64,9 @@ type sim struct {
 	dispatchModel Dispatch
 	registrar     readyQueue
 	registering   int
+	// schedFree is when the scheduler is done with its last placement
+	// (Dispatch.PlaceSeconds).
+	schedFree float64
 }
 
 func newSim(m *model, record bool) *sim {
@@ -131,6 +135,9 @@ func (s *sim) apply(e event) error {
 		return s.finish(e.idx, e.t)
 	case eventRelease:
 		s.pools[s.m.class[e.idx]].free(s.runs[e.idx].Instance)
+		return nil
+	case eventPlace:
+		s.start(e.idx, s.runs[e.idx].Instance, e.t)
 		return nil
 	case EventArrive:
 		to := s.m.chanTo[e.idx]
@@ -227,14 +234,31 @@ func (s *sim) register(t float64) {
 	}
 }
 
-// dispatch starts queued shards on free instances, class by class.
+// dispatch starts queued shards on free instances, class by class. With
+// Dispatch.PlaceSeconds, the shards that found their instance free when
+// registered go through the scheduler one at a time, in
+// place.DispatchBefore order (registration time, then plan order), and
+// start when it has placed them.
 func (s *sim) dispatch(t float64) {
+	var fresh readyQueue
 	for c := range s.queues {
 		for s.queues[c].Len() > 0 && s.pools[c].available() {
 			w := heap.Pop(&s.queues[c]).(waiting)
 			inst, _ := s.pools[c].take()
-			s.start(w.shard, inst, t)
+			if s.dispatchModel.PlaceSeconds == 0 || w.ready < t {
+				// Placed at once, or handed the instance after waiting
+				// for it (the release holds its scheduling).
+				s.start(w.shard, inst, t)
+				continue
+			}
+			s.runs[w.shard].Instance = inst
+			fresh = append(fresh, w)
 		}
+	}
+	sort.Slice(fresh, fresh.Less)
+	for _, w := range fresh {
+		s.schedFree = max(t, s.schedFree) + s.dispatchModel.PlaceSeconds
+		s.push(s.schedFree, eventPlace, w.shard)
 	}
 }
 

@@ -75,6 +75,15 @@ type Dispatch struct {
 	// readiness, its channels) is not delayed; a shard registered once the
 	// release is over is placed at once.
 	ReleaseSeconds float64
+	// PlaceSeconds is the scheduler's time per placement of a shard that
+	// finds a free instance when its job is registered, in seconds: such
+	// placements go one at a time (Nomad's leader applies plans one after
+	// another), so a wave of N registered shards is placed over N x
+	// PlaceSeconds. A shard that waited in its class's queue for an
+	// instance is placed when the instance is released (its wait for the
+	// scheduler is part of ReleaseSeconds, measured the same way). The
+	// instance is held from the scheduler's decision.
+	PlaceSeconds float64
 }
 
 // registersAtOnce reports whether d registers every ready shard the
@@ -82,7 +91,7 @@ type Dispatch struct {
 func (d Dispatch) registersAtOnce() bool { return d.ReactionSeconds == 0 && d.RegisterSeconds == 0 }
 
 func (d Dispatch) check() error {
-	for _, v := range []float64{d.ReactionSeconds, d.RegisterSeconds, d.ReleaseSeconds} {
+	for _, v := range []float64{d.ReactionSeconds, d.RegisterSeconds, d.ReleaseSeconds, d.PlaceSeconds} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%w: dispatch %+v: times must be finite and >= 0", ErrInvalid, d)
 		}
