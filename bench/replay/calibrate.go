@@ -32,8 +32,9 @@ type Calibration struct {
 	// Shards is how many shards the estimates come from; Waves how many
 	// registration waves (shards ready at the same instant) the dispatch
 	// fit saw; HandOvers how many queued placements the release delay
-	// (Dispatch.ReleaseSeconds) comes from.
-	Shards, Waves, HandOvers int
+	// (Dispatch.ReleaseSeconds) comes from, Placements how many placements
+	// on a free instance the scheduler's time (Dispatch.PlaceSeconds).
+	Shards, Waves, HandOvers, Placements int
 }
 
 // Calibrate estimates the dispatch model and the start-up latencies from
@@ -57,19 +58,26 @@ type Calibration struct {
 //     slope is undetermined: registration is then 0 and the reaction the
 //     median delay.
 //   - Release (Dispatch.ReleaseSeconds): the median hand-over of a slot
-//     to a queued allocation (releaseGaps): over the shards registered
+//     to a queued allocation (placements): over the shards registered
 //     before the last completion on their node that preceded their
 //     placement, placement minus that completion. 0 when no shard
 //     queued.
+//   - Placement (Dispatch.PlaceSeconds): the mean service time of the
+//     other shards' placements seen as one first-come, first-served
+//     server (placements): each one's placement minus the later of its
+//     registration and the placement before it. The mean, not the
+//     median: Nomad applies several placements at once now and then
+//     (gaps of 0), and what the model needs is the throughput.
 func Calibrate(runs []*Run, concurrency int) Calibration {
 	if concurrency <= 0 {
 		concurrency = launcher.DefaultRegisterConcurrency
 	}
 	cal := Calibration{Startup: map[string]float64{}, Dispatch: simulate.Dispatch{RegisterConcurrency: concurrency}}
 	starts := map[string][]float64{}
-	var xs, ys, extra, gaps []float64
+	var xs, ys, extra, gaps, services []float64
 	for _, r := range runs {
-		gaps = append(gaps, releaseGaps(r.Shards)...)
+		g, sv := placements(r.Shards)
+		gaps, services = append(gaps, g...), append(services, sv...)
 		waves := map[float64][]Shard{}
 		for _, s := range r.Shards {
 			starts[s.Class] = append(starts[s.Class], s.Running-s.Placed)
@@ -94,8 +102,11 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 		cal.Startup[cl] = Median(v)
 	}
 	cal.TaskSeconds = Median(extra)
-	cal.HandOvers = len(gaps)
+	cal.HandOvers, cal.Placements = len(gaps), len(services)
 	cal.Dispatch.ReleaseSeconds = Median(gaps)
+	if len(services) > 0 {
+		cal.Dispatch.PlaceSeconds = stat.Mean(services, nil)
+	}
 	if len(xs) == 0 {
 		return cal
 	}
@@ -109,24 +120,30 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 	return cal
 }
 
-// releaseGaps returns, for every shard that waited in Nomad's queue for a
-// slot on the node it was placed on, the time from that slot's release to
-// its placement: its placement (allocation CreateTime) minus the latest
-// completion (task FinishedAt) of another shard on the same node at or
-// before it, counted when the shard was registered by then (it was
-// queued when the slot freed; one registered later found the slot free
-// and is not a hand-over). Nomad does not say which of a node's slots an
-// allocation took, so the latest completion stands for the slot freed:
-// a lower bound where a node has several. Shards without a node are left
-// out.
-func releaseGaps(shards []Shard) []float64 {
+// placements splits the shards placed on a known node in two and
+// returns a time for each:
+//
+//   - hand-overs, the shards that waited in Nomad's queue for a slot on
+//     the node they were placed on: registered by the latest completion
+//     (task FinishedAt) of another shard on that node at or before their
+//     placement (allocation CreateTime). gaps holds placement minus that
+//     completion: the slot's release. Nomad does not say which of a
+//     node's slots an allocation took, so the latest completion stands
+//     for the slot freed: a lower bound where a node has several.
+//   - the others, placed on a slot that was free when they were
+//     registered: services holds, in placement order, each one's
+//     placement minus the later of its registration and the placement
+//     before it (a first-come, first-served server's service times).
+//
+// Shards without a node are left out.
+func placements(shards []Shard) (gaps, services []float64) {
 	byNode := map[string][]int{}
 	for i, s := range shards {
 		if s.Node != "" {
 			byNode[s.Node] = append(byNode[s.Node], i)
 		}
 	}
-	var gaps []float64
+	var fresh []Shard
 	for _, idx := range byNode {
 		for _, i := range idx {
 			s := shards[i]
@@ -138,10 +155,18 @@ func releaseGaps(shards []Shard) []float64 {
 			}
 			if !math.IsInf(freed, -1) && s.Registered <= freed {
 				gaps = append(gaps, s.Placed-freed)
+			} else {
+				fresh = append(fresh, s)
 			}
 		}
 	}
-	return gaps
+	sort.Slice(fresh, func(a, b int) bool { return fresh[a].Placed < fresh[b].Placed })
+	prev := math.Inf(-1)
+	for _, s := range fresh {
+		services = append(services, s.Placed-math.Max(s.Registered, prev))
+		prev = s.Placed
+	}
+	return gaps, services
 }
 
 // Catalog returns cat with each class's start-up set to the calibrated
@@ -191,7 +216,7 @@ func (c Calibration) Simulate(r *Run, cat *catalog.Catalog) (float64, error) {
 
 // String is the calibration in words, for logs.
 func (c Calibration) String() string {
-	return fmt.Sprintf("reaction %.2f s, registration %.2f s (%d at once), release %.2f s (%d hand-overs), per task %+.2f s, start-up %v, from %d shards in %d waves",
-		c.Dispatch.ReactionSeconds, c.Dispatch.RegisterSeconds, c.Dispatch.RegisterConcurrency, c.Dispatch.ReleaseSeconds, c.HandOvers,
-		c.TaskSeconds, c.Startup, c.Shards, c.Waves)
+	return fmt.Sprintf("reaction %.2f s, registration %.2f s (%d at once), placement %.2f s (%d), release %.2f s (%d hand-overs), per task %+.2f s, start-up %v, from %d shards in %d waves",
+		c.Dispatch.ReactionSeconds, c.Dispatch.RegisterSeconds, c.Dispatch.RegisterConcurrency, c.Dispatch.PlaceSeconds, c.Placements,
+		c.Dispatch.ReleaseSeconds, c.HandOvers, c.TaskSeconds, c.Startup, c.Shards, c.Waves)
 }

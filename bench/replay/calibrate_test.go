@@ -70,6 +70,28 @@ func TestCalibrateReleaseHandComputed(t *testing.T) {
 	}
 }
 
+// TestCalibratePlacementHandComputed fits the scheduler's time per
+// placement. On n1, four shards registered at 0 are placed at 1, 2, 2
+// and 5 (service times 1, 1, 0 and 3: each placement minus the later of
+// its registration and the placement before), one registered at 10 at
+// 10.5 (0.5); the mean is 1.1 s. q, registered at 0 and placed at 21
+// after a's completion at 20, is a hand-over (1 s), not a placement on a
+// free slot.
+func TestCalibratePlacementHandComputed(t *testing.T) {
+	r := &Run{Shards: []Shard{
+		{ID: "a", Node: "n1", Registered: 0, Placed: 1, Complete: 20},
+		{ID: "b", Node: "n1", Registered: 0, Placed: 2, Complete: 30},
+		{ID: "c", Node: "n1", Registered: 0, Placed: 2, Complete: 30},
+		{ID: "d", Node: "n1", Registered: 0, Placed: 5, Complete: 30},
+		{ID: "e", Node: "n1", Registered: 10, Placed: 10.5, Complete: 30},
+		{ID: "q", Node: "n1", Registered: 0, Placed: 21, Complete: 30},
+	}}
+	cal := Calibrate([]*Run{r}, 8)
+	if d := cal.Dispatch; math.Abs(d.PlaceSeconds-1.1) > 1e-9 || cal.Placements != 5 || d.ReleaseSeconds != 1 || cal.HandOvers != 1 {
+		t.Errorf("placement %v s from %d, release %v s from %d; want 1.1 s from 5, 1 s from 1", d.PlaceSeconds, cal.Placements, d.ReleaseSeconds, cal.HandOvers)
+	}
+}
+
 // TestCalibratedSimulationHandComputed plays a two-shard chain on one
 // instance with the calibrated start-up (1 s instead of the catalog's 5 s)
 // and dispatch (reaction 0.5 s, registration 1 s): s1 is registered and

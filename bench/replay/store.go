@@ -49,6 +49,9 @@ func (m *Measurements) Save(path string) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("save measurements to %s: %w", path, err)
 	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp makes it 0600
+		return fmt.Errorf("save measurements: %w", err)
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("save measurements: %w", err)
 	}
