@@ -112,16 +112,17 @@ func (r *report) makespans(p func(string, ...any)) {
 
 // calibrated returns run's simulated makespan with the model calibrated
 // on the run itself and on the runs of the other traces (NaN when there
-// are none or the simulation fails); without release, with the release
-// delay set to 0 (for comparison).
-func (r *report) calibrated(run *replay.Run, release bool) (own, other float64) {
+// are none or the simulation fails); without handOver, with the release
+// delay and the placement time set to 0 (the model before they were
+// added, for comparison).
+func (r *report) calibrated(run *replay.Run, handOver bool) (own, other float64) {
 	sim := func(runs []*replay.Run) float64 {
 		if len(runs) == 0 {
 			return math.NaN()
 		}
 		cal := replay.Calibrate(runs, r.cf.concurrency)
-		if !release {
-			cal.Dispatch.ReleaseSeconds = 0
+		if !handOver {
+			cal.Dispatch.ReleaseSeconds, cal.Dispatch.PlaceSeconds = 0, 0
 		}
 		v, err := cal.Simulate(run, r.cat)
 		if err != nil {
@@ -199,9 +200,9 @@ func (r *report) goals(p func(string, ...any)) {
 // withinCalibrated counts the runs within 15% of their calibrated
 // simulation, calibrated on the run itself and on the other traces'
 // runs, and the runs that have other traces to calibrate on.
-func (r *report) withinCalibrated(release bool) (own, other, others int) {
+func (r *report) withinCalibrated(handOver bool) (own, other, others int) {
 	for _, run := range r.m.Runs {
-		o, x := r.calibrated(run, release)
+		o, x := r.calibrated(run, handOver)
 		if math.Abs(run.ActualSeconds/o-1) <= 0.15 {
 			own++
 		}
@@ -234,12 +235,12 @@ func (r *report) startups(p func(string, ...any)) {
 	}
 	cal := replay.Calibrate(r.m.Runs, r.cf.concurrency)
 	p("## Calibration\n\n")
-	p("`replay.Calibrate` over every run above (%d shards, %d registration waves, %d hand-overs): the launcher's reaction %.2f s and one registration %.2f s (%d at once), fitted by least squares to ready -> registered against the shard's position in its wave; a slot's release %.2f s, the median over queued shards of placement minus the last completion on their node before it; %+.2f s per task beyond its prediction (median over shards of running -> complete minus predicted, per task); each class's start-up the median of placed -> running. The simulator plays these as `simulate.Options.Dispatch`, the shards' runtimes and the classes' `startup` (docs/simulator.md). The tables above calibrate each run apart (own run, other traces), since the host's load moves these values from run to run.\n\n",
-		cal.Shards, cal.Waves, cal.HandOvers, cal.Dispatch.ReactionSeconds, cal.Dispatch.RegisterSeconds, cal.Dispatch.RegisterConcurrency,
-		cal.Dispatch.ReleaseSeconds, cal.TaskSeconds)
-	p("Release per run (own run's fit, s): %s.\n\n", r.releases())
+	p("`replay.Calibrate` over every run above (%d shards, %d registration waves, %d placements on a free slot, %d hand-overs): the launcher's reaction %.2f s and one registration %.2f s (%d at once), fitted by least squares to ready -> registered against the shard's position in its wave; the scheduler's time per placement on a free slot %.2f s, the mean service time of those placements seen as one first-come, first-served server; a slot's release %.2f s, the median over queued shards of placement minus the last completion on their node before it; %+.2f s per task beyond its prediction (median over shards of running -> complete minus predicted, per task); each class's start-up the median of placed -> running. The simulator plays these as `simulate.Options.Dispatch`, the shards' runtimes and the classes' `startup` (docs/simulator.md). The tables above calibrate each run apart (own run, other traces), since the host's load moves these values from run to run.\n\n",
+		cal.Shards, cal.Waves, cal.Placements, cal.HandOvers, cal.Dispatch.ReactionSeconds, cal.Dispatch.RegisterSeconds, cal.Dispatch.RegisterConcurrency,
+		cal.Dispatch.PlaceSeconds, cal.Dispatch.ReleaseSeconds, cal.TaskSeconds)
+	p("Placement and release per run (own run's fit, s; placements, hand-overs): %s.\n\n", r.handOvers())
 	own, other, others := r.withinCalibrated(false)
-	p("Without the release delay (the same fits, `ReleaseSeconds` 0), %d of %d runs are within 15%% of the calibration on their own run and %d of %d of the calibration on the other traces' runs.\n\n",
+	p("Without placement time and release delay (the same fits, `PlaceSeconds` and `ReleaseSeconds` 0: the model before they were added), %d of %d runs are within 15%% of the calibration on their own run and %d of %d of the calibration on the other traces' runs.\n\n",
 		own, len(r.m.Runs), other, others)
 	p("| class | shards | placed -> running median (s) | p90 (s) | catalog start-up (s) |\n|---|---:|---:|---:|---:|\n")
 	by := map[string][]float64{}
@@ -258,12 +259,14 @@ func (r *report) startups(p func(string, ...any)) {
 	p("\n")
 }
 
-// releases lists each run's fitted release delay and its hand-overs.
-func (r *report) releases() string {
+// handOvers lists each run's fitted placement time and release delay
+// with the placements and hand-overs they come from.
+func (r *report) handOvers() string {
 	var parts []string
 	for _, run := range r.m.Runs {
 		cal := replay.Calibrate([]*replay.Run{run}, r.cf.concurrency)
-		parts = append(parts, fmt.Sprintf("%s %s %.2f (%d)", run.Trace, run.Method, cal.Dispatch.ReleaseSeconds, cal.HandOvers))
+		parts = append(parts, fmt.Sprintf("%s %s %.2f and %.2f (%d, %d)", run.Trace, run.Method,
+			cal.Dispatch.PlaceSeconds, cal.Dispatch.ReleaseSeconds, cal.Placements, cal.HandOvers))
 	}
 	return strings.Join(parts, "; ")
 }

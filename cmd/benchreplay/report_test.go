@@ -1,8 +1,15 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/shardwise/shardwise/bench/replay"
+	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/plan"
 )
 
 // The p90 column is the nearest-rank quantile (as before gonum computed
@@ -21,5 +28,43 @@ func TestNearestRank(t *testing.T) {
 	}
 	if !slices.Equal(xs, orig) {
 		t.Errorf("input reordered: %v", xs)
+	}
+}
+
+// TestReportFromStored writes the report of stored measurements without a
+// cluster (-from). One shard of 2 s predicted, placed at registration,
+// running 1 s later and complete at 3 s: the calibration on the run has a
+// 1 s start-up and nothing else, so the calibrated simulation is 3 s, the
+// actual makespan; there is no other trace to calibrate on ("-").
+func TestReportFromStored(t *testing.T) {
+	dir := t.TempDir()
+	p := &plan.Plan{Run: "r1", Shards: []*plan.Shard{{ID: "s1", Job: "j1", Class: "cpu-heavy", Tasks: []string{"t1"}, RuntimeSeconds: plan.Estimate{Value: 2}}}}
+	m := &replay.Measurements{Args: []string{"-wide", "0"}, Cluster: "1 Nomad client", Runs: []*replay.Run{{
+		Trace: "tr", Method: "shardwise", Tasks: 1, TimeScale: 0.5, Allocations: 1, PredictedSeconds: 2, SimulatedSeconds: 4.5, ActualSeconds: 3, Plan: p,
+		Shards: []replay.Shard{{ID: "s1", Class: "cpu-heavy", Node: "n1", Tasks: 1, Registered: 0, Placed: 0, Running: 1, Complete: 3, Predicted: 2}},
+	}}}
+	stored := filepath.Join(dir, "runs.json.gz")
+	if err := m.Save(stored); err != nil {
+		t.Fatal(err)
+	}
+	cf := config{from: stored, out: filepath.Join(dir, "replay.md"), catPath: "../../bench/replay/catalog.hcl", concurrency: 8}
+	cat, diags := catalog.Load(cf.catPath)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if err := fromStored(cf, cat); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(cf.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"from the measurements stored in `" + stored + "`", "| tr | 1 | 0.5 | shardwise | 1 | 1 |", "| 3.0 | 1.00 | - | - |"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report lacks %q:\n%s", want, b)
+		}
+	}
+	if err := fromStored(config{from: filepath.Join(dir, "missing.json.gz"), out: cf.out}, cat); err == nil {
+		t.Error("missing measurements: no error")
 	}
 }
