@@ -61,7 +61,7 @@ func main() {
 	flag.IntVar(&cf.directConcurrency, "direct-concurrency", launcher.DefaultRegisterConcurrency, "Registrations in flight at once of the direct API baseline (the launcher's default is the same).")
 	flag.StringVar(&cf.driver, "driver", "raw_exec", "Task driver of the replayed jobs.")
 	flag.StringVar(&cf.runsPath, "runs", "", "Store the raw measurements (every run's plan and Nomad timestamps, gzip JSON) here; default: -out with .md replaced by -runs.json.gz.")
-	flag.StringVar(&cf.from, "from", "", "Write the report from measurements stored by -runs, without running anything (the calibration evaluated again).")
+	flag.StringVar(&cf.from, "from", "", "Write the report from measurements stored by -runs (comma-separated files, taken together), without running anything (the calibration evaluated again).")
 	flag.Parse()
 	cf.args = os.Args[1:]
 	if cf.runsPath == "" {
@@ -191,14 +191,23 @@ func scaleRuns(ctx context.Context, cf config, cat *catalog.Catalog, cl *cluster
 	return nil
 }
 
-// fromStored writes the report of the measurements in cf.from: the runs
-// are not repeated, the calibration and the simulations are evaluated
-// again with the code as it is now.
+// fromStored writes the report of the measurements in cf.from (files
+// separated by commas, their runs taken together): the runs are not
+// repeated, the calibration and the simulations are evaluated again with
+// the code as it is now.
 func fromStored(cf config, cat *catalog.Catalog) error {
-	m, err := replay.LoadMeasurements(cf.from)
-	if err != nil {
-		return err
+	rep := &report{cat: cat, cf: cf}
+	for _, path := range strings.Split(cf.from, ",") {
+		m, err := replay.LoadMeasurements(path)
+		if err != nil {
+			return err
+		}
+		if rep.m.Cluster == "" {
+			rep.m.Cluster = m.Cluster
+		}
+		rep.m.Runs = append(rep.m.Runs, m.Runs...)
+		rep.m.Scale = append(rep.m.Scale, m.Scale...)
+		rep.sources = append(rep.sources, m)
 	}
-	rep := &report{cat: cat, cf: cf, m: *m}
 	return os.WriteFile(cf.out, []byte(rep.markdown()), 0o644)
 }
