@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -62,5 +63,22 @@ func TestTaskConfigMapOmitsEmpty(t *testing.T) {
 	m = c.Map()
 	if _, ok := m["shard"]; ok || m["split"] == nil {
 		t.Errorf("split job: %#v", m)
+	}
+}
+
+// The tag survives Nomad's DisplayMessage (%q of the exit message) and is
+// found among other words; a message without it names nobody.
+func TestParseUpstreamGone(t *testing.T) {
+	tag := UpstreamGoneTag("s000-gen", "5e3c1a2b-0000-4000-8000-000000000001")
+	msg := "fetch inputs: input s000-gen/data (channel c000): upstream gone: ...; run the producer s000-gen again " + tag
+	display := fmt.Sprintf("Exit Code: 70, Exit Message: %q", msg+"; "+UpstreamGoneTag("s001-b", "a2")+" "+tag)
+	want := []UpstreamGone{{Shard: "s000-gen", Alloc: "5e3c1a2b-0000-4000-8000-000000000001"}, {Shard: "s001-b", Alloc: "a2"}}
+	if got := ParseUpstreamGone(display); !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseUpstreamGone = %v, want %v", got, want)
+	}
+	for _, m := range []string{"", "upstream gone: run the producer s000-gen again", UpstreamGoneMarker + " shard=]"} {
+		if got := ParseUpstreamGone(m); got != nil {
+			t.Errorf("ParseUpstreamGone(%q) = %v, want nil", m, got)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/renameio/v2"
 
 	"github.com/shardwise/shardwise/driver/channel/registry"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // FetchInputs waits for every input of spec in the registry (blocking
@@ -124,8 +125,9 @@ func (m *Manager) awaitUpstream(ctx context.Context, spec TaskChannels, in Input
 	}
 	c, err := m.reg.Wait(wctx, spec.Run, in.ID, accept, func() { progress("waiting for upstream " + inputName(in)) })
 	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
-		return c, fmt.Errorf("input %s (channel %s): %w: producer allocation %s completed, but no plugin has served the channel for %v (its node or data lost, or consumed more than ConsumedRetention ago); run the producer %s again",
-			inputName(in), in.ID, ErrUpstreamGone, in.FromAlloc, m.cfg.GoneAfter, in.From)
+		// The tag tells the launcher which producer to run again.
+		return c, fmt.Errorf("input %s (channel %s): %w: producer allocation %s completed, but no plugin has served the channel for %v (its node or data lost, or consumed more than ConsumedRetention ago); run the producer %s again %s",
+			inputName(in), in.ID, ErrUpstreamGone, in.FromAlloc, m.cfg.GoneAfter, in.From, sdk.UpstreamGoneTag(in.From, in.FromAlloc))
 	}
 	if err != nil {
 		return c, fmt.Errorf("input %s (channel %s): %w", inputName(in), in.ID, err)

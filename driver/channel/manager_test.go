@@ -17,6 +17,7 @@ import (
 	hclog "github.com/hashicorp/go-hclog"
 	"github.com/shardwise/shardwise/driver/channel/internal/consultest"
 	"github.com/shardwise/shardwise/driver/channel/registry"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // twoManagers starts a real Consul dev agent (Connect enabled, intentions
@@ -638,6 +639,10 @@ func TestManagerFailsFastWhenNamedProducerLost(t *testing.T) {
 	err := consumer.FetchInputs(ctx, in, t.TempDir(), nil)
 	if !errors.Is(err, ErrUpstreamGone) || !strings.Contains(err.Error(), "s000-gen/data") || !strings.Contains(err.Error(), "alloc-gen") {
 		t.Fatalf("err = %v, want ErrUpstreamGone naming s000-gen/data and alloc-gen", err)
+	}
+	// The launcher reads the producer to run again from the tag.
+	if got := sdk.ParseUpstreamGone(err.Error()); len(got) != 1 || got[0] != (sdk.UpstreamGone{Shard: "s000-gen", Alloc: "alloc-gen"}) {
+		t.Fatalf("ParseUpstreamGone(%q) = %v, want s000-gen/alloc-gen", err, got)
 	}
 	if took := time.Since(began); took > 30*time.Second {
 		t.Fatalf("failed after %v", took)
