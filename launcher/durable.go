@@ -138,7 +138,7 @@ func (l *Launcher) Resume(ctx context.Context, run string, opts Options) (*Repor
 // a job Nomad no longer has is complete when p says so (Nomad collected
 // it) and failed when p says it was registered; any other is pending.
 func (r *runner) restore(ctx context.Context, p *runstate.Progress) error {
-	r.replans, r.resizes = p.Replans, p.Resizes
+	r.replans, r.resizes, r.reruns = p.Replans, p.Resizes, p.Reruns
 	stubs, err := Find(ctx, r.c, r.plan.Run, r.ns)
 	if err != nil {
 		return err
@@ -159,6 +159,12 @@ func (r *runner) restore(ctx context.Context, p *runstate.Progress) error {
 			if err != nil {
 				return fmt.Errorf("read job %s: %w", u.id, ConnectError(r.c, err))
 			}
+			if heldBefore(rec, j) {
+				// Held (a consumer) or to run again (a producer) when the
+				// launcher died, and not registered since: still so.
+				u.state = Pending
+				break
+			}
 			u.adopt(j)
 		case rec != nil && rec.State == Complete.String():
 			u.state = Complete
@@ -172,6 +178,20 @@ func (r *runner) restore(ctx context.Context, p *runstate.Progress) error {
 	return nil
 }
 
+// heldBefore reports whether the stored record says a registered job
+// was set pending again (lostUpstream) and Nomad's job j is still the
+// registration it recorded, not a later one.
+func heldBefore(rec *runstate.Unit, j *api.Job) bool {
+	if rec == nil || rec.State != Pending.String() || rec.Attempts == 0 {
+		return false
+	}
+	n, err := strconv.Atoi(j.Meta[sdk.MetaAttempt])
+	if err != nil {
+		n = 1
+	}
+	return n <= rec.Attempts
+}
+
 // restoreRecord applies what the stored progress says of u beyond what
 // Nomad knows: a move, a raised memory, when it ran and how.
 func (u *unit) restoreRecord(rec *runstate.Unit) {
@@ -180,6 +200,7 @@ func (u *unit) restoreRecord(rec *runstate.Unit) {
 	}
 	u.memoryMiB = rec.MemoryMiB
 	u.attempt = rec.Attempts
+	u.reruns, u.holds, u.free = rec.Reruns, rec.Holds, rec.Free
 	u.submitted, u.finished = rec.Submitted, rec.Finished
 	u.pieces = rec.Pieces
 }
@@ -204,13 +225,13 @@ func (u *unit) adopt(j *api.Job) {
 
 // progress is the run's progress as the stored state records it.
 func (r *runner) progress(ctx context.Context) *runstate.Progress {
-	p := &runstate.Progress{Units: map[string]*runstate.Unit{}, Replans: r.replans, Resizes: r.resizes, Stopped: r.stopped}
+	p := &runstate.Progress{Units: map[string]*runstate.Unit{}, Replans: r.replans, Resizes: r.resizes, Reruns: r.reruns, Stopped: r.stopped}
 	for _, u := range r.t.units {
 		if u.attempt == 0 && u.note == "" && u.state != Complete {
 			continue
 		}
 		rec := &runstate.Unit{Attempts: u.attempt, State: u.state.String(), Since: u.since, MemoryMiB: u.memoryMiB,
-			Note: u.note, Submitted: u.submitted, Finished: u.finished}
+			Note: u.note, Submitted: u.submitted, Finished: u.finished, Reruns: u.reruns, Holds: u.holds, Free: u.free}
 		if u.note != "" {
 			rec.Job, rec.Shards = u.job, u.shards
 		}

@@ -243,6 +243,7 @@ type runner struct {
 	log        hclog.Logger
 	replans    []Replan
 	resizes    []Resize
+	reruns     []Rerun
 	// held is the run's stored state when it is durable; resumed is set
 	// when Resume rebuilt the units from Nomad; saved is the progress
 	// last written, JSON.
@@ -446,6 +447,10 @@ func (r *runner) settle(ctx context.Context, u *unit) error {
 		if err := r.refresh(ctx, u, map[*unit]bool{}); err != nil {
 			return err
 		}
+	}
+	if producers, gone, ok := r.t.lostUpstream(u); ok {
+		r.rerunUpstream(ctx, u, producers, gone)
+		return nil
 	}
 	switch r.t.settle(u, time.Now()) {
 	case retry:

@@ -29,6 +29,9 @@ type Report struct {
 	// Resizes are the retries that asked for more memory after an OOM
 	// kill, in order.
 	Resizes []Resize
+	// Reruns are the producer jobs run again because a consumer found
+	// their outputs gone, in order.
+	Reruns []Rerun
 }
 
 // ShardResult is how one shard ran.
@@ -108,10 +111,10 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	return err
 }
 
-// writeAdjustments writes one line per move and memory raise, after a
-// blank line; nothing when there were none.
+// writeAdjustments writes one line per move, memory raise and producer
+// run again, after a blank line; nothing when there were none.
 func (r *Report) writeAdjustments(w io.Writer) {
-	if len(r.Replans) == 0 && len(r.Resizes) == 0 {
+	if len(r.Replans) == 0 && len(r.Resizes) == 0 && len(r.Reruns) == 0 {
 		return
 	}
 	fmt.Fprintln(w)
@@ -121,6 +124,13 @@ func (r *Report) writeAdjustments(w io.Writer) {
 	for _, z := range r.Resizes {
 		fmt.Fprintf(w, "retried %s with %d MiB memory, was %d MiB (allocation %s OOM-killed on attempt %d)\n",
 			z.Shard, z.ToMiB, z.FromMiB, shortID(z.Alloc), z.Attempt)
+	}
+	for _, x := range r.Reruns {
+		fmt.Fprintf(w, "re-ran %s: its outputs were lost (consumer %s: upstream gone)", strings.Join(x.Shards, ","), x.Consumer)
+		if x.Pieces > 1 {
+			fmt.Fprintf(w, "; job %s ran all its %d pieces again", x.Job, x.Pieces)
+		}
+		fmt.Fprintln(w)
 	}
 }
 

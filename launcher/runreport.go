@@ -74,7 +74,7 @@ func (r *runner) report() *Report {
 	defer cancel()
 	rep := &Report{Run: r.plan.Run, Graph: r.plan.Graph, Start: r.start, End: time.Now(),
 		PredictedSeconds: r.plan.MakespanSeconds, Failure: r.failure, Stopped: r.stopped,
-		Replans: r.replans, Resizes: r.resizes}
+		Replans: r.replans, Resizes: r.resizes, Reruns: r.reruns}
 	for _, s := range r.plan.Shards {
 		u := r.t.byID[s.ID]
 		rep.Shards = append(rep.Shards, r.result(ctx, u.shards[u.pieceOf(s.ID)], u, rep.End))

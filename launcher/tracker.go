@@ -56,6 +56,16 @@ type unit struct {
 	// pieces are how each allocation index ran, once the unit ended (from
 	// the stored progress when Nomad has collected the job).
 	pieces []runstate.Piece
+	// reruns counts the unit's runs again after a consumer found its
+	// outputs gone; holds the times the unit (a consumer) was held until
+	// such a producer ran again (lostUpstream).
+	reruns, holds int
+	// free counts the registrations that re-runs and holds caused: they
+	// do not count against the retries.
+	free int
+	// rerun, when set, says why the next registration happens (a re-run
+	// or the end of a hold); it becomes the unit's reason then.
+	rerun string
 }
 
 // group is a set of units joined by streaming channels, submitted
@@ -280,9 +290,12 @@ func (t *tracker) registered(u *unit, since uint64, now time.Time) {
 	u.attempt++
 	u.since = since
 	u.state = Submitted
-	if u.attempt > 1 && u.reason != "" {
-		u.reason = fmt.Sprintf("registered again (attempt %d of %d) after: %s", u.attempt, t.retries+1, u.reason)
-	} else {
+	switch {
+	case u.rerun != "":
+		u.reason, u.rerun = u.rerun, ""
+	case u.attempt > 1 && u.reason != "":
+		u.reason = fmt.Sprintf("registered again (attempt %d of %d) after: %s", u.attempt-u.free, t.retries+1, u.reason)
+	default:
 		u.reason = ""
 	}
 	u.failedAlloc = ""
@@ -397,7 +410,8 @@ func (t *tracker) settle(u *unit, now time.Time) verdict {
 	}
 	if reason, failed, final := t.failure(u); failed {
 		u.reason = reason
-		if !final && u.attempt <= t.retries {
+		// Registrations caused by lost upstream outputs are not retries.
+		if !final && u.attempt-u.free <= t.retries {
 			return retry
 		}
 		u.state = Failed

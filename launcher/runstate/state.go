@@ -103,6 +103,10 @@ type Progress struct {
 	// in order.
 	Replans []Replan `json:"replans,omitempty"`
 	Resizes []Resize `json:"resizes,omitempty"`
+	// Reruns are the producer jobs run again because a consumer found
+	// their outputs gone, in order. States written before it was recorded
+	// lack it.
+	Reruns []Rerun `json:"reruns,omitempty"`
 	// Stopped lists the jobs a launcher stopped when the run ended.
 	Stopped []string `json:"stopped,omitempty"`
 	// DoneShards counts the plan's shards complete.
@@ -128,6 +132,14 @@ type Unit struct {
 	Shards []*plan.Shard `json:"shards,omitempty"`
 	// Note says why the job was re-planned.
 	Note string `json:"note,omitempty"`
+	// Reruns counts the job's runs again after a consumer found its
+	// outputs gone; Holds the times the job (a consumer) was held until
+	// such a producer ran again; Free the registrations, of Attempts, that
+	// these caused and that do not count against the launcher's retries.
+	// States written before they were recorded lack them (zero).
+	Reruns int `json:"reruns,omitempty"`
+	Holds  int `json:"holds,omitempty"`
+	Free   int `json:"free_attempts,omitempty"`
 	// Submitted and Finished are when the launcher first registered the
 	// job and saw it end.
 	Submitted time.Time `json:"submitted"`
@@ -163,6 +175,21 @@ type Replan struct {
 	To     string    `json:"to"`
 	Reason string    `json:"reason"`
 	Time   time.Time `json:"time"`
+}
+
+// Rerun is one run again of a producer job whose outputs a consumer
+// found gone (its node or channel data lost).
+type Rerun struct {
+	Job string `json:"job"`
+	// Shards are the job's shards whose outputs were found gone; the
+	// whole job (Pieces allocation indexes) runs again.
+	Shards []string `json:"shards"`
+	Pieces int      `json:"pieces"`
+	// Consumer is the shard that found them gone.
+	Consumer string `json:"consumer"`
+	// Rerun counts the job's runs again so far (1 for the first).
+	Rerun int       `json:"rerun"`
+	Time  time.Time `json:"time"`
 }
 
 // Resize is one memory raise of a job's retry after an OOM kill.
