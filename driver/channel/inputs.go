@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -196,6 +197,13 @@ func (m *Manager) fetchInput(ctx context.Context, spec TaskChannels, in InputCha
 		}
 		return m.writeMarker(mpath, marker{Format: c.Format, Size: res.Size, SHA256: res.SHA256})
 	})
+	if err != nil && errors.Is(err, ErrUpstreamGone) && in.FromAlloc != "" && c.Alloc == in.FromAlloc {
+		// The completed producer's own registration, but its server has
+		// lost the data (or cannot be reached): the tag tells the launcher
+		// to run the producer again.
+		return fmt.Errorf("input %s (channel %s): %w; run the producer %s again %s",
+			inputName(in), in.ID, err, in.From, sdk.UpstreamGoneTag(in.From, in.FromAlloc))
+	}
 	if err != nil {
 		return fmt.Errorf("input %s (channel %s): %w", inputName(in), in.ID, err)
 	}

@@ -269,7 +269,7 @@ func TestManagerFailsWhenUpstreamGone(t *testing.T) {
 	ctx := managerCtx(t)
 	prodDir := t.TempDir()
 	mustWrite(t, filepath.Join(prodDir, "out/x"), []byte("data"))
-	out := TaskChannels{Run: "run-g", Shard: "p", Outputs: []OutputChannel{{ID: "x", Name: "x", Path: "out/x"}}}
+	out := TaskChannels{Run: "run-g", Shard: "p", AllocID: "alloc-p", Outputs: []OutputChannel{{ID: "x", Name: "x", Path: "out/x"}}}
 	if err := producer.PublishOutputs(ctx, out, prodDir); err != nil {
 		t.Fatal(err)
 	}
@@ -278,6 +278,16 @@ func TestManagerFailsWhenUpstreamGone(t *testing.T) {
 	err := consumer.FetchInputs(ctx, in, t.TempDir(), nil)
 	if !errors.Is(err, ErrUpstreamGone) || !strings.Contains(err.Error(), "p/x") {
 		t.Fatalf("err = %v, want ErrUpstreamGone naming p/x", err)
+	}
+	if got := sdk.ParseUpstreamGone(err.Error()); got != nil {
+		t.Errorf("without from_alloc the error tags %v: the launcher cannot know the producer completed", got)
+	}
+	// Told the producer's completed allocation, the consumer's error
+	// tags it, so that the launcher runs the producer again.
+	in.AllocID, in.Inputs[0].FromAlloc = "a2", "alloc-p"
+	err = consumer.FetchInputs(ctx, in, t.TempDir(), nil)
+	if got := sdk.ParseUpstreamGone(errText(err)); !errors.Is(err, ErrUpstreamGone) || len(got) != 1 || got[0] != (sdk.UpstreamGone{Shard: "p", Alloc: "alloc-p"}) {
+		t.Fatalf("err = %v, want ErrUpstreamGone tagging p/alloc-p", err)
 	}
 }
 
@@ -655,4 +665,12 @@ func TestManagerFailsFastWhenNamedProducerLost(t *testing.T) {
 	if err := consumer.FetchInputs(wctx, in, t.TempDir(), nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("without from_alloc: err = %v, want to wait until the deadline", err)
 	}
+}
+
+// errText is err's message, "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
