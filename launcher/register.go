@@ -112,7 +112,8 @@ func (r *runner) registerAll(ctx context.Context, us []*unit) error {
 			continue
 		}
 		r.t.registered(u, index[i], at[i])
-		r.o.Metrics.registered(u.id, u.attempt, at[i])
+		// Re-runs and holds after lost outputs are not retries.
+		r.o.Metrics.registered(u.id, u.attempt-u.free, at[i])
 		if u.attempt == 1 && u.note != "" {
 			u.reason = u.note
 		}
