@@ -233,3 +233,39 @@ func TestHeldBeforeRestores(t *testing.T) {
 		}
 	}
 }
+
+// A launcher that follows a detached run (Watch) judges a consumer that
+// found its input gone as the driving launcher does: held, not failed or
+// stopped, and follows the producer's and the consumer's next
+// registrations.
+func TestWatchFollowsUpstreamGoneHold(t *testing.T) {
+	tr := newTestTracker(t, 0)
+	for i, job := range []string{"job-a", "job-b", "job-c", "job-d"} {
+		completeAt(t, tr, job, uint64(10*(i+1)))
+	}
+	r := testRunner(t, tr)
+	b, e := tr.byJob["job-b"], tr.byJob["job-e"]
+	tr.registered(e, 50, time.Now())
+	tr.observeAlloc("job-e", goneAlloc("job-e", 0, 51, "b0", "job-b-0-21"))
+	tr.observeJob("job-e", dead(50, 53))
+	if err := r.watchSettle(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	if e.state != Pending || b.state != Pending {
+		t.Fatalf("watcher: e %v, b %v; want both pending (held, to run again)", e.state, b.state)
+	}
+	reg := func(job string, attempt string, idx uint64) *api.Job {
+		j := testJob(job, "batch", 1)
+		j.Meta = map[string]string{sdk.MetaAttempt: attempt}
+		j.JobModifyIndex = new(idx)
+		return j
+	}
+	r.watchRegistration(reg("job-b", "2", 60))
+	if b.state != Submitted || b.attempt != 2 {
+		t.Fatalf("watcher after b's re-registration: %v attempt %d", b.state, b.attempt)
+	}
+	r.watchRegistration(reg("job-e", "2", 70))
+	if e.state != Submitted || e.attempt != 2 {
+		t.Fatalf("watcher after e's re-registration: %v attempt %d", e.state, e.attempt)
+	}
+}

@@ -168,6 +168,12 @@ func (r *runner) watchSettle(ctx context.Context, u *unit) error {
 			return err
 		}
 	}
+	if _, _, ok := r.t.lostUpstream(u); ok {
+		// The driving launcher, judging the same events, holds the
+		// consumer and runs its producers again: watchRegistration
+		// follows their next registrations.
+		return nil
+	}
 	r.t.settle(u, time.Now())
 	if u.state == Failed && (u.job0.Stop || u.job0.Deleted) {
 		u.state = Stopped
