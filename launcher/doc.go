@@ -51,6 +51,14 @@
 // purged: they stay in Nomad for inspection (nomad job status JOB) until
 // Nomad's garbage collection or `shardwise stop -purge RUN`.
 //
+// A consumer whose input a completed producer can no longer serve (its
+// node or channel data lost) fails with the shard driver's
+// sdk.UpstreamGoneTag in its task events. The launcher then stops and
+// holds the consumer, registers the producer's job again, and registers
+// the consumer again, naming the new producer allocation, once the
+// producer is complete: at most MaxReruns times per producer, spending
+// neither job's retries, listed in Report.Reruns.
+//
 // # Closed loop
 //
 // Options.Replanner, when set, is asked before every submission wave which
