@@ -29,7 +29,8 @@ type loop struct {
 	store *feedback.Store
 	log   hclog.Logger
 
-	stop func() // ends the service and waits for it; nil without one
+	svc  *feedback.Service // the feedback service; nil without one
+	stop func()            // ends the service and waits for it; nil without one
 
 	mu        sync.Mutex
 	committed map[string]bool // allocation IDs the service recorded
@@ -89,6 +90,7 @@ func (l *loop) startService(client *api.Client, run string) error {
 	if err != nil {
 		return fmt.Errorf("feedback service: %w", err)
 	}
+	l.svc = svc
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -125,36 +127,68 @@ func (l *loop) replanner(req *RunRequest, res *Planned, client *api.Client, extr
 		Advisor: &replan.ClusterAdvisor{Client: client, Store: l.store}, Logger: l.log.Named("replan")}
 }
 
-// awaitRecords waits, up to recordWait, until the service has recorded
-// every allocation of rep that ended (complete, failed or OOM-killed),
-// and writes how many it recorded. Without a service it does nothing.
+// awaitRecords makes sure the service has recorded every allocation of
+// rep that ended (complete, failed or OOM-killed), and writes how many it
+// recorded. The launcher saw them end, so Nomad holds them terminal: the
+// ones the service has not recorded from its event stream yet (it may
+// still be catching up) it records now from Nomad (Service.Record).
+// Should that fail, it waits, up to recordWait, for the stream. Without a
+// service it does nothing.
 func (l *loop) awaitRecords(rep *launcher.Report, w io.Writer) {
 	if l.stop == nil || rep == nil {
 		return
 	}
 	want := endedAllocs(rep)
-	deadline := time.After(recordWait)
+	ctx, cancel := context.WithTimeout(context.Background(), recordWait)
+	defer cancel()
+	l.noteStored(ctx, want)
+	if missing := l.uncommitted(want); len(missing) > 0 {
+		if _, err := l.svc.Record(ctx, missing); err != nil {
+			l.log.Warn("recording the run's ended allocations from Nomad failed; waiting for the event stream", "error", err)
+		}
+	}
 	for {
 		l.mu.Lock()
-		missing := 0
-		for _, id := range want {
-			if !l.committed[id] {
-				missing++
-			}
-		}
 		changed := l.changed
 		l.mu.Unlock()
+		missing := len(l.uncommitted(want))
 		if missing == 0 {
 			fmt.Fprintf(w, "History: recorded %d allocations of run %s in %s\n", len(want), rep.Run, l.store.Path())
 			return
 		}
 		select {
 		case <-changed:
-		case <-deadline:
+		case <-ctx.Done():
 			l.log.Warn("feedback service did not record every allocation of the run in time", "missing", missing, "waited", recordWait)
 			return
 		}
 	}
+}
+
+// noteStored counts as committed the allocations among ids that the
+// store held already (recorded before a resumed run, say).
+func (l *loop) noteStored(ctx context.Context, ids []string) {
+	for _, id := range l.uncommitted(ids) {
+		if had, err := l.store.Has(ctx, id); err == nil && had {
+			l.mu.Lock()
+			l.committed[id] = true
+			l.mu.Unlock()
+		}
+	}
+}
+
+// uncommitted returns the allocations among ids the service has not
+// committed.
+func (l *loop) uncommitted(ids []string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, id := range ids {
+		if !l.committed[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // endedAllocs lists the allocations of rep's shards that ran to an end,

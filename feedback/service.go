@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/shardwise/shardwise/internal/ctxutil"
+	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/planner/history"
 )
 
@@ -268,7 +269,8 @@ func (s *Service) reconcile(ctx context.Context, from uint64) error {
 			}
 		}
 	}
-	return s.commit(ctx, done, 0)
+	_, err = s.commit(ctx, done, 0)
+	return err
 }
 
 // handle applies one batch of events and commits its records together
@@ -296,7 +298,8 @@ func (s *Service) handle(ctx context.Context, evs *api.Events) error {
 			}
 		}
 	}
-	return s.commit(ctx, done, evs.Index)
+	_, err := s.commit(ctx, done, evs.Index)
+	return err
 }
 
 // onAlloc tracks a running Shardwise allocation and returns the full
@@ -377,19 +380,67 @@ func (s *Service) untrack(id string) {
 	s.mu.Unlock()
 }
 
+// Record writes the records of those allocations among ids that the
+// store lacks, reading each from Nomad, and returns the records written.
+// It is for the allocations a run saw end: the run's history must hold
+// them whether or not their events have reached Run yet (the service's
+// event stream is not the launcher's, and it may still be reconciling or
+// replaying when the run ends). An allocation that is not terminal, not a
+// Shardwise allocation (of Config.Run when set) or unknown to Nomad is
+// skipped. Record may be called while Run runs: both commit under one
+// lock and neither writes an allocation the store already holds, so the
+// usage sampled while it ran is kept. A store failure is returned as is;
+// a Nomad failure wrapped with the allocation's ID.
+func (s *Service) Record(ctx context.Context, ids []string) ([]history.Record, error) {
+	var done []*api.Allocation
+	for _, id := range ids {
+		if had, err := s.cfg.Store.Has(ctx, id); err != nil || had {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		a, _, err := s.cfg.Client.Allocations().Info(id, (&api.QueryOptions{Namespace: s.cfg.Namespace}).WithContext(ctx))
+		if err != nil {
+			if launcher.IsNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("read allocation %s: %w", id, err)
+		}
+		if !terminal(a.ClientStatus) {
+			continue
+		}
+		ok, err := s.nomad.isShardwise(ctx, a.Namespace, a.JobID, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			done = append(done, a)
+		}
+	}
+	recs, err := s.commit(ctx, done, 0)
+	var se *storeError
+	if errors.As(err, &se) {
+		err = se.err
+	}
+	return recs, err
+}
+
 // commit builds the records of done (with the usage sampled so far and
 // what Nomad says of their nodes and IO) and writes them with index in
-// one transaction.
-func (s *Service) commit(ctx context.Context, done []*api.Allocation, index uint64) error {
+// one transaction; it returns the records written.
+func (s *Service) commit(ctx context.Context, done []*api.Allocation, index uint64) ([]history.Record, error) {
 	recs, err := s.commitLocked(ctx, done, index)
 	if err == nil && len(recs) > 0 && s.cfg.OnCommit != nil {
 		s.cfg.OnCommit(recs)
 	}
-	return err
+	return recs, err
 }
 
 // commitLocked is commit's work under s.mu; it returns the records
-// written.
+// written. An allocation the store already holds is not written again:
+// Run and Record may both have read it, and the first commit carried its
+// sampled usage.
 func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, index uint64) ([]history.Record, error) {
 	infos := make([]NodeInfo, len(done))
 	ios := make([]*IOReport, len(done))
@@ -401,6 +452,14 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 	defer s.mu.Unlock()
 	var recs []history.Record
 	for i, a := range done {
+		had, err := s.cfg.Store.Has(ctx, a.ID)
+		if err != nil {
+			s.m.fail("store")
+			return nil, &storeError{err}
+		}
+		if had {
+			continue
+		}
 		if r, ok := BuildRecord(a, s.tracked[a.ID], infos[i], ios[i]); ok {
 			recs = append(recs, r)
 		}

@@ -511,3 +511,51 @@ func waitComplete(t *testing.T, a *testAgent, job string) {
 	}
 	t.Fatalf("job %s never finished", job)
 }
+
+// TestRecordWritesWhatTheStreamHasNotDelivered is the end of a run whose
+// allocations ended before the service's event loop handled their events
+// (it was still reconciling or replaying Nomad's event buffer, as on a
+// busy cluster): a service whose Run never handled any event records,
+// from Nomad, the OOM-killed allocation of its run it is given, with the
+// OOM verdict, and skips the rest: an allocation of another run, one still
+// running and one Nomad does not know. A second call writes nothing.
+func TestRecordWritesWhatTheStreamHasNotDelivered(t *testing.T) {
+	a := requireAgent(t)
+	store := newStore(t)
+	const run = "run-record"
+	register(t, a, testJob("fb-rec-oom", run, "s-oom", "exec", 32, 1, "/bin/sh", "-c", "x=x; while :; do x=$x$x; done"))
+	register(t, a, testJob("fb-rec-other", "other-run", "s-other", "raw_exec", 64, 1, "/bin/true"))
+	register(t, a, testJob("fb-rec-long", run, "s-long", "raw_exec", 64, 1, "/bin/sleep", "600"))
+	t.Cleanup(func() { _, _, _ = a.client.Jobs().Deregister("fb-rec-long", true, nil) })
+	waitComplete(t, a, "fb-rec-oom")
+	waitComplete(t, a, "fb-rec-other")
+	waitRunning(t, a, "fb-rec-long")
+
+	var committed []history.Record
+	svc, err := New(Config{Client: a.client, Store: store, Run: run,
+		OnCommit: func(rs []history.Record) { committed = append(committed, rs...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := append(runAllocs(t, a, "fb-rec-oom", "fb-rec-other", "fb-rec-long"), "00000000-0000-0000-0000-000000000000")
+	ctx, cancel := context.WithTimeout(context.Background(), recordWait)
+	defer cancel()
+	recs, err := svc.Record(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oom := runAllocs(t, a, "fb-rec-oom")
+	if len(recs) != 1 || recs[0].Alloc != oom[0] || len(committed) != 1 {
+		t.Fatalf("recorded %+v (OnCommit %d), want only allocation %s of run %s", recs, len(committed), oom[0], run)
+	}
+	if r := recs[0]; !r.OOMKilled || r.ExitCode != 137 || r.MemoryLimitBytes != 32<<20 || r.MemoryBytes < r.MemoryLimitBytes {
+		t.Errorf("record %+v, want OOM-killed with exit 137 at its 32 MiB limit\ntask events:\n%s", r, taskEvents(a, r.Alloc))
+	}
+	again, err := svc.Record(ctx, ids)
+	if err != nil || len(again) != 0 {
+		t.Errorf("second Record wrote %d records (error %v), want none", len(again), err)
+	}
+	if n, err := store.Count(ctx); err != nil || n != 1 {
+		t.Errorf("store holds %d records (error %v), want 1", n, err)
+	}
+}
