@@ -143,8 +143,12 @@ func (l *loop) awaitRecords(rep *launcher.Report, w io.Writer) {
 	defer cancel()
 	l.noteStored(ctx, want)
 	if missing := l.uncommitted(want); len(missing) > 0 {
-		if _, err := l.svc.Record(ctx, missing); err != nil {
+		recs, err := l.svc.Record(ctx, missing)
+		if err != nil {
 			l.log.Warn("recording the run's ended allocations from Nomad failed; waiting for the event stream", "error", err)
+		}
+		for _, r := range recs {
+			l.log.Debug("recorded an ended allocation the event stream had not delivered yet", "alloc", r.Alloc)
 		}
 	}
 	for {
