@@ -32,6 +32,8 @@ type Driver struct {
 	ports    *base.ClientDriverConfig // agent's plugin port range; nil before SetConfig
 	channels ChannelManager           // nil until SetConfig with agent config
 	limits   proc.Enforcement         // whether tasks get cgroups with limits
+
+	cadence fingerprintCadence // set before Fingerprint, then read only
 }
 
 var _ drivers.DriverPlugin = (*Driver)(nil)
@@ -51,6 +53,7 @@ func New(logger hclog.Logger, factory ChannelFactory) *Driver {
 		factory: factory,
 		config:  defaultConfig(),
 		limits:  proc.Detect(defaultNoCgroups),
+		cadence: defaultCadence,
 	}
 }
 

@@ -9,15 +9,37 @@ import (
 )
 
 const (
-	// fingerprintPeriod is how often the driver reports its health.
-	fingerprintPeriod = 30 * time.Second
 	// consulTimeout bounds one Consul health probe.
 	consulTimeout = 5 * time.Second
 )
 
-// Fingerprint reports the driver's health now and every fingerprintPeriod
-// until ctx or the driver ends. The driver is healthy when Consul answers
-// with a leader: without Consul no channel can be registered or found.
+// fingerprintCadence is when the driver probes Consul for its health.
+type fingerprintCadence struct {
+	// period is how often a healthy driver reports its health.
+	period time.Duration
+	// unhealthy is how often an unhealthy driver probes Consul again:
+	// the node takes shard tasks again within seconds of Consul's return,
+	// not up to period later.
+	unhealthy time.Duration
+	// grace is how long a healthy driver keeps probing, every step, a
+	// Consul that stopped answering before it reports itself unhealthy:
+	// an agent restart (seconds) does not take the node out of service.
+	// Nomad learns of a health change only with the client's next node
+	// update, seconds later, so an outage reported at once would keep the
+	// node out for longer than the outage lasted.
+	grace, step time.Duration
+}
+
+// defaultCadence is every driver's fingerprint cadence.
+var defaultCadence = fingerprintCadence{period: 30 * time.Second, unhealthy: 2 * time.Second,
+	grace: 6 * time.Second, step: time.Second}
+
+// Fingerprint reports the driver's health now and then at the driver's
+// fingerprintCadence (period, or unhealthy while unhealthy) until ctx or
+// the driver ends. The
+// driver is healthy when Consul answers with a leader: without Consul no
+// channel can be registered or found. A healthy driver reports itself
+// unhealthy only once Consul has not answered for the cadence's grace.
 func (d *Driver) Fingerprint(ctx context.Context) (<-chan *drivers.Fingerprint, error) {
 	ch := make(chan *drivers.Fingerprint)
 	go d.fingerprintLoop(ctx, ch)
@@ -30,6 +52,7 @@ func (d *Driver) fingerprintLoop(ctx context.Context, ch chan<- *drivers.Fingerp
 	defer close(ch)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	healthy := false // as last reported
 	for {
 		select {
 		case <-ctx.Done():
@@ -39,6 +62,9 @@ func (d *Driver) fingerprintLoop(ctx context.Context, ch chan<- *drivers.Fingerp
 		case <-timer.C:
 		}
 		fp := d.fingerprint(ctx)
+		if healthy && fp.Health != drivers.HealthStateHealthy {
+			fp = d.confirmUnhealthy(ctx, fp)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -46,8 +72,33 @@ func (d *Driver) fingerprintLoop(ctx context.Context, ch chan<- *drivers.Fingerp
 			return
 		case ch <- fp:
 		}
-		timer.Reset(fingerprintPeriod)
+		healthy = fp.Health == drivers.HealthStateHealthy
+		if healthy {
+			timer.Reset(d.cadence.period)
+		} else {
+			timer.Reset(d.cadence.unhealthy)
+		}
 	}
+}
+
+// confirmUnhealthy probes again every step, for up to the cadence's grace after
+// fp (an unhealthy fingerprint of a driver that was healthy); it returns
+// the first healthy fingerprint, else the last unhealthy one.
+func (d *Driver) confirmUnhealthy(ctx context.Context, fp *drivers.Fingerprint) *drivers.Fingerprint {
+	deadline := time.Now().Add(d.cadence.grace)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return fp
+		case <-d.ctx.Done():
+			return fp
+		case <-time.After(d.cadence.step):
+		}
+		if fp = d.fingerprint(ctx); fp.Health == drivers.HealthStateHealthy {
+			return fp
+		}
+	}
+	return fp
 }
 
 // Fingerprint attributes that say whether tasks are held to their
