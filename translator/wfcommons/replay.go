@@ -71,10 +71,15 @@ const replayScript = `s=$(awk -v r="$` + EnvReplaySeconds + `" -v c="$` + EnvRep
 }')
 `
 
+// replaySays is the line every replay task prints before its work: the
+// seconds it takes on its node's class, which a reader (or a test) can
+// set against its recorded time and the class's speed.
+const replaySays = `echo "replay: $s s on node class $` + EnvReplayNodeClass + `"` + "\n"
+
 var replayWork = map[string]string{
-	WorkSleep: `exec sleep "$s"` + "\n",
-	WorkCPU:   `timeout "$s" sh -c 'while :; do :; done' || [ $? -eq 124 ]` + "\n",
-	WorkWrite: `t0=$(date +%s.%N)
+	WorkSleep: replaySays + `exec sleep "$s"` + "\n",
+	WorkCPU:   replaySays + `timeout "$s" sh -c 'while :; do :; done' || [ $? -eq 124 ]` + "\n",
+	WorkWrite: replaySays + `t0=$(date +%s.%N)
 for w in $` + EnvReplayWrite + `; do
   p=$(echo "$w" | sed 's/=[0-9]*$//'); n=$(echo "$w" | sed 's/.*=//')
   mkdir -p "$(dirname "$p")"
