@@ -29,8 +29,8 @@ const replayScale = "0.05"
 // cpu work at half speed), once per method through the same launcher. It
 // asserts that every run completes, that a replay task pinned to a
 // half-speed class takes twice as long as on the reference class (the
-// replay's speed emulation: the seconds each copy says it slept on its
-// node, which Nomad's task start and finish times bound from below), and that Shardwise's actual makespan is below the single
+// replay's speed emulation: the seconds each copy says it sleeps on its
+// node), and that Shardwise's actual makespan is below the single
 // class's; then the shard driver and the bad inputs.
 func TestReplayMethodsOnCapacityCluster(t *testing.T) {
 	traces := tracesDir(t)
@@ -136,10 +136,10 @@ func actualMakespan(runs map[string]shardRun) float64 {
 // at the same time, to each class of the catalog that runs cpu work at
 // most half as fast. Each copy says the seconds it takes on its node
 // ("replay: S s on node class C"): a slow copy's S is the catalog's speed
-// ratio times the reference's, and by Nomad's task start and finish times
-// every copy took at least its S. The ratio of the times taken is logged,
-// not asserted: process start and exit under load add a second or more
-// to a 2 s task, in any proportion between the copies.
+// ratio times the reference's. The times Nomad measured from task start
+// to finish are logged, not asserted: process start and exit under load
+// add up to a second to a 2 s task, in any proportion between the copies
+// (and Nomad stamps the start after the process began).
 func checkSpeedEmulation(t *testing.T, c *api.Client, cat *catalog.Catalog, p *plan.Plan, runs map[string]shardRun) {
 	t.Helper()
 	var tmpl *api.Job
@@ -197,9 +197,6 @@ func checkSpeedEmulation(t *testing.T, c *api.Client, cat *catalog.Catalog, p *p
 			t.Fatalf("copy pinned to %s printed %q, want its replay line on node class %s", class, out, class)
 		}
 		says[class], _ = strconv.ParseFloat(m[1], 64)
-		if took[class] < says[class] {
-			t.Errorf("copy pinned to %s took %.2f s, less than the %.3f s it says it slept", class, took[class], says[class])
-		}
 	}
 	for class, id := range ids {
 		_, _, _ = c.Jobs().Deregister(id, true, nil)
