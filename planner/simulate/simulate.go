@@ -209,15 +209,18 @@ func (e *CycleError) Error() string {
 // or two shards share an ID (ErrUnknownShard), a class a shard uses has no
 // instances (ErrInstances), a channel carries bytes between classes one of
 // which has no bandwidth (ErrBandwidth), a runtime, channel size, start-up
-// latency or Options.Noise is negative or not finite or a shard's
+// latency or Options.Noise is negative or not finite (Noise: or its
+// square not finite, above about 1.3e154) or a shard's
 // StartSeconds is not finite (ErrInvalid), or the shards'
 // dependencies form a cycle (*CycleError). p and cat are not modified.
 func Run(p *plan.Plan, cat *catalog.Catalog, opts Options) (*Result, error) {
 	if p == nil || cat == nil {
 		return nil, fmt.Errorf("%w: nil plan or catalog", ErrInvalid)
 	}
-	if opts.Noise < 0 || math.IsNaN(opts.Noise) || math.IsInf(opts.Noise, 0) {
-		return nil, fmt.Errorf("%w: noise %v: want a finite value >= 0", ErrInvalid, opts.Noise)
+	// The lognormal's variance is log(1 + noise²): a noise whose square
+	// overflows would make every runtime NaN and the simulation endless.
+	if opts.Noise < 0 || math.IsNaN(opts.Noise) || math.IsInf(opts.Noise*opts.Noise, 0) {
+		return nil, fmt.Errorf("%w: noise %v: want a finite value >= 0 whose square is finite", ErrInvalid, opts.Noise)
 	}
 	if err := opts.Dispatch.check(); err != nil {
 		return nil, err

@@ -381,6 +381,8 @@ func TestErrors(t *testing.T) {
 		{"negative runtime", &plan.Plan{Shards: []*plan.Shard{sh("a", "cpu", -1)}}, Options{}, ErrInvalid, "runtime"},
 		{"negative noise", &plan.Plan{}, Options{Noise: -0.1}, ErrInvalid, "noise"},
 		{"NaN noise", &plan.Plan{}, Options{Noise: math.NaN()}, ErrInvalid, "noise"},
+		{"noise whose square overflows", &plan.Plan{}, Options{Noise: 1e160}, ErrInvalid, "noise"},
+		{"infinite noise", &plan.Plan{}, Options{Noise: math.Inf(1)}, ErrInvalid, "noise"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
