@@ -57,7 +57,7 @@ func openLoop(ctx context.Context, req *RunRequest, client *api.Client, log hclo
 	}
 	store, err := open(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("history store: %w", err)
+		return nil, err // it names the store and its path
 	}
 	l.store = store
 	if req.Feedback && !slices.Contains(req.Histories, path) {
