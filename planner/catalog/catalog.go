@@ -29,6 +29,10 @@ type Catalog struct {
 	// refRange is where the file set reference; refSet says it did.
 	refRange hcl.Range
 	refSet   bool
+	// fileRange is the start of the file the catalog was parsed from
+	// (zero for one built in code): where a fault of the whole file, such
+	// as having no executor, is reported.
+	fileRange hcl.Range
 }
 
 // Class is one executor class.

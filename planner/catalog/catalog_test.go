@@ -370,7 +370,7 @@ func firstError(diags hcl.Diagnostics) *hcl.Diagnostic {
 // strip returns a copy of c without positions or set-attribute records.
 func strip(c *Catalog) *Catalog {
 	out := c.Clone()
-	out.refRange, out.refSet = hcl.Range{}, false
+	out.refRange, out.refSet, out.fileRange = hcl.Range{}, false, hcl.Range{}
 	for _, cl := range out.Classes {
 		cl.DefRange, cl.attrs = hcl.Range{}, nil
 		for i := range cl.Placement.Constraints {
@@ -530,5 +530,17 @@ func TestLoadSource(t *testing.T) {
 	_, diags = LoadSource("catalog of run r1", []byte("executor \"x\" {\n  cpus = 4\n}"))
 	if !diags.HasErrors() || diags[0].Subject == nil || diags[0].Subject.Filename != "catalog of run r1" {
 		t.Fatalf("diagnostics %v, want an error in \"catalog of run r1\"", diags)
+	}
+}
+
+// TestEmptyStandaloneIsPositioned: a file that is the whole catalog
+// (extend_default = false) but defines no executor is reported at the
+// file, file:line:col, not without a position.
+func TestEmptyStandaloneIsPositioned(t *testing.T) {
+	_, diags := LoadSource("user.hcl", []byte("extend_default = false\n"))
+	d := firstError(diags)
+	if d == nil || d.Summary != "Empty executor catalog" || d.Subject == nil ||
+		d.Subject.Filename != "user.hcl" || d.Subject.Start.Line != 1 || d.Subject.Start.Column != 1 {
+		t.Fatalf("diags %v, want Empty executor catalog at user.hcl:1,1", diags)
 	}
 }

@@ -48,7 +48,7 @@ func Parse(filename string, src []byte) (*Catalog, hcl.Diagnostics) {
 	}
 	content, d := f.Body.Content(fileSchema)
 	diags = append(diags, d...)
-	c := &Catalog{}
+	c := &Catalog{fileRange: hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos}}
 	if a, ok := content.Attributes["reference"]; ok {
 		var ds hcl.Diagnostics
 		c.Reference, ds = stringAttr(a)

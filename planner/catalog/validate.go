@@ -32,7 +32,8 @@ func (c *Catalog) Validate() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	if len(c.Classes) == 0 {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
-			Summary: "Empty executor catalog", Detail: "Define at least one executor block."})
+			Summary: "Empty executor catalog", Detail: "Define at least one executor block.",
+			Subject: subject(c.fileRange)})
 	}
 	seen := map[string]bool{}
 	for _, cl := range c.Classes {
