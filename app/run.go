@@ -66,6 +66,9 @@ type RunRequest struct {
 // ResumeRequest continues a run stored in Nomad.
 type ResumeRequest struct {
 	Run string
+	// Namespace is where the run is stored (-namespace, else
+	// NOMAD_NAMESPACE); "" is the client's.
+	Namespace string
 	// Feedback and HistoryDB are RunRequest's; Histories the -history
 	// files whose first store the feedback loop reads.
 	Feedback  bool
@@ -191,13 +194,13 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 	fmt.Fprintf(stdout, "Resuming run %s on Nomad at %s\n", req.Run, client.Address())
 	progress := launcher.NewProgress(stdout)
 	if page != nil {
-		p, _, err := launcher.WatchPlan(ctx, client, req.Run)
+		p, _, err := launcher.WatchPlan(ctx, client, req.Run, req.Namespace)
 		if err != nil {
 			return err
 		}
 		progress = launcher.Tee(progress, page.start(p, client.Address(), stdout))
 	}
-	l := &launcher.Launcher{Client: client}
+	l := &launcher.Launcher{Client: client, Namespace: req.Namespace}
 	d := &launcher.Durable{TTL: req.LeaseTTL}
 	if req.AsJob {
 		lease, ok := launcher.JobLease()
@@ -209,7 +212,7 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 	opts := launcher.Options{
 		Progress: progress,
 		Metrics:  metrics,
-		OOMRetry: replan.OOMRetry(storedCatalog(ctx, client, req.Run, log)),
+		OOMRetry: replan.OOMRetry(storedCatalog(ctx, client, req.Run, req.Namespace, log)),
 		Logger:   log.Named("launcher"),
 		Durable:  d,
 		HandOver: req.AsJob,
@@ -240,10 +243,10 @@ func Resume(ctx context.Context, req ResumeRequest, client *api.Client, stdout, 
 // in Nomad (the -catalog file stored with it, merged with the default as
 // the first launcher did), so that a resumed run's OOM retries stay within
 // their class's instance memory. It returns nil, after a warning, when the
-// state or its catalog cannot be read: the retries then double unbounded,
+// state (in namespace ns) or its catalog cannot be read: the retries then double unbounded,
 // and l.Resume reports a missing or unreadable state itself.
-func storedCatalog(ctx context.Context, client *api.Client, run string, log hclog.Logger) *catalog.Catalog {
-	st := &runstate.Store{Client: client}
+func storedCatalog(ctx context.Context, client *api.Client, run, ns string, log hclog.Logger) *catalog.Catalog {
+	st := &runstate.Store{Client: client, Namespace: ns}
 	h, err := st.Load(ctx, run)
 	if err != nil {
 		return nil

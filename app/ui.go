@@ -27,6 +27,9 @@ const pageGrace = 2 * time.Second
 // UIRequest is a run stored in Nomad to show on the live run page.
 type UIRequest struct {
 	Run string
+	// Namespace is where the run is stored (-namespace, else
+	// NOMAD_NAMESPACE); "" is the client's.
+	Namespace string
 	// Addr is the host:port to serve the page on.
 	Addr string
 }
@@ -91,7 +94,7 @@ func UI(ctx context.Context, req UIRequest, client *api.Client, stdout io.Writer
 	if _, err := launcher.CurrentIndex(ctx, client, "", launcher.DefaultConnectTimeout); err != nil {
 		return err
 	}
-	p, _, err := launcher.WatchPlan(ctx, client, req.Run)
+	p, _, err := launcher.WatchPlan(ctx, client, req.Run, req.Namespace)
 	if errors.Is(err, runstate.ErrNotFound) {
 		return fmt.Errorf("%w; the page follows runs stored in Nomad: 'shardwise list' shows them", err)
 	}
@@ -100,7 +103,7 @@ func UI(ctx context.Context, req UIRequest, client *api.Client, stdout io.Writer
 	}
 	progress := lp.start(p, client.Address(), stdout)
 	fmt.Fprintf(stdout, "Following run %s (graph %q, %d shards) on Nomad at %s\n", p.Run, p.Graph, len(p.Shards), client.Address())
-	l := &launcher.Launcher{Client: client}
+	l := &launcher.Launcher{Client: client, Namespace: req.Namespace}
 	rep, err := l.Watch(ctx, req.Run, launcher.Options{Progress: progress, Logger: log.Named("launcher")})
 	if errors.Is(err, launcher.ErrStopped) {
 		return nil

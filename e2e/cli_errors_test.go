@@ -9,9 +9,10 @@ import (
 	"github.com/shardwise/shardwise/e2e/cluster"
 )
 
-// TestRunCommandsNameTheNamespaceAsked: status and stop of a run that is
-// not in the namespace given by -namespace or NOMAD_NAMESPACE say which
-// namespace they looked in (they used to say "namespace default").
+// TestRunCommandsNameTheNamespaceAsked: status, stop, ui and run -resume
+// of a run that is not in the namespace given by -namespace or
+// NOMAD_NAMESPACE say which namespace they looked in (they used to say
+// "namespace default").
 func TestRunCommandsNameTheNamespaceAsked(t *testing.T) {
 	cl := cluster.Shared(t)
 	run := runID(t)
@@ -25,6 +26,22 @@ func TestRunCommandsNameTheNamespaceAsked(t *testing.T) {
 	} {
 		_, errOut, code := cli(t, c.env, c.args...)
 		want := "no jobs of run " + run + " in Nomad at " + cl.NomadAddr() + " (namespace elsewhere), and no stored state"
+		if code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("%v shardwise %v: exit %d, stderr %q; want 1 with %q", c.env, c.args, code, errOut, want)
+		}
+	}
+	// ui and run -resume read the run's stored state from the namespace asked.
+	for _, c := range []struct {
+		env  []string
+		args []string
+	}{
+		{nil, []string{"ui", "-address", cl.NomadAddr(), "-addr", "127.0.0.1:0", "-namespace", "elsewhere", run}},
+		{[]string{"NOMAD_NAMESPACE=elsewhere"}, []string{"ui", "-address", cl.NomadAddr(), "-addr", "127.0.0.1:0", run}},
+		{nil, []string{"run", "-address", cl.NomadAddr(), "-namespace", "elsewhere", "-resume", run}},
+		{[]string{"NOMAD_NAMESPACE=elsewhere"}, []string{"run", "-address", cl.NomadAddr(), "-resume", run}},
+	} {
+		_, errOut, code := cli(t, c.env, c.args...)
+		want := "run " + run + ": no stored state in Nomad (variable shardwise/runs/" + run + ", namespace elsewhere)"
 		if code != 1 || !strings.Contains(errOut, want) {
 			t.Errorf("%v shardwise %v: exit %d, stderr %q; want 1 with %q", c.env, c.args, code, errOut, want)
 		}

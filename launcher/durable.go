@@ -94,7 +94,7 @@ func (l *Launcher) Resume(ctx context.Context, run string, opts Options) (*Repor
 	if _, err := CurrentIndex(ctx, l.Client, "", o.ConnectTimeout); err != nil {
 		return nil, err
 	}
-	store := &runstate.Store{Client: l.Client, TTL: d.TTL}
+	store := &runstate.Store{Client: l.Client, Namespace: l.Namespace, TTL: d.TTL}
 	held, spec, err := store.Acquire(ctx, run, d.lease())
 	if err != nil {
 		return nil, stateError(l.Client, run, err)

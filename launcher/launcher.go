@@ -36,6 +36,10 @@ type Launcher struct {
 	// Client is the Nomad API client; its namespace and region apply to
 	// jobs that name none.
 	Client *api.Client
+	// Namespace is where Resume and Watch read the run's stored state
+	// (-namespace, else NOMAD_NAMESPACE); "" is the client's, and errors
+	// then name it "default".
+	Namespace string
 }
 
 // Options tune a run. The zero value is usable.

@@ -97,7 +97,7 @@ type PieceStatus struct {
 }
 
 // Status reads the state of every job of run in namespace ns (see Find)
-// and the run's stored state (in the client's namespace), if any. It
+// and the run's stored state (in ns too; "" is the client's), if any. It
 // returns an error when Nomad has neither a job nor stored state of the
 // run, for stored state that cannot be read, and, naming the address,
 // when Nomad cannot be asked.
@@ -117,7 +117,7 @@ func Status(ctx context.Context, c *api.Client, run, ns string) (*RunStatus, err
 			st.Graph = g
 		}
 	}
-	if err := st.shardStates(ctx, c); err != nil {
+	if err := st.shardStates(ctx, c, ns); err != nil {
 		return nil, err
 	}
 	if len(stubs) == 0 && st.Stored == nil {
@@ -306,8 +306,8 @@ type StopResult struct {
 	Variables []string
 }
 
-// Stop ends run: it marks the run's stored state (in the client's
-// namespace) stopped, so that its launcher stops driving it and no
+// Stop ends run: it marks the run's stored state (in namespace ns; ""
+// is the client's) stopped, so that its launcher stops driving it and no
 // launcher resumes it, then stops every job of run in namespace ns (see
 // Find) that has not ended; jobs that completed are left as they are.
 // With purge it removes every job of the run and its stored state from
@@ -319,7 +319,7 @@ func Stop(ctx context.Context, c *api.Client, run, ns string, purge bool) (*Stop
 		return nil, err
 	}
 	out := &StopResult{}
-	store := &runstate.Store{Client: c}
+	store := &runstate.Store{Client: c, Namespace: ns}
 	h, err := store.Stop(ctx, run, "stopped with 'shardwise stop'")
 	switch {
 	case errors.Is(err, runstate.ErrNotFound):

@@ -36,11 +36,12 @@ type ShardStatus struct {
 	Node   string
 }
 
-// shardStates reads the run's stored state in the client's namespace and,
-// when there is one, fills st.Stored and st.Shards from it and the jobs
-// already in st.Jobs. A run without stored state is left as it is.
-func (st *RunStatus) shardStates(ctx context.Context, c *api.Client) error {
-	store := &runstate.Store{Client: c}
+// shardStates reads the run's stored state in namespace ns ("" for the
+// client's) and, when there is one, fills st.Stored and st.Shards from it
+// and the jobs already in st.Jobs. A run without stored state is left as
+// it is.
+func (st *RunStatus) shardStates(ctx context.Context, c *api.Client, ns string) error {
+	store := &runstate.Store{Client: c, Namespace: ns}
 	h, err := store.Load(ctx, st.Run)
 	if errors.Is(err, runstate.ErrNotFound) {
 		return nil

@@ -51,7 +51,7 @@ func (l *Launcher) Watch(ctx context.Context, run string, opts Options) (*Report
 	if _, err := CurrentIndex(ctx, l.Client, "", o.ConnectTimeout); err != nil {
 		return nil, err
 	}
-	store := &runstate.Store{Client: l.Client}
+	store := &runstate.Store{Client: l.Client, Namespace: l.Namespace}
 	h, err := store.Load(ctx, run)
 	if err != nil {
 		return nil, stateError(l.Client, run, err)
@@ -78,9 +78,10 @@ func (l *Launcher) Watch(ctx context.Context, run string, opts Options) (*Report
 	return r.run(ctx, start)
 }
 
-// WatchPlan returns the stored plan of run, as Watch follows it.
-func WatchPlan(ctx context.Context, c *api.Client, run string) (*plan.Plan, *runstate.Head, error) {
-	store := &runstate.Store{Client: c}
+// WatchPlan returns the stored plan of run in namespace ns ("" for the
+// client's), as Watch follows it.
+func WatchPlan(ctx context.Context, c *api.Client, run, ns string) (*plan.Plan, *runstate.Head, error) {
+	store := &runstate.Store{Client: c, Namespace: ns}
 	h, err := store.Load(ctx, run)
 	if err != nil {
 		return nil, nil, stateError(c, run, err)

@@ -137,7 +137,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if resume != "" {
-		return app.Resume(ctx, app.ResumeRequest{Run: resume, Feedback: rf.Feedback, HistoryDB: rf.HistoryDB,
+		return app.Resume(ctx, app.ResumeRequest{Run: resume, Namespace: nf.Namespace(), Feedback: rf.Feedback, HistoryDB: rf.HistoryDB,
 			Histories: pf.histories, LeaseTTL: rf.LeaseTTL, AsJob: asJob, MetricsAddr: rf.MetricsAddr, UIAddr: rf.UIAddr}, client, stdout, stderr, newLogger(stderr))
 	}
 	rf.PlanRequest = req

@@ -28,11 +28,11 @@ const uiSynopsis = `ui [options] RUN
 func runUI(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("ui", uiSynopsis, stderr)
 	addr := fs.String("addr", app.DefaultUIAddr, "Address (host:port) to serve the page on.")
-	client, run, _, err := parseRunCommand(fs, args)
+	client, run, ns, err := parseRunCommand(fs, args)
 	if client == nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return app.UI(ctx, app.UIRequest{Run: run, Addr: *addr}, client, stdout, newLogger(stderr))
+	return app.UI(ctx, app.UIRequest{Run: run, Namespace: ns, Addr: *addr}, client, stdout, newLogger(stderr))
 }
