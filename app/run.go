@@ -129,6 +129,11 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 	if err != nil {
 		return err
 	}
+	l := &launcher.Launcher{Client: client}
+	// A run ID already stored fails here, before -out or the banner.
+	if err := l.CheckNewRun(ctx, p.Run, jobs); err != nil {
+		return err
+	}
 	if req.Out != "" {
 		if err := WriteJobs(req.Out, req.OutJSON, p, jobs, log); err != nil {
 			return err
@@ -142,7 +147,6 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 	if err != nil {
 		return err
 	}
-	l := &launcher.Launcher{Client: client}
 	if req.Detach {
 		return detach(ctx, l, p, jobs, inputs, req, stdout)
 	}

@@ -1,13 +1,52 @@
 package e2e
 
 import (
+	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/launcher"
+	"github.com/shardwise/shardwise/launcher/runstate"
 )
+
+// TestRunOfAStoredRunIDPrintsOnlyTheError: run -run ID (and run -detach)
+// of an ID already stored in Nomad fails with the 'already stored' error
+// alone: no "Running graph" banner, no -out file, no job registered.
+func TestRunOfAStoredRunIDPrintsOnlyTheError(t *testing.T) {
+	cl := cluster.Shared(t)
+	addr := cl.NomadAddr()
+	run := runID(t)
+	stopRun(t, addr, run)
+	dir := t.TempDir()
+	graph := fixture("resume.hcl")
+	p := planOf(t, run, graph, "-var", "dir="+dir)
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	store := &runstate.Store{Client: cl.Client()}
+	if _, err := store.Create(ctx, &runstate.Spec{Plan: p}, runstate.NewLease("e2e")); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "jobs")
+	want := "run " + run + " is already stored in Nomad: continue it with 'shardwise run -resume " + run + "'"
+	for _, extra := range [][]string{{"-out", out}, {"-detach", "-launcher-command", shardwiseBin}} {
+		args := append([]string{"run", "-address", addr, "-run", run, "-var", "dir=" + dir}, extra...)
+		stdout, errOut, code := cli(t, nil, append(args, graph)...)
+		if code != 1 || stdout != "" || !strings.Contains(errOut, want) {
+			t.Errorf("shardwise %v: exit %d, stdout %q, stderr %q; want 1, nothing on stdout, %q", args, code, stdout, errOut, want)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("-out %s written (stat: %v)", out, err)
+	}
+	jobs, err := launcher.Find(ctx, cl.Client(), run, "")
+	if err != nil || len(jobs) != 0 {
+		t.Errorf("jobs of run %s in Nomad: %d (%v), want none", run, len(jobs), err)
+	}
+}
 
 // TestRunCommandsNameTheNamespaceAsked: status, stop, ui and run -resume
 // of a run that is not in the namespace given by -namespace or

@@ -54,6 +54,18 @@ func (d *Durable) create(ctx context.Context, c *api.Client, ns string, p *plan.
 	return held, nil
 }
 
+// CheckNewRun returns the error Run with Durable gives for a run ID already
+// stored in the namespace of jobs (see Run), and nil for a new one, so
+// that a command refuses the ID before it prints or writes anything. It
+// names the address when Nomad cannot be asked.
+func (l *Launcher) CheckNewRun(ctx context.Context, run string, jobs []*api.Job) error {
+	s := &runstate.Store{Client: l.Client, Namespace: namespaceOf(jobs)}
+	if err := s.CheckNew(ctx, run); err != nil {
+		return stateError(l.Client, run, err)
+	}
+	return nil
+}
+
 // stateError explains an error of the run state store: a run already
 // stored, or a Nomad API error in words (see ConnectError).
 func stateError(c *api.Client, run string, err error) error {

@@ -147,10 +147,8 @@ func (s *Store) Create(ctx context.Context, spec *Spec, lease Lease) (*Held, err
 	if err != nil {
 		return nil, err
 	}
-	if old, _, err := s.Client.Variables().Peek(path, s.q(ctx)); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	} else if old != nil {
-		return nil, fmt.Errorf("run %s: %w (variable %s)", run, ErrExists, path)
+	if err := s.checkNew(ctx, run, path); err != nil {
+		return nil, err
 	}
 	now := time.Now()
 	ref, err := s.putBlob(ctx, path+"/spec/"+nonce(), spec)
@@ -170,6 +168,26 @@ func (s *Store) Create(ctx context.Context, spec *Spec, lease Lease) (*Held, err
 		return nil, err
 	}
 	return held, nil
+}
+
+// CheckNew returns an error wrapping ErrExists when run is already stored
+// (by anyone), as Create does, so that a command can refuse a run ID
+// before it prints or writes anything; Create checks again.
+func (s *Store) CheckNew(ctx context.Context, run string) error {
+	path, err := Path(run)
+	if err != nil {
+		return err
+	}
+	return s.checkNew(ctx, run, path)
+}
+
+func (s *Store) checkNew(ctx context.Context, run, path string) error {
+	if old, _, err := s.Client.Variables().Peek(path, s.q(ctx)); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	} else if old != nil {
+		return fmt.Errorf("run %s: %w (variable %s)", run, ErrExists, path)
+	}
+	return nil
 }
 
 // Load reads run's head, with its progress. It returns an error wrapping
