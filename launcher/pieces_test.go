@@ -317,3 +317,43 @@ func TestUnsplitFailedShardStaysFailed(t *testing.T) {
 		t.Errorf("shard %v (%q), want failed: the job was stopped outside this run", p.state, p.reason)
 	}
 }
+
+// TestStatusDocPiecesOfSplitJob: `status -format json` gives a split job
+// its pieces (index, state, allocation, node, actual seconds), as the
+// text rows show them, and a job of one piece none.
+func TestStatusDocPiecesOfSplitJob(t *testing.T) {
+	st := &RunStatus{Run: "r", Jobs: []JobStatus{
+		{ID: "job-p", State: Running, Attempt: 1, Pieces: []PieceStatus{
+			{State: Complete, Alloc: "x0", Node: "n1", Runtime: 2 * time.Second},
+			{State: Running, Alloc: "x1", Node: "n2", Runtime: 9500 * time.Millisecond},
+			{State: Submitted},
+		}},
+		{ID: "job-a", State: Complete, Attempt: 1, Pieces: []PieceStatus{{State: Complete, Alloc: "y0", Node: "n1", Runtime: time.Second}}},
+	}}
+	b, err := json.Marshal(st.Doc(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Jobs []struct {
+			ID     string           `json:"id"`
+			Pieces []map[string]any `json:"pieces"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Jobs) != 2 {
+		t.Fatalf("jobs %s", b)
+	}
+	got := fmt.Sprint(doc.Jobs[0].Pieces)
+	want := "[map[actual_seconds:2 allocation:x0 index:0 node:n1 state:complete] " +
+		"map[actual_seconds:9.5 allocation:x1 index:1 node:n2 state:running] " +
+		"map[actual_seconds:0 index:2 state:submitted]]"
+	if got != want {
+		t.Errorf("pieces of the split job %s\nwant %s", got, want)
+	}
+	if doc.Jobs[1].Pieces != nil || strings.Contains(string(b), `"allocation":"y0"`) {
+		t.Errorf("a job of one piece has pieces: %s", b)
+	}
+}

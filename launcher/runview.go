@@ -297,6 +297,34 @@ type StatusJob struct {
 	Nodes          []string       `json:"nodes,omitempty"`
 	RuntimeSeconds float64        `json:"runtime_seconds"`
 	Attempt        int            `json:"attempt"`
+	// Pieces are a split job's allocation indexes (PieceStatus), in
+	// Split.Index order; absent for a job of one piece.
+	Pieces []StatusPiece `json:"pieces,omitempty"`
+}
+
+// StatusPiece is one piece of a split job of StatusDoc: its allocation
+// index, its state in the launcher's words (as StatusJob.State), the
+// allocation that shows it and its node (absent before it is placed), and
+// that allocation's run time in seconds.
+type StatusPiece struct {
+	Index         int     `json:"index"`
+	State         string  `json:"state"`
+	Allocation    string  `json:"allocation,omitempty"`
+	Node          string  `json:"node,omitempty"`
+	ActualSeconds float64 `json:"actual_seconds"`
+}
+
+// statusPieces are the pieces of job j for StatusJob.Pieces: nil unless
+// j is split (more than one allocation index).
+func statusPieces(j JobStatus) []StatusPiece {
+	if len(j.Pieces) < 2 {
+		return nil
+	}
+	out := make([]StatusPiece, len(j.Pieces))
+	for i, p := range j.Pieces {
+		out[i] = StatusPiece{Index: i, State: p.State.String(), Allocation: p.Alloc, Node: p.Node, ActualSeconds: p.Runtime.Seconds()}
+	}
+	return out
 }
 
 // Doc returns the status as `status -format json` writes it, at now.
@@ -317,7 +345,8 @@ func (st *RunStatus) Doc(now time.Time) StatusDoc {
 	}
 	for _, j := range st.Jobs {
 		d.Jobs = append(d.Jobs, StatusJob{ID: j.ID, Namespace: j.Namespace, Class: j.Class, Shards: j.Shards, Upstream: j.Upstream,
-			Status: j.Status, State: j.State.String(), Allocs: j.Allocs, Nodes: j.Nodes, RuntimeSeconds: j.Runtime.Seconds(), Attempt: j.Attempt})
+			Status: j.Status, State: j.State.String(), Allocs: j.Allocs, Nodes: j.Nodes, RuntimeSeconds: j.Runtime.Seconds(), Attempt: j.Attempt,
+			Pieces: statusPieces(j)})
 	}
 	return d
 }
