@@ -21,7 +21,8 @@ import (
 // with its own run time (the job's pieces once all shared the job's state
 // and its longest run time); the launcher's progress counts the pieces
 // apart. Once released, every piece is complete, the waiting ones with a
-// longer ACTUAL than piece 0.
+// longer ACTUAL than piece 0, and `status -format json` lists the job's
+// pieces with their own allocations.
 func TestSplitPiecesShowOwnState(t *testing.T) {
 	cl := cluster.Shared(t)
 	addr := cl.NomadAddr()
@@ -109,6 +110,21 @@ func TestSplitPiecesShowOwnState(t *testing.T) {
 	if !(got[1].ActualSeconds > got[0].ActualSeconds && got[2].ActualSeconds > got[0].ActualSeconds) {
 		t.Errorf("after the run, the waiting pieces' run times %.1fs and %.1fs are not above piece 0's %.1fs",
 			got[1].ActualSeconds, got[2].ActualSeconds, got[0].ActualSeconds)
+	}
+	// The job list gives the split job's pieces too, each with its own
+	// allocation.
+	if len(doc.Jobs) != 1 || len(doc.Jobs[0].Pieces) != 3 {
+		t.Fatalf("after the run, jobs %+v: want one job of three pieces", doc.Jobs)
+	}
+	allocs := map[string]bool{}
+	for i, pc := range doc.Jobs[0].Pieces {
+		if pc.Index != i || pc.State != "complete" || pc.Allocation == "" || pc.Node == "" || pc.ActualSeconds != got[i].ActualSeconds {
+			t.Errorf("after the run, job piece %d: %+v, want index %d complete on a node with piece %d's run time %.1fs", i, pc, i, i, got[i].ActualSeconds)
+		}
+		allocs[pc.Allocation] = true
+	}
+	if len(allocs) != 3 {
+		t.Errorf("the pieces share allocations: %+v", doc.Jobs[0].Pieces)
 	}
 }
 
