@@ -21,6 +21,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -124,35 +125,65 @@ func (p Pipeline) Plan(g *graph.Graph, opts Options) (*Result, error) {
 	if run == "" {
 		run = NewRunID()
 	}
+	// The guard's per-task plan does not depend on Shardwise's, so it is
+	// built meanwhile; both builds only read tb (constrain edited it above).
+	guard, perTask := guarded(tb, opts), func() (*plan.Plan, error) { return nil, nil }
+	if guard {
+		perTask = p.startPerTask(g, tb, run, probes)
+	}
 	pl, err := plan.BuildMethod(g, p.Catalog, tb, plan.Options{Run: run, NoFusion: opts.NoFusion, NoBatch: opts.NoBatch}, opts.Method)
+	pt, ptErr := perTask() // waited for even on error: no build outlives Plan
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", src, err)
 	}
 	if ids := plan.Probe(pl, g, p.Catalog, probes); len(ids) > 0 {
 		p.logger().Info("probing types whose shared input is larger than history saw", "probes", strings.Join(ids, ", "))
 	}
-	if pl, err = p.guard(g, tb, pl, run, probes, opts); err != nil {
-		return nil, fmt.Errorf("plan %s: %w", src, err)
+	if guard {
+		if pl, err = p.guard(g, tb, pl, pt, ptErr); err != nil {
+			return nil, fmt.Errorf("plan %s: %w", src, err)
+		}
 	}
 	pl.Driver = sdk.PickDriver(opts.Driver, g.Driver)
 	p.logger().Info("planned", "graph", g.Name, "run", run, "shards", len(pl.Shards), "makespan_seconds", pl.MakespanSeconds)
 	return &Result{Plan: pl, Table: tb}, nil
 }
 
-// guard runs the robust guard (robustGuard) on Shardwise's plan pl: it
-// builds the per-task plan from the same table tb (with the same probes)
-// and returns whichever of the two the guard keeps, its decision recorded
-// in the plan's Guard. It does nothing for another method, with NoFusion or
-// NoGuard, or when no prediction has a spread.
-func (p Pipeline) guard(g *graph.Graph, tb *predict.Table, pl *plan.Plan, run string, probes []string, opts Options) (*plan.Plan, error) {
-	if (opts.Method.Name != "" && opts.Method.Name != plan.MethodShardwise) || opts.NoFusion || opts.NoGuard || !hasSpread(tb) {
-		return pl, nil
+// guarded reports whether the robust guard (robustGuard) runs: only for
+// Shardwise's method with fusion, without NoGuard, and when some
+// prediction has a spread.
+func guarded(tb *predict.Table, opts Options) bool {
+	return (opts.Method.Name == "" || opts.Method.Name == plan.MethodShardwise) && !opts.NoFusion && !opts.NoGuard && hasSpread(tb)
+}
+
+// startPerTask starts building the guard's per-task plan (one task per
+// allocation, with the same probes) from table tb, and returns the function
+// that waits for it. The build only reads g, the catalog and tb.
+func (p Pipeline) startPerTask(g *graph.Graph, tb *predict.Table, run string, probes []string) func() (*plan.Plan, error) {
+	var (
+		pt  *plan.Plan
+		err error
+		wg  sync.WaitGroup
+	)
+	wg.Go(func() {
+		if pt, err = plan.Build(g, p.Catalog, tb, plan.Options{Run: run, NoFusion: true}); err == nil {
+			plan.Probe(pt, g, p.Catalog, probes)
+		}
+	})
+	return func() (*plan.Plan, error) {
+		wg.Wait()
+		return pt, err
 	}
-	perTask, err := plan.Build(g, p.Catalog, tb, plan.Options{Run: run, NoFusion: true})
-	if err != nil {
-		return nil, fmt.Errorf("robust guard: %w", err)
+}
+
+// guard runs the robust guard (robustGuard) on Shardwise's plan pl and the
+// per-task plan perTask built from the same table tb (buildErr is that
+// build's error), and returns whichever of the two the guard keeps, its
+// decision recorded in the plan's Guard.
+func (p Pipeline) guard(g *graph.Graph, tb *predict.Table, pl, perTask *plan.Plan, buildErr error) (*plan.Plan, error) {
+	if buildErr != nil {
+		return nil, fmt.Errorf("robust guard: %w", buildErr)
 	}
-	plan.Probe(perTask, g, p.Catalog, probes)
 	d, err := robustGuard(g, p.Catalog, tb, pl, perTask)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
@@ -117,25 +118,43 @@ func scenarioRuntime(r predict.Estimate, s Scenario) float64 {
 }
 
 // robustGuard plays sw and perTask (Shardwise's and the per-task plans of g from tb on cat) in every
-// scenario and returns the decision. Ties keep sw.
+// scenario and returns the decision. Ties keep sw. The six simulations
+// only read the plans, cat and tb, and run concurrently; each writes its
+// own slot, so the decision does not depend on their order, and the error
+// returned is the first in scenario order (sw before perTask).
 func robustGuard(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, sw, perTask *plan.Plan) (*Guard, error) {
-	d := &Guard{}
-	for _, s := range Scenarios {
-		act := scenarioActual(g, tb, s)
-		for _, c := range []struct {
-			p   *plan.Plan
-			out *[]float64
-		}{{sw, &d.Shardwise}, {perTask, &d.PerTask}} {
-			r, err := simulate.Run(c.p, cat, simulate.Options{Actual: act})
-			if err != nil {
-				return nil, fmt.Errorf("robust guard, scenario %s: %w", s, err)
-			}
-			*c.out = append(*c.out, r.MakespanSeconds)
+	n := len(Scenarios)
+	d := &Guard{Shardwise: make([]float64, n), PerTask: make([]float64, n)}
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	for i, s := range Scenarios {
+		wg.Go(func() {
+			act := scenarioActual(g, tb, s)
+			var pt sync.WaitGroup
+			pt.Go(func() { d.PerTask[i], errs[2*i+1] = play(perTask, cat, act, s) })
+			d.Shardwise[i], errs[2*i] = play(sw, cat, act, s)
+			pt.Wait()
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
 	d.RegretShardwise, d.RegretPerTask = regret(d.Shardwise, d.PerTask), regret(d.PerTask, d.Shardwise)
 	d.Fallback = d.RegretPerTask < d.RegretShardwise
 	return d, nil
+}
+
+// play simulates plan p on cat with runtimes act (scenario s) and returns
+// its makespan in seconds.
+func play(p *plan.Plan, cat *catalog.Catalog, act simulate.Actual, s Scenario) (float64, error) {
+	r, err := simulate.Run(p, cat, simulate.Options{Actual: act})
+	if err != nil {
+		return 0, fmt.Errorf("robust guard, scenario %s: %w", s, err)
+	}
+	return r.MakespanSeconds, nil
 }
 
 // regret is the worst ratio, over scenarios, of a's makespan to the
