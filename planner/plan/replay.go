@@ -17,8 +17,14 @@ import (
 // model of planner/simulate (docs/simulator.md) without noise, kept here
 // because the planner cannot import the simulator, which reads plans.
 //
-// It costs O((V+E) log(V+E)) time and O(V+E) memory; r's buffers are
-// reused from call to call.
+// A node's inputs all arrive by the latest of its predecessors' finish
+// plus transfer, which is known once its last predecessor has finished:
+// so one ready event per node, not one arrival per edge, goes through the
+// event heap (events at one time are all handled before that time's
+// dispatch, so the order they come in does not matter).
+//
+// It costs O(E + V log V) time and O(V+E) memory; r's buffers are reused
+// from call to call.
 func (r *replayer) replay(p *place.Problem, s *place.Schedule) float64 {
 	n, nc := p.Nodes, len(p.Classes)
 	r.pending = resize(r.pending, n)
@@ -38,6 +44,8 @@ func (r *replayer) replay(p *place.Problem, s *place.Schedule) float64 {
 		r.outEdge[r.next[f]] = int32(e)
 		r.next[f]++
 	}
+	r.arrive = resize(r.arrive, n)
+	clear(r.arrive)
 	r.free = resize(r.free, nc)
 	for c, cl := range p.Classes {
 		r.free[c] = cl.Instances
@@ -76,17 +84,17 @@ func (r *replayer) replay(p *place.Problem, s *place.Schedule) float64 {
 		for len(r.events) > 0 && r.events[0].t == t {
 			ev := r.events.pop()
 			if !ev.finish {
-				if r.pending[ev.node]--; r.pending[ev.node] == 0 {
-					r.queues[s.Class[ev.node]].push(replayWait{ready: t, node: ev.node})
-				}
+				r.queues[s.Class[ev.node]].push(replayWait{ready: t, node: ev.node})
 				continue
 			}
 			cf := int(s.Class[ev.node])
 			r.free[cf]++
 			for _, e := range r.outEdge[r.outStart[ev.node]:r.outStart[ev.node+1]] {
 				to := p.EdgeTo[e]
-				arrive := t + p.Transfer(p.EdgeBytes[e], cf, int(s.Class[to]))
-				push(arrive, to, false)
+				r.arrive[to] = max(r.arrive[to], t+p.Transfer(p.EdgeBytes[e], cf, int(s.Class[to])))
+				if r.pending[to]--; r.pending[to] == 0 {
+					push(r.arrive[to], to, false)
+				}
 			}
 		}
 		dispatch(t)
@@ -97,9 +105,11 @@ func (r *replayer) replay(p *place.Problem, s *place.Schedule) float64 {
 // replayer holds replay's buffers.
 type replayer struct {
 	pending, outStart, outEdge, next []int32
-	free                             []int
-	queues                           []replayQueue
-	events                           replayEvents
+	// arrive is the latest input arrival so far per node, in seconds.
+	arrive []float64
+	free   []int
+	queues []replayQueue
+	events replayEvents
 }
 
 // resize returns s with length n, reusing its array when large enough;
@@ -111,7 +121,7 @@ func resize[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// replayEvent is a node finishing (finish) or one of its inputs arriving.
+// replayEvent is a node finishing (finish) or its last input arriving.
 type replayEvent struct {
 	t      float64
 	seq    int32
