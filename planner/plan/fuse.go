@@ -235,6 +235,12 @@ func (b *builder) placeShards(l layout) error {
 // where that many pieces fit.
 func (b *builder) shardRuntimes() []float64 {
 	sh := &b.shards
+	if len(b.splits) == 0 {
+		// Every shard is its group (cutShards keeps their order) and the
+		// groups' sums are not written once cut: share them, no copy.
+		n := sh.len() * b.nc
+		return b.groups.sum[:n:n]
+	}
 	rt := make([]float64, sh.len()*b.nc)
 	for s := 0; s < sh.len(); s++ {
 		gi := int(sh.group[s])
