@@ -106,43 +106,53 @@ func jobPrefix(graphName, run string, idLen int) string {
 }
 
 // makeIDs names every shard and job. The IDs are slices of two strings
-// (one for the shards', one for the jobs'), two allocations in all.
+// (one for the shards', one for the jobs'), each written once into a
+// strings.Builder sized up front: two allocations in all, no copies.
 func (b *builder) makeIDs() (jobs []string) {
 	sh, gs := &b.shards, &b.groups
 	width := idWidth(sh.len())
-	ends := make([]int, sh.len())
-	var buf []byte
+	// A sanitised name is at most its length (every byte kept stands for
+	// at least one of the name's) and maxIDName, and at least "x"; an
+	// index takes width digits (idWidth covers every index).
+	bound := 0
+	for s := 0; s < sh.len(); s++ {
+		name := b.g.Tasks[gs.head[sh.group[s]]].Name
+		bound += len("s-") + width + max(1, min(len(name), maxIDName))
+	}
+	var ids strings.Builder
+	ids.Grow(bound)
+	ends := make([]int32, sh.len())
+	var tmp [64]byte
 	longest := 0
 	for s := range ends {
-		at := len(buf)
-		buf = appendShardID(buf, s, width, b.g.Tasks[gs.head[sh.group[s]]].Name)
-		ends[s] = len(buf)
-		longest = max(longest, len(buf)-at)
+		id := appendShardID(tmp[:0], s, width, b.g.Tasks[gs.head[sh.group[s]]].Name)
+		ids.Write(id)
+		ends[s] = int32(ids.Len())
+		longest = max(longest, len(id))
 	}
-	all := string(buf)
-	b.shardID = make([]string, sh.len())
-	for s, end := range ends {
-		start := 0
-		if s > 0 {
-			start = ends[s-1]
-		}
-		b.shardID[s] = all[start:end]
-	}
+	b.shardID = cutAt(ids.String(), ends, make([]string, sh.len()))
 	prefix := jobPrefix(b.g.Name, b.opts.Run, longest)
-	jobs = make([]string, gs.len())
-	buf = buf[:0]
-	jobEnds := ends[:0]
-	for gi := range jobs {
-		buf = append(append(append(buf, prefix...), '-'), b.shardID[sh.first[gi]]...)
-		jobEnds = append(jobEnds, len(buf))
+	size := 0
+	for gi := 0; gi < gs.len(); gi++ {
+		size += len(prefix) + 1 + len(b.shardID[sh.first[gi]])
 	}
-	alljobs := string(buf)
-	for gi, end := range jobEnds {
-		start := 0
-		if gi > 0 {
-			start = jobEnds[gi-1]
-		}
-		jobs[gi] = alljobs[start:end]
+	var all strings.Builder
+	all.Grow(size)
+	ends = ends[:gs.len()]
+	for gi := range ends {
+		all.WriteString(prefix)
+		all.WriteByte('-')
+		all.WriteString(b.shardID[sh.first[gi]])
+		ends[gi] = int32(all.Len())
 	}
-	return jobs
+	return cutAt(all.String(), ends, make([]string, gs.len()))
+}
+
+// cutAt fills out with the pieces of s that end at ends, in order.
+func cutAt(s string, ends []int32, out []string) []string {
+	start := int32(0)
+	for i, end := range ends {
+		out[i], start = s[start:end], end
+	}
+	return out
 }
