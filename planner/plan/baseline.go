@@ -54,7 +54,7 @@ func (b *builder) startBaseline() func() (*Baseline, error) {
 func (b *builder) singleClassMakespan(c int) (float64, error) {
 	if len(b.splits) > 0 {
 		alt := *b
-		alt.replayer, alt.ws = replayer{}, place.Workspace{} // the classes plan concurrently
+		alt.replayer, alt.ws, alt.cross = replayer{}, place.Workspace{}, crossScratch{} // the classes plan concurrently
 		err := alt.decompose(b.singleClass(c, false, false))
 		if err != nil {
 			return 0, err

@@ -536,45 +536,48 @@ func (b *builder) addPacking(s *batchSet, seen map[string]bool, bins [][]int32) 
 
 // crossBins packs set s's members on every instance of the classes that
 // can run them (see packings, item 1) and returns the bins, each a list of
-// members.
+// members. The bins are b.cross's, valid until the next call (addPacking
+// copies what it keeps).
 func (b *builder) crossBins(s batchSet, pin *int32) [][]int32 {
-	type bin struct {
-		class int
-		load  float64
-		m     []int32
-	}
-	var bins []bin
-	first := make([]int, b.nc+1) // class -> its bins: bins[first[c]:first[c+1]]
+	x := &b.cross
+	x.bins, x.first = x.bins[:0], x.first[:0]
 	for c := 0; c < b.nc; c++ {
-		first[c] = len(bins)
+		x.first = append(x.first, len(x.bins)) // class -> its bins: bins[first[c]:first[c+1]]
 		if pin != nil && int32(c) != *pin {
 			continue
 		}
 		for i := 0; i < min(b.classes[c].Instances, len(s.members)); i++ {
-			bins = append(bins, bin{class: c})
+			x.bins = append(x.bins, crossBin{class: c})
 		}
 	}
-	first[b.nc] = len(bins)
-	short := func(gi int32) float64 {
+	x.first = append(x.first, len(x.bins))
+	bins, first := x.bins, x.first
+	// Members longest first by their shortest runtime on the classes
+	// used, a stable sort of positions (keys computed once per member).
+	x.short = x.short[:0]
+	x.order = x.order[:0]
+	for i, gi := range s.members {
 		m := math.Inf(1)
 		for c := 0; c < b.nc; c++ {
 			if first[c+1] > first[c] {
 				m = math.Min(m, b.groups.sum[int(gi)*b.nc+c])
 			}
 		}
-		return m
+		x.short, x.order = append(x.short, m), append(x.order, int32(i))
 	}
-	order := slices.Clone(s.members)
-	slices.SortStableFunc(order, func(x, y int32) int {
-		switch wx, wy := short(x), short(y); {
-		case wx > wy:
+	slices.SortStableFunc(x.order, func(i, j int32) int {
+		switch wi, wj := x.short[i], x.short[j]; {
+		case wi > wj:
 			return -1
-		case wx < wy:
+		case wi < wj:
 			return 1
 		}
 		return 0
 	})
-	for _, gi := range order {
+	// Each member's bin, then the bins' members in one array.
+	x.binOf = x.binOf[:0]
+	for _, i := range x.order {
+		gi := s.members[i]
 		best, bestF := -1, math.Inf(1)
 		for c := 0; c < b.nc; c++ {
 			w := b.groups.sum[int(gi)*b.nc+c]
@@ -600,13 +603,46 @@ func (b *builder) crossBins(s batchSet, pin *int32) [][]int32 {
 			return nil // no allowed class runs it: leave the set as it is
 		}
 		bins[best].load += b.groups.sum[int(gi)*b.nc+bins[best].class]
-		bins[best].m = append(bins[best].m, gi)
+		bins[best].n++
+		x.binOf = append(x.binOf, int32(best))
 	}
-	out := make([][]int32, len(bins))
-	for i := range bins {
-		out[i] = bins[i].m
+	return x.cut(s.members)
+}
+
+// crossBin is one instance's batch in crossBins: its class, load in
+// seconds and number of members.
+type crossBin struct {
+	class int
+	load  float64
+	n     int
+}
+
+// crossScratch is crossBins' space, reused from set to set.
+type crossScratch struct {
+	bins    []crossBin
+	first   []int
+	short   []float64
+	order   []int32 // member positions, longest first
+	binOf   []int32 // bin of order[k]
+	members []int32
+	out     [][]int32
+}
+
+// cut returns the bins' members (members[order[k]] in bin binOf[k]), in
+// the order they joined, as slices of one array.
+func (x *crossScratch) cut(members []int32) [][]int32 {
+	x.members = resize(x.members, len(members))
+	x.out = resize(x.out, len(x.bins))
+	at := 0
+	for i, bn := range x.bins {
+		x.out[i] = x.members[at : at : at+bn.n]
+		at += bn.n
 	}
-	return out
+	for k, i := range x.order {
+		bn := x.binOf[k]
+		x.out[bn] = append(x.out[bn], members[i])
+	}
+	return x.out
 }
 
 // classBins packs members, all on class c, into batches. With n members of

@@ -189,11 +189,9 @@ type builder struct {
 	// work is each task's predicted runtime in seconds on each class
 	// (whole task, excluding start-up), or place.Infeasible.
 	work []float64
-	// p50 and p90 are the predicted runtime quantiles in seconds per task
-	// and class where the p90 exceeds a positive p50, else 0; both nil
-	// when no prediction has such a spread. Ranks and robust fusion read
-	// them instead of the table.
-	p50, p90 []float64
+	// spreads says whether any prediction's p90 exceeds its positive p50
+	// (see quantiles); without one, ranks and fusion read p50 only.
+	spreads bool
 	// taskRT is the runtime the task-level pass uses: work, except for
 	// split tasks, whose runtime is that of their best piece count (the
 	// same slice as work when there are none: neither is written after).
@@ -243,6 +241,7 @@ type builder struct {
 	// that plans concurrently must get its own (see singleClassMakespan).
 	replayer replayer        // the batching pass's replay
 	ws       place.Workspace // the list scheduler's
+	cross    crossScratch    // the batching pass's packing across classes
 }
 
 func newBuilder(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options) (*builder, error) {
@@ -380,12 +379,7 @@ func (b *builder) convertTasks() error {
 			if b.tb.Feasible(t, c) && (pin < 0 || pin == c) && rt.Value >= 0 {
 				b.work[t*b.nc+c] = rt.Value
 			}
-			if rt.P90 > rt.Value && rt.Value > 0 {
-				if b.p50 == nil {
-					b.p50, b.p90 = make([]float64, b.nt*b.nc), make([]float64, b.nt*b.nc)
-				}
-				b.p50[t*b.nc+c], b.p90[t*b.nc+c] = rt.Value, rt.P90
-			}
+			b.spreads = b.spreads || (rt.P90 > rt.Value && rt.Value > 0)
 		}
 		if !b.anyFeasible(b.work, t) {
 			return taskError(task, "no executor class can run it (%s)", b.whyNot(t))
@@ -474,16 +468,33 @@ func (b *builder) rankRuntimes() []float64 {
 	if b.opts.MedianRanks {
 		return nil
 	}
-	if b.p50 == nil {
+	if !b.spreads {
 		return nil
 	}
 	out := append([]float64(nil), b.taskRT...)
-	for i, p50 := range b.p50 {
-		if p50 > 0 {
-			out[i] = b.taskRT[i] * b.p90[i] / p50
+	for t := 0; t < b.nt; t++ {
+		for c := 0; c < b.nc; c++ {
+			if p50, p90 := b.quantiles(t, c); p50 > 0 {
+				i := t*b.nc + c
+				out[i] = b.taskRT[i] * p90 / p50
+			}
 		}
 	}
 	return out
+}
+
+// quantiles returns task t's predicted runtime p50 and p90 on class c in
+// seconds where the p90 exceeds a positive p50, else 0 and 0. They are
+// read from the table when needed (twice per plan) rather than kept in
+// two matrices of their own.
+func (b *builder) quantiles(t, c int) (p50, p90 float64) {
+	if !b.spreads {
+		return 0, 0
+	}
+	if rt := b.tb.Runtime(t, c); rt.P90 > rt.Value && rt.Value > 0 {
+		return rt.Value, rt.P90
+	}
+	return 0, 0
 }
 
 // scheduleError turns a cycle into the graph's own cycle report.

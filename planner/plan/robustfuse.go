@@ -38,11 +38,11 @@ func (b *builder) taskSlack() []float64 {
 // spread is task t's p90 less p50 runtime on class c in seconds (0 when
 // the prediction has no spread).
 func (b *builder) spread(t, c int) float64 {
-	i := t*b.nc + c
-	if b.p50 == nil || !(b.p50[i] > 0) {
+	p50, p90 := b.quantiles(t, c)
+	if !(p50 > 0) {
 		return 0
 	}
-	return b.work[i] * (b.p90[i]/b.p50[i] - 1)
+	return b.work[t*b.nc+c] * (p90/p50 - 1)
 }
 
 // robustFusion prepares riskyChain for a fusion pass: the task slack and
