@@ -491,8 +491,8 @@ func (b *builder) quantiles(t, c int) (p50, p90 float64) {
 	if !b.spreads {
 		return 0, 0
 	}
-	if rt := b.tb.Runtime(t, c); rt.P90 > rt.Value && rt.Value > 0 {
-		return rt.Value, rt.P90
+	if p50, p90 = b.tb.Quantiles(t, c); p90 > p50 && p50 > 0 {
+		return p50, p90
 	}
 	return 0, 0
 }

@@ -244,3 +244,15 @@ func (tb *Table) Tasks() int {
 	}
 	return tb.n
 }
+
+// Quantiles returns the runtime p50 and p90 in seconds of task t on class
+// c: Runtime's Value and P90 without the rest of the estimate, for
+// callers that read every pair.
+func (tb *Table) Quantiles(t, c int) (p50, p90 float64) {
+	if tb.expanded.Load() {
+		rt := &tb.needs[t*len(tb.Classes)+c].Runtime
+		return rt.Value, rt.P90
+	}
+	p := tb.pair(t, c)
+	return p.runtime, p.p90
+}

@@ -35,7 +35,9 @@ func TestFactoredTableReads(t *testing.T) {
 		tk, c := i/nc, i%nc
 		n := tb.Need(tk, c)
 		before[i] = n
-		if tb.Runtime(tk, c) != n.Runtime || tb.Feasible(tk, c) != n.Feasible || tb.Why(tk, c) != n.Why {
+		p50, p90 := tb.Quantiles(tk, c)
+		if tb.Runtime(tk, c) != n.Runtime || tb.Feasible(tk, c) != n.Feasible || tb.Why(tk, c) != n.Why ||
+			p50 != n.Runtime.Value || p90 != n.Runtime.P90 {
 			t.Errorf("task %d class %d: accessors disagree with Need %+v", tk, c, n)
 		}
 		differ = differ || n.Runtime.Value != before[tk*nc].Runtime.Value || n.CPU.Value != before[tk*nc].CPU.Value
@@ -57,7 +59,7 @@ func TestFactoredTableReads(t *testing.T) {
 	}
 	n := tb.At(2, 1)
 	n.Runtime.Value, n.Feasible, n.Why = 7, false, "ruled out"
-	if tb.Runtime(2, 1).Value != 7 || tb.Feasible(2, 1) || tb.Why(2, 1) != "ruled out" || tb.Need(2, 1) != *n {
+	if p50, _ := tb.Quantiles(2, 1); p50 != 7 || tb.Runtime(2, 1).Value != 7 || tb.Feasible(2, 1) || tb.Why(2, 1) != "ruled out" || tb.Need(2, 1) != *n {
 		t.Errorf("a write through At is not read back: %+v", tb.Need(2, 1))
 	}
 }
