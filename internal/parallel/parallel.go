@@ -14,11 +14,19 @@ import (
 // result is that of one loop over [0, n) when fn writes nothing that
 // another range reads.
 func Chunks(n, size int, fn func(lo, hi int)) {
+	ChunksWith(n, size, func() struct{} { return struct{}{} }, func(_ struct{}, lo, hi int) { fn(lo, hi) })
+}
+
+// ChunksWith is Chunks with state per goroutine: each goroutine that runs
+// ranges makes one state with newState and passes it to each of its fn
+// calls, so that scratch buffers and caches carry over from range to
+// range without being shared between goroutines.
+func ChunksWith[S any](n, size int, newState func() S, fn func(st S, lo, hi int)) {
 	size = max(size, 1)
 	workers := min(runtime.GOMAXPROCS(0), (n+size-1)/size)
 	if workers <= 1 {
 		if n > 0 {
-			fn(0, n)
+			fn(newState(), 0, n)
 		}
 		return
 	}
@@ -26,12 +34,13 @@ func Chunks(n, size int, fn func(lo, hi int)) {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			st := newState()
 			for {
 				lo := int(next.Add(int64(size))) - size
 				if lo >= n {
 					return
 				}
-				fn(lo, min(lo+size, n))
+				fn(st, lo, min(lo+size, n))
 			}
 		})
 	}

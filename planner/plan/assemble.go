@@ -23,12 +23,11 @@ func (b *builder) assemble() *Plan {
 	p.Shards = make([]*Shard, b.shards.len())
 	all := make([]Shard, len(p.Shards)) // one allocation for every shard
 	// Shards are written independently of each other, on every core.
-	parallel.Chunks(len(p.Shards), 256, func(lo, hi int) {
-		var sc shardScratch
+	parallel.ChunksWith(len(p.Shards), 256, newShardScratch, func(sc *shardScratch, lo, hi int) {
 		sc.reserve(b, lo, hi)
 		for s := lo; s < hi; s++ {
 			p.Shards[s] = &all[s]
-			b.shard(&all[s], s, jobs[b.shards.group[s]], &sc)
+			b.shard(&all[s], s, jobs[b.shards.group[s]], sc)
 		}
 	})
 	p.Channels = b.channels()
@@ -48,6 +47,24 @@ type shardScratch struct {
 	reason []byte
 	names  []string      // free part of the block of task names
 	alts   []Alternative // free part of the block of alternatives
+	// reasons holds each distinct reason text made so far: shards placed
+	// for the same reason (say, the only class that has a GPU) share one
+	// string rather than a copy each.
+	reasons map[string]string
+}
+
+func newShardScratch() *shardScratch {
+	return &shardScratch{reasons: map[string]string{}}
+}
+
+// intern returns text as a string, the one already made if any.
+func (sc *shardScratch) intern(text []byte) string {
+	if s, ok := sc.reasons[string(text)]; ok {
+		return s
+	}
+	s := string(text)
+	sc.reasons[s] = s
+	return s
 }
 
 // reserve makes sc's blocks exactly what shards lo to hi-1 take.
@@ -116,7 +133,7 @@ func (b *builder) shard(out *Shard, s int, job string, sc *shardScratch) {
 	out.Split = b.pieceOf(s)
 	out.Resources, out.RuntimeSeconds = b.resources(s, tasks, c)
 	sc.reason = b.appendReason(sc.reason[:0], s, tasks)
-	out.Reason = string(sc.reason)
+	out.Reason = sc.intern(sc.reason)
 }
 
 // dominantKind is the kind of the task with the most work on class c.
