@@ -255,6 +255,8 @@ type Workspace struct {
 	adj                adjacency
 	next, indeg, order []int32
 	sc                 scheduler
+	// s is the schedule Makespan writes, reused from call to call.
+	s Schedule
 }
 
 // Run is the package's Run with w's buffers. Only the returned Schedule
@@ -264,11 +266,37 @@ func (w *Workspace) Run(p *Problem, opt Options) (*Schedule, error) {
 	if err != nil {
 		return nil, err
 	}
-	rank := upwardRank(p, &w.adj, topo)
+	rank := upwardRank(p, &w.adj, topo, make([]float64, p.Nodes))
 	s := newSchedule(p, rank, opt.Alternatives)
 	w.sc.reset(p, &w.adj, s, opt)
 	w.sc.run()
 	return s, nil
+}
+
+// Makespan schedules p as Run does and returns only the schedule's
+// makespan in seconds, the schedule itself written into w's buffers: for
+// a caller that compares schedules and keeps none (the planner's
+// single-class baselines), nothing is allocated once w's buffers are
+// large enough.
+func (w *Workspace) Makespan(p *Problem, opt Options) (float64, error) {
+	topo, err := w.prepare(p)
+	if err != nil {
+		return 0, err
+	}
+	s := &w.s
+	n := p.Nodes
+	s.Rank = upwardRank(p, &w.adj, topo, resize(s.Rank, n))
+	s.Class, s.Instance, s.Bound = resize(s.Class, n), resize(s.Instance, n), resize(s.Bound, n)
+	s.Start, s.Finish = resize(s.Start, n), resize(s.Finish, n)
+	s.Order, s.Makespan, s.classes = s.Order[:0], 0, len(p.Classes)
+	alt := s.Alt[:0]
+	s.Alt = nil // scheduler.place writes Alt only when it is set
+	if opt.Alternatives {
+		s.Alt = resize(alt, n*len(p.Classes))
+	}
+	w.sc.reset(p, &w.adj, s, opt)
+	w.sc.run()
+	return s.Makespan, nil
 }
 
 // UpwardRank returns each node's upward rank in seconds (see the package
@@ -279,7 +307,7 @@ func UpwardRank(p *Problem) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return upwardRank(p, &w.adj, topo), nil
+	return upwardRank(p, &w.adj, topo, make([]float64, p.Nodes)), nil
 }
 
 // prepare validates p, indexes its edges into w.adj and returns a

@@ -75,6 +75,9 @@ func (w *Workspace) topoOrder(p *Problem) ([]int32, error) {
 		indeg[v] = a.inStart[v+1] - a.inStart[v]
 	}
 	order := w.order[:0]
+	if cap(order) < n {
+		order = make([]int32, 0, n) // its final length: no growing
+	}
 	for v := 0; v < n; v++ {
 		if indeg[v] == 0 {
 			order = append(order, int32(v))
@@ -132,9 +135,9 @@ func meanCost(p *Problem, n int) float64 {
 }
 
 // upwardRank computes rank(n) = w̄(n) + max over out-edges (c̄ + rank(succ))
-// in reverse topological order (Topcuoglu et al. 2002, eq. 7).
-func upwardRank(p *Problem, a *adjacency, topo []int32) []float64 {
-	rank := make([]float64, p.Nodes)
+// in reverse topological order (Topcuoglu et al. 2002, eq. 7), into rank
+// (p.Nodes entries, every one written), and returns it.
+func upwardRank(p *Problem, a *adjacency, topo []int32, rank []float64) []float64 {
 	inv := meanInverseBandwidth(p.Classes)
 	for i := len(topo) - 1; i >= 0; i-- {
 		n := int(topo[i])

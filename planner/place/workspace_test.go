@@ -87,3 +87,55 @@ func TestPinnedFastPath(t *testing.T) {
 		}
 	}
 }
+
+// TestMakespanMatchesRun checks that Workspace.Makespan, which keeps its
+// schedule in the workspace, returns Run's makespan for problems of
+// growing and shrinking size and every option, interleaved with Runs on
+// the same workspace, and leaves the schedules Run returned alone.
+func TestMakespanMatchesRun(t *testing.T) {
+	var w Workspace
+	var kept []*Schedule
+	var keptFinish [][]float64
+	for i, n := range []int{300, 40, 500, 7, 500, 120} {
+		r := rand.New(rand.NewPCG(uint64(i), 11))
+		p := randomProblem(r, n)
+		if i%2 == 0 {
+			p.Pin = make([]int32, n)
+			for v := range p.Pin {
+				p.Pin[v] = -1
+				if c := r.IntN(3); v%3 == 0 && p.feasible(v, c) {
+					p.Pin[v] = int32(c)
+				}
+			}
+		}
+		for _, opt := range []Options{{}, {Alternatives: true}, {Insertion: true}, {LocalTransfersFree: true}} {
+			want, err := Run(p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := w.Makespan(p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want.Makespan {
+				t.Fatalf("problem %d (%d nodes) %+v: Makespan %g, Run's %g", i, n, opt, got, want.Makespan)
+			}
+			s, err := w.Run(p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept = append(kept, s)
+			keptFinish = append(keptFinish, append([]float64(nil), s.Finish...))
+		}
+	}
+	for i, s := range kept {
+		if !reflect.DeepEqual(s.Finish, keptFinish[i]) {
+			t.Fatalf("schedule %d returned by Run was changed by a later Makespan", i)
+		}
+	}
+	cyc := &Problem{Classes: []Class{oneClass("a", 1, 1, 0)}, Nodes: 2, Runtime: []float64{1, 1}}
+	cyc.edges([3]float64{0, 1, 0}, [3]float64{1, 0, 0})
+	if _, err := w.Makespan(cyc, Options{}); err == nil {
+		t.Error("cycle accepted")
+	}
+}

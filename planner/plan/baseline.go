@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/shardwise/shardwise/internal/parallel"
 	"github.com/shardwise/shardwise/planner/place"
 )
 
@@ -25,12 +26,21 @@ func (b *builder) baseline() (*Baseline, error) {
 func (b *builder) startBaseline() func() (*Baseline, error) {
 	ms, errs := make([]float64, b.nc), make([]error, b.nc)
 	runs := make([]bool, b.nc)
-	var wg sync.WaitGroup
+	var todo []int
 	for c := 0; c < b.nc; c++ {
 		if runs[c] = b.runsAll(c); runs[c] {
-			wg.Go(func() { ms[c], errs[c] = b.singleClassMakespan(c) })
+			todo = append(todo, c)
 		}
 	}
+	// One workspace per goroutine, reused by the classes it plans.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		parallel.ChunksWith(len(todo), 1, newWorkspace, func(ws *place.Workspace, lo, hi int) {
+			for _, c := range todo[lo:hi] {
+				ms[c], errs[c] = b.singleClassMakespan(c, ws)
+			}
+		})
+	})
 	return func() (*Baseline, error) {
 		wg.Wait()
 		var best *Baseline
@@ -48,14 +58,18 @@ func (b *builder) startBaseline() func() (*Baseline, error) {
 	}
 }
 
+func newWorkspace() *place.Workspace { return new(place.Workspace) }
+
 // singleClassMakespan is the makespan in seconds of every task on class c,
-// unfused. Without split tasks the shards are the tasks, and the task-level
-// problem pinned to c is scheduled directly.
-func (b *builder) singleClassMakespan(c int) (float64, error) {
+// unfused, scheduled in ws. Without split tasks the shards are the tasks,
+// and the task-level problem pinned to c is scheduled directly.
+func (b *builder) singleClassMakespan(c int, ws *place.Workspace) (float64, error) {
 	if len(b.splits) > 0 {
 		alt := *b
-		alt.replayer, alt.ws, alt.cross = replayer{}, place.Workspace{}, crossScratch{} // the classes plan concurrently
+		// The classes plan concurrently: alt gets scratch of its own.
+		alt.replayer, alt.ws, alt.cross = replayer{}, *ws, crossScratch{}
 		err := alt.decompose(b.singleClass(c, false, false))
+		*ws = alt.ws // keep what it grew for the next class
 		if err != nil {
 			return 0, err
 		}
@@ -66,11 +80,11 @@ func (b *builder) singleClassMakespan(c int) (float64, error) {
 	for t := range p.Pin {
 		p.Pin[t] = int32(c)
 	}
-	s, err := place.Run(&p, place.Options{Insertion: b.opts.Insertion})
+	m, err := ws.Makespan(&p, place.Options{Insertion: b.opts.Insertion})
 	if err != nil {
 		return 0, b.scheduleError(err)
 	}
-	return s.Makespan, nil
+	return m, nil
 }
 
 // runsAll reports whether class c can run every task (split tasks cut for c).
