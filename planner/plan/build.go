@@ -374,12 +374,12 @@ func (b *builder) convertTasks() error {
 			}
 		}
 		for c := 0; c < b.nc; c++ {
-			rt := b.tb.Runtime(t, c)
+			p50, p90 := b.tb.Quantiles(t, c)
 			b.work[t*b.nc+c] = place.Infeasible
-			if b.tb.Feasible(t, c) && (pin < 0 || pin == c) && rt.Value >= 0 {
-				b.work[t*b.nc+c] = rt.Value
+			if b.tb.Feasible(t, c) && (pin < 0 || pin == c) && p50 >= 0 {
+				b.work[t*b.nc+c] = p50
 			}
-			b.spreads = b.spreads || (rt.P90 > rt.Value && rt.Value > 0)
+			b.spreads = b.spreads || (p90 > p50 && p50 > 0)
 		}
 		if !b.anyFeasible(b.work, t) {
 			return taskError(task, "no executor class can run it (%s)", b.whyNot(t))
