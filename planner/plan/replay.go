@@ -18,15 +18,77 @@ import (
 // because the planner cannot import the simulator, which reads plans.
 //
 // A node's inputs all arrive by the latest of its predecessors' finish
-// plus transfer, which is known once its last predecessor has finished:
-// so one ready event per node, not one arrival per edge, goes through the
-// event heap (events at one time are all handled before that time's
-// dispatch, so the order they come in does not matter).
+// plus transfer, known once its last predecessor has finished: the node
+// then joins its class's queue with that ready time, which may lie ahead.
+// The queue serves by ready time first, so its head is the next node the
+// class can start; the only events are finishes, and the clock moves to
+// the next finish or to the earliest head ready time of a class with a
+// free instance, whichever comes first. At each time every finish is
+// handled before the dispatch, so their order does not matter.
 //
-// It costs O(E + V log V) time and O(V+E) memory; r's buffers are reused
-// from call to call.
+// It costs O(E + V log V + T·C) time (T distinct times, C classes) and
+// O(V+E) memory; r's buffers are reused from call to call.
 func (r *replayer) replay(p *place.Problem, s *place.Schedule) float64 {
 	n, nc := p.Nodes, len(p.Classes)
+	r.index(p)
+	r.arrive = resize(r.arrive, n)
+	clear(r.arrive)
+	r.free = resize(r.free, nc)
+	for c, cl := range p.Classes {
+		r.free[c] = cl.Instances
+	}
+	r.queues = resize(r.queues, nc)
+	for c := range r.queues {
+		r.queues[c] = r.queues[c][:0]
+	}
+	r.events = r.events[:0]
+	for v := 0; v < n; v++ {
+		if r.pending[v] == 0 {
+			r.queues[s.Class[v]].push(replayWait{ready: 0, node: int32(v)})
+		}
+	}
+	makespan, seq := 0.0, int32(0)
+	// dispatch starts, on each class, the queued nodes ready by t while
+	// an instance is free.
+	dispatch := func(t float64) {
+		for c := range r.queues {
+			q := &r.queues[c]
+			for r.free[c] > 0 && len(*q) > 0 && (*q)[0].ready <= t {
+				w := q.pop()
+				r.free[c]--
+				fin := t + p.Classes[c].StartupSeconds + p.Runtime[int(w.node)*nc+c]
+				makespan = max(makespan, fin)
+				r.events.push(replayEvent{t: fin, seq: seq, node: w.node})
+				seq++
+			}
+		}
+	}
+	dispatch(0)
+	for {
+		t, ok := r.nextTime()
+		if !ok {
+			return makespan
+		}
+		for len(r.events) > 0 && r.events[0].t == t {
+			ev := r.events.pop()
+			cf := int(s.Class[ev.node])
+			r.free[cf]++
+			for _, e := range r.outEdge[r.outStart[ev.node]:r.outStart[ev.node+1]] {
+				to := p.EdgeTo[e]
+				r.arrive[to] = max(r.arrive[to], t+p.Transfer(p.EdgeBytes[e], cf, int(s.Class[to])))
+				if r.pending[to]--; r.pending[to] == 0 {
+					r.queues[s.Class[to]].push(replayWait{ready: r.arrive[to], node: to})
+				}
+			}
+		}
+		dispatch(t)
+	}
+}
+
+// index fills pending (each node's in-degree) and the out-edges of p in
+// compressed rows (outEdge[outStart[v]:outStart[v+1]]).
+func (r *replayer) index(p *place.Problem) {
+	n := p.Nodes
 	r.pending = resize(r.pending, n)
 	clear(r.pending)
 	r.outStart = resize(r.outStart, n+1)
@@ -44,62 +106,22 @@ func (r *replayer) replay(p *place.Problem, s *place.Schedule) float64 {
 		r.outEdge[r.next[f]] = int32(e)
 		r.next[f]++
 	}
-	r.arrive = resize(r.arrive, n)
-	clear(r.arrive)
-	r.free = resize(r.free, nc)
-	for c, cl := range p.Classes {
-		r.free[c] = cl.Instances
+}
+
+// nextTime is when something can next happen: the next finish, or the
+// earliest ready time at the head of a queue whose class has a free
+// instance; false when neither remains.
+func (r *replayer) nextTime() (float64, bool) {
+	t, ok := 0.0, false
+	if len(r.events) > 0 {
+		t, ok = r.events[0].t, true
 	}
-	r.queues = resize(r.queues, nc)
-	for c := range r.queues {
-		r.queues[c] = r.queues[c][:0]
-	}
-	r.events = r.events[:0]
-	seq := int32(0)
-	push := func(t float64, node int32, finish bool) {
-		r.events.push(replayEvent{t: t, seq: seq, node: node, finish: finish})
-		seq++
-	}
-	for v := 0; v < n; v++ {
-		if r.pending[v] == 0 {
-			r.queues[s.Class[v]].push(replayWait{ready: 0, node: int32(v)})
+	for c, q := range r.queues {
+		if r.free[c] > 0 && len(q) > 0 && (!ok || q[0].ready < t) {
+			t, ok = q[0].ready, true
 		}
 	}
-	makespan := 0.0
-	dispatch := func(t float64) {
-		for c := range r.queues {
-			q := &r.queues[c]
-			for r.free[c] > 0 && len(*q) > 0 {
-				w := q.pop()
-				r.free[c]--
-				fin := t + p.Classes[c].StartupSeconds + p.Runtime[int(w.node)*nc+c]
-				makespan = max(makespan, fin)
-				push(fin, w.node, true)
-			}
-		}
-	}
-	dispatch(0)
-	for len(r.events) > 0 {
-		t := r.events[0].t
-		for len(r.events) > 0 && r.events[0].t == t {
-			ev := r.events.pop()
-			if !ev.finish {
-				r.queues[s.Class[ev.node]].push(replayWait{ready: t, node: ev.node})
-				continue
-			}
-			cf := int(s.Class[ev.node])
-			r.free[cf]++
-			for _, e := range r.outEdge[r.outStart[ev.node]:r.outStart[ev.node+1]] {
-				to := p.EdgeTo[e]
-				r.arrive[to] = max(r.arrive[to], t+p.Transfer(p.EdgeBytes[e], cf, int(s.Class[to])))
-				if r.pending[to]--; r.pending[to] == 0 {
-					push(r.arrive[to], to, false)
-				}
-			}
-		}
-		dispatch(t)
-	}
-	return makespan
+	return t, ok
 }
 
 // replayer holds replay's buffers.
@@ -121,12 +143,12 @@ func resize[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// replayEvent is a node finishing (finish) or its last input arriving.
+// replayEvent is a node finishing at t; seq numbers the events in the
+// order they were made.
 type replayEvent struct {
-	t      float64
-	seq    int32
-	node   int32
-	finish bool
+	t    float64
+	seq  int32
+	node int32
 }
 
 // replayEvents is a binary min-heap of events by time, then sequence (a
