@@ -47,25 +47,9 @@ type shardScratch struct {
 	reason []byte
 	names  []string      // free part of the block of task names
 	alts   []Alternative // free part of the block of alternatives
-	// reasons holds each distinct reason text made so far: shards placed
-	// for the same reason (say, the only class that has a GPU) share one
-	// string rather than a copy each.
-	reasons map[string]string
 }
 
-func newShardScratch() *shardScratch {
-	return &shardScratch{reasons: map[string]string{}}
-}
-
-// intern returns text as a string, the one already made if any.
-func (sc *shardScratch) intern(text []byte) string {
-	if s, ok := sc.reasons[string(text)]; ok {
-		return s
-	}
-	s := string(text)
-	sc.reasons[s] = s
-	return s
-}
+func newShardScratch() *shardScratch { return new(shardScratch) }
 
 // reserve makes sc's blocks exactly what shards lo to hi-1 take.
 func (sc *shardScratch) reserve(b *builder, lo, hi int) {
@@ -133,7 +117,7 @@ func (b *builder) shard(out *Shard, s int, job string, sc *shardScratch) {
 	out.Split = b.pieceOf(s)
 	out.Resources, out.RuntimeSeconds = b.resources(s, tasks, c)
 	sc.reason = b.appendReason(sc.reason[:0], s, tasks)
-	out.Reason = sc.intern(sc.reason)
+	out.Reason = string(sc.reason)
 }
 
 // dominantKind is the kind of the task with the most work on class c.
