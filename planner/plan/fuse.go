@@ -15,9 +15,13 @@ type groups struct {
 	class      []int32
 	// sum is each group's total work in seconds per class (row-major).
 	sum []float64
-	// spread is each group's total p90 less p50 runtime per class, like
-	// sum; nil when robust fusion is off (robustFusion).
-	spread []float64
+	// spreadAt is, for each group, its row of spread, or -1 for a group
+	// of one task, whose spread is its task's (builder.taskSpread); nil
+	// when robust fusion is off (robustFusion). spread holds the rows:
+	// each fused group's total p90 less p50 runtime per class. Only the
+	// few fused groups get a row, so the pass does not copy every task's.
+	spreadAt []int32
+	spread   []float64
 	// saved is the bytes of the edges inside each group, no longer sent.
 	saved []float64
 	// fused is the number of each group's tasks that belong to a fused
@@ -139,8 +143,8 @@ func (b *builder) newGroup(t int, class int32) {
 	gs.size = append(gs.size, 1)
 	gs.class = append(gs.class, class)
 	gs.sum = append(gs.sum, b.work[t*b.nc:(t+1)*b.nc]...)
-	if gs.spread != nil {
-		gs.spread = append(gs.spread, b.taskSpread[t*b.nc:(t+1)*b.nc]...)
+	if gs.spreadAt != nil {
+		gs.spreadAt = append(gs.spreadAt, -1)
 	}
 	gs.saved = append(gs.saved, 0)
 }
@@ -155,9 +159,15 @@ func (b *builder) appendTask(gi, t, e int) {
 	for c := 0; c < b.nc; c++ {
 		gs.sum[gi*b.nc+c] += b.work[t*b.nc+c]
 	}
-	if gs.spread != nil {
+	if gs.spreadAt != nil {
+		if gs.spreadAt[gi] < 0 { // its second task: the row starts as its head's
+			gs.spreadAt[gi] = int32(len(gs.spread) / b.nc)
+			h := int(gs.head[gi])
+			gs.spread = append(gs.spread, b.taskSpread[h*b.nc:(h+1)*b.nc]...)
+		}
+		row := gs.spread[int(gs.spreadAt[gi])*b.nc:]
 		for c := 0; c < b.nc; c++ {
-			gs.spread[gi*b.nc+c] += b.taskSpread[t*b.nc+c]
+			row[c] += b.taskSpread[t*b.nc+c]
 		}
 	}
 }

@@ -51,13 +51,13 @@ func (b *builder) spread(t, c int) float64 {
 // Options.MedianFusion. Slack and spreads are computed once per plan,
 // from the task schedule, and serve every layout's fusion pass.
 func (b *builder) robustFusion() {
-	b.groups.spread = nil
+	b.groups.spreadAt, b.groups.spread = nil, nil
 	if !b.robustDone {
 		b.robustDone = true
 		b.robustInit()
 	}
 	if b.slack != nil {
-		b.groups.spread = make([]float64, 0, b.nt*b.nc)
+		b.groups.spreadAt = make([]int32, 0, b.nt)
 	}
 }
 
@@ -114,5 +114,15 @@ func (b *builder) riskyChain(gi, v, c int) bool {
 	if !(sl > 1e-6*b.taskSched.Makespan) {
 		return false
 	}
-	return b.groups.spread[gi*b.nc+c]+b.taskSpread[v*b.nc+c] > sl+b.cpSpread
+	return b.groupSpread(gi, c)+b.taskSpread[v*b.nc+c] > sl+b.cpSpread
+}
+
+// groupSpread is group gi's total p90 less p50 runtime on class c in
+// seconds, while robust fusion is on.
+func (b *builder) groupSpread(gi, c int) float64 {
+	gs := &b.groups
+	if at := gs.spreadAt[gi]; at >= 0 {
+		return gs.spread[int(at)*b.nc+c]
+	}
+	return b.taskSpread[int(gs.head[gi])*b.nc+c]
 }
