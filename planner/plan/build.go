@@ -242,6 +242,9 @@ type builder struct {
 	replayer replayer        // the batching pass's replay
 	ws       place.Workspace // the list scheduler's
 	cross    crossScratch    // the batching pass's packing across classes
+	// iota, zeros and ones back the shards of passes without split tasks
+	// (oneShardPerGroup); made on first use, never written after.
+	iota, zeros, ones []int32
 }
 
 func newBuilder(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options) (*builder, error) {

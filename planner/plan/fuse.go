@@ -201,6 +201,10 @@ func (sh *shards) len() int { return len(sh.group) }
 func (b *builder) cutShards() {
 	gs, sh := &b.groups, &b.shards
 	n := gs.len()
+	if len(b.splits) == 0 {
+		b.oneShardPerGroup(n)
+		return
+	}
 	sh.first, sh.count = make([]int32, n), make([]int32, n)
 	sh.group, sh.piece = make([]int32, 0, n), make([]int32, 0, n)
 	for gi := 0; gi < n; gi++ {
@@ -214,6 +218,19 @@ func (b *builder) cutShards() {
 			sh.piece = append(sh.piece, int32(i))
 		}
 	}
+}
+
+// oneShardPerGroup makes shard i group i's only shard (no task is
+// split). The four slices are read-only views of arrays made once per
+// builder (0, 1, 2, ... and all zeros, all ones), shared by every pass.
+func (b *builder) oneShardPerGroup(n int) {
+	if b.iota == nil {
+		b.iota, b.zeros, b.ones = make([]int32, b.nt), make([]int32, b.nt), make([]int32, b.nt)
+		for i := range b.iota {
+			b.iota[i], b.ones[i] = int32(i), 1
+		}
+	}
+	b.shards = shards{group: b.iota[:n:n], piece: b.zeros[:n:n], first: b.iota[:n:n], count: b.ones[:n:n]}
 }
 
 // splitOfGroup returns the split plan of group gi's task, or nil.
@@ -273,8 +290,11 @@ func (b *builder) shardRuntimes() []float64 {
 }
 
 // shardPins pins split pieces to their group's class, and every shard to
-// *all when all is not nil.
+// *all when all is not nil; nil when no shard is pinned.
 func (b *builder) shardPins(all *int32) []int32 {
+	if all == nil && len(b.splits) == 0 {
+		return nil // nothing to pin
+	}
 	pins := make([]int32, b.shards.len())
 	for s := range pins {
 		gi := b.shards.group[s]
