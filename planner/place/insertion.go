@@ -1,7 +1,5 @@
 package place
 
-import "math"
-
 // busy is one node's occupation of an instance, [start, end) in seconds.
 type busy struct {
 	start, end float64
@@ -18,12 +16,12 @@ type timeline []busy
 func (tl timeline) earliestGap(ready, dur float64) (start float64, prev int32) {
 	prevEnd, prev := 0.0, int32(-1)
 	for _, iv := range tl {
-		if cand := math.Max(ready, prevEnd); cand+dur <= iv.start {
+		if cand := max(ready, prevEnd); cand+dur <= iv.start {
 			return cand, prev
 		}
 		prevEnd, prev = iv.end, iv.node
 	}
-	return math.Max(ready, prevEnd), prev
+	return max(ready, prevEnd), prev
 }
 
 // insert adds b in start order.

@@ -232,7 +232,7 @@ func (p *Problem) Transfer(bytes float64, a, b int) float64 {
 	if bytes == 0 {
 		return 0
 	}
-	bw := math.Min(p.Classes[a].BandwidthBytes, p.Classes[b].BandwidthBytes)
+	bw := min(p.Classes[a].BandwidthBytes, p.Classes[b].BandwidthBytes)
 	return bytes / bw
 }
 

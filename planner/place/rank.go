@@ -148,7 +148,7 @@ func upwardRank(p *Problem, a *adjacency, topo []int32, rank []float64) []float6
 			if p.sameGroup(n, s) {
 				c = 0
 			}
-			tail = math.Max(tail, c+rank[s])
+			tail = max(tail, c+rank[s])
 		}
 		rank[n] = meanCost(p, n) + tail
 	}

@@ -1,8 +1,11 @@
 package place
 
-import "math"
-
 // scheduler holds the state of one Run.
+//
+// Its times are never NaN (Validate rejects NaN runtimes and sizes, and
+// bandwidths are positive), so it uses the built-in min and max, which
+// compile to a few instructions, where math.Min and math.Max, calls that
+// differ from them only when an argument is NaN, cost more.
 type scheduler struct {
 	p   *Problem
 	adj *adjacency
@@ -43,7 +46,7 @@ func (sc *scheduler) reset(p *Problem, adj *adjacency, s *Schedule, opt Options)
 	sc.dataBound = resize(sc.dataBound, nc)
 	for a := range p.Classes {
 		for b := range p.Classes {
-			sc.inv[a*nc+b] = 1 / math.Min(p.Classes[a].BandwidthBytes, p.Classes[b].BandwidthBytes)
+			sc.inv[a*nc+b] = 1 / min(p.Classes[a].BandwidthBytes, p.Classes[b].BandwidthBytes)
 		}
 	}
 	sc.pools, sc.lines = sc.pools[:0], nil
@@ -133,7 +136,7 @@ func (sc *scheduler) computeDataReady(n int) {
 		row := sc.inv[int(sc.s.Class[from])*sc.nc:]
 		for c := 0; c < sc.nc; c++ {
 			if t := fin + bytes*row[c]; t > sc.dataReady[c] || sc.dataBound[c] < 0 {
-				sc.dataReady[c], sc.dataBound[c] = math.Max(t, sc.dataReady[c]), int32(from)
+				sc.dataReady[c], sc.dataBound[c] = max(t, sc.dataReady[c]), int32(from)
 			}
 		}
 	}
@@ -149,7 +152,7 @@ func (sc *scheduler) dataReadyOn(n, c int) {
 			t += bytes * sc.inv[int(sc.s.Class[from])*sc.nc+c]
 		}
 		if t > ready || bound < 0 {
-			ready, bound = math.Max(t, ready), int32(from)
+			ready, bound = max(t, ready), int32(from)
 		}
 	}
 	sc.dataReady[c], sc.dataBound[c] = ready, bound
@@ -159,7 +162,7 @@ func (sc *scheduler) dataReadyOn(n, c int) {
 func (sc *scheduler) raiseAll(t float64, from int32) {
 	for c := range sc.dataReady {
 		if t > sc.dataReady[c] || sc.dataBound[c] < 0 {
-			sc.dataReady[c], sc.dataBound[c] = math.Max(t, sc.dataReady[c]), from
+			sc.dataReady[c], sc.dataBound[c] = max(t, sc.dataReady[c]), from
 		}
 	}
 }
@@ -175,7 +178,7 @@ func (sc *scheduler) candidate(n, c int) choice {
 		return sc.insertionSlot(c, ready, dur)
 	}
 	top := sc.pools[c][0]
-	start := math.Max(top.free, ready)
+	start := max(top.free, ready)
 	return choice{class: c, inst: int(top.id), start: start, fin: start + dur, prev: top.last}
 }
 
@@ -188,7 +191,7 @@ func (sc *scheduler) commit(n int, ch choice) {
 	if ch.start > sc.dataReady[ch.class] {
 		s.Bound[n] = ch.prev
 	}
-	s.Makespan = math.Max(s.Makespan, ch.fin)
+	s.Makespan = max(s.Makespan, ch.fin)
 	if sc.opt.Insertion {
 		sc.insertInterval(ch, int32(n))
 		return
@@ -215,7 +218,7 @@ func (sc *scheduler) localCandidate(n, c int, dur float64) choice {
 			ch = choice{class: c, inst: i, start: start, fin: start + dur, prev: prev}
 		} else {
 			in := sc.pools[c][sc.pools[c].find(int32(i))]
-			start := math.Max(in.free, ready)
+			start := max(in.free, ready)
 			ch = choice{class: c, inst: i, start: start, fin: start + dur, prev: in.last}
 		}
 		if best.inst < 0 || ch.fin < best.fin {
@@ -239,7 +242,7 @@ func (sc *scheduler) instanceReady(n, c, inst int) (float64, int32) {
 			t += b * sc.inv[int(sc.s.Class[from])*sc.nc+c]
 		}
 		if t > ready || bound < 0 {
-			ready, bound = math.Max(t, ready), int32(from)
+			ready, bound = max(t, ready), int32(from)
 		}
 	}
 	return ready, bound
