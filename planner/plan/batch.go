@@ -716,7 +716,11 @@ func lpt(w []float64, k int) []int {
 
 // lptMakespan is the largest bin load of a packing.
 func lptMakespan(w []float64, bin []int) float64 {
-	load := map[int]float64{}
+	k := 0
+	for _, b := range bin {
+		k = max(k, b+1)
+	}
+	load := make([]float64, k)
 	m := 0.0
 	for j, b := range bin {
 		load[b] += w[j]
