@@ -121,8 +121,7 @@ func (b *builder) fastestOther(s int) int {
 // until an instance of x is free; each term's difference between f and c
 // is what that factor gains.
 func (b *builder) appendDominantFactor(dst []byte, s, c, f int) []byte {
-	up, inC := b.inputsReady(s, c)
-	_, inF := b.inputsReady(s, f)
+	up, inC, inF := b.inputsReady(s, c, f)
 	suC, suF := b.classes[c].StartupSeconds, b.classes[f].StartupSeconds
 	rtC, rtF := b.sprob.Runtime[s*b.nc+c], b.sprob.Runtime[s*b.nc+f]
 	startF := b.sched.AltFinish(s, f) - suF - rtF
@@ -159,13 +158,14 @@ func (b *builder) appendDominantFactor(dst []byte, s, c, f int) []byte {
 }
 
 // inputsReady returns when shard s's upstream shards have all finished
-// (up, seconds) and how much later its last input arrives on class x
-// (transfer, seconds): each upstream piece sends its share of the graph
-// edge's bytes at the lower bandwidth of the two classes.
-func (b *builder) inputsReady(s, x int) (up, transfer float64) {
+// (up, seconds) and how much later its last input arrives on classes x
+// and y (seconds): each upstream piece sends its share of the graph
+// edge's bytes at the lower bandwidth of the two classes. Both classes
+// are done in one walk over the inputs.
+func (b *builder) inputsReady(s, x, y int) (up, onX, onY float64) {
 	gs, sh := &b.groups, &b.shards
 	gv := sh.group[s]
-	ready := 0.0
+	readyX, readyY := 0.0, 0.0
 	for t := gs.head[gv]; t >= 0; t = gs.next[t] {
 		for _, e := range b.g.InIdx(int(t)) {
 			gu := gs.ofTask[b.from[e]]
@@ -175,13 +175,14 @@ func (b *builder) inputsReady(s, x int) (up, transfer float64) {
 			nu, nv := sh.count[gu], sh.count[gv]
 			per := b.bytes[e] / float64(nu*nv)
 			for i := sh.first[gu]; i < sh.first[gu]+nu; i++ {
-				fin := b.sched.Finish[i]
+				fin, from := b.sched.Finish[i], int(b.sched.Class[i])
 				up = max(up, fin)
-				ready = max(ready, fin+b.sprob.Transfer(per, int(b.sched.Class[i]), x))
+				readyX = max(readyX, fin+b.sprob.Transfer(per, from, x))
+				readyY = max(readyY, fin+b.sprob.Transfer(per, from, y))
 			}
 		}
 	}
-	return up, max(ready-up, 0)
+	return up, max(readyX-up, 0), max(readyY-up, 0)
 }
 
 // faster words a runtime ratio above 1: "2.5x faster", or "as fast" when
