@@ -226,11 +226,10 @@ type builder struct {
 	// batching pass; groups.batch indexes it.
 	batchInfos []batchInfo
 
-	// slack and taskSpread are robust fusion's task slack (seconds) and
-	// p90 less p50 runtimes per task and class; nil when it is off.
-	slack, taskSpread []float64
-	cpSpread          float64 // the critical path's p90 less p50 seconds
-	robustDone        bool
+	// slack is robust fusion's task slack (seconds); nil when it is off.
+	slack      []float64
+	cpSpread   float64 // the critical path's p90 less p50 seconds
+	robustDone bool
 
 	// single is the class every shard was put on when the single-class
 	// plan beat the mixed one (mixedMakespan seconds), else -1.

@@ -163,11 +163,13 @@ func (b *builder) appendTask(gi, t, e int) {
 		if gs.spreadAt[gi] < 0 { // its second task: the row starts as its head's
 			gs.spreadAt[gi] = int32(len(gs.spread) / b.nc)
 			h := int(gs.head[gi])
-			gs.spread = append(gs.spread, b.taskSpread[h*b.nc:(h+1)*b.nc]...)
+			for c := 0; c < b.nc; c++ {
+				gs.spread = append(gs.spread, b.taskSpread(h, c))
+			}
 		}
 		row := gs.spread[int(gs.spreadAt[gi])*b.nc:]
 		for c := 0; c < b.nc; c++ {
-			row[c] += b.taskSpread[t*b.nc+c]
+			row[c] += b.taskSpread(t, c)
 		}
 	}
 }

@@ -45,11 +45,22 @@ func (b *builder) spread(t, c int) float64 {
 	return b.work[t*b.nc+c] * (p90/p50 - 1)
 }
 
-// robustFusion prepares riskyChain for a fusion pass: the task slack and
-// each task's spread per class (groups.spread then sums them per group),
-// or nothing when no prediction has a spread or with
-// Options.MedianFusion. Slack and spreads are computed once per plan,
-// from the task schedule, and serve every layout's fusion pass.
+// taskSpread is robust fusion's spread of task t on class c in seconds:
+// spread where it is positive, else 0. It is computed where it is read
+// (the tasks a fusion pass considers and the critical path's), not kept
+// for every task and class.
+func (b *builder) taskSpread(t, c int) float64 {
+	if x := b.spread(t, c); x > 0 {
+		return x
+	}
+	return 0
+}
+
+// robustFusion prepares riskyChain for a fusion pass: the task slack
+// (groups.spread then sums the tasks' spreads per fused group), or
+// nothing when no prediction has a positive spread or with
+// Options.MedianFusion. The slack is computed once per plan, from the
+// task schedule, and serves every layout's fusion pass.
 func (b *builder) robustFusion() {
 	b.groups.spreadAt, b.groups.spread = nil, nil
 	if !b.robustDone {
@@ -65,21 +76,26 @@ func (b *builder) robustInit() {
 	if b.opts.MedianFusion {
 		return
 	}
-	var sp []float64
+	if b.anySpread() {
+		b.slack = b.taskSlack()
+		b.cpSpread = b.criticalSpread()
+	}
+}
+
+// anySpread reports whether some task has a positive spread on some
+// class; it stops at the first.
+func (b *builder) anySpread() bool {
+	if !b.spreads {
+		return false
+	}
 	for t := 0; t < b.nt; t++ {
 		for c := 0; c < b.nc; c++ {
-			if x := b.spread(t, c); x > 0 {
-				if sp == nil {
-					sp = make([]float64, b.nt*b.nc)
-				}
-				sp[t*b.nc+c] = x
+			if b.taskSpread(t, c) > 0 {
+				return true
 			}
 		}
 	}
-	if sp != nil {
-		b.slack, b.taskSpread = b.taskSlack(), sp
-		b.cpSpread = b.criticalSpread()
-	}
+	return false
 }
 
 // criticalSpread is the p90 less p50 runtime, in seconds, of the task
@@ -96,7 +112,7 @@ func (b *builder) criticalSpread() float64 {
 	var sum float64
 	for t, n := last, 0; t >= 0 && n <= b.nt; t, n = int(s.Bound[t]), n+1 {
 		if !(b.slack[t] > 1e-6*s.Makespan) {
-			sum += b.taskSpread[t*b.nc+int(s.Class[t])]
+			sum += b.taskSpread(t, int(s.Class[t]))
 		}
 	}
 	return sum
@@ -114,7 +130,7 @@ func (b *builder) riskyChain(gi, v, c int) bool {
 	if !(sl > 1e-6*b.taskSched.Makespan) {
 		return false
 	}
-	return b.groupSpread(gi, c)+b.taskSpread[v*b.nc+c] > sl+b.cpSpread
+	return b.groupSpread(gi, c)+b.taskSpread(v, c) > sl+b.cpSpread
 }
 
 // groupSpread is group gi's total p90 less p50 runtime on class c in
@@ -124,5 +140,5 @@ func (b *builder) groupSpread(gi, c int) float64 {
 	if at := gs.spreadAt[gi]; at >= 0 {
 		return gs.spread[int(at)*b.nc+c]
 	}
-	return b.taskSpread[int(gs.head[gi])*b.nc+c]
+	return b.taskSpread(int(gs.head[gi]), c)
 }
