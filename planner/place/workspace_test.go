@@ -17,13 +17,7 @@ func TestWorkspaceReuseMatchesRun(t *testing.T) {
 		r := rand.New(rand.NewPCG(uint64(i), 3))
 		p := randomProblem(r, n)
 		if i%2 == 1 {
-			p.Pin = make([]int32, n)
-			for v := range p.Pin {
-				p.Pin[v] = -1
-				if c := r.IntN(3); v%4 == 0 && p.feasible(v, c) {
-					p.Pin[v] = int32(c)
-				}
-			}
+			pinSome(r, p, 4)
 		}
 		for _, opt := range []Options{{}, {Alternatives: true}, {Insertion: true}, {LocalTransfersFree: true, Alternatives: true}} {
 			got, err := w.Run(p, opt)
@@ -100,13 +94,7 @@ func TestMakespanMatchesRun(t *testing.T) {
 		r := rand.New(rand.NewPCG(uint64(i), 11))
 		p := randomProblem(r, n)
 		if i%2 == 0 {
-			p.Pin = make([]int32, n)
-			for v := range p.Pin {
-				p.Pin[v] = -1
-				if c := r.IntN(3); v%3 == 0 && p.feasible(v, c) {
-					p.Pin[v] = int32(c)
-				}
-			}
+			pinSome(r, p, 3)
 		}
 		for _, opt := range []Options{{}, {Alternatives: true}, {Insertion: true}, {LocalTransfersFree: true}} {
 			want, err := Run(p, opt)
@@ -137,5 +125,17 @@ func TestMakespanMatchesRun(t *testing.T) {
 	cyc.edges([3]float64{0, 1, 0}, [3]float64{1, 0, 0})
 	if _, err := w.Makespan(cyc, Options{}); err == nil {
 		t.Error("cycle accepted")
+	}
+}
+
+// pinSome pins every k-th node of p to a random class among the first
+// three, where that class can run it.
+func pinSome(r *rand.Rand, p *Problem, k int) {
+	p.Pin = make([]int32, p.Nodes)
+	for v := range p.Pin {
+		p.Pin[v] = -1
+		if c := r.IntN(3); v%k == 0 && p.feasible(v, c) {
+			p.Pin[v] = int32(c)
+		}
 	}
 }
