@@ -16,6 +16,7 @@ import (
 	_ "embed"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -44,7 +45,15 @@ func main() {
 	noise := flag.Float64("noise", 0, "Simulator runtime noise (coefficient of variation); 0 runs the tables exactly.")
 	seed := flag.Uint64("seed", 1, "Seed of the simulator's noise and of the synthetic graphs.")
 	k := flag.Int("k", 5, "Folds of the within-trace cross-validation.")
+	acc := flag.Bool("accuracy", false, "Only the prediction accuracy, for iterating on the predictor: plan and play the leave-one-run-out traces honestly with HEFT and Shardwise only, print the accuracy tables and each trace's in-run error and makespans to stdout; -out is not written.")
 	flag.Parse()
+	if *acc {
+		if err := accuracyOnly(os.Stdout, *dir, *k); err != nil {
+			fmt.Fprintln(os.Stderr, "benchplan:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*out, *dir, *noise, *seed, *k); err != nil {
 		fmt.Fprintln(os.Stderr, "benchplan:", err)
 		os.Exit(1)
@@ -84,6 +93,59 @@ func run(out, dir string, noise float64, seed uint64, k int) error {
 		return err
 	}
 	return os.WriteFile(out, buf.Bytes(), 0o644)
+}
+
+// accuracyOnly writes the accuracy tables of every trace under dir and,
+// per leave-one-run-out trace, its honest in-run error and its HEFT and
+// Shardwise makespans: the report's accuracy figures without the plan
+// comparisons that do not feed them.
+func accuracyOnly(w io.Writer, dir string, k int) error {
+	paths, err := traces(dir)
+	if err != nil {
+		return err
+	}
+	ins, err := load(paths)
+	if err != nil {
+		return err
+	}
+	ins, _ = evaluate.DistinctRuns(ins)
+	cat := catalog.Default()
+	var honest []*evaluate.Comparison
+	for _, in := range ins {
+		h, scheme, err := evaluate.Honest(in, ins, cat, k)
+		if err != nil {
+			return err
+		}
+		if scheme != evaluate.HoldoutRun {
+			continue
+		}
+		c, err := evaluate.Compare(h, cat, evaluate.Options{Actual: in.Table, LateBinding: true,
+			Methods: []evaluate.Method{evaluate.MethodHEFT, evaluate.MethodShardwise}})
+		if err != nil {
+			return err
+		}
+		c.Holdout = scheme
+		honest = append(honest, c)
+	}
+	rows, err := accuracy(ins, k)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, evaluate.InRunAccuracy(honest)...)
+	if err := evaluate.WriteAccuracy(w, rows, k); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n### Per trace (%s)\n\n| trace | in-run error | HEFT (s) | Shardwise (s) | SW/HEFT | SW static (s) |\n|---|--:|--:|--:|--:|--:|\n", evaluate.SchemeInRun)
+	for _, c := range honest {
+		rs := evaluate.InRunAccuracy([]*evaluate.Comparison{c})
+		if len(rs) == 0 {
+			continue
+		}
+		h, sw := c.Outcome(evaluate.MethodHEFT), c.Outcome(evaluate.MethodShardwise)
+		fmt.Fprintf(w, "| %s | %.1f%% | %.1f | %.1f | %.3f | %.1f |\n", c.Input.Name, 100*rs[0].Scores[evaluate.EstShardwise].MdAPE,
+			h.MakespanSeconds, sw.MakespanSeconds, sw.MakespanSeconds/h.MakespanSeconds, c.Static.MakespanSeconds)
+	}
+	return nil
 }
 
 // traces lists the .json files in dir and its subfolders, sorted.

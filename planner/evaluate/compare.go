@@ -46,6 +46,9 @@ type Options struct {
 	// at each submission); it needs Actual. Comparison.Static then holds
 	// the same plan played without it.
 	LateBinding bool
+	// Methods, when set, are the only methods run (in the order of
+	// Methods); the others' outcomes are nil. Nil runs them all.
+	Methods []Method
 }
 
 // Outcome is one method's plan, played by the simulator.
@@ -129,6 +132,10 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 	}
 	cmp := &Comparison{Input: in, Bound: b, Actual: opts.Actual, Sim: opts.Sim}
 	for _, m := range Methods {
+		if !opts.runs(m) {
+			cmp.Outcomes = append(cmp.Outcomes, nil)
+			continue
+		}
 		o, err := runMethod(m, in, cat, opts)
 		if err == errNoClass {
 			cmp.Outcomes = append(cmp.Outcomes, nil)
@@ -156,6 +163,19 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 		cmp.Outcomes[len(cmp.Outcomes)-1] = bound
 	}
 	return cmp, nil
+}
+
+// runs reports whether Compare runs method m under o.
+func (o Options) runs(m Method) bool {
+	if o.Methods == nil {
+		return true
+	}
+	for _, x := range o.Methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }
 
 // taskNames lists g's task names in g.Tasks order.

@@ -79,6 +79,15 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 type printer func(format string, args ...any)
 
+// WriteAccuracy writes only the prediction-accuracy tables of rows (k the
+// folds of the k-fold rows), as WriteMarkdown's "Prediction accuracy"
+// section has them.
+func WriteAccuracy(w io.Writer, rows []AccuracyRow, k int) error {
+	b := bufio.NewWriter(w)
+	writeAccuracy(func(format string, args ...any) { fmt.Fprintf(b, format, args...) }, rows, k)
+	return b.Flush()
+}
+
 // writeQuality writes the makespan table and the cost table of cmps.
 func writeQuality(p printer, cmps []*Comparison) {
 	p("| input | tasks | bound (s) | CP bound (s) | single class | single (s) | HEFT (s) | Shardwise (s) | SW/single | SW/HEFT | SW/bound | SLR single | SLR HEFT | SLR SW |\n")
