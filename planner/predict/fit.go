@@ -2,6 +2,7 @@ package predict
 
 import (
 	"math"
+	"sort"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -125,12 +126,13 @@ func fitSamples(ss []sample) *RuntimeFit {
 	preds := constant(n, med)
 	useX, useS := spans(ss, func(s sample) float64 { return s.private }), spans(ss, func(s sample) float64 { return s.shared })
 	if n >= 3 && (useX || useS) {
-		if coef, rel, p, ok := solveSizeModel(ss, useX, useS); ok {
+		w := runWeights(ss)
+		if coef, rel, p, ok := solveSizeModel(ss, w, useX, useS); ok {
 			model := make([]float64, n)
 			for i, s := range ss {
 				model[i] = coef[0] + coef[1]*s.private + coef[2]*math.Log1p(s.private) + coef[3]*s.shared
 			}
-			if mdape(model, y) < mdape(preds, y) {
+			if mdape(model, y, w) < mdape(preds, y, w) {
 				fit.Coef, fit.Regression, fit.Uncertainty = coef, true, inflate(rel, n, p)
 				preds = model
 			}
@@ -192,23 +194,58 @@ func p90Ratio(pred, y []float64, uncertainty float64) float64 {
 	return math.Max(1, quantile(rs, 0.9))
 }
 
-// mdape returns the median absolute percentage error, as a fraction, of
-// predictions pred against observations y. It is the criterion that picks
-// between the size model and the median: robust to the long right tail
-// real runtimes have, where a least-squares residual is not.
-func mdape(pred, y []float64) float64 {
-	errs := make([]float64, len(y))
-	for i, v := range y {
-		errs[i] = math.Abs(pred[i]-v) / v
+// runWeights returns each observation's weight in the size model's fit
+// and in its choice against the median: 1/(observations of its run) times
+// the mean observations per run, so that every run counts as much as any
+// other. A scale feature such as the shared input varies only between
+// runs, and a run of 420 tasks would otherwise outvote one of 9 on it (as
+// the median of per-run medians already avoids for the location). Within
+// one run (or without run names) every weight is 1.
+func runWeights(ss []sample) []float64 {
+	per := map[string]float64{}
+	for _, s := range ss {
+		per[s.run]++
 	}
-	return median(errs)
+	w := make([]float64, len(ss))
+	for i, s := range ss {
+		w[i] = float64(len(ss)) / float64(len(per)) / per[s.run]
+	}
+	return w
+}
+
+// mdape returns the median absolute percentage error, as a fraction, of
+// predictions pred against observations y, observation i weighing w[i]
+// (the weighted median; the median when the weights are equal). It is the criterion that picks between the size
+// model and the median: robust to the long right tail real runtimes have,
+// where a least-squares residual is not.
+func mdape(pred, y, w []float64) float64 {
+	type ape struct{ v, w float64 }
+	es := make([]ape, len(y))
+	var total float64
+	for i, v := range y {
+		es[i] = ape{math.Abs(pred[i]-v) / v, w[i]}
+		total += w[i]
+	}
+	sort.Slice(es, func(a, b int) bool { return es[a].v < es[b].v })
+	var acc float64
+	for i, e := range es {
+		acc += e.w
+		if acc == total/2 && i+1 < len(es) {
+			return (e.v + es[i+1].v) / 2 // between the middle two, as median
+		}
+		if acc > total/2 {
+			return e.v
+		}
+	}
+	return math.NaN()
 }
 
 // solveSizeModel returns the NNLS coefficients of the size model over the
-// columns 1, x and ln(x+1) (with useX) and s (with useS), the relative
+// columns 1, x and ln(x+1) (with useX) and s (with useS), each
+// observation's squared residual weighing w[i] (runWeights), the relative
 // residual standard error, and the number of positive coefficients; ok is
 // false when the solve fails or leaves no degrees of freedom.
-func solveSizeModel(ss []sample, useX, useS bool) (coef [4]float64, rel float64, p int, ok bool) {
+func solveSizeModel(ss []sample, w []float64, useX, useS bool) (coef [4]float64, rel float64, p int, ok bool) {
 	n := len(ss)
 	cols := []int{0}
 	if useX {
@@ -243,11 +280,11 @@ func solveSizeModel(ss []sample, useX, useS bool) (coef [4]float64, rel float64,
 			scale[k] = 1
 		}
 		for i := 0; i < n; i++ {
-			a.Set(i, k, a.At(i, k)/scale[k])
+			a.Set(i, k, a.At(i, k)/scale[k]*math.Sqrt(w[i]))
 		}
 	}
 	for i, s := range ss {
-		y[i] = s.y
+		y[i] = s.y * math.Sqrt(w[i])
 	}
 	sol, err := NNLS(a, mat.NewVecDense(n, y))
 	if err != nil {

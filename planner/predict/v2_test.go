@@ -90,3 +90,33 @@ func TestP90FromResiduals(t *testing.T) {
 		t.Errorf("median %v, p90 ratio %v; want 10 and a ratio in (1.5, 3]", f.Median, f.P90Ratio)
 	}
 }
+
+// TestEveryRunCountsOnce: BLAST's pattern across runs. Runtime grows with
+// the private input (6, 200 and 2000 bytes: about 10, 100 and 1500 s),
+// but the middle run has 300 tasks to the others' 40 and 100, and its
+// runtimes are skewed (90 s for three in five, 140 s for the rest). The
+// median model (the median of the per-run medians, 90 s) fits those 300
+// exactly and the size model, a least-squares fit, misses them by about
+// 20%; counted per task, they outvote the two other runs, where the
+// median model is off by 90% and more, and the median model would be
+// kept, predicting 90 s for 6-byte tasks. Counted per run, the size model
+// is chosen and predicts them at about 10 s.
+func TestEveryRunCountsOnce(t *testing.T) {
+	var ss []sample
+	add := func(run string, n int, x float64, y func(i int) float64) {
+		for i := 0; i < n; i++ {
+			ss = append(ss, sample{run: run, private: x, y: y(i)})
+		}
+	}
+	add("small", 40, 6, func(i int) float64 { return 9.6 * (1 + 0.05*float64(i%2*2-1)) })
+	add("medium", 300, 200, func(i int) float64 { return map[bool]float64{true: 90, false: 140}[i%5 < 3] })
+	add("large", 100, 2000, func(i int) float64 { return 1500 * (1 + 0.3*float64(i%2*2-1)) })
+	f := fitSamples(ss)
+	got, _ := f.Predict(6, 0)
+	if !f.Regression || got > 30 {
+		t.Errorf("regression %v, predict(6 bytes) = %.1f s; want the size model, about 10 s", f.Regression, got)
+	}
+	if w := runWeights(ss); math.Abs(w[0]*40-w[40]*300) > 1e-9 {
+		t.Errorf("weights %v (40 tasks) and %v (300 tasks): the runs do not weigh the same", w[0], w[40])
+	}
+}
