@@ -2,6 +2,7 @@ package predict
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
@@ -30,6 +31,12 @@ type RuntimeFit struct {
 	// Coef holds c0 (seconds), c1 (seconds per private byte), c2 (seconds
 	// per unit of ln private bytes) and c3 (seconds per shared byte).
 	Coef [4]float64
+	// Hedge, when set, is a second size model, on the shared input alone,
+	// and Coef the one on the private input alone: both inputs spanned a
+	// range in training, but the training runs could not tell which of
+	// them the runtime follows (confounded), so the prediction is the
+	// geometric mean of the two.
+	Hedge *[4]float64
 	// Regression is true when the size model is used; false means every
 	// prediction is Median (the inputs did not span MinInputSpan, or the
 	// size model explained the runtimes no better than Median).
@@ -72,7 +79,24 @@ func (f *RuntimeFit) Predict(privateBytes, sharedBytes float64) (seconds, uncert
 	if !f.Regression || (privateBytes <= 0 && sharedBytes <= 0) {
 		return f.Median, f.MedianUncertainty
 	}
-	return f.Coef[0] + f.Coef[1]*privateBytes + f.Coef[2]*math.Log1p(privateBytes) + f.Coef[3]*sharedBytes, f.Uncertainty
+	return f.model(sample{private: privateBytes, shared: sharedBytes}), f.Uncertainty
+}
+
+// model evaluates the size model at s.
+func (f *RuntimeFit) model(s sample) float64 {
+	v := sizeModel(f.Coef, s)
+	if f.Hedge != nil {
+		v = math.Sqrt(math.Max(v, minModelSeconds) * math.Max(sizeModel(*f.Hedge, s), minModelSeconds))
+	}
+	return v
+}
+
+// minModelSeconds floors each side of a hedged model's geometric mean.
+const minModelSeconds = 1e-3
+
+// sizeModel is c0 + c1*x + c2*ln(x+1) + c3*s at s.
+func sizeModel(c [4]float64, s sample) float64 {
+	return c[0] + c[1]*s.private + c[2]*math.Log1p(s.private) + c[3]*s.shared
 }
 
 // zeroRuntime replaces a recorded runtime of exactly 0 s: traces with
@@ -127,19 +151,92 @@ func fitSamples(ss []sample) *RuntimeFit {
 	useX, useS := spans(ss, func(s sample) float64 { return s.private }), spans(ss, func(s sample) float64 { return s.shared })
 	if n >= 3 && (useX || useS) {
 		w := runWeights(ss)
-		if coef, rel, p, ok := solveSizeModel(ss, w, useX, useS); ok {
+		if cand, p, ok := sizeFit(ss, w, useX, useS); ok {
 			model := make([]float64, n)
 			for i, s := range ss {
-				model[i] = coef[0] + coef[1]*s.private + coef[2]*math.Log1p(s.private) + coef[3]*s.shared
+				model[i] = cand.model(s)
 			}
 			if mdape(model, y, w) < mdape(preds, y, w) {
-				fit.Coef, fit.Regression, fit.Uncertainty = coef, true, inflate(rel, n, p)
+				fit.Coef, fit.Hedge, fit.Regression = cand.Coef, cand.Hedge, true
+				fit.Uncertainty = inflate(relResidual(model, y, p), n, p)
 				preds = model
 			}
 		}
 	}
 	fit.P90Ratio = p90Ratio(preds, y, fit.Uncertainty)
 	return fit
+}
+
+// sizeFit solves the size model on the spanning features (useX, useS),
+// or, where both span but the runs confound them (confounded), one model
+// on each, hedged (RuntimeFit.Hedge). It returns the coefficients (in a
+// RuntimeFit's Coef and Hedge), the number of positive coefficients of
+// the larger model, and false when a solve fails.
+func sizeFit(ss []sample, w []float64, useX, useS bool) (RuntimeFit, int, bool) {
+	if useX && useS && confounded(ss) {
+		cx, _, px, okx := solveSizeModel(ss, w, true, false)
+		cs, _, ps, oks := solveSizeModel(ss, w, false, true)
+		if okx && oks {
+			return RuntimeFit{Coef: cx, Hedge: &cs}, max(px, ps), true
+		}
+	}
+	c, _, p, ok := solveSizeModel(ss, w, useX, useS)
+	return RuntimeFit{Coef: c}, p, ok
+}
+
+// confounded reports whether the runs of ss cannot tell the private input
+// from the shared one: over the runs' median (private, shared) points,
+// the private and shared inputs change together, on one line. Two
+// distinct points are always on one; a single run's tasks, whose shared
+// input is one file, cannot separate them either.
+func confounded(ss []sample) bool {
+	xs, ss2 := map[string][]float64{}, map[string][]float64{}
+	var runs []string
+	for _, s := range ss {
+		if _, ok := xs[s.run]; !ok {
+			runs = append(runs, s.run)
+		}
+		xs[s.run] = append(xs[s.run], s.private)
+		ss2[s.run] = append(ss2[s.run], s.shared)
+	}
+	type pt struct{ x, s float64 }
+	var pts []pt
+	var mx, ms float64
+	for _, r := range runs {
+		p := pt{median(xs[r]), median(ss2[r])}
+		if !slices.Contains(pts, p) {
+			pts = append(pts, p)
+			mx, ms = math.Max(mx, p.x), math.Max(ms, p.s)
+		}
+	}
+	if len(pts) <= 2 || mx == 0 || ms == 0 {
+		return true
+	}
+	// Collinear when every cross product with the first two points is
+	// near zero, in coordinates scaled to their largest value.
+	ax, as := (pts[1].x-pts[0].x)/mx, (pts[1].s-pts[0].s)/ms
+	for _, p := range pts[2:] {
+		if bx, bs := (p.x-pts[0].x)/mx, (p.s-pts[0].s)/ms; math.Abs(ax*bs-as*bx) > 1e-3 {
+			return false
+		}
+	}
+	return true
+}
+
+// relResidual is the relative residual standard error of model against
+// y with p fitted coefficients: sqrt(RSS/(n-p)) / mean(y).
+func relResidual(model, y []float64, p int) float64 {
+	var rss, sum float64
+	for i := range y {
+		r := y[i] - model[i]
+		rss += r * r
+		sum += y[i]
+	}
+	n := len(y)
+	if n-p <= 0 || sum <= 0 {
+		return 1
+	}
+	return math.Sqrt(rss/float64(n-p)) / (sum / float64(n))
 }
 
 func constant(n int, v float64) []float64 {

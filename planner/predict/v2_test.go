@@ -120,3 +120,35 @@ func TestEveryRunCountsOnce(t *testing.T) {
 		t.Errorf("weights %v (40 tasks) and %v (300 tasks): the runs do not weigh the same", w[0], w[40])
 	}
 }
+
+// TestConfoundedInputsAreHedged: BWA's pattern. Two training runs, the
+// second with 10x the private input and 10x the shared reference, and 4x
+// the runtime: the runs cannot tell which input the runtime follows. A
+// run with the large private input and the small reference is predicted
+// at the geometric mean of the two one-input models (4 s and 1 s: 2 s),
+// not at the 4 s a joint fit would give by leaning on the private input.
+// A third run that moves the reference alone tells them apart: no hedge.
+func TestConfoundedInputsAreHedged(t *testing.T) {
+	var ss []sample
+	add := func(run string, x, s, y float64) {
+		for i := 0; i < 5; i++ {
+			ss = append(ss, sample{run: run, private: x, shared: s, y: y * (1 + 0.02*float64(i%2*2-1))})
+		}
+	}
+	add("small", 25, 4e5, 1)
+	add("large", 250, 4e6, 4)
+	f := fitSamples(append([]sample(nil), ss...))
+	if f.Hedge == nil || !f.Regression {
+		t.Fatalf("no hedge: %+v", f)
+	}
+	if got, _ := f.Predict(250, 4e5); math.Abs(got-2) > 0.2 {
+		t.Errorf("private 250 B, shared 400 kB: %.2f s, want about 2 (between 1 and 4)", got)
+	}
+	if got, _ := f.Predict(250, 4e6); math.Abs(got-4) > 0.3 {
+		t.Errorf("a run like the large one: %.2f s, want about 4", got)
+	}
+	add("reference-only", 25, 4e6, 4)
+	if f := fitSamples(ss); f.Hedge != nil {
+		t.Errorf("three runs that separate the inputs are hedged: %+v", f)
+	}
+}
