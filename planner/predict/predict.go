@@ -12,9 +12,13 @@
 //     read and written per second; see decideKinds); else latency for
 //     service tasks; else cpu.
 //   - Runtime: on a speed-1.0 machine, by the Ernest-style size model
-//     c0 + c1*x + c2*ln(x+1), x the input bytes, fitted by non-negative
-//     least squares (Lawson-Hanson; see NNLS and RuntimeFit), or the median
-//     runtime when inputs do not vary or the fit is no better. Records run
+//     c0 + c1*x + c2*ln(x+1) + c3*s, x the private and s the shared input
+//     bytes, fitted by non-negative least squares (Lawson-Hanson; see NNLS
+//     and RuntimeFit) with every run weighing the same, or the median of
+//     the per-run medians when inputs do not vary or the fit is no better
+//     (by the run-weighted median error). Where the training runs cannot
+//     tell x from s apart (two runs, or runs on one line), one model on
+//     each is fitted and their geometric mean predicts. Records run
 //     on a class are normalised by its speed for the kind (imported ones by
 //     the reference class's). On class c the runtime is that / c's speed.
 //     Without history: hints.Runtime, else DefaultRuntimeSeconds. Split
