@@ -151,7 +151,7 @@ func fitSamples(ss []sample) *RuntimeFit {
 	useX, useS := spans(ss, func(s sample) float64 { return s.private }), spans(ss, func(s sample) float64 { return s.shared })
 	if n >= 3 && (useX || useS) {
 		w := runWeights(ss)
-		if cand, p, ok := sizeFit(ss, w, useX, useS); ok {
+		if cand, p, ok := sizeFit(ss, w, useX, useS); ok && cand.scales() {
 			model := make([]float64, n)
 			for i, s := range ss {
 				model[i] = cand.model(s)
@@ -165,6 +165,26 @@ func fitSamples(ss []sample) *RuntimeFit {
 	}
 	fit.P90Ratio = p90Ratio(preds, y, fit.Uncertainty)
 	return fit
+}
+
+// scales reports whether the size model grows with some input: a fit
+// whose input coefficients are all zero is a constant, the weighted mean,
+// which is no size model and no better a location than the median of the
+// per-run medians.
+func (f *RuntimeFit) scales() bool {
+	for _, c := range [][4]float64{f.Coef, hedgeOrZero(f.Hedge)} {
+		if c[1] > 0 || c[2] > 0 || c[3] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func hedgeOrZero(h *[4]float64) [4]float64 {
+	if h == nil {
+		return [4]float64{}
+	}
+	return *h
 }
 
 // sizeFit solves the size model on the spanning features (useX, useS),

@@ -152,3 +152,27 @@ func TestConfoundedInputsAreHedged(t *testing.T) {
 		t.Errorf("three runs that separate the inputs are hedged: %+v", f)
 	}
 }
+
+// TestAConstantIsNoSizeModel: Epigenomics' filterContams across two runs.
+// The run with the larger private input ran faster, so the size model's
+// slopes are all zero and what is left of it is the run-weighted mean, a
+// constant; such a fit is not a size model and the median of the per-run
+// medians stays the location, even where the mean (4.05 s against 5.15 s,
+// the second run being skewed low) scores a lower in-sample error.
+func TestAConstantIsNoSizeModel(t *testing.T) {
+	var ss []sample
+	for i := 0; i < 9; i++ {
+		ss = append(ss, sample{run: "one", private: 13e6, y: 0.7})
+	}
+	for i := 0; i < 54; i++ {
+		y := 9.6
+		if i%3 == 0 {
+			y = 3
+		}
+		ss = append(ss, sample{run: "two", private: 6.5e6, y: y})
+	}
+	f := fitSamples(ss)
+	if f.Regression || f.Median != (0.7+9.6)/2 {
+		t.Errorf("regression %v %v, median %v; want no regression and the median of the run medians, %v", f.Regression, f.Coef, f.Median, (0.7+9.6)/2)
+	}
+}
