@@ -8,7 +8,13 @@
 //	go run ./cmd/benchplan -out docs/evaluation.md
 //
 // It is deterministic except for the plan times and the date; it takes
-// seconds on two cores.
+// seconds on two cores. To iterate on the predictor,
+//
+//	go run ./cmd/benchplan -accuracy
+//
+// prints only the accuracy tables (k-fold, leave-one-run-out and
+// leave-one-run-out + in-run) and each leave-one-run-out trace's in-run
+// error and HEFT and Shardwise makespans, and writes nothing.
 package main
 
 import (

@@ -121,6 +121,23 @@ func TestNoSingleClass(t *testing.T) {
 	}
 }
 
+// TestCompareOnlySomeMethods: Options.Methods runs only the methods it
+// names, with the same outcome as a full comparison; the others are nil.
+func TestCompareOnlySomeMethods(t *testing.T) {
+	cat := &catalog.Catalog{Classes: []*catalog.Class{class("fast", 1, 2, 100, 0), class("slow", 1, 1.25, 100, 0)}}
+	in := input(t, cat, map[string]float64{"a": 10, "b": 10, "c": 10})
+	c, err := Compare(in, cat, Options{Methods: []Method{MethodShardwise}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Outcome(MethodSingle) != nil || c.Outcome(MethodHEFT) != nil {
+		t.Errorf("outcomes %+v, want only shardwise", c.Outcomes)
+	}
+	if o := c.Outcome(MethodShardwise); o == nil || !near(o.MakespanSeconds, 10) || o.Allocations != 2 {
+		t.Errorf("shardwise %+v, want 10 s in 2 allocations as in the full comparison", o)
+	}
+}
+
 // TestTraceTableScalesRuntimes: a recorded 100 s io task takes 100 s on
 // the reference class and 100/2.5 = 40 s on io-bound (default catalog).
 func TestTraceTableScalesRuntimes(t *testing.T) {
