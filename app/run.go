@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,11 +116,13 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 	if _, err := launcher.CurrentIndex(ctx, client, "", launcher.DefaultConnectTimeout); err != nil {
 		return err
 	}
-	lp, err := openLoop(ctx, &req, client, log)
-	if err != nil {
-		return err
+	// -feedback's store is read as history when it exists already; it is
+	// created (openLoop) only once the run is known to be new.
+	if req.Feedback && !slices.Contains(req.Histories, req.HistoryDB) {
+		if _, err := os.Stat(req.HistoryDB); err == nil {
+			req.Histories = append(req.Histories, req.HistoryDB)
+		}
 	}
-	defer lp.close()
 	res, err := Plan(req.PlanRequest, log)
 	if err != nil {
 		return err
@@ -130,10 +133,16 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 		return err
 	}
 	l := &launcher.Launcher{Client: client}
-	// A run ID already stored fails here, before -out or the banner.
+	// A run ID already stored fails here, before the history store, -out or
+	// the banner.
 	if err := l.CheckNewRun(ctx, p.Run, jobs); err != nil {
 		return err
 	}
+	lp, err := openLoop(ctx, &req, client, log)
+	if err != nil {
+		return err
+	}
+	defer lp.close()
 	if req.Out != "" {
 		if err := WriteJobs(req.Out, req.OutJSON, p, jobs, log); err != nil {
 			return err

@@ -15,7 +15,8 @@ import (
 
 // TestRunOfAStoredRunIDPrintsOnlyTheError: run -run ID (and run -detach)
 // of an ID already stored in Nomad fails with the 'already stored' error
-// alone: no "Running graph" banner, no -out file, no job registered.
+// alone: no "Running graph" banner, no -out file, no -feedback history
+// store, no job registered.
 func TestRunOfAStoredRunIDPrintsOnlyTheError(t *testing.T) {
 	cl := cluster.Shared(t)
 	addr := cl.NomadAddr()
@@ -31,16 +32,19 @@ func TestRunOfAStoredRunIDPrintsOnlyTheError(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "jobs")
+	db := filepath.Join(dir, "history.db")
 	want := "run " + run + " is already stored in Nomad: continue it with 'shardwise run -resume " + run + "'"
-	for _, extra := range [][]string{{"-out", out}, {"-detach", "-launcher-command", shardwiseBin}} {
+	for _, extra := range [][]string{{"-out", out}, {"-feedback", "-history-db", db}, {"-detach", "-launcher-command", shardwiseBin}} {
 		args := append([]string{"run", "-address", addr, "-run", run, "-var", "dir=" + dir}, extra...)
 		stdout, errOut, code := cli(t, nil, append(args, graph)...)
 		if code != 1 || stdout != "" || !strings.Contains(errOut, want) {
 			t.Errorf("shardwise %v: exit %d, stdout %q, stderr %q; want 1, nothing on stdout, %q", args, code, stdout, errOut, want)
 		}
 	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("-out %s written (stat: %v)", out, err)
+	for _, p := range []string{out, db} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s written (stat: %v)", p, err)
+		}
 	}
 	jobs, err := launcher.Find(ctx, cl.Client(), run, "")
 	if err != nil || len(jobs) != 0 {
