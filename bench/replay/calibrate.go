@@ -21,10 +21,10 @@ type Calibration struct {
 	// Dispatch is the launcher's reaction and registration time, with the
 	// launcher's registration concurrency.
 	Dispatch simulate.Dispatch
-	// Startup is each class's median placed -> running, in seconds.
+	// Startup is each class's mean placed -> running, in seconds.
 	Startup map[string]float64
 	// TaskSeconds is what each replayed task took beyond its prediction,
-	// in seconds: the median over shards of (running -> complete minus
+	// in seconds: the mean over shards of (running -> complete minus
 	// the predicted runtime) per task. It holds the start of every task's
 	// shell in the allocation (a shard's tasks run one after another)
 	// under the host's load, and any bias of the predictions.
@@ -38,11 +38,17 @@ type Calibration struct {
 }
 
 // Calibrate estimates the dispatch model and the start-up latencies from
-// runs, for a launcher that registers concurrency jobs at once:
+// runs, for a launcher that registers concurrency jobs at once. Start-up,
+// per-task time and release are means, not medians: a makespan adds them
+// up over the allocations that run one after another on a slot, and the
+// sum of n draws is n times their mean; these distributions are skewed to
+// the right, so the median falls short (the runs of 2026-12-04 in
+// docs/replay.md: own-run fits within 15% on 11 and 12 of 12 runs with
+// means, 10 and 11 with medians).
 //
-//   - TaskSeconds: the median over shards of running -> complete minus
+//   - TaskSeconds: the mean over shards of running -> complete minus
 //     the plan's predicted runtime, per task of the shard.
-//   - Startup of a class: the median over its shards of placed -> running
+//   - Startup of a class: the mean over its shards of placed -> running
 //     (allocation CreateTime -> first task StartedAt), queued or not: a
 //     queued allocation is created when a slot frees, so what follows is
 //     the start alone.
@@ -57,7 +63,7 @@ type Calibration struct {
 //     start) is not in Nomad's timestamps. With a single position the
 //     slope is undetermined: registration is then 0 and the reaction the
 //     median delay.
-//   - Release (Dispatch.ReleaseSeconds): the median hand-over of a slot
+//   - Release (Dispatch.ReleaseSeconds): the mean hand-over of a slot
 //     to a queued allocation (placements): over the shards registered
 //     before the last completion on their node that preceded their
 //     placement, placement minus that completion. 0 when no shard
@@ -67,7 +73,8 @@ type Calibration struct {
 //     server (placements): each one's placement minus the later of its
 //     registration and the placement before it. The mean, not the
 //     median: Nomad applies several placements at once now and then
-//     (gaps of 0), and what the model needs is the throughput.
+//     (gaps of 0), and what the model needs is the throughput (as for
+//     the others above).
 func Calibrate(runs []*Run, concurrency int) Calibration {
 	if concurrency <= 0 {
 		concurrency = launcher.DefaultRegisterConcurrency
@@ -99,11 +106,15 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 		}
 	}
 	for cl, v := range starts {
-		cal.Startup[cl] = Median(v)
+		cal.Startup[cl] = stat.Mean(v, nil)
 	}
-	cal.TaskSeconds = Median(extra)
+	if len(extra) > 0 {
+		cal.TaskSeconds = stat.Mean(extra, nil)
+	}
 	cal.HandOvers, cal.Placements = len(gaps), len(services)
-	cal.Dispatch.ReleaseSeconds = Median(gaps)
+	if len(gaps) > 0 {
+		cal.Dispatch.ReleaseSeconds = stat.Mean(gaps, nil)
+	}
 	if len(services) > 0 {
 		cal.Dispatch.PlaceSeconds = stat.Mean(services, nil)
 	}

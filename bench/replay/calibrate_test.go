@@ -13,7 +13,7 @@ import (
 // exactly: reaction 0.5 s, registration 1 s, two at once. A wave of four
 // shards ready at 10 s is registered at 11.5, 11.5, 12.5 and 12.5 s; one
 // ready at 20 s at 21.5 s; roots (no upstream) are left out of the fit.
-// Class a starts in 1, 1 and 2 s (median 1), class b in 3 s.
+// Class a starts in 1, 1 and 2 s (mean 4/3), class b in 3 s.
 func TestCalibrateHandComputed(t *testing.T) {
 	r := &Run{Shards: []Shard{
 		{Class: "a", Registered: 0, Placed: 0, Running: 1},
@@ -28,8 +28,8 @@ func TestCalibrateHandComputed(t *testing.T) {
 	if math.Abs(d.ReactionSeconds-0.5) > 1e-9 || math.Abs(d.RegisterSeconds-1) > 1e-9 || d.RegisterConcurrency != 2 {
 		t.Errorf("dispatch %+v, want reaction 0.5 s, registration 1 s, 2 at once", d)
 	}
-	if cal.Startup["a"] != 1 || cal.Startup["b"] != 3 || cal.Shards != 6 || cal.Waves != 2 {
-		t.Errorf("start-ups %v, %d shards, %d waves; want a 1 s, b 3 s, 6, 2", cal.Startup, cal.Shards, cal.Waves)
+	if math.Abs(cal.Startup["a"]-4.0/3) > 1e-9 || cal.Startup["b"] != 3 || cal.Shards != 6 || cal.Waves != 2 {
+		t.Errorf("start-ups %v, %d shards, %d waves; want a 4/3 s, b 3 s, 6, 2", cal.Startup, cal.Shards, cal.Waves)
 	}
 	// Two tasks predicted 3 s in all, running 4 s: 0.5 s more per task.
 	if got := Calibrate([]*Run{{Shards: []Shard{{Class: "a", Tasks: 2, Predicted: 3, Running: 10, Complete: 14}}}}, 8).TaskSeconds; got != 0.5 {
@@ -48,7 +48,7 @@ func TestCalibrateHandComputed(t *testing.T) {
 // finds the slot free and is left out. On node n2, e and f complete at
 // 3.8 and 3; d, registered at 2, is placed at 4.2: 0.4 s after the later
 // one. g, registered at 2, is placed at 7, 1 s after d's completion at 6.
-// Median of 0.8, 0.4 and 1: 0.8 s. A shard without a node and the roots
+// Mean of 0.8, 0.4 and 1: 2.2/3 s. A shard without a node and the roots
 // placed at registration count nowhere.
 func TestCalibrateReleaseHandComputed(t *testing.T) {
 	r := &Run{Shards: []Shard{
@@ -62,8 +62,8 @@ func TestCalibrateReleaseHandComputed(t *testing.T) {
 		{ID: "h", Registered: 2, Placed: 20, Complete: 21},
 	}}
 	cal := Calibrate([]*Run{r}, 8)
-	if math.Abs(cal.Dispatch.ReleaseSeconds-0.8) > 1e-9 || cal.HandOvers != 3 {
-		t.Errorf("release %v s from %d hand-overs, want 0.8 s from 3", cal.Dispatch.ReleaseSeconds, cal.HandOvers)
+	if math.Abs(cal.Dispatch.ReleaseSeconds-2.2/3) > 1e-9 || cal.HandOvers != 3 {
+		t.Errorf("release %v s from %d hand-overs, want 2.2/3 s from 3", cal.Dispatch.ReleaseSeconds, cal.HandOvers)
 	}
 	if got := Calibrate([]*Run{{Shards: r.Shards[:1]}}, 8); got.Dispatch.ReleaseSeconds != 0 || got.HandOvers != 0 {
 		t.Errorf("nothing queued: release %v s from %d, want 0 from 0", got.Dispatch.ReleaseSeconds, got.HandOvers)

@@ -246,14 +246,14 @@ func (r *report) startups(p func(string, ...any)) {
 	}
 	cal := replay.Calibrate(r.m.Runs, r.cf.concurrency)
 	p("## Calibration\n\n")
-	p("`replay.Calibrate` over every run above (%d shards, %d registration waves, %d placements on a free slot, %d hand-overs): the launcher's reaction %.2f s and one registration %.2f s (%d at once), fitted by least squares to ready -> registered against the shard's position in its wave; the scheduler's time per placement on a free slot %.2f s, the mean service time of those placements seen as one first-come, first-served server; a slot's release %.2f s, the median over queued shards of placement minus the last completion on their node before it; %+.2f s per task beyond its prediction (median over shards of running -> complete minus predicted, per task); each class's start-up the median of placed -> running. The simulator plays these as `simulate.Options.Dispatch`, the shards' runtimes and the classes' `startup` (docs/simulator.md). The tables above calibrate each run apart (own run, other traces), since the host's load moves these values from run to run.\n\n",
+	p("`replay.Calibrate` over every run above (%d shards, %d registration waves, %d placements on a free slot, %d hand-overs): the launcher's reaction %.2f s and one registration %.2f s (%d at once), fitted by least squares to ready -> registered against the shard's position in its wave; the scheduler's time per placement on a free slot %.2f s, the mean service time of those placements seen as one first-come, first-served server; a slot's release %.2f s, the mean over queued shards of placement minus the last completion on their node before it; %+.2f s per task beyond its prediction (mean over shards of running -> complete minus predicted, per task); each class's start-up the mean of placed -> running (means, since a makespan adds these up over the allocations that follow one another on a slot). The simulator plays these as `simulate.Options.Dispatch`, the shards' runtimes and the classes' `startup` (docs/simulator.md). The tables above calibrate each run apart (own run, other traces), since the host's load moves these values from run to run.\n\n",
 		cal.Shards, cal.Waves, cal.Placements, cal.HandOvers, cal.Dispatch.ReactionSeconds, cal.Dispatch.RegisterSeconds, cal.Dispatch.RegisterConcurrency,
 		cal.Dispatch.PlaceSeconds, cal.Dispatch.ReleaseSeconds, cal.TaskSeconds)
 	p("Placement and release per run (own run's fit, s; placements, hand-overs): %s.\n\n", r.handOvers())
 	own, other, others := r.withinCalibrated(false)
 	p("Without placement time and release delay (the same fits, `PlaceSeconds` and `ReleaseSeconds` 0: the model before they were added), %d of %d runs are within 15%% of the calibration on their own run and %d of %d of the calibration on the other traces' runs.\n\n",
 		own, len(r.m.Runs), other, others)
-	p("| class | shards | placed -> running median (s) | p90 (s) | catalog start-up (s) |\n|---|---:|---:|---:|---:|\n")
+	p("| class | shards | placed -> running mean (s) | p90 (s) | catalog start-up (s) |\n|---|---:|---:|---:|---:|\n")
 	by := map[string][]float64{}
 	for _, run := range r.m.Runs {
 		for _, s := range run.Shards {
