@@ -231,3 +231,37 @@ func (c Calibration) String() string {
 		c.Dispatch.ReactionSeconds, c.Dispatch.RegisterSeconds, c.Dispatch.RegisterConcurrency, c.Dispatch.PlaceSeconds, c.Placements,
 		c.Dispatch.ReleaseSeconds, c.HandOvers, c.TaskSeconds, c.Startup, c.Shards, c.Waves)
 }
+
+// CalibrateRuns calibrates each run apart and combines the fits: each
+// parameter is the median over the runs of that run's own estimate (a
+// class's start-up over the runs that used the class). Every run counts
+// once, so one run whose conditions were unusual (a launcher backlog, a
+// load spike) or that had a thousand shards does not outweigh the others,
+// as it does when the shards of all runs are pooled (Calibrate of all).
+// The counts (Shards, Waves, HandOvers, Placements) are the sums.
+func CalibrateRuns(runs []*Run, concurrency int) Calibration {
+	if len(runs) == 1 {
+		return Calibrate(runs, concurrency)
+	}
+	var react, reg, place, release, task []float64
+	starts := map[string][]float64{}
+	out := Calibration{Startup: map[string]float64{}}
+	for _, r := range runs {
+		c := Calibrate([]*Run{r}, concurrency)
+		out.Dispatch.RegisterConcurrency = c.Dispatch.RegisterConcurrency
+		react, reg = append(react, c.Dispatch.ReactionSeconds), append(reg, c.Dispatch.RegisterSeconds)
+		place, release = append(place, c.Dispatch.PlaceSeconds), append(release, c.Dispatch.ReleaseSeconds)
+		task = append(task, c.TaskSeconds)
+		for cl, v := range c.Startup {
+			starts[cl] = append(starts[cl], v)
+		}
+		out.Shards, out.Waves, out.HandOvers, out.Placements = out.Shards+c.Shards, out.Waves+c.Waves, out.HandOvers+c.HandOvers, out.Placements+c.Placements
+	}
+	out.Dispatch.ReactionSeconds, out.Dispatch.RegisterSeconds = Median(react), Median(reg)
+	out.Dispatch.PlaceSeconds, out.Dispatch.ReleaseSeconds = Median(place), Median(release)
+	out.TaskSeconds = Median(task)
+	for cl, v := range starts {
+		out.Startup[cl] = Median(v)
+	}
+	return out
+}

@@ -122,3 +122,30 @@ func TestCalibratedSimulationHandComputed(t *testing.T) {
 		t.Error("Simulate changed the plan")
 	}
 }
+
+// TestCalibrateRunsCountsEachRunOnce combines three runs' own fits by the
+// median of each parameter: class a starts in 1 s, 2 s and 30 s in the
+// three runs (median 2 s, where pooling the shards would give the third
+// run's 30 s to nine of eleven shards), class b only in the first (4 s);
+// per-task time 0.5, 0.1 and 9 s: median 0.5 s.
+func TestCalibrateRunsCountsEachRunOnce(t *testing.T) {
+	shard := func(class string, start, extra float64) Shard {
+		return Shard{Class: class, Tasks: 1, Placed: 0, Running: start, Predicted: 1, Complete: start + 1 + extra}
+	}
+	runs := []*Run{
+		{Shards: []Shard{shard("a", 1, 0.5), shard("b", 4, 0.5)}},
+		{Shards: []Shard{shard("a", 2, 0.1)}},
+		{Shards: []Shard{shard("a", 30, 9), shard("a", 30, 9), shard("a", 30, 9), shard("a", 30, 9), shard("a", 30, 9),
+			shard("a", 30, 9), shard("a", 30, 9), shard("a", 30, 9)}},
+	}
+	cal := CalibrateRuns(runs, 8)
+	if cal.Startup["a"] != 2 || cal.Startup["b"] != 4 || math.Abs(cal.TaskSeconds-0.5) > 1e-9 || cal.Shards != 11 {
+		t.Errorf("start-ups %v, per task %v s, %d shards; want a 2 s, b 4 s, 0.5 s, 11", cal.Startup, cal.TaskSeconds, cal.Shards)
+	}
+	if pooled := Calibrate(runs, 8); pooled.Startup["a"] < 20 {
+		t.Errorf("pooled start-up of a %v s; the test expects pooling to follow the large run", pooled.Startup["a"])
+	}
+	if one := CalibrateRuns(runs[:1], 8); one.Startup["a"] != 1 || one.Startup["b"] != 4 {
+		t.Errorf("one run: %v, want its own fit", one.Startup)
+	}
+}

@@ -126,7 +126,7 @@ func (r *report) calibrated(run *replay.Run, handOver bool) (own, other float64)
 		if len(runs) == 0 {
 			return math.NaN()
 		}
-		cal := replay.Calibrate(runs, r.cf.concurrency)
+		cal := replay.CalibrateRuns(runs, r.cf.concurrency)
 		if !handOver {
 			cal.Dispatch.ReleaseSeconds, cal.Dispatch.PlaceSeconds = 0, 0
 		}
