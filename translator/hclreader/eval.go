@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/gocty"
@@ -39,12 +40,12 @@ func (r *reader) errorAt(rng hcl.Range, summary, format string, args ...any) {
 // messages, e.g. `output "features" of task "prepare"`.
 type attrs struct {
 	r     *reader
-	m     hcl.Attributes
+	c     content
 	where where
 }
 
-func (r *reader) attrs(m hcl.Attributes, where where) attrs {
-	return attrs{r: r, m: m, where: where}
+func (r *reader) attrs(c content, where where) attrs {
+	return attrs{r: r, c: c, where: where}
 }
 
 // where names a block in messages: format with one or two %q verbs and
@@ -60,26 +61,45 @@ func (w where) String() string {
 }
 
 // get evaluates argument name and converts it to ty. It returns the
-// attribute and false when the argument is absent, null, or failed to
-// evaluate (in which case a diagnostic has been recorded).
-func (a attrs) get(name string, ty cty.Type) (cty.Value, *hcl.Attribute, bool) {
-	attr, ok := a.m[name]
-	if !ok || !a.r.checkRefs(attr.Expr) {
-		return cty.NilVal, attr, false
+// value's expression, and false when the argument is absent, null, or
+// failed to evaluate (in which case a diagnostic has been recorded).
+func (a attrs) get(name string, ty cty.Type) (cty.Value, hcl.Expression, bool) {
+	expr, _, ok := a.c.attr(name)
+	if !ok || !a.r.checkRefs(expr) {
+		return cty.NilVal, expr, false
 	}
-	raw, diags := attr.Expr.Value(a.r.ctx)
+	raw, diags := value(expr, a.r.ctx)
 	a.r.diags = append(a.r.diags, diags...)
 	// An unknown value comes from a variable whose error is already reported.
 	if diags.HasErrors() || raw.IsNull() || !raw.IsWhollyKnown() {
-		return cty.NilVal, attr, false
+		return cty.NilVal, expr, false
 	}
 	val, err := convert.Convert(raw, ty)
 	if err != nil {
-		a.r.errorAt(attr.Expr.Range(), "Incorrect value type",
+		a.r.errorAt(expr.Range(), "Incorrect value type",
 			"Argument %q of %s must be %s, not %s.", name, a.where, typeName(ty), typeName(raw.Type()))
-		return cty.NilVal, attr, false
+		return cty.NilVal, expr, false
 	}
-	return val, attr, true
+	return val, expr, true
+}
+
+// value is expr.Value(ctx), read directly for a quoted string of literal
+// text, the commonest value in a graph file: a template of one literal
+// string part has that string as its value, with no diagnostic.
+func value(expr hcl.Expression, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	if t, ok := expr.(*hclsyntax.TemplateExpr); ok && len(t.Parts) == 1 && fastDecode {
+		if lit, ok := t.Parts[0].(*hclsyntax.LiteralValueExpr); ok && lit.Val.Type() == cty.String &&
+			lit.Val.IsKnown() && !lit.Val.IsNull() && !lit.Val.IsMarked() {
+			return lit.Val, nil
+		}
+	}
+	return expr.Value(ctx)
+}
+
+// rangeOf is the range of argument name's value.
+func (a attrs) rangeOf(name string) hcl.Range {
+	expr, _, _ := a.c.attr(name)
+	return expr.Range()
 }
 
 // typeName names a type for messages: "a string", "a list of strings".
@@ -119,7 +139,7 @@ func (a attrs) oneOf(name, summary string, allowed []string, dst *string) {
 		return
 	}
 	if !slices.Contains(allowed, s) {
-		a.r.errorAt(a.m[name].Expr.Range(), summary,
+		a.r.errorAt(a.rangeOf(name), summary,
 			"Argument %q of %s is %q; it must be one of %s.", name, a.where, s, quoteList(allowed, "or"))
 		return
 	}
@@ -136,7 +156,7 @@ func (a attrs) boolean(name string, dst *bool) {
 // integer sets *dst to the whole-number value of argument name, if given and
 // within lo..hi (hi = math.MaxInt for no upper bound).
 func (a attrs) integer(name string, lo, hi int, dst *int) bool {
-	v, attr, ok := a.get(name, cty.Number)
+	v, expr, ok := a.get(name, cty.Number)
 	if !ok {
 		return false
 	}
@@ -146,7 +166,7 @@ func (a attrs) integer(name string, lo, hi int, dst *int) bool {
 		if hi < math.MaxInt {
 			bound = fmt.Sprintf("from %d to %d", lo, hi)
 		}
-		a.r.errorAt(attr.Expr.Range(), "Invalid value",
+		a.r.errorAt(expr.Range(), "Invalid value",
 			"Argument %q of %s is %s; it must be a whole number %s.", name, a.where, v.AsBigFloat().Text('g', -1), bound)
 		return false
 	}
@@ -207,7 +227,7 @@ func (a attrs) resourceMiB(name string, process bool, dst *int64) bool {
 		return err
 	})
 	if ok && small && process {
-		rng := a.m[name].Expr.Range()
+		rng := a.rangeOf(name)
 		a.r.diags = append(a.r.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,
 			Summary:  "Implausibly small size",
@@ -237,7 +257,7 @@ func (a attrs) parsed(name, summary string, parse func(string) error) bool {
 		return false
 	}
 	if err := parse(s); err != nil {
-		a.r.errorAt(a.m[name].Expr.Range(), summary, "Argument %q of %s: %s.", name, a.where, err)
+		a.r.errorAt(a.rangeOf(name), summary, "Argument %q of %s: %s.", name, a.where, err)
 		return false
 	}
 	return true
@@ -245,7 +265,7 @@ func (a attrs) parsed(name, summary string, parse func(string) error) bool {
 
 // has reports whether argument name is present.
 func (a attrs) has(name string) bool {
-	_, ok := a.m[name]
+	_, _, ok := a.c.attr(name)
 	return ok
 }
 

@@ -107,16 +107,15 @@ func (r *reader) decodeGraph(b *hcl.Block) *graph.Graph {
 	g := graph.New(b.Labels[0])
 	g.DefRange = b.DefRange
 	g.Datacenters = []string{"dc1"}
-	content, diags := b.Body.Content(graphSchema)
-	r.diags = append(r.diags, diags...)
-	a := r.attrs(content.Attributes, where{format: "graph %q", a: g.Name})
+	content := r.content(b.Body, graphSchema)
+	a := r.attrs(content, where{format: "graph %q", a: g.Name})
 	a.strings("datacenters", &g.Datacenters)
 	a.str("region", &g.Region)
 	a.str("namespace", &g.Namespace)
 	a.integer("priority", 1, 100, &g.Priority)
 	a.oneOf("driver", "Invalid driver", drivers, &g.Driver)
 
-	tasks := content.Blocks.OfType("task")
+	tasks := content.ofType("task")
 	if len(tasks) == 0 {
 		r.errorAt(b.DefRange, "Empty graph",
 			`Graph %q declares no tasks. A graph needs at least one task "NAME" { command = ... } block.`, g.Name)

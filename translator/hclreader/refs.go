@@ -100,12 +100,12 @@ func (r *reader) resolve(g *graph.Graph, decls []*taskDecl) {
 		names[i] = d.task.Name
 	}
 	for _, d := range decls {
-		var seen map[ref]hcl.Range
-		for _, in := range d.inputs {
+		seen := inputsSeen{inputs: d.inputs}
+		for i, in := range d.inputs {
 			if !in.ok {
 				continue
 			}
-			if r.duplicateInput(&seen, d, in.ref) {
+			if r.duplicateInput(&seen, i, d, in.ref) {
 				continue
 			}
 			if up := r.lookupTask(byName, names, in.ref); up != nil {
@@ -120,22 +120,49 @@ func (r *reader) resolve(g *graph.Graph, decls []*taskDecl) {
 	}
 }
 
-// duplicateInput reports a second input of d reading the same output as
-// an earlier one (the channel would move the bytes twice); seen holds the
-// task's inputs so far, keyed by task and output.
-func (r *reader) duplicateInput(seen *map[ref]hcl.Range, d *taskDecl, rf ref) bool {
+// inputsSeen finds the first of a task's inputs that reads a given output.
+// Most tasks have a few inputs, looked through in place; a task with many
+// gets a map, built as its inputs are checked.
+type inputsSeen struct {
+	inputs []inputDecl
+	m      map[ref]hcl.Range
+}
+
+// inputsScanned is the most inputs looked through in place.
+const inputsScanned = 16
+
+// duplicateInput reports input i of d, reading rf, when an earlier input of
+// d reads the same output (the channel would move the bytes twice).
+func (r *reader) duplicateInput(seen *inputsSeen, i int, d *taskDecl, rf ref) bool {
 	key := ref{task: rf.task, output: rf.output}
-	if prev, dup := (*seen)[key]; dup {
+	prev, dup := seen.first(i, key)
+	if dup {
 		r.errorAt(rf.rng, "Duplicate input",
 			"Task %q already reads output %q of task %q through an input on line %d. Read it once: the one input file can be used in several places.",
 			d.task.Name, rf.output, rf.task, prev.Start.Line)
-		return true
 	}
-	if *seen == nil {
-		*seen = map[ref]hcl.Range{}
+	return dup
+}
+
+// first returns the range of the first valid input before input i that
+// reads key's output, recording input i as read when there is none.
+func (s *inputsSeen) first(i int, key ref) (hcl.Range, bool) {
+	if len(s.inputs) <= inputsScanned {
+		for _, in := range s.inputs[:i] {
+			if in.ok && in.ref.task == key.task && in.ref.output == key.output {
+				return in.ref.rng, true
+			}
+		}
+		return hcl.Range{}, false
 	}
-	(*seen)[key] = rf.rng
-	return false
+	if prev, dup := s.m[key]; dup {
+		return prev, true
+	}
+	if s.m == nil {
+		s.m = map[ref]hcl.Range{}
+	}
+	s.m[key] = s.inputs[i].ref.rng
+	return hcl.Range{}, false
 }
 
 // lookupTask returns the declaration of rf's task, or reports it unknown.
@@ -150,12 +177,12 @@ func (r *reader) lookupTask(byName map[string]*taskDecl, names []string, rf ref)
 
 // addInputEdge adds the data edge from up's output rf.output into d.
 func (r *reader) addInputEdge(g *graph.Graph, d, up *taskDecl, rf ref) {
-	for _, o := range up.task.Outputs {
+	for i, o := range up.task.Outputs {
 		if o.Name != rf.output {
 			continue
 		}
 		bytes := int64(-1)
-		if up.sized[o.Name] {
+		if up.sized[i] {
 			bytes = o.Bytes
 		}
 		r.addEdge(g, &graph.Edge{From: up.task.Name, To: d.task.Name, Output: o.Name, Bytes: bytes, Stream: o.Stream, DefRange: rf.rng})
@@ -217,13 +244,29 @@ func rotateCycle(g *graph.Graph, ce *graph.CycleError) ([]string, hcl.Range) {
 // validName reports whether name can be referenced as ref (an HCL
 // identifier), reporting it at rng if not.
 func (r *reader) validName(kind, name, ref string, rng hcl.Range) bool {
-	if hclsyntax.ValidIdentifier(name) {
+	if asciiIdentifier(name) || hclsyntax.ValidIdentifier(name) {
 		return true
 	}
 	r.errorAt(rng, "Invalid name",
 		"%s name %q is not valid: a name starts with a letter or underscore and holds only letters, digits, underscores and dashes, so that it can be referenced as %s.",
 		kind, name, ref)
 	return false
+}
+
+// asciiIdentifier reports whether name is an identifier of ASCII letters,
+// digits, underscores and dashes that starts with a letter or underscore:
+// what hclsyntax.ValidIdentifier accepts, decided without its lexer (which
+// allocates its tokens) for the names most files use.
+func asciiIdentifier(name string) bool {
+	if name == "" || !(isLetter(name[0]) || name[0] == '_') {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if c := name[i]; !(isLetter(c) || isDigit(c) || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // suggest returns ` Did you mean "x"?` for the candidate closest to name

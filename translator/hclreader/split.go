@@ -13,33 +13,33 @@ import (
 // least 2 items and 2 shards, a non-zero input, and a batch task. The
 // streaming rule is checked later by checkStreamingSplit.
 func (r *reader) decodeSplit(t *graph.Task, b *hcl.Block) {
-	content, diags := b.Body.Content(splitSchema)
-	r.diags = append(r.diags, diags...)
+	content := r.content(b.Body, splitSchema)
 	s := &graph.Split{DefRange: b.DefRange}
 	t.Split = s
 	where := where{format: "the split of task %q", a: t.Name}
-	a := r.attrs(content.Attributes, where)
+	a := r.attrs(content, where)
 	switch {
 	case !a.has("input_size") && !a.has("items"):
 		r.errorAt(b.DefRange, "Split has nothing to cut",
 			"The split of task %q gives neither input_size nor items, so there is nothing to cut into shards. Give input_size (the total input, such as \"400GiB\") or items (the number of independent work items).",
 			t.Name)
 	case a.has("input_size") && a.has("items"):
-		r.errorAt(a.m["items"].Range, "Conflicting split arguments",
+		_, itemsRange, _ := content.attr("items")
+		r.errorAt(itemsRange, "Conflicting split arguments",
 			"The split of task %q gives both input_size and items; give one: input_size to cut by bytes, or items to cut by work items.",
 			t.Name)
 	}
 	if a.size("input_size", &s.InputBytes) && s.InputBytes == 0 {
-		r.errorAt(a.m["input_size"].Expr.Range(), "Invalid split",
+		r.errorAt(a.rangeOf("input_size"), "Invalid split",
 			"The split of task %q has an input_size of 0 bytes; there is nothing to cut into shards.", t.Name)
 	}
 	t.InputBytes = s.InputBytes
 	if a.integer("items", math.MinInt, math.MaxInt, &s.Items) && s.Items < 2 {
-		r.errorAt(a.m["items"].Expr.Range(), "Invalid split",
+		r.errorAt(a.rangeOf("items"), "Invalid split",
 			"The split of task %q has items = %d; a split needs at least 2 items to cut into shards.", t.Name, s.Items)
 	}
 	if a.integer("max_shards", math.MinInt, math.MaxInt, &s.MaxShards) && s.MaxShards < 2 {
-		r.errorAt(a.m["max_shards"].Expr.Range(), "Invalid split",
+		r.errorAt(a.rangeOf("max_shards"), "Invalid split",
 			"The split of task %q has max_shards = %d; a split needs at least 2 shards (remove the split block to run the task whole).",
 			t.Name, s.MaxShards)
 	}

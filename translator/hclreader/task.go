@@ -19,8 +19,9 @@ type taskDecl struct {
 	task   *graph.Task
 	inputs []inputDecl
 	deps   []ref
-	// sized marks the outputs that declare a size (a declared 0B is known).
-	sized map[string]bool
+	// sized marks the outputs, by index in task.Outputs, that declare a
+	// size (a declared 0B is known).
+	sized []bool
 }
 
 // inputDecl is an input's from reference; ok is false if it was invalid
@@ -86,12 +87,11 @@ func (r *reader) duplicateName(b, prev *hcl.Block, summary, format string) {
 // decodeTask reads one task block; name is its label in NFC.
 func (r *reader) decodeTask(b *hcl.Block, name string) *taskDecl {
 	t := &graph.Task{Name: name, DefRange: b.DefRange}
-	d := &taskDecl{task: t, sized: map[string]bool{}}
-	content, diags := b.Body.Content(taskSchema)
-	r.diags = append(r.diags, diags...)
-	a := r.attrs(content.Attributes, where{format: "task %q", a: t.Name})
+	d := &taskDecl{task: t}
+	content := r.content(b.Body, taskSchema)
+	a := r.attrs(content, where{format: "task %q", a: t.Name})
 	if a.str("command", &t.Command) && strings.TrimSpace(t.Command) == "" {
-		r.errorAt(a.m["command"].Expr.Range(), "Empty command",
+		r.errorAt(a.rangeOf("command"), "Empty command",
 			"Argument \"command\" of task %q is empty; it names the program to run, such as \"/bin/sh\" (its arguments go in args).", t.Name)
 	}
 	a.strings("args", &t.Args)
@@ -101,22 +101,24 @@ func (r *reader) decodeTask(b *hcl.Block, name string) *taskDecl {
 	a.oneOf("type", "Invalid task type", taskTypes, &typ)
 	t.Type = graph.TaskType(typ)
 
-	r.decodeArtifacts(t, content.Blocks.OfType("artifact"))
-	r.decodeOutputs(d, content.Blocks.OfType("output"))
-	r.decodeInputs(d, content.Blocks.OfType("input"))
-	r.decodeDependsOn(d, content.Attributes["depends_on"])
-	if hb := r.single(t, content.Blocks, "hints"); hb != nil {
+	r.decodeArtifacts(t, content.ofType("artifact"))
+	r.decodeOutputs(d, content.ofType("output"))
+	r.decodeInputs(d, content.ofType("input"))
+	if expr, _, ok := content.attr("depends_on"); ok {
+		r.decodeDependsOn(d, expr)
+	}
+	if hb := r.single(t, content, "hints"); hb != nil {
 		r.decodeHints(t, hb)
 	}
-	if sb := r.single(t, content.Blocks, "split"); sb != nil {
+	if sb := r.single(t, content, "split"); sb != nil {
 		r.decodeSplit(t, sb)
 	}
 	return d
 }
 
 // single returns the first block of type typ, reporting any others.
-func (r *reader) single(t *graph.Task, blocks hcl.Blocks, typ string) *hcl.Block {
-	bs := blocks.OfType(typ)
+func (r *reader) single(t *graph.Task, c content, typ string) *hcl.Block {
+	bs := c.ofType(typ)
 	if len(bs) == 0 {
 		return nil
 	}
@@ -130,10 +132,8 @@ func (r *reader) single(t *graph.Task, blocks hcl.Blocks, typ string) *hcl.Block
 // decodeArtifacts reads a task's artifact blocks.
 func (r *reader) decodeArtifacts(t *graph.Task, blocks hcl.Blocks) {
 	for _, b := range blocks {
-		content, diags := b.Body.Content(artifactSchema)
-		r.diags = append(r.diags, diags...)
 		art := graph.Artifact{DefRange: b.DefRange}
-		a := r.attrs(content.Attributes, where{format: "an artifact of task %q", a: t.Name})
+		a := r.attrs(r.content(b.Body, artifactSchema), where{format: "an artifact of task %q", a: t.Name})
 		a.str("source", &art.Source)
 		a.str("destination", &art.Destination)
 		a.stringMap("options", &art.Options)
@@ -156,12 +156,10 @@ func (r *reader) decodeOutputs(d *taskDecl, blocks hcl.Blocks) {
 		if !r.validName("Output", b.Labels[0], fmt.Sprintf("task.%s.output.%s", d.task.Name, b.Labels[0]), b.LabelRanges[0]) {
 			continue
 		}
-		content, diags := b.Body.Content(outputSchema)
-		r.diags = append(r.diags, diags...)
 		o := graph.Output{Name: name, Path: "out/" + name, DefRange: b.DefRange}
-		a := r.attrs(content.Attributes, where{format: "output %q of task %q", a: name, b: d.task.Name})
+		a := r.attrs(r.content(b.Body, outputSchema), where{format: "output %q of task %q", a: name, b: d.task.Name})
 		a.str("path", &o.Path)
-		d.sized[name] = a.size("size", &o.Bytes)
+		d.sized = append(d.sized, a.size("size", &o.Bytes))
 		a.boolean("stream", &o.Stream)
 		d.task.Outputs = append(d.task.Outputs, o)
 	}
@@ -175,29 +173,25 @@ func (r *reader) decodeInputs(d *taskDecl, blocks hcl.Blocks) {
 		d.task.Inputs = make([]graph.Input, 0, len(blocks))
 	}
 	for _, b := range blocks {
-		content, diags := b.Body.Content(inputSchema)
-		r.diags = append(r.diags, diags...)
+		content := r.content(b.Body, inputSchema)
 		in := graph.Input{DefRange: b.DefRange}
 		var decl inputDecl
-		if from, ok := content.Attributes["from"]; ok {
-			decl.ref, decl.ok = r.parseRef(from.Expr, true, where{format: "The from argument of an input of task %q", a: d.task.Name})
+		if from, _, ok := content.attr("from"); ok {
+			decl.ref, decl.ok = r.parseRef(from, true, where{format: "The from argument of an input of task %q", a: d.task.Name})
 		}
 		in.Task, in.Output = decl.ref.task, decl.ref.output
 		in.Path = "in/" + in.Task + "-" + in.Output
-		r.attrs(content.Attributes, where{format: "an input of task %q", a: d.task.Name}).str("path", &in.Path)
+		r.attrs(content, where{format: "an input of task %q", a: d.task.Name}).str("path", &in.Path)
 		d.inputs = append(d.inputs, decl)
 		d.task.Inputs = append(d.task.Inputs, in)
 	}
 }
 
 // decodeDependsOn reads depends_on, a static list of task references.
-func (r *reader) decodeDependsOn(d *taskDecl, attr *hcl.Attribute) {
-	if attr == nil {
-		return
-	}
-	exprs, diags := hcl.ExprList(attr.Expr)
+func (r *reader) decodeDependsOn(d *taskDecl, expr hcl.Expression) {
+	exprs, diags := hcl.ExprList(expr)
 	if diags.HasErrors() {
-		r.errorAt(attr.Expr.Range(), "Invalid reference",
+		r.errorAt(expr.Range(), "Invalid reference",
 			"The depends_on argument of task %q must be a list of task references, such as [task.prepare].", d.task.Name)
 		return
 	}
@@ -211,11 +205,9 @@ func (r *reader) decodeDependsOn(d *taskDecl, attr *hcl.Attribute) {
 
 // decodeHints reads a task's hints block.
 func (r *reader) decodeHints(t *graph.Task, b *hcl.Block) {
-	content, diags := b.Body.Content(hintsSchema)
-	r.diags = append(r.diags, diags...)
 	h := &t.Hints
 	h.DefRange = b.DefRange
-	a := r.attrs(content.Attributes, where{format: "the hints of task %q", a: t.Name})
+	a := r.attrs(r.content(b.Body, hintsSchema), where{format: "the hints of task %q", a: t.Name})
 	var kind string
 	a.oneOf("kind", "Invalid workload kind", kindNames(), &kind)
 	h.Kind = graph.Kind(kind)
@@ -228,7 +220,7 @@ func (r *reader) decodeHints(t *graph.Task, b *hcl.Block) {
 	a.duration("runtime", &h.Runtime)
 	a.duration("latency", &h.LatencyTarget)
 	if a.str("executor", &h.Executor) && r.opts.Executors != nil && !slices.Contains(r.opts.Executors, h.Executor) {
-		r.errorAt(a.m["executor"].Expr.Range(), "Unknown executor class",
+		r.errorAt(a.rangeOf("executor"), "Unknown executor class",
 			"The hints of task %q pin it to executor class %q, which is not in the catalog.%s The catalog's classes: %s.",
 			t.Name, h.Executor, suggest(h.Executor, r.opts.Executors), quoteList(r.opts.Executors, "and"))
 	}

@@ -1,0 +1,210 @@
+package hclreader
+
+import (
+	"cmp"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/translator/hclwriter"
+	"github.com/shardwise/shardwise/translator/wfcommons"
+)
+
+// offSchema are graph files whose bodies do not match their schemas, each
+// a diagnostic of hcl's Body.Content, which the reader must still give.
+var offSchema = map[string]string{
+	"unsupported-argument":  "graph \"g\" {\n  task \"a\" {\n    command = \"a\"\n    comand = \"b\"\n  }\n}\n",
+	"unsupported-arguments": "graph \"g\" {\n  task \"a\" {\n    command = \"a\"\n    x = 1\n    hints = {}\n    output = 2\n  }\n}\n",
+	"unsupported-block":     "graph \"g\" {\n  task \"a\" {\n    command = \"a\"\n    hint {\n    }\n  }\n}\n",
+	"block-for-argument":    "graph \"g\" {\n  task \"a\" {\n    command {\n    }\n  }\n}\n",
+	"missing-command":       "graph \"g\" {\n  task \"a\" {\n    args = [\"x\"]\n  }\n}\n",
+	"missing-from":          "graph \"g\" {\n  task \"a\" {\n    command = \"a\"\n  }\n  task \"b\" {\n    command = \"b\"\n    input {\n      path = \"x\"\n    }\n  }\n}\n",
+	"missing-source":        "graph \"g\" {\n  task \"a\" {\n    command = \"a\"\n    artifact {\n      destination = \"x\"\n    }\n  }\n}\n",
+	"missing-label":         "graph \"g\" {\n  task \"a\" {\n    command = \"a\"\n    output {\n    }\n  }\n}\n",
+	"extra-label":           "graph \"g\" {\n  task \"a\" {\n    command = \"a\"\n    hints \"x\" {\n    }\n  }\n}\n",
+	"extra-labels":          "graph \"g\" {\n  task \"a\" \"b\" {\n    command = \"a\"\n  }\n}\n",
+	"task-no-label":         "graph \"g\" {\n  task {\n    command = \"a\"\n  }\n}\n",
+	"graph-argument":        "graph \"g\" {\n  region = \"r\"\n  regions = [\"x\"]\n  task \"a\" {\n    command = \"a\"\n  }\n}\n",
+	"split-unknown":         "graph \"g\" {\n  task \"a\" {\n    command = \"a\"\n    split {\n      items = 4\n      shards = 2\n    }\n  }\n}\n",
+	"hints-unknown":         "graph \"g\" {\n  task \"a\" {\n    command = \"a\"\n    hints {\n      mem = \"1GiB\"\n    }\n  }\n}\n",
+	"output-unknown":        "graph \"g\" {\n  task \"a\" {\n    command = \"a\"\n    output \"o\" {\n      bytes = 1\n    }\n  }\n}\n",
+}
+
+// parseBoth parses src with bodies read in place where they match their
+// schemas and literal strings read directly and, again, with every body
+// read through Body.Content and every value through Expression.Value, and
+// fails t unless both give the same graph and the same diagnostics.
+// Diagnostics are compared in a sorted order: Body.Content reports
+// unsupported arguments in map order, which varies between calls.
+func parseBoth(t *testing.T, name string, src []byte) (*graph.Graph, hcl.Diagnostics) {
+	t.Helper()
+	opts := Options{Executors: executors}
+	got, gotDiags := Parse(name, src, opts)
+	fastDecode = false
+	want, wantDiags := Parse(name, src, opts)
+	fastDecode = true
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: graphs differ between reading bodies in place and through Body.Content", name)
+	}
+	sortDiags(gotDiags)
+	sortDiags(wantDiags)
+	if !reflect.DeepEqual(gotDiags, wantDiags) {
+		t.Fatalf("%s: diagnostics differ:\nin place:\n%s\nBody.Content:\n%s", name, dump(gotDiags), dump(wantDiags))
+	}
+	return got, gotDiags
+}
+
+func sortDiags(diags hcl.Diagnostics) {
+	slices.SortStableFunc(diags, func(a, b *hcl.Diagnostic) int {
+		var ab, bb int
+		if a.Subject != nil {
+			ab = a.Subject.Start.Byte
+		}
+		if b.Subject != nil {
+			bb = b.Subject.Start.Byte
+		}
+		return cmp.Or(cmp.Compare(ab, bb), strings.Compare(a.Summary, b.Summary), strings.Compare(a.Detail, b.Detail))
+	})
+}
+
+// TestContentSameAsBodyContent checks that reading bodies in place (and
+// literal strings directly) gives the graph and the diagnostics that hcl's
+// Body.Content (and Expression.Value) give, on every
+// graph file of the repository (examples, testdata, the bad fixtures), a
+// synthetic and an imported-style graph, whole and in pieces, and on
+// bodies off their schemas, which must keep Body.Content's diagnostics.
+func TestContentSameAsBodyContent(t *testing.T) {
+	sources := graphSources(t)
+	sources["imported"] = []byte(importedStyle)
+	bad, _ := filepath.Glob(filepath.Join("testdata", "bad", "*.hcl"))
+	for _, f := range bad {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources[f] = src
+	}
+	for name, src := range trickySources {
+		sources[name] = []byte(src)
+	}
+	for name, src := range sources {
+		parseBoth(t, name, src)
+		func() {
+			cutEverywhere(t)
+			parseBoth(t, name+" in pieces", src)
+		}()
+	}
+	for name, src := range offSchema {
+		g, diags := parseBoth(t, name, []byte(src))
+		if g != nil || !diags.HasErrors() {
+			t.Errorf("%s: read without an error; want Body.Content's", name)
+		}
+	}
+}
+
+// TestContentInPlaceForGeneratedGraphs checks that every body of the
+// graphs Shardwise writes (a synthetic graph, and WfCommons traces as
+// `shardwise import` writes them) is read in place, so that the path large
+// generated files take is the one without Body.Content.
+func TestContentInPlaceForGeneratedGraphs(t *testing.T) {
+	sources := map[string][]byte{"synth": graphSources(t)["synth.hcl"]}
+	traces, _ := filepath.Glob(filepath.Join("..", "wfcommons", "testdata", "tiny-*.json"))
+	if len(traces) == 0 {
+		t.Fatal("no WfCommons traces in ../wfcommons/testdata")
+	}
+	for _, path := range traces {
+		res, err := wfcommons.Import(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sources[path], err = hclwriter.Encode(res.Graph); err != nil {
+			t.Fatal(err)
+		}
+	}
+	schemas := map[string]*hcl.BodySchema{"graph": graphSchema, "task": taskSchema, "artifact": artifactSchema,
+		"output": outputSchema, "input": inputSchema, "hints": hintsSchema, "split": splitSchema}
+	for name, src := range sources {
+		f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		bodies := 0
+		var walk func(b *hclsyntax.Block)
+		walk = func(b *hclsyntax.Block) {
+			bodies++
+			if !matches(b.Body, schemas[b.Type]) {
+				t.Fatalf("%s: the %s block at %s is left to Body.Content", name, b.Type, b.DefRange())
+			}
+			for _, inner := range b.Body.Blocks {
+				walk(inner)
+			}
+		}
+		for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+			walk(b)
+		}
+		if name == "synth" && bodies < 1000 {
+			t.Errorf("%s: %d bodies; want a graph of many tasks", name, bodies)
+		}
+	}
+}
+
+// TestASCIIIdentifier checks that asciiIdentifier accepts only what
+// hclsyntax.ValidIdentifier accepts, on every string of up to three bytes
+// from an alphabet of each kind of byte that matters.
+func TestASCIIIdentifier(t *testing.T) {
+	alphabet := []string{"", "a", "Z", "_", "-", "0", "9", ".", " ", "é", "\x00", "$"}
+	for _, a := range alphabet {
+		for _, b := range alphabet {
+			for _, c := range alphabet {
+				s := a + b + c
+				if asciiIdentifier(s) && !hclsyntax.ValidIdentifier(s) {
+					t.Errorf("asciiIdentifier(%q) = true; hclsyntax rejects it", s)
+				}
+				if !asciiIdentifier(s) && hclsyntax.ValidIdentifier(s) && isASCII(s) {
+					t.Errorf("asciiIdentifier(%q) = false; hclsyntax accepts it", s)
+				}
+			}
+		}
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzContent checks on any input that reading bodies in place gives what
+// Body.Content gives: the same graph and the same diagnostics.
+func FuzzContent(f *testing.F) {
+	for _, src := range offSchema {
+		f.Add([]byte(src))
+	}
+	for _, src := range trickySources {
+		f.Add([]byte(src))
+	}
+	f.Add([]byte(importedStyle))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "examples", "*", "graph.hcl"))
+	bad, _ := filepath.Glob(filepath.Join("testdata", "bad", "*.hcl"))
+	for _, name := range append(files, bad...) {
+		if src, err := os.ReadFile(name); err == nil {
+			f.Add(src)
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if strings.Count(string(src), "\n") > 2000 {
+			return
+		}
+		parseBoth(t, "fuzz.hcl", src)
+	})
+}
