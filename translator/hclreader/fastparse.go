@@ -224,10 +224,33 @@ func (p *fastParser) ident() (string, hcl.Range, bool) {
 	}
 	for j++; j < p.end && (isLetter(p.src[j]) || isDigit(p.src[j]) || p.src[j] == '_' || p.src[j] == '-'); j++ {
 	}
-	name := string(p.src[p.i:j])
+	name, known := knownNames[string(p.src[p.i:j])]
+	if !known {
+		name = string(p.src[p.i:j])
+	}
 	p.i = j
 	return name, p.rng(start), true
 }
+
+// knownNames holds the language's own names (argument names, block types,
+// the roots and steps of references), so that reading one of them, most
+// identifiers in a file, does not allocate a string.
+var knownNames = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []*hcl.BodySchema{rootSchema, variableSchema, graphSchema, taskSchema,
+		artifactSchema, outputSchema, inputSchema, hintsSchema, splitSchema} {
+		for _, a := range s.Attributes {
+			m[a.Name] = a.Name
+		}
+		for _, b := range s.Blocks {
+			m[b.Type] = b.Type
+		}
+	}
+	for _, n := range []string{"task", "var", "output", "true", "false", "null"} {
+		m[n] = n
+	}
+	return m
+}()
 
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
 func isDigit(b byte) bool  { return b >= '0' && b <= '9' }
@@ -395,7 +418,8 @@ func (p *fastParser) traversal() (hclsyntax.Expression, bool) {
 	case "null":
 		return &hclsyntax.LiteralValueExpr{Val: cty.NullVal(cty.DynamicPseudoType), SrcRange: r}, true
 	}
-	t := hcl.Traversal{hcl.TraverseRoot{Name: name, SrcRange: r}}
+	t := make(hcl.Traversal, 1, p.steps())
+	t[0] = hcl.TraverseRoot{Name: name, SrcRange: r}
 	whole := r
 	for p.peek() == '.' {
 		dot := p.pos()
@@ -412,6 +436,18 @@ func (p *fastParser) traversal() (hclsyntax.Expression, bool) {
 		return nil, false
 	}
 	return &hclsyntax.ScopeTraversalExpr{Traversal: t, SrcRange: whole}, true
+}
+
+// steps counts the steps of the reference whose root was just read: one,
+// and one more for each '.' followed by a name, to size its traversal.
+func (p *fastParser) steps() int {
+	n := 1
+	for j := p.i; j+1 < p.end && p.src[j] == '.' && (isLetter(p.src[j+1]) || p.src[j+1] == '_'); {
+		n++
+		for j += 2; j < p.end && (isLetter(p.src[j]) || isDigit(p.src[j]) || p.src[j] == '_' || p.src[j] == '-'); j++ {
+		}
+	}
+	return n
 }
 
 // tuple reads [v, v, ...], newlines allowed anywhere inside.
