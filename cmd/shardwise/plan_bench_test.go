@@ -72,7 +72,10 @@ func BenchmarkPlanCommand(b *testing.B) {
 
 // BenchmarkPlanCommand10k is the 10,000-task half alone, for profiling:
 // "plan" without -out, "out" with it (NAME.nomad.hcl per job) and
-// "out-json" with -out -out-json (NAME.json too).
+// "out-json" with -out -out-json (NAME.json too). After each -out run, out
+// of the timing, a plain loop of os.WriteFile writes the same files into
+// a fresh folder beside it: its time, reported as s-plain-write, is what
+// the file system alone takes for them in the same run.
 func BenchmarkPlanCommand10k(b *testing.B) {
 	dir := b.TempDir()
 	g := synthGraphFile(b, dir, 10_000)
@@ -87,14 +90,48 @@ func BenchmarkPlanCommand10k(b *testing.B) {
 		args []string
 	}{{"out", []string{"-out", out, g}}, {"out-json", []string{"-out", out, "-out-json", g}}} {
 		b.Run(c.name, func(b *testing.B) {
+			var plain time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				os.RemoveAll(out)
 				b.StartTimer()
 				planCommand(b, c.args...)
+				b.StopTimer()
+				plain += plainWrite(b, out, filepath.Join(dir, "plain"))
+				b.StartTimer()
 			}
+			b.ReportMetric(plain.Seconds()/float64(b.N), "s-plain-write")
 		})
 	}
+}
+
+// plainWrite reads every file in from and writes them, one os.WriteFile
+// each, into a new folder to, and returns how long the writing took. to is
+// removed before and after.
+func plainWrite(tb testing.TB, from, to string) time.Duration {
+	tb.Helper()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data := make([][]byte, len(entries))
+	for i, e := range entries {
+		if data[i], err = os.ReadFile(filepath.Join(from, e.Name())); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	os.RemoveAll(to)
+	defer os.RemoveAll(to)
+	start := time.Now()
+	if err := os.Mkdir(to, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	for i, e := range entries {
+		if err := os.WriteFile(filepath.Join(to, e.Name()), data[i], 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return time.Since(start)
 }
 
 // cpuTime is the CPU time (user and system) this process has used: the

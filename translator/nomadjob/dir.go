@@ -46,12 +46,6 @@ func (f Forms) Files(id string) []string {
 // rename is os.Rename; tests replace it to inject failures.
 var rename = os.Rename
 
-// outFile is one rendered file.
-type outFile struct {
-	name string
-	data []byte
-}
-
 // WriteDir writes <job ID>.nomad.hcl (WriteHCL) and, in forms, <job
 // ID>.json (WriteJSON) for each job into dir, all or nothing: every file is first
 // rendered and written into a temporary folder beside dir, then moved in.
@@ -72,11 +66,11 @@ func WriteDir(dir string, jobs []*api.Job, forms Forms) error {
 	if forms&HCL == 0 {
 		return fmt.Errorf("write dir %s: no HCL job files requested", dir)
 	}
-	files, err := render(jobs, forms)
+	names, err := jobFileNames(jobs, forms)
 	if err != nil {
 		return fmt.Errorf("write dir %s: %w", dir, err)
 	}
-	exists, err := checkTarget(dir, files)
+	exists, err := checkTarget(dir, names)
 	if err != nil {
 		return fmt.Errorf("write dir %s: %w", dir, err)
 	}
@@ -89,7 +83,7 @@ func WriteDir(dir string, jobs []*api.Job, forms Forms) error {
 		return fmt.Errorf("write dir %s: %w", dir, err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := writeFiles(tmp, files); err != nil {
+	if err := renderFiles(tmp, jobs, forms); err != nil {
 		return fmt.Errorf("write dir %s: %w", dir, err)
 	}
 	if !exists {
@@ -101,17 +95,17 @@ func WriteDir(dir string, jobs []*api.Job, forms Forms) error {
 		}
 		return nil
 	}
-	if err := moveIn(tmp, dir, files); err != nil {
+	if err := moveIn(tmp, dir, names); err != nil {
 		return fmt.Errorf("write dir %s: %w", dir, err)
 	}
 	return nil
 }
 
-// render produces every job's files in forms in memory, rejecting
-// duplicate or unsafe job IDs. Jobs are rendered on all cores: a plan of
-// 10,000 tasks can have as many shards.
-func render(jobs []*api.Job, forms Forms) ([]outFile, error) {
+// jobFileNames returns the names of every job's files in forms, in job
+// order, rejecting duplicate or unsafe job IDs.
+func jobFileNames(jobs []*api.Job, forms Forms) ([]string, error) {
 	seen := make(map[string]bool, len(jobs))
+	names := make([]string, 0, len(forms.Files(""))*len(jobs))
 	for i, j := range jobs {
 		if j == nil || j.ID == nil {
 			return nil, fmt.Errorf("job #%d has no ID", i)
@@ -124,67 +118,88 @@ func render(jobs []*api.Job, forms Forms) ([]outFile, error) {
 			return nil, fmt.Errorf("duplicate job id %q", id)
 		}
 		seen[id] = true
+		names = append(names, forms.Files(id)...)
 	}
-	per := len(forms.Files(""))
-	files := make([]outFile, per*len(jobs))
-	err := forEach(len(jobs), runtime.GOMAXPROCS(0), func(i int) error {
-		j := jobs[i]
-		var buf bytes.Buffer
-		if err := WriteHCL(&buf, j); err != nil {
-			return err
-		}
-		files[per*i] = outFile{*j.ID + HCLSuffix, bytes.Clone(buf.Bytes())}
-		if forms&JSON == 0 {
-			return nil
-		}
-		buf.Reset()
-		if err := WriteJSON(&buf, j); err != nil {
-			return err
-		}
-		files[per*i+1] = outFile{*j.ID + JSONSuffix, buf.Bytes()}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return files, nil
+	return names, nil
 }
 
-// forEach calls fn(0) ... fn(n-1) on up to workers goroutines and returns
-// the error of the lowest index that failed, so the error does not depend
-// on scheduling.
-func forEach(n, workers int, fn func(i int) error) error {
-	errs := make([]error, n)
+// rendered is one job's files once rendered, or the error rendering it;
+// done is closed when it is set.
+type rendered struct {
+	done      chan struct{}
+	hcl, json []byte
+	err       error
+}
+
+// renderFiles renders every job's files in forms and writes them into
+// dir: jobs are rendered on all cores, in job order, while this goroutine
+// writes each job's files as soon as they are ready, so that rendering
+// (CPU) overlaps creating the files (the kernel's time, most of it: see
+// docs/benchmarks.md). It returns the error of the first job, in job
+// order, that could not be rendered or written; files already written
+// stay in dir, which the caller discards.
+func renderFiles(dir string, jobs []*api.Job, forms Forms) error {
+	out := make([]rendered, len(jobs))
+	for i := range out {
+		out[i].done = make(chan struct{})
+	}
 	var next atomic.Int64
+	var stop atomic.Bool
 	var wg sync.WaitGroup
-	for range min(workers, n) {
+	defer wg.Wait()
+	defer stop.Store(true)
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
 		wg.Go(func() {
-			for {
+			for !stop.Load() {
 				i := int(next.Add(1) - 1)
-				if i >= n {
+				if i >= len(jobs) {
 					return
 				}
-				errs[i] = fn(i)
+				out[i].hcl, out[i].json, out[i].err = renderJob(jobs[i], forms)
+				close(out[i].done)
 			}
 		})
 	}
-	wg.Wait()
-	return firstError(errs)
-}
-
-func firstError(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
+	for i, j := range jobs {
+		r := &out[i]
+		<-r.done
+		if r.err != nil {
+			return r.err
+		}
+		if err := os.WriteFile(filepath.Join(dir, *j.ID+HCLSuffix), r.hcl, 0o644); err != nil {
 			return err
 		}
+		if r.json != nil {
+			if err := os.WriteFile(filepath.Join(dir, *j.ID+JSONSuffix), r.json, 0o644); err != nil {
+				return err
+			}
+		}
+		r.hcl, r.json = nil, nil // written: free for the collector
 	}
 	return nil
+}
+
+// renderJob renders job j as HCL and, in forms, as JSON.
+func renderJob(j *api.Job, forms Forms) (hcl, json []byte, err error) {
+	var buf bytes.Buffer
+	if err := WriteHCL(&buf, j); err != nil {
+		return nil, nil, err
+	}
+	hcl = buf.Bytes()
+	if forms&JSON == 0 {
+		return hcl, nil, nil
+	}
+	var jb bytes.Buffer
+	if err := WriteJSON(&jb, j); err != nil {
+		return nil, nil, err
+	}
+	return hcl, jb.Bytes(), nil
 }
 
 // checkTarget reports whether dir exists, and returns an error if it is not
 // a folder or if one of the file names is a folder in it (replacing it would
 // discard its contents).
-func checkTarget(dir string, files []outFile) (bool, error) {
+func checkTarget(dir string, names []string) (bool, error) {
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -195,33 +210,19 @@ func checkTarget(dir string, files []outFile) (bool, error) {
 	if !st.IsDir() {
 		return false, fmt.Errorf("not a folder")
 	}
-	for _, f := range files {
-		st, err := os.Lstat(filepath.Join(dir, f.name))
+	for _, name := range names {
+		st, err := os.Lstat(filepath.Join(dir, name))
 		if err == nil && st.IsDir() {
-			return false, fmt.Errorf("%s is a folder", f.name)
+			return false, fmt.Errorf("%s is a folder", name)
 		}
 	}
 	return true, nil
 }
 
-// writeFiles writes files into dir, one at a time. Creating files in one
-// folder serialises on the folder's lock in the kernel: on the 2-vCPU
-// machine of docs/benchmarks.md eight writers took twice the system time
-// of one (11.7 s against 6.1 s for 19,704 files) and more wall time, and
-// two the same as one.
-func writeFiles(dir string, files []outFile) error {
-	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // moveIn renames each file from tmp into dir, first moving any file it
 // replaces into tmp/.old. On error it undoes every step taken, so dir is as
 // before.
-func moveIn(tmp, dir string, files []outFile) error {
+func moveIn(tmp, dir string, names []string) error {
 	old := filepath.Join(tmp, ".old")
 	if err := os.Mkdir(old, 0o700); err != nil {
 		return err
@@ -232,9 +233,9 @@ func moveIn(tmp, dir string, files []outFile) error {
 			undo[i]()
 		}
 	}
-	for _, f := range files {
-		dst := filepath.Join(dir, f.name)
-		backup := filepath.Join(old, f.name)
+	for _, name := range names {
+		dst := filepath.Join(dir, name)
+		backup := filepath.Join(old, name)
 		switch err := rename(dst, backup); {
 		case err == nil:
 			undo = append(undo, func() { _ = rename(backup, dst) })
@@ -242,7 +243,7 @@ func moveIn(tmp, dir string, files []outFile) error {
 			rollback()
 			return err
 		}
-		if err := rename(filepath.Join(tmp, f.name), dst); err != nil {
+		if err := rename(filepath.Join(tmp, name), dst); err != nil {
 			rollback()
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -244,6 +245,50 @@ func TestWriteDirAllOrNothing(t *testing.T) {
 		}
 		if left := listDir(t, filepath.Dir(dir)); len(left) != 1 {
 			t.Fatalf("fail at rename %d: temp folder left beside dir: %v", failAt, left)
+		}
+	}
+}
+
+// TestWriteDirRenderFailureWritesNothing checks that a job that cannot be
+// rendered, after many that can (whose files are being written while it
+// is rendered), fails the write with its error and leaves dir as it was:
+// new or existing, no file added and no temporary folder left.
+func TestWriteDirRenderFailureWritesNothing(t *testing.T) {
+	var jobs []*api.Job
+	for i := range 50 {
+		for _, j := range jobList(t) {
+			j.ID = new(fmt.Sprintf("%s-%03d", *j.ID, i))
+			jobs = append(jobs, j)
+		}
+	}
+	bad := jobList(t)[0]
+	bad.ID = new("zz-bad")
+	bad.TaskGroups[0].Tasks[0].Templates = []*api.Template{{Once: new(true)}}
+	jobs = append(jobs, bad)
+	for _, existing := range []bool{false, true} {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "jobs")
+		if existing {
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			mustWrite(t, filepath.Join(dir, "README"), "mine")
+		}
+		err := WriteDir(dir, jobs, HCL)
+		if err == nil || !strings.Contains(err.Error(), "template: once is set") {
+			t.Fatalf("existing %v: err = %v, want the bad job's", existing, err)
+		}
+		var want []string
+		if existing {
+			want = []string{"jobs"}
+		}
+		if got := listDir(t, parent); !slices.Equal(got, want) {
+			t.Errorf("existing %v: parent holds %v, want %v", existing, got, want)
+		}
+		if existing {
+			if got := listDir(t, dir); !slices.Equal(got, []string{"README"}) {
+				t.Errorf("dir holds %v, want only README", got)
+			}
 		}
 	}
 }
