@@ -68,6 +68,17 @@ func Parse(filename string, src []byte, opts Options) (*graph.Graph, hcl.Diagnos
 
 // decodeFile reads the variables and the graph block of file.
 func (r *reader) decodeFile(file *hcl.File) *graph.Graph {
+	b := r.decodeRoot(file)
+	if b == nil {
+		return nil
+	}
+	return r.decodeGraph(b)
+}
+
+// decodeRoot reads the variables of file (declarations, var files, -var
+// flags) into r's evaluation context, and returns its graph block, or nil
+// (reported) if it has none.
+func (r *reader) decodeRoot(file *hcl.File) *hcl.Block {
 	content, diags := file.Body.Content(rootSchema)
 	r.diags = append(r.diags, diags...)
 	r.declareVariables(content.Blocks.OfType("variable"))
@@ -79,11 +90,7 @@ func (r *reader) decodeFile(file *hcl.File) *graph.Graph {
 		Variables: map[string]cty.Value{"var": r.varsObject()},
 		Functions: Functions(),
 	}
-	b := r.graphBlock(file.Body, content.Blocks.OfType("graph"))
-	if b == nil {
-		return nil
-	}
-	return r.decodeGraph(b)
+	return r.graphBlock(file.Body, content.Blocks.OfType("graph"))
 }
 
 // graphBlock returns the file's one graph block, reporting a missing one or
@@ -104,10 +111,16 @@ func (r *reader) graphBlock(body hcl.Body, blocks hcl.Blocks) *hcl.Block {
 // decodeGraph reads the graph block b: its arguments, its tasks, then the
 // references between tasks, the split rules and the cycle check.
 func (r *reader) decodeGraph(b *hcl.Block) *graph.Graph {
+	content := r.content(b.Body, graphSchema)
+	return r.buildGraph(b, content, r.decodeTaskBlocks(content.ofType("task")))
+}
+
+// buildGraph makes the graph of block b from its arguments (content) and
+// its tasks, decoded (decodeTaskBlocks, or decodeStreaming's pieces).
+func (r *reader) buildGraph(b *hcl.Block, content content, tasks []decodedTask) *graph.Graph {
 	g := graph.New(b.Labels[0])
 	g.DefRange = b.DefRange
 	g.Datacenters = []string{"dc1"}
-	content := r.content(b.Body, graphSchema)
 	a := r.attrs(content, where{format: "graph %q", a: g.Name})
 	a.strings("datacenters", &g.Datacenters)
 	a.str("region", &g.Region)
@@ -115,13 +128,12 @@ func (r *reader) decodeGraph(b *hcl.Block) *graph.Graph {
 	a.integer("priority", 1, 100, &g.Priority)
 	a.oneOf("driver", "Invalid driver", drivers, &g.Driver)
 
-	tasks := content.ofType("task")
 	if len(tasks) == 0 {
 		r.errorAt(b.DefRange, "Empty graph",
 			`Graph %q declares no tasks. A graph needs at least one task "NAME" { command = ... } block.`, g.Name)
 		return g
 	}
-	decls := r.decodeTasks(g, tasks)
+	decls := r.addTasks(g, tasks)
 	r.resolve(g, decls)
 	for _, d := range decls {
 		r.checkStreamingSplit(g, d)

@@ -31,32 +31,52 @@ type inputDecl struct {
 	ok  bool
 }
 
-// decodeTasks reads the task blocks and adds each task to g, reporting
-// invalid and duplicate names. Names are compared, and kept, in Unicode
-// NFC, so that two spellings of one name (NFC and NFD "café") are one task
-// to references and a duplicate here, as they would be to a reader.
-// Duplicates are still read, for their own diagnostics, but not added.
-//
-// Task blocks are decoded on all cores, each into its own diagnostics,
-// which are then added in block order: the result does not depend on
-// scheduling.
-func (r *reader) decodeTasks(g *graph.Graph, blocks hcl.Blocks) []*taskDecl {
-	tasks := make([]*taskDecl, len(blocks))
-	diags := make([]hcl.Diagnostics, len(blocks))
+// decodedTask is one task block read on its own: its header (type,
+// label and ranges, without its body), the task and its diagnostics.
+type decodedTask struct {
+	head  hcl.Block
+	decl  *taskDecl
+	diags hcl.Diagnostics
+}
+
+// decodeTaskBlock reads task block b on its own, into its own diagnostics:
+// tasks are read on all cores, and their diagnostics added in block order
+// by addTasks, so that the result does not depend on scheduling.
+func (r *reader) decodeTaskBlock(b *hcl.Block) decodedTask {
+	own := &reader{opts: r.opts, vars: r.vars, ctx: r.ctx}
+	d := own.decodeTask(b, norm.NFC.String(b.Labels[0]))
+	return decodedTask{
+		head:  hcl.Block{Type: b.Type, Labels: b.Labels, DefRange: b.DefRange, TypeRange: b.TypeRange, LabelRanges: b.LabelRanges},
+		decl:  d,
+		diags: own.diags,
+	}
+}
+
+// decodeTaskBlocks reads the task blocks on all cores (decodeTaskBlock).
+func (r *reader) decodeTaskBlocks(blocks hcl.Blocks) []decodedTask {
+	tasks := make([]decodedTask, len(blocks))
 	parallel.Chunks(len(blocks), 16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			own := &reader{opts: r.opts, vars: r.vars, ctx: r.ctx}
-			tasks[i] = own.decodeTask(blocks[i], norm.NFC.String(blocks[i].Labels[0]))
-			diags[i] = own.diags
+			tasks[i] = r.decodeTaskBlock(blocks[i])
 		}
 	})
+	return tasks
+}
+
+// addTasks adds the decoded tasks to g in block order with their
+// diagnostics, reporting invalid and duplicate names. Names are compared,
+// and kept, in Unicode NFC, so that two spellings of one name (NFC and NFD
+// "café") are one task to references and a duplicate here, as they would
+// be to a reader. Duplicates are still read, for their own diagnostics,
+// but not added.
+func (r *reader) addTasks(g *graph.Graph, tasks []decodedTask) []*taskDecl {
 	var decls []*taskDecl
 	first := map[string]*hcl.Block{}
-	for i, b := range blocks {
-		name := tasks[i].task.Name
+	for i := range tasks {
+		b, d := &tasks[i].head, tasks[i].decl
+		name := d.task.Name
 		valid := r.validName("Task", b.Labels[0], "task."+b.Labels[0], b.LabelRanges[0])
-		r.diags = append(r.diags, diags[i]...)
-		d := tasks[i]
+		r.diags = append(r.diags, tasks[i].diags...)
 		if prev, dup := first[name]; dup {
 			r.duplicateName(b, prev, "Duplicate task", "A task named %q was already declared %s. Task names must be unique within a graph.")
 			continue
