@@ -64,24 +64,30 @@ func (c content) ofType(typ string) hcl.Blocks {
 // when the body does not match it exactly (see above).
 func (r *reader) content(body hcl.Body, schema *hcl.BodySchema) content {
 	if syn, ok := body.(*hclsyntax.Body); ok && fastDecode && matches(syn, schema) {
-		c := content{syn: syn.Attributes}
-		if len(syn.Blocks) > 0 {
-			// One allocation for the lot, not one per block.
-			blocks := make([]hcl.Block, len(syn.Blocks))
-			c.blocks = make(hcl.Blocks, len(syn.Blocks))
-			for i, b := range syn.Blocks {
-				blocks[i] = hcl.Block{
-					Type: b.Type, Labels: b.Labels, Body: b.Body,
-					DefRange: b.DefRange(), TypeRange: b.TypeRange, LabelRanges: b.LabelRanges,
-				}
-				c.blocks[i] = &blocks[i]
-			}
-		}
-		return c
+		return inPlace(syn)
 	}
 	bc, diags := body.Content(schema)
 	r.diags = append(r.diags, diags...)
 	return content{attrs: bc.Attributes, blocks: bc.Blocks}
+}
+
+// inPlace is the content of b, which matches its schema (matches): its own
+// arguments and all its blocks.
+func inPlace(b *hclsyntax.Body) content {
+	c := content{syn: b.Attributes}
+	if len(b.Blocks) > 0 {
+		// One allocation for the lot, not one per block.
+		blocks := make([]hcl.Block, len(b.Blocks))
+		c.blocks = make(hcl.Blocks, len(b.Blocks))
+		for i, blk := range b.Blocks {
+			blocks[i] = hcl.Block{
+				Type: blk.Type, Labels: blk.Labels, Body: blk.Body,
+				DefRange: blk.DefRange(), TypeRange: blk.TypeRange, LabelRanges: blk.LabelRanges,
+			}
+			c.blocks[i] = &blocks[i]
+		}
+	}
+	return c
 }
 
 // matches reports whether Body.Content of b under schema gives no

@@ -155,6 +155,34 @@ func TestContentInPlaceForGeneratedGraphs(t *testing.T) {
 	}
 }
 
+// TestDecodeStreaming checks that the graphs Shardwise writes, cut in
+// pieces, are decoded as their pieces are parsed (so that the tests
+// comparing that with a whole-file read compare the streaming path), and
+// that a file it cannot read so is left to the usual path, unreported.
+func TestDecodeStreaming(t *testing.T) {
+	cutEverywhere(t)
+	src := graphSources(t)["synth.hcl"]
+	g, diags, ok := decodeStreaming("synth.hcl", src, Options{Executors: executors})
+	if !ok || diags.HasErrors() || g == nil {
+		t.Fatalf("synth.hcl: ok %v, diags %v; want it decoded as streamed", ok, diags)
+	}
+	if len(g.Tasks) != 300 {
+		t.Fatalf("synth.hcl: %d tasks, want 300", len(g.Tasks))
+	}
+	for name, src := range map[string]string{
+		"syntax error":      "graph \"g\" {\n  task \"a\" {\n    command = \n  }\n}\n",
+		"not a task":        "graph \"g\" {\n  tsk \"a\" {\n    command = \"a\"\n  }\n}\n",
+		"twice an argument": "graph \"g\" {\n  region = \"a\"\n\n  task \"a\" {\n    command = \"a\"\n  }\n\n  region = \"b\"\n}\n",
+	} {
+		if _, diags, ok := decodeStreaming(name, []byte(src), Options{}); ok || diags != nil {
+			t.Errorf("%s: ok %v, diags %v; want it left to the usual path", name, ok, diags)
+		}
+		if _, diags := Parse(name, []byte(src), Options{}); !diags.HasErrors() {
+			t.Errorf("%s: Parse reports no error", name)
+		}
+	}
+}
+
 // TestASCIIIdentifier checks that asciiIdentifier accepts only what
 // hclsyntax.ValidIdentifier accepts, on every string of up to three bytes
 // from an alphabet of each kind of byte that matters.
@@ -184,7 +212,8 @@ func isASCII(s string) bool {
 	return true
 }
 
-// FuzzContent checks on any input that reading bodies in place gives what
+// FuzzContent checks on any input that reading bodies in place (and, cut
+// in pieces, decoding them as they are parsed: decodeStreaming) gives what
 // Body.Content gives: the same graph and the same diagnostics.
 func FuzzContent(f *testing.F) {
 	for _, src := range offSchema {
@@ -205,6 +234,8 @@ func FuzzContent(f *testing.F) {
 		if strings.Count(string(src), "\n") > 2000 {
 			return
 		}
+		parseBoth(t, "fuzz.hcl", src)
+		cutEverywhere(t) // and decoded as its pieces are parsed
 		parseBoth(t, "fuzz.hcl", src)
 	})
 }

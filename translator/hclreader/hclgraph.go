@@ -54,6 +54,9 @@ func Parse(filename string, src []byte, opts Options) (*graph.Graph, hcl.Diagnos
 	if d := textfile.Check(filename, "graph file", src); d != nil {
 		return nil, hcl.Diagnostics{d}
 	}
+	if g, diags, ok := decodeStreaming(filename, src, opts); ok {
+		return g, diags
+	}
 	file, diags := parseConfig(filename, src)
 	if diags.HasErrors() {
 		return nil, diags

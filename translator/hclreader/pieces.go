@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/shardwise/shardwise/internal/parallel"
+	"github.com/shardwise/shardwise/planner/graph"
 )
 
 // Parsing a large graph file in pieces.
@@ -314,31 +315,14 @@ func blankUntilNewline(src []byte) bool {
 // whole-file parse gives. It returns nil if any part has a diagnostic or
 // does not have the shape the cuts promised.
 func parsePieces(filename string, src []byte, c cuts) *hcl.File {
-	headSrc := append(bytes.Clone(src[:c.pieces[0].Byte]), '}')
-	head, diags := hclsyntax.ParseConfig(headSrc, filename, hcl.InitialPos)
-	if len(diags) > 0 {
-		return nil
-	}
-	top := head.Body.(*hclsyntax.Body)
-	if len(top.Blocks) == 0 {
-		return nil
-	}
-	graph := top.Blocks[len(top.Blocks)-1]
-	if graph.Type != "graph" || graph.OpenBraceRange.Start.Byte != c.open ||
-		len(graph.Body.Attributes) > 0 || len(graph.Body.Blocks) > 0 {
+	head, graph := parseFrame(filename, src, c)
+	if head == nil {
 		return nil
 	}
 	bodies := parseBodies(filename, src, c)
 	if bodies == nil {
 		return nil
 	}
-	afterClose := hcl.Pos{Line: c.close.Line, Column: c.close.Column + 1, Byte: c.close.Byte + 1}
-	tailFile, diags := hclsyntax.ParseConfig(src[afterClose.Byte:], filename, afterClose)
-	if len(diags) > 0 {
-		return nil
-	}
-	tail := tailFile.Body.(*hclsyntax.Body)
-
 	body := graph.Body
 	for _, b := range bodies {
 		if !addAttributes(body.Attributes, b.Attributes) {
@@ -346,23 +330,53 @@ func parsePieces(filename string, src []byte, c cuts) *hcl.File {
 		}
 		body.Blocks = append(body.Blocks, b.Blocks...)
 	}
+	return head
+}
+
+// parseFrame parses src cut at c but for the pieces of the graph block's
+// body: the head and the tail, joined into the file a whole-file parse
+// gives less the graph body's items, and the graph block. It returns nil
+// if either has a diagnostic or not the shape the cuts promised.
+func parseFrame(filename string, src []byte, c cuts) (*hcl.File, *hclsyntax.Block) {
+	headSrc := append(bytes.Clone(src[:c.pieces[0].Byte]), '}')
+	head, diags := hclsyntax.ParseConfig(headSrc, filename, hcl.InitialPos)
+	if len(diags) > 0 {
+		return nil, nil
+	}
+	top := head.Body.(*hclsyntax.Body)
+	if len(top.Blocks) == 0 {
+		return nil, nil
+	}
+	graph := top.Blocks[len(top.Blocks)-1]
+	if graph.Type != "graph" || graph.OpenBraceRange.Start.Byte != c.open ||
+		len(graph.Body.Attributes) > 0 || len(graph.Body.Blocks) > 0 {
+		return nil, nil
+	}
+	afterClose := hcl.Pos{Line: c.close.Line, Column: c.close.Column + 1, Byte: c.close.Byte + 1}
+	tailFile, diags := hclsyntax.ParseConfig(src[afterClose.Byte:], filename, afterClose)
+	if len(diags) > 0 {
+		return nil, nil
+	}
+	tail := tailFile.Body.(*hclsyntax.Body)
+
+	body := graph.Body
 	graph.CloseBraceRange = hcl.Range{Filename: filename, Start: c.close, End: afterClose}
 	body.SrcRange = hcl.RangeBetween(graph.OpenBraceRange, graph.CloseBraceRange)
 	body.EndRange = hcl.Range{Filename: filename, Start: afterClose, End: afterClose}
 
 	// top is also head's navigation root, so it is changed in place.
 	if !addAttributes(top.Attributes, tail.Attributes) {
-		return nil
+		return nil, nil
 	}
 	top.Blocks = append(top.Blocks, tail.Blocks...)
 	top.SrcRange = hcl.RangeBetween(top.SrcRange, tail.SrcRange)
 	top.EndRange = tail.EndRange
 	head.Bytes = src
-	return head
+	return head, graph
 }
 
-// parseBodies parses the graph body's pieces on all cores (fastParseBody,
-// else hclsyntax), returning nil if any has a diagnostic.
+// parseBodies parses the graph body's pieces on all cores, returning nil
+// if any has a diagnostic.
 func parseBodies(filename string, src []byte, c cuts) []*hclsyntax.Body {
 	bodies := make([]*hclsyntax.Body, len(c.pieces))
 	var failed atomic.Bool
@@ -370,26 +384,110 @@ func parseBodies(filename string, src []byte, c cuts) []*hclsyntax.Body {
 		if failed.Load() {
 			return // the file is parsed whole
 		}
-		end := c.end
-		if k+1 < len(c.pieces) {
-			end = c.pieces[k+1].Byte
-		}
-		piece := src[c.pieces[k].Byte:end]
-		if attrs, blocks, ok := fastParseBody(piece, filename, c.pieces[k]); ok {
-			bodies[k] = &hclsyntax.Body{Attributes: attrs, Blocks: blocks}
-			return
-		}
-		f, diags := hclsyntax.ParseConfig(piece, filename, c.pieces[k])
-		if len(diags) > 0 {
+		if bodies[k] = parsePiece(filename, src, c, k); bodies[k] == nil {
 			failed.Store(true)
-			return
 		}
-		bodies[k] = f.Body.(*hclsyntax.Body)
 	})
 	if failed.Load() {
 		return nil
 	}
 	return bodies
+}
+
+// parsePiece parses piece k of the graph body (fastParseBody, else
+// hclsyntax), returning nil if it has a diagnostic.
+func parsePiece(filename string, src []byte, c cuts, k int) *hclsyntax.Body {
+	end := c.end
+	if k+1 < len(c.pieces) {
+		end = c.pieces[k+1].Byte
+	}
+	piece := src[c.pieces[k].Byte:end]
+	if attrs, blocks, ok := fastParseBody(piece, filename, c.pieces[k]); ok {
+		return &hclsyntax.Body{Attributes: attrs, Blocks: blocks}
+	}
+	f, diags := hclsyntax.ParseConfig(piece, filename, c.pieces[k])
+	if len(diags) > 0 {
+		return nil
+	}
+	return f.Body.(*hclsyntax.Body)
+}
+
+// Decoding a large graph file as its pieces are parsed.
+//
+// parsePieces joins the pieces into one syntax tree, which decoding then
+// reads: the whole tree, about 25 times the file's size, is in memory at
+// once. decodeStreaming instead decodes each piece's tasks as soon as the
+// piece is parsed, on the same core, so that a piece's tree is garbage
+// once its tasks are read, and keeps only what the graph needs. It gives
+// exactly what parsing the file whole and decoding it gives: the
+// variables and the graph block come from the head and the tail, parsed
+// and decoded first; each piece's tasks are decoded by decodeTaskBlock and
+// added in block order by buildGraph, as decodeGraph does. A file it
+// cannot read so (not cut, a piece with a diagnostic, an item in the graph
+// block other than its arguments and labelled task blocks, an argument
+// given twice) is left to Parse's usual path, which reports the errors.
+
+// decodeStreaming reads src as Parse does, decoding the graph block's
+// pieces as they are parsed (see above). It returns false, having
+// reported nothing, when the file is to be read the usual way.
+func decodeStreaming(filename string, src []byte, opts Options) (*graph.Graph, hcl.Diagnostics, bool) {
+	if !fastDecode || len(src) < piecesMin || !utf8.Valid(src) {
+		return nil, nil, false
+	}
+	c, ok := findCuts(src, pieceBytes)
+	if !ok {
+		return nil, nil, false
+	}
+	file, graphBlock := parseFrame(filename, src, c)
+	if file == nil {
+		return nil, nil, false
+	}
+	r := &reader{opts: opts}
+	b := r.decodeRoot(file)
+	if b == nil || b.Body != hcl.Body(graphBlock.Body) {
+		return nil, nil, false
+	}
+	type piece struct {
+		attrs hclsyntax.Attributes
+		tasks []decodedTask
+	}
+	pieces := make([]piece, len(c.pieces))
+	var failed atomic.Bool
+	parallel.Chunks(len(c.pieces), 1, func(k, _ int) {
+		if failed.Load() {
+			return
+		}
+		body := parsePiece(filename, src, c, k)
+		if body == nil || !matches(body, graphSchema) {
+			failed.Store(true)
+			return
+		}
+		blocks := inPlace(body).blocks
+		pieces[k] = piece{attrs: body.Attributes, tasks: make([]decodedTask, len(blocks))}
+		for i, tb := range blocks {
+			pieces[k].tasks[i] = r.decodeTaskBlock(tb)
+		}
+	})
+	if failed.Load() {
+		return nil, nil, false
+	}
+	attrs := hclsyntax.Attributes{}
+	n := 0
+	for _, p := range pieces {
+		if !addAttributes(attrs, p.attrs) {
+			return nil, nil, false
+		}
+		n += len(p.tasks)
+	}
+	tasks := make([]decodedTask, 0, n)
+	for _, p := range pieces {
+		tasks = append(tasks, p.tasks...)
+	}
+	g := r.buildGraph(b, content{syn: attrs}, tasks)
+	if r.diags.HasErrors() {
+		return nil, r.diags, true
+	}
+	return g, r.diags, true
 }
 
 // addAttributes adds from's attributes to to, reporting false if one is
