@@ -222,7 +222,7 @@ func (p *fastParser) ident() (string, hcl.Range, bool) {
 	if j >= p.end || !(isLetter(p.src[j]) || p.src[j] == '_') {
 		return "", hcl.Range{}, false
 	}
-	for j++; j < p.end && (isLetter(p.src[j]) || isDigit(p.src[j]) || p.src[j] == '_' || p.src[j] == '-'); j++ {
+	for j++; j < p.end && isNameByte(p.src[j]); j++ {
 	}
 	name, known := knownNames[string(p.src[p.i:j])]
 	if !known {
@@ -254,6 +254,10 @@ var knownNames = func() map[string]string {
 
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
 func isDigit(b byte) bool  { return b >= '0' && b <= '9' }
+
+// isNameByte reports whether b may follow an identifier's first byte, in
+// ASCII.
+func isNameByte(b byte) bool { return isLetter(b) || isDigit(b) || b == '_' || b == '-' }
 
 // expr reads one value: a term not followed by an operator, a traversal
 // step the subset lacks, or anything else but what may end a value
@@ -444,7 +448,7 @@ func (p *fastParser) steps() int {
 	n := 1
 	for j := p.i; j+1 < p.end && p.src[j] == '.' && (isLetter(p.src[j+1]) || p.src[j+1] == '_'); {
 		n++
-		for j += 2; j < p.end && (isLetter(p.src[j]) || isDigit(p.src[j]) || p.src[j] == '_' || p.src[j] == '-'); j++ {
+		for j += 2; j < p.end && isNameByte(p.src[j]); j++ {
 		}
 	}
 	return n

@@ -262,7 +262,7 @@ func asciiIdentifier(name string) bool {
 		return false
 	}
 	for i := 1; i < len(name); i++ {
-		if c := name[i]; !(isLetter(c) || isDigit(c) || c == '_' || c == '-') {
+		if !isNameByte(name[i]) {
 			return false
 		}
 	}
