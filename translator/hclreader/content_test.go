@@ -168,6 +168,24 @@ func TestContentInPlaceForGeneratedGraphs(t *testing.T) {
 	}
 }
 
+// addSeeds adds every source of sets and every file matching globs to f's
+// corpus.
+func addSeeds(f *testing.F, sets []map[string]string, globs ...string) {
+	for _, set := range sets {
+		for _, src := range set {
+			f.Add([]byte(src))
+		}
+	}
+	for _, glob := range globs {
+		files, _ := filepath.Glob(glob)
+		for _, name := range files {
+			if src, err := os.ReadFile(name); err == nil {
+				f.Add(src)
+			}
+		}
+	}
+}
+
 // TestDecodeStreaming checks that the graphs Shardwise writes, cut in
 // pieces, are decoded as their pieces are parsed (so that the tests
 // comparing that with a whole-file read compare the streaming path), and
@@ -229,20 +247,8 @@ func isASCII(s string) bool {
 // in pieces, decoding them as they are parsed: decodeStreaming) gives what
 // Body.Content gives: the same graph and the same diagnostics.
 func FuzzContent(f *testing.F) {
-	for _, src := range offSchema {
-		f.Add([]byte(src))
-	}
-	for _, src := range trickySources {
-		f.Add([]byte(src))
-	}
-	f.Add([]byte(importedStyle))
-	files, _ := filepath.Glob(filepath.Join("..", "..", "examples", "*", "graph.hcl"))
-	bad, _ := filepath.Glob(filepath.Join("testdata", "bad", "*.hcl"))
-	for _, name := range append(files, bad...) {
-		if src, err := os.ReadFile(name); err == nil {
-			f.Add(src)
-		}
-	}
+	addSeeds(f, []map[string]string{offSchema, trickySources, {"imported": importedStyle}},
+		filepath.Join("..", "..", "examples", "*", "graph.hcl"), filepath.Join("testdata", "bad", "*.hcl"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		if strings.Count(string(src), "\n") > 2000 {
 			return

@@ -1,7 +1,6 @@
 package hclreader
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -167,19 +166,8 @@ const importedStyle = `graph "montage" {
 // FuzzFastParse checks on any input that whatever fastParseBody reads,
 // hclsyntax reads the same, without diagnostics.
 func FuzzFastParse(f *testing.F) {
-	for _, src := range fastSubset {
-		f.Add([]byte(src))
-	}
-	for _, src := range notFastSubset {
-		f.Add([]byte(src))
-	}
-	f.Add([]byte(importedStyle))
-	files, _ := filepath.Glob(filepath.Join("..", "..", "examples", "*", "graph.hcl"))
-	for _, name := range files {
-		if src, err := os.ReadFile(name); err == nil {
-			f.Add(src)
-		}
-	}
+	addSeeds(f, []map[string]string{fastSubset, notFastSubset, {"imported": importedStyle}},
+		filepath.Join("..", "..", "examples", "*", "graph.hcl"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		if strings.Count(string(src), "\n") > 2000 {
 			return
