@@ -254,6 +254,7 @@ type runner struct {
 	held        *runstate.Held
 	resumed     bool
 	saved       string
+	sv          *saver
 	renewTicker *time.Ticker
 	// watch is set for a runner that follows a run without driving it
 	// (Watch).
@@ -281,6 +282,9 @@ func (r *runner) run(ctx context.Context, from uint64) (*Report, error) {
 		loop = r.watchLoop
 	}
 	err := loop(ctx, msgs)
+	if werr := r.waitSave(ctx); err == nil && werr != nil {
+		err = fmt.Errorf("this launcher lost run %s: %w", r.plan.Run, werr)
+	}
 	snap = r.snapshot()
 	r.o.Progress.Finish(snap)
 	r.o.Metrics.states(snap)
@@ -306,6 +310,10 @@ func (r *runner) loop(ctx context.Context, msgs <-chan streamMsg) error {
 	if err := r.persist(ctx, true); err != nil {
 		return r.abort(ctx, err)
 	}
+	if r.held != nil && r.sv == nil {
+		// From here on the progress is written off the loop (saver).
+		r.sv = newSaver(r.held.Save)
+	}
 	var tick <-chan time.Time
 	if r.o.PlacementTimeout > 0 {
 		tk := time.NewTicker(min(time.Second, r.o.PlacementTimeout))
@@ -327,12 +335,22 @@ func (r *runner) loop(ctx context.Context, msgs <-chan streamMsg) error {
 				return r.abort(ctx, err)
 			}
 		case <-renew:
-			if err := r.persist(ctx, true); err != nil {
+			if err := r.persistLater(ctx, true); err != nil {
+				return r.abort(ctx, err)
+			}
+			continue
+		case err := <-r.saveResults():
+			if err := r.savedResult(ctx, err); err != nil {
+				return r.abort(ctx, err)
+			}
+			continue
+		case <-r.saveTimer():
+			if err := r.saveDue(ctx); err != nil {
 				return r.abort(ctx, err)
 			}
 			continue
 		}
-		if err := r.persist(ctx, false); err != nil {
+		if err := r.persistLater(ctx, false); err != nil {
 			return r.abort(ctx, err)
 		}
 	}
