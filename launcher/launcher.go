@@ -255,6 +255,10 @@ type runner struct {
 	resumed     bool
 	saved       string
 	sv          *saver
+	// reg is the registrations queued and in flight; register, when
+	// set, replaces registerJob (tests).
+	reg      registrar
+	register func(*api.Job, *api.WriteOptions) (uint64, error)
 	renewTicker *time.Ticker
 	// watch is set for a runner that follows a run without driving it
 	// (Watch).
@@ -339,6 +343,10 @@ func (r *runner) loop(ctx context.Context, msgs <-chan streamMsg) error {
 				return r.abort(ctx, err)
 			}
 			continue
+		case res := <-r.registrations():
+			if err := r.registered(ctx, res); err != nil {
+				return r.abort(ctx, err)
+			}
 		case err := <-r.saveResults():
 			if err := r.savedResult(ctx, err); err != nil {
 				return r.abort(ctx, err)
@@ -361,6 +369,7 @@ func (r *runner) loop(ctx context.Context, msgs <-chan streamMsg) error {
 // or, when ctx was cancelled, an error wrapping ErrStopped and ctx's
 // error.
 func (r *runner) abort(ctx context.Context, err error) error {
+	r.drainRegistrations()
 	var he *runstate.HeldError
 	if errors.As(err, &he) {
 		// Another launcher drives the run now: leave its jobs alone.
@@ -421,7 +430,7 @@ func (r *runner) apply(ctx context.Context, e *api.Event) *unit {
 	switch e.Topic {
 	case api.TopicAllocation:
 		a, err := e.Allocation()
-		if err != nil || a == nil {
+		if err != nil || a == nil || r.deferEvent(a.JobID, e) {
 			return nil
 		}
 		u := r.t.observeAlloc(a.JobID, fromAlloc(a))
@@ -431,7 +440,7 @@ func (r *runner) apply(ctx context.Context, e *api.Event) *unit {
 		return u
 	case api.TopicJob:
 		j, deleted, err := e.DeregisteredJob()
-		if err != nil || j == nil || j.ID == nil {
+		if err != nil || j == nil || j.ID == nil || r.deferEvent(*j.ID, e) {
 			return nil
 		}
 		if r.watch != nil && e.Type == eventJobRegistered {
@@ -444,7 +453,7 @@ func (r *runner) apply(ctx context.Context, e *api.Event) *unit {
 		return r.t.observeJob(*j.ID, fromJob(j, deleted))
 	case api.TopicEvaluation:
 		ev, err := e.Evaluation()
-		if err != nil || ev == nil || len(ev.FailedTGAllocs) == 0 {
+		if err != nil || ev == nil || len(ev.FailedTGAllocs) == 0 || r.deferEvent(ev.JobID, e) {
 			return nil
 		}
 		u := r.t.observeBlocked(ev.JobID, ev.JobModifyIndex, placementReason(ev.FailedTGAllocs), time.Now())
@@ -461,6 +470,10 @@ func (r *runner) apply(ctx context.Context, e *api.Event) *unit {
 func (r *runner) settle(ctx context.Context, u *unit) error {
 	if r.watch != nil {
 		return r.watchSettle(ctx, u)
+	}
+	if u.registering {
+		// Judged once its new registration is recorded.
+		return nil
 	}
 	if r.t.doubtful(u) {
 		// The job is dead with neither every allocation complete nor one
@@ -509,8 +522,8 @@ func (r *runner) submitReady(ctx context.Context) error {
 	var wave []*unit
 	for _, g := range groups {
 		for _, u := range g.units {
-			if u.state != Pending {
-				continue // registered before a resume
+			if u.state != Pending || u.registering {
+				continue // registered before a resume, or being registered
 			}
 			if r.heldBy(u) != "" {
 				continue // registered once its producer is placed
@@ -518,9 +531,8 @@ func (r *runner) submitReady(ctx context.Context) error {
 			wave = append(wave, u)
 		}
 	}
-	err := r.registerAll(ctx, wave)
-	r.notify()
-	return err
+	r.enqueue(ctx, wave)
+	return nil
 }
 
 // submit registers u's job (see registerAll), with the affinities that
@@ -528,7 +540,8 @@ func (r *runner) submitReady(ctx context.Context) error {
 // read from and, after the first attempt, a new shardwise_attempt meta
 // value and the memory an OOM kill called for.
 func (r *runner) submit(ctx context.Context, u *unit) error {
-	return r.registerAll(ctx, []*unit{u})
+	r.enqueue(ctx, []*unit{u})
+	return nil
 }
 
 // submission is u's job as submit registers it; u.job is not changed.
@@ -558,7 +571,7 @@ func (r *runner) writeOpts(ctx context.Context, j *api.Job) *api.WriteOptions {
 // that may have been missed while the stream was down.
 func (r *runner) reconcile(ctx context.Context, touched map[*unit]bool) error {
 	for _, u := range r.t.units {
-		if u.state == Pending || u.state.terminal() {
+		if u.state == Pending || u.state.terminal() || u.registering {
 			continue
 		}
 		if err := r.refresh(ctx, u, touched); err != nil {

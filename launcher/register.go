@@ -78,45 +78,150 @@ func firstError(errs []error) error {
 	return nil
 }
 
-// registerAll registers the jobs of units us, Options.RegisterConcurrency
-// at a time, starting them in us's order, and records every registration
-// Nomad accepted in the tracker, in us's order, from the one goroutine
-// that owns the run's state. Nomad therefore receives a wave's jobs in
-// plan order up to the pool's width. After a failure no further
-// registration starts; the units already registered are recorded (so that
-// stopping the run stops them and a resumed run adopts them), the ones
-// not started stay pending, and the first failure is returned.
-func (r *runner) registerAll(ctx context.Context, us []*unit) error {
-	if len(us) == 0 {
-		return nil
-	}
-	// Build every submission first, here: it reads the tracker and the
-	// node cache, which only this goroutine touches.
-	jobs := make([]*api.Job, len(us))
-	opts := make([]*api.WriteOptions, len(us))
-	for i, u := range us {
-		jobs[i], opts[i] = r.submission(ctx, u), r.writeOpts(ctx, u.job)
-	}
-	index := make([]uint64, len(us))
-	at := make([]time.Time, len(us))
-	errs := concurrently(len(us), r.o.RegisterConcurrency, func(i int) error {
-		resp, _, err := r.c.Jobs().Register(jobs[i], opts[i])
-		if err != nil {
-			return fmt.Errorf("register job %s: %w", us[i].id, ConnectError(r.c, err))
-		}
-		index[i], at[i] = resp.JobModifyIndex, time.Now()
-		return nil
-	})
-	for i, u := range us {
-		if errs[i] != nil {
+// registration is the outcome of one job registration, as the run loop
+// receives it.
+type registration struct {
+	u     *unit
+	index uint64
+	at    time.Time
+	err   error
+}
+
+// registrar keeps the run's registrations going without the run loop
+// waiting for them: units queue up in the order they became ready and up
+// to Options.RegisterConcurrency registrations are in flight at once,
+// across waves. Waiting for each wave's registrations held the loop (and
+// so every shard that became ready meanwhile) for one registration per
+// event batch: on a loaded cluster, with one or two shards ready per
+// batch, the launcher registered about three shards a second while
+// hundreds waited (docs/launcher.md, "Registration pipeline"). All of it
+// is the run loop's but done, which the registrations report on.
+type registrar struct {
+	queue []*unit
+	busy  int
+	done  chan registration
+	// deferred are the events about units whose registration is queued
+	// or in flight, applied once it is recorded: until then the tracker
+	// cannot tell the new attempt's allocations from an old one's.
+	deferred map[*unit][]api.Event
+}
+
+// enqueue queues the registration of each unit of us not already queued
+// or in flight, in us's order, and starts what the concurrency allows.
+func (r *runner) enqueue(ctx context.Context, us []*unit) {
+	for _, u := range us {
+		if u.registering {
 			continue
 		}
-		r.t.registered(u, index[i], at[i])
-		// Re-runs and holds after lost outputs are not retries.
-		r.o.Metrics.registered(u.id, u.attempt-u.free, at[i])
-		if u.attempt == 1 && u.note != "" {
-			u.reason = u.note
-		}
+		u.registering = true
+		r.reg.queue = append(r.reg.queue, u)
 	}
-	return firstError(errs)
+	r.pump(ctx)
+}
+
+// pump starts queued registrations while fewer than
+// Options.RegisterConcurrency are in flight. Each job is built here, on
+// the loop, when its registration starts: it reads the tracker and the
+// node cache.
+func (r *runner) pump(ctx context.Context) {
+	g := &r.reg
+	if g.done == nil {
+		g.done = make(chan registration, max(1, r.o.RegisterConcurrency))
+	}
+	for g.busy < max(1, r.o.RegisterConcurrency) && len(g.queue) > 0 {
+		u := g.queue[0]
+		g.queue = g.queue[1:]
+		job, opts := r.submission(ctx, u), r.writeOpts(ctx, u.job)
+		g.busy++
+		register := r.register
+		if register == nil {
+			register = r.registerJob
+		}
+		go func() {
+			res := registration{u: u}
+			res.index, res.err = register(job, opts)
+			res.at = time.Now()
+			g.done <- res
+		}()
+	}
+}
+
+// registrations is the channel on which registrations in flight report.
+func (r *runner) registrations() <-chan registration { return r.reg.done }
+
+// recordRegistration records one registration's outcome in the tracker.
+// A failed registration returns its error (the run ends; see abort),
+// and no queued registration starts after it.
+func (r *runner) recordRegistration(res registration) error {
+	r.reg.busy--
+	u := res.u
+	u.registering = false
+	if res.err != nil {
+		for _, q := range r.reg.queue {
+			q.registering = false
+		}
+		r.reg.queue = nil
+		return res.err
+	}
+	r.t.registered(u, res.index, res.at)
+	// Re-runs and holds after lost outputs are not retries.
+	r.o.Metrics.registered(u.id, u.attempt-u.free, res.at)
+	if u.attempt == 1 && u.note != "" {
+		u.reason = u.note
+	}
+	return nil
+}
+
+// registered handles one registration's outcome on the run loop: it
+// records it, applies the events about the job that came meanwhile, and
+// starts the next registrations.
+func (r *runner) registered(ctx context.Context, res registration) error {
+	if err := r.recordRegistration(res); err != nil {
+		return err
+	}
+	evs := r.reg.deferred[res.u]
+	delete(r.reg.deferred, res.u)
+	// handle settles the unit, reports it and queues what became ready.
+	if err := r.handle(ctx, streamMsg{events: evs}); err != nil {
+		return err
+	}
+	r.pump(ctx)
+	return nil
+}
+
+// deferEvent keeps e, about job jobID, for later when that job's
+// registration is queued or in flight, and reports whether it did.
+func (r *runner) deferEvent(jobID string, e *api.Event) bool {
+	u := r.t.byJob[jobID]
+	if u == nil || !u.registering {
+		return false
+	}
+	if r.reg.deferred == nil {
+		r.reg.deferred = map[*unit][]api.Event{}
+	}
+	r.reg.deferred[u] = append(r.reg.deferred[u], *e)
+	return true
+}
+
+// drainRegistrations waits for the registrations in flight, records the
+// ones Nomad accepted (so that stopping the run stops them and a resumed
+// run adopts them) and drops the queue: those units stay pending.
+func (r *runner) drainRegistrations() {
+	for _, q := range r.reg.queue {
+		q.registering = false
+	}
+	r.reg.queue = nil
+	for r.reg.busy > 0 {
+		_ = r.recordRegistration(<-r.reg.done)
+	}
+}
+
+// registerJob registers job with Nomad and returns the job's modify
+// index.
+func (r *runner) registerJob(job *api.Job, opts *api.WriteOptions) (uint64, error) {
+	resp, _, err := r.c.Jobs().Register(job, opts)
+	if err != nil {
+		return 0, fmt.Errorf("register job %s: %w", *job.ID, ConnectError(r.c, err))
+	}
+	return resp.JobModifyIndex, nil
 }

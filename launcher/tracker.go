@@ -63,6 +63,9 @@ type unit struct {
 	// free counts the registrations that re-runs and holds caused: they
 	// do not count against the retries.
 	free int
+	// registering: the unit's registration is queued or in flight
+	// (registrar); its events wait until it is recorded.
+	registering bool
 	// rerun, when set, says why the next registration happens (a re-run
 	// or the end of a hold); it becomes the unit's reason then.
 	rerun string
