@@ -251,14 +251,14 @@ type runner struct {
 	// held is the run's stored state when it is durable; resumed is set
 	// when Resume rebuilt the units from Nomad; saved is the progress
 	// last written, JSON.
-	held        *runstate.Held
-	resumed     bool
-	saved       string
-	sv          *saver
+	held    *runstate.Held
+	resumed bool
+	saved   string
+	sv      *saver
 	// reg is the registrations queued and in flight; register, when
 	// set, replaces registerJob (tests).
-	reg      registrar
-	register func(*api.Job, *api.WriteOptions) (uint64, error)
+	reg         registrar
+	register    func(*api.Job, *api.WriteOptions) (uint64, error)
 	renewTicker *time.Ticker
 	// watch is set for a runner that follows a run without driving it
 	// (Watch).
