@@ -93,8 +93,8 @@ type Options struct {
 	// stored.
 	Durable *Durable
 	// RegisterConcurrency is how many job registrations the launcher has
-	// in flight at once when a wave of shards becomes ready (and how many
-	// jobs it validates at once before the run); zero means
+	// in flight at once, across waves of ready shards (and how many jobs
+	// it validates at once before the run); zero means
 	// DefaultRegisterConcurrency. Keep it below the HTTP client's
 	// connections per agent (MaxAgentConns for the CLI's client).
 	RegisterConcurrency int
