@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/shardwise/shardwise/bench/replay"
 	"github.com/shardwise/shardwise/e2e/cluster"
@@ -79,9 +80,10 @@ func BenchmarkLauncherReaction(b *testing.B) {
 		}
 		wall := time.Since(start)
 		react, regRate := reactions(b, c, p)
+		p90, _ := predict.Quantile(react, 0.9)
 		b.Logf("%d shards (%dx%d), durable %v: wall %.1f s; reaction mean %.2f s, median %.2f, p90 %.2f, max %.2f; registrations %.1f/s; load %.1f",
-			len(p.Shards), levels, width, durable, wall.Seconds(), mean(react), replay.Median(react), quantile(react, 0.9), slices.Max(react), regRate, replay.LoadAverage())
-		b.ReportMetric(mean(react), "reaction-mean-s")
+			len(p.Shards), levels, width, durable, wall.Seconds(), stat.Mean(react, nil), replay.Median(react), p90, slices.Max(react), regRate, replay.LoadAverage())
+		b.ReportMetric(stat.Mean(react, nil), "reaction-mean-s")
 		b.ReportMetric(slices.Max(react), "reaction-max-s")
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		purge(c, jobs)
@@ -162,19 +164,4 @@ func reactions(b *testing.B, c *api.Client, p *plan.Plan) ([]float64, float64) {
 		}
 	}
 	return out, float64(len(out)) / max(last.Sub(first).Seconds(), 1e-9)
-}
-
-func mean(xs []float64) float64 {
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(max(len(xs), 1))
-}
-
-// quantile is the q-quantile of xs by the nearest rank.
-func quantile(xs []float64, q float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[int(q*float64(len(s)-1))]
 }
