@@ -23,11 +23,13 @@ type Calibration struct {
 	Dispatch simulate.Dispatch
 	// Startup is each class's mean placed -> running, in seconds.
 	Startup map[string]float64
-	// TaskSeconds is what each replayed task took beyond its prediction,
-	// in seconds: the mean over shards of (running -> complete minus
-	// the predicted runtime) per task. It holds the start of every task's
-	// shell in the allocation (a shard's tasks run one after another)
-	// under the host's load, and any bias of the predictions.
+	// TaskSeconds is what each replayed task took beyond the time its
+	// command was set to take (Shard.Work), in seconds: the mean over
+	// shards of (running -> complete minus Work) per task: the start of
+	// every task's shell in the allocation (a shard's tasks run one after
+	// another) under the host's load. For a run stored without Work it is
+	// measured against the plan's prediction instead, and then also holds
+	// the predictions' bias.
 	TaskSeconds float64
 	// Shards is how many shards the estimates come from; Waves how many
 	// registration waves (shards ready at the same instant) the dispatch
@@ -47,7 +49,8 @@ type Calibration struct {
 // means, 10 and 11 with medians).
 //
 //   - TaskSeconds: the mean over shards of running -> complete minus
-//     the plan's predicted runtime, per task of the shard.
+//     what the shard's commands were set to take (Shard.Work; the plan's
+//     predicted runtime where Work is not known), per task of the shard.
 //   - Startup of a class: the mean over its shards of placed -> running
 //     (allocation CreateTime -> first task StartedAt), queued or not: a
 //     queued allocation is created when a slot frees, so what follows is
@@ -89,7 +92,11 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 		for _, s := range r.Shards {
 			starts[s.Class] = append(starts[s.Class], s.Running-s.Placed)
 			if s.Tasks > 0 {
-				extra = append(extra, (s.Complete-s.Running-s.Predicted)/float64(s.Tasks))
+				base := s.Predicted
+				if s.Work > 0 {
+					base = s.Work
+				}
+				extra = append(extra, (s.Complete-s.Running-base)/float64(s.Tasks))
 			}
 			cal.Shards++
 			if s.UpstreamDone > 0 {
@@ -192,17 +199,24 @@ func (c Calibration) Catalog(cat *catalog.Catalog) *catalog.Catalog {
 	return out
 }
 
-// Simulate plays r's plan with the calibrated model (each shard's
-// runtime its prediction plus TaskSeconds per task) and returns its
+// Simulate plays r's plan with the calibrated model and returns its
 // makespan counted as ActualSeconds is: from the first job's
 // registration (the simulated shards' earliest RegisteredSeconds) to the
-// last finish.
+// last finish. Each task takes what its command was set to take on its
+// shard's class (r.Actual, as simulate.Options.Actual) plus TaskSeconds;
+// for a run without Actual, its prediction plus TaskSeconds.
 func (c Calibration) Simulate(r *Run, cat *catalog.Catalog) (float64, error) {
 	if r.Plan == nil {
 		return 0, fmt.Errorf("run %s of %s: no plan kept", r.Method, r.Trace)
 	}
 	p := r.Plan
-	if c.TaskSeconds != 0 {
+	var opts simulate.Options
+	if act := r.Actual; act != nil {
+		opts.Actual = func(task, class string) (float64, bool) {
+			v, ok := act(task, class)
+			return math.Max(0, v+c.TaskSeconds), ok
+		}
+	} else if c.TaskSeconds != 0 {
 		// Each task takes TaskSeconds more than predicted (never less
 		// than nothing).
 		cp := *r.Plan
@@ -214,7 +228,8 @@ func (c Calibration) Simulate(r *Run, cat *catalog.Catalog) (float64, error) {
 		}
 		p = &cp
 	}
-	res, err := simulate.Run(p, c.Catalog(cat), simulate.Options{Dispatch: c.Dispatch})
+	opts.Dispatch = c.Dispatch
+	res, err := simulate.Run(p, c.Catalog(cat), opts)
 	if err != nil {
 		return 0, fmt.Errorf("%s %s: simulate calibrated: %w", r.Trace, r.Method, err)
 	}

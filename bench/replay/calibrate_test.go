@@ -35,6 +35,12 @@ func TestCalibrateHandComputed(t *testing.T) {
 	if got := Calibrate([]*Run{{Shards: []Shard{{Class: "a", Tasks: 2, Predicted: 3, Running: 10, Complete: 14}}}}, 8).TaskSeconds; got != 0.5 {
 		t.Errorf("per task %v s, want 0.5 s", got)
 	}
+	// With the time the commands were set to take (Work), per-task time is
+	// measured against it, not against the prediction: 3.4 s of work
+	// running 4 s is 0.3 s per task, whatever was predicted.
+	if got := Calibrate([]*Run{{Shards: []Shard{{Class: "a", Tasks: 2, Predicted: 3, Work: 3.4, Running: 10, Complete: 14}}}}, 8).TaskSeconds; math.Abs(got-0.3) > 1e-9 {
+		t.Errorf("per task with work %v s, want 0.3 s", got)
+	}
 	// A single wave position leaves the slope undetermined.
 	one := Calibrate([]*Run{{Shards: []Shard{{Class: "a", Registered: 3, Placed: 3, Running: 4, UpstreamDone: 1}}}}, 8)
 	if one.Dispatch.ReactionSeconds != 2 || one.Dispatch.RegisterSeconds != 0 {
@@ -147,5 +153,44 @@ func TestCalibrateRunsCountsEachRunOnce(t *testing.T) {
 	}
 	if one := CalibrateRuns(runs[:1], 8); one.Startup["a"] != 1 || one.Startup["b"] != 4 {
 		t.Errorf("one run: %v, want its own fit", one.Startup)
+	}
+}
+
+// TestSimulatePlaysRecordedRuntimes: with Run.Actual the calibrated
+// simulation plays what each task really takes plus the per-task time,
+// not the plan's prediction. One shard of two tasks predicted 10 s in
+// all, really 2 s and 3 s on class a (start-up 1 s): 1 + 2 + 3 + 2 x 0.5.
+func TestSimulatePlaysRecordedRuntimes(t *testing.T) {
+	cat := catalog.Default()
+	class := cat.Classes[0].Name
+	p := &plan.Plan{Shards: []*plan.Shard{{ID: "s", Job: "j", Class: class, Tasks: []string{"x", "y"}, RuntimeSeconds: plan.Estimate{Value: 10}}}}
+	r := &Run{Trace: "t", Method: "shardwise", Plan: p, Shards: []Shard{{ID: "s", Class: class, Tasks: 2}}}
+	act := func(task, cl string) (float64, bool) {
+		if cl != class {
+			return 0, false
+		}
+		return map[string]float64{"x": 2, "y": 3}[task], task == "x" || task == "y"
+	}
+	if err := r.SetActual(act); err != nil {
+		t.Fatal(err)
+	}
+	if r.Shards[0].Work != 5 {
+		t.Errorf("work %v s, want 5 s", r.Shards[0].Work)
+	}
+	cal := Calibration{Startup: map[string]float64{class: 1}, TaskSeconds: 0.5}
+	got, err := cal.Simulate(r, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got-7) > 1e-9 {
+		t.Errorf("calibrated makespan %v s, want 7 s", got)
+	}
+	r.Actual = nil
+	if got, _ := cal.Simulate(r, cat); math.Abs(got-12) > 1e-9 {
+		t.Errorf("without recorded runtimes %v s, want 1 + 10 + 2 x 0.5 = 12 s", got)
+	}
+	bad := &Run{Trace: "t", Method: "shardwise", Plan: p, Shards: r.Shards}
+	if err := bad.SetActual(func(string, string) (float64, bool) { return 0, false }); err == nil {
+		t.Error("SetActual without a task's runtime: no error")
 	}
 }

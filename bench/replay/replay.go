@@ -132,6 +132,11 @@ type Shard struct {
 	UpstreamDone float64
 	// Predicted is the plan's runtime, Simulated the simulator's finish.
 	Predicted, SimFinish float64
+	// Work is what the shard's replay commands were set to take on its
+	// class, seconds (their tasks' wfcommons.ReplaySeconds, a split
+	// piece its share): the runtime the shard really had to run, as
+	// against Predicted. 0 when not known.
+	Work float64 `json:",omitempty"`
 }
 
 // Run is one method's run of one trace.
@@ -153,6 +158,71 @@ type Run struct {
 	Load float64
 	// Plan is what ran, kept for a calibrated simulation.
 	Plan *plan.Plan
+	// Actual is what each task's replay command takes on each class
+	// (Trace.Actual), for simulations played with what the tasks really
+	// did; nil when not known (runs read back without their trace). Not
+	// stored: it is made again from the trace (SetActual).
+	Actual simulate.Actual `json:"-"`
+}
+
+// Actual returns what each of tr's tasks takes on each class of cat when
+// replayed: wfcommons.ReplaySeconds on the class's node class (the class
+// name where the catalog sets none), the runtimes the replay cluster
+// really sees. A task that is not a replay task, or a class cat does not
+// have, reports false.
+func (tr *Trace) Actual(cat *catalog.Catalog) simulate.Actual {
+	node := map[string]string{}
+	for _, cl := range cat.Classes {
+		node[cl.Name] = cl.Placement.NodeClass
+		if node[cl.Name] == "" {
+			node[cl.Name] = cl.Name
+		}
+	}
+	return func(task, class string) (float64, bool) {
+		i := tr.Graph.Index(task)
+		nc, ok := node[class]
+		if i < 0 || !ok {
+			return 0, false
+		}
+		return wfcommons.ReplaySeconds(tr.Graph.Tasks[i], nc)
+	}
+}
+
+// SetActual sets r.Actual to act and each shard's Work from it: the sum
+// of its tasks' runtimes on its class, a split piece's share of its
+// task's (plan.PieceShare). It fails when a task of the plan has no
+// runtime in act.
+func (r *Run) SetActual(act simulate.Actual) error {
+	if r.Plan == nil {
+		return fmt.Errorf("run %s of %s: no plan kept", r.Method, r.Trace)
+	}
+	items, bytes := map[string]int{}, map[string]int64{}
+	for _, s := range r.Plan.Shards {
+		if sp := s.Split; sp != nil {
+			items[sp.Task] += sp.Items
+			bytes[sp.Task] += sp.Bytes
+		}
+	}
+	work := map[string]float64{}
+	for _, s := range r.Plan.Shards {
+		var w float64
+		for _, t := range s.Tasks {
+			v, ok := act(t, s.Class)
+			if !ok {
+				return fmt.Errorf("run %s of %s: task %s has no replay runtime on %s", r.Method, r.Trace, t, s.Class)
+			}
+			w += v
+		}
+		if sp := s.Split; sp != nil {
+			w *= plan.PieceShare(sp, items[sp.Task], bytes[sp.Task])
+		}
+		work[s.ID] = w
+	}
+	for i := range r.Shards {
+		r.Shards[i].Work = work[r.Shards[i].ID]
+	}
+	r.Actual = act
+	return nil
 }
 
 // LoadAverage is the host's 1-minute load average (/proc/loadavg), NaN
@@ -193,6 +263,9 @@ func Execute(ctx context.Context, c *api.Client, tr *Trace, cat *catalog.Catalog
 		r.Method = plan.MethodShardwise
 	}
 	if err := r.readBack(ctx, c, p, sim); err != nil {
+		return nil, err
+	}
+	if err := r.SetActual(tr.Actual(cat)); err != nil {
 		return nil, err
 	}
 	purge(c, jobs)

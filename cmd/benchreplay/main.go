@@ -16,8 +16,10 @@ package main
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -209,5 +211,45 @@ func fromStored(cf config, cat *catalog.Catalog) error {
 		rep.m.Scale = append(rep.m.Scale, m.Scale...)
 		rep.sources = append(rep.sources, m)
 	}
+	if err := setActual(cf, cat, rep.m.Runs); err != nil {
+		return err
+	}
 	return os.WriteFile(cf.out, []byte(rep.markdown()), 0o644)
+}
+
+// setActual gives each stored run what its tasks' replay commands take
+// (replay.Run.SetActual), from its trace imported again at the run's time
+// scale from cf.traceDir. A run whose trace file is not there keeps no
+// Actual (the report then shows no recorded-runtime figures for it, and
+// calibrates it against its predictions).
+func setActual(cf config, cat *catalog.Catalog, runs []*replay.Run) error {
+	dir, err := replay.TempDir()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	traces := map[string]*replay.Trace{}
+	for _, r := range runs {
+		path := filepath.Join(cf.traceDir, r.Trace+".json")
+		key := fmt.Sprintf("%s@%g", path, r.TimeScale)
+		tr, ok := traces[key]
+		if !ok {
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				logf("%s: no trace file %s: its runs are calibrated against their predictions", r.Trace, path)
+				traces[key] = nil
+				continue
+			}
+			if tr, err = replay.Load(path, dir, r.TimeScale, cat); err != nil {
+				return fmt.Errorf("recorded runtimes of %s: %w", r.Trace, err)
+			}
+			traces[key] = tr
+		}
+		if tr == nil {
+			continue
+		}
+		if err := r.SetActual(tr.Actual(cat)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

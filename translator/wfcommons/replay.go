@@ -160,3 +160,35 @@ func (tr *trace) hasRuntimes() bool {
 	}
 	return false
 }
+
+// ReplaySeconds is what replay task t takes on a node of class nodeClass:
+// the Go twin of replayScript (its recorded seconds times the time scale,
+// EnvReplaySeconds, divided by the class's speed in EnvReplaySpeeds; a
+// class missing from the table, or a speed that is not positive, counts
+// as 1), rounded to milliseconds as the script's printf does. ok is false
+// when t is not a replay task (no EnvReplaySeconds) or its seconds do not
+// parse. The simulator is given these as the tasks' actual runtimes
+// (bench/replay), so that what it plays is what the commands really do.
+func ReplaySeconds(t *graph.Task, nodeClass string) (seconds float64, ok bool) {
+	r, err := strconv.ParseFloat(t.Env[EnvReplaySeconds], 64)
+	if err != nil || r < 0 || math.IsInf(r, 0) {
+		return 0, false
+	}
+	f := 1.0
+	for _, p := range strings.Fields(t.Env[EnvReplaySpeeds]) {
+		k, v, found := strings.Cut(p, "=")
+		if !found || k != nodeClass {
+			continue
+		}
+		// awk's "+ 0" reads a leading number and takes 0 for none.
+		if x, err := strconv.ParseFloat(v, 64); err == nil {
+			f = x
+		} else {
+			f = 0
+		}
+	}
+	if !(f > 0) {
+		f = 1
+	}
+	return math.Round(r/f*1000) / 1000, true
+}

@@ -95,6 +95,44 @@ func TestReplayScriptDividesByTheNodesSpeed(t *testing.T) {
 	}
 }
 
+// ReplaySeconds gives what the script computes, for every class and
+// profile of the default catalog and odd speed tables.
+func TestReplaySecondsMatchesTheScript(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal("no sh")
+	}
+	cat := catalog.Default()
+	var tables []string
+	for _, k := range graph.Kinds {
+		tables = append(tables, (&Replay{Catalog: cat}).speeds(k))
+	}
+	tables = append(tables, "cpu-heavy=0 io-bound=-2", "cpu-heavy=x", "", "cpu-heavy=3 cpu-heavy=0.7")
+	classes := append(cat.Names(), "unknown")
+	for _, table := range tables {
+		for _, class := range classes {
+			task := &graph.Task{Env: map[string]string{EnvReplaySeconds: "7.777", EnvReplaySpeeds: table}}
+			want, ok := ReplaySeconds(task, class)
+			if !ok {
+				t.Fatalf("table %q: not a replay task", table)
+			}
+			cmd := exec.Command(sh, "-c", replayScript+`echo "$s"`)
+			cmd.Env = append(os.Environ(), EnvReplaySeconds+"=7.777", EnvReplayNodeClass+"="+class, EnvReplaySpeeds+"="+table)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			got, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+			if err != nil || got != want {
+				t.Errorf("table %q, class %s: script %q, ReplaySeconds %v", table, class, out, want)
+			}
+		}
+	}
+	if _, ok := ReplaySeconds(&graph.Task{Env: map[string]string{}}, "cpu-heavy"); ok {
+		t.Error("a task without replay seconds reported ok")
+	}
+}
+
 // Work "write" writes each output with its bytes times the time scale.
 func TestReplayWriteSizesOutputs(t *testing.T) {
 	res := replayImport(t, WorkWrite)
