@@ -68,12 +68,14 @@ type Problem struct {
 	Classes []Class
 	Nodes   int
 	Runtime []float64
-	// RankRuntime, when set (same shape as Runtime), replaces Runtime in
-	// the upward ranks only: a planner that knows each node's spread
-	// passes high quantiles (p90) here, so that nodes whose long tail
-	// could make them critical are scheduled earlier, while finish times
-	// are still booked with Runtime.
-	RankRuntime []float64
+	// RankRuntime, when set, returns the runtime in seconds of node n on
+	// class c that the upward ranks use in place of Runtime (it is asked
+	// only for classes that can run n): a planner that knows each node's
+	// spread returns high quantiles (p90) here, so that nodes whose long
+	// tail could make them critical are scheduled earlier, while finish
+	// times are still booked with Runtime. A function rather than a
+	// second matrix, so that a planner need not keep one.
+	RankRuntime func(n, c int) float64
 
 	EdgeFrom  []int32
 	EdgeTo    []int32
@@ -115,8 +117,6 @@ type Schedule struct {
 	// when it releases it: Finish = Start + startup + runtime, in seconds.
 	Start  []float64
 	Finish []float64
-	// Rank is each node's upward rank in seconds.
-	Rank []float64
 	// Order is the order in which nodes were scheduled.
 	Order []int32
 	// Bound is the node whose finish determined each node's start: the
@@ -254,6 +254,7 @@ func Run(p *Problem, opt Options) (*Schedule, error) {
 type Workspace struct {
 	adj                adjacency
 	next, indeg, order []int32
+	rank               []float64 // each node's upward rank (UpwardRank)
 	sc                 scheduler
 	// s is the schedule Makespan writes, reused from call to call.
 	s Schedule
@@ -266,9 +267,9 @@ func (w *Workspace) Run(p *Problem, opt Options) (*Schedule, error) {
 	if err != nil {
 		return nil, err
 	}
-	rank := upwardRank(p, &w.adj, topo, make([]float64, p.Nodes))
-	s := newSchedule(p, rank, opt.Alternatives)
-	w.sc.reset(p, &w.adj, s, opt)
+	w.rank = upwardRank(p, &w.adj, topo, resize(w.rank, p.Nodes))
+	s := newSchedule(p, opt.Alternatives)
+	w.sc.reset(p, &w.adj, s, w.rank, opt)
 	w.sc.run()
 	return s, nil
 }
@@ -285,7 +286,7 @@ func (w *Workspace) Makespan(p *Problem, opt Options) (float64, error) {
 	}
 	s := &w.s
 	n := p.Nodes
-	s.Rank = upwardRank(p, &w.adj, topo, resize(s.Rank, n))
+	w.rank = upwardRank(p, &w.adj, topo, resize(w.rank, n))
 	s.Class, s.Instance, s.Bound = resize(s.Class, n), resize(s.Instance, n), resize(s.Bound, n)
 	s.Start, s.Finish = resize(s.Start, n), resize(s.Finish, n)
 	s.Order, s.Makespan, s.classes = s.Order[:0], 0, len(p.Classes)
@@ -294,7 +295,7 @@ func (w *Workspace) Makespan(p *Problem, opt Options) (float64, error) {
 	if opt.Alternatives {
 		s.Alt = resize(alt, n*len(p.Classes))
 	}
-	w.sc.reset(p, &w.adj, s, opt)
+	w.sc.reset(p, &w.adj, s, w.rank, opt)
 	w.sc.run()
 	return s.Makespan, nil
 }
@@ -321,14 +322,13 @@ func (w *Workspace) prepare(p *Problem) ([]int32, error) {
 	return w.topoOrder(p)
 }
 
-func newSchedule(p *Problem, rank []float64, alts bool) *Schedule {
+func newSchedule(p *Problem, alts bool) *Schedule {
 	n := p.Nodes
 	s := &Schedule{
 		Class:    make([]int32, n),
 		Instance: make([]int32, n),
 		Start:    make([]float64, n),
 		Finish:   make([]float64, n),
-		Rank:     rank,
 		Order:    make([]int32, 0, n),
 		Bound:    make([]int32, n),
 		classes:  len(p.Classes),

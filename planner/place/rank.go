@@ -116,22 +116,26 @@ func meanInverseBandwidth(cl []Class) float64 {
 // start-up in seconds, averaged over its feasible classes, or on its
 // pinned class.
 func meanCost(p *Problem, n int) float64 {
-	nc := len(p.Classes)
-	rt := p.Runtime
-	if len(p.RankRuntime) == len(p.Runtime) {
-		rt = p.RankRuntime
-	}
 	if c := p.pinned(n); c >= 0 {
-		return rt[n*nc+c] + p.Classes[c].StartupSeconds
+		return p.rankRuntime(n, c) + p.Classes[c].StartupSeconds
 	}
 	sum, k := 0.0, 0
-	for c := 0; c < nc; c++ {
+	for c := range p.Classes {
 		if p.feasible(n, c) {
-			sum += rt[n*nc+c] + p.Classes[c].StartupSeconds
+			sum += p.rankRuntime(n, c) + p.Classes[c].StartupSeconds
 			k++
 		}
 	}
 	return sum / float64(k)
+}
+
+// rankRuntime is node n's runtime on class c for its rank: RankRuntime's
+// when set, else Runtime's.
+func (p *Problem) rankRuntime(n, c int) float64 {
+	if p.RankRuntime != nil {
+		return p.RankRuntime(n, c)
+	}
+	return p.Runtime[n*len(p.Classes)+c]
 }
 
 // upwardRank computes rank(n) = w̄(n) + max over out-edges (c̄ + rank(succ))

@@ -35,11 +35,12 @@ type choice struct {
 	prev int32
 }
 
-// reset prepares sc to schedule p into s, reusing its buffers.
-func (sc *scheduler) reset(p *Problem, adj *adjacency, s *Schedule, opt Options) {
+// reset prepares sc to schedule p into s, nodes taken in decreasing rank,
+// reusing its buffers.
+func (sc *scheduler) reset(p *Problem, adj *adjacency, s *Schedule, rank []float64, opt Options) {
 	nc := len(p.Classes)
 	sc.p, sc.adj, sc.s, sc.opt, sc.nc = p, adj, s, opt, nc
-	sc.ready = readyHeap{rank: s.Rank, nodes: sc.ready.nodes[:0]}
+	sc.ready = readyHeap{rank: rank, nodes: sc.ready.nodes[:0]}
 	sc.waiting = resize(sc.waiting, p.Nodes)
 	sc.inv = resize(sc.inv, nc*nc)
 	sc.dataReady = resize(sc.dataReady, nc)

@@ -462,27 +462,23 @@ func (b *builder) placeTasks() error {
 	return nil
 }
 
-// rankRuntimes is taskRT scaled, per task and class, by the prediction's
-// spread p90/p50 (at least 1): the task-level schedule ranks tasks by
-// their high quantile (docs/planning.md, robust ranks). nil when no
-// prediction has a spread, or with Options.MedianRanks.
-func (b *builder) rankRuntimes() []float64 {
-	if b.opts.MedianRanks {
+// rankRuntimes returns taskRT scaled, per task and class, by the
+// prediction's spread p90/p50 (at least 1): the task-level schedule ranks
+// tasks by their high quantile (docs/planning.md, robust ranks). It is
+// computed when the ranks ask for it (once per task and class and
+// schedule), not kept as a matrix. nil when no prediction has a spread,
+// or with Options.MedianRanks.
+func (b *builder) rankRuntimes() func(t, c int) float64 {
+	if b.opts.MedianRanks || !b.spreads {
 		return nil
 	}
-	if !b.spreads {
-		return nil
-	}
-	out := append([]float64(nil), b.taskRT...)
-	for t := 0; t < b.nt; t++ {
-		for c := 0; c < b.nc; c++ {
-			if p50, p90 := b.quantiles(t, c); p50 > 0 {
-				i := t*b.nc + c
-				out[i] = b.taskRT[i] * p90 / p50
-			}
+	return func(t, c int) float64 {
+		i := t*b.nc + c
+		if p50, p90 := b.quantiles(t, c); p50 > 0 {
+			return b.taskRT[i] * p90 / p50
 		}
+		return b.taskRT[i]
 	}
-	return out
 }
 
 // quantiles returns task t's predicted runtime p50 and p90 on class c in
