@@ -37,8 +37,10 @@ func (e *InfeasibleError) Error() string {
 }
 
 // fill writes task i's need on every class into tb, with the classes'
-// speeds from speeds. It returns the reasons when no class is feasible.
-func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed []float64) *Infeasible {
+// speeds from speeds; buf is scratch space for the reasons, kept by the
+// caller from task to task. It returns the reasons when no class is
+// feasible.
+func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed []float64, buf *[]byte) *Infeasible {
 	tb.setTask(i, tp.runtime, tp.cpu, tp.mem, tp.io, tp.gpus, tp.out)
 	feasible := false
 	ki := slices.Index(graph.Kinds, tp.kind)
@@ -50,8 +52,8 @@ func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed
 		if !tp.cpuHint && cl.Shape.CPU > 0 {
 			n.cpu = math.Min(n.cpu, float64(cl.Shape.CPU))
 		}
-		why := whyInfeasible(t, tp, cl)
-		n.why, n.feasible = tb.whyIndex(why), why == ""
+		*buf = appendWhy((*buf)[:0], t, tp, cl)
+		n.why, n.feasible = tb.whyIndex(*buf), len(*buf) == 0
 		feasible = feasible || n.feasible
 	}
 	if feasible {
@@ -67,53 +69,69 @@ func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed
 }
 
 // whyInfeasible returns, in words, every reason class cl cannot run the
-// task, joined by "; ", or "" when it can. Rules: pinned to another class
-// (hints.Executor); predicted memory above the instance's; hinted disk,
-// CPU or cores above the instance's; more GPUs than the instance has; a
-// class whose gpu speed is 0 for GPU work; hinted GPU memory above the
-// class's per-GPU memory.
+// task, joined by "; ", or "" when it can (see appendWhy).
 func whyInfeasible(t *graph.Task, tp *taskProfile, cl *catalog.Class) string {
-	var why []string
-	h, s := &t.Hints, &cl.Shape
-	if h.Executor != "" && h.Executor != cl.Name {
-		why = append(why, fmt.Sprintf("task is pinned to executor %q", h.Executor))
-	}
-	if mem := int64(tp.mem.Value); mem > s.MemoryMiB {
-		why = append(why, fmt.Sprintf("needs %s memory (%s), instance has %s", mib(mem), tp.mem.Source, mib(s.MemoryMiB)))
-	}
-	if h.DiskMiB > 0 && s.DiskMiB > 0 && h.DiskMiB > s.DiskMiB {
-		why = append(why, fmt.Sprintf("needs %s disk, instance has %s", mib(h.DiskMiB), mib(s.DiskMiB)))
-	}
-	if tp.cpuHint && tp.cpu.Value > float64(s.CPU) {
-		why = append(why, fmt.Sprintf("needs %.0f MHz CPU, instance has %d MHz", tp.cpu.Value, s.CPU))
-	}
-	if h.Cores > 0 && s.Cores > 0 && h.Cores > s.Cores {
-		why = append(why, fmt.Sprintf("needs %d cores, instance has %d", h.Cores, s.Cores))
-	}
-	why = gpuReasons(why, h, tp, cl)
-	if len(why) == 0 {
-		return ""
-	}
-	return strings.Join(why, "; ")
+	return string(appendWhy(nil, t, tp, cl))
 }
 
-// gpuReasons appends to why the reasons cl cannot run the task's GPU
-// work.
-func gpuReasons(why []string, h *graph.Hints, tp *taskProfile, cl *catalog.Class) []string {
+// appendWhy appends to buf every reason class cl cannot run the task,
+// joined by "; ", and returns it; nothing when it can. Rules: pinned to
+// another class (hints.Executor); predicted memory above the instance's;
+// hinted disk, CPU or cores above the instance's; more GPUs than the
+// instance has; a class whose gpu speed is 0 for GPU work; hinted GPU
+// memory above the class's per-GPU memory. Predict writes the reasons of
+// every task and class into one buffer and keeps only the distinct ones,
+// so a reason is not made as a string of its own each time.
+func appendWhy(buf []byte, t *graph.Task, tp *taskProfile, cl *catalog.Class) []byte {
+	w := whyWriter{buf: buf, start: len(buf)}
+	h, s := &t.Hints, &cl.Shape
+	if h.Executor != "" && h.Executor != cl.Name {
+		w.add("task is pinned to executor %q", h.Executor)
+	}
+	if mem := int64(tp.mem.Value); mem > s.MemoryMiB {
+		w.add("needs %s memory (%s), instance has %s", mib(mem), tp.mem.Source, mib(s.MemoryMiB))
+	}
+	if h.DiskMiB > 0 && s.DiskMiB > 0 && h.DiskMiB > s.DiskMiB {
+		w.add("needs %s disk, instance has %s", mib(h.DiskMiB), mib(s.DiskMiB))
+	}
+	if tp.cpuHint && tp.cpu.Value > float64(s.CPU) {
+		w.add("needs %.0f MHz CPU, instance has %d MHz", tp.cpu.Value, s.CPU)
+	}
+	if h.Cores > 0 && s.Cores > 0 && h.Cores > s.Cores {
+		w.add("needs %d cores, instance has %d", h.Cores, s.Cores)
+	}
+	gpuReasons(&w, h, tp, cl)
+	return w.buf
+}
+
+// whyWriter appends reasons to buf, "; " between two.
+type whyWriter struct {
+	buf   []byte
+	start int // where the reasons begin in buf
+}
+
+func (w *whyWriter) add(format string, args ...any) {
+	if len(w.buf) > w.start {
+		w.buf = append(w.buf, "; "...)
+	}
+	w.buf = fmt.Appendf(w.buf, format, args...)
+}
+
+// gpuReasons adds to w the reasons cl cannot run the task's GPU work.
+func gpuReasons(w *whyWriter, h *graph.Hints, tp *taskProfile, cl *catalog.Class) {
 	gpus := int(tp.gpus.Value)
 	if gpus == 0 {
-		return why
+		return
 	}
 	s := &cl.Shape
 	if gpus > s.GPUs {
-		why = append(why, fmt.Sprintf("needs %d GPU(s), instance has %d", gpus, s.GPUs))
+		w.add("needs %d GPU(s), instance has %d", gpus, s.GPUs)
 	} else if !cl.CanRunGPU() {
-		why = append(why, "class cannot run GPU work (gpu speed 0)")
+		w.add("class cannot run GPU work (gpu speed 0)")
 	}
 	if h.GPUMemoryMiB > 0 && s.GPUs > 0 && h.GPUMemoryMiB > s.GPUMemoryMiB {
-		why = append(why, fmt.Sprintf("needs %s per GPU, class GPUs have %s", mib(h.GPUMemoryMiB), mib(s.GPUMemoryMiB)))
+		w.add("needs %s per GPU, class GPUs have %s", mib(h.GPUMemoryMiB), mib(s.GPUMemoryMiB))
 	}
-	return why
 }
 
 func mib(n int64) string { return units.FormatBytes(n << 20) }

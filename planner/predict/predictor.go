@@ -72,6 +72,7 @@ func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 	var results []result
 	parallel.Chunks(len(g.Tasks), predictChunk, func(lo, hi int) {
 		r := result{lo: lo}
+		var why []byte
 		for i := lo; i < hi; i++ {
 			t := g.Tasks[i]
 			if err := p.checkHints(t); err != nil {
@@ -80,7 +81,7 @@ func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 			}
 			tp := p.taskNeeds(t, models[i], p.inputBytes(g, i, outBytes), float64(t.SharedInputBytes))
 			tb.Kinds[i] = tp.kind
-			if inf := p.fill(tb, i, t, &tp, speed); inf != nil {
+			if inf := p.fill(tb, i, t, &tp, speed, &why); inf != nil {
 				r.infeas = append(r.infeas, *inf)
 			}
 		}

@@ -151,22 +151,23 @@ func (tb *Table) setTask(t int, runtime, cpu, mem, io, gpus, out Estimate) {
 func (tb *Table) pair(t, c int) *pairNeed { return &tb.pairs[t*len(tb.Classes)+c] }
 
 // whyIndex returns the index of reason why in a factored table's whys,
-// adding it if new. Safe for concurrent use while Predict fills the table.
-func (tb *Table) whyIndex(why string) int32 {
-	if why == "" {
+// adding it (as a string of its own) if new. Safe for concurrent use while
+// Predict fills the table.
+func (tb *Table) whyIndex(why []byte) int32 {
+	if len(why) == 0 {
 		return 0
 	}
 	tb.whyMu.Lock()
 	defer tb.whyMu.Unlock()
-	if i, ok := tb.whyOf[why]; ok {
+	if i, ok := tb.whyOf[string(why)]; ok { // no string is made to look up
 		return i
 	}
 	if tb.whyOf == nil {
 		tb.whyOf = map[string]int32{}
 	}
-	i := int32(len(tb.whys))
-	tb.whys = append(tb.whys, why)
-	tb.whyOf[why] = i
+	i, s := int32(len(tb.whys)), string(why)
+	tb.whys = append(tb.whys, s)
+	tb.whyOf[s] = i
 	return i
 }
 
