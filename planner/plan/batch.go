@@ -110,6 +110,7 @@ func (b *builder) batch(l layout) error {
 	}
 	fused := b.groups
 	best := b.snapshot()
+	fusedState := best // every trial merges its groups
 	var accepted []batch
 	trials, budget := 0, batchTrials(b.sprob.Nodes, len(b.sprob.EdgeFrom))
 	try := func(extra []batch) (bool, error) {
@@ -117,7 +118,7 @@ func (b *builder) batch(l layout) error {
 		b.groups = b.mergeGroups(&fused, append(slices.Clip(accepted), extra...))
 		b.shards = shards{}
 		b.cutShards()
-		if err := b.placeShards(l); err != nil {
+		if err := b.placeShards(l, &fusedState); err != nil {
 			return false, err
 		}
 		if worse(b.sched.Makespan, best.sched.Makespan) {

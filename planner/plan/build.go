@@ -134,7 +134,7 @@ func (b *builder) decompose(l layout) error {
 	b.groups, b.shards, b.batchInfos = groups{}, shards{}, nil
 	b.fuse(l)
 	b.cutShards()
-	if err := b.placeShards(l); err != nil {
+	if err := b.placeShards(l, nil); err != nil {
 		return err
 	}
 	if !l.batch {

@@ -245,12 +245,16 @@ func (b *builder) splitOfGroup(gi int) *splitPlan {
 
 // placeShards runs the shard-level schedule: split pieces pinned to their
 // class, every other shard free to take any class that runs all its tasks,
-// or every shard on class *l.pin when that is set.
-func (b *builder) placeShards(l layout) error {
+// or every shard on class *l.pin when that is set. like, when not nil, is
+// an earlier shard state whose groups the current ones merge (see
+// shardEdgesLike).
+func (b *builder) placeShards(l layout, like *shardState) error {
 	p := &place.Problem{Classes: b.classes, Nodes: b.shards.len()}
 	p.Runtime = b.shardRuntimes()
 	p.Pin = b.shardPins(l.pin)
-	b.shardEdges(p)
+	if like == nil || !b.shardEdgesLike(p, like) {
+		b.shardEdges(p)
+	}
 	s, err := b.ws.Run(p, place.Options{Insertion: b.opts.Insertion, Alternatives: l.alternatives})
 	if err != nil {
 		return b.scheduleError(err)
@@ -308,6 +312,31 @@ func (b *builder) shardPins(all *int32) []int32 {
 		}
 	}
 	return pins
+}
+
+// shardEdgesLike sets p's edges from those of like, a shard state whose
+// groups the builder's merge (the batching pass's trials merge sibling
+// groups, between which no edge runs), and reports whether it could:
+// without split tasks, a graph edge runs between two groups after the
+// merge exactly when it did before, so the shard-level edges are like's,
+// in the same order and with the same bytes, only their endpoints
+// renumbered; p shares like's EdgeBytes and edgeOf (neither is written
+// once made). It returns false, setting nothing, when a task is split or
+// an edge of like falls inside a group.
+func (b *builder) shardEdgesLike(p *place.Problem, like *shardState) bool {
+	if len(b.splits) > 0 {
+		return false
+	}
+	of := b.groups.ofTask // a group is its shard: oneShardPerGroup
+	from, to := make([]int32, len(like.edgeOf)), make([]int32, len(like.edgeOf))
+	for k, e := range like.edgeOf {
+		from[k], to[k] = of[b.from[e]], of[b.to[e]]
+		if from[k] == to[k] {
+			return false
+		}
+	}
+	p.EdgeFrom, p.EdgeTo, p.EdgeBytes, b.edgeOf = from, to, like.sprob.EdgeBytes, like.edgeOf
+	return true
 }
 
 // shardEdges adds one shard-level edge per graph edge between groups, per
