@@ -29,6 +29,15 @@ func (b *builder) assemble() *Plan {
 			p.Shards[s] = &all[s]
 			b.shard(&all[s], s, jobs[b.shards.group[s]], sc)
 		}
+		// The chunk's reasons, written one after another, become one
+		// string that each shard's Reason is a slice of.
+		text := string(sc.reason)
+		start := 0
+		for s := lo; s < hi; s++ {
+			end := int(sc.reasonEnd[s-lo])
+			all[s].Reason, start = text[start:end], end
+		}
+		sc.reason, sc.reasonEnd = sc.reason[:0], sc.reasonEnd[:0]
 	})
 	p.Channels = b.channels()
 	b.fillUpstream(p.Shards)
@@ -43,8 +52,11 @@ func (b *builder) assemble() *Plan {
 // shardScratch is the space one goroutine of assemble reuses from shard
 // to shard, and the blocks it cuts the shards' small slices from.
 type shardScratch struct {
-	tasks  []int32
-	reason []byte
+	tasks []int32
+	// reason holds the reasons of the chunk's shards written so far, shard
+	// lo+i's ending at reasonEnd[i].
+	reason    []byte
+	reasonEnd []int32
 	names  []string      // free part of the block of task names
 	alts   []Alternative // free part of the block of alternatives
 }
@@ -59,7 +71,16 @@ func (sc *shardScratch) reserve(b *builder, lo, hi int) {
 		alts += b.altCount(s)
 	}
 	sc.names, sc.alts = make([]string, names), make([]Alternative, alts)
+	// Room for the chunk's reasons at the usual length (about 110 bytes),
+	// so that the buffer does not grow step by step; kept from chunk to
+	// chunk.
+	if n := (hi - lo) * reasonBytes; cap(sc.reason) < n {
+		sc.reason = make([]byte, 0, n)
+	}
 }
+
+// reasonBytes is the room reserve makes for one shard's reason.
+const reasonBytes = 128
 
 // takeNames returns n task-name slots cut from sc's block (capacity n, so
 // an append by a reader copies rather than overwrites a neighbour).
@@ -82,7 +103,8 @@ func (sc *shardScratch) takeAlts(n int) []Alternative {
 	return out
 }
 
-// shard writes shard s into out.
+// shard writes shard s into out, all but its Reason, which it appends to
+// sc.reason.
 func (b *builder) shard(out *Shard, s int, job string, sc *shardScratch) {
 	gi := int(b.shards.group[s])
 	c := int(b.sched.Class[s])
@@ -116,8 +138,8 @@ func (b *builder) shard(out *Shard, s int, job string, sc *shardScratch) {
 	}
 	out.Split = b.pieceOf(s)
 	out.Resources, out.RuntimeSeconds = b.resources(s, tasks, c)
-	sc.reason = b.appendReason(sc.reason[:0], s, tasks)
-	out.Reason = string(sc.reason)
+	sc.reason = b.appendReason(sc.reason, s, tasks)
+	sc.reasonEnd = append(sc.reasonEnd, int32(len(sc.reason)))
 }
 
 // dominantKind is the kind of the task with the most work on class c.
@@ -219,17 +241,18 @@ func (b *builder) channel(out *Channel, k int, id string) {
 // the (width+1) bytes from k*(width+1). Slices of one string cost one
 // allocation instead of one per channel.
 func channelIDs(n, width int) string {
-	buf := make([]byte, 0, n*(width+1))
-	var num []byte
+	var ids strings.Builder // written once, its String not copied
+	ids.Grow(n * (width + 1))
+	var num [20]byte
 	for k := 0; k < n; k++ {
-		num = strconv.AppendInt(num[:0], int64(k), 10)
-		buf = append(buf, 'c')
-		for i := len(num); i < width; i++ {
-			buf = append(buf, '0')
+		d := strconv.AppendInt(num[:0], int64(k), 10)
+		ids.WriteByte('c')
+		for i := len(d); i < width; i++ {
+			ids.WriteByte('0')
 		}
-		buf = append(buf, num...)
+		ids.Write(d)
 	}
-	return string(buf)
+	return ids.String()
 }
 
 // inputPath is where task t receives output `output` of task from, or "".
