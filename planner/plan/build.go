@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
@@ -363,11 +364,10 @@ func (b *builder) predictedOutput(f int) float64 {
 // convertTasks fills kinds and the work matrix, applying executor pins,
 // and reports tasks that no class can run.
 func (b *builder) convertTasks() error {
-	b.kinds = make([]graph.Kind, b.nt)
+	b.kinds = b.taskKinds()
 	b.work = make([]float64, b.nt*b.nc)
 	b.fusible = make([]bool, b.nt)
 	for t, task := range b.g.Tasks {
-		b.kinds[t] = taskKind(b.tb.Kinds[t], task)
 		b.fusible[t] = task.Split == nil && task.Type != graph.TypeService
 		pin := -1
 		if name := task.Hints.Executor; name != "" {
@@ -388,6 +388,23 @@ func (b *builder) convertTasks() error {
 		}
 	}
 	return nil
+}
+
+// taskKinds returns each task's kind (taskKind): the table's own Kinds,
+// read only, when every one is valid (as Predict makes them), else a copy
+// with the others replaced.
+func (b *builder) taskKinds() []graph.Kind {
+	kinds, copied := b.tb.Kinds, false
+	for t, k := range kinds {
+		if k.Valid() {
+			continue
+		}
+		if !copied {
+			kinds, copied = slices.Clone(kinds), true
+		}
+		kinds[t] = taskKind(k, b.g.Tasks[t])
+	}
+	return kinds
 }
 
 // taskKind is the predicted kind, else the hint, else cpu.
