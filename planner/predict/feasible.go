@@ -2,8 +2,6 @@ package predict
 
 import (
 	"fmt"
-	"math"
-	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -36,25 +34,18 @@ func (e *InfeasibleError) Error() string {
 	return msg
 }
 
-// fill writes task i's need on every class into tb, with the classes'
-// speeds from speeds; buf is scratch space for the reasons, kept by the
-// caller from task to task. It returns the reasons when no class is
-// feasible.
-func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, speed []float64, buf *[]byte) *Infeasible {
-	tb.setTask(i, tp.runtime, tp.cpu, tp.mem, tp.io, tp.gpus, tp.out)
+// fill writes task i's need on every class into tb (its runtime on a
+// class is the task's over the class's speed for its kind, its CPU capped
+// at the class's unless a hint set it: see Table.values); buf is scratch
+// space for the reasons, kept by the caller from task to task. It returns
+// the reasons when no class is feasible.
+func (p *Predictor) fill(tb *Table, i int, t *graph.Task, tp *taskProfile, buf *[]byte) *Infeasible {
+	tb.setTask(i, tp.kind, tp.runtime, tp.cpu, tp.cpuHint, tp.mem, tp.io, tp.gpus, tp.out)
 	feasible := false
-	ki := slices.Index(graph.Kinds, tp.kind)
 	for c, cl := range p.cat.Classes {
-		n := tb.pair(i, c)
-		sp := p.speedOf(speed, c, ki, tp.kind)
-		n.runtime, n.p90 = tp.runtime.Value/sp, tp.runtime.P90/sp
-		n.cpu = tp.cpu.Value
-		if !tp.cpuHint && cl.Shape.CPU > 0 {
-			n.cpu = math.Min(n.cpu, float64(cl.Shape.CPU))
-		}
 		*buf = appendWhy((*buf)[:0], t, tp, cl)
-		n.why, n.feasible = tb.whyIndex(*buf), len(*buf) == 0
-		feasible = feasible || n.feasible
+		tb.setWhy(i, c, tb.whyIndex(*buf))
+		feasible = feasible || len(*buf) == 0
 	}
 	if feasible {
 		return nil

@@ -52,14 +52,13 @@ func (p *Predictor) Fit(sig string, k graph.Kind) (RuntimeFit, bool) {
 // It returns an error naming the task when a hint names an unknown kind or
 // executor class, and an *InfeasibleError when some task fits no class.
 func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
-	tb := newFactored(len(g.Tasks), p.cat.Names())
+	tb := newFactored(len(g.Tasks), p.cat.Names(), p.classSpeeds, p.cpuCaps())
 	models := make([]*sigModel, len(g.Tasks))
 	outBytes := make([]float64, len(g.Tasks))
 	for i, t := range g.Tasks {
 		models[i] = p.models[t.Signature]
 		outBytes[i] = outputEstimate(t, models[i]).Value
 	}
-	speed := p.speeds()
 	// Tasks are predicted independently, in chunks on every core; each
 	// chunk keeps its first hint error and its infeasible tasks, merged
 	// below in task order as one loop would have met them.
@@ -81,7 +80,7 @@ func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 			}
 			tp := p.taskNeeds(t, models[i], p.inputBytes(g, i, outBytes), float64(t.SharedInputBytes))
 			tb.Kinds[i] = tp.kind
-			if inf := p.fill(tb, i, t, &tp, speed, &why); inf != nil {
+			if inf := p.fill(tb, i, t, &tp, &why); inf != nil {
 				r.infeas = append(r.infeas, *inf)
 			}
 		}
@@ -89,7 +88,7 @@ func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 		results = append(results, r)
 		mu.Unlock()
 	})
-	tb.whyOf = nil // the reasons are all in tb.whys now
+	tb.whyOf, tb.rowOf, tb.speeds = nil, nil, nil // the reasons and speed rows are all in tb now
 	slices.SortFunc(results, func(a, b result) int { return a.lo - b.lo })
 	var bad []Infeasible
 	for _, r := range results {
@@ -107,26 +106,25 @@ func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 // predictChunk is how many tasks Predict hands a core at a time.
 const predictChunk = 512
 
-// speeds returns each class's SpeedFor each kind, indexed
-// [class*len(graph.Kinds) + kind index], read once per Predict.
-func (p *Predictor) speeds() []float64 {
-	out := make([]float64, len(p.cat.Classes)*len(graph.Kinds))
+// classSpeeds returns each class's speed for kind k, in catalog order.
+func (p *Predictor) classSpeeds(k graph.Kind) []float64 {
+	out := make([]float64, len(p.cat.Classes))
 	for c, cl := range p.cat.Classes {
-		for k, kind := range graph.Kinds {
-			out[c*len(graph.Kinds)+k] = cl.SpeedFor(kind)
-		}
+		out[c] = cl.SpeedFor(k)
 	}
 	return out
 }
 
-// speedOf returns class c's speed for kind k, whose index in graph.Kinds
-// is ki, from speeds' table; an unknown kind (ki < 0) reads the class's
-// SpeedFor.
-func (p *Predictor) speedOf(speed []float64, c, ki int, k graph.Kind) float64 {
-	if ki >= 0 {
-		return speed[c*len(graph.Kinds)+ki]
+// cpuCaps returns each class's CPU in MHz (0 when it sets none), which
+// caps a task's predicted CPU unless a hint set it.
+func (p *Predictor) cpuCaps() []float64 {
+	out := make([]float64, len(p.cat.Classes))
+	for c, cl := range p.cat.Classes {
+		if cl.Shape.CPU > 0 {
+			out[c] = float64(cl.Shape.CPU)
+		}
 	}
-	return p.cat.Classes[c].SpeedFor(k)
+	return out
 }
 
 func (p *Predictor) checkHints(t *graph.Task) error {

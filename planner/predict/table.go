@@ -1,6 +1,7 @@
 package predict
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,11 +13,15 @@ import (
 //
 // A table made by Predict is stored factored, as Predict computes it: what
 // does not depend on the class (memory, IO, GPUs, output bytes, the
-// runtime's uncertainty and source) once per task, and only the runtime
-// quantiles, the CPU and the feasibility per pair; sources and reasons are
+// runtime's quantiles and CPU before the class is applied, uncertainties
+// and sources) once per task, and per pair only the reason the class
+// cannot run the task (an index; none when it can). A pair's runtime
+// quantiles and CPU are computed when read, exactly as Predict computed
+// them: the task's divided by the class's speed for the task's kind, the
+// CPU capped at the class's unless a hint set it. Sources and reasons are
 // small indexes, so the factored form holds no pointers for the garbage
-// collector to scan and takes about a fifth of the memory of one Need per
-// pair. At, which hands out a pointer for writing, expands such a table
+// collector to scan and takes about an eighth of the memory of one Need
+// per pair. At, which hands out a pointer for writing, expands such a table
 // into one Need per pair the first time it is called; the read accessors
 // (Need, Runtime, Feasible, Why) read either form and never expand. A
 // table from NewTable holds one Need per pair from the start.
@@ -31,14 +36,22 @@ type Table struct {
 
 	n int // tasks
 
-	// The factored form: tasks[t] and pairs[t*len(Classes)+c]; whys holds
-	// the distinct reasons pairs point to (whys[0] is ""), appended under
-	// whyMu while Predict fills the table.
-	tasks []taskNeed
-	pairs []pairNeed
-	whyMu sync.Mutex
-	whys  []string
-	whyOf map[string]int32 // index of each reason in whys
+	// The factored form: tasks[t] and why[t*len(Classes)+c], the index in
+	// whys of the reason class c cannot run task t (0, "", when it can);
+	// whys holds the distinct reasons (whys[0] is ""), appended under
+	// whyMu while Predict fills the table. speed[r*len(Classes)+c] is
+	// class c's speed for the kind of speed row r (the rows of
+	// graph.Kinds, then any other kind a task has, added under whyMu);
+	// cpuCap[c] is class c's CPU in MHz, 0 when it sets none.
+	tasks  []taskNeed
+	why    []int32
+	whyMu  sync.Mutex
+	whys   []string
+	whyOf  map[string]int32 // index of each reason in whys
+	speed  []float64
+	rowOf  map[graph.Kind]int32 // speed rows of kinds not in graph.Kinds
+	cpuCap []float64
+	speeds func(graph.Kind) []float64 // a new row's speeds, per class
 
 	// The expanded form, one Need per pair: set by NewTable, or by At's
 	// first call on a factored table (under once; expanded is set after
@@ -57,18 +70,15 @@ type est struct {
 }
 
 // taskNeed is what a factored table holds once per task: the Need fields
-// that are the same on every class. Runtime's Value and P90 and CPU's
-// Value are per pair (pairNeed); the task's are unused.
+// that are the same on every class, and what a pair's runtime and CPU are
+// computed from (see Table.values): runtime's Value and p90 at speed 1.0,
+// CPU's Value before a class caps it.
 type taskNeed struct {
 	runtime, cpu       est
 	mem, io, gpus, out est
-}
-
-// pairNeed is what a factored table holds per (task, class) pair.
-type pairNeed struct {
-	runtime, p90, cpu float64
-	why               int32 // index into Table.whys
-	feasible          bool
+	p90                float64
+	row                int32 // the task's kind's row of Table.speed
+	cpuHint            bool  // a hint set the CPU: no class caps it
 }
 
 // sourceNames are the Sources a factored table stores by index: the known
@@ -134,21 +144,64 @@ func NewTable(n int, classes []string) *Table {
 }
 
 // newFactored allocates a factored table for n tasks and the given
-// classes; Predict fills it with setTask, pair and setWhy.
-func newFactored(n int, classes []string) *Table {
-	return &Table{Classes: classes, Kinds: make([]graph.Kind, n), n: n,
-		tasks: make([]taskNeed, n), pairs: make([]pairNeed, n*len(classes)), whys: []string{""}}
+// classes, whose speed for a kind speeds returns (one per class, in
+// order) and whose CPU in MHz cpuCap holds (0 for none); Predict fills it
+// with setTask and setWhy.
+func newFactored(n int, classes []string, speeds func(graph.Kind) []float64, cpuCap []float64) *Table {
+	tb := &Table{Classes: classes, Kinds: make([]graph.Kind, n), n: n,
+		tasks: make([]taskNeed, n), why: make([]int32, n*len(classes)), whys: []string{""},
+		speeds: speeds, cpuCap: cpuCap}
+	for _, k := range graph.Kinds {
+		tb.speed = append(tb.speed, speeds(k)...)
+	}
+	return tb
 }
 
-// setTask stores task t's class-independent estimates in a factored table
-// (runtime and CPU without their per-class values).
-func (tb *Table) setTask(t int, runtime, cpu, mem, io, gpus, out Estimate) {
+// setTask stores task t's estimates in a factored table: its runtime and
+// CPU before a class is applied (see values), of kind k.
+func (tb *Table) setTask(t int, k graph.Kind, runtime, cpu Estimate, cpuHint bool, mem, io, gpus, out Estimate) {
 	tb.tasks[t] = taskNeed{runtime: toEst(runtime), cpu: toEst(cpu),
-		mem: toEst(mem), io: toEst(io), gpus: toEst(gpus), out: toEst(out)}
+		mem: toEst(mem), io: toEst(io), gpus: toEst(gpus), out: toEst(out),
+		p90: runtime.P90, row: tb.speedRow(k), cpuHint: cpuHint}
 }
 
-// pair returns the per-pair part of task t on class c in a factored table.
-func (tb *Table) pair(t, c int) *pairNeed { return &tb.pairs[t*len(tb.Classes)+c] }
+// speedRow returns kind k's row of speed, adding one for a kind not in
+// graph.Kinds. Safe for concurrent use while Predict fills the table.
+func (tb *Table) speedRow(k graph.Kind) int32 {
+	if i := slices.Index(graph.Kinds, k); i >= 0 {
+		return int32(i)
+	}
+	tb.whyMu.Lock()
+	defer tb.whyMu.Unlock()
+	if r, ok := tb.rowOf[k]; ok {
+		return r
+	}
+	if tb.rowOf == nil {
+		tb.rowOf = map[graph.Kind]int32{}
+	}
+	r := int32(len(tb.speed) / len(tb.Classes))
+	tb.speed = append(tb.speed, tb.speeds(k)...)
+	tb.rowOf[k] = r
+	return r
+}
+
+// values returns, in a factored table, task t's runtime p50 and p90 in
+// seconds and its CPU in MHz on class c: the task's runtime quantiles
+// divided by the class's speed for its kind, and its CPU capped at the
+// class's unless a hint set it, the operations Predict made.
+func (tb *Table) values(t, c int) (p50, p90, cpu float64) {
+	tn := &tb.tasks[t]
+	sp := tb.speed[int(tn.row)*len(tb.Classes)+c]
+	p50, p90, cpu = tn.runtime.value/sp, tn.p90/sp, tn.cpu.value
+	if limit := tb.cpuCap[c]; !tn.cpuHint && limit > 0 {
+		cpu = math.Min(cpu, limit)
+	}
+	return p50, p90, cpu
+}
+
+// setWhy stores the index in whys of the reason class c cannot run task t
+// (0 when it can).
+func (tb *Table) setWhy(t, c int, why int32) { tb.why[t*len(tb.Classes)+c] = why }
 
 // whyIndex returns the index of reason why in a factored table's whys,
 // adding it (as a string of its own) if new. Safe for concurrent use while
@@ -184,7 +237,7 @@ func (tb *Table) At(t, c int) *Need {
 // expand fills needs from the factored form. The factored form is kept:
 // readers that saw the table unexpanded may still be reading it.
 func (tb *Table) expand() {
-	needs := make([]Need, len(tb.pairs))
+	needs := make([]Need, len(tb.why))
 	for i := range needs {
 		needs[i] = tb.factored(i/len(tb.Classes), i%len(tb.Classes))
 	}
@@ -194,10 +247,10 @@ func (tb *Table) expand() {
 
 // factored assembles the Need of task t on class c from the factored form.
 func (tb *Table) factored(t, c int) Need {
-	tn, p := &tb.tasks[t], tb.pair(t, c)
-	n := Need{Feasible: p.feasible, Why: tb.whys[p.why], Runtime: tn.runtime.estimate(), CPU: tn.cpu.estimate(),
+	tn, why := &tb.tasks[t], tb.why[t*len(tb.Classes)+c]
+	n := Need{Feasible: why == 0, Why: tb.whys[why], Runtime: tn.runtime.estimate(), CPU: tn.cpu.estimate(),
 		MemoryMiB: tn.mem.estimate(), IOBytes: tn.io.estimate(), GPUs: tn.gpus.estimate(), OutputBytes: tn.out.estimate()}
-	n.Runtime.Value, n.Runtime.P90, n.CPU.Value = p.runtime, p.p90, p.cpu
+	n.Runtime.Value, n.Runtime.P90, n.CPU.Value = tb.values(t, c)
 	return n
 }
 
@@ -216,8 +269,7 @@ func (tb *Table) Runtime(t, c int) Estimate {
 		return tb.needs[t*len(tb.Classes)+c].Runtime
 	}
 	e := tb.tasks[t].runtime.estimate()
-	p := tb.pair(t, c)
-	e.Value, e.P90 = p.runtime, p.p90
+	e.Value, e.P90, _ = tb.values(t, c)
 	return e
 }
 
@@ -226,7 +278,7 @@ func (tb *Table) Feasible(t, c int) bool {
 	if tb.expanded.Load() {
 		return tb.needs[t*len(tb.Classes)+c].Feasible
 	}
-	return tb.pair(t, c).feasible
+	return tb.why[t*len(tb.Classes)+c] == 0
 }
 
 // Why says why class c cannot run task t; "" when it can (or no reason
@@ -235,7 +287,7 @@ func (tb *Table) Why(t, c int) string {
 	if tb.expanded.Load() {
 		return tb.needs[t*len(tb.Classes)+c].Why
 	}
-	return tb.whys[tb.pair(t, c).why]
+	return tb.whys[tb.why[t*len(tb.Classes)+c]]
 }
 
 // Tasks returns the number of tasks in the table.
@@ -254,6 +306,6 @@ func (tb *Table) Quantiles(t, c int) (p50, p90 float64) {
 		rt := &tb.needs[t*len(tb.Classes)+c].Runtime
 		return rt.Value, rt.P90
 	}
-	p := tb.pair(t, c)
-	return p.runtime, p.p90
+	p50, p90, _ = tb.values(t, c)
+	return p50, p90
 }
