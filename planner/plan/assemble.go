@@ -57,8 +57,8 @@ type shardScratch struct {
 	// lo+i's ending at reasonEnd[i].
 	reason    []byte
 	reasonEnd []int32
-	names  []string      // free part of the block of task names
-	alts   []Alternative // free part of the block of alternatives
+	names     []string      // free part of the block of task names
+	alts      []Alternative // free part of the block of alternatives
 }
 
 func newShardScratch() *shardScratch { return new(shardScratch) }
