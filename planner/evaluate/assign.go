@@ -95,9 +95,9 @@ func taskPlan(g *graph.Graph, p *place.Problem, s *place.Schedule, tb *predict.T
 		to := shards[g.Index(e.To)]
 		to.Upstream = append(to.Upstream, e.From)
 		if b := int64(p.EdgeBytes[i]); b > 0 {
-			src := "declared"
+			src := plan.BytesDeclared
 			if e.Bytes < 0 {
-				src = "predicted"
+				src = plan.BytesPredicted
 			}
 			pl.Channels = append(pl.Channels, &plan.Channel{
 				ID: e.From + "->" + e.To, From: e.From, To: e.To, FromTask: e.From, Output: e.Output,

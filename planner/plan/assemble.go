@@ -219,9 +219,9 @@ func (b *builder) channel(out *Channel, k int, id string) {
 	e := int(b.edgeOf[k])
 	ge := b.g.Edges[e]
 	from, to := int(p.EdgeFrom[k]), int(p.EdgeTo[k])
-	src := "declared"
+	src := BytesDeclared
 	if b.predicted[e] {
-		src = "predicted"
+		src = BytesPredicted
 	}
 	*out = Channel{
 		ID:       id,

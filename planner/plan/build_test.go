@@ -227,7 +227,7 @@ func TestNoFusionWhenClassesWin(t *testing.T) {
 		t.Fatalf("shards %+v", p.Shards)
 	}
 	ch := p.Channels[0]
-	if ch.From != "s000-u" || ch.To != "s001-v" || ch.Bytes != 100 || ch.TransferSeconds != 1 || ch.BytesSource != "declared" {
+	if ch.From != "s000-u" || ch.To != "s001-v" || ch.Bytes != 100 || ch.TransferSeconds != 1 || ch.BytesSource != BytesDeclared {
 		t.Errorf("channel %+v", ch)
 	}
 	if r := shardOf(p, "v").Reason; r != "cpu work: 10.0x faster than A" {
@@ -364,7 +364,7 @@ func TestPredictedEdgeBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch := p.Channels[0]; ch.Bytes != 300 || ch.BytesSource != "predicted" || ch.TransferSeconds != 3 {
+	if ch := p.Channels[0]; ch.Bytes != 300 || ch.BytesSource != BytesPredicted || ch.TransferSeconds != 3 {
 		t.Errorf("channel %+v", ch)
 	}
 	wantMakespan(t, p, 23)

@@ -11,6 +11,8 @@
 // says, CPU is MHz.
 package plan
 
+import "fmt"
+
 // SchemaVersion identifies the document layout.
 const SchemaVersion = "shardwise.plan/v1"
 
@@ -140,10 +142,52 @@ type Channel struct {
 	ToTask   string `json:"to_task"`
 	Path     string `json:"path,omitempty"`
 	Bytes    int64  `json:"bytes"`
-	// BytesSource is "declared" or "predicted".
-	BytesSource     string  `json:"bytes_source"`
-	Stream          bool    `json:"stream,omitempty"`
-	TransferSeconds float64 `json:"transfer_seconds"`
+	// BytesSource says where Bytes came from: "declared" or "predicted"
+	// in JSON.
+	BytesSource     BytesSource `json:"bytes_source"`
+	Stream          bool        `json:"stream,omitempty"`
+	TransferSeconds float64     `json:"transfer_seconds"`
+}
+
+// BytesSource is where a channel's size came from. It is a byte rather
+// than a string so that a plan's many channels stay small (a channel per
+// graph edge); in JSON it is the word, "" for BytesUnknown.
+type BytesSource uint8
+
+const (
+	// BytesUnknown is the zero value: no source recorded.
+	BytesUnknown BytesSource = iota
+	// BytesDeclared: the graph declares the edge's size.
+	BytesDeclared
+	// BytesPredicted: the producer's predicted output, shared among its
+	// outputs of undeclared size.
+	BytesPredicted
+)
+
+var bytesSourceNames = [...]string{BytesUnknown: "", BytesDeclared: "declared", BytesPredicted: "predicted"}
+
+// String returns "declared", "predicted", or "" for BytesUnknown (and for
+// a value outside these, which UnmarshalText never makes).
+func (s BytesSource) String() string {
+	if int(s) < len(bytesSourceNames) {
+		return bytesSourceNames[s]
+	}
+	return ""
+}
+
+// MarshalText writes s as its String.
+func (s BytesSource) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads "declared", "predicted" or "", and returns an error
+// naming any other word.
+func (s *BytesSource) UnmarshalText(text []byte) error {
+	for i, name := range bytesSourceNames {
+		if string(text) == name {
+			*s = BytesSource(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("plan: bytes_source %q: want \"declared\" or \"predicted\"", text)
 }
 
 // Alternative is the predicted outcome of placing a shard on another class.

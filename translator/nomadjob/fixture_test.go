@@ -120,7 +120,7 @@ func testPlan() *plan.Plan {
 		Datacenters: []string{"dc1"}, Region: "global", Namespace: "default", Priority: 70,
 		Shards: shards,
 		Channels: []*plan.Channel{
-			{ID: "c1", From: "prep", To: "train", FromTask: "prep", Output: "features", ToTask: "train", Path: "data/features", Bytes: 1 << 30, BytesSource: "declared"},
+			{ID: "c1", From: "prep", To: "train", FromTask: "prep", Output: "features", ToTask: "train", Path: "data/features", Bytes: 1 << 30, BytesSource: plan.BytesDeclared},
 			{ID: "c2", From: "prep", To: "map-0", FromTask: "prep", ToTask: "map", Bytes: 1000, Stream: true},
 		},
 	}

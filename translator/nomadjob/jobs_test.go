@@ -516,7 +516,7 @@ func TestSplitProducerInputPaths(t *testing.T) {
 	p := testPlan()
 	for i := 3; i >= 0; i-- { // channels out of index order: the name follows the piece, not the order
 		p.Channels = append(p.Channels, &plan.Channel{ID: fmt.Sprintf("cp%d", i), From: fmt.Sprintf("map-%d", i), To: "train",
-			FromTask: "map", Output: "parts", ToTask: "train", Path: "in/parts", Bytes: 10, BytesSource: "declared"})
+			FromTask: "map", Output: "parts", ToTask: "train", Path: "in/parts", Bytes: 10, BytesSource: plan.BytesDeclared})
 	}
 	jobs, err := Jobs(p, testGraph(t), testCatalog(), Options{Driver: "shard"})
 	if err != nil {
