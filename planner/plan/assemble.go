@@ -2,7 +2,6 @@ package plan
 
 import (
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -269,43 +268,18 @@ func inputPath(t *graph.Task, from, output string) string {
 }
 
 // fillUpstream sets each shard's Upstream: the distinct shards it has
-// in-edges from, in shard order.
+// in-edges from, in shard order. The counting is done in the replayer's
+// buffers (idle once the batching pass is over), so only the lists
+// themselves, one block for every shard, are allocated.
 func (b *builder) fillUpstream(out []*Shard) {
-	p := b.sprob
-	start := make([]int32, len(out)+1)
-	for _, t := range p.EdgeTo {
-		start[t+1]++
-	}
-	for i := range out {
-		start[i+1] += start[i]
-	}
-	from := make([]int32, len(p.EdgeTo))
-	next := slices.Clone(start[:len(out)])
-	for k, t := range p.EdgeTo {
-		from[next[t]] = p.EdgeFrom[k]
-		next[t]++
-	}
-	// Each row sorted and compacted in place; next[s] becomes its end.
-	total := 0
-	for s := range out {
-		row := sortedSet(from[start[s]:start[s+1]])
-		next[s] = start[s] + int32(len(row))
-		total += len(row)
-	}
-	ids := make([]string, total) // one allocation for every shard's list
+	r := &b.replayer
+	ids := make([]string, r.countUpstream(b.sprob)) // every shard's list
+	end := r.eachUpstream(b.sprob, func(pos, u int32) { ids[pos] = b.shardID[u] })
+	start := int32(0)
 	for s, sh := range out {
-		row := from[start[s]:next[s]]
-		sh.Upstream, ids = ids[:len(row):len(row)], ids[len(row):]
-		for i, u := range row {
-			sh.Upstream[i] = b.shardID[u]
-		}
+		sh.Upstream = ids[start:end[s]:end[s]]
+		start = end[s]
 	}
-}
-
-// sortedSet sorts row and drops its duplicates, in place.
-func sortedSet(row []int32) []int32 {
-	slices.Sort(row)
-	return slices.Compact(row)
 }
 
 // classUse summarises each catalog class, in catalog order.

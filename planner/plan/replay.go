@@ -108,6 +108,52 @@ func (r *replayer) index(p *place.Problem) {
 	}
 }
 
+// countUpstream indexes p (index) and counts each node's distinct
+// upstream nodes (the nodes it has in-edges from); it returns their sum
+// and leaves in pending where each node's list starts in one list of
+// every node's, in node order, for eachUpstream.
+func (r *replayer) countUpstream(p *place.Problem) int {
+	r.index(p)
+	last := r.next // free once index is done: the last upstream node seen
+	for v := range last {
+		last[v], r.pending[v] = -1, 0
+	}
+	for u := range int32(p.Nodes) {
+		for _, e := range r.outEdge[r.outStart[u]:r.outStart[u+1]] {
+			if t := p.EdgeTo[e]; last[t] != u {
+				last[t] = u
+				r.pending[t]++
+			}
+		}
+	}
+	total := int32(0)
+	for v, n := range r.pending {
+		r.pending[v], total = total, total+n
+	}
+	return int(total)
+}
+
+// eachUpstream calls fn(pos, u) for each distinct upstream node u of each
+// node, nodes in order and each one's upstream nodes ascending, pos
+// counting from where countUpstream, which must come first, put the
+// node's list. It returns each node's list's end (r's buffer).
+func (r *replayer) eachUpstream(p *place.Problem, fn func(pos, u int32)) []int32 {
+	last := r.next
+	for v := range last {
+		last[v] = -1
+	}
+	for u := range int32(p.Nodes) {
+		for _, e := range r.outEdge[r.outStart[u]:r.outStart[u+1]] {
+			if t := p.EdgeTo[e]; last[t] != u {
+				last[t] = u
+				fn(r.pending[t], u)
+				r.pending[t]++
+			}
+		}
+	}
+	return r.pending
+}
+
 // nextTime is when something can next happen: the next finish, or the
 // earliest ready time at the head of a queue whose class has a free
 // instance; false when neither remains.
