@@ -3,6 +3,7 @@ package plan
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shardwise/shardwise/internal/parallel"
 	"github.com/shardwise/shardwise/planner/place"
@@ -32,17 +33,40 @@ func (b *builder) startBaseline() func() (*Baseline, error) {
 			todo = append(todo, c)
 		}
 	}
-	// One workspace per goroutine, reused by the classes it plans.
+	// One workspace per goroutine, reused by the classes it plans. Without
+	// split tasks a class's baseline is the task-level problem pinned: one
+	// goroutine borrows the builder's workspace, which has just scheduled
+	// that problem and holds its edge index and buffers at their size,
+	// until the baselines are done (the builder's next schedule waits for
+	// it: workspace). The shard-level passes meanwhile fuse and cut.
+	newState := newWorkspace
+	var lent chan struct{}
+	if len(b.splits) == 0 && len(todo) > 0 {
+		ws := b.workspace()
+		lent = make(chan struct{})
+		b.wsLent = lent
+		var given atomic.Bool
+		newState = func() *place.Workspace {
+			if given.CompareAndSwap(false, true) {
+				return ws
+			}
+			return newWorkspace()
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		parallel.ChunksWith(len(todo), 1, newWorkspace, func(ws *place.Workspace, lo, hi int) {
+		parallel.ChunksWith(len(todo), 1, newState, func(ws *place.Workspace, lo, hi int) {
 			for _, c := range todo[lo:hi] {
 				ms[c], errs[c] = b.singleClassMakespan(c, ws)
 			}
 		})
+		if lent != nil {
+			close(lent)
+		}
 	})
 	return func() (*Baseline, error) {
 		wg.Wait()
+		b.workspace() // given back: forget the loan
 		var best *Baseline
 		for c, m := range ms {
 			switch {
@@ -67,7 +91,7 @@ func (b *builder) singleClassMakespan(c int, ws *place.Workspace) (float64, erro
 	if len(b.splits) > 0 {
 		alt := *b
 		// The classes plan concurrently: alt gets scratch of its own.
-		alt.replayer, alt.ws, alt.cross = replayer{}, *ws, crossScratch{}
+		alt.replayer, alt.ws, alt.cross, alt.wsLent = replayer{}, *ws, crossScratch{}, nil
 		err := alt.decompose(b.singleClass(c, false, false))
 		*ws = alt.ws // keep what it grew for the next class
 		if err != nil {

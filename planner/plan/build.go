@@ -240,8 +240,11 @@ type builder struct {
 	// Scratch buffers, reused from pass to pass; a copy of the builder
 	// that plans concurrently must get its own (see singleClassMakespan).
 	replayer replayer        // the batching pass's replay
-	ws       place.Workspace // the list scheduler's
+	ws       place.Workspace // the list scheduler's: use workspace()
 	cross    crossScratch    // the batching pass's packing across classes
+	// wsLent, when not nil, is closed once the single-class baselines,
+	// which startBaseline lent ws to, are done with it.
+	wsLent chan struct{}
 	// iota, zeros and ones back the shards of passes without split tasks
 	// (oneShardPerGroup); made on first use, never written after.
 	iota, zeros, ones []int32
@@ -471,12 +474,22 @@ func (b *builder) placeTasks() error {
 		Classes: b.classes, Nodes: b.nt, Runtime: b.taskRT, RankRuntime: b.rankRuntimes(),
 		EdgeFrom: b.from, EdgeTo: b.to, EdgeBytes: b.bytes,
 	}
-	s, err := b.ws.Run(p, place.Options{Insertion: b.opts.Insertion})
+	s, err := b.workspace().Run(p, place.Options{Insertion: b.opts.Insertion})
 	if err != nil {
 		return b.scheduleError(err)
 	}
 	b.taskProb, b.taskSched = p, s
 	return nil
+}
+
+// workspace returns the builder's list-scheduling workspace, once the
+// baselines it may be lent to (startBaseline) are done with it.
+func (b *builder) workspace() *place.Workspace {
+	if b.wsLent != nil {
+		<-b.wsLent
+		b.wsLent = nil
+	}
+	return &b.ws
 }
 
 // rankRuntimes returns taskRT scaled, per task and class, by the

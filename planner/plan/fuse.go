@@ -255,7 +255,7 @@ func (b *builder) placeShards(l layout, like *shardState) error {
 	if like == nil || !b.shardEdgesLike(p, like) {
 		b.shardEdges(p)
 	}
-	s, err := b.ws.Run(p, place.Options{Insertion: b.opts.Insertion, Alternatives: l.alternatives})
+	s, err := b.workspace().Run(p, place.Options{Insertion: b.opts.Insertion, Alternatives: l.alternatives})
 	if err != nil {
 		return b.scheduleError(err)
 	}
