@@ -289,7 +289,7 @@ func (w *Workspace) Makespan(p *Problem, opt Options) (float64, error) {
 	w.rank = upwardRank(p, &w.adj, topo, resize(w.rank, n))
 	s.Class, s.Instance, s.Bound = resize(s.Class, n), resize(s.Instance, n), resize(s.Bound, n)
 	s.Start, s.Finish = resize(s.Start, n), resize(s.Finish, n)
-	s.Order, s.Makespan, s.classes = s.Order[:0], 0, len(p.Classes)
+	s.Order, s.Makespan, s.classes = resize(s.Order, n)[:0], 0, len(p.Classes)
 	alt := s.Alt[:0]
 	s.Alt = nil // scheduler.place writes Alt only when it is set
 	if opt.Alternatives {

@@ -53,12 +53,7 @@ func (p *Predictor) Fit(sig string, k graph.Kind) (RuntimeFit, bool) {
 // executor class, and an *InfeasibleError when some task fits no class.
 func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 	tb := newFactored(len(g.Tasks), p.cat.Names(), p.classSpeeds, p.cpuCaps())
-	models := make([]*sigModel, len(g.Tasks))
-	outBytes := make([]float64, len(g.Tasks))
-	for i, t := range g.Tasks {
-		models[i] = p.models[t.Signature]
-		outBytes[i] = outputEstimate(t, models[i]).Value
-	}
+	outBytes := p.outputBytes(g)
 	// Tasks are predicted independently, in chunks on every core; each
 	// chunk keeps its first hint error and its infeasible tasks, merged
 	// below in task order as one loop would have met them.
@@ -78,7 +73,7 @@ func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 				r.err = err
 				break
 			}
-			tp := p.taskNeeds(t, models[i], p.inputBytes(g, i, outBytes), float64(t.SharedInputBytes))
+			tp := p.taskNeeds(t, p.models[t.Signature], p.inputBytes(g, i, outBytes), float64(t.SharedInputBytes))
 			tb.Kinds[i] = tp.kind
 			if inf := p.fill(tb, i, t, &tp, &why); inf != nil {
 				r.infeas = append(r.infeas, *inf)
@@ -101,6 +96,20 @@ func (p *Predictor) Predict(g *graph.Graph) (*Table, error) {
 		return tb, &InfeasibleError{Tasks: bad}
 	}
 	return tb, nil
+}
+
+// outputBytes returns each task's predicted output bytes, which size the
+// edges whose bytes are unknown (inputBytes); nil when every edge of g
+// declares its size, as then they are never read.
+func (p *Predictor) outputBytes(g *graph.Graph) []float64 {
+	if !slices.ContainsFunc(g.Edges, func(e *graph.Edge) bool { return e.Bytes < 0 }) {
+		return nil
+	}
+	out := make([]float64, len(g.Tasks))
+	for i, t := range g.Tasks {
+		out[i] = outputEstimate(t, p.models[t.Signature]).Value
+	}
+	return out
 }
 
 // predictChunk is how many tasks Predict hands a core at a time.
