@@ -18,6 +18,7 @@ import (
 	"github.com/shardwise/shardwise/e2e/cluster"
 	"github.com/shardwise/shardwise/feedback"
 	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/planner/plan"
 )
 
 // storeRecords reads every record of the history store at path.
@@ -69,7 +70,7 @@ func TestClosedLoopLearnsFromHistory(t *testing.T) {
 
 	first := planOf(t, run1, graph)
 	for _, s := range first.Shards {
-		if s.RuntimeSeconds.Source != "default" {
+		if s.RuntimeSeconds.Source != plan.SourceDefault {
 			t.Fatalf("first plan: %s runtime from %s, want default", s.ID, s.RuntimeSeconds.Source)
 		}
 	}
@@ -77,10 +78,10 @@ func TestClosedLoopLearnsFromHistory(t *testing.T) {
 
 	second := planOf(t, run2, graph, "-history", db)
 	for _, s := range second.Shards {
-		if s.RuntimeSeconds.Source != "history" {
+		if s.RuntimeSeconds.Source != plan.SourceHistory {
 			t.Errorf("second plan: %s runtime from %q, want history", s.ID, s.RuntimeSeconds.Source)
 		}
-		if m := s.Resources.MemoryMiB; m.Source == "history" && m.Value >= 512 {
+		if m := s.Resources.MemoryMiB; m.Source == plan.SourceHistory && m.Value >= 512 {
 			t.Errorf("second plan: %s memory %.0f MiB from history, want below the default 512 MiB it used little of", s.ID, m.Value)
 		}
 	}

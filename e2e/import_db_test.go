@@ -47,7 +47,7 @@ func TestImportIntoHistoryStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range p.Shards {
-		if s.RuntimeSeconds.Source != "history" {
+		if s.RuntimeSeconds.Source != plan.SourceHistory {
 			t.Errorf("shard %s: runtime from %q, want history", s.ID, s.RuntimeSeconds.Source)
 		}
 	}

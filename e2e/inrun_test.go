@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/shardwise/shardwise/e2e/cluster"
+	"github.com/shardwise/shardwise/planner/plan"
 )
 
 // TestRunCorrectsPredictionsInRun runs three tasks of one type whose
@@ -26,7 +27,7 @@ func TestRunCorrectsPredictionsInRun(t *testing.T) {
 	planned := map[string]float64{}
 	for _, s := range p.Shards {
 		planned[s.ID] = s.RuntimeSeconds.Value
-		if s.RuntimeSeconds.Source != "history" || s.RuntimeSeconds.Value > 2 {
+		if s.RuntimeSeconds.Source != plan.SourceHistory || s.RuntimeSeconds.Value > 2 {
 			t.Fatalf("plan: %s predicted %.1fs from %s, want about 1 s from history", s.ID, s.RuntimeSeconds.Value, s.RuntimeSeconds.Source)
 		}
 	}

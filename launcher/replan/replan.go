@@ -539,7 +539,7 @@ func (r *Replanner) predictOn(s *plan.Shard, tb *predict.Table) {
 			src = n.Runtime.Source
 		}
 	}
-	s.RuntimeSeconds = plan.Estimate{Value: rt, Uncertainty: s.RuntimeSeconds.Uncertainty, Source: string(src)}
+	s.RuntimeSeconds = plan.Estimate{Value: rt, Uncertainty: s.RuntimeSeconds.Uncertainty, Source: plan.SourceOf(src)}
 	s.Resources.MemoryMiB.Value = max(mem, 1)
 }
 

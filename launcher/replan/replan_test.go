@@ -234,7 +234,7 @@ func TestOffPredictionMovesOnFreshHistory(t *testing.T) {
 	}
 	m := checkMove(t, moves, "upstream s000-load ran 10.00x its prediction")
 	rt := m.Shards[0].RuntimeSeconds
-	if rt.Source != "history" || rt.Value > 5 {
+	if rt.Source != plan.SourceHistory || rt.Value > 5 {
 		t.Errorf("moved shard's runtime %+v, want about 1 s from history", rt)
 	}
 	if got, want := m.Job.Meta[sdk.MetaPredictedRuntime], fmt.Sprint(math.Round(rt.Value*1000)/1000); got != want {

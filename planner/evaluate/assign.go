@@ -86,7 +86,7 @@ func taskPlan(g *graph.Graph, p *place.Problem, s *place.Schedule, tb *predict.T
 			ID: task.Name, Job: task.Name, Tasks: []string{task.Name}, Signature: task.Signature,
 			Class: p.Classes[c].Name, Type: string(graph.TypeBatch), Kind: string(tb.Kinds[t]),
 			StartSeconds: s.Start[t], FinishSeconds: s.Finish[t],
-			RuntimeSeconds: plan.Estimate{Value: n.Runtime.Value, Uncertainty: n.Runtime.Uncertainty, Source: string(n.Runtime.Source)},
+			RuntimeSeconds: plan.Estimate{Value: n.Runtime.Value, Uncertainty: n.Runtime.Uncertainty, Source: plan.SourceOf(n.Runtime.Source)},
 			Upstream:       []string{},
 		}
 		pl.Shards = append(pl.Shards, shards[t])

@@ -141,7 +141,7 @@ func TestChainFusesIntoOneShard(t *testing.T) {
 	if !strings.Contains(p.Shards[0].Reason, "fused with b, c to save 2.0KiB transfer and 2 start-ups") {
 		t.Errorf("reason %q", p.Shards[0].Reason)
 	}
-	if got := p.Shards[0].RuntimeSeconds; !approx(got.Value, 60) || got.Source != "history" || got.Observations != 5 {
+	if got := p.Shards[0].RuntimeSeconds; !approx(got.Value, 60) || got.Source != SourceHistory || got.Observations != 5 {
 		t.Errorf("runtime %+v", got)
 	}
 }

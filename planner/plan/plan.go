@@ -11,7 +11,11 @@
 // says, CPU is MHz.
 package plan
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/shardwise/shardwise/planner/predict"
+)
 
 // SchemaVersion identifies the document layout.
 const SchemaVersion = "shardwise.plan/v1"
@@ -119,15 +123,73 @@ type Resources struct {
 	IOBytes      Estimate `json:"io_bytes"`
 }
 
-// Estimate is a predicted quantity with where it came from.
+// Estimate is a predicted quantity with where it came from. A shard has
+// four, so it is kept to 24 bytes: Source is a byte, Observations 32 bits.
 type Estimate struct {
 	Value float64 `json:"value"`
 	// Uncertainty is the relative standard error (0.2 = ±20%).
 	Uncertainty float64 `json:"uncertainty"`
-	// Source is "history", "hint" or "default".
-	Source string `json:"source"`
+	// Source is where Value came from: "history", "hint" or "default" in
+	// JSON.
+	Source Source `json:"source"`
 	// Observations is the number of history records behind a history value.
-	Observations int `json:"observations,omitempty"`
+	Observations int32 `json:"observations,omitempty"`
+}
+
+// Source is where an estimate came from. It is a byte rather than a
+// string so that an Estimate stays small; in JSON it is the word, "" for
+// SourceUnknown.
+type Source uint8
+
+const (
+	// SourceUnknown is the zero value: no source recorded.
+	SourceUnknown Source = iota
+	// SourceHistory: fitted from history records (predict.FromHistory).
+	SourceHistory
+	// SourceHint: the graph's hints (predict.FromHint).
+	SourceHint
+	// SourceDefault: the predictor's defaults (predict.FromDefault).
+	SourceDefault
+)
+
+var sourceNames = [...]string{SourceUnknown: "", SourceHistory: "history", SourceHint: "hint", SourceDefault: "default"}
+
+// SourceOf returns the Source of a prediction's source: SourceHistory,
+// SourceHint or SourceDefault, and SourceUnknown for any other.
+func SourceOf(s predict.Source) Source {
+	switch s {
+	case predict.FromHistory:
+		return SourceHistory
+	case predict.FromHint:
+		return SourceHint
+	case predict.FromDefault:
+		return SourceDefault
+	}
+	return SourceUnknown
+}
+
+// String returns "history", "hint", "default", or "" for SourceUnknown
+// (and for a value outside these, which UnmarshalText never makes).
+func (s Source) String() string {
+	if int(s) < len(sourceNames) {
+		return sourceNames[s]
+	}
+	return ""
+}
+
+// MarshalText writes s as its String.
+func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads "history", "hint", "default" or "", and returns an
+// error naming any other word.
+func (s *Source) UnmarshalText(text []byte) error {
+	for i, name := range sourceNames {
+		if string(text) == name {
+			*s = Source(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("plan: estimate source %q: want \"history\", \"hint\" or \"default\"", text)
 }
 
 // Channel is a data edge between two shards.

@@ -51,9 +51,9 @@ func (a *acc) add(e predict.Estimate, scale float64) {
 }
 
 func (a *acc) estimate(v, u float64) Estimate {
-	out := Estimate{Value: v, Uncertainty: u, Source: string(sourceByRank[a.rank])}
+	out := Estimate{Value: v, Uncertainty: u, Source: SourceOf(sourceByRank[a.rank])}
 	if sourceByRank[a.rank] == predict.FromHistory {
-		out.Observations = a.obs
+		out.Observations = int32(a.obs)
 	}
 	return out
 }

@@ -78,10 +78,10 @@ func estimateCell(e Estimate) string {
 }
 
 func sourceCell(e Estimate) string {
-	if e.Source == "history" {
+	if e.Source == SourceHistory {
 		return fmt.Sprintf("history n=%d", e.Observations)
 	}
-	return e.Source
+	return e.Source.String()
 }
 
 func writeChannels(w io.Writer, p *Plan) {

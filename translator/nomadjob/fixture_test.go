@@ -79,8 +79,8 @@ func shard(id, class string, tasks ...string) *plan.Shard {
 	return &plan.Shard{
 		ID: id, Job: "demo-" + id, Tasks: tasks, Signature: tasks[0], Class: class, Type: "batch", Kind: "cpu",
 		Resources: plan.Resources{
-			CPU:       plan.Estimate{Value: 1200.4, Source: "hint"},
-			MemoryMiB: plan.Estimate{Value: 512, Source: "default"},
+			CPU:       plan.Estimate{Value: 1200.4, Source: plan.SourceHint},
+			MemoryMiB: plan.Estimate{Value: 512, Source: plan.SourceDefault},
 			DiskMiB:   2048,
 		},
 	}
