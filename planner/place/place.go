@@ -105,19 +105,25 @@ type Options struct {
 	// by default: Shardwise's allocations share no local disk, so data
 	// between two shards always travels (see planner/simulate).
 	LocalTransfersFree bool
+	// Minimal leaves Schedule.Instance and Schedule.Order nil (Instance is
+	// still kept with LocalTransfersFree, which reads it): for a caller
+	// that reads only classes, times, bounds and alternatives, and keeps
+	// several schedules.
+	Minimal bool
 }
 
 // Schedule is the result of Run. Per-node slices have Problem.Nodes entries.
 type Schedule struct {
 	// Class and Instance are where each node runs (class index, instance
-	// index within the class).
+	// index within the class); Instance is nil with Options.Minimal.
 	Class    []int32
 	Instance []int32
 	// Start is when the node takes its instance (its start-up begins), Finish
 	// when it releases it: Finish = Start + startup + runtime, in seconds.
 	Start  []float64
 	Finish []float64
-	// Order is the order in which nodes were scheduled.
+	// Order is the order in which nodes were scheduled; nil with
+	// Options.Minimal.
 	Order []int32
 	// Bound is the node whose finish determined each node's start: the
 	// predecessor whose data arrived last, or the node that held the
@@ -268,7 +274,7 @@ func (w *Workspace) Run(p *Problem, opt Options) (*Schedule, error) {
 		return nil, err
 	}
 	w.rank = upwardRank(p, &w.adj, topo, resize(w.rank, p.Nodes))
-	s := newSchedule(p, opt.Alternatives)
+	s := newSchedule(p, opt)
 	w.sc.reset(p, &w.adj, s, w.rank, opt)
 	w.sc.run()
 	return s, nil
@@ -322,18 +328,22 @@ func (w *Workspace) prepare(p *Problem) ([]int32, error) {
 	return w.topoOrder(p)
 }
 
-func newSchedule(p *Problem, alts bool) *Schedule {
+func newSchedule(p *Problem, opt Options) *Schedule {
 	n := p.Nodes
 	s := &Schedule{
-		Class:    make([]int32, n),
-		Instance: make([]int32, n),
-		Start:    make([]float64, n),
-		Finish:   make([]float64, n),
-		Order:    make([]int32, 0, n),
-		Bound:    make([]int32, n),
-		classes:  len(p.Classes),
+		Class:   make([]int32, n),
+		Start:   make([]float64, n),
+		Finish:  make([]float64, n),
+		Bound:   make([]int32, n),
+		classes: len(p.Classes),
 	}
-	if alts {
+	if !opt.Minimal || opt.LocalTransfersFree {
+		s.Instance = make([]int32, n)
+	}
+	if !opt.Minimal {
+		s.Order = make([]int32, 0, n)
+	}
+	if opt.Alternatives {
 		s.Alt = make([]float64, n*len(p.Classes))
 	}
 	return s

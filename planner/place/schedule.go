@@ -78,7 +78,9 @@ func (sc *scheduler) run() {
 	for sc.ready.len() > 0 {
 		n := sc.ready.pop()
 		sc.place(int(n))
-		sc.s.Order = append(sc.s.Order, n)
+		if !sc.opt.Minimal {
+			sc.s.Order = append(sc.s.Order, n)
+		}
 		for _, e := range sc.adj.out(int(n)) {
 			t := sc.p.EdgeTo[e]
 			sc.waiting[t]--
@@ -186,7 +188,10 @@ func (sc *scheduler) candidate(n, c int) choice {
 // commit records n's placement and books the instance.
 func (sc *scheduler) commit(n int, ch choice) {
 	s := sc.s
-	s.Class[n], s.Instance[n] = int32(ch.class), int32(ch.inst)
+	s.Class[n] = int32(ch.class)
+	if s.Instance != nil { // nil with Options.Minimal
+		s.Instance[n] = int32(ch.inst)
+	}
 	s.Start[n], s.Finish[n] = ch.start, ch.fin
 	s.Bound[n] = sc.dataBound[ch.class]
 	if ch.start > sc.dataReady[ch.class] {

@@ -139,3 +139,36 @@ func pinSome(r *rand.Rand, p *Problem, k int) {
 		}
 	}
 }
+
+// TestMinimalMatchesFull checks that Options.Minimal schedules exactly as
+// the full run does (classes, times, bounds, alternatives, makespan) and
+// leaves Instance (unless LocalTransfersFree reads it) and Order nil.
+func TestMinimalMatchesFull(t *testing.T) {
+	for i, n := range []int{1, 60, 400} {
+		r := rand.New(rand.NewPCG(uint64(i), 11))
+		p := randomProblem(r, n)
+		pinSome(r, p, 5)
+		for _, opt := range []Options{{}, {Alternatives: true}, {Insertion: true, Alternatives: true}, {LocalTransfersFree: true}} {
+			full, err := Run(p, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			min := opt
+			min.Minimal = true
+			got, err := Run(p, min)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Order != nil || (got.Instance != nil) != opt.LocalTransfersFree {
+				t.Errorf("problem %d %+v: Minimal kept Order %v, Instance %v", i, opt, got.Order != nil, got.Instance != nil)
+			}
+			got.Order = full.Order
+			if !opt.LocalTransfersFree {
+				got.Instance = full.Instance
+			}
+			if !reflect.DeepEqual(got, full) {
+				t.Errorf("problem %d (%d nodes) %+v: Minimal schedules differently", i, n, opt)
+			}
+		}
+	}
+}

@@ -255,7 +255,9 @@ func (b *builder) placeShards(l layout, like *shardState) error {
 	if like == nil || !b.shardEdgesLike(p, like) {
 		b.shardEdges(p)
 	}
-	s, err := b.workspace().Run(p, place.Options{Insertion: b.opts.Insertion, Alternatives: l.alternatives})
+	// The shard schedules are read for classes, times, bounds and
+	// alternatives only (Minimal: no instances or order).
+	s, err := b.workspace().Run(p, place.Options{Insertion: b.opts.Insertion, Alternatives: l.alternatives, Minimal: true})
 	if err != nil {
 		return b.scheduleError(err)
 	}
