@@ -153,9 +153,9 @@ func TestMinimalMatchesFull(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			min := opt
-			min.Minimal = true
-			got, err := Run(p, min)
+			lean := opt
+			lean.Minimal = true
+			got, err := Run(p, lean)
 			if err != nil {
 				t.Fatal(err)
 			}
