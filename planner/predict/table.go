@@ -61,24 +61,42 @@ type Table struct {
 	needs    []Need
 }
 
-// est is an Estimate in a factored table: Source as an index into
-// sourceNames, N as int32, no P90 (only runtimes have one, kept per pair).
-type est struct {
-	value, uncertainty float64
-	n                  int32
-	source             uint8
-}
+// The estimates a factored table keeps per task, by index into
+// taskNeed's arrays.
+const (
+	estRuntime = iota
+	estCPU
+	estMemory
+	estIO
+	estGPUs
+	estOutput
+	numEst
+)
 
 // taskNeed is what a factored table holds once per task: the Need fields
 // that are the same on every class, and what a pair's runtime and CPU are
 // computed from (see Table.values): runtime's Value and p90 at speed 1.0,
-// CPU's Value before a class caps it.
+// CPU's Value before a class caps it. Each estimate is its value,
+// uncertainty, N (as int32) and Source (an index into sourceNames), kept
+// in arrays by field so that no padding comes between them: 144 bytes.
 type taskNeed struct {
-	runtime, cpu       est
-	mem, io, gpus, out est
+	value, uncertainty [numEst]float64
 	p90                float64
-	row                int32 // the task's kind's row of Table.speed
+	n                  [numEst]int32
+	source             [numEst]uint8
 	cpuHint            bool  // a hint set the CPU: no class caps it
+	row                int32 // the task's kind's row of Table.speed
+}
+
+// set stores e as estimate i (no P90: only the runtime has one, kept
+// apart).
+func (tn *taskNeed) set(i int, e Estimate) {
+	tn.value[i], tn.uncertainty[i], tn.n[i], tn.source[i] = e.Value, e.Uncertainty, int32(e.N), sourceIndex(e.Source)
+}
+
+// estimate returns estimate i (no P90).
+func (tn *taskNeed) estimate(i int) Estimate {
+	return Estimate{Value: tn.value[i], Uncertainty: tn.uncertainty[i], N: int(tn.n[i]), Source: sourceName(tn.source[i])}
 }
 
 // sourceNames are the Sources a factored table stores by index: the known
@@ -126,14 +144,6 @@ func sourceName(i uint8) Source {
 	return sourceNames[i]
 }
 
-func toEst(e Estimate) est {
-	return est{value: e.Value, uncertainty: e.Uncertainty, n: int32(e.N), source: sourceIndex(e.Source)}
-}
-
-func (e est) estimate() Estimate {
-	return Estimate{Value: e.value, Uncertainty: e.uncertainty, N: int(e.n), Source: sourceName(e.source)}
-}
-
 // NewTable allocates a table for n tasks and the given classes, one zero
 // Need per pair, for callers that fill it through At.
 func NewTable(n int, classes []string) *Table {
@@ -160,9 +170,11 @@ func newFactored(n int, classes []string, speeds func(graph.Kind) []float64, cpu
 // setTask stores task t's estimates in a factored table: its runtime and
 // CPU before a class is applied (see values), of kind k.
 func (tb *Table) setTask(t int, k graph.Kind, runtime, cpu Estimate, cpuHint bool, mem, io, gpus, out Estimate) {
-	tb.tasks[t] = taskNeed{runtime: toEst(runtime), cpu: toEst(cpu),
-		mem: toEst(mem), io: toEst(io), gpus: toEst(gpus), out: toEst(out),
-		p90: runtime.P90, row: tb.speedRow(k), cpuHint: cpuHint}
+	tn := &tb.tasks[t]
+	for i, e := range [numEst]Estimate{estRuntime: runtime, estCPU: cpu, estMemory: mem, estIO: io, estGPUs: gpus, estOutput: out} {
+		tn.set(i, e)
+	}
+	tn.p90, tn.row, tn.cpuHint = runtime.P90, tb.speedRow(k), cpuHint
 }
 
 // speedRow returns kind k's row of speed, adding one for a kind not in
@@ -192,7 +204,7 @@ func (tb *Table) speedRow(k graph.Kind) int32 {
 func (tb *Table) values(t, c int) (p50, p90, cpu float64) {
 	tn := &tb.tasks[t]
 	sp := tb.speed[int(tn.row)*len(tb.Classes)+c]
-	p50, p90, cpu = tn.runtime.value/sp, tn.p90/sp, tn.cpu.value
+	p50, p90, cpu = tn.value[estRuntime]/sp, tn.p90/sp, tn.value[estCPU]
 	if limit := tb.cpuCap[c]; !tn.cpuHint && limit > 0 {
 		cpu = math.Min(cpu, limit)
 	}
@@ -248,8 +260,8 @@ func (tb *Table) expand() {
 // factored assembles the Need of task t on class c from the factored form.
 func (tb *Table) factored(t, c int) Need {
 	tn, why := &tb.tasks[t], tb.why[t*len(tb.Classes)+c]
-	n := Need{Feasible: why == 0, Why: tb.whys[why], Runtime: tn.runtime.estimate(), CPU: tn.cpu.estimate(),
-		MemoryMiB: tn.mem.estimate(), IOBytes: tn.io.estimate(), GPUs: tn.gpus.estimate(), OutputBytes: tn.out.estimate()}
+	n := Need{Feasible: why == 0, Why: tb.whys[why], Runtime: tn.estimate(estRuntime), CPU: tn.estimate(estCPU),
+		MemoryMiB: tn.estimate(estMemory), IOBytes: tn.estimate(estIO), GPUs: tn.estimate(estGPUs), OutputBytes: tn.estimate(estOutput)}
 	n.Runtime.Value, n.Runtime.P90, n.CPU.Value = tb.values(t, c)
 	return n
 }
@@ -268,7 +280,7 @@ func (tb *Table) Runtime(t, c int) Estimate {
 	if tb.expanded.Load() {
 		return tb.needs[t*len(tb.Classes)+c].Runtime
 	}
-	e := tb.tasks[t].runtime.estimate()
+	e := tb.tasks[t].estimate(estRuntime)
 	e.Value, e.P90, _ = tb.values(t, c)
 	return e
 }

@@ -73,7 +73,9 @@ func TestSourceIndexRoundTrip(t *testing.T) {
 		}
 	}
 	e := Estimate{Value: 3, Uncertainty: 0.5, Source: "probe", N: 7}
-	if got := toEst(e).estimate(); got != e {
+	var tn taskNeed
+	tn.set(estIO, e)
+	if got := tn.estimate(estIO); got != e {
 		t.Errorf("estimate %+v reads back as %+v", e, got)
 	}
 }
