@@ -262,7 +262,7 @@ func (b *builder) channel(out *Channel, k int, id string) {
 	ge := b.g.Edges[e]
 	from, to := int(p.EdgeFrom[k]), int(p.EdgeTo[k])
 	src := BytesDeclared
-	if b.predicted[e] {
+	if ge.Bytes < 0 { // sized from the producer's predicted output
 		src = BytesPredicted
 	}
 	*out = Channel{

@@ -198,10 +198,10 @@ type builder struct {
 	// same slice as work when there are none: neither is written after).
 	taskRT []float64
 
-	from, to  []int32   // edge endpoints as task indices
-	bytes     []float64 // edge bytes, declared or predicted
-	predicted []bool    // whether bytes came from OutputBytes
-	stream    []bool    // whether the edge streams
+	from, to []int32 // edge endpoints as task indices
+	// bytes is each edge's size: declared, or predicted when the edge's
+	// Bytes is negative (from OutputBytes).
+	bytes []float64
 
 	// fusible says whether a task may share a shard (not split, not a
 	// service: fusibleTask), streams whether an edge into or out of it
@@ -212,7 +212,7 @@ type builder struct {
 	sharedSig []bool
 
 	splits  []splitPlan // one per split task
-	splitOf []int32     // task -> index into splits, or -1
+	splitOf []int32     // task -> index into splits, or -1; nil without splits
 
 	taskProb  *place.Problem
 	taskSched *place.Schedule
@@ -245,9 +245,9 @@ type builder struct {
 	// wsLent, when not nil, is closed once the single-class baselines,
 	// which startBaseline lent ws to, are done with it.
 	wsLent chan struct{}
-	// iota, zeros and ones back the shards of passes without split tasks
+	// iota and ones back the shards of passes without split tasks
 	// (oneShardPerGroup); made on first use, never written after.
-	iota, zeros, ones []int32
+	iota, ones []int32
 }
 
 func newBuilder(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts Options) (*builder, error) {
@@ -311,7 +311,7 @@ func (b *builder) convertClasses() error {
 func (b *builder) convertEdges() error {
 	m := len(b.g.Edges)
 	b.from, b.to = make([]int32, m), make([]int32, m)
-	b.bytes, b.predicted, b.stream = make([]float64, m), make([]bool, m), make([]bool, m)
+	b.bytes = make([]float64, m)
 	b.streams = make([]bool, b.nt)
 	// Endpoints from the graph's adjacency index (no name lookups), then
 	// by name for any edge the index does not hold.
@@ -336,13 +336,13 @@ func (b *builder) convertEdges() error {
 		}
 		b.from[i], b.to[i] = int32(f), int32(t)
 		if e.Stream {
-			b.stream[i], b.streams[f], b.streams[t] = true, true, true
+			b.streams[f], b.streams[t] = true, true
 		}
 		if e.Bytes >= 0 {
 			b.bytes[i] = float64(e.Bytes)
 			continue
 		}
-		b.bytes[i], b.predicted[i] = b.predictedOutput(f), true
+		b.bytes[i] = b.predictedOutput(f) // e.Bytes < 0: predicted
 	}
 	return nil
 }

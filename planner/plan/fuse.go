@@ -85,7 +85,7 @@ func (b *builder) fusibleIn(t int) int {
 	}
 	e := in[0]
 	u := int(b.from[e])
-	if len(b.g.OutIdx(u)) != 1 || b.stream[e] || !b.fusible[u] || !b.fusible[t] {
+	if len(b.g.OutIdx(u)) != 1 || b.g.Edges[e].Stream || !b.fusible[u] || !b.fusible[t] {
 		return -1
 	}
 	return e
@@ -191,7 +191,7 @@ func (gs *groups) appendTasks(out []int32, gi int) []int32 {
 // split task's group. Per-shard slices are indexed by shard.
 type shards struct {
 	group []int32 // shard -> group
-	piece []int32 // index among its group's pieces (0 if not split)
+	piece []int32 // index among its group's pieces (nil when no task is split)
 	first []int32 // group -> its first shard
 	count []int32 // group -> its number of shards
 }
@@ -223,20 +223,24 @@ func (b *builder) cutShards() {
 }
 
 // oneShardPerGroup makes shard i group i's only shard (no task is
-// split). The four slices are read-only views of arrays made once per
-// builder (0, 1, 2, ... and all zeros, all ones), shared by every pass.
+// split). The three slices are read-only views of arrays made once per
+// builder (0, 1, 2, ... and all ones), shared by every pass.
 func (b *builder) oneShardPerGroup(n int) {
 	if b.iota == nil {
-		b.iota, b.zeros, b.ones = make([]int32, b.nt), make([]int32, b.nt), make([]int32, b.nt)
+		b.iota, b.ones = make([]int32, b.nt), make([]int32, b.nt)
 		for i := range b.iota {
 			b.iota[i], b.ones[i] = int32(i), 1
 		}
 	}
-	b.shards = shards{group: b.iota[:n:n], piece: b.zeros[:n:n], first: b.iota[:n:n], count: b.ones[:n:n]}
+	// piece is read only for split groups: none here.
+	b.shards = shards{group: b.iota[:n:n], first: b.iota[:n:n], count: b.ones[:n:n]}
 }
 
 // splitOfGroup returns the split plan of group gi's task, or nil.
 func (b *builder) splitOfGroup(gi int) *splitPlan {
+	if b.splitOf == nil {
+		return nil
+	}
 	if k := b.splitOf[b.groups.head[gi]]; k >= 0 {
 		return &b.splits[k]
 	}

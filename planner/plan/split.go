@@ -26,15 +26,18 @@ type splitPlan struct {
 // adds.
 func (b *builder) planSplits() error {
 	// taskRT is work itself until a split task's row differs: then a copy.
+	// splitOf is nil until the first split task.
 	b.taskRT = b.work
-	b.splitOf = make([]int32, b.nt)
 	for t, task := range b.g.Tasks {
-		b.splitOf[t] = -1
 		if task.Split == nil {
 			continue
 		}
 		if len(b.splits) == 0 {
 			b.taskRT = append([]float64(nil), b.work...)
+			b.splitOf = make([]int32, b.nt)
+			for i := range b.splitOf {
+				b.splitOf[i] = -1
+			}
 		}
 		sp := b.planSplit(t)
 		b.splitOf[t] = int32(len(b.splits))
