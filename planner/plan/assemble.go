@@ -26,7 +26,7 @@ func (b *builder) assemble() *Plan {
 		sc.reserve(b, lo, hi)
 		for s := lo; s < hi; s++ {
 			p.Shards[s] = &all[s]
-			b.shard(&all[s], s, jobs[b.shards.group[s]], sc)
+			b.shard(&all[s], s, jobs.at(int(b.shards.group[s])), sc)
 		}
 		// The chunk's new reasons, written one after another, become one
 		// string that each such shard's Reason is a slice of.
@@ -45,7 +45,7 @@ func (b *builder) assemble() *Plan {
 	p.Channels = b.channels()
 	b.fillUpstream(p.Shards)
 	for _, s := range b.sched.CriticalPath() {
-		p.CriticalPath = append(p.CriticalPath, b.shardID[s])
+		p.CriticalPath = append(p.CriticalPath, b.shardID.at(int(s)))
 	}
 	p.Classes = b.classUse(p.Shards)
 	p.Stats = b.stats(p)
@@ -147,7 +147,7 @@ func (b *builder) shard(out *Shard, s int, job string, sc *shardScratch) {
 	sc.tasks = b.groups.appendTasks(sc.tasks[:0], gi)
 	tasks := sc.tasks
 	*out = Shard{
-		ID:            b.shardID[s],
+		ID:            b.shardID.at(s),
 		Job:           job,
 		Tasks:         sc.takeNames(len(tasks)),
 		Class:         b.classes[c].Name,
@@ -267,8 +267,8 @@ func (b *builder) channel(out *Channel, k int, id string) {
 	}
 	*out = Channel{
 		ID:       id,
-		From:     b.shardID[from],
-		To:       b.shardID[to],
+		From:     b.shardID.at(from),
+		To:       b.shardID.at(to),
 		FromTask: ge.From, Output: ge.Output, ToTask: ge.To,
 		Path:            inputPath(b.g.Tasks[b.to[e]], ge.From, ge.Output),
 		Bytes:           int64(math.Round(p.EdgeBytes[k])),
@@ -317,7 +317,7 @@ func inputPath(t *graph.Task, from, output string) string {
 func (b *builder) fillUpstream(out []*Shard) {
 	r := &b.replayer
 	ids := make([]string, r.countUpstream(b.sprob)) // every shard's list
-	end := r.eachUpstream(b.sprob, func(pos, u int32) { ids[pos] = b.shardID[u] })
+	end := r.eachUpstream(b.sprob, func(pos, u int32) { ids[pos] = b.shardID.at(int(u)) })
 	start := int32(0)
 	for s, sh := range out {
 		sh.Upstream = ids[start:end[s]:end[s]]

@@ -107,8 +107,8 @@ func jobPrefix(graphName, run string, idLen int) string {
 
 // makeIDs names every shard and job. The IDs are slices of two strings
 // (one for the shards', one for the jobs'), each written once into a
-// strings.Builder sized up front: two allocations in all, no copies.
-func (b *builder) makeIDs() (jobs []string) {
+// strings.Builder sized up front, kept with where each ID ends (idList).
+func (b *builder) makeIDs() (jobs idList) {
 	sh, gs := &b.shards, &b.groups
 	width := idWidth(sh.len())
 	// A sanitised name is at most its length (every byte kept stands for
@@ -130,29 +130,38 @@ func (b *builder) makeIDs() (jobs []string) {
 		ends[s] = int32(ids.Len())
 		longest = max(longest, len(id))
 	}
-	b.shardID = cutAt(ids.String(), ends, make([]string, sh.len()))
+	b.shardID = idList{text: ids.String(), ends: ends}
 	prefix := jobPrefix(b.g.Name, b.opts.Run, longest)
 	size := 0
 	for gi := 0; gi < gs.len(); gi++ {
-		size += len(prefix) + 1 + len(b.shardID[sh.first[gi]])
+		size += len(prefix) + 1 + len(b.shardID.at(int(sh.first[gi])))
 	}
 	var all strings.Builder
 	all.Grow(size)
-	ends = ends[:gs.len()]
-	for gi := range ends {
+	jobs.ends = make([]int32, gs.len())
+	for gi := range jobs.ends {
 		all.WriteString(prefix)
 		all.WriteByte('-')
-		all.WriteString(b.shardID[sh.first[gi]])
-		ends[gi] = int32(all.Len())
+		all.WriteString(b.shardID.at(int(sh.first[gi])))
+		jobs.ends[gi] = int32(all.Len())
 	}
-	return cutAt(all.String(), ends, make([]string, gs.len()))
+	jobs.text = all.String()
+	return jobs
 }
 
-// cutAt fills out with the pieces of s that end at ends, in order.
-func cutAt(s string, ends []int32, out []string) []string {
+// idList is a list of IDs kept as one string and where each ends, 4 bytes
+// per ID rather than a 16-byte string header each: ID i is
+// text[ends[i-1]:ends[i]] (from 0 for the first).
+type idList struct {
+	text string
+	ends []int32
+}
+
+// at returns ID i.
+func (l idList) at(i int) string {
 	start := int32(0)
-	for i, end := range ends {
-		out[i], start = s[start:end], end
+	if i > 0 {
+		start = l.ends[i-1]
 	}
-	return out
+	return l.text[start:l.ends[i]]
 }
