@@ -262,8 +262,10 @@ type Workspace struct {
 	next, indeg, order []int32
 	rank               []float64 // each node's upward rank (UpwardRank)
 	sc                 scheduler
-	// s is the schedule Makespan writes, reused from call to call.
-	s Schedule
+	// s is the schedule Makespan writes, reused from call to call, with
+	// instance its instances when it has them.
+	s        Schedule
+	instance []int32
 }
 
 // Run is the package's Run with w's buffers. Only the returned Schedule
@@ -293,9 +295,16 @@ func (w *Workspace) Makespan(p *Problem, opt Options) (float64, error) {
 	s := &w.s
 	n := p.Nodes
 	w.rank = upwardRank(p, &w.adj, topo, resize(w.rank, n))
-	s.Class, s.Instance, s.Bound = resize(s.Class, n), resize(s.Instance, n), resize(s.Bound, n)
-	s.Start, s.Finish = resize(s.Start, n), resize(s.Finish, n)
-	s.Order, s.Makespan, s.classes = resize(s.Order, n)[:0], 0, len(p.Classes)
+	// Only what scheduling reads: classes and finishes, and instances when
+	// LocalTransfersFree reads them; no starts, bounds or order.
+	s.Class, s.Finish = resize(s.Class, n), resize(s.Finish, n)
+	s.Instance, s.Start, s.Bound, s.Order = nil, nil, nil, nil
+	if opt.LocalTransfersFree {
+		w.instance = resize(w.instance, n)
+		s.Instance = w.instance
+	}
+	opt.Minimal = true // no order
+	s.Makespan, s.classes = 0, len(p.Classes)
 	alt := s.Alt[:0]
 	s.Alt = nil // scheduler.place writes Alt only when it is set
 	if opt.Alternatives {

@@ -192,10 +192,13 @@ func (sc *scheduler) commit(n int, ch choice) {
 	if s.Instance != nil { // nil with Options.Minimal
 		s.Instance[n] = int32(ch.inst)
 	}
-	s.Start[n], s.Finish[n] = ch.start, ch.fin
-	s.Bound[n] = sc.dataBound[ch.class]
-	if ch.start > sc.dataReady[ch.class] {
-		s.Bound[n] = ch.prev
+	s.Finish[n] = ch.fin
+	if s.Start != nil { // Makespan keeps neither starts nor bounds
+		s.Start[n] = ch.start
+		s.Bound[n] = sc.dataBound[ch.class]
+		if ch.start > sc.dataReady[ch.class] {
+			s.Bound[n] = ch.prev
+		}
 	}
 	s.Makespan = max(s.Makespan, ch.fin)
 	if sc.opt.Insertion {

@@ -222,7 +222,7 @@ type builder struct {
 	sprob   *place.Problem
 	sched   *place.Schedule
 	edgeOf  []int32 // shard-level edge -> graph edge
-	shardID idList // each shard's ID
+	shardID idList  // each shard's ID
 	// batchInfos describes each packing of sibling groups tried by the
 	// batching pass; groups.batch indexes it.
 	batchInfos []batchInfo
