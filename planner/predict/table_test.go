@@ -79,3 +79,34 @@ func TestSourceIndexRoundTrip(t *testing.T) {
 		t.Errorf("estimate %+v reads back as %+v", e, got)
 	}
 }
+
+// TestFactoredSpeedRows checks that a factored table divides a task's
+// runtime quantiles by its kind's speed on each class, for a kind of
+// graph.Kinds and for one outside them (given a row of its own), and caps
+// the CPU at a class's unless a hint set it.
+func TestFactoredSpeedRows(t *testing.T) {
+	speeds := func(k graph.Kind) []float64 {
+		if k == "weird" {
+			return []float64{4, 8}
+		}
+		return []float64{1, 2}
+	}
+	tb := newFactored(3, []string{"a", "b"}, speeds, []float64{0, 1000})
+	rt := Estimate{Value: 80, P90: 160}
+	cpu := Estimate{Value: 3000}
+	tb.setTask(0, graph.KindIO, rt, cpu, false, Estimate{}, Estimate{}, Estimate{}, Estimate{})
+	tb.setTask(1, "weird", rt, cpu, false, Estimate{}, Estimate{}, Estimate{}, Estimate{})
+	tb.setTask(2, "weird", rt, cpu, true, Estimate{}, Estimate{}, Estimate{}, Estimate{})
+	for _, c := range []struct {
+		t, c          int
+		p50, p90, cpu float64
+	}{{0, 0, 80, 160, 3000}, {0, 1, 40, 80, 1000}, {1, 0, 20, 40, 3000}, {1, 1, 10, 20, 1000}, {2, 1, 10, 20, 3000}} {
+		p50, p90 := tb.Quantiles(c.t, c.c)
+		if n := tb.Need(c.t, c.c); p50 != c.p50 || p90 != c.p90 || n.CPU.Value != c.cpu || n.Runtime.Value != c.p50 {
+			t.Errorf("task %d class %d: p50 %g p90 %g CPU %g, want %g %g %g", c.t, c.c, p50, p90, n.CPU.Value, c.p50, c.p90, c.cpu)
+		}
+	}
+	if rows := len(tb.speed) / len(tb.Classes); rows != len(graph.Kinds)+1 {
+		t.Errorf("%d speed rows, want the %d kinds and one for \"weird\"", rows, len(graph.Kinds))
+	}
+}
