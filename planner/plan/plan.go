@@ -170,12 +170,7 @@ func SourceOf(s predict.Source) Source {
 
 // String returns "history", "hint", "default", or "" for SourceUnknown
 // (and for a value outside these, which UnmarshalText never makes).
-func (s Source) String() string {
-	if int(s) < len(sourceNames) {
-		return sourceNames[s]
-	}
-	return ""
-}
+func (s Source) String() string { return enumWord(sourceNames[:], uint8(s)) }
 
 // MarshalText writes s as its String.
 func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
@@ -183,13 +178,31 @@ func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // UnmarshalText reads "history", "hint", "default" or "", and returns an
 // error naming any other word.
 func (s *Source) UnmarshalText(text []byte) error {
-	for i, name := range sourceNames {
+	i, err := parseEnum(sourceNames[:], text, "estimate source")
+	if err == nil {
+		*s = Source(i)
+	}
+	return err
+}
+
+// enumWord returns names[i], or "" when i is past them: the JSON word of
+// a one-byte enumeration (Source, BytesSource).
+func enumWord(names []string, i uint8) string {
+	if int(i) < len(names) {
+		return names[i]
+	}
+	return ""
+}
+
+// parseEnum returns the index of text among names, or an error naming the
+// field, the word and the words it takes.
+func parseEnum(names []string, text []byte, field string) (uint8, error) {
+	for i, name := range names {
 		if string(text) == name {
-			*s = Source(i)
-			return nil
+			return uint8(i), nil
 		}
 	}
-	return fmt.Errorf("plan: estimate source %q: want \"history\", \"hint\" or \"default\"", text)
+	return 0, fmt.Errorf("plan: %s %q: want one of %q", field, text, names[1:])
 }
 
 // Channel is a data edge between two shards.
@@ -230,12 +243,7 @@ var bytesSourceNames = [...]string{BytesUnknown: "", BytesDeclared: "declared", 
 
 // String returns "declared", "predicted", or "" for BytesUnknown (and for
 // a value outside these, which UnmarshalText never makes).
-func (s BytesSource) String() string {
-	if int(s) < len(bytesSourceNames) {
-		return bytesSourceNames[s]
-	}
-	return ""
-}
+func (s BytesSource) String() string { return enumWord(bytesSourceNames[:], uint8(s)) }
 
 // MarshalText writes s as its String.
 func (s BytesSource) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
@@ -243,13 +251,11 @@ func (s BytesSource) MarshalText() ([]byte, error) { return []byte(s.String()), 
 // UnmarshalText reads "declared", "predicted" or "", and returns an error
 // naming any other word.
 func (s *BytesSource) UnmarshalText(text []byte) error {
-	for i, name := range bytesSourceNames {
-		if string(text) == name {
-			*s = BytesSource(i)
-			return nil
-		}
+	i, err := parseEnum(bytesSourceNames[:], text, "bytes_source")
+	if err == nil {
+		*s = BytesSource(i)
 	}
-	return fmt.Errorf("plan: bytes_source %q: want \"declared\" or \"predicted\"", text)
+	return err
 }
 
 // Alternative is the predicted outcome of placing a shard on another class.
