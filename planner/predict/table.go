@@ -202,13 +202,21 @@ func (tb *Table) speedRow(k graph.Kind) int32 {
 // divided by the class's speed for its kind, and its CPU capped at the
 // class's unless a hint set it, the operations Predict made.
 func (tb *Table) values(t, c int) (p50, p90, cpu float64) {
+	p50, p90 = tb.quantiles(t, c)
 	tn := &tb.tasks[t]
-	sp := tb.speed[int(tn.row)*len(tb.Classes)+c]
-	p50, p90, cpu = tn.value[estRuntime]/sp, tn.p90/sp, tn.value[estCPU]
+	cpu = tn.value[estCPU]
 	if limit := tb.cpuCap[c]; !tn.cpuHint && limit > 0 {
 		cpu = math.Min(cpu, limit)
 	}
 	return p50, p90, cpu
+}
+
+// quantiles is values' runtime p50 and p90 alone (the ranks and the
+// spreads read them for every task and class).
+func (tb *Table) quantiles(t, c int) (p50, p90 float64) {
+	tn := &tb.tasks[t]
+	sp := tb.speed[int(tn.row)*len(tb.Classes)+c]
+	return tn.value[estRuntime] / sp, tn.p90 / sp
 }
 
 // setWhy stores the index in whys of the reason class c cannot run task t
@@ -281,7 +289,7 @@ func (tb *Table) Runtime(t, c int) Estimate {
 		return tb.needs[t*len(tb.Classes)+c].Runtime
 	}
 	e := tb.tasks[t].estimate(estRuntime)
-	e.Value, e.P90, _ = tb.values(t, c)
+	e.Value, e.P90 = tb.quantiles(t, c)
 	return e
 }
 
@@ -318,6 +326,5 @@ func (tb *Table) Quantiles(t, c int) (p50, p90 float64) {
 		rt := &tb.needs[t*len(tb.Classes)+c].Runtime
 		return rt.Value, rt.P90
 	}
-	p50, p90, _ = tb.values(t, c)
-	return p50, p90
+	return tb.quantiles(t, c)
 }
