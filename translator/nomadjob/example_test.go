@@ -86,7 +86,7 @@ func Example() {
 	//     task "s1" {
 	//       driver = "raw_exec"
 	//       config {
-	//         args    = ["-c", "set -e\n# task \"prep\"\nprep 'it'\\''s here'\n# task \"train\"\ntrain\n"]
+	//         args    = ["-c", "set -e\n_sw_f=\nif [ -n \"$NOMAD_ALLOC_DIR\" ]; then _sw_f=\"$NOMAD_ALLOC_DIR/shardwise-task-times\"; fi\n_sw_t() { if [ -n \"$_sw_f\" ]; then if [ \"$1\" = 0 ]; then true >\"$_sw_f\" || true; fi; printf '%s %s\\n' \"$1\" \"$(date +%s.%N)\" >>\"$_sw_f\" || true; fi; } 2>/dev/null\n_sw_t 0\n# task \"prep\"\nprep 'it'\\''s here'\n_sw_t 1\n# task \"train\"\ntrain\n_sw_t 2\n"]
 	//         command = "/bin/sh"
 	//       }
 	//       env {

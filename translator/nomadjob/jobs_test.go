@@ -1,9 +1,12 @@
 package nomadjob
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -269,11 +272,13 @@ func TestFusedScriptQuoting(t *testing.T) {
 	if len(args) != 2 || args[0] != "-c" {
 		t.Fatalf("args = %q, want -c SCRIPT", args)
 	}
-	wantScript := "set -e\n" +
+	wantScript := "set -e\n" + timesPrologue +
 		"# task \"fetch\"\n" +
 		"curl -fsSL -o in.bin 'https://example.com/in?a=1&b=${x}'\n" +
+		"_sw_t 1\n" +
 		"# task \"prep\"\n" +
-		`MODE=slow python3 prep.py 'it'\''s "quoted" $HOME' '' 'a b' '%{x}' '$(id)'` + "\n"
+		`MODE=slow python3 prep.py 'it'\''s "quoted" $HOME' '' 'a b' '%{x}' '$(id)'` + "\n" +
+		"_sw_t 2\n"
 	if args[1] != wantScript {
 		t.Errorf("script:\n%s\nwant:\n%s", args[1], wantScript)
 	}
@@ -312,6 +317,106 @@ func TestScriptRunsWithSh(t *testing.T) {
 	want.WriteString(awkward + "\n")
 	if string(out) != want.String() {
 		t.Errorf("output:\n%q\nwant:\n%q", out, want.String())
+	}
+}
+
+// TestScriptRecordsTaskTimes runs timed scripts with the real shell and
+// NOMAD_ALLOC_DIR set: a script that completes leaves one boundary per
+// task plus one in sdk.TaskTimesFile, which sdk.ParseTaskTimes reads
+// (a task sleeping 0.3 s took at least that); a failing task keeps the
+// script's output and exit status (7) and leaves a file that does not
+// parse; an allocation directory the script cannot write changes
+// nothing either.
+func TestScriptRecordsTaskTimes(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh on PATH")
+	}
+	run := func(dir string, tasks ...*graph.Task) (stdout, stderr string, code int) {
+		t.Helper()
+		script, err := Script(tasks, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(script, "_sw_t 0") {
+			t.Fatalf("script of %d tasks is not timed:\n%s", len(tasks), script)
+		}
+		var o, e strings.Builder
+		cmd := exec.Command(sh, "-c", script)
+		cmd.Env = append(os.Environ(), "NOMAD_ALLOC_DIR="+dir)
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err = cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), code
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, sdk.TaskTimesFile)
+	// A stale file from an earlier attempt is replaced.
+	if err := os.WriteFile(file, []byte("0 1\n1 2\n2 3\n3 4\n4 5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(dir,
+		&graph.Task{Name: "a", Command: "echo", Args: []string{"one"}},
+		&graph.Task{Name: "b", Command: "sleep", Args: []string{"0.3"}},
+		&graph.Task{Name: "c", Command: "echo", Args: []string{"three"}})
+	if out != "one\nthree\n" || errOut != "" || code != 0 {
+		t.Fatalf("stdout %q stderr %q exit %d, want the tasks' output and exit 0", out, errOut, code)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs, err := sdk.ParseTaskTimes(data, 3)
+	if err != nil {
+		t.Fatalf("%v in:\n%s", err, data)
+	}
+	if secs[1] < 0.3 || secs[0] < 0 || secs[2] < 0 {
+		t.Errorf("task times %v s, want the sleeping task's at least 0.3 s", secs)
+	}
+
+	out, errOut, code = run(dir,
+		&graph.Task{Name: "a", Command: "echo", Args: []string{"one"}},
+		&graph.Task{Name: "b", Command: "sh", Args: []string{"-c", "echo bad >&2; exit 7"}},
+		&graph.Task{Name: "c", Command: "echo", Args: []string{"never"}})
+	if out != "one\n" || errOut != "bad\n" || code != 7 {
+		t.Errorf("failing script: stdout %q stderr %q exit %d, want \"one\" \"bad\" and exit 7", out, errOut, code)
+	}
+	data, _ = os.ReadFile(file)
+	if _, err := sdk.ParseTaskTimes(data, 3); err == nil {
+		t.Errorf("times of a script stopped at its second task parse:\n%s", data)
+	}
+
+	out, errOut, code = run(filepath.Join(dir, "missing", "dir"),
+		&graph.Task{Name: "a", Command: "echo", Args: []string{"one"}},
+		&graph.Task{Name: "b", Command: "echo", Args: []string{"two"}})
+	if out != "one\ntwo\n" || errOut != "" || code != 0 {
+		t.Errorf("unwritable alloc dir: stdout %q stderr %q exit %d, want the tasks' output and exit 0", out, errOut, code)
+	}
+}
+
+// TestScriptTimesOnlyFusedShards: one task (a split piece, a task with
+// env overrides) and chains over sdk.MaxTimedTasks run untimed.
+func TestScriptTimesOnlyFusedShards(t *testing.T) {
+	mk := func(n int) []*graph.Task {
+		out := make([]*graph.Task, n)
+		for i := range out {
+			out[i] = &graph.Task{Name: fmt.Sprintf("t%d", i), Command: "true"}
+		}
+		return out
+	}
+	for n, want := range map[int]bool{1: false, 2: true, sdk.MaxTimedTasks: true, sdk.MaxTimedTasks + 1: false} {
+		script, err := Script(mk(n), []map[string]string{{"A": "b"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(script, "_sw_t"); got != want {
+			t.Errorf("%d tasks: timed %v, want %v", n, got, want)
+		}
 	}
 }
 

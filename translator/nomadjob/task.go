@@ -179,11 +179,19 @@ func commandConfig(command string, args []string) map[string]any {
 // at the first failure (set -e). Every word is shell-quoted, so arguments
 // reach each command byte for byte. overrides, parallel to tasks (nil for
 // none), holds environment variables set for one command only (NAME=value
-// prefixes); their names must be shell identifiers. It returns an error
+// prefixes); their names must be shell identifiers. When the tasks are
+// timed (sdk.TimesTasks) the script also writes the time before the first
+// task and after each one to sdk.TaskTimesFile in NOMAD_ALLOC_DIR (see
+// sdk.ParseTaskTimes); a write that fails is skipped silently, so the
+// script's output and exit status are the tasks'. It returns an error
 // naming a task with an empty command or an unusable override name.
 func Script(tasks []*graph.Task, overrides []map[string]string) (string, error) {
 	var sb strings.Builder
 	sb.WriteString("set -e\n")
+	timed := sdk.TimesTasks(len(tasks))
+	if timed {
+		sb.WriteString(timesPrologue)
+	}
 	for i, t := range tasks {
 		if t.Command == "" {
 			return "", fmt.Errorf("task %s: empty command", t.Name)
@@ -204,9 +212,23 @@ func Script(tasks []*graph.Task, overrides []map[string]string) (string, error) 
 			sb.WriteString(" " + ShellQuote(a))
 		}
 		sb.WriteString("\n")
+		if timed {
+			fmt.Fprintf(&sb, "_sw_t %d\n", i+1)
+		}
 	}
 	return sb.String(), nil
 }
+
+// timesPrologue starts a timed script: _sw_t K appends boundary K to the
+// task times file, starting it afresh at K = 0. Its redirections and
+// errors stay inside (2>/dev/null, || true), and it returns 0, so set -e
+// never stops on it; no ${...} appears, which Nomad would interpolate in
+// an inline script.
+const timesPrologue = `_sw_f=
+if [ -n "$NOMAD_ALLOC_DIR" ]; then _sw_f="$NOMAD_ALLOC_DIR/` + sdk.TaskTimesFile + `"; fi
+_sw_t() { if [ -n "$_sw_f" ]; then if [ "$1" = 0 ]; then true >"$_sw_f" || true; fi; printf '%s %s\n' "$1" "$(date +%s.%N)" >>"$_sw_f" || true; fi; } 2>/dev/null
+_sw_t 0
+`
 
 var (
 	shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

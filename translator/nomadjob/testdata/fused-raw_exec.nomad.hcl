@@ -61,7 +61,7 @@ job "demo-prep" {
     task "prep" {
       driver = "raw_exec"
       config {
-        args    = ["-c", "set -e\n# task \"fetch\"\ncurl -fsSL -o in.bin 'https://example.com/in?a=1&b=$${x}'\n# task \"prep\"\nMODE=slow python3 prep.py 'it'\\''s \"quoted\" $HOME' '' 'a b' '%%{x}' '$(id)'\n"]
+        args    = ["-c", "set -e\n_sw_f=\nif [ -n \"$NOMAD_ALLOC_DIR\" ]; then _sw_f=\"$NOMAD_ALLOC_DIR/shardwise-task-times\"; fi\n_sw_t() { if [ -n \"$_sw_f\" ]; then if [ \"$1\" = 0 ]; then true >\"$_sw_f\" || true; fi; printf '%s %s\\n' \"$1\" \"$(date +%s.%N)\" >>\"$_sw_f\" || true; fi; } 2>/dev/null\n_sw_t 0\n# task \"fetch\"\ncurl -fsSL -o in.bin 'https://example.com/in?a=1&b=$${x}'\n_sw_t 1\n# task \"prep\"\nMODE=slow python3 prep.py 'it'\\''s \"quoted\" $HOME' '' 'a b' '%%{x}' '$(id)'\n_sw_t 2\n"]
         command = "/bin/sh"
       }
       env = {
