@@ -215,6 +215,9 @@ func (u *unit) restoreRecord(rec *runstate.Unit) {
 	u.reruns, u.holds, u.free = rec.Reruns, rec.Holds, rec.Free
 	u.submitted, u.finished = rec.Submitted, rec.Finished
 	u.pieces = rec.Pieces
+	if len(rec.Pieces) == 1 {
+		u.taskSeconds = rec.Pieces[0].TaskSeconds
+	}
 }
 
 // adopt follows u's job j as Nomad has it: its latest registration.
@@ -275,6 +278,9 @@ func (r *runner) pieces(ctx context.Context, u *unit) []runstate.Piece {
 			out[i].Alloc, out[i].NodeID, out[i].Node, out[i].NodeClass = a.ID, a.NodeID, a.NodeName, class
 			out[i].Actual = actual(a, u.finished)
 		}
+	}
+	if len(out) == 1 {
+		out[0].TaskSeconds = u.taskSeconds
 	}
 	u.pieces = out
 	return out

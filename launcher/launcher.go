@@ -488,6 +488,8 @@ func (r *runner) settle(ctx context.Context, u *unit) error {
 		return nil
 	}
 	switch r.t.settle(u, time.Now()) {
+	case done:
+		r.readTaskTimes(ctx, u)
 	case retry:
 		if err := r.resizeAfterOOM(ctx, u); err != nil {
 			return err

@@ -49,6 +49,12 @@ type ShardResult struct {
 	// shard's allocation; zero when it did not run. For a service shard
 	// still running, it is the time it has been running.
 	Actual time.Duration
+	// TaskSeconds are the runtimes, in seconds, of the shard's tasks
+	// (Shard.Tasks order) as a fused shard's script recorded them
+	// (sdk.TaskTimesFile, read when its allocation completed in a run
+	// that re-plans); nil for other shards, or when the file was missing
+	// or did not parse: Actual is then all there is.
+	TaskSeconds []float64
 	// Alloc, NodeID, Node and NodeClass say where it ran (empty when it
 	// did not).
 	Alloc, NodeID, Node, NodeClass string

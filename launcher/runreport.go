@@ -94,9 +94,13 @@ func (r *runner) result(ctx context.Context, s *plan.Shard, u *unit, end time.Ti
 		res.Alloc, res.NodeID, res.Node = a.ID, a.NodeID, a.NodeName
 		res.NodeClass, _, _ = r.nodes.lookup(ctx, a.NodeID)
 		res.Actual = actual(a, end)
+		if p.state == Complete && len(u.shards) == 1 {
+			res.TaskSeconds = u.taskSeconds
+		}
 	} else if i < len(u.pieces) {
 		pc := u.pieces[i]
 		res.Alloc, res.NodeID, res.Node, res.NodeClass, res.Actual = pc.Alloc, pc.NodeID, pc.Node, pc.NodeClass, pc.Actual
+		res.TaskSeconds = pc.TaskSeconds
 	}
 	return res
 }

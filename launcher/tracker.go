@@ -56,6 +56,9 @@ type unit struct {
 	// pieces are how each allocation index ran, once the unit ended (from
 	// the stored progress when Nomad has collected the job).
 	pieces []runstate.Piece
+	// taskSeconds are a fused shard's per-task runtimes, read from its
+	// complete allocation (readTaskTimes); nil when not read.
+	taskSeconds []float64
 	// reruns counts the unit's runs again after a consumer found its
 	// outputs gone; holds the times the unit (a consumer) was held until
 	// such a producer ran again (lostUpstream).
@@ -303,7 +306,7 @@ func (t *tracker) registered(u *unit, since uint64, now time.Time) {
 	}
 	u.failedAlloc = ""
 	// Pieces recorded of an earlier attempt no longer say how it runs.
-	u.pieces = nil
+	u.pieces, u.taskSeconds = nil, nil
 	u.blockedSince = time.Time{}
 	u.never = ""
 	u.job0 = jobInfo{}

@@ -46,7 +46,7 @@ func (r *Replanner) bind(ctx context.Context, req launcher.ReplanRequest, load *
 	b := plan.NewBinder(req.Plan, r.Graph, r.Catalog, tb, nil)
 	for _, d := range req.Done {
 		if i, ok := index[d.Shard]; ok && d.State == launcher.Complete && d.Actual > 0 {
-			b.Finished(i, d.Class, 0, d.Actual.Seconds())
+			b.Finished(i, d.Class, 0, d.Actual.Seconds(), d.TaskSeconds)
 		}
 	}
 	var moves []launcher.Move

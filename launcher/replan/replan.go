@@ -107,7 +107,7 @@ func (r *Replanner) Replan(ctx context.Context, req launcher.ReplanRequest) ([]l
 	byJob, order := jobsOf(req.Next)
 	triggers := map[string]trigger{}
 	for _, job := range order {
-		if tr, ok := r.trigger(byJob[job][0], load, req); ok {
+		if tr, ok := r.trigger(ctx, byJob[job][0], load, req); ok {
 			triggers[job] = tr
 		}
 	}
@@ -164,7 +164,7 @@ func jobsOf(shards []*plan.Shard) (map[string][]*plan.Shard, []string) {
 
 // trigger returns why shard s (standing for its job) should be
 // re-planned, if at all.
-func (r *Replanner) trigger(s *plan.Shard, load *Load, req launcher.ReplanRequest) (trigger, bool) {
+func (r *Replanner) trigger(ctx context.Context, s *plan.Shard, load *Load, req launcher.ReplanRequest) (trigger, bool) {
 	done := req.Done
 	if !r.available(s.Class, load) {
 		return trigger{reason: "no ready node in " + s.Class, capacity: true}, true
@@ -185,7 +185,7 @@ func (r *Replanner) trigger(s *plan.Shard, load *Load, req launcher.ReplanReques
 			return trigger{reason: fmt.Sprintf("upstream %s ran %.2fx its prediction", d.Shard, ratio)}, true
 		}
 	}
-	if f, sig := r.typeDrift(s, req); f != 0 {
+	if f, sig := r.typeDrift(ctx, s, req); f != 0 {
 		return trigger{reason: fmt.Sprintf("tasks of type %s ran %.2fx their predictions in this run", sig, f)}, true
 	}
 	return trigger{}, false
@@ -197,10 +197,14 @@ func (r *Replanner) trigger(s *plan.Shard, load *Load, req launcher.ReplanReques
 const MinCorrection = 1.5
 
 // typeDrift returns the in-run correction factor of the first signature of
-// shard s's tasks whose completed shards in this run ran at least
+// shard s's tasks whose completed tasks in this run ran at least
 // MinCorrection times (or at most 1/MinCorrection of) their planned
-// predictions, with the signature; 0 when none did.
-func (r *Replanner) typeDrift(s *plan.Shard, req launcher.ReplanRequest) (float64, string) {
+// predictions, with the signature; 0 when none did. A fused shard's
+// tasks are judged each by its own runtime when the launcher read them
+// (ShardResult.TaskSeconds), against its share of the shard's planned
+// prediction (split by the run's uncorrected predictions, bindTable);
+// other shards, and fused ones without those, by the shard's runtime.
+func (r *Replanner) typeDrift(ctx context.Context, s *plan.Shard, req launcher.ReplanRequest) (float64, string) {
 	byID := map[string]*plan.Shard{}
 	for _, sh := range req.Plan.Shards {
 		byID[sh.ID] = sh
@@ -209,6 +213,12 @@ func (r *Replanner) typeDrift(s *plan.Shard, req launcher.ReplanRequest) (float6
 	for _, d := range req.Done {
 		sh := byID[d.Shard]
 		if sh == nil || d.State != launcher.Complete || d.Actual <= 0 || d.PredictedSeconds <= 0 {
+			continue
+		}
+		if shares := r.plannedShares(ctx, sh, d); shares != nil {
+			for k, name := range sh.Tasks {
+				corr.Observe(r.Graph.Task(name).Signature, d.Class, d.PredictedSeconds*shares[k], d.TaskSeconds[k])
+			}
 			continue
 		}
 		for _, name := range sh.Tasks {
@@ -303,8 +313,10 @@ func (r *Replanner) freshPlan(ctx context.Context, req launcher.ReplanRequest, l
 
 // correct applies in-run learning to tb (predict.Correction): each
 // completed shard's actual runtime over its fresh prediction on the class
-// it ran on is observed for the signatures of its tasks, and the tasks of
-// the shards not yet submitted are predicted with the resulting factors.
+// it ran on is observed for the signatures of its tasks (each task's own
+// runtime over its own prediction for a fused shard whose task times the
+// launcher read, ShardResult.TaskSeconds), and the tasks of the shards
+// not yet submitted are predicted with the resulting factors.
 // It returns the number of tasks whose predictions changed.
 func (r *Replanner) correct(tb *predict.Table, req launcher.ReplanRequest) int {
 	byID := map[string]*plan.Shard{}
@@ -319,6 +331,13 @@ func (r *Replanner) correct(tb *predict.Table, req launcher.ReplanRequest) int {
 	for _, d := range req.Done {
 		s, c, ok := byID[d.Shard], 0, false
 		if c, ok = cls[d.Class]; !ok || s == nil || d.Actual <= 0 || d.State != launcher.Complete {
+			continue
+		}
+		if taskTimed(s, d, r.Graph) {
+			for k, name := range s.Tasks {
+				t := r.Graph.Index(name)
+				corr.Observe(r.Graph.Tasks[t].Signature, d.Class, tb.At(t, c).Runtime.Value, d.TaskSeconds[k])
+			}
 			continue
 		}
 		var pred float64
@@ -589,4 +608,50 @@ func (r *Replanner) logger() hclog.Logger {
 		return hclog.NewNullLogger()
 	}
 	return r.Logger
+}
+
+// taskTimed reports whether completed shard s (d) comes with its tasks'
+// own runtimes, one per task of s, every task in g.
+func taskTimed(s *plan.Shard, d launcher.ShardResult, g *graph.Graph) bool {
+	if s.Split != nil || len(s.Tasks) < 2 || len(d.TaskSeconds) != len(s.Tasks) {
+		return false
+	}
+	for _, name := range s.Tasks {
+		if g.Index(name) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// plannedShares splits completed fused shard s's planned prediction over
+// its tasks in proportion to their uncorrected predictions on its class
+// (bindTable): the fractions, in s.Tasks order, or nil when d has no
+// per-task runtimes or the predictions are not at hand.
+func (r *Replanner) plannedShares(ctx context.Context, s *plan.Shard, d launcher.ShardResult) []float64 {
+	if !taskTimed(s, d, r.Graph) {
+		return nil
+	}
+	tb, err := r.bindTable(ctx)
+	if err != nil {
+		r.logger().Debug("per-task predictions not at hand; judging the fused shard by its runtime", "shard", s.ID, "error", err)
+		return nil
+	}
+	c := slices.Index(tb.Classes, d.Class)
+	if c < 0 {
+		return nil
+	}
+	out := make([]float64, len(s.Tasks))
+	var sum float64
+	for k, name := range s.Tasks {
+		out[k] = tb.At(r.Graph.Index(name), c).Runtime.Value
+		sum += out[k]
+	}
+	if !(sum > 0) || math.IsInf(sum, 0) {
+		return nil
+	}
+	for k := range out {
+		out[k] /= sum
+	}
+	return out
 }

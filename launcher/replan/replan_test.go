@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"runtime"
@@ -408,5 +409,90 @@ func TestFreshPlanKeepsPlanningSwitches(t *testing.T) {
 	}
 	if n := maxTasks(true); n != 1 {
 		t.Errorf("fresh plan with NoFusion has a shard of %d tasks, want 1", n)
+	}
+}
+
+// TestInRunCorrectionPerTaskOfFusedShard plans e2e's fused in-run graph
+// ([a1 -> b1] fused, then a2 and b2; history says slowtool 1 s and
+// steadytool 2 s) and re-plans a2 and b2 after the fused shard ran 5 s
+// against 3 s predicted. With the per-task times the launcher read (a1
+// 3 s, 3x; b1 2 s, 1x), a2 (slowtool) is re-sized about 3x and b2
+// (steadytool) keeps its prediction. Without them (a file that could not
+// be read, or times that do not match the shard's tasks) the shard's
+// 1.67x falls on both types and both are re-sized.
+func TestInRunCorrectionPerTaskOfFusedShard(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "e2e", "testdata", "run")
+	cat := catalog.Default()
+	g, diags := hclreader.ParseFile(filepath.Join(dir, "inrun-fused.hcl"), hclreader.Options{Executors: cat.Names()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	hist, err := history.Load(filepath.Join(dir, "inrun-fused-history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := predict.New(cat, hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := pred.Predict(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Build(g, cat, tb, plan.Options{Run: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Driver = "raw_exec"
+	byTask := map[string]*plan.Shard{}
+	for _, s := range p.Shards {
+		byTask[s.Tasks[0]] = s
+	}
+	fused, a2, b2 := byTask["a1"], byTask["a2"], byTask["b2"]
+	if len(p.Shards) != 3 || fused == nil || !slices.Equal(fused.Tasks, []string{"a1", "b1"}) || a2 == nil || b2 == nil {
+		t.Fatalf("plan %v, want [a1 b1] fused, a2 and b2 alone", p.Shards)
+	}
+	pending := []*plan.Shard{a2, b2}
+	if p.Shards[1] != a2 {
+		pending = []*plan.Shard{b2, a2}
+	}
+	for _, tc := range []struct {
+		name    string
+		times   []float64
+		resized map[string]bool
+	}{
+		{"per-task times", []float64{3, 2}, map[string]bool{a2.ID: true}},
+		{"shard runtime only", nil, map[string]bool{a2.ID: true, b2.ID: true}},
+		{"times not matching the tasks", []float64{5}, map[string]bool{a2.ID: true, b2.ID: true}},
+	} {
+		adv := &fakeAdvisor{load: allReady(cat), records: hist}
+		r := &Replanner{Graph: g, Catalog: cat, Advisor: adv, Jobs: nomadjob.Options{Driver: p.Driver}}
+		done := launcher.ShardResult{Shard: fused.ID, Class: fused.Class, State: launcher.Complete,
+			PredictedSeconds: fused.RuntimeSeconds.Value, Actual: 5 * time.Second, TaskSeconds: tc.times}
+		moves, err := r.Replan(context.Background(), launcher.ReplanRequest{Plan: p, Next: pending, Pending: pending, Done: []launcher.ShardResult{done}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, m := range moves {
+			s := m.Shards[0]
+			was := byTask[s.Tasks[0]]
+			if !strings.Contains(m.Reason, "in-run correction") || s.Class != was.Class {
+				t.Errorf("%s: %s moved to %s (%s), want it re-sized on %s by the in-run correction", tc.name, s.ID, s.Class, m.Reason, was.Class)
+			}
+			ratio := s.RuntimeSeconds.Value / was.RuntimeSeconds.Value
+			want := 5.0 / 3
+			if s.ID == a2.ID && tc.times != nil && len(tc.times) == 2 {
+				want = 3
+			}
+			if math.Abs(ratio-want) > 0.05*want {
+				t.Errorf("%s: %s predicted %.2fs, was %.2fs (x%.2f), want x%.2f", tc.name, s.ID, s.RuntimeSeconds.Value, was.RuntimeSeconds.Value, ratio, want)
+			}
+			got[s.ID] = true
+		}
+		if !maps.Equal(got, tc.resized) {
+			t.Errorf("%s: re-sized %v, want %v", tc.name, got, tc.resized)
+		}
 	}
 }

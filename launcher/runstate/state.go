@@ -163,6 +163,9 @@ type Piece struct {
 	NodeClass string `json:"node_class,omitempty"`
 	// Actual is the allocation's run time.
 	Actual time.Duration `json:"actual,omitempty"`
+	// TaskSeconds are a fused shard's per-task runtimes in seconds
+	// (launcher.ShardResult.TaskSeconds), when they were read.
+	TaskSeconds []float64 `json:"task_seconds,omitempty"`
 }
 
 // Replan is one move of a job to another executor class, made before its

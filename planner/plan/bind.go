@@ -279,11 +279,20 @@ func (b *Binder) log(i, planned, class int, now float64) {
 }
 
 // Finished learns from shard i, which ran runtimeSeconds (start-up
-// excluded) on class: each of its tasks' signatures is observed with the
-// shard's actual over uncorrected predicted runtime there.
-func (b *Binder) Finished(i int, class string, now, runtimeSeconds float64) {
+// excluded) on class. taskSeconds, when it holds one runtime per task of
+// the shard (a fused shard whose script timed its tasks, sdk.TimesTasks),
+// observes each task's signature with that task's own actual over
+// uncorrected predicted runtime there; otherwise each signature of the
+// shard is observed once with the shard's actual over predicted runtime.
+func (b *Binder) Finished(i int, class string, now, runtimeSeconds float64, taskSeconds []float64) {
 	c, ok := b.cindex[class]
 	if !ok {
+		return
+	}
+	if len(taskSeconds) > 0 && len(taskSeconds) == len(b.tasks[i]) && len(b.tasks[i]) == len(b.plan.Shards[i].Tasks) {
+		for k, t := range b.tasks[i] {
+			b.corr.Observe(b.g.Tasks[t].Signature, class, b.base.Runtime(t, c).Value*b.share[i], taskSeconds[k])
+		}
 		return
 	}
 	pred := b.base50(i, c)

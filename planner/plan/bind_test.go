@@ -39,7 +39,7 @@ func TestBinderCorrectsLaterShards(t *testing.T) {
 	if got := bd.Bind(0, 0, view); got != "" {
 		t.Errorf("x moved to %q with its class free", got)
 	}
-	bd.Finished(0, "a", 31, 30)
+	bd.Finished(0, "a", 31, 30, nil)
 	for c := 0; c < 2; c++ {
 		if p50, p90, ok := bd.Corrected(1, c); p50 != 30 || p90 != 45 || !ok {
 			t.Errorf("y on class %d: p50 %v p90 %v (%v), want 30 45", c, p50, p90, ok)

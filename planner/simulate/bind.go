@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/sdk"
 )
 
 // Binder decides a shard's executor class at the moment it is submitted
@@ -20,8 +21,11 @@ type Binder interface {
 	// task of the shard (no actual runtime for it) is an error.
 	Bind(i int, now float64, view View) string
 	// Finished reports that shard i finished on class after
-	// runtimeSeconds (start-up excluded) at time now.
-	Finished(i int, class string, now, runtimeSeconds float64)
+	// runtimeSeconds (start-up excluded) at time now. taskSeconds are
+	// its tasks' own runtimes, in Shard.Tasks order, for a fused shard
+	// whose script times its tasks (sdk.TimesTasks), as the launcher
+	// reads them; nil for any other shard.
+	Finished(i int, class string, now, runtimeSeconds float64, taskSeconds []float64)
 }
 
 // View is the cluster as the launcher sees it at a submission
@@ -85,6 +89,24 @@ func (m *model) actualOn(i, c int) (float64, error) {
 		sum *= plan.PieceShare(sp, m.splitItems[sp.Task], m.splitBytes[sp.Task])
 	}
 	return sum, nil
+}
+
+// taskTimes are the runtimes of shard i's tasks on its current class,
+// each with the shard's noise, when the launcher would read them (a
+// fused shard whose script times its tasks, sdk.TimesTasks); nil
+// otherwise. They add up to the shard's runtime.
+func (m *model) taskTimes(i int) []float64 {
+	sh := m.shards[i]
+	if sh.Split != nil || !sdk.TimesTasks(len(sh.Tasks)) {
+		return nil
+	}
+	cl := m.classes[m.class[i]].Name
+	out := make([]float64, len(sh.Tasks))
+	for k, task := range sh.Tasks {
+		v, _ := m.act(task, cl)
+		out[k] = v * m.noise[i]
+	}
+	return out
 }
 
 // transferNow is channel k's transfer time with the classes its ends have

@@ -161,7 +161,7 @@ func (s *sim) finish(i int, t float64) error {
 	s.running[c] = remove(s.running[c], i)
 	s.note(t, EventFinish, i, "", r.Instance)
 	if s.m.binder != nil {
-		s.m.binder.Finished(i, r.Class, t, r.RuntimeSeconds)
+		s.m.binder.Finished(i, r.Class, t, r.RuntimeSeconds, s.m.taskTimes(i))
 	}
 	for _, j := range s.m.waiters[i] {
 		if err := s.satisfy(j, t); err != nil {

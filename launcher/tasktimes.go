@@ -1,0 +1,69 @@
+package launcher
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/shardwise/shardwise/sdk"
+)
+
+// Per-task times of fused shards. A fused shard's script records the time
+// at each boundary between its tasks in its allocation directory
+// (sdk.TaskTimesFile); when its allocation completes in a run that
+// re-plans, the launcher reads the file through Nomad's client file system
+// API and hands each task's own runtime to the Replanner
+// (ShardResult.TaskSeconds), whose in-run learning then sees each task
+// type's speed instead of the shard's. A file that cannot be read or does
+// not parse is no error: the shard's one runtime stands.
+
+// taskTimesTimeout bounds the read of one allocation's task times; the
+// run's loop waits for it.
+const taskTimesTimeout = 10 * time.Second
+
+// taskTimesMaxBytes bounds what is read of the file (sdk.MaxTimedTasks+1
+// lines of about 25 bytes).
+const taskTimesMaxBytes = 64 << 10
+
+// readTaskTimes sets u.taskSeconds from u's complete allocation, when u is
+// a fused batch shard whose script times its tasks and the run re-plans;
+// a failure is logged at debug level and leaves them unset.
+func (r *runner) readTaskTimes(ctx context.Context, u *unit) {
+	if r.o.Replanner == nil || u.service || len(u.shards) != 1 || u.taskSeconds != nil {
+		return
+	}
+	s := u.shards[0]
+	if s.Split != nil || !sdk.TimesTasks(len(s.Tasks)) {
+		return
+	}
+	a, ok := u.bestAlloc(0)
+	if !ok || !a.complete() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, taskTimesTimeout)
+	defer cancel()
+	q := (&api.QueryOptions{Namespace: r.ns}).WithContext(ctx)
+	secs, err := taskTimes(r.c.AllocFS(), &api.Allocation{ID: a.ID, NodeID: a.NodeID, Namespace: r.ns}, len(s.Tasks), q)
+	if err != nil {
+		r.log.Debug("per-task times not read; the shard's runtime stands", "job", u.id, "alloc", shortID(a.ID), "error", err)
+		return
+	}
+	u.taskSeconds = secs
+}
+
+// taskTimes reads sdk.TaskTimesPath of alloc and parses it for n tasks.
+func taskTimes(fs *api.AllocFS, alloc *api.Allocation, n int, q *api.QueryOptions) ([]float64, error) {
+	rc, err := fs.Cat(alloc, sdk.TaskTimesPath, q)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", sdk.TaskTimesPath, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, taskTimesMaxBytes))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", sdk.TaskTimesPath, err)
+	}
+	return sdk.ParseTaskTimes(data, n)
+}
