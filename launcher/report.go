@@ -113,8 +113,30 @@ func (r *Report) WriteSummary(w io.Writer) error {
 		return err
 	}
 	r.writeAdjustments(w)
+	r.writeTaskTimes(w)
 	_, err := fmt.Fprintf(w, "\nRun %s: %s elapsed, %s predicted\n", r.Run, formatDur(r.Elapsed()), formatDur(seconds(r.PredictedSeconds)))
 	return err
+}
+
+// writeTaskTimes writes, after a blank line, each fused shard's per-task
+// runtimes (ShardResult.TaskSeconds) in task order; nothing when no
+// shard has them.
+func (r *Report) writeTaskTimes(w io.Writer) {
+	head := false
+	for _, s := range r.Shards {
+		if len(s.TaskSeconds) == 0 {
+			continue
+		}
+		if !head {
+			fmt.Fprintln(w, "\nper-task times of fused shards (run order):")
+			head = true
+		}
+		cells := make([]string, len(s.TaskSeconds))
+		for k, v := range s.TaskSeconds {
+			cells[k] = formatDur(seconds(v))
+		}
+		fmt.Fprintf(w, "  %s: %s\n", s.Shard, strings.Join(cells, " "))
+	}
 }
 
 // writeAdjustments writes one line per move, memory raise and producer
