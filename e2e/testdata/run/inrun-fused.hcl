@@ -6,10 +6,14 @@
 # about 5 s against 3 s predicted, 1.7x, a ratio that hides both. b1 feeds
 # a2 and b2, which are not fused or batched: once the fused shard
 # completes, the launcher reads its per-task times and the re-planner
-# corrects a2 (slowtool, 3x) but not b2 (steadytool, 1x).
+# corrects a2 (slowtool, 3x) but not b2 (steadytool, 1x). Beside them
+# the fused [c1 -> d1] runs, whose last task garbles its times file: the
+# launcher reads it, finds it does not parse, and goes on with the shard's
+# one runtime.
 #
 #   [a1 -> b1] (io-bound) -> a2 (cpu-heavy)
 #                         -> b2 (memory-intensive)
+#   [c1 -> d1] (cpu-heavy)
 
 graph "inrunfused" {
   datacenters = ["dc1"]
@@ -58,6 +62,28 @@ graph "inrunfused" {
 
     hints {
       executor = "memory-intensive"
+    }
+  }
+
+  task "c1" {
+    command   = "/bin/sh"
+    args      = ["-c", "echo c1"]
+    signature = "garbler"
+
+    hints {
+      executor = "cpu-heavy"
+    }
+  }
+
+  task "d1" {
+    command   = "/bin/sh"
+    args      = ["-c", "echo garbled > \"$NOMAD_ALLOC_DIR/shardwise-task-times\""]
+    signature = "garbler"
+
+    depends_on = [task.c1]
+
+    hints {
+      executor = "cpu-heavy"
     }
   }
 }
