@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -46,7 +47,7 @@ func (r *runner) readTaskTimes(ctx context.Context, u *unit) {
 	ctx, cancel := context.WithTimeout(ctx, taskTimesTimeout)
 	defer cancel()
 	q := (&api.QueryOptions{Namespace: r.ns}).WithContext(ctx)
-	secs, err := taskTimes(r.c.AllocFS(), &api.Allocation{ID: a.ID, NodeID: a.NodeID, Namespace: r.ns}, len(s.Tasks), q)
+	secs, err := taskTimes(r.c, a.ID, len(s.Tasks), q)
 	if err != nil {
 		r.log.Debug("per-task times not read; the shard's runtime stands", "job", u.id, "alloc", shortID(a.ID), "error", err)
 		return
@@ -54,9 +55,13 @@ func (r *runner) readTaskTimes(ctx context.Context, u *unit) {
 	u.taskSeconds = secs
 }
 
-// taskTimes reads sdk.TaskTimesPath of alloc and parses it for n tasks.
-func taskTimes(fs *api.AllocFS, alloc *api.Allocation, n int, q *api.QueryOptions) ([]float64, error) {
-	rc, err := fs.Cat(alloc, sdk.TaskTimesPath, q)
+// taskTimes reads sdk.TaskTimesPath of allocation alloc and parses it for
+// n tasks. It asks the agent c talks to, which forwards the read to the
+// allocation's client (Nomad's /v1/client/fs/cat): api.AllocFS.Cat would
+// first try the client directly, through a new connection each time.
+func taskTimes(c *api.Client, alloc string, n int, q *api.QueryOptions) ([]float64, error) {
+	q.Params = map[string]string{"path": sdk.TaskTimesPath}
+	rc, err := c.Raw().Response("/v1/client/fs/cat/"+url.PathEscape(alloc), q)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", sdk.TaskTimesPath, err)
 	}
