@@ -302,23 +302,22 @@ func TestInRunCorrectionOfPendingTasks(t *testing.T) {
 	}
 }
 
-// TestInRunCorrectionResizesOnItsClass plans e2e's in-run graph (three
-// tasks of one type pinned to their classes, history saying 1 s) and,
-// after w1 ran 3x its prediction, re-plans w2: it keeps its class but is
-// moved to the fresh plan's job, predicted about 3x longer, saying why.
-func TestInRunCorrectionResizesOnItsClass(t *testing.T) {
+// inRunPlan plans e2e's graph testdata/run/NAME on the default catalog
+// with the history records in testdata/run/HIST, as the e2e run does.
+func inRunPlan(t *testing.T, name, hist string) (*graph.Graph, *catalog.Catalog, []history.Record, *plan.Plan) {
+	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "..", "..", "e2e", "testdata", "run")
 	cat := catalog.Default()
-	g, diags := hclreader.ParseFile(filepath.Join(dir, "inrun.hcl"), hclreader.Options{Executors: cat.Names()})
+	g, diags := hclreader.ParseFile(filepath.Join(dir, name), hclreader.Options{Executors: cat.Names()})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	hist, err := history.Load(filepath.Join(dir, "inrun-history.jsonl"))
+	recs, err := history.Load(filepath.Join(dir, hist))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pred, err := predict.New(cat, hist)
+	pred, err := predict.New(cat, recs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,6 +330,15 @@ func TestInRunCorrectionResizesOnItsClass(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Driver = "raw_exec"
+	return g, cat, recs, p
+}
+
+// TestInRunCorrectionResizesOnItsClass plans e2e's in-run graph (three
+// tasks of one type pinned to their classes, history saying 1 s) and,
+// after w1 ran 3x its prediction, re-plans w2: it keeps its class but is
+// moved to the fresh plan's job, predicted about 3x longer, saying why.
+func TestInRunCorrectionResizesOnItsClass(t *testing.T) {
+	g, cat, hist, p := inRunPlan(t, "inrun.hcl", "inrun-history.jsonl")
 	if len(p.Shards) != 3 {
 		t.Fatalf("%d shards, want 3", len(p.Shards))
 	}
@@ -421,30 +429,7 @@ func TestFreshPlanKeepsPlanningSwitches(t *testing.T) {
 // be read, or times that do not match the shard's tasks) the shard's
 // 1.67x falls on both types and both are re-sized.
 func TestInRunCorrectionPerTaskOfFusedShard(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "e2e", "testdata", "run")
-	cat := catalog.Default()
-	g, diags := hclreader.ParseFile(filepath.Join(dir, "inrun-fused.hcl"), hclreader.Options{Executors: cat.Names()})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	hist, err := history.Load(filepath.Join(dir, "inrun-fused-history.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pred, err := predict.New(cat, hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb, err := pred.Predict(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := plan.Build(g, cat, tb, plan.Options{Run: "r1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Driver = "raw_exec"
+	g, cat, hist, p := inRunPlan(t, "inrun-fused.hcl", "inrun-fused-history.jsonl")
 	byTask := map[string]*plan.Shard{}
 	for _, s := range p.Shards {
 		byTask[s.Tasks[0]] = s
