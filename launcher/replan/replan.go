@@ -12,7 +12,12 @@
 //  1. the job's class has no ready, eligible node (down or drained);
 //  2. the job's class has blocked evaluations (jobs waiting for capacity);
 //  3. an upstream shard's actual runtime is more than OffFactor times its
-//     prediction, or less than 1/OffFactor of it.
+//     prediction, or less than 1/OffFactor of it;
+//  4. the completed tasks of a type of the job's tasks ran at least
+//     MinCorrection times their predictions, or at most 1/MinCorrection
+//     (typeDrift; a fused shard's tasks each by its own runtime when the
+//     launcher read them, against the run's predictions, refitted once
+//     per run, bindTable).
 //
 // Without a trigger the job keeps its plan and nothing else is read. With
 // one, it refits the predictor (Advisor.Predictor), predicts the graph
