@@ -66,6 +66,9 @@ type Binder struct {
 	cat  *catalog.Catalog
 	base *predict.Table
 	corr *predict.Correction
+	// mix learns the runtime ratios of fused shards by their mix of
+	// tasks (bindmix.go).
+	mix *predict.Correction
 	// Margin: a shard moves off its class only when it would wait there
 	// for an instance and another class's p90 finish is earlier by more
 	// than Margin times its p90 runtime on its own class.
@@ -89,7 +92,7 @@ func NewBinder(p *Plan, g *graph.Graph, cat *catalog.Catalog, tb *predict.Table,
 	if corr == nil {
 		corr = predict.NewCorrection(0)
 	}
-	b := &Binder{plan: p, g: g, cat: cat, base: tb, corr: corr, Margin: DefaultBindMargin, Move: true,
+	b := &Binder{plan: p, g: g, cat: cat, base: tb, corr: corr, mix: predict.NewCorrection(0), Margin: DefaultBindMargin, Move: true,
 		tasks: make([][]int, len(p.Shards)), share: make([]float64, len(p.Shards)), class: make([]int, len(p.Shards)),
 		cindex: map[string]int{}}
 	for c, cl := range cat.Classes {
@@ -145,10 +148,14 @@ func (b *Binder) base50(i, c int) float64 {
 }
 
 // Corrected returns shard i's corrected p50 and p90 runtimes on class c
-// (seconds), and whether every task of it can run there.
+// (seconds), and whether every task of it can run there: the sum of its
+// tasks' corrected runtimes, or for a fused shard whose mix of tasks has
+// completed in the run, its uncorrected runtime times the mix's factor
+// (mixFactor).
 func (b *Binder) Corrected(i, c int) (p50, p90 float64, ok bool) {
 	name := b.cat.Classes[c].Name
 	ok = true
+	var b50, b90 float64
 	for _, t := range b.tasks[i] {
 		rt := b.base.Runtime(t, c)
 		if !b.base.Feasible(t, c) || math.IsInf(rt.Value, 0) {
@@ -164,6 +171,10 @@ func (b *Binder) Corrected(i, c int) (p50, p90 float64, ok bool) {
 		}
 		p50 += rt.Value * f50
 		p90 += hi * f90
+		b50, b90 = b50+rt.Value, b90+hi
+	}
+	if f, mixed := b.mixFactor(i, name); mixed {
+		p50, p90 = b50*f, b90*f
 	}
 	return p50 * b.share[i], p90 * b.share[i], ok
 }
@@ -279,7 +290,8 @@ func (b *Binder) log(i, planned, class int, now float64) {
 }
 
 // Finished learns from shard i, which ran runtimeSeconds (start-up
-// excluded) on class. taskSeconds, when it holds one runtime per task of
+// excluded) on class: a fused shard's ratio is observed for its mix
+// (observeMix). taskSeconds, when it holds one runtime per task of
 // the shard (a fused shard whose script timed its tasks, sdk.TimesTasks),
 // observes each task's signature with that task's own actual over
 // uncorrected predicted runtime there; otherwise each signature of the
@@ -289,6 +301,7 @@ func (b *Binder) Finished(i int, class string, now, runtimeSeconds float64, task
 	if !ok {
 		return
 	}
+	b.observeMix(i, class, b.base50(i, c), runtimeSeconds)
 	if len(taskSeconds) > 0 && len(taskSeconds) == len(b.tasks[i]) && len(b.tasks[i]) == len(b.plan.Shards[i].Tasks) {
 		for k, t := range b.tasks[i] {
 			b.corr.Observe(b.g.Tasks[t].Signature, class, b.base.Runtime(t, c).Value*b.share[i], taskSeconds[k])
