@@ -121,7 +121,7 @@ func (b *builder) batch(l layout) error {
 		if err := b.placeShards(l, &fusedState); err != nil {
 			return false, err
 		}
-		if worse(b.sched.Makespan, best.sched.Makespan) {
+		if worse(b.sched.Makespan, best.sched.Makespan) || b.holdsBackPath(&fused, extra, &best) {
 			return false, nil
 		}
 		r := b.replayer.replay(b.sprob, b.sched)

@@ -34,6 +34,10 @@ type Options struct {
 	// whose p90 would make it the critical path fuses too (see
 	// robustFusion).
 	MedianFusion bool
+	// MedianBatching batches siblings by the p50 schedule only: a member
+	// may hold back a path whose p90 spread exceeds its slack (see
+	// batchMargin).
+	MedianBatching bool
 }
 
 // Build cuts g into shards, places them on cat's executor classes using the
@@ -231,6 +235,10 @@ type builder struct {
 	slack      []float64
 	cpSpread   float64 // the critical path's p90 less p50 seconds
 	robustDone bool
+	// margin is robust batching's p90 margin by task (batchMargin); nil
+	// when it is off.
+	margin     []float64
+	marginDone bool
 
 	// single is the class every shard was put on when the single-class
 	// plan beat the mixed one (mixedMakespan seconds), else -1.

@@ -1,0 +1,128 @@
+package plan
+
+import "slices"
+
+// Robust batching (issue 9, robust planning). A batch runs its members one
+// after another in one allocation, and the shards downstream of it wait
+// for the whole allocation: a member's outputs are held until the batch's
+// last member ends. Where every member feeds the same downstream groups
+// (a join, as BLAST's blastall tasks feed cat) the join waits for all of
+// them anyway, and the shard schedule sees what batching costs. Where the
+// members feed different groups, the batch couples paths that were
+// independent: a member's downstream starts later by up to the runtime of
+// the members run with it. The p50 schedule accepts that wherever the
+// path has slack. The slack is a p50 figure, though, and the errors of
+// different task types are not shared (in Epigenomics ilmn, fastqSplit
+// ran 47x its prediction while map ran 0.6x; docs/evaluation.md): a path
+// becomes critical when its own tasks run at their p90 while the critical
+// path's run at their p50 unless its slack exceeds its p90 spread (the p90
+// less p50 runtime of its tasks that have slack; pathSpread). What is left,
+// the path's p90 margin, is all a batch may hold the path back by: a
+// packing that ends a member of such a batch later than its own shard
+// ended, by more than its margin (none where the spread exceeds the
+// slack), is rejected like one that makes the schedule slower. A member
+// that would have queued for an instance anyway (more siblings than
+// instances) is not held back by the batch, and batches as before. The test
+// reads only the predictions (p50, p90) and the schedules. Robust fusion
+// (robustfuse.go) asks the question for chains.
+
+// batchMargin returns, per task, its p90 margin in seconds: its slack in
+// the task schedule less the p90 spread of its path (pathSpread), negative
+// where the spread exceeds the slack; computed once per builder. It is nil
+// when no prediction has a spread, or with Options.MedianBatching.
+func (b *builder) batchMargin() []float64 {
+	if b.marginDone {
+		return b.margin
+	}
+	b.marginDone = true
+	if b.opts.MedianBatching || !b.anySpread() {
+		return nil
+	}
+	slack := b.slack
+	if slack == nil {
+		slack = b.taskSlack()
+	}
+	down := b.pathSpread(slack, b.batchTol())
+	for t := range down {
+		down[t] = slack[t] - down[t]
+	}
+	b.margin = down
+	return down
+}
+
+// batchTol is the tolerance of robust batching's comparisons, in seconds:
+// a millionth of the task schedule's makespan, as robust fusion's.
+func (b *builder) batchTol() float64 { return 1e-6 * b.taskSched.Makespan }
+
+// pathSpread returns, per task t, the largest p90 less p50 runtime, in
+// seconds, summed over the tasks with slack (more than tol) on a path
+// from t (included) to an exit, each on its class in the task schedule.
+// Tasks without slack are left out of the sum: they are on the critical
+// path, which stretches with them.
+func (b *builder) pathSpread(slack []float64, tol float64) []float64 {
+	s := b.taskSched
+	down := make([]float64, b.nt)
+	for k := len(s.Order) - 1; k >= 0; k-- {
+		t := int(s.Order[k])
+		var d float64
+		for _, e := range b.g.OutIdx(t) {
+			d = max(d, down[b.to[e]])
+		}
+		if slack[t] > tol {
+			d += b.taskSpread(t, int(s.Class[t]))
+		}
+		down[t] = d
+	}
+	return down
+}
+
+// holdsBackPath reports whether the builder's trial schedule holds a
+// member of a batch of extra (batches of fused's groups) back by more than
+// its p90 margin (batchMargin, none where negative): the batch's shard
+// ends later than the member's own shard ended in prev, the schedule
+// before the trial. Batches whose members all feed the same downstream
+// groups are not checked.
+func (b *builder) holdsBackPath(fused *groups, extra []batch, prev *shardState) bool {
+	margin := b.batchMargin()
+	if margin == nil {
+		return false
+	}
+	tol := b.batchTol()
+	for _, bt := range extra {
+		if sameDownstream(b, fused, bt.members) {
+			continue
+		}
+		for _, gi := range bt.members {
+			h := fused.head[gi]
+			before := prev.sched.Finish[prev.shards.first[prev.groups.ofTask[h]]]
+			after := b.sched.Finish[b.shards.first[b.groups.ofTask[h]]]
+			if after-before > max(0, margin[h])+tol {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sameDownstream reports whether the groups members of gs all feed the
+// same set of downstream groups. Only a group's tail has successors
+// outside it (a fused chain's earlier tasks have one successor, the next).
+func sameDownstream(b *builder, gs *groups, members []int32) bool {
+	var first, row []int32
+	for i, gi := range members {
+		row = row[:0]
+		for _, e := range b.g.OutIdx(int(gs.tail[gi])) {
+			row = append(row, gs.ofTask[b.to[e]])
+		}
+		slices.Sort(row)
+		row = slices.Compact(row)
+		if i == 0 {
+			first = slices.Clone(row)
+			continue
+		}
+		if !slices.Equal(first, row) {
+			return false
+		}
+	}
+	return true
+}
