@@ -17,10 +17,11 @@ import "slices"
 // becomes critical when its own tasks run at their p90 while the critical
 // path's run at their p50 unless its slack exceeds its p90 spread (the p90
 // less p50 runtime of its tasks that have slack; pathSpread). What is left,
-// the path's p90 margin, is all a batch may hold the path back by: a
-// packing that ends a member of such a batch later than its own shard
-// ended, by more than its margin (none where the spread exceeds the
-// slack), is rejected like one that makes the schedule slower. A member
+// the path's p90 margin, is what a batch may hold the path back by for
+// free: a packing that ends a member of such a batch later than its own
+// shard ended, by more than its margin (none where the spread exceeds the
+// slack) plus what the packing gains at p50, is rejected like one that
+// makes the schedule slower (holdsBackPath). A member
 // that would have queued for an instance anyway (more siblings than
 // instances) is not held back by the batch, and batches as before. The test
 // reads only the predictions (p50, p90) and the schedules. Robust fusion
@@ -78,16 +79,22 @@ func (b *builder) pathSpread(slack []float64, tol float64) []float64 {
 
 // holdsBackPath reports whether the builder's trial schedule holds a
 // member of a batch of extra (batches of fused's groups) back by more than
-// its p90 margin (batchMargin, none where negative): the batch's shard
-// ends later than the member's own shard ended in prev, the schedule
-// before the trial. Batches whose members all feed the same downstream
-// groups are not checked.
+// its p90 margin (batchMargin, none where negative) plus what the trial
+// gains at p50: the batch's shard ends later than the member's own shard
+// ended in prev, the schedule before the trial. The excess is what the
+// batch costs when the member's path runs at its p90 while the rest runs
+// at its p50, the gain what not batching costs when everything runs at
+// its p50; the batch is kept where the second is the larger (minimax
+// regret over the two, as the robust guard of planner.Pipeline decides
+// between whole plans). Batches whose members all feed the same
+// downstream groups are not checked.
 func (b *builder) holdsBackPath(fused *groups, extra []batch, prev *shardState) bool {
 	margin := b.batchMargin()
 	if margin == nil {
 		return false
 	}
 	tol := b.batchTol()
+	gain := max(0, prev.sched.Makespan-b.sched.Makespan)
 	for _, bt := range extra {
 		if sameDownstream(b, fused, bt.members) {
 			continue
@@ -96,7 +103,7 @@ func (b *builder) holdsBackPath(fused *groups, extra []batch, prev *shardState) 
 			h := fused.head[gi]
 			before := prev.sched.Finish[prev.shards.first[prev.groups.ofTask[h]]]
 			after := b.sched.Finish[b.shards.first[b.groups.ofTask[h]]]
-			if after-before > max(0, margin[h])+tol {
+			if after-before-max(0, margin[h]) > gain+tol {
 				return true
 			}
 		}
