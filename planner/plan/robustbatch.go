@@ -96,7 +96,7 @@ func (b *builder) holdsBackPath(fused *groups, extra []batch, prev *shardState) 
 	tol := b.batchTol()
 	gain := max(0, prev.sched.Makespan-b.sched.Makespan)
 	for _, bt := range extra {
-		if sameDownstream(b, fused, bt.members) {
+		if b.sameDownstream(fused, bt.members) {
 			continue
 		}
 		for _, gi := range bt.members {
@@ -114,7 +114,7 @@ func (b *builder) holdsBackPath(fused *groups, extra []batch, prev *shardState) 
 // sameDownstream reports whether the groups members of gs all feed the
 // same set of downstream groups. Only a group's tail has successors
 // outside it (a fused chain's earlier tasks have one successor, the next).
-func sameDownstream(b *builder, gs *groups, members []int32) bool {
+func (b *builder) sameDownstream(gs *groups, members []int32) bool {
 	var first, row []int32
 	for i, gi := range members {
 		row = row[:0]
