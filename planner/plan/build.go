@@ -235,8 +235,10 @@ type builder struct {
 	slack      []float64
 	cpSpread   float64 // the critical path's p90 less p50 seconds
 	robustDone bool
-	// margin is robust batching's p90 margin by task (batchMargin); nil
-	// when it is off.
+	// pathSpread is robust batching's path spread by task (taskSlack),
+	// computed with slack; margin its p90 margin by task (batchMargin),
+	// nil when it is off.
+	pathSpread []float64
 	margin     []float64
 	marginDone bool
 

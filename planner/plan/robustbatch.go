@@ -16,7 +16,7 @@ import "slices"
 // ran 47x its prediction while map ran 0.6x; docs/evaluation.md): a path
 // becomes critical when its own tasks run at their p90 while the critical
 // path's run at their p50 unless its slack exceeds its p90 spread (the p90
-// less p50 runtime of its tasks that have slack; pathSpread). What is left,
+// less p50 runtime of its tasks that have slack; batchMargin). What is left,
 // the path's p90 margin, is what a batch may hold the path back by for
 // free: a packing that ends a member of such a batch later than its own
 // shard ended, by more than its margin (none where the spread exceeds the
@@ -28,9 +28,14 @@ import "slices"
 // (robustfuse.go) asks the question for chains.
 
 // batchMargin returns, per task, its p90 margin in seconds: its slack in
-// the task schedule less the p90 spread of its path (pathSpread), negative
-// where the spread exceeds the slack; computed once per builder. It is nil
-// when no prediction has a spread, or with Options.MedianBatching.
+// the task schedule less the p90 spread of its path (the largest sum, over
+// the paths from the task, itself included, to an exit, of the p90 less
+// p50 runtimes of the tasks on it that have slack, each on its class in
+// the task schedule; taskSlack computes it), negative where the spread
+// exceeds the slack; computed once per builder. Tasks without slack are
+// left out of the spread: they are on the critical path, which stretches
+// with them. It is nil when no prediction has a spread, or with
+// Options.MedianBatching.
 func (b *builder) batchMargin() []float64 {
 	if b.marginDone {
 		return b.margin
@@ -39,42 +44,31 @@ func (b *builder) batchMargin() []float64 {
 	if b.opts.MedianBatching || !b.anySpread() {
 		return nil
 	}
-	slack := b.slack
-	if slack == nil {
-		slack = b.taskSlack()
+	slack, down := b.slack, b.pathSpread
+	if slack == nil || down == nil {
+		slack, down = b.taskSlack()
 	}
-	down := b.pathSpread(slack, b.batchTol())
-	for t := range down {
-		down[t] = slack[t] - down[t]
+	margin := make([]float64, b.nt)
+	for t := range margin {
+		margin[t] = slack[t] - down[t]
 	}
-	b.margin = down
-	return down
+	b.margin = margin
+	return margin
 }
 
 // batchTol is the tolerance of robust batching's comparisons, in seconds:
 // a millionth of the task schedule's makespan, as robust fusion's.
 func (b *builder) batchTol() float64 { return 1e-6 * b.taskSched.Makespan }
 
-// pathSpread returns, per task t, the largest p90 less p50 runtime, in
-// seconds, summed over the tasks with slack (more than tol) on a path
-// from t (included) to an exit, each on its class in the task schedule.
-// Tasks without slack are left out of the sum: they are on the critical
-// path, which stretches with them.
-func (b *builder) pathSpread(slack []float64, tol float64) []float64 {
-	s := b.taskSched
-	down := make([]float64, b.nt)
-	for k := len(s.Order) - 1; k >= 0; k-- {
-		t := int(s.Order[k])
-		var d float64
-		for _, e := range b.g.OutIdx(t) {
-			d = max(d, down[b.to[e]])
-		}
-		if slack[t] > tol {
-			d += b.taskSpread(t, int(s.Class[t]))
-		}
-		down[t] = d
+// rankSpread is task t's p90 less p50 runtime on class c in the task
+// schedule's terms (a split task at its piece count there), in seconds:
+// the p90 ranks hold the p90 beside the p50, so it is read without the
+// table; taskSpread where the ranks are the medians (Options.MedianRanks).
+func (b *builder) rankSpread(t, c int) float64 {
+	if rank := b.taskProb.RankRuntime; rank != nil {
+		return rank[t*b.nc+c] - b.taskRT[t*b.nc+c]
 	}
-	return down
+	return b.taskSpread(t, c)
 }
 
 // holdsBackPath reports whether the builder's trial schedule holds a
@@ -89,23 +83,39 @@ func (b *builder) pathSpread(slack []float64, tol float64) []float64 {
 // between whole plans). Batches whose members all feed the same
 // downstream groups are not checked.
 func (b *builder) holdsBackPath(fused *groups, extra []batch, prev *shardState) bool {
-	margin := b.batchMargin()
-	if margin == nil {
+	if b.opts.MedianBatching || !b.spreads {
 		return false
 	}
 	tol := b.batchTol()
 	gain := max(0, prev.sched.Makespan-b.sched.Makespan)
+	var margin []float64
 	for _, bt := range extra {
-		if b.sameDownstream(fused, bt.members) {
-			continue
-		}
+		coupled := -1 // unknown until a member is held back by more than the gain
 		for _, gi := range bt.members {
 			h := fused.head[gi]
 			before := prev.sched.Finish[prev.shards.first[prev.groups.ofTask[h]]]
-			after := b.sched.Finish[b.shards.first[b.groups.ofTask[h]]]
-			if after-before-max(0, margin[h]) > gain+tol {
+			held := b.sched.Finish[b.shards.first[b.groups.ofTask[h]]] - before
+			if held <= gain+tol {
+				continue
+			}
+			if margin == nil {
+				if margin = b.batchMargin(); margin == nil {
+					return false
+				}
+			}
+			if held-max(0, margin[h]) <= gain+tol {
+				continue
+			}
+			if coupled < 0 {
+				coupled = 0
+				if !b.sameDownstream(fused, bt.members) {
+					coupled = 1
+				}
+			}
+			if coupled == 1 {
 				return true
 			}
+			break // every member feeds the same groups: the batch is not checked
 		}
 	}
 	return false

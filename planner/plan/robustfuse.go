@@ -14,25 +14,33 @@ package plan
 // taskSlack returns each task's slack in seconds in the task schedule: its
 // latest finish that keeps the makespan (backward over its successors'
 // latest starts less the transfers, instance contention ignored) less its
-// finish. Tasks on the critical path have slack 0.
-func (b *builder) taskSlack() []float64 {
+// finish. Tasks on the critical path have slack 0. In the same backward
+// pass it returns robust batching's path spread (robustbatch.go): per
+// task, the largest sum of p90 less p50 runtimes (rankSpread) of the
+// tasks with slack on a path from it to an exit.
+func (b *builder) taskSlack() (slack, down []float64) {
 	s, p := b.taskSched, b.taskProb
-	lf := make([]float64, b.nt)
+	lf, down := make([]float64, b.nt), make([]float64, b.nt)
 	for t := range lf {
 		lf[t] = s.Makespan
 	}
+	tol := b.batchTol()
 	for k := len(s.Order) - 1; k >= 0; k-- {
 		t := int(s.Order[k])
 		ls := lf[t] - (s.Finish[t] - s.Start[t])
+		if lf[t]-s.Finish[t] > tol { // every successor has lowered lf[t] already
+			down[t] += b.rankSpread(t, int(s.Class[t]))
+		}
 		for _, e := range b.g.InIdx(t) {
 			u := int(b.from[e])
 			lf[u] = min(lf[u], ls-p.Transfer(b.bytes[e], int(s.Class[u]), int(s.Class[t])))
+			down[u] = max(down[u], down[t])
 		}
 	}
 	for t := range lf {
 		lf[t] = max(0, lf[t]-s.Finish[t])
 	}
-	return lf
+	return lf, down
 }
 
 // spread is task t's p90 less p50 runtime on class c in seconds (0 when
@@ -77,7 +85,7 @@ func (b *builder) robustInit() {
 		return
 	}
 	if b.anySpread() {
-		b.slack = b.taskSlack()
+		b.slack, b.pathSpread = b.taskSlack()
 		b.cpSpread = b.criticalSpread()
 	}
 }
