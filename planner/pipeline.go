@@ -136,12 +136,22 @@ func (p Pipeline) Plan(g *graph.Graph, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", src, err)
 	}
-	if ids := plan.Probe(pl, g, p.Catalog, probes); len(ids) > 0 {
+	ids := plan.Probe(pl, g, p.Catalog, probes)
+	if len(ids) > 0 {
 		p.logger().Info("probing types whose shared input is larger than history saw", "probes", strings.Join(ids, ", "))
+	}
+	probeNote := ""
+	if guard && len(ids) > 0 {
+		if pl, probeNote, err = p.probeInSchedule(g, tb, pl, opts, run, probes, ids); err != nil {
+			return nil, fmt.Errorf("plan %s: %w", src, err)
+		}
 	}
 	if guard {
 		if pl, err = p.guard(g, tb, pl, pt, ptErr); err != nil {
 			return nil, fmt.Errorf("plan %s: %w", src, err)
+		}
+		if probeNote != "" {
+			pl.Guard = probeNote + "; " + pl.Guard
 		}
 	}
 	pl.Driver = sdk.PickDriver(opts.Driver, g.Driver)
@@ -174,6 +184,38 @@ func (p Pipeline) startPerTask(g *graph.Graph, tb *predict.Table, run string, pr
 		wg.Wait()
 		return pt, err
 	}
+}
+
+// probeInSchedule plans g again with the probe's wait in the graph
+// (plan.ProbeGraph: every other task of a probed type depends on the
+// probe's task), so that the schedule, fusion and batching see the wait
+// plan.Probe added to pl after the schedule, and keeps whichever of the
+// two plans has the smaller worst regret over the robust guard's
+// scenarios (robustGuard; pl on ties). It returns the plan kept and the
+// decision in words.
+func (p Pipeline) probeInSchedule(g *graph.Graph, tb *predict.Table, pl *plan.Plan, opts Options, run string, probes, ids []string) (*plan.Plan, string, error) {
+	pg, tasks, err := plan.ProbeGraph(pl, g, probes, ids)
+	if err != nil {
+		return nil, "", fmt.Errorf("probe in the schedule: %w", err)
+	}
+	alt, err := plan.BuildMethod(pg, p.Catalog, tb, plan.Options{Run: run, NoFusion: opts.NoFusion, NoBatch: opts.NoBatch}, opts.Method)
+	if err != nil {
+		return nil, "", fmt.Errorf("probe in the schedule: %w", err)
+	}
+	plan.SizeProbes(alt, p.Catalog, tasks)
+	d, err := robustGuard(g, p.Catalog, tb, pl, alt)
+	if err != nil {
+		return nil, "", fmt.Errorf("probe in the schedule: %w", err)
+	}
+	keep := "probe after the schedule"
+	if d.Fallback {
+		pl, keep = alt, "probe in the schedule"
+	}
+	note := fmt.Sprintf("kept %s: worst regret %.3f against %.3f (p10/p50/p90 makespans %.1f/%.1f/%.1f s in the schedule, %.1f/%.1f/%.1f s after it)",
+		keep, min(d.RegretShardwise, d.RegretPerTask), max(d.RegretShardwise, d.RegretPerTask),
+		d.PerTask[0], d.PerTask[1], d.PerTask[2], d.Shardwise[0], d.Shardwise[1], d.Shardwise[2])
+	p.logger().Info("probe", "graph", g.Name, "decision", note)
+	return pl, note, nil
 }
 
 // guard runs the robust guard (robustGuard) on Shardwise's plan pl and the

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -147,6 +148,56 @@ func wantSeconds(t *testing.T, what string, got []float64, want ...float64) {
 		if !near(got[i], want[i]) {
 			t.Errorf("%s: makespans %v, want %v", what, got, want)
 			return
+		}
+	}
+}
+
+// TestPipelineProbeInSchedule: eight tasks of probed type w, 10 s each at
+// p50 (20 s at p90), on one class of two instances with a 5 s start-up.
+// Built without the probe, the plan batches them into two allocations of
+// four (45 s each); plan.Probe then holds one batch back for the other,
+// 90 s in all at p50. With the probe's wait in the graph, the probe's
+// four tasks run as two batches of two (25 s), then the other four: 50 s,
+// and the pipeline keeps that plan, every other w task waiting for the
+// probe's.
+func TestPipelineProbeInSchedule(t *testing.T) {
+	g := graph.New("probe")
+	for i := range 8 {
+		if err := g.AddTask(&graph.Task{Name: fmt.Sprintf("w%d", i), Signature: "w", Command: "true"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat := &catalog.Catalog{Classes: []*catalog.Class{{Name: "c", Instances: 2, BandwidthBytes: 1e9, Startup: 5 * time.Second,
+		Shape: catalog.Shape{CPU: 4000, MemoryMiB: 4096, DiskMiB: 10240}}}}
+	tb := predict.NewTable(8, cat.Names())
+	for i := range 8 {
+		tb.Kinds[i] = graph.KindCPU
+		*tb.At(i, 0) = predict.Need{Feasible: true, Runtime: predict.Estimate{Value: 10, P90: 20}, MemoryMiB: predict.Estimate{Value: 100}}
+	}
+	r, err := Pipeline{Catalog: cat}.Plan(g, Options{Run: "r", Table: tb, Probes: []string{"w"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(r.Plan.Guard, "kept probe in the schedule") || !near(r.Plan.MakespanSeconds, 50) {
+		t.Fatalf("guard %q, makespan %g s; want the probe in the schedule, 50 s", r.Plan.Guard, r.Plan.MakespanSeconds)
+	}
+	if !strings.Contains(r.Plan.Guard, "50.0/") || !strings.Contains(r.Plan.Guard, "/90.0/") {
+		t.Errorf("guard %q: want p50 makespans 50 s in the schedule, 90 s after it", r.Plan.Guard)
+	}
+	var probe, rest []*plan.Shard
+	for _, s := range r.Plan.Shards {
+		if s.Resources.MemoryMiB.Value == 200 {
+			probe = append(probe, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	if len(probe) != 2 || len(rest) != 2 {
+		t.Fatalf("%d probe shards (at twice the memory) and %d others, want 2 and 2", len(probe), len(rest))
+	}
+	for _, s := range rest {
+		if len(s.Upstream) != 2 {
+			t.Errorf("shard %s waits for %v, want both probe shards", s.ID, s.Upstream)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"maps"
 	"math"
 	"slices"
 
@@ -58,11 +59,7 @@ func Probe(p *Plan, g *graph.Graph, cat *catalog.Catalog, probes []string) []str
 			}
 		}
 		ps := p.Shards[probe]
-		mem := ps.Resources.MemoryMiB.Value * ProbeMemoryFactor
-		if cl := cat.Class(ps.Class); cl != nil && cl.Shape.MemoryMiB > 0 {
-			mem = math.Min(mem, float64(cl.Shape.MemoryMiB))
-		}
-		ps.Resources.MemoryMiB.Value = math.Max(ps.Resources.MemoryMiB.Value, mem)
+		sizeProbe(ps, cat)
 		up := ancestors(p, probe)
 		for _, i := range holders {
 			if i == probe || up[i] || slices.Contains(p.Shards[i].Upstream, ps.ID) {
@@ -124,4 +121,106 @@ func ancestors(p *Plan, i int) map[int]bool {
 		stack = append(stack, preds[k]...)
 	}
 	return seen
+}
+
+// sizeProbe raises probe shard ps's memory to ProbeMemoryFactor times its
+// prediction, at most its class's MemoryMiB (no bound when 0).
+func sizeProbe(ps *Shard, cat *catalog.Catalog) {
+	mem := ps.Resources.MemoryMiB.Value * ProbeMemoryFactor
+	if cl := cat.Class(ps.Class); cl != nil && cl.Shape.MemoryMiB > 0 {
+		mem = math.Min(mem, float64(cl.Shape.MemoryMiB))
+	}
+	ps.Resources.MemoryMiB.Value = math.Max(ps.Resources.MemoryMiB.Value, mem)
+}
+
+// ProbeGraph returns a copy of g in which the probe's wait is part of the
+// graph, for Build to schedule. For each probe shard of p (ids, as Probe
+// returned them for the signatures probes), its tasks of a probed
+// signature are the probe's tasks, and every other task of that
+// signature that is not upstream of one of them gets a plain dependency
+// (no data) on each: the type's other tasks start when all of the probe's
+// have ended, so their in-run size comes from as many peaks as Probe's
+// plan would give it. Probe adds the same wait after the schedule, so a
+// plan built without it books the type's other shards from time 0 and
+// batches them as if they did not wait. It also returns the probe's
+// tasks, for SizeProbes. g is not modified; the copy shares its tasks and
+// edges.
+func ProbeGraph(p *Plan, g *graph.Graph, probes, ids []string) (*graph.Graph, []string, error) {
+	cp := graph.New(g.Name)
+	cp.Datacenters, cp.Region, cp.Namespace, cp.Priority, cp.Driver, cp.DefRange = g.Datacenters, g.Region, g.Namespace, g.Priority, g.Driver, g.DefRange
+	for _, t := range g.Tasks {
+		if err := cp.AddTask(t); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, e := range g.Edges {
+		if err := cp.AddEdge(e); err != nil {
+			return nil, nil, err
+		}
+	}
+	var tasks []string
+	for _, id := range ids {
+		k := slices.IndexFunc(p.Shards, func(sh *Shard) bool { return sh.ID == id })
+		if k < 0 {
+			continue
+		}
+		bySig := map[string][]int{}
+		for _, name := range p.Shards[k].Tasks {
+			if i := g.Index(name); i >= 0 && slices.Contains(probes, g.Tasks[i].Signature) {
+				bySig[g.Tasks[i].Signature] = append(bySig[g.Tasks[i].Signature], i)
+			}
+		}
+		for _, sig := range slices.Sorted(maps.Keys(bySig)) {
+			probe := bySig[sig]
+			up := make([]bool, len(g.Tasks))
+			for _, i := range probe {
+				up[i] = true
+				taskAncestors(g, i, up)
+			}
+			for i, t := range g.Tasks {
+				if t.Signature != sig || up[i] {
+					continue
+				}
+				for _, j := range probe {
+					if err := cp.AddEdge(&graph.Edge{From: g.Tasks[j].Name, To: t.Name}); err != nil {
+						return nil, nil, err
+					}
+				}
+			}
+			for _, j := range probe {
+				tasks = append(tasks, g.Tasks[j].Name)
+			}
+		}
+	}
+	return cp, tasks, nil
+}
+
+// SizeProbes gives the shards of p holding the probe's tasks (ProbeGraph)
+// the probe's memory (ProbeMemoryFactor times the prediction, at most the
+// class's shape) and returns their IDs, in plan order.
+func SizeProbes(p *Plan, cat *catalog.Catalog, tasks []string) []string {
+	var ids []string
+	for _, sh := range p.Shards {
+		if slices.ContainsFunc(sh.Tasks, func(name string) bool { return slices.Contains(tasks, name) }) {
+			sizeProbe(sh, cat)
+			ids = append(ids, sh.ID)
+		}
+	}
+	return ids
+}
+
+// taskAncestors marks in seen the tasks of g that task i waits for,
+// directly or not.
+func taskAncestors(g *graph.Graph, i int, seen []bool) {
+	stack := []int{i}
+	for len(stack) > 0 {
+		k := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, e := range g.InIdx(k) {
+			if u := g.Index(g.Edges[e].From); u >= 0 && !seen[u] {
+				seen[u] = true
+				stack = append(stack, u)
+			}
+		}
+	}
 }

@@ -105,3 +105,51 @@ func TestProbeOnTheTypesMainClass(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeGraph: the probe shard batches w1 and w2 of type w (and x of
+// another type); every other w task waits for both, except w0, which w1
+// waits for (a dependency on a probe task would make a cycle); x and y
+// gain no edge. SizeProbes gives the shard holding the probe's tasks the
+// probe's memory.
+func TestProbeGraph(t *testing.T) {
+	g := graph.New("g")
+	for _, tk := range []*graph.Task{
+		{Name: "w0", Signature: "w"}, {Name: "w1", Signature: "w"}, {Name: "w2", Signature: "w"},
+		{Name: "w3", Signature: "w"}, {Name: "w4", Signature: "w"}, {Name: "x", Signature: "v"}, {Name: "y", Signature: "v"},
+	} {
+		if err := g.AddTask(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.AddEdge(&graph.Edge{From: "w0", To: "w1"}); err != nil {
+		t.Fatal(err)
+	}
+	p := &Plan{Shards: []*Shard{
+		{ID: "a", Class: "c", Tasks: []string{"w0"}},
+		{ID: "probe", Class: "c", Tasks: []string{"w1", "x", "w2"}, Resources: Resources{MemoryMiB: Estimate{Value: 100}}},
+		{ID: "b", Class: "c", Tasks: []string{"w3", "w4"}, Resources: Resources{MemoryMiB: Estimate{Value: 100}}},
+		{ID: "c", Class: "c", Tasks: []string{"y"}},
+	}}
+	pg, tasks, err := ProbeGraph(p, g, []string{"w"}, []string{"probe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(tasks, []string{"w1", "w2"}) {
+		t.Errorf("probe tasks %v, want [w1 w2]", tasks)
+	}
+	var added []string
+	for _, e := range pg.Edges[len(g.Edges):] {
+		added = append(added, e.From+">"+e.To)
+	}
+	if want := []string{"w1>w3", "w2>w3", "w1>w4", "w2>w4"}; !reflect.DeepEqual(added, want) {
+		t.Errorf("added edges %v, want %v", added, want)
+	}
+	if len(g.Edges) != 1 || len(g.OutIdx(g.Index("w1"))) != 0 {
+		t.Errorf("the graph was modified: %d edges", len(g.Edges))
+	}
+	cat := &catalog.Catalog{Classes: []*catalog.Class{{Name: "c", Instances: 2, Shape: catalog.Shape{MemoryMiB: 150}}}}
+	if ids := SizeProbes(p, cat, tasks); !reflect.DeepEqual(ids, []string{"probe"}) || p.Shards[1].Resources.MemoryMiB.Value != 150 || p.Shards[2].Resources.MemoryMiB.Value != 100 {
+		t.Errorf("sized %v: memory %v and %v MiB, want [probe] at 2 x 100 bounded by 150, b at 100", ids,
+			p.Shards[1].Resources.MemoryMiB.Value, p.Shards[2].Resources.MemoryMiB.Value)
+	}
+}
