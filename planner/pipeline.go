@@ -203,6 +203,7 @@ func (p Pipeline) probeInSchedule(g *graph.Graph, tb *predict.Table, pl *plan.Pl
 		return nil, "", fmt.Errorf("probe in the schedule: %w", err)
 	}
 	plan.SizeProbes(alt, p.Catalog, tasks)
+	plan.ProbeWaits(alt, g)
 	d, err := robustGuard(g, p.Catalog, tb, pl, alt)
 	if err != nil {
 		return nil, "", fmt.Errorf("probe in the schedule: %w", err)

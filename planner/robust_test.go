@@ -200,4 +200,7 @@ func TestPipelineProbeInSchedule(t *testing.T) {
 			t.Errorf("shard %s waits for %v, want both probe shards", s.ID, s.Upstream)
 		}
 	}
+	if len(r.Plan.Channels) != 0 {
+		t.Errorf("%d channels, want none: the probe's waits are Upstream entries", len(r.Plan.Channels))
+	}
 }

@@ -224,3 +224,35 @@ func taskAncestors(g *graph.Graph, i int, seen []bool) {
 		}
 	}
 }
+
+// ProbeWaits turns the channels of p, a plan of ProbeGraph's copy of g,
+// that carry only the probe's added dependencies (between tasks g does
+// not join) into Upstream entries of their consumer shards, as Probe
+// records the wait: the channels would carry no data, and there is one
+// per pair of tasks, thousands on a large type, each a channel for the
+// shard driver to set up. It returns the channels dropped.
+func ProbeWaits(p *Plan, g *graph.Graph) int {
+	type pair struct{ from, to string }
+	joined := make(map[pair]bool, len(g.Edges))
+	for _, e := range g.Edges {
+		joined[pair{e.From, e.To}] = true
+	}
+	byID := make(map[string]*Shard, len(p.Shards))
+	for _, sh := range p.Shards {
+		byID[sh.ID] = sh
+	}
+	kept := p.Channels[:0]
+	for _, ch := range p.Channels {
+		if joined[pair{ch.FromTask, ch.ToTask}] || ch.Output != "" || ch.Bytes != 0 {
+			kept = append(kept, ch)
+			continue
+		}
+		if to := byID[ch.To]; to != nil && ch.From != ch.To && !slices.Contains(to.Upstream, ch.From) {
+			to.Upstream = append(to.Upstream, ch.From)
+		}
+	}
+	dropped := len(p.Channels) - len(kept)
+	clear(p.Channels[len(kept):])
+	p.Channels = kept
+	return dropped
+}
