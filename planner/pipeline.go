@@ -188,11 +188,13 @@ func (p Pipeline) startPerTask(g *graph.Graph, tb *predict.Table, run string, pr
 
 // probeInSchedule plans g again with the probe's wait in the graph
 // (plan.ProbeGraph: every other task of a probed type depends on the
-// probe's task), so that the schedule, fusion and batching see the wait
-// plan.Probe added to pl after the schedule, and keeps whichever of the
-// two plans has the smaller worst regret over the robust guard's
-// scenarios (robustGuard; pl on ties). It returns the plan kept and the
-// decision in words.
+// probe shard's tasks of that type), so that the schedule, fusion and
+// batching see the wait plan.Probe added to pl after the schedule; the
+// new plan's probe shards get the probe's memory (plan.SizeProbes) and
+// its waits are Upstream entries (plan.ProbeWaits). It keeps whichever
+// of the two plans has the smaller worst regret over the robust guard's
+// scenarios (robustGuard; pl on ties) and returns it with the decision
+// in words.
 func (p Pipeline) probeInSchedule(g *graph.Graph, tb *predict.Table, pl *plan.Plan, opts Options, run string, probes, ids []string) (*plan.Plan, string, error) {
 	pg, tasks, err := plan.ProbeGraph(pl, g, probes, ids)
 	if err != nil {
