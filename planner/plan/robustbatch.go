@@ -66,7 +66,7 @@ func (b *builder) batchTol() float64 { return 1e-6 * b.taskSched.Makespan }
 // table; taskSpread where the ranks are the medians (Options.MedianRanks).
 func (b *builder) rankSpread(t, c int) float64 {
 	if rank := b.taskProb.RankRuntime; rank != nil {
-		return rank[t*b.nc+c] - b.taskRT[t*b.nc+c]
+		return rank(t, c) - b.taskRT[t*b.nc+c]
 	}
 	return b.taskSpread(t, c)
 }
