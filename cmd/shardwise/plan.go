@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -76,12 +77,27 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if err := res.WriteFiles(f.out, f.outJSON, f.dotPath, log); err != nil {
 		return err
 	}
-	if f.format == "json" {
-		enc := json.NewEncoder(stdout)
+	return printPlan(stdout, res.Plan, f.format, f.out)
+}
+
+// printPlan prints p to stdout as JSON or as the table, through one
+// buffer: the table's writer writes each cell on its own, which unbuffered
+// is a system call a cell (230,000 for 10,000 shards, about a third of
+// `plan`'s wall time).
+func printPlan(stdout io.Writer, p *plan.Plan, format, jobsDir string) error {
+	bw := bufio.NewWriterSize(stdout, 64<<10)
+	var err error
+	if format == "json" {
+		enc := json.NewEncoder(bw)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res.Plan)
+		err = enc.Encode(p)
+	} else {
+		err = plan.WriteTable(bw, p, jobsDir)
 	}
-	return plan.WriteTable(stdout, res.Plan, f.out)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // request is the app.PlanRequest of the flags for graph path; an unknown
