@@ -380,12 +380,11 @@ func parseFrame(filename string, src []byte, c cuts) (*hcl.File, *hclsyntax.Bloc
 func parseBodies(filename string, src []byte, c cuts) []*hclsyntax.Body {
 	bodies := make([]*hclsyntax.Body, len(c.pieces))
 	var failed atomic.Bool
-	parallel.Chunks(len(c.pieces), 1, func(k, _ int) {
-		if failed.Load() {
-			return // the file is parsed whole
-		}
-		if bodies[k] = parsePiece(filename, src, c, k); bodies[k] == nil {
-			failed.Store(true)
+	parallel.Chunks(len(c.pieces), 1, func(lo, hi int) {
+		for k := lo; k < hi && !failed.Load(); k++ { // after a failure the file is parsed whole
+			if bodies[k] = parsePiece(filename, src, c, k); bodies[k] == nil {
+				failed.Store(true)
+			}
 		}
 	})
 	if failed.Load() {
@@ -453,19 +452,20 @@ func decodeStreaming(filename string, src []byte, opts Options) (*graph.Graph, h
 	}
 	pieces := make([]piece, len(c.pieces))
 	var failed atomic.Bool
-	parallel.Chunks(len(c.pieces), 1, func(k, _ int) {
-		if failed.Load() {
-			return
-		}
-		body := parsePiece(filename, src, c, k)
-		if body == nil || !matches(body, graphSchema) {
-			failed.Store(true)
-			return
-		}
-		blocks := inPlace(body).blocks
-		pieces[k] = piece{attrs: body.Attributes, tasks: make([]decodedTask, len(blocks))}
-		for i, tb := range blocks {
-			pieces[k].tasks[i] = r.decodeTaskBlock(tb)
+	// Chunks hands a range of pieces to each call: all of them at once
+	// when it runs on one core (GOMAXPROCS 1).
+	parallel.Chunks(len(c.pieces), 1, func(lo, hi int) {
+		for k := lo; k < hi && !failed.Load(); k++ {
+			body := parsePiece(filename, src, c, k)
+			if body == nil || !matches(body, graphSchema) {
+				failed.Store(true)
+				return
+			}
+			blocks := inPlace(body).blocks
+			pieces[k] = piece{attrs: body.Attributes, tasks: make([]decodedTask, len(blocks))}
+			for i, tb := range blocks {
+				pieces[k].tasks[i] = r.decodeTaskBlock(tb)
+			}
 		}
 	})
 	if failed.Load() {
