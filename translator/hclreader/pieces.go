@@ -105,8 +105,10 @@ func findCuts(src []byte, size int) (cuts, bool) {
 			case b == '"':
 				stack = stack[:len(stack)-1]
 				i++
-			default:
+			case b == '$' || b == '%':
 				i += templateByte(src, i, &stack)
+			default:
+				i = plainText(src, i+1)
 			}
 			continue
 		case 'h':
@@ -146,7 +148,8 @@ func findCuts(src []byte, size int) (cuts, bool) {
 			}
 			continue
 		case b == ' ' || b == '\t' || b == '\r':
-			i++
+			for i++; i < len(src) && src[i] == ' '; i++ { // indentation
+			}
 			continue
 		case b == '#' || (b == '/' && i+1 < len(src) && src[i+1] == '/'):
 			e := bytes.IndexByte(src[i:], '\n')
@@ -208,10 +211,25 @@ func findCuts(src []byte, size int) (cuts, bool) {
 			if len(stack) == 0 && itemStart < 0 {
 				itemStart = i
 			}
-			i++
+			for i++; i < len(src) && isIdentByte(src[i]); i++ { // the rest of a name or number
+			}
 		}
 	}
 	return cuts{}, false
+}
+
+// plainText returns the offset of the first byte from i on that can end or
+// change a quoted string's text (a quote, a backslash, a newline, '$' or
+// '%'), or len(src): the bytes before it are literal text.
+func plainText(src []byte, i int) int {
+	for i < len(src) {
+		switch src[i] {
+		case '"', '\\', '\n', '$', '%':
+			return i
+		}
+		i++
+	}
+	return i
 }
 
 // openerOf is the opening bracket of closing bracket b.
