@@ -85,22 +85,27 @@ func hasSpread(tb *predict.Table) bool {
 
 // scenarioActual returns task runtimes by class in scenario s, from tb
 // (in g.Tasks order): the simulator's view of "what happens" when every
-// task takes that quantile of its prediction.
+// task takes that quantile of its prediction. It reads tb as the simulator
+// asks (the Actual of simulate.TableActual over the table in scenario s,
+// without building that table): tb must not change meanwhile.
 func scenarioActual(g *graph.Graph, tb *predict.Table, s Scenario) simulate.Actual {
-	rt := make([][]float64, len(g.Tasks))
-	names := make([]string, len(g.Tasks))
+	tasks := make(map[string]int, len(g.Tasks))
 	for t, task := range g.Tasks {
-		names[t] = task.Name
-		rt[t] = make([]float64, len(tb.Classes))
-		for c := range tb.Classes {
-			if !tb.Feasible(t, c) {
-				rt[t][c] = math.Inf(1)
-				continue
-			}
-			rt[t][c] = scenarioRuntime(tb.Runtime(t, c), s)
-		}
+		tasks[task.Name] = t
 	}
-	return simulate.TableActual(names, tb.Classes, rt)
+	classes := make(map[string]int, len(tb.Classes))
+	for c, name := range tb.Classes {
+		classes[name] = c
+	}
+	return func(task, class string) (float64, bool) {
+		t, ok := tasks[task]
+		c, ok2 := classes[class]
+		if !ok || !ok2 || !tb.Feasible(t, c) {
+			return 0, false
+		}
+		v := scenarioRuntime(tb.Runtime(t, c), s)
+		return v, !math.IsInf(v, 0) && !math.IsNaN(v)
+	}
 }
 
 // scenarioRuntime is runtime estimate r in scenario s, in seconds.
@@ -118,22 +123,34 @@ func scenarioRuntime(r predict.Estimate, s Scenario) float64 {
 }
 
 // robustGuard plays sw and perTask (Shardwise's and the per-task plans of g from tb on cat) in every
-// scenario and returns the decision. Ties keep sw. The six simulations
-// only read the plans, cat and tb, and run concurrently; each writes its
-// own slot, so the decision does not depend on their order, and the error
-// returned is the first in scenario order (sw before perTask).
+// scenario and returns the decision. Ties keep sw. Each plan is resolved
+// against the catalog once (simulate.Prepare) and played in the three
+// scenarios; the two preparations and the six simulations only read the
+// plans, cat and tb, and run concurrently; each writes its own slot, so
+// the decision does not depend on their order, and the error returned is
+// the first in scenario order (sw before perTask).
 func robustGuard(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, sw, perTask *plan.Plan) (*Guard, error) {
 	n := len(Scenarios)
 	d := &Guard{Shardwise: make([]float64, n), PerTask: make([]float64, n)}
 	errs := make([]error, 2*n)
-	var wg sync.WaitGroup
+	acts := make([]simulate.Actual, n)
 	for i, s := range Scenarios {
+		acts[i] = scenarioActual(g, tb, s)
+	}
+	var wg sync.WaitGroup
+	for k, p := range []*plan.Plan{sw, perTask} {
+		makespans := [][]float64{d.Shardwise, d.PerTask}[k]
 		wg.Go(func() {
-			act := scenarioActual(g, tb, s)
-			var pt sync.WaitGroup
-			pt.Go(func() { d.PerTask[i], errs[2*i+1] = play(perTask, cat, act, s) })
-			d.Shardwise[i], errs[2*i] = play(sw, cat, act, s)
-			pt.Wait()
+			pr, err := simulate.Prepare(p, cat)
+			var runs sync.WaitGroup
+			for i, s := range Scenarios {
+				if err != nil {
+					errs[2*i+k] = fmt.Errorf("robust guard, scenario %s: %w", s, err)
+					continue
+				}
+				runs.Go(func() { makespans[i], errs[2*i+k] = play(pr, acts[i], s) })
+			}
+			runs.Wait()
 		})
 	}
 	wg.Wait()
@@ -147,10 +164,10 @@ func robustGuard(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, sw, pe
 	return d, nil
 }
 
-// play simulates plan p on cat with runtimes act (scenario s) and returns
-// its makespan in seconds.
-func play(p *plan.Plan, cat *catalog.Catalog, act simulate.Actual, s Scenario) (float64, error) {
-	r, err := simulate.Run(p, cat, simulate.Options{Actual: act})
+// play simulates prepared plan p with runtimes act (scenario s) and
+// returns its makespan in seconds.
+func play(p *simulate.Prepared, act simulate.Actual, s Scenario) (float64, error) {
+	r, err := p.Run(simulate.Options{Actual: act})
 	if err != nil {
 		return 0, fmt.Errorf("robust guard, scenario %s: %w", s, err)
 	}

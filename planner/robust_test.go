@@ -3,14 +3,17 @@ package planner
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/evaluate/synth"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
 	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/planner/simulate"
 )
 
 // guardCase is two independent tasks x and y, each p50 seconds (p90 at
@@ -202,5 +205,71 @@ func TestPipelineProbeInSchedule(t *testing.T) {
 	}
 	if len(r.Plan.Channels) != 0 {
 		t.Errorf("%d channels, want none: the probe's waits are Upstream entries", len(r.Plan.Channels))
+	}
+}
+
+// TestRobustGuardSameAsOneRunPerScenario checks the guard's decision on
+// the plans of a 300-task synthetic graph, and its error on a plan the
+// simulator rejects, against playing each plan from scratch in each
+// scenario (simulate.Run over simulate.TableActual of the scenario's
+// runtimes), as the guard did before it prepared each plan once.
+func TestRobustGuardSameAsOneRunPerScenario(t *testing.T) {
+	g, err := synth.Generate(synth.Params{Tasks: 300, Alpha: 1, OutDegree: 3, CCR: 0.5, Beta: 1, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.Default()
+	tb, err := Pipeline{Catalog: cat}.Predict(g, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := plan.Build(g, cat, tb, plan.Options{Run: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perTask, err := plan.Build(g, cat, tb, plan.Options{Run: "r", NoFusion: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Guard{}
+	for _, s := range Scenarios {
+		rt := make([][]float64, len(g.Tasks))
+		names := make([]string, len(g.Tasks))
+		for i, task := range g.Tasks {
+			names[i], rt[i] = task.Name, make([]float64, len(tb.Classes))
+			for c := range tb.Classes {
+				rt[i][c] = math.Inf(1)
+				if tb.Feasible(i, c) {
+					rt[i][c] = scenarioRuntime(tb.Runtime(i, c), s)
+				}
+			}
+		}
+		act := simulate.TableActual(names, tb.Classes, rt)
+		for _, p := range []struct {
+			plan *plan.Plan
+			out  *[]float64
+		}{{sw, &want.Shardwise}, {perTask, &want.PerTask}} {
+			r, err := simulate.Run(p.plan, cat, simulate.Options{Actual: act})
+			if err != nil {
+				t.Fatal(err)
+			}
+			*p.out = append(*p.out, r.MakespanSeconds)
+		}
+	}
+	want.RegretShardwise, want.RegretPerTask = regret(want.Shardwise, want.PerTask), regret(want.PerTask, want.Shardwise)
+	want.Fallback = want.RegretPerTask < want.RegretShardwise
+	got, err := robustGuard(g, cat, tb, sw, perTask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("guard %+v\nwant  %+v", got, want)
+	}
+
+	bad := *perTask
+	bad.Shards = append([]*plan.Shard{{ID: "x", Class: "no-such-class"}}, perTask.Shards...)
+	_, wantErr := simulate.Run(&bad, cat, simulate.Options{})
+	if _, err := robustGuard(g, cat, tb, sw, &bad); err == nil || err.Error() != "robust guard, scenario p10: "+wantErr.Error() {
+		t.Errorf("plan with an unknown class: %v; want the p10 scenario's %v", err, wantErr)
 	}
 }

@@ -3,6 +3,7 @@ package simulate
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
@@ -52,11 +53,23 @@ type model struct {
 }
 
 func newModel(p *plan.Plan, cat *catalog.Catalog, opts Options) (*model, error) {
-	m := &model{binder: opts.Binder, shards: p.Shards, act: opts.Actual}
 	if opts.Binder != nil && opts.Actual == nil {
 		return nil, fmt.Errorf("%w: late binding (Options.Binder) needs Options.Actual", ErrInvalid)
 	}
-	index, err := m.addShards(p, cat)
+	m, err := resolve(p, cat, opts.Binder != nil)
+	if err != nil {
+		return nil, err
+	}
+	return m.forRun(opts)
+}
+
+// resolve builds the part of the model that depends only on p and cat:
+// shards, classes, dependencies and channels, checked, with the plan's
+// runtimes. movable keeps every class with instances (a binder may move
+// a shard to any), else only the classes the plan uses.
+func resolve(p *plan.Plan, cat *catalog.Catalog, movable bool) (*model, error) {
+	m := &model{shards: p.Shards}
+	index, err := m.addShards(p, cat, movable)
 	if err != nil {
 		return nil, err
 	}
@@ -70,18 +83,32 @@ func newModel(p *plan.Plan, cat *catalog.Catalog, opts Options) (*model, error) 
 		return nil, err
 	}
 	m.splitItems, m.splitBytes = splitTotals(p)
+	return m, nil
+}
+
+// forRun returns a copy of m, as resolve left it, for one run with opts:
+// its own runtimes (the actual ones with opts.Actual, noise applied) and
+// its own classes (a binder moves shards); the rest is shared and only
+// read.
+func (m *model) forRun(opts Options) (*model, error) {
+	r := *m
+	r.binder, r.act = opts.Binder, opts.Actual
+	r.runtime = slices.Clone(m.runtime)
+	if opts.Binder != nil {
+		r.class = slices.Clone(m.class)
+	}
 	if opts.Actual != nil {
-		if err := m.applyActual(); err != nil {
+		if err := r.applyActual(); err != nil {
 			return nil, err
 		}
 	}
-	m.applyNoise(opts)
-	return m, nil
+	r.applyNoise(opts)
+	return &r, nil
 }
 
 // addShards indexes the shards, resolves their classes and checks their
 // runtimes. It returns the shard index by ID.
-func (m *model) addShards(p *plan.Plan, cat *catalog.Catalog) (map[string]int, error) {
+func (m *model) addShards(p *plan.Plan, cat *catalog.Catalog, movable bool) (map[string]int, error) {
 	n := len(p.Shards)
 	index := make(map[string]int, n)
 	m.ids = make([]string, n)
@@ -91,7 +118,7 @@ func (m *model) addShards(p *plan.Plan, cat *catalog.Catalog) (map[string]int, e
 	m.out = make([][]int, n)
 	m.pending = make([]int, n)
 	used := map[string]bool{}
-	if m.binder != nil {
+	if movable {
 		// A shard may move to any class with instances.
 		for _, cl := range cat.Classes {
 			used[cl.Name] = cl.Instances > 0

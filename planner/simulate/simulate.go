@@ -217,22 +217,74 @@ func Run(p *plan.Plan, cat *catalog.Catalog, opts Options) (*Result, error) {
 	if p == nil || cat == nil {
 		return nil, fmt.Errorf("%w: nil plan or catalog", ErrInvalid)
 	}
-	// The lognormal's variance is log(1 + noise²): a noise whose square
-	// overflows would make every runtime NaN and the simulation endless.
-	if opts.Noise < 0 || math.IsNaN(opts.Noise) || math.IsInf(opts.Noise*opts.Noise, 0) {
-		return nil, fmt.Errorf("%w: noise %v: want a finite value >= 0 whose square is finite", ErrInvalid, opts.Noise)
-	}
-	if err := opts.Dispatch.check(); err != nil {
+	if err := opts.check(); err != nil {
 		return nil, err
 	}
 	m, err := newModel(p, cat, opts)
 	if err != nil {
 		return nil, err
 	}
+	return play(m, opts)
+}
+
+// check returns the error of options that no plan can be simulated with.
+func (opts Options) check() error {
+	// The lognormal's variance is log(1 + noise²): a noise whose square
+	// overflows would make every runtime NaN and the simulation endless.
+	if opts.Noise < 0 || math.IsNaN(opts.Noise) || math.IsInf(opts.Noise*opts.Noise, 0) {
+		return fmt.Errorf("%w: noise %v: want a finite value >= 0 whose square is finite", ErrInvalid, opts.Noise)
+	}
+	return opts.Dispatch.check()
+}
+
+// play simulates model m, made for opts.
+func play(m *model, opts Options) (*Result, error) {
 	s := newSim(m, opts.RecordEvents)
 	s.dispatchModel = opts.Dispatch
 	if err := s.run(); err != nil {
 		return nil, err
 	}
 	return s.result(), nil
+}
+
+// Prepared is a plan resolved against a catalog and checked once, to be
+// simulated several times: the robust guard plays one plan in three
+// scenarios, and resolving a plan of 10,000 shards costs about as much as
+// simulating it. It is safe for concurrent use.
+type Prepared struct {
+	p   *plan.Plan
+	cat *catalog.Catalog
+	m   *model
+}
+
+// Prepare resolves p against cat for Prepared.Run. It returns the errors
+// of Run that do not depend on the options (an unknown class or shard, a
+// class without instances or bandwidth, an invalid runtime, size or
+// start, a cycle). p and cat must not change while it is used.
+func Prepare(p *plan.Plan, cat *catalog.Catalog) (*Prepared, error) {
+	if p == nil || cat == nil {
+		return nil, fmt.Errorf("%w: nil plan or catalog", ErrInvalid)
+	}
+	m, err := resolve(p, cat, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{p: p, cat: cat, m: m}, nil
+}
+
+// Run is Run(p, cat, opts) for the prepared plan: the same result and the
+// same errors. With a Binder, which may move a shard to any class, the
+// plan is resolved again.
+func (pr *Prepared) Run(opts Options) (*Result, error) {
+	if opts.Binder != nil {
+		return Run(pr.p, pr.cat, opts)
+	}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	m, err := pr.m.forRun(opts)
+	if err != nil {
+		return nil, err
+	}
+	return play(m, opts)
 }
