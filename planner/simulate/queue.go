@@ -1,8 +1,6 @@
 package simulate
 
 import (
-	"container/heap"
-
 	"github.com/shardwise/shardwise/planner/place"
 )
 
@@ -27,23 +25,59 @@ const (
 	eventPlace    EventKind = "place"
 )
 
-// eventHeap orders events by time, then by insertion order.
+// eventHeap orders events by time, then by insertion order (eventBefore).
 type eventHeap []event
 
 func (h eventHeap) Len() int { return len(h) }
-func (h eventHeap) Less(a, b int) bool {
-	if h[a].t != h[b].t {
-		return h[a].t < h[b].t
+
+// eventBefore orders events by time, then by insertion order.
+func eventBefore(a, b *event) bool {
+	if a.t != b.t {
+		return a.t < b.t
 	}
-	return h[a].seq < h[b].seq
+	return a.seq < b.seq
 }
-func (h eventHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
-func (h *eventHeap) Push(x any)   { *h = append(*h, x.(event)) }
-func (h *eventHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+
+// pushHeap adds x to the binary min-heap h ordered by less, and popHeap
+// removes and returns its least element: container/heap's algorithm
+// without its interface, whose Push and Pop box every element (an
+// allocation per event, most of a large simulation's garbage). Every
+// order used here is total, so the elements come out as from
+// container/heap.
+func pushHeap[S ~[]E, E any](h *S, x E, less func(a, b *E) bool) {
+	*h = append(*h, x)
+	q := *h
+	for j := len(q) - 1; j > 0; {
+		i := (j - 1) / 2
+		if !less(&q[j], &q[i]) {
+			break
+		}
+		q[i], q[j] = q[j], q[i]
+		j = i
+	}
+}
+
+func popHeap[S ~[]E, E any](h *S, less func(a, b *E) bool) E {
+	q := *h
+	n := len(q) - 1
+	q[0], q[n] = q[n], q[0]
+	for i := 0; ; {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j+1 < n && less(&q[j+1], &q[j]) {
+			j++
+		}
+		if !less(&q[j], &q[i]) {
+			break
+		}
+		q[i], q[j] = q[j], q[i]
+		i = j
+	}
+	x := q[n]
+	*h = q[:n]
+	return x
 }
 
 // waiting is a ready shard in its class's queue.
@@ -56,17 +90,11 @@ type waiting struct {
 // time, then plan order.
 type readyQueue []waiting
 
-func (q readyQueue) Len() int { return len(q) }
-func (q readyQueue) Less(a, b int) bool {
-	return place.DispatchBefore(q[a].ready, q[a].shard, q[b].ready, q[b].shard)
-}
-func (q readyQueue) Swap(a, b int) { q[a], q[b] = q[b], q[a] }
-func (q *readyQueue) Push(x any)   { *q = append(*q, x.(waiting)) }
-func (q *readyQueue) Pop() any {
-	old := *q
-	w := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return w
+func (q readyQueue) Len() int           { return len(q) }
+func (q readyQueue) Less(a, b int) bool { return waitingBefore(&q[a], &q[b]) }
+
+func waitingBefore(a, b *waiting) bool {
+	return place.DispatchBefore(a.ready, a.shard, b.ready, b.shard)
 }
 
 // instances hands out a class's instances, lowest number first. Instances
@@ -83,7 +111,7 @@ type instances struct {
 // take returns the lowest free instance, or false if all are busy.
 func (p *instances) take() (int, bool) {
 	if p.released.Len() > 0 {
-		return heap.Pop(&p.released).(int), true
+		return popHeap(&p.released, intBefore), true
 	}
 	if p.fresh < p.capacity {
 		p.fresh++
@@ -93,20 +121,13 @@ func (p *instances) take() (int, bool) {
 }
 
 // free returns instance i to the pool.
-func (p *instances) free(i int) { heap.Push(&p.released, i) }
+func (p *instances) free(i int) { pushHeap(&p.released, i, intBefore) }
 
 // available reports whether an instance is free.
 func (p *instances) available() bool { return p.released.Len() > 0 || p.fresh < p.capacity }
 
 type intHeap []int
 
-func (h intHeap) Len() int           { return len(h) }
-func (h intHeap) Less(a, b int) bool { return h[a] < h[b] }
-func (h intHeap) Swap(a, b int)      { h[a], h[b] = h[b], h[a] }
-func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
-func (h *intHeap) Pop() any {
-	old := *h
-	v := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return v
-}
+func (h intHeap) Len() int { return len(h) }
+
+func intBefore(a, b *int) bool { return *a < *b }

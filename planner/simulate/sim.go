@@ -1,7 +1,6 @@
 package simulate
 
 import (
-	"container/heap"
 	"fmt"
 	"sort"
 )
@@ -103,7 +102,7 @@ func (s *sim) run() error {
 	for s.events.Len() > 0 {
 		t := s.events[0].t
 		for s.events.Len() > 0 && s.events[0].t == t {
-			if err := s.apply(heap.Pop(&s.events).(event)); err != nil {
+			if err := s.apply(popHeap(&s.events, eventBefore)); err != nil {
 				return err
 			}
 		}
@@ -118,14 +117,14 @@ func (s *sim) run() error {
 }
 
 func (s *sim) push(t float64, kind EventKind, idx int) {
-	heap.Push(&s.events, event{t: t, seq: s.seq, kind: kind, idx: idx})
+	pushHeap(&s.events, event{t: t, seq: s.seq, kind: kind, idx: idx}, eventBefore)
 	s.seq++
 }
 
 func (s *sim) apply(e event) error {
 	switch e.kind {
 	case eventHandOver:
-		heap.Push(&s.registrar, waiting{ready: s.runs[e.idx].ReadySeconds, shard: e.idx})
+		pushHeap(&s.registrar, waiting{ready: s.runs[e.idx].ReadySeconds, shard: e.idx}, waitingBefore)
 		return nil
 	case EventRegistered:
 		s.registering--
@@ -217,7 +216,7 @@ func (s *sim) ready(i int, t float64) error {
 // queue puts registered shard i in its class's queue at time t.
 func (s *sim) queue(i int, t float64) {
 	s.runs[i].RegisteredSeconds = t
-	heap.Push(&s.queues[s.m.class[i]], waiting{ready: t, shard: i})
+	pushHeap(&s.queues[s.m.class[i]], waiting{ready: t, shard: i}, waitingBefore)
 	if !s.dispatchModel.registersAtOnce() {
 		s.note(t, EventRegistered, i, "", -1)
 	}
@@ -228,7 +227,7 @@ func (s *sim) queue(i int, t float64) {
 func (s *sim) register(t float64) {
 	limit := s.dispatchModel.RegisterConcurrency
 	for s.registrar.Len() > 0 && (limit <= 0 || s.registering < limit) {
-		w := heap.Pop(&s.registrar).(waiting)
+		w := popHeap(&s.registrar, waitingBefore)
 		s.registering++
 		s.push(t+s.dispatchModel.RegisterSeconds, EventRegistered, w.shard)
 	}
@@ -243,7 +242,7 @@ func (s *sim) dispatch(t float64) {
 	var fresh readyQueue
 	for c := range s.queues {
 		for s.queues[c].Len() > 0 && s.pools[c].available() {
-			w := heap.Pop(&s.queues[c]).(waiting)
+			w := popHeap(&s.queues[c], waitingBefore)
 			inst, _ := s.pools[c].take()
 			if s.dispatchModel.PlaceSeconds == 0 || w.ready < t {
 				// Placed at once, or handed the instance after waiting
