@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -147,4 +149,73 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPlanBinary times the command as a user runs it: this package is
+// built once (go build), and each run starts the binary as a process,
+// `shardwise plan -run bench [-out DIR] FILE` on the synthetic graph files
+// of BenchmarkPlanCommand, with its output to a file. Process start-up and
+// package initialisation, the collector from a fresh heap and the writes
+// to stdout are in the figure; the in-process benchmarks above, which
+// print to io.Discard, leave them out (they missed a system call per cell
+// of the table, a third of `plan`'s wall time at 10,000 tasks). It reports
+// the wall time per run (ns/op), the child's user and system CPU time and
+// its peak resident memory. SHARDWISE_PLAN_BINARY names a binary to time
+// instead of building one (to compare two builds, run alternately).
+func BenchmarkPlanBinary(b *testing.B) {
+	dir := b.TempDir()
+	bin := os.Getenv("SHARDWISE_PLAN_BINARY")
+	if bin == "" {
+		bin = filepath.Join(dir, "shardwise")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			b.Fatalf("go build: %v\n%s", err, out)
+		}
+	}
+	graphs := map[int]string{}
+	for _, n := range []int{10_000, 100_000} {
+		for _, c := range []struct {
+			name string
+			out  bool
+		}{{"plan", false}, {"out", true}} {
+			b.Run(fmt.Sprintf("%s-%dk", c.name, n/1000), func(b *testing.B) {
+				if graphs[n] == "" {
+					graphs[n] = synthGraphFile(b, dir, n)
+				}
+				args := []string{"plan", "-run", "bench", graphs[n]}
+				out := filepath.Join(dir, "jobs")
+				if c.out {
+					args = []string{"plan", "-run", "bench", "-out", out, graphs[n]}
+				}
+				var user, sys time.Duration
+				var rss int64
+				for b.Loop() {
+					b.StopTimer()
+					os.RemoveAll(out)
+					stdout, err := os.Create(filepath.Join(dir, "stdout"))
+					if err != nil {
+						b.Fatal(err)
+					}
+					var stderr bytes.Buffer
+					cmd := exec.Command(bin, args...)
+					cmd.Stdout, cmd.Stderr = stdout, &stderr
+					b.StartTimer()
+					err = cmd.Run()
+					b.StopTimer()
+					stdout.Close()
+					if err != nil {
+						b.Fatalf("%s %v: %v\n%s", bin, args, err, stderr.Bytes())
+					}
+					user += cmd.ProcessState.UserTime()
+					sys += cmd.ProcessState.SystemTime()
+					if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+						rss = max(rss, ru.Maxrss)
+					}
+					b.StartTimer()
+				}
+				b.ReportMetric(user.Seconds()/float64(b.N), "user-s/op")
+				b.ReportMetric(sys.Seconds()/float64(b.N), "sys-s/op")
+				b.ReportMetric(float64(rss)/1024, "max-rss-MiB")
+			})
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/shardwise/shardwise/internal/parallel"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
@@ -44,14 +45,20 @@ func Jobs(p *plan.Plan, g *graph.Graph, cat *catalog.Catalog, opts Options) ([]*
 	if err != nil {
 		return nil, fmt.Errorf("nomad jobs: %w", err)
 	}
-	b := &builder{plan: p, graph: g, cat: cat, opts: o}
-	jobs := make([]*api.Job, 0, len(us))
-	for _, u := range us {
-		j, err := b.job(u)
-		if err != nil {
-			return nil, fmt.Errorf("nomad jobs: job %s: %s: %w", u.job, u.label(), err)
+	// Jobs are built on every core, each goroutine with its own builder
+	// (its caches); the error is the first in job order.
+	jobs := make([]*api.Job, len(us))
+	errs := make([]error, len(us))
+	newBuilder := func() *builder { return &builder{plan: p, graph: g, cat: cat, opts: o} }
+	parallel.ChunksWith(len(us), 64, newBuilder, func(b *builder, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			jobs[i], errs[i] = b.job(us[i])
 		}
-		jobs = append(jobs, j)
+	})
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("nomad jobs: job %s: %s: %w", us[i].job, us[i].label(), err)
+		}
 	}
 	return jobs, nil
 }

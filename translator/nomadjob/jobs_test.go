@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -659,6 +660,38 @@ func TestPieceName(t *testing.T) {
 	}{{0, 2, "0"}, {7, 8, "7"}, {0, 10, "0"}, {9, 10, "9"}, {0, 11, "00"}, {3, 12, "03"}, {11, 12, "11"}, {42, 101, "042"}} {
 		if got := PieceName(c.index, c.count); got != c.want {
 			t.Errorf("PieceName(%d, %d) = %q, want %q", c.index, c.count, got, c.want)
+		}
+	}
+}
+
+// TestJobsSameOnEveryCore builds the jobs of a 1,000-shard plan (many
+// chunks of the parallel build) on one core and on four, with the raw_exec
+// driver and with the shard driver (whose builder caches split pieces),
+// and checks them deep-equal; and that with two shards the catalog lacks,
+// the error names the first in job order on any number of cores.
+func TestJobsSameOnEveryCore(t *testing.T) {
+	p, g := synthetic(t, 1000)
+	build := func(procs int, opts Options) ([]*api.Job, error) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		return Jobs(p, g, testCatalog(), opts)
+	}
+	for _, opts := range []Options{{}, {Driver: sdk.DriverShard}} {
+		one, err := build(1, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		four, err := build(4, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(one) != 1000 || !reflect.DeepEqual(one, four) {
+			t.Errorf("driver %q: %d jobs on one core, %d on four, or not the same", opts.Driver, len(one), len(four))
+		}
+	}
+	p.Shards[700].Class, p.Shards[300].Class = "tpu", "tpu"
+	for _, procs := range []int{1, 4} {
+		if _, err := build(procs, Options{}); err == nil || !strings.Contains(err.Error(), "shard s300") {
+			t.Errorf("%d cores: error %v, want shard s300's", procs, err)
 		}
 	}
 }
