@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/hashicorp/nomad/api"
 )
@@ -166,17 +167,35 @@ func renderFiles(dir string, jobs []*api.Job, forms Forms) error {
 		if r.err != nil {
 			return r.err
 		}
-		if err := os.WriteFile(filepath.Join(dir, *j.ID+HCLSuffix), r.hcl, 0o644); err != nil {
+		if err := writeNew(filepath.Join(dir, *j.ID+HCLSuffix), r.hcl); err != nil {
 			return err
 		}
 		if r.json != nil {
-			if err := os.WriteFile(filepath.Join(dir, *j.ID+JSONSuffix), r.json, 0o644); err != nil {
+			if err := writeNew(filepath.Join(dir, *j.ID+JSONSuffix), r.json); err != nil {
 				return err
 			}
 		}
 		r.hcl, r.json = nil, nil // written: free for the collector
 	}
 	return nil
+}
+
+// writeNew writes data to a new file at path, mode 0644 less the umask,
+// as os.WriteFile does but in four system calls (open, fcntl, write,
+// close) instead of eight: os.OpenFile offers every file to the runtime's
+// poller, which refuses regular files (fcntl twice, epoll_ctl, fcntl
+// twice). A job folder has a file per job, 9,855 for 10,000 tasks.
+func writeNew(path string, data []byte) error {
+	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // renderJob renders job j as HCL and, in forms, as JSON.

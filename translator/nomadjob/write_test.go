@@ -424,3 +424,32 @@ func TestIndentJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteNew checks writeNew against os.WriteFile: the same bytes and
+// mode, a file replaced whole, and an error naming the path.
+func TestWriteNew(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	data := bytes.Repeat([]byte("job \"x\" {}\n"), 1000)
+	if err := writeNew(a, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := os.Stat(a)
+	sb, _ := os.Stat(b)
+	if got, _ := os.ReadFile(a); !bytes.Equal(got, data) || sa.Mode() != sb.Mode() {
+		t.Errorf("%d bytes, mode %v; want %d bytes, mode %v", len(got), sa.Mode(), len(data), sb.Mode())
+	}
+	if err := writeNew(a, []byte("short")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(a); string(got) != "short" {
+		t.Errorf("rewritten: %q", got)
+	}
+	missing := filepath.Join(dir, "no", "such")
+	if err := writeNew(missing, data); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("error %v, want not-exist naming %s", err, missing)
+	}
+}
