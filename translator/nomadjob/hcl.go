@@ -3,7 +3,6 @@ package nomadjob
 import (
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,7 +150,7 @@ func (e *emitter) task(t *api.Task) error {
 // config writes a driver config block's body: one attribute per key,
 // sorted.
 func (e *emitter) config(config map[string]any) error {
-	for _, k := range slices.Sorted(maps.Keys(config)) {
+	for _, k := range sortedKeys(config) {
 		if !hcltext.ValidIdentifier(k) {
 			return fmt.Errorf("key %q is not an HCL identifier", k)
 		}
@@ -272,7 +271,7 @@ func (e *emitter) stringMap(name string, m map[string]string) {
 	if len(m) == 0 {
 		return
 	}
-	keys := slices.Sorted(maps.Keys(m))
+	keys := sortedKeys(m)
 	if slices.ContainsFunc(keys, func(k string) bool { return !hcltext.ValidIdentifier(k) }) {
 		e.Raw(name + " = {")
 		for _, k := range keys {
@@ -335,4 +334,16 @@ func formatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// sortedKeys returns m's keys in order, in a slice allocated once at its
+// size (slices.Sorted(maps.Keys(m)) grows it from nothing: most of the
+// rendering's garbage, with a meta and an env map in every job).
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
