@@ -205,6 +205,9 @@ func (m *model) addUpstream(p *plan.Plan, index map[string]int) error {
 
 // addChannels resolves each channel's ends and computes its transfer time.
 func (m *model) addChannels(p *plan.Plan, index map[string]int) error {
+	n := len(p.Channels)
+	m.chanID, m.chanTo, m.chanFrom = make([]string, 0, n), make([]int, 0, n), make([]int, 0, n)
+	m.chanBytes, m.chanSecs = make([]int64, 0, n), make([]float64, 0, n)
 	for k, ch := range p.Channels {
 		if ch == nil {
 			return fmt.Errorf("%w: channel %d is nil", ErrInvalid, k)
