@@ -69,7 +69,6 @@ func commands() []command {
 }
 
 func main() {
-	startHeap(startHeapBytes)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
