@@ -11,6 +11,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,6 +188,18 @@ type Edge struct {
 // New returns an empty graph with the given name.
 func New(name string) *Graph {
 	return &Graph{Name: name, index: map[string]int{}}
+}
+
+// Grow makes room for n more tasks, so that adding them does not grow the
+// task list and the name index step by step (a reader that knows how many
+// tasks a file declares calls it first).
+func (g *Graph) Grow(n int) {
+	if len(g.Tasks) == 0 {
+		g.index = make(map[string]int, n)
+	}
+	g.Tasks = slices.Grow(g.Tasks, n)
+	g.succ = slices.Grow(g.succ, n)
+	g.pred = slices.Grow(g.pred, n)
 }
 
 // AddTask appends t. It returns an error if a task of that name exists.

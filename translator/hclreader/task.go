@@ -70,8 +70,9 @@ func (r *reader) decodeTaskBlocks(blocks hcl.Blocks) []decodedTask {
 // be to a reader. Duplicates are still read, for their own diagnostics,
 // but not added.
 func (r *reader) addTasks(g *graph.Graph, tasks []decodedTask) []*taskDecl {
-	var decls []*taskDecl
-	first := map[string]*hcl.Block{}
+	decls := make([]*taskDecl, 0, len(tasks))
+	first := make(map[string]*hcl.Block, len(tasks))
+	g.Grow(len(tasks))
 	for i := range tasks {
 		b, d := &tasks[i].head, tasks[i].decl
 		name := d.task.Name
