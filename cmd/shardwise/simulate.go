@@ -63,10 +63,12 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if f.format == "json" {
-		return cmp.WriteJSON(stdout)
-	}
-	return cmp.WriteTable(stdout, cmp.Sim)
+	return buffered(stdout, func(w io.Writer) error {
+		if f.format == "json" {
+			return cmp.WriteJSON(w)
+		}
+		return cmp.WriteTable(w, cmp.Sim)
+	})
 }
 
 func checkSimulateFlags(nargs int, f simulateFlags) error {
