@@ -20,8 +20,9 @@ import (
 //
 // The file holds len(tasks)+1 lines "K SECONDS": K counts the tasks
 // finished (0 before the first task starts, len(tasks) after the last
-// one ends) and SECONDS is the Unix time, as `date +%s.%N` prints it
-// (whole seconds where date has no %N). Task k ran from line k to line
+// one ends) and SECONDS is the Unix time, as `date +%s.%N` prints it (a
+// date without %N prints whole seconds, too coarse for tasks of about a
+// second: such a file is not used). Task k ran from line k to line
 // k+1. The script starts the file afresh (a restarted task rewrites it)
 // and never fails because of it: a file it cannot write is left out.
 const (
@@ -63,9 +64,12 @@ func ParseTaskTimes(data []byte, n int) ([]float64, error) {
 		if !ok || k != strconv.Itoa(len(at)) || len(at) > n {
 			return nil, fmt.Errorf("task times: line %d: %q, want boundary %d of %d", len(at)+1, line, len(at), n)
 		}
-		t, err := parseUnixSeconds(strings.TrimSpace(secs))
+		t, frac, err := parseUnixSeconds(strings.TrimSpace(secs))
 		if err != nil {
 			return nil, fmt.Errorf("task times: line %d: %w", len(at)+1, err)
+		}
+		if !frac {
+			return nil, fmt.Errorf("task times: line %d: %q has whole seconds only (date without %%N)", len(at)+1, secs)
 		}
 		if len(at) > 0 && t < at[len(at)-1] {
 			return nil, fmt.Errorf("task times: line %d: time %v before the previous boundary's %v", len(at)+1, t, at[len(at)-1])
@@ -85,24 +89,25 @@ func ParseTaskTimes(data []byte, n int) ([]float64, error) {
 	return out, nil
 }
 
-// parseUnixSeconds parses "SECONDS[.FRACTION]"; a date without %N prints
-// "SECONDS.%N" or "SECONDS.N", read as whole seconds.
-func parseUnixSeconds(s string) (float64, error) {
-	whole, frac, _ := strings.Cut(s, ".")
+// parseUnixSeconds parses "SECONDS[.FRACTION]"; frac reports whether a
+// fraction of digits was there (a date without %N prints "SECONDS.%N",
+// "SECONDS.N" or "SECONDS": whole seconds).
+func parseUnixSeconds(s string) (t float64, frac bool, err error) {
+	whole, fr, _ := strings.Cut(s, ".")
 	w, err := strconv.ParseUint(whole, 10, 63)
 	if err != nil || whole == "" {
-		return 0, fmt.Errorf("time %q is not Unix seconds", s)
+		return 0, false, fmt.Errorf("time %q is not Unix seconds", s)
 	}
-	t := float64(w)
-	if frac != "" && strings.Trim(frac, "0123456789") == "" {
-		f, err := strconv.ParseFloat("0."+frac, 64)
+	t = float64(w)
+	if fr != "" && strings.Trim(fr, "0123456789") == "" {
+		f, err := strconv.ParseFloat("0."+fr, 64)
 		if err != nil {
-			return 0, fmt.Errorf("time %q: %w", s, err)
+			return 0, false, fmt.Errorf("time %q: %w", s, err)
 		}
-		t += f
+		t, frac = t+f, true
 	}
 	if math.IsInf(t, 0) {
-		return 0, fmt.Errorf("time %q out of range", s)
+		return 0, false, fmt.Errorf("time %q out of range", s)
 	}
-	return t, nil
+	return t, frac, nil
 }

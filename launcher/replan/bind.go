@@ -118,19 +118,22 @@ func (r *Replanner) full(v plan.BindView, class string) bool {
 
 // bindTable is the Binder's uncorrected predictions: the graph predicted
 // by the predictor refitted on first use, kept for the run (the Binder
-// corrects them from the run's completed shards at every wave).
+// corrects them from the run's completed shards at every wave). A refit
+// that fails is not tried again in the run: its error is kept and
+// returned (the callers run once per job and per timed shard of a wave,
+// so retrying would refit thousands of times in the launcher's loop).
 func (r *Replanner) bindTable(ctx context.Context) (*predict.Table, error) {
-	if r.table != nil {
-		return r.table, nil
+	if r.table != nil || r.tableErr != nil {
+		return r.table, r.tableErr
 	}
+	r.table, r.tableErr = r.refitTable(ctx)
+	return r.table, r.tableErr
+}
+
+func (r *Replanner) refitTable(ctx context.Context) (*predict.Table, error) {
 	pred, err := r.Advisor.Predictor(ctx, r.Catalog, r.Extra...)
 	if err != nil {
 		return nil, err
 	}
-	tb, err := (&planner.Pipeline{Catalog: r.Catalog, Predictor: pred}).Predict(r.Graph, "")
-	if err != nil {
-		return nil, err
-	}
-	r.table = tb
-	return tb, nil
+	return (&planner.Pipeline{Catalog: r.Catalog, Predictor: pred}).Predict(r.Graph, "")
 }

@@ -93,6 +93,8 @@ type Replanner struct {
 
 	// table is the late binding's uncorrected predictions (bindTable).
 	table *predict.Table
+	// tableErr is the error of the run's one refit for table, if it failed.
+	tableErr error
 }
 
 // trigger is why a job is re-planned.

@@ -483,3 +483,18 @@ func TestInRunCorrectionPerTaskOfFusedShard(t *testing.T) {
 		}
 	}
 }
+
+// A refit that fails is tried once per run: the Binder's table is asked
+// for once per job and per timed fused shard of every wave.
+func TestFailedRefitIsNotRetried(t *testing.T) {
+	adv := &fakeAdvisor{predErr: errors.New("history store unreadable")}
+	r := &Replanner{Graph: graph.New("g"), Catalog: catalog.Default(), Advisor: adv}
+	for i := 0; i < 5; i++ {
+		if _, err := r.bindTable(context.Background()); err == nil {
+			t.Fatal("refit error not returned")
+		}
+	}
+	if adv.fits != 1 {
+		t.Errorf("%d refits, want 1", adv.fits)
+	}
+}

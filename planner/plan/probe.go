@@ -159,11 +159,13 @@ func ProbeGraph(p *Plan, g *graph.Graph, probes, ids []string) (*graph.Graph, []
 		}
 	}
 	var tasks []string
+	seen := map[string]bool{} // one shard may hold the probes of two types
 	for _, id := range ids {
 		k := slices.IndexFunc(p.Shards, func(sh *Shard) bool { return sh.ID == id })
-		if k < 0 {
+		if k < 0 || seen[id] {
 			continue
 		}
+		seen[id] = true
 		bySig := map[string][]int{}
 		for _, name := range p.Shards[k].Tasks {
 			if i := g.Index(name); i >= 0 && slices.Contains(probes, g.Tasks[i].Signature) {
@@ -175,7 +177,10 @@ func ProbeGraph(p *Plan, g *graph.Graph, probes, ids []string) (*graph.Graph, []
 			up := make([]bool, len(g.Tasks))
 			for _, i := range probe {
 				up[i] = true
-				taskAncestors(g, i, up)
+				// The copy's ancestors: the waits added for the types
+				// before this one count, or two probed types that feed
+				// each other would wait on each other (a cycle).
+				taskAncestors(cp, i, up)
 			}
 			for i, t := range g.Tasks {
 				if t.Signature != sig || up[i] {

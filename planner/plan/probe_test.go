@@ -153,3 +153,36 @@ func TestProbeGraph(t *testing.T) {
 			p.Shards[1].Resources.MemoryMiB.Value, p.Shards[2].Resources.MemoryMiB.Value)
 	}
 }
+
+// Two probed types that feed each other: the waits added for the first
+// count when the second's are added, so the graph stays acyclic (built
+// from the original graph's ancestors, b2 -> ap and a2 -> bp plus the
+// waits ap -> a2 and bp -> b2 made the cycle a2 -> bp -> b2 -> ap -> a2).
+// A shard listed twice adds its waits once.
+func TestProbeGraphTwoTypesStayAcyclic(t *testing.T) {
+	g := graph.New("g")
+	for _, tk := range []*graph.Task{{Name: "ap", Signature: "A"}, {Name: "a2", Signature: "A"}, {Name: "bp", Signature: "B"}, {Name: "b2", Signature: "B"}} {
+		if err := g.AddTask(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range []*graph.Edge{{From: "b2", To: "ap"}, {From: "a2", To: "bp"}} {
+		if err := g.AddEdge(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &Plan{Shards: []*Shard{
+		{ID: "pa", Class: "c", Tasks: []string{"ap"}}, {ID: "pb", Class: "c", Tasks: []string{"bp"}},
+		{ID: "sa", Class: "c", Tasks: []string{"a2"}}, {ID: "sb", Class: "c", Tasks: []string{"b2"}},
+	}}
+	pg, tasks, err := ProbeGraph(p, g, []string{"A", "B"}, []string{"pa", "pb", "pa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.TopoOrder(); err != nil {
+		t.Fatalf("probe graph: %v", err)
+	}
+	if !reflect.DeepEqual(tasks, []string{"ap", "bp"}) {
+		t.Errorf("probe tasks %v, want [ap bp]", tasks)
+	}
+}

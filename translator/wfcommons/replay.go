@@ -171,8 +171,8 @@ func (tr *trace) hasRuntimes() bool {
 // (bench/replay), so that what it plays is what the commands really do.
 func ReplaySeconds(t *graph.Task, nodeClass string) (seconds float64, ok bool) {
 	r, err := strconv.ParseFloat(t.Env[EnvReplaySeconds], 64)
-	if err != nil || r < 0 || math.IsInf(r, 0) {
-		return 0, false
+	if err != nil || !(r >= 0) || math.IsInf(r, 0) {
+		return 0, false // NaN too
 	}
 	f := 1.0
 	for _, p := range strings.Fields(t.Env[EnvReplaySpeeds]) {

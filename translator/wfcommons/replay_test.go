@@ -128,8 +128,10 @@ func TestReplaySecondsMatchesTheScript(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := ReplaySeconds(&graph.Task{Env: map[string]string{}}, "cpu-heavy"); ok {
-		t.Error("a task without replay seconds reported ok")
+	for _, secs := range []string{"", "NaN", "-1", "+Inf", "x"} {
+		if _, ok := ReplaySeconds(&graph.Task{Env: map[string]string{EnvReplaySeconds: secs}}, "cpu-heavy"); ok {
+			t.Errorf("replay seconds %q reported ok", secs)
+		}
 	}
 }
 
