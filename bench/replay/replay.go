@@ -156,13 +156,32 @@ type Run struct {
 	Wall time.Duration
 	// Load is the host's 1-minute load average when the run ended.
 	Load float64
-	// Plan is what ran, kept for a calibrated simulation.
-	Plan *plan.Plan
+	// Plan is what ran, kept for a calibrated simulation; Catalog the
+	// catalog it was planned with, in the catalog file format
+	// (catalog.WriteHCL of the merged catalog), so that a report made
+	// later simulates the run on what it was planned with, not on
+	// whatever -catalog says then. Empty in runs stored before it was
+	// kept.
+	Plan    *plan.Plan
+	Catalog string `json:",omitempty"`
 	// Actual is what each task's replay command takes on each class
 	// (Trace.Actual), for simulations played with what the tasks really
 	// did; nil when not known (runs read back without their trace). Not
 	// stored: it is made again from the trace (SetActual).
 	Actual simulate.Actual `json:"-"`
+}
+
+// PlannedCatalog returns the catalog r was planned with (Run.Catalog),
+// or fallback for a run stored without it.
+func (r *Run) PlannedCatalog(fallback *catalog.Catalog) (*catalog.Catalog, error) {
+	if r.Catalog == "" {
+		return fallback, nil
+	}
+	cat, diags := catalog.LoadSource(r.RunID+".catalog.hcl", []byte(r.Catalog))
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("run %s of %s: stored catalog: %w", r.Method, r.Trace, diags)
+	}
+	return cat, nil
 }
 
 // Actual returns what each of tr's tasks takes on each class of cat when
@@ -262,6 +281,11 @@ func Execute(ctx context.Context, c *api.Client, tr *Trace, cat *catalog.Catalog
 	} else {
 		r.Method = plan.MethodShardwise
 	}
+	var text strings.Builder
+	if err := catalog.WriteHCL(&text, cat); err != nil {
+		return nil, fmt.Errorf("%s: keep the catalog: %w", tr.Name, err)
+	}
+	r.Catalog = text.String()
 	if err := r.readBack(ctx, c, p, sim); err != nil {
 		return nil, err
 	}

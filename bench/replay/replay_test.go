@@ -75,3 +75,38 @@ func TestMeasurementsRoundTrip(t *testing.T) {
 		t.Errorf("not gzip: err %v, want one naming %s", err, bad)
 	}
 }
+
+// A run's stored catalog is what the report simulates it on: it reads
+// back equal to the catalog it was written from, and a run stored without
+// one falls back.
+func TestPlannedCatalogRoundTrips(t *testing.T) {
+	cat, diags := catalog.Load("catalog.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var text strings.Builder
+	if err := catalog.WriteHCL(&text, cat); err != nil {
+		t.Fatal(err)
+	}
+	r := &Run{Trace: "t", Method: "heft", RunID: "r1", Catalog: text.String()}
+	got, err := r.PlannedCatalog(catalog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Classes) != len(cat.Classes) {
+		t.Fatalf("%d classes read back, want %d", len(got.Classes), len(cat.Classes))
+	}
+	for i, cl := range cat.Classes {
+		g := got.Classes[i]
+		if g.Name != cl.Name || g.Startup != cl.Startup || g.Instances != cl.Instances {
+			t.Errorf("class %d read back as %s %v x%d, want %s %v x%d", i, g.Name, g.Startup, g.Instances, cl.Name, cl.Startup, cl.Instances)
+		}
+	}
+	def := catalog.Default()
+	if got, _ := (&Run{}).PlannedCatalog(def); got != def {
+		t.Error("a run without a stored catalog did not fall back")
+	}
+	if _, err := (&Run{Trace: "t", Catalog: "executor {"}).PlannedCatalog(def); err == nil {
+		t.Error("a malformed stored catalog was accepted")
+	}
+}

@@ -28,6 +28,24 @@ type report struct {
 	sources []*replay.Measurements
 }
 
+// storedCatalogs says how many runs are simulated on the catalog stored
+// with them (the one they were planned with) rather than on -catalog.
+func (r *report) storedCatalogs() string {
+	n := 0
+	for _, run := range r.m.Runs {
+		if run.Catalog != "" {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return ""
+	case len(r.m.Runs):
+		return " (every run is simulated on the catalog it was planned with, stored with the run; start-ups below are from this file)"
+	}
+	return fmt.Sprintf(" (%d of %d runs are simulated on the catalog they were planned with, stored with the run; the older runs, stored without it, on this file)", n, len(r.m.Runs))
+}
+
 // traces lists the traces of the runs, in the order they ran.
 func (r *report) traces() []*replay.Run {
 	var out []*replay.Run
@@ -58,7 +76,7 @@ func (r *report) markdown() string {
 			strings.Join(r.cf.args, " "), time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), time.Since(r.began).Round(time.Second),
 			len(r.m.Runs), len(strings.Split(r.cf.traces, ","))*len(strings.Split(r.cf.methods, ",")), len(r.m.Scale), 2*(sign(r.cf.wide)+sign(r.cf.chain)), r.cf.runsPath)
 	}
-	p("Catalog: `%s` over the default. Cluster: %s.\n\n", r.cf.catPath, r.m.Cluster)
+	p("Catalog: `%s` over the default%s. Cluster: %s.\n\n", r.cf.catPath, r.storedCatalogs(), r.m.Cluster)
 	r.makespans(p)
 	r.goals(p)
 	r.overheads(p)
@@ -125,7 +143,11 @@ func (r *report) recorded(run *replay.Run) float64 {
 	if run.Actual == nil || run.Plan == nil {
 		return math.NaN()
 	}
-	res, err := simulate.Run(run.Plan, r.cat, simulate.Options{Actual: run.Actual})
+	cat, err := run.PlannedCatalog(r.cat)
+	if err != nil {
+		return math.NaN()
+	}
+	res, err := simulate.Run(run.Plan, cat, simulate.Options{Actual: run.Actual})
 	if err != nil {
 		return math.NaN()
 	}
@@ -146,7 +168,11 @@ func (r *report) calibrated(run *replay.Run, handOver bool) (own, other float64)
 		if !handOver {
 			cal.Dispatch.ReleaseSeconds, cal.Dispatch.PlaceSeconds = 0, 0
 		}
-		v, err := cal.Simulate(run, r.cat)
+		cat, err := run.PlannedCatalog(r.cat)
+		if err != nil {
+			return math.NaN()
+		}
+		v, err := cal.Simulate(run, cat)
 		if err != nil {
 			return math.NaN()
 		}
