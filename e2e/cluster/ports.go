@@ -3,21 +3,65 @@ package cluster
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // portPicker hands out distinct free ports on 127.0.0.1. Each port stays
 // bound until release, so one picker never hands out the same port twice;
-// after release the agents bind them. Another process may in principle
-// take a port between release and the agent's bind; the OS cycles through
-// its ephemeral range, so that window is small.
+// after release the agents bind them. Ports come from below the kernel's
+// ephemeral range (ip_local_port_range): a port from that range can be
+// taken between release and the agent's bind by any outgoing connection
+// (13 agents starting make hundreds), which failed a cluster start with
+// "bind: address already in use"; below it only another listener that
+// picks the same port can, and the picks are random.
 type portPicker struct {
 	held []io.Closer
+	rnd  *rand.Rand
+}
+
+// pickRange is where ports are picked: [lo, hi). Outside Linux, or when
+// the ephemeral range cannot be read or leaves too little room below it,
+// ports come from the OS (":0").
+func pickRange() (lo, hi int, ok bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, 0, false
+	}
+	eph, err := strconv.Atoi(f[0])
+	if err != nil || eph-10000 < 2000 {
+		return 0, 0, false
+	}
+	return 10000, eph, true
+}
+
+// listen binds a free TCP port on 127.0.0.1, from pickRange when it can.
+func (p *portPicker) listen() (net.Listener, error) {
+	if lo, hi, ok := pickRange(); ok {
+		if p.rnd == nil {
+			p.rnd = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))
+		}
+		for range 100 {
+			port := lo + p.rnd.IntN(hi-lo)
+			if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				return l, nil
+			}
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // tcp returns a port free for TCP.
 func (p *portPicker) tcp() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := p.listen()
 	if err != nil {
 		return 0, fmt.Errorf("pick a free TCP port: %w", err)
 	}
@@ -29,7 +73,7 @@ func (p *portPicker) tcp() (int, error) {
 func (p *portPicker) tcpUDP() (int, error) {
 	const tries = 50
 	for range tries {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := p.listen()
 		if err != nil {
 			return 0, fmt.Errorf("pick a free TCP port: %w", err)
 		}

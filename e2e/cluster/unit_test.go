@@ -251,3 +251,33 @@ func TestClientConfigNarrowChroot(t *testing.T) {
 		}
 	}
 }
+
+// Ports are picked below the ephemeral range, where outgoing connections
+// cannot take them between the pick and the agent's bind, and one picker
+// never hands out a port twice.
+func TestPortsComeFromBelowTheEphemeralRange(t *testing.T) {
+	lo, hi, ok := pickRange()
+	if !ok {
+		t.Skip("no ip_local_port_range here: ports come from the OS")
+	}
+	var p portPicker
+	defer p.release()
+	seen := map[int]bool{}
+	for i := range 200 {
+		pick := p.tcp
+		if i%2 == 1 {
+			pick = p.tcpUDP
+		}
+		port, err := pick()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if port < lo || port >= hi {
+			t.Fatalf("port %d outside [%d, %d)", port, lo, hi)
+		}
+		if seen[port] {
+			t.Fatalf("port %d handed out twice", port)
+		}
+		seen[port] = true
+	}
+}
