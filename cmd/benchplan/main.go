@@ -52,7 +52,15 @@ func main() {
 	seed := flag.Uint64("seed", 1, "Seed of the simulator's noise and of the synthetic graphs.")
 	k := flag.Int("k", 5, "Folds of the within-trace cross-validation.")
 	acc := flag.Bool("accuracy", false, "Only the prediction accuracy, for iterating on the predictor: plan and play the leave-one-run-out traces honestly with HEFT and Shardwise only, print the accuracy tables and each trace's in-run error and makespans to stdout; -out is not written.")
+	probeCost := flag.Bool("probe-cost", false, "Only the probe's cost as insurance: for every trace whose honest plan probes a type, Shardwise's late-bound makespan with and without the probe, and without it when every unprobed task of the type is OOM-killed once (evaluate.ProbeCosts), as Markdown on stdout; -out is not written.")
 	flag.Parse()
+	if *probeCost {
+		if err := probeCosts(os.Stdout, *dir, *k); err != nil {
+			fmt.Fprintln(os.Stderr, "benchplan:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *acc {
 		if err := accuracyOnly(os.Stdout, *dir, *k); err != nil {
 			fmt.Fprintln(os.Stderr, "benchplan:", err)
@@ -150,6 +158,45 @@ func accuracyOnly(w io.Writer, dir string, k int) error {
 		h, sw := c.Outcome(evaluate.MethodHEFT), c.Outcome(evaluate.MethodShardwise)
 		fmt.Fprintf(w, "| %s | %.1f%% | %.1f | %.1f | %.3f | %.1f |\n", c.Input.Name, 100*rs[0].Scores[evaluate.EstShardwise].MdAPE,
 			h.MakespanSeconds, sw.MakespanSeconds, sw.MakespanSeconds/h.MakespanSeconds, c.Static.MakespanSeconds)
+	}
+	return nil
+}
+
+// probeCosts writes evaluate.ProbeCosts of every trace under dir whose
+// honest plan probes a type.
+func probeCosts(w io.Writer, dir string, k int) error {
+	paths, err := traces(dir)
+	if err != nil {
+		return err
+	}
+	ins, err := load(paths)
+	if err != nil {
+		return err
+	}
+	ins, _ = evaluate.DistinctRuns(ins)
+	cat := catalog.Default()
+	fmt.Fprintf(w, "| trace | probed types | probed (s) | unprobed (s) |")
+	for _, f := range evaluate.OOMFractions {
+		fmt.Fprintf(w, " unprobed, OOM at %g (s) | break-even |", f)
+	}
+	fmt.Fprintf(w, "\n|---|---|--:|--:|%s\n", strings.Repeat("--:|--:|", len(evaluate.OOMFractions)))
+	for _, in := range ins {
+		h, _, err := evaluate.Honest(in, ins, cat, k)
+		if err != nil {
+			return err
+		}
+		c, err := evaluate.ProbeCosts(h, in, cat)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s | %.1f | %.1f |", c.Input, strings.Join(c.Probes, ", "), c.Probed, c.Unprobed)
+		for i := range evaluate.OOMFractions {
+			fmt.Fprintf(w, " %.1f | %.3f |", c.Retried[i], c.BreakEven(i))
+		}
+		fmt.Fprintln(w)
 	}
 	return nil
 }
