@@ -1,10 +1,14 @@
 package evaluate
 
 import (
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/plan"
 )
 
@@ -65,5 +69,44 @@ func TestProbeCostsWithoutProbe(t *testing.T) {
 	c, err := ProbeCosts(in, in, catalog.Default())
 	if err != nil || c != nil {
 		t.Fatalf("got %v, %v; want nil, nil", c, err)
+	}
+}
+
+// TestProbeCostsHandComputed: four 10 s roots of a probed type on one
+// class of two instances with a 5 s start-up. Shardwise batches the
+// siblings two by two (a start-up saved per instance): unprobed, both
+// batches at once, 5 + 20 = 25 s; probed, the probe batch and then the
+// other, 50 s. One OOM retry of every unprobed batch kills it at its first
+// task after f of it and restarts it: 5 + (10(1+f) + 5) + 10 = 30, 35 and
+// 40 s. The wait (25 s) costs more than the retries it saves: break-even
+// 25/5, 25/10, 25/15, all above 1, as on BWA large.
+func TestProbeCostsHandComputed(t *testing.T) {
+	g := graph.New("hand")
+	var recs []history.Record
+	for i := 0; i < 4; i++ {
+		name := fmt.Sprintf("a%d", i)
+		if err := g.AddTask(&graph.Task{Name: name, Signature: "a", Hints: graph.Hints{Runtime: 10 * time.Second}}); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, history.Record{Run: "hand", Task: name, Signature: "a", RuntimeSeconds: 10, Source: "test"})
+	}
+	cat := &catalog.Catalog{Classes: []*catalog.Class{{Name: "c", Instances: 2, Startup: 5 * time.Second, BandwidthBytes: 1e9,
+		Shape: catalog.Shape{CPU: 8000, Cores: 4, MemoryMiB: 16384}, Placement: catalog.Placement{NodeClass: "c"}}}}
+	tb, err := TraceTable(g, recs, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Input{Name: "hand", Graph: g, Table: tb, Records: recs, Probes: []string{"a"}}
+	c, err := ProbeCosts(in, in, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Probed != 50 || c.Unprobed != 25 || !slices.Equal(c.Retried, []float64{30, 35, 40}) {
+		t.Fatalf("got probed %v, unprobed %v, retried %v; want 50, 25, [30 35 40]", c.Probed, c.Unprobed, c.Retried)
+	}
+	for i, want := range []float64{25.0 / 5, 25.0 / 10, 25.0 / 15} {
+		if got := c.BreakEven(i); got != want {
+			t.Errorf("BreakEven(%d) = %v, want %v", i, got, want)
+		}
 	}
 }
