@@ -114,15 +114,10 @@ func run(out, dir string, noise float64, seed uint64, k int) error {
 // Shardwise makespans: the report's accuracy figures without the plan
 // comparisons that do not feed them.
 func accuracyOnly(w io.Writer, dir string, k int) error {
-	paths, err := traces(dir)
+	ins, err := distinctTraces(dir)
 	if err != nil {
 		return err
 	}
-	ins, err := load(paths)
-	if err != nil {
-		return err
-	}
-	ins, _ = evaluate.DistinctRuns(ins)
 	cat := catalog.Default()
 	var honest []*evaluate.Comparison
 	for _, in := range ins {
@@ -165,15 +160,10 @@ func accuracyOnly(w io.Writer, dir string, k int) error {
 // probeCosts writes evaluate.ProbeCosts of every trace under dir whose
 // honest plan probes a type.
 func probeCosts(w io.Writer, dir string, k int) error {
-	paths, err := traces(dir)
+	ins, err := distinctTraces(dir)
 	if err != nil {
 		return err
 	}
-	ins, err := load(paths)
-	if err != nil {
-		return err
-	}
-	ins, _ = evaluate.DistinctRuns(ins)
 	cat := catalog.Default()
 	fmt.Fprintf(w, "| trace | probed types | probed (s) | unprobed (s) |")
 	for _, f := range evaluate.OOMFractions {
@@ -199,6 +189,21 @@ func probeCosts(w io.Writer, dir string, k int) error {
 		fmt.Fprintln(w)
 	}
 	return nil
+}
+
+// distinctTraces loads every trace under dir, each run once
+// (evaluate.DistinctRuns).
+func distinctTraces(dir string) ([]*evaluate.Input, error) {
+	paths, err := traces(dir)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := load(paths)
+	if err != nil {
+		return nil, err
+	}
+	ins, _ = evaluate.DistinctRuns(ins)
+	return ins, nil
 }
 
 // traces lists the .json files in dir and its subfolders, sorted.
