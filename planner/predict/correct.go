@@ -39,6 +39,13 @@ const (
 	// factor times k / (k + RunPriorTypes) (RunFactor). Set beforehand,
 	// not fitted to the traces (docs/evaluation.md gives 1 and 4 too).
 	RunPriorTypes = 2
+	// ClassPriorCompletions is the weight, counted in completions, of a
+	// signature's ratios pooled over classes in its factor on one class
+	// (Factor): with n completions on the class, the log factor is
+	// (n ln f_class + ClassPriorCompletions ln f_pooled) /
+	// (n + ClassPriorCompletions). Set beforehand like RunPriorTypes,
+	// not fitted to the traces (docs/evaluation.md gives 1, 4 and 8 too).
+	ClassPriorCompletions = 2
 )
 
 // Correction is the in-run learning state of one run. The zero value is
@@ -116,21 +123,35 @@ func trail(xs []float64, n int) []float64 {
 	return xs
 }
 
-// Factor is the runtime correction of sig on class: the median of the
-// trailing window's actual/predicted ratios on that class, else pooled
-// over the classes sig completed on, with n the ratios it is the median
-// of. When sig has not completed yet it is RunFactor (1 before anything
-// completed) with n = 0.
+// Factor is the runtime correction of sig on class, with n the ratios of
+// that class's trailing window it rests on. The median of the window's
+// actual/predicted ratios on that class is pooled with the median of
+// the signature's trailing window over every class (partial pooling: the
+// pooled median counts as ClassPriorCompletions completions on the
+// class), so that one or two completions on a class move its factor
+// only part of the way from what the signature does elsewhere in the
+// run: early completions are few and are not the typical ones (the
+// first tasks of a run ran under other load than the later ones). When
+// sig has not completed on class it is the pooled median, with n the
+// pooled ratios; when sig has not completed at all, RunFactor (1 before
+// anything completed) with n = 0.
 func (c *Correction) Factor(sig, class string) (factor float64, n int) {
-	rs := c.ratios[corrKey{sig, class}]
-	if len(rs) == 0 {
-		rs = c.bySig[sig]
-	}
-	if len(rs) == 0 {
+	pooled := c.bySig[sig]
+	if len(pooled) == 0 {
 		f, _ := c.RunFactor()
 		return f, 0
 	}
-	return median(append([]float64(nil), rs...)), len(rs)
+	fp := median(append([]float64(nil), pooled...))
+	rs := c.ratios[corrKey{sig, class}]
+	if len(rs) == 0 {
+		return fp, len(pooled)
+	}
+	fc := median(append([]float64(nil), rs...))
+	if fc == fp {
+		return fc, len(rs) // exactly, without a round trip through logs
+	}
+	k := float64(len(rs))
+	return math.Exp((k*math.Log(fc) + ClassPriorCompletions*math.Log(fp)) / (k + ClassPriorCompletions)), len(rs)
 }
 
 // RunFactor is the run-wide runtime correction, for the types that have

@@ -159,3 +159,26 @@ func TestRunWideCorrection(t *testing.T) {
 		t.Errorf("z1 after Apply: p50 %v p90 %v, want %v and 20 (p90 not lowered)", rt.Value, rt.P90, 8*math.Cbrt(0.25))
 	}
 }
+
+// TestFactorPoolsClasses: type a completed seven times on time on class
+// x and once at 4x on class y. On y its factor is the one completion
+// there pooled with the type's median over every class (1), which counts
+// as ClassPriorCompletions = 2 completions: 4^(1/3), not 4; on x it is
+// 1; on z, where a has not completed, the pooled median 1.
+func TestFactorPoolsClasses(t *testing.T) {
+	c := NewCorrection(8)
+	for i := 0; i < 7; i++ {
+		c.Observe("a", "x", 10, 10)
+	}
+	c.Observe("a", "y", 10, 40)
+	want := math.Pow(4, 1.0/(1+ClassPriorCompletions))
+	if f, n := c.Factor("a", "y"); math.Abs(f-want) > 1e-9 || n != 1 {
+		t.Errorf("on y: factor %v from %d, want %v from 1 (one 4x completion pooled with the type's 1x)", f, n, want)
+	}
+	if f, n := c.Factor("a", "x"); f != 1 || n != 7 {
+		t.Errorf("on x: factor %v from %d, want 1 from 7", f, n)
+	}
+	if f, n := c.Factor("a", "z"); f != 1 || n != 8 {
+		t.Errorf("on z: factor %v from %d, want the pooled 1 from 8", f, n)
+	}
+}
