@@ -102,6 +102,7 @@ func run(out, dir string, noise float64, seed uint64, k int) error {
 		return err
 	}
 	r.Accuracy = append(r.Accuracy, evaluate.InRunAccuracy(r.Honest)...)
+	r.InRunPhases = evaluate.InRunPhases(r.Honest)
 	var buf bytes.Buffer
 	if err := evaluate.WriteMarkdown(&buf, r); err != nil {
 		return err
@@ -142,6 +143,9 @@ func accuracyOnly(w io.Writer, dir string, k int) error {
 	}
 	rows = append(rows, evaluate.InRunAccuracy(honest)...)
 	if err := evaluate.WriteAccuracy(w, rows, k); err != nil {
+		return err
+	}
+	if err := evaluate.WriteInRunPhases(w, evaluate.InRunPhases(honest)); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n### Per trace (%s)\n\n| trace | in-run error | HEFT (s) | Shardwise (s) | SW/HEFT | SW static (s) |\n|---|--:|--:|--:|--:|--:|\n", evaluate.SchemeInRun)

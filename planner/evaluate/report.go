@@ -37,6 +37,9 @@ type Report struct {
 	// Accuracy holds the prediction-accuracy rows and K their folds.
 	Accuracy []AccuracyRow
 	K        int
+	// InRunPhases split the SchemeInRun runtime error by submission
+	// phase (InRunPhases of Honest).
+	InRunPhases []InRunPhase
 	// Notes is Markdown appended at the end (explanations of the figures).
 	Notes string
 }
@@ -71,6 +74,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	p("\n## Prediction accuracy\n\n")
 	writeAccuracy(p, r.Accuracy, r.K)
+	writeInRunPhases(p, r.InRunPhases)
 	if r.Notes != "" {
 		p("\n%s", strings.TrimLeft(r.Notes, "\n"))
 	}
@@ -86,6 +90,37 @@ func WriteAccuracy(w io.Writer, rows []AccuracyRow, k int) error {
 	b := bufio.NewWriter(w)
 	writeAccuracy(func(format string, args ...any) { fmt.Fprintf(b, format, args...) }, rows, k)
 	return b.Flush()
+}
+
+// WriteInRunPhases writes the table of phases, as WriteMarkdown has it;
+// nothing without phases.
+func WriteInRunPhases(w io.Writer, phases []InRunPhase) error {
+	b := bufio.NewWriter(w)
+	writeInRunPhases(func(format string, args ...any) { fmt.Fprintf(b, format, args...) }, phases)
+	return b.Flush()
+}
+
+// writeInRunPhases writes the SchemeInRun runtime error by submission
+// phase, with the flat-factor floors.
+func writeInRunPhases(p printer, phases []InRunPhase) {
+	if len(phases) == 0 {
+		return
+	}
+	p("\n### Runtime error in-run (%s) by submission phase\n\n", SchemeInRun)
+	p("`first`: tasks submitted before any task of their type had finished in the run (only the run-wide factor corrects them); `later`: the others. ")
+	p("Each cell: predictions, median error as corrected at submission (uncorrected leave-one-run-out prediction on the same class). ")
+	p("`flat floor`: the median error if each run's factor of each task type (median of actual over uncorrected runtime over the run's tasks) were known before the run, one per type (per type and class): it uses the whole run, so no in-run predictor has it; about the best one flat factor per type can do.\n\n")
+	p("| family | first | later | share first | flat floor (per class) |\n|---|--:|--:|--:|--:|\n")
+	for _, ph := range phases {
+		cell := func(s PhaseScore) string {
+			if s.N == 0 {
+				return "0"
+			}
+			return fmt.Sprintf("%d: %.1f%% (%.1f%%)", s.N, 100*s.MdAPE, 100*s.Uncorrected)
+		}
+		p("| %s | %s | %s | %.0f%% | %.1f%% (%.1f%%) |\n", bold(ph.Family), cell(ph.First), cell(ph.Later),
+			100*float64(ph.First.N)/float64(max(ph.First.N+ph.Later.N, 1)), 100*ph.FlatFloor, 100*ph.FlatClassFloor)
+	}
 }
 
 // writeQuality writes the makespan table and the cost table of cmps.
