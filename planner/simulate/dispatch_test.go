@@ -172,3 +172,44 @@ func equalKinds(a, b []EventKind) bool {
 	}
 	return true
 }
+
+// TestDispatchCongestionHandComputed plays a release that grows with the
+// completion rate: window 2 s, knee 0.5 per second, 1 s per shard per
+// second above it, no constant part. Class "one" has one instance and no
+// start-up; a, b, c and d (1 s each) are roots queued on it in plan
+// order; class "two" runs x and y (1 s) at once on its two instances.
+//
+// At 1 s a, x and y finish: 3 in (-1, 1] over 2 s is 1.5 per second (a
+// is applied first, so counting only the finishes applied before it
+// would give 0.5), 1 s above the knee: #0 is released at 2, b runs 2-3.
+// At 3, (1, 3] holds b alone (the finishes at 1 are out of the window):
+// 0.5 per second, at the knee, so c is placed at once, 3-4. At 4, (2, 4]
+// holds b and c: 1 per second, 0.5 s: d runs 4.5-5.5. Makespan 5.5; with
+// the same dispatch and no congestion, 4.
+func TestDispatchCongestionHandComputed(t *testing.T) {
+	p := &plan.Plan{Shards: []*plan.Shard{
+		sh("a", "one", 1), sh("b", "one", 1), sh("c", "one", 1), sh("d", "one", 1),
+		sh("x", "two", 1), sh("y", "two", 1),
+	}}
+	c := cat(class("one", 1, 1e9, 0), class("two", 2, 1e9, 0))
+	cong := Congestion{WindowSeconds: 2, KneePerSecond: 0.5, SecondsPerRate: 1}
+
+	r := mustRun(t, p, c, Options{Dispatch: Dispatch{Congestion: cong}})
+	check(t, r, 5.5, map[string]want{
+		"a": {0, 0, 1}, "b": {0, 2, 3}, "c": {0, 3, 4}, "d": {0, 4.5, 5.5}, "x": {0, 0, 1}, "y": {1, 0, 1},
+	})
+	r = mustRun(t, p, c, Options{})
+	check(t, r, 4, map[string]want{"d": {0, 3, 4}})
+
+	// The constant part adds to the congestion's: 0.25 s more at every
+	// release, b 2.25-3.25; at 3.25, (1.25, 3.25] holds b: 0.25 s, c
+	// 3.5-4.5; at 4.5, b and c: 0.75 s, d 5.25-6.25.
+	r = mustRun(t, p, c, Options{Dispatch: Dispatch{ReleaseSeconds: 0.25, Congestion: cong}})
+	check(t, r, 6.25, map[string]want{"b": {0, 2.25, 3.25}, "c": {0, 3.5, 4.5}, "d": {0, 5.25, 6.25}})
+
+	for _, bad := range []Congestion{{WindowSeconds: 0, SecondsPerRate: 1}, {WindowSeconds: 2, SecondsPerRate: -1}, {WindowSeconds: math.Inf(1), SecondsPerRate: 1}} {
+		if _, err := Run(p, c, Options{Dispatch: Dispatch{Congestion: bad}}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("congestion %+v: err %v, want ErrInvalid", bad, err)
+		}
+	}
+}

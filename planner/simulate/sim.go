@@ -66,6 +66,13 @@ type sim struct {
 	// schedFree is when the scheduler is done with its last placement
 	// (Dispatch.PlaceSeconds).
 	schedFree float64
+	// With Dispatch.Congestion: every finish time so far (in time
+	// order), the first of them still in the trailing window, and the
+	// shards finished at the current instant whose release waits for
+	// the instant's last finish to be counted.
+	finishTimes []float64
+	windowFrom  int
+	releasing   []int
 }
 
 func newSim(m *model, record bool) *sim {
@@ -106,6 +113,7 @@ func (s *sim) run() error {
 				return err
 			}
 		}
+		s.settle(t)
 		s.register(t)
 		s.dispatch(t)
 	}
@@ -146,12 +154,17 @@ func (s *sim) apply(e event) error {
 	return nil
 }
 
-// finish frees shard i's instance (after Dispatch.ReleaseSeconds),
-// releases the shards waiting on it and starts its outgoing transfers.
+// finish frees shard i's instance (after Dispatch.ReleaseSeconds, or,
+// with Dispatch.Congestion, once the instant's finishes are counted:
+// settle), releases the shards waiting on it and starts its outgoing
+// transfers.
 func (s *sim) finish(i int, t float64) error {
 	r := &s.runs[i]
 	c := s.m.class[i]
-	if rel := s.dispatchModel.ReleaseSeconds; rel > 0 {
+	if s.dispatchModel.Congestion.SecondsPerRate > 0 {
+		s.finishTimes = append(s.finishTimes, t)
+		s.releasing = append(s.releasing, i)
+	} else if rel := s.dispatchModel.ReleaseSeconds; rel > 0 {
 		s.push(t+rel, eventRelease, i)
 	} else {
 		s.pools[c].free(r.Instance)
@@ -176,6 +189,29 @@ func (s *sim) finish(i int, t float64) error {
 		s.push(t+secs, EventArrive, k)
 	}
 	return nil
+}
+
+// settle schedules the release of the instances freed at instant t
+// (Dispatch.Congestion): the completion rate counts every finish in
+// (t - WindowSeconds, t], those of t included.
+func (s *sim) settle(t float64) {
+	if len(s.releasing) == 0 {
+		return
+	}
+	cong := s.dispatchModel.Congestion
+	for s.windowFrom < len(s.finishTimes) && s.finishTimes[s.windowFrom] <= t-cong.WindowSeconds {
+		s.windowFrom++
+	}
+	rate := float64(len(s.finishTimes)-s.windowFrom) / cong.WindowSeconds
+	rel := s.dispatchModel.ReleaseSeconds + cong.extra(rate)
+	for _, i := range s.releasing {
+		if rel > 0 {
+			s.push(t+rel, eventRelease, i)
+		} else {
+			s.pools[s.m.class[i]].free(s.runs[i].Instance)
+		}
+	}
+	s.releasing = s.releasing[:0]
 }
 
 // remove deletes v from xs, keeping the order of the rest.

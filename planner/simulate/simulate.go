@@ -84,6 +84,40 @@ type Dispatch struct {
 	// scheduler is part of ReleaseSeconds, measured the same way). The
 	// instance is held from the scheduler's decision.
 	PlaceSeconds float64
+	// Congestion makes the release grow with the cluster's sustained
+	// completion rate (see Congestion); the zero value keeps it at
+	// ReleaseSeconds.
+	Congestion Congestion
+}
+
+// Congestion is the part of Nomad's hand-over of a freed slot that grows
+// with the cluster's throughput: the client's report, the blocked
+// evaluations' unblocking and the scheduler's pass share the host with
+// every other allocation's start and completion, and the measured
+// hand-over stays flat up to a sustained rate and grows beyond it
+// (docs/replay.md, "Hand-over"). An instance whose shard finished at t is
+// released at
+//
+//	t + ReleaseSeconds + SecondsPerRate x max(0, r - KneePerSecond)
+//
+// where r is the number of shards that finished in (t - WindowSeconds, t]
+// (every class; all of the instant t's finishes included) over
+// WindowSeconds. The zero value (SecondsPerRate 0) adds nothing.
+type Congestion struct {
+	// WindowSeconds is the trailing window the rate is counted over, in
+	// seconds; it must be positive when SecondsPerRate is.
+	WindowSeconds float64
+	// KneePerSecond is the completion rate (shards per second) up to
+	// which the release is ReleaseSeconds.
+	KneePerSecond float64
+	// SecondsPerRate is the release's growth per shard per second of
+	// completion rate above the knee, in seconds.
+	SecondsPerRate float64
+}
+
+// extra is the release's growth at completion rate r, in seconds.
+func (c Congestion) extra(r float64) float64 {
+	return c.SecondsPerRate * max(0, r-c.KneePerSecond)
 }
 
 // registersAtOnce reports whether d registers every ready shard the
@@ -91,10 +125,14 @@ type Dispatch struct {
 func (d Dispatch) registersAtOnce() bool { return d.ReactionSeconds == 0 && d.RegisterSeconds == 0 }
 
 func (d Dispatch) check() error {
-	for _, v := range []float64{d.ReactionSeconds, d.RegisterSeconds, d.ReleaseSeconds, d.PlaceSeconds} {
+	c := d.Congestion
+	for _, v := range []float64{d.ReactionSeconds, d.RegisterSeconds, d.ReleaseSeconds, d.PlaceSeconds, c.WindowSeconds, c.KneePerSecond, c.SecondsPerRate} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w: dispatch %+v: times must be finite and >= 0", ErrInvalid, d)
+			return fmt.Errorf("%w: dispatch %+v: times and rates must be finite and >= 0", ErrInvalid, d)
 		}
+	}
+	if c.SecondsPerRate > 0 && c.WindowSeconds == 0 {
+		return fmt.Errorf("%w: dispatch %+v: congestion needs a window", ErrInvalid, d)
 	}
 	return nil
 }

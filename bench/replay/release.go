@@ -1,0 +1,112 @@
+package replay
+
+import (
+	"math"
+	"sort"
+
+	"github.com/shardwise/shardwise/planner/simulate"
+)
+
+// CongestionWindow is the trailing window over which the cluster's
+// completion rate is counted for the hand-over model (FitRelease,
+// simulate.Congestion), in seconds. A minute: on the stored runs the
+// hand-over grew only under completion rates sustained for minutes
+// (epigenomics and seismology under HEFT, 4-6 per second for 3-5
+// minutes), not under bursts of the same rate lasting under 40 s
+// (1000genome under HEFT, 5-8 per second over 10 s windows and 0.2-0.3 s
+// hand-overs); over a minute those bursts average 1.5 per second
+// (docs/replay.md, "Hand-over").
+const CongestionWindow = 60.0
+
+// HandOver is one queued shard's wait for a freed slot: Freed is when the
+// slot's previous allocation completed (seconds from the run's first
+// registration), Gap the placement minus Freed, and Rate the cluster's
+// completions per second in the CongestionWindow seconds up to Freed
+// (every shard of the run whose Complete is in (Freed - window, Freed],
+// the one freeing the slot included, over the window).
+type HandOver struct {
+	Freed, Gap, Rate float64
+}
+
+// completionRate returns, for each time in at, the number of values of
+// done in (t - window, t] over window.
+func completionRate(done []float64, at []float64, window float64) []float64 {
+	sorted := append([]float64(nil), done...)
+	sort.Float64s(sorted)
+	out := make([]float64, len(at))
+	for i, t := range at {
+		hi := sort.Search(len(sorted), func(k int) bool { return sorted[k] > t })
+		lo := sort.Search(len(sorted), func(k int) bool { return sorted[k] > t-window })
+		out[i] = float64(hi-lo) / window
+	}
+	return out
+}
+
+// FitRelease fits Nomad's hand-over of a freed slot as a function of the
+// cluster's sustained completion rate r (HandOver.Rate):
+//
+//	release(r) = base + slope x max(0, r - knee)
+//
+// a constant hand-over up to the knee, the throughput the cluster
+// sustains without queueing, and a linear growth beyond it (the stored
+// runs: 0.2-0.35 s at every rate up to 3 per second, single-class runs
+// included, 0.7-1.8 s at 4-6 per second; docs/replay.md, "Hand-over").
+// runs holds each run's hand-overs; every run weighs the same in all
+// (each hand-over 1/len(run)), so a run with 1,600 hand-overs does not
+// outweigh one with 40. For each knee on a 0.05 per second grid from 0
+// to the highest rate, base and slope are the weighted least-squares line
+// of Gap on max(0, Rate - knee) (a negative slope is set to 0 and base to
+// the weighted mean); the knee with the least weighted squared error
+// wins, the lowest on ties. With a slope of 0 the knee is reported as 0.
+// ok is false when no run has a hand-over.
+func FitRelease(runs [][]HandOver) (base float64, c simulate.Congestion, ok bool) {
+	var xs, ys, ws []float64
+	top := 0.0
+	for _, r := range runs {
+		for _, h := range r {
+			xs, ys, ws = append(xs, h.Rate), append(ys, h.Gap), append(ws, 1/float64(len(r)))
+			top = math.Max(top, h.Rate)
+		}
+	}
+	if len(xs) == 0 {
+		return 0, simulate.Congestion{}, false
+	}
+	c.WindowSeconds = CongestionWindow
+	best := math.Inf(1)
+	for k := 0; float64(k)*0.05 <= top+1e-9; k++ {
+		knee := float64(k) * 0.05
+		b, s, sse := hingeFit(xs, ys, ws, knee)
+		if sse < best-1e-12 {
+			best, base, c.KneePerSecond, c.SecondsPerRate = sse, b, knee, s
+		}
+	}
+	if c.SecondsPerRate == 0 {
+		c.KneePerSecond = 0
+	}
+	return base, c, true
+}
+
+// hingeFit is the weighted least-squares line of ys on max(0, xs - knee):
+// intercept b, slope s (clamped at 0, b then the weighted mean) and the
+// weighted squared error.
+func hingeFit(xs, ys, ws []float64, knee float64) (b, s, sse float64) {
+	var sw, sx, sy, sxx, sxy float64
+	for i := range xs {
+		x := math.Max(0, xs[i]-knee)
+		sw, sx, sy = sw+ws[i], sx+ws[i]*x, sy+ws[i]*ys[i]
+		sxx, sxy = sxx+ws[i]*x*x, sxy+ws[i]*x*ys[i]
+	}
+	mx, my := sx/sw, sy/sw
+	if vx := sxx/sw - mx*mx; vx > 1e-12 {
+		s = (sxy/sw - mx*my) / vx
+	}
+	if s < 0 {
+		s = 0
+	}
+	b = my - s*mx
+	for i := range xs {
+		d := ys[i] - b - s*math.Max(0, xs[i]-knee)
+		sse += ws[i] * d * d
+	}
+	return b, s, sse
+}
