@@ -31,12 +31,24 @@ type Calibration struct {
 	// measured against the plan's prediction instead, and then also holds
 	// the predictions' bias.
 	TaskSeconds float64
+	// ReleaseMean is the mean hand-over, the release as a constant (the
+	// model before Dispatch.Congestion, kept for comparison: Constant).
+	ReleaseMean float64
 	// Shards is how many shards the estimates come from; Waves how many
 	// registration waves (shards ready at the same instant) the dispatch
 	// fit saw; HandOvers how many queued placements the release delay
-	// (Dispatch.ReleaseSeconds) comes from, Placements how many placements
-	// on a free instance the scheduler's time (Dispatch.PlaceSeconds).
+	// (Dispatch.ReleaseSeconds and Congestion) comes from, Placements how
+	// many placements on a free instance the scheduler's time
+	// (Dispatch.PlaceSeconds).
 	Shards, Waves, HandOvers, Placements int
+}
+
+// Constant returns c with the release a constant, the mean hand-over
+// (ReleaseMean), and no congestion: the calibration as it was before the
+// hand-over model, for comparison.
+func (c Calibration) Constant() Calibration {
+	c.Dispatch.ReleaseSeconds, c.Dispatch.Congestion = c.ReleaseMean, simulate.Congestion{}
+	return c
 }
 
 // Calibrate estimates the dispatch model and the start-up latencies from
@@ -66,11 +78,13 @@ type Calibration struct {
 //     start) is not in Nomad's timestamps. With a single position the
 //     slope is undetermined: registration is then 0 and the reaction the
 //     median delay.
-//   - Release (Dispatch.ReleaseSeconds): the mean hand-over of a slot
-//     to a queued allocation (placements): over the shards registered
-//     before the last completion on their node that preceded their
-//     placement, placement minus that completion. 0 when no shard
-//     queued.
+//   - Release (Dispatch.ReleaseSeconds and Dispatch.Congestion): the
+//     hand-over of a slot to a queued allocation (placements): over the
+//     shards registered before the last completion on their node that
+//     preceded their placement, placement minus that completion, fitted
+//     as a function of the cluster's completion rate over the minute up
+//     to that completion (FitRelease, each run weighing the same).
+//     ReleaseMean is their mean. 0 when no shard queued.
 //   - Placement (Dispatch.PlaceSeconds): the mean service time of the
 //     other shards' placements seen as one first-come, first-served
 //     server (placements): each one's placement minus the later of its
@@ -85,9 +99,13 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 	cal := Calibration{Startup: map[string]float64{}, Dispatch: simulate.Dispatch{RegisterConcurrency: concurrency}}
 	starts := map[string][]float64{}
 	var xs, ys, extra, gaps, services []float64
+	var hand [][]HandOver
 	for _, r := range runs {
-		g, sv := placements(r.Shards)
-		gaps, services = append(gaps, g...), append(services, sv...)
+		h, sv := placements(r.Shards)
+		for _, x := range h {
+			gaps = append(gaps, x.Gap)
+		}
+		hand, services = append(hand, h), append(services, sv...)
 		waves := map[float64][]Shard{}
 		for _, s := range r.Shards {
 			starts[s.Class] = append(starts[s.Class], s.Running-s.Placed)
@@ -120,7 +138,8 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 	}
 	cal.HandOvers, cal.Placements = len(gaps), len(services)
 	if len(gaps) > 0 {
-		cal.Dispatch.ReleaseSeconds = stat.Mean(gaps, nil)
+		cal.ReleaseMean = stat.Mean(gaps, nil)
+		cal.Dispatch.ReleaseSeconds, cal.Dispatch.Congestion, _ = FitRelease(hand)
 	}
 	if len(services) > 0 {
 		cal.Dispatch.PlaceSeconds = stat.Mean(services, nil)
@@ -144,17 +163,19 @@ func Calibrate(runs []*Run, concurrency int) Calibration {
 //   - hand-overs, the shards that waited in Nomad's queue for a slot on
 //     the node they were placed on: registered by the latest completion
 //     (task FinishedAt) of another shard on that node at or before their
-//     placement (allocation CreateTime). gaps holds placement minus that
-//     completion: the slot's release. Nomad does not say which of a
-//     node's slots an allocation took, so the latest completion stands
-//     for the slot freed: a lower bound where a node has several.
+//     placement (allocation CreateTime). Each HandOver's Gap is
+//     placement minus that completion, the slot's release, and its Rate
+//     the run's completions over the CongestionWindow up to it. Nomad
+//     does not say which of a node's slots an allocation took, so the
+//     latest completion stands for the slot freed: a lower bound where a
+//     node has several.
 //   - the others, placed on a slot that was free when they were
 //     registered: services holds, in placement order, each one's
 //     placement minus the later of its registration and the placement
 //     before it (a first-come, first-served server's service times).
 //
 // Shards without a node are left out.
-func placements(shards []Shard) (gaps, services []float64) {
+func placements(shards []Shard) (hand []HandOver, services []float64) {
 	byNode := map[string][]int{}
 	for i, s := range shards {
 		if s.Node != "" {
@@ -172,7 +193,7 @@ func placements(shards []Shard) (gaps, services []float64) {
 				}
 			}
 			if !math.IsInf(freed, -1) && s.Registered <= freed {
-				gaps = append(gaps, s.Placed-freed)
+				hand = append(hand, HandOver{Freed: freed, Gap: s.Placed - freed})
 			} else {
 				fresh = append(fresh, s)
 			}
@@ -184,7 +205,19 @@ func placements(shards []Shard) (gaps, services []float64) {
 		services = append(services, s.Placed-math.Max(s.Registered, prev))
 		prev = s.Placed
 	}
-	return gaps, services
+	if len(hand) > 0 {
+		done, at := make([]float64, len(shards)), make([]float64, len(hand))
+		for i, s := range shards {
+			done[i] = s.Complete
+		}
+		for i, h := range hand {
+			at[i] = h.Freed
+		}
+		for i, r := range completionRate(done, at, CongestionWindow) {
+			hand[i].Rate = r
+		}
+	}
+	return hand, services
 }
 
 // Catalog returns cat with each class's start-up set to the calibrated
@@ -242,9 +275,9 @@ func (c Calibration) Simulate(r *Run, cat *catalog.Catalog) (float64, error) {
 
 // String is the calibration in words, for logs.
 func (c Calibration) String() string {
-	return fmt.Sprintf("reaction %.2f s, registration %.2f s (%d at once), placement %.2f s (%d), release %.2f s (%d hand-overs), per task %+.2f s, start-up %v, from %d shards in %d waves",
+	return fmt.Sprintf("reaction %.2f s, registration %.2f s (%d at once), placement %.2f s (%d), release %s (mean %.2f s, %d hand-overs), per task %+.2f s, start-up %v, from %d shards in %d waves",
 		c.Dispatch.ReactionSeconds, c.Dispatch.RegisterSeconds, c.Dispatch.RegisterConcurrency, c.Dispatch.PlaceSeconds, c.Placements,
-		c.Dispatch.ReleaseSeconds, c.HandOvers, c.TaskSeconds, c.Startup, c.Shards, c.Waves)
+		ReleaseString(c.Dispatch), c.ReleaseMean, c.HandOvers, c.TaskSeconds, c.Startup, c.Shards, c.Waves)
 }
 
 // CalibrateRuns calibrates each run apart and combines the fits: each
@@ -253,19 +286,26 @@ func (c Calibration) String() string {
 // once, so one run whose conditions were unusual (a launcher backlog, a
 // load spike) or that had a thousand shards does not outweigh the others,
 // as it does when the shards of all runs are pooled (Calibrate of all).
-// The counts (Shards, Waves, HandOvers, Placements) are the sums.
+// The release is the exception: its dependence on the completion rate is
+// seen only across runs (a run's rates span a narrow range), so it is
+// FitRelease of the hand-overs of every run, each run weighing the same;
+// ReleaseMean stays the median of the runs' means. The counts (Shards,
+// Waves, HandOvers, Placements) are the sums.
 func CalibrateRuns(runs []*Run, concurrency int) Calibration {
 	if len(runs) == 1 {
 		return Calibrate(runs, concurrency)
 	}
 	var react, reg, place, release, task []float64
+	var hand [][]HandOver
 	starts := map[string][]float64{}
 	out := Calibration{Startup: map[string]float64{}}
 	for _, r := range runs {
+		h, _ := placements(r.Shards)
+		hand = append(hand, h)
 		c := Calibrate([]*Run{r}, concurrency)
 		out.Dispatch.RegisterConcurrency = c.Dispatch.RegisterConcurrency
 		react, reg = append(react, c.Dispatch.ReactionSeconds), append(reg, c.Dispatch.RegisterSeconds)
-		place, release = append(place, c.Dispatch.PlaceSeconds), append(release, c.Dispatch.ReleaseSeconds)
+		place, release = append(place, c.Dispatch.PlaceSeconds), append(release, c.ReleaseMean)
 		task = append(task, c.TaskSeconds)
 		for cl, v := range c.Startup {
 			starts[cl] = append(starts[cl], v)
@@ -273,7 +313,8 @@ func CalibrateRuns(runs []*Run, concurrency int) Calibration {
 		out.Shards, out.Waves, out.HandOvers, out.Placements = out.Shards+c.Shards, out.Waves+c.Waves, out.HandOvers+c.HandOvers, out.Placements+c.Placements
 	}
 	out.Dispatch.ReactionSeconds, out.Dispatch.RegisterSeconds = Median(react), Median(reg)
-	out.Dispatch.PlaceSeconds, out.Dispatch.ReleaseSeconds = Median(place), Median(release)
+	out.Dispatch.PlaceSeconds, out.ReleaseMean = Median(place), Median(release)
+	out.Dispatch.ReleaseSeconds, out.Dispatch.Congestion, _ = FitRelease(hand)
 	out.TaskSeconds = Median(task)
 	for cl, v := range starts {
 		out.Startup[cl] = Median(v)

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"fmt"
 	"math"
 	"sort"
 
@@ -54,11 +55,15 @@ func completionRate(done []float64, at []float64, window float64) []float64 {
 // runs holds each run's hand-overs; every run weighs the same in all
 // (each hand-over 1/len(run)), so a run with 1,600 hand-overs does not
 // outweigh one with 40. For each knee on a 0.05 per second grid from 0
-// to the highest rate, base and slope are the weighted least-squares line
-// of Gap on max(0, Rate - knee) (a negative slope is set to 0 and base to
-// the weighted mean); the knee with the least weighted squared error
-// wins, the lowest on ties. With a slope of 0 the knee is reported as 0.
-// ok is false when no run has a hand-over.
+// to the highest rate that leaves at least a tenth of the weight on each
+// side (minSide), base and slope are the weighted least-squares line of
+// Gap on max(0, Rate - knee); a line with a base below 0 or a slope of 0
+// or less is not a candidate. The knee with the least weighted squared
+// error wins (the lowest on ties) if the Bayesian information criterion
+// prefers it to the constant, the weighted mean of Gap, over the n
+// hand-overs (n ln(SSE constant / SSE hinge) > 2 ln n: two parameters
+// more); otherwise the release is that constant (slope 0, knee 0). ok is
+// false when no run has a hand-over.
 func FitRelease(runs [][]HandOver) (base float64, c simulate.Congestion, ok bool) {
 	var xs, ys, ws []float64
 	top := 0.0
@@ -71,19 +76,51 @@ func FitRelease(runs [][]HandOver) (base float64, c simulate.Congestion, ok bool
 	if len(xs) == 0 {
 		return 0, simulate.Congestion{}, false
 	}
+	total := 0.0
+	for _, w := range ws {
+		total += w
+	}
 	c.WindowSeconds = CongestionWindow
-	best := math.Inf(1)
-	for k := 0; float64(k)*0.05 <= top+1e-9; k++ {
+	// The constant: the weighted mean, the line for any knee at or above
+	// the highest rate.
+	base, _, best := hingeFit(xs, ys, ws, top)
+	constant := best
+	var hb float64
+	var hc simulate.Congestion
+	for k := 0; float64(k)*0.05 < top; k++ {
 		knee := float64(k) * 0.05
+		if above := weightAbove(xs, ws, knee); above < minSide*total || above > (1-minSide)*total {
+			continue
+		}
 		b, s, sse := hingeFit(xs, ys, ws, knee)
-		if sse < best-1e-12 {
-			best, base, c.KneePerSecond, c.SecondsPerRate = sse, b, knee, s
+		if b >= 0 && s > 0 && sse < best-1e-12 {
+			best, hb, hc.KneePerSecond, hc.SecondsPerRate = sse, b, knee, s
 		}
 	}
-	if c.SecondsPerRate == 0 {
-		c.KneePerSecond = 0
+	// The hinge has two parameters more than the constant (knee and
+	// slope): keep it only where the Bayesian information criterion
+	// prefers it, n ln(SSE constant / SSE hinge) > 2 ln n over the n
+	// hand-overs, so that a few hand-overs do not make a slope.
+	if n := float64(len(xs)); hc.SecondsPerRate > 0 && best > 0 && n*math.Log(constant/best) > 2*math.Log(n) {
+		base, c.KneePerSecond, c.SecondsPerRate = hb, hc.KneePerSecond, hc.SecondsPerRate
 	}
 	return base, c, true
+}
+
+// minSide is the least share of the hand-overs' weight FitRelease leaves
+// on each side of a knee, so that neither the constant nor the slope
+// rests on a handful of hand-overs (segmented regression's usual guard).
+const minSide = 0.1
+
+// weightAbove is the weight of the xs above knee.
+func weightAbove(xs, ws []float64, knee float64) float64 {
+	w := 0.0
+	for i, x := range xs {
+		if x > knee {
+			w += ws[i]
+		}
+	}
+	return w
 }
 
 // hingeFit is the weighted least-squares line of ys on max(0, xs - knee):
@@ -109,4 +146,22 @@ func hingeFit(xs, ys, ws []float64, knee float64) (b, s, sse float64) {
 		sse += ws[i] * d * d
 	}
 	return b, s, sse
+}
+
+// ReleaseString is d's release in words: "0.25 s + 0.40 s per completion
+// per second above 3.50 per second (60 s window)", or "0.25 s" without
+// congestion.
+func ReleaseString(d simulate.Dispatch) string {
+	c := d.Congestion
+	if c.SecondsPerRate == 0 {
+		return fmt.Sprintf("%.2f s", d.ReleaseSeconds)
+	}
+	return fmt.Sprintf("%.2f s + %.2f s per completion per second above %.2f per second (%g s window)", d.ReleaseSeconds, c.SecondsPerRate, c.KneePerSecond, c.WindowSeconds)
+}
+
+// HandOvers returns r's hand-overs (see Calibrate), in no particular
+// order.
+func HandOvers(r *Run) []HandOver {
+	h, _ := placements(r.Shards)
+	return h
 }

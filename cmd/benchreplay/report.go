@@ -81,6 +81,7 @@ func (r *report) markdown() string {
 	r.goals(p)
 	r.overheads(p)
 	r.startups(p)
+	r.handOverTable(p)
 	r.scaleTable(p)
 	b.WriteString("\n" + notes)
 	return b.String()
@@ -126,7 +127,7 @@ func (r *report) makespans(p func(string, ...any)) {
 			if run.Trace != tr.Trace {
 				continue
 			}
-			own, other := r.calibrated(run, true)
+			own, other := r.calibrated(run, congested)
 			rec := r.recorded(run)
 			p("| %s | %d | %g | %s | %d | %d | %.0f | %.1f | %.1f | %.1f | %.2f | %s | %s | %s | %s | %s | %s |\n", run.Trace, run.Tasks, run.TimeScale,
 				run.Method, len(run.Shards), run.Allocations, run.Load, run.PredictedSeconds, run.SimulatedSeconds, run.ActualSeconds,
@@ -154,18 +155,35 @@ func (r *report) recorded(run *replay.Run) float64 {
 	return res.MakespanSeconds
 }
 
+// model is the dispatch model a calibrated simulation plays.
+type model int
+
+const (
+	// congested: the calibration as it is (the release a function of
+	// the completion rate, replay.FitRelease).
+	congested model = iota
+	// constantRelease: the release the mean hand-over (the model until
+	// 2026-12-05, Calibration.Constant).
+	constantRelease
+	// noHandOver: release delay and placement time 0 (the model before
+	// they were added).
+	noHandOver
+)
+
 // calibrated returns run's simulated makespan with the model calibrated
 // on the run itself and on the runs of the other traces (NaN when there
-// are none or the simulation fails); without handOver, with the release
-// delay and the placement time set to 0 (the model before they were
-// added, for comparison).
-func (r *report) calibrated(run *replay.Run, handOver bool) (own, other float64) {
+// are none or the simulation fails), played as m says.
+func (r *report) calibrated(run *replay.Run, m model) (own, other float64) {
 	sim := func(runs []*replay.Run) float64 {
 		if len(runs) == 0 {
 			return math.NaN()
 		}
 		cal := replay.CalibrateRuns(runs, r.cf.concurrency)
-		if !handOver {
+		switch m {
+		case constantRelease:
+			cal = cal.Constant()
+		case noHandOver:
+			cal = cal.Constant()
 			cal.Dispatch.ReleaseSeconds, cal.Dispatch.PlaceSeconds = 0, 0
 		}
 		cat, err := run.PlannedCatalog(r.cat)
@@ -232,7 +250,7 @@ func (r *report) goals(p func(string, ...any)) {
 			}
 		}
 	}
-	withinOwn, withinOther, others := r.withinCalibrated(true)
+	withinOwn, withinOther, others := r.withinCalibrated(congested)
 	p("## Goals\n\n| goal | target | measured | met |\n|---|---|---|---|\n")
 	goal := func(name, target, measured string, ok bool) {
 		p("| %s | %s | %s | %s |\n", name, target, measured, yes(ok))
@@ -263,9 +281,9 @@ func (r *report) goals(p func(string, ...any)) {
 // withinCalibrated counts the runs within 15% of their calibrated
 // simulation, calibrated on the run itself and on the other traces'
 // runs, and the runs that have other traces to calibrate on.
-func (r *report) withinCalibrated(handOver bool) (own, other, others int) {
+func (r *report) withinCalibrated(m model) (own, other, others int) {
 	for _, run := range r.m.Runs {
-		o, x := r.calibrated(run, handOver)
+		o, x := r.calibrated(run, m)
 		if math.Abs(run.ActualSeconds/o-1) <= 0.15 {
 			own++
 		}
@@ -298,11 +316,11 @@ func (r *report) startups(p func(string, ...any)) {
 	}
 	cal := replay.Calibrate(r.m.Runs, r.cf.concurrency)
 	p("## Calibration\n\n")
-	p("`replay.Calibrate` over every run above (%d shards, %d registration waves, %d placements on a free slot, %d hand-overs): the launcher's reaction %.2f s and one registration %.2f s (%d at once), fitted by least squares to ready -> registered against the shard's position in its wave; the scheduler's time per placement on a free slot %.2f s, the mean service time of those placements seen as one first-come, first-served server; a slot's release %.2f s, the mean over queued shards of placement minus the last completion on their node before it; %+.2f s per task beyond what its command was set to take (mean over shards of running -> complete minus the shard's recorded runtimes on its class, per task: each task's shell start in the allocation); each class's start-up the mean of placed -> running (means, since a makespan adds these up over the allocations that follow one another on a slot). The simulator plays these as `simulate.Options.Dispatch`, the shards' runtimes and the classes' `startup` (docs/simulator.md). The tables above calibrate each run apart (own run, other traces), since the host's load moves these values from run to run.\n\n",
+	p("`replay.Calibrate` over every run above (%d shards, %d registration waves, %d placements on a free slot, %d hand-overs): the launcher's reaction %.2f s and one registration %.2f s (%d at once), fitted by least squares to ready -> registered against the shard's position in its wave; the scheduler's time per placement on a free slot %.2f s, the mean service time of those placements seen as one first-come, first-served server; a slot's release %s (mean %.2f s), placement minus the last completion on their node before it over queued shards, fitted against the cluster's completion rate over the minute up to that completion (`replay.FitRelease`, Hand-over below); %+.2f s per task beyond what its command was set to take (mean over shards of running -> complete minus the shard's recorded runtimes on its class, per task: each task's shell start in the allocation); each class's start-up the mean of placed -> running (means, since a makespan adds these up over the allocations that follow one another on a slot). The simulator plays these as `simulate.Options.Dispatch`, the shards' runtimes and the classes' `startup` (docs/simulator.md). The tables above calibrate each run apart (own run, other traces), since the host's load moves these values from run to run.\n\n",
 		cal.Shards, cal.Waves, cal.Placements, cal.HandOvers, cal.Dispatch.ReactionSeconds, cal.Dispatch.RegisterSeconds, cal.Dispatch.RegisterConcurrency,
-		cal.Dispatch.PlaceSeconds, cal.Dispatch.ReleaseSeconds, cal.TaskSeconds)
+		cal.Dispatch.PlaceSeconds, replay.ReleaseString(cal.Dispatch), cal.ReleaseMean, cal.TaskSeconds)
 	p("Placement and release per run (own run's fit, s; placements, hand-overs): %s.\n\n", r.handOvers())
-	own, other, others := r.withinCalibrated(false)
+	own, other, others := r.withinCalibrated(noHandOver)
 	p("Without placement time and release delay (the same fits, `PlaceSeconds` and `ReleaseSeconds` 0: the model before they were added), %d of %d runs are within 15%% of the calibration on their own run and %d of %d of the calibration on the other traces' runs.\n\n",
 		own, len(r.m.Runs), other, others)
 	p("| class | shards | placed -> running mean (s) | p90 (s) | catalog start-up (s) |\n|---|---:|---:|---:|---:|\n")
@@ -322,6 +340,51 @@ func (r *report) startups(p func(string, ...any)) {
 	p("\n")
 }
 
+// handOverTable compares the calibrated simulations with the release a
+// constant (the mean hand-over) and a function of the completion rate
+// (replay.FitRelease), run by run.
+func (r *report) handOverTable(p func(string, ...any)) {
+	if len(r.m.Runs) == 0 {
+		return
+	}
+	p("## Hand-over\n\n")
+	p("A queued shard's hand-over is its placement minus the last completion on its node before it (the slot freed); the rate is the run's completions per second over the %g s up to that completion. \"Constant\" calibrations play the mean hand-over at every release (the model until 2026-12-05; other traces: the median of their runs' means); \"rate\" ones play `replay.FitRelease`: base + slope x max(0, rate - knee), fitted to the hand-overs of the run (own) or of every run of the other traces, each run weighing the same, the rate counted in the simulation from its own completions (`simulate.Congestion`).\n\n", replay.CongestionWindow)
+	p("| trace | method | hand-overs | mean (s) | mean rate (/s) | release, other traces | actual / calibrated, own, constant | own, rate | other traces, constant | other traces, rate |\n")
+	p("|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n")
+	var n, ownC, ownR, othC, othR int
+	within := func(a, x float64) int {
+		if math.Abs(a/x-1) <= 0.15 {
+			return 1
+		}
+		return 0
+	}
+	for _, run := range r.m.Runs {
+		hand := replay.HandOvers(run)
+		var gap, rate float64
+		for _, h := range hand {
+			gap, rate = gap+h.Gap/float64(len(hand)), rate+h.Rate/float64(len(hand))
+		}
+		var others []*replay.Run
+		for _, o := range r.m.Runs {
+			if o.Trace != run.Trace {
+				others = append(others, o)
+			}
+		}
+		rel := "-"
+		if len(others) > 0 {
+			rel = replay.ReleaseString(replay.CalibrateRuns(others, r.cf.concurrency).Dispatch)
+		}
+		oc, xc := r.calibrated(run, constantRelease)
+		or, xr := r.calibrated(run, congested)
+		a := run.ActualSeconds
+		n++
+		ownC, ownR, othC, othR = ownC+within(a, oc), ownR+within(a, or), othC+within(a, xc), othR+within(a, xr)
+		p("| %s | %s | %d | %.2f | %.2f | %s | %s | %s | %s | %s |\n", run.Trace, run.Method, len(hand), gap, rate, rel,
+			ratio(a, oc), ratio(a, or), ratio(a, xc), ratio(a, xr))
+	}
+	p("| within 15%% | | | | | | %d of %d | %d of %d | %d of %d | %d of %d |\n\n", ownC, n, ownR, n, othC, n, othR, n)
+}
+
 // handOvers lists each run's fitted placement time and release delay
 // with the placements and hand-overs they come from.
 func (r *report) handOvers() string {
@@ -329,7 +392,7 @@ func (r *report) handOvers() string {
 	for _, run := range r.m.Runs {
 		cal := replay.Calibrate([]*replay.Run{run}, r.cf.concurrency)
 		parts = append(parts, fmt.Sprintf("%s %s %.2f and %.2f (%d, %d)", run.Trace, run.Method,
-			cal.Dispatch.PlaceSeconds, cal.Dispatch.ReleaseSeconds, cal.Placements, cal.HandOvers))
+			cal.Dispatch.PlaceSeconds, cal.ReleaseMean, cal.Placements, cal.HandOvers))
 	}
 	return strings.Join(parts, "; ")
 }
