@@ -7,6 +7,7 @@ import (
 
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/planner/simulate"
 )
 
 // TestCalibrateHandComputed fits a run whose timestamps follow the model
@@ -56,6 +57,16 @@ func TestCalibrateHandComputed(t *testing.T) {
 // one. g, registered at 2, is placed at 7, 1 s after d's completion at 6.
 // Mean of 0.8, 0.4 and 1: 2.2/3 s. A shard without a node and the roots
 // placed at registration count nowhere.
+//
+// The completion rates over the minute up to each freeing completion:
+// at 3.8 s, f (3) and e (3.8): 2/60 per second; at 5, a as well: 3/60;
+// at 6, d as well: 4/60. FitRelease over these three: the knees on the
+// grid are 0 (every hand-over above it: more than 90% of the weight, left
+// out) and 0.05, which leaves the 1 s hand-over (rate 4/60) above it:
+// base 0.6 s (the mean of the other two), slope 0.4 s over 1/60 per
+// second, 24 s per completion per second. Its squared error, 0.08/3,
+// against the constant's (0.0667^2 + 0.3333^2 + 0.2667^2)/3 = 0.56/9:
+// 3 ln(0.56/9 / (0.08/3)) = 2.54 > 2 ln 3 = 2.20, so the hinge is kept.
 func TestCalibrateReleaseHandComputed(t *testing.T) {
 	r := &Run{Shards: []Shard{
 		{ID: "a", Node: "n1", Registered: 0, Placed: 0, Complete: 5},
@@ -68,10 +79,28 @@ func TestCalibrateReleaseHandComputed(t *testing.T) {
 		{ID: "h", Registered: 2, Placed: 20, Complete: 21},
 	}}
 	cal := Calibrate([]*Run{r}, 8)
-	if math.Abs(cal.Dispatch.ReleaseSeconds-2.2/3) > 1e-9 || cal.HandOvers != 3 {
-		t.Errorf("release %v s from %d hand-overs, want 2.2/3 s from 3", cal.Dispatch.ReleaseSeconds, cal.HandOvers)
+	if math.Abs(cal.ReleaseMean-2.2/3) > 1e-9 || cal.HandOvers != 3 {
+		t.Errorf("mean release %v s from %d hand-overs, want 2.2/3 s from 3", cal.ReleaseMean, cal.HandOvers)
 	}
-	if got := Calibrate([]*Run{{Shards: r.Shards[:1]}}, 8); got.Dispatch.ReleaseSeconds != 0 || got.HandOvers != 0 {
+	rates := map[float64]float64{}
+	for _, h := range HandOvers(r) {
+		rates[h.Freed] = h.Rate
+		if want := map[float64]float64{5: 0.8, 3.8: 0.4, 6: 1}[h.Freed]; math.Abs(h.Gap-want) > 1e-9 {
+			t.Errorf("hand-over freed at %v s: %v s, want %v s", h.Freed, h.Gap, want)
+		}
+	}
+	if math.Abs(rates[3.8]-2.0/60) > 1e-12 || math.Abs(rates[5]-3.0/60) > 1e-12 || math.Abs(rates[6]-4.0/60) > 1e-12 {
+		t.Errorf("rates %v, want 2/60 at 3.8 s, 3/60 at 5 s, 4/60 at 6 s", rates)
+	}
+	d := cal.Dispatch
+	if math.Abs(d.ReleaseSeconds-0.6) > 1e-9 || math.Abs(d.Congestion.KneePerSecond-0.05) > 1e-12 ||
+		math.Abs(d.Congestion.SecondsPerRate-24) > 1e-6 || d.Congestion.WindowSeconds != CongestionWindow {
+		t.Errorf("release %s, want 0.6 s + 24 s per completion per second above 0.05 per second (60 s window)", ReleaseString(d))
+	}
+	if c := cal.Constant().Dispatch; math.Abs(c.ReleaseSeconds-2.2/3) > 1e-9 || c.Congestion != (simulate.Congestion{}) {
+		t.Errorf("constant release %s, want 2.2/3 s", ReleaseString(c))
+	}
+	if got := Calibrate([]*Run{{Shards: r.Shards[:1]}}, 8); got.Dispatch.ReleaseSeconds != 0 || got.ReleaseMean != 0 || got.HandOvers != 0 {
 		t.Errorf("nothing queued: release %v s from %d, want 0 from 0", got.Dispatch.ReleaseSeconds, got.HandOvers)
 	}
 }

@@ -101,7 +101,7 @@ func FitRelease(runs [][]HandOver) (base float64, c simulate.Congestion, ok bool
 	// slope): keep it only where the Bayesian information criterion
 	// prefers it, n ln(SSE constant / SSE hinge) > 2 ln n over the n
 	// hand-overs, so that a few hand-overs do not make a slope.
-	if n := float64(len(xs)); hc.SecondsPerRate > 0 && best > 0 && n*math.Log(constant/best) > 2*math.Log(n) {
+	if n := float64(len(xs)); hc.SecondsPerRate > 0 && (best <= 0 || n*math.Log(constant/best) > 2*math.Log(n)) {
 		base, c.KneePerSecond, c.SecondsPerRate = hb, hc.KneePerSecond, hc.SecondsPerRate
 	}
 	return base, c, true
