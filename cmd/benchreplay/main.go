@@ -41,7 +41,7 @@ const defaultTraces = "blast-chameleon-small-001,bacass-dirt02-001,montage-chame
 
 type config struct {
 	out, catPath, traceDir, traces, methods string
-	runsPath, from                          string
+	runsPath, from, fitFrom                 string
 	budget                                  float64
 	wide, chain, directConcurrency          int
 	concurrency                             int
@@ -64,6 +64,7 @@ func main() {
 	flag.StringVar(&cf.driver, "driver", "raw_exec", "Task driver of the replayed jobs.")
 	flag.StringVar(&cf.runsPath, "runs", "", "Store the raw measurements (every run's plan and Nomad timestamps, gzip JSON) here; default: -out with .md replaced by -runs.json.gz.")
 	flag.StringVar(&cf.from, "from", "", "Write the report from measurements stored by -runs (comma-separated files, taken together), without running anything (the calibration evaluated again).")
+	flag.StringVar(&cf.fitFrom, "fit-from", "", "Also predict every run from the calibration fitted on the runs stored in these files (comma-separated), on their runs of the other traces and on all of them: an out-of-sample check of the calibration on runs it was not fitted on.")
 	flag.Parse()
 	cf.args = os.Args[1:]
 	if cf.runsPath == "" {
@@ -214,7 +215,26 @@ func fromStored(cf config, cat *catalog.Catalog) error {
 	if err := setActual(cf, cat, rep.m.Runs); err != nil {
 		return err
 	}
+	if err := rep.loadFit(); err != nil {
+		return err
+	}
 	return os.WriteFile(cf.out, []byte(rep.markdown()), 0o644)
+}
+
+// loadFit reads the runs of cf.fitFrom (none when it is empty) into
+// rep.fit, with what their tasks take (setActual).
+func (rep *report) loadFit() error {
+	if rep.cf.fitFrom == "" {
+		return nil
+	}
+	for _, path := range strings.Split(rep.cf.fitFrom, ",") {
+		m, err := replay.LoadMeasurements(path)
+		if err != nil {
+			return fmt.Errorf("-fit-from: %w", err)
+		}
+		rep.fit = append(rep.fit, m.Runs...)
+	}
+	return setActual(rep.cf, rep.cat, rep.fit)
 }
 
 // setActual gives each stored run what its tasks' replay commands take

@@ -26,6 +26,9 @@ type report struct {
 	began time.Time
 	// sources are the stored measurements m was read from (-from).
 	sources []*replay.Measurements
+	// fit are the stored runs of -fit-from, which the out-of-sample
+	// predictions are calibrated on.
+	fit []*replay.Run
 }
 
 // storedCatalogs says how many runs are simulated on the catalog stored
@@ -174,35 +177,44 @@ const (
 // on the run itself and on the runs of the other traces (NaN when there
 // are none or the simulation fails), played as m says.
 func (r *report) calibrated(run *replay.Run, m model) (own, other float64) {
-	sim := func(runs []*replay.Run) float64 {
-		if len(runs) == 0 {
-			return math.NaN()
-		}
-		cal := replay.CalibrateRuns(runs, r.cf.concurrency)
-		switch m {
-		case constantRelease:
-			cal = cal.Constant()
-		case noHandOver:
-			cal = cal.Constant()
-			cal.Dispatch.ReleaseSeconds, cal.Dispatch.PlaceSeconds = 0, 0
-		}
-		cat, err := run.PlannedCatalog(r.cat)
-		if err != nil {
-			return math.NaN()
-		}
-		v, err := cal.Simulate(run, cat)
-		if err != nil {
-			return math.NaN()
-		}
-		return v
-	}
-	var others []*replay.Run
-	for _, o := range r.m.Runs {
-		if o.Trace != run.Trace {
-			others = append(others, o)
+	return r.predict(run, []*replay.Run{run}, m), r.predict(run, otherTraces(r.m.Runs, run.Trace), m)
+}
+
+// otherTraces returns the runs of runs whose trace is not trace.
+func otherTraces(runs []*replay.Run, trace string) []*replay.Run {
+	var out []*replay.Run
+	for _, o := range runs {
+		if o.Trace != trace {
+			out = append(out, o)
 		}
 	}
-	return sim([]*replay.Run{run}), sim(others)
+	return out
+}
+
+// predict returns run's simulated makespan with the model calibrated on
+// runs (replay.CalibrateRuns), played as m says; NaN without runs or
+// when the simulation fails.
+func (r *report) predict(run *replay.Run, runs []*replay.Run, m model) float64 {
+	if len(runs) == 0 {
+		return math.NaN()
+	}
+	cal := replay.CalibrateRuns(runs, r.cf.concurrency)
+	switch m {
+	case constantRelease:
+		cal = cal.Constant()
+	case noHandOver:
+		cal = cal.Constant()
+		cal.Dispatch.ReleaseSeconds, cal.Dispatch.PlaceSeconds = 0, 0
+	}
+	cat, err := run.PlannedCatalog(r.cat)
+	if err != nil {
+		return math.NaN()
+	}
+	v, err := cal.Simulate(run, cat)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
 }
 
 func secs(v float64) string {
@@ -383,6 +395,38 @@ func (r *report) handOverTable(p func(string, ...any)) {
 			ratio(a, oc), ratio(a, or), ratio(a, xc), ratio(a, xr))
 	}
 	p("| within 15%% | | | | | | %d of %d | %d of %d | %d of %d | %d of %d |\n\n", ownC, n, ownR, n, othC, n, othR, n)
+	r.outOfSample(p)
+}
+
+// outOfSample predicts every run from the calibration fitted on the runs
+// of -fit-from (none of which is in the report's runs): on their runs of
+// the other traces and on all of them, with the release constant and a
+// function of the rate.
+func (r *report) outOfSample(p func(string, ...any)) {
+	if len(r.fit) == 0 {
+		return
+	}
+	p("### Out of sample: fitted on `%s`\n\n", r.cf.fitFrom)
+	p("Each run above predicted from the calibration fitted on the %d runs stored in `%s` (`-fit-from`), none of which is among them: on those runs' other traces only, and on all of them (the same trace's earlier runs included).\n\n", len(r.fit), r.cf.fitFrom)
+	p("| trace | method | actual (s) | actual / calibrated, other traces, constant | other traces, rate | every trace, constant | every trace, rate |\n")
+	p("|---|---|---:|---:|---:|---:|---:|\n")
+	var n int
+	in := make([]int, 4)
+	for _, run := range r.m.Runs {
+		others := otherTraces(r.fit, run.Trace)
+		xs := []float64{r.predict(run, others, constantRelease), r.predict(run, others, congested),
+			r.predict(run, r.fit, constantRelease), r.predict(run, r.fit, congested)}
+		n++
+		cells := make([]string, len(xs))
+		for i, x := range xs {
+			cells[i] = ratio(run.ActualSeconds, x)
+			if math.Abs(run.ActualSeconds/x-1) <= 0.15 {
+				in[i]++
+			}
+		}
+		p("| %s | %s | %.1f | %s |\n", run.Trace, run.Method, run.ActualSeconds, strings.Join(cells, " | "))
+	}
+	p("| within 15%% | | | %d of %d | %d of %d | %d of %d | %d of %d |\n\n", in[0], n, in[1], n, in[2], n, in[3], n)
 }
 
 // handOvers lists each run's fitted placement time and release delay
