@@ -193,7 +193,7 @@ func placements(shards []Shard) (hand []HandOver, services []float64) {
 				}
 			}
 			if !math.IsInf(freed, -1) && s.Registered <= freed {
-				hand = append(hand, HandOver{Freed: freed, Gap: s.Placed - freed})
+				hand = append(hand, HandOver{Freed: freed, Gap: s.Placed - freed, Node: s.Node})
 			} else {
 				fresh = append(fresh, s)
 			}

@@ -25,8 +25,21 @@ const CongestionWindow = 60.0
 // completions per second in the CongestionWindow seconds up to Freed
 // (every shard of the run whose Complete is in (Freed - window, Freed],
 // the one freeing the slot included, over the window).
+//
+// The other fields are what else was measured against the hand-over
+// (HandOvers fills them; docs/replay.md, "Hand-over"): Node is the node;
+// Burst the completions per second over the 10 s up to Freed;
+// Registrations the jobs registered per second over the CongestionWindow
+// up to Freed; Queued the jobs registered by Freed and not yet placed
+// (Nomad's blocked evaluations); NodeAllocations the allocations placed
+// on Node before Freed (what the client holds until its garbage
+// collection).
 type HandOver struct {
 	Freed, Gap, Rate float64
+
+	Node                   string
+	Burst, Registrations   float64
+	Queued, NodeAllocations int
 }
 
 // completionRate returns, for each time in at, the number of values of
@@ -148,20 +161,38 @@ func hingeFit(xs, ys, ws []float64, knee float64) (b, s, sse float64) {
 	return b, s, sse
 }
 
-// ReleaseString is d's release in words: "0.25 s + 0.40 s per completion
-// per second above 3.50 per second (60 s window)", or "0.25 s" without
-// congestion.
+// ReleaseString is d's release in words: "0.25 s + 0.40 s x (rate -
+// 3.50/s) above 3.50/s (60 s)", or "0.25 s" without congestion.
 func ReleaseString(d simulate.Dispatch) string {
 	c := d.Congestion
 	if c.SecondsPerRate == 0 {
 		return fmt.Sprintf("%.2f s", d.ReleaseSeconds)
 	}
-	return fmt.Sprintf("%.2f s + %.2f s per completion per second above %.2f per second (%g s window)", d.ReleaseSeconds, c.SecondsPerRate, c.KneePerSecond, c.WindowSeconds)
+	return fmt.Sprintf("%.2f s + %.2f s x (rate - %.2f/s) above %.2f/s (%g s)", d.ReleaseSeconds, c.SecondsPerRate, c.KneePerSecond, c.KneePerSecond, c.WindowSeconds)
 }
 
 // HandOvers returns r's hand-overs (see Calibrate), in no particular
-// order.
+// order, with every field set.
 func HandOvers(r *Run) []HandOver {
 	h, _ := placements(r.Shards)
+	done, regs, at := make([]float64, len(r.Shards)), make([]float64, len(r.Shards)), make([]float64, len(h))
+	for i, s := range r.Shards {
+		done[i], regs[i] = s.Complete, s.Registered
+	}
+	for i, x := range h {
+		at[i] = x.Freed
+	}
+	burst, reg := completionRate(done, at, 10), completionRate(regs, at, CongestionWindow)
+	for i := range h {
+		h[i].Burst, h[i].Registrations = burst[i], reg[i]
+		for _, s := range r.Shards {
+			if s.Registered <= h[i].Freed && s.Placed > h[i].Freed {
+				h[i].Queued++
+			}
+			if s.Node == h[i].Node && s.Placed < h[i].Freed {
+				h[i].NodeAllocations++
+			}
+		}
+	}
 	return h
 }

@@ -360,9 +360,44 @@ func (r *report) handOverTable(p func(string, ...any)) {
 		return
 	}
 	p("## Hand-over\n\n")
-	p("A queued shard's hand-over is its placement minus the last completion on its node before it (the slot freed); the rate is the run's completions per second over the %g s up to that completion. \"Constant\" calibrations play the mean hand-over at every release (the model until 2026-12-05; other traces: the median of their runs' means); \"rate\" ones play `replay.FitRelease`: base + slope x max(0, rate - knee), fitted to the hand-overs of the run (own) or of every run of the other traces, each run weighing the same, the rate counted in the simulation from its own completions (`simulate.Congestion`).\n\n", replay.CongestionWindow)
-	p("| trace | method | hand-overs | mean (s) | mean rate (/s) | release, other traces | actual / calibrated, own, constant | own, rate | other traces, constant | other traces, rate |\n")
-	p("|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n")
+	p("A queued shard's hand-over is its placement minus the last completion on its node before it (the slot freed: `replay.HandOvers`). Measured against it, means over each run's hand-overs: the run's completions per second over the 10 s and the %g s up to the freeing completion, its registrations per second over the %g s, the jobs registered and not yet placed then (Nomad's blocked evaluations), the allocations placed on the node before (what the client holds until its garbage collection); then the mean hand-over in bands of the %g s completion rate (hand-overs in brackets).\n\n", replay.CongestionWindow, replay.CongestionWindow, replay.CongestionWindow)
+	bands := []float64{0, 2, 3, 4, 5, math.Inf(1)}
+	p("| trace | method | hand-overs | mean (s) | completions/s, 10 s | completions/s, %g s | registrations/s | jobs queued | allocations on the node |", replay.CongestionWindow)
+	for b := 0; b+1 < len(bands); b++ {
+		p(" %s per s |", band(bands[b], bands[b+1]))
+	}
+	p("\n|---|---|---:|---:|---:|---:|---:|---:|---:|%s\n", strings.Repeat("---:|", len(bands)-1))
+	for _, run := range r.m.Runs {
+		hand := replay.HandOvers(run)
+		if len(hand) == 0 {
+			continue
+		}
+		var gap, burst, rate, reg, queued, node float64
+		inBand := make([][]float64, len(bands)-1)
+		for _, h := range hand {
+			gap, burst, rate, reg = gap+h.Gap, burst+h.Burst, rate+h.Rate, reg+h.Registrations
+			queued, node = queued+float64(h.Queued), node+float64(h.NodeAllocations)
+			for b := 0; b+1 < len(bands); b++ {
+				if h.Rate >= bands[b] && h.Rate < bands[b+1] {
+					inBand[b] = append(inBand[b], h.Gap)
+				}
+			}
+		}
+		n := float64(len(hand))
+		p("| %s | %s | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f |", run.Trace, run.Method, len(hand), gap/n, burst/n, rate/n, reg/n, queued/n, node/n)
+		for _, g := range inBand {
+			if len(g) == 0 {
+				p(" |")
+				continue
+			}
+			p(" %.2f (%d) |", stat.Mean(g, nil), len(g))
+		}
+		p("\n")
+	}
+	p("\n")
+	p("The calibrations below play the release as a constant, the mean hand-over (the model until 2026-12-05; other traces: the median of their runs' means), or as `replay.FitRelease`: base + slope x max(0, rate - knee), fitted to the hand-overs of the run (own) or of every run of the other traces, each run weighing the same, the rate counted in the simulation from its own completions (`simulate.Congestion`).\n\n")
+	p("| trace | method | release, other traces | actual / calibrated, own, constant | own, rate | other traces, constant | other traces, rate |\n")
+	p("|---|---|---|---:|---:|---:|---:|\n")
 	var n, ownC, ownR, othC, othR int
 	within := func(a, x float64) int {
 		if math.Abs(a/x-1) <= 0.15 {
@@ -371,19 +406,8 @@ func (r *report) handOverTable(p func(string, ...any)) {
 		return 0
 	}
 	for _, run := range r.m.Runs {
-		hand := replay.HandOvers(run)
-		var gap, rate float64
-		for _, h := range hand {
-			gap, rate = gap+h.Gap/float64(len(hand)), rate+h.Rate/float64(len(hand))
-		}
-		var others []*replay.Run
-		for _, o := range r.m.Runs {
-			if o.Trace != run.Trace {
-				others = append(others, o)
-			}
-		}
 		rel := "-"
-		if len(others) > 0 {
+		if others := otherTraces(r.m.Runs, run.Trace); len(others) > 0 {
 			rel = replay.ReleaseString(replay.CalibrateRuns(others, r.cf.concurrency).Dispatch)
 		}
 		oc, xc := r.calibrated(run, constantRelease)
@@ -391,11 +415,18 @@ func (r *report) handOverTable(p func(string, ...any)) {
 		a := run.ActualSeconds
 		n++
 		ownC, ownR, othC, othR = ownC+within(a, oc), ownR+within(a, or), othC+within(a, xc), othR+within(a, xr)
-		p("| %s | %s | %d | %.2f | %.2f | %s | %s | %s | %s | %s |\n", run.Trace, run.Method, len(hand), gap, rate, rel,
-			ratio(a, oc), ratio(a, or), ratio(a, xc), ratio(a, xr))
+		p("| %s | %s | %s | %s | %s | %s | %s |\n", run.Trace, run.Method, rel, ratio(a, oc), ratio(a, or), ratio(a, xc), ratio(a, xr))
 	}
-	p("| within 15%% | | | | | | %d of %d | %d of %d | %d of %d | %d of %d |\n\n", ownC, n, ownR, n, othC, n, othR, n)
+	p("| within 15%% | | | %d of %d | %d of %d | %d of %d | %d of %d |\n\n", ownC, n, ownR, n, othC, n, othR, n)
 	r.outOfSample(p)
+}
+
+// band names the interval [lo, hi).
+func band(lo, hi float64) string {
+	if math.IsInf(hi, 1) {
+		return fmt.Sprintf(">= %g", lo)
+	}
+	return fmt.Sprintf("%g-%g", lo, hi)
 }
 
 // outOfSample predicts every run from the calibration fitted on the runs
