@@ -82,11 +82,27 @@ func TestCalibrateReleaseHandComputed(t *testing.T) {
 	if math.Abs(cal.ReleaseMean-2.2/3) > 1e-9 || cal.HandOvers != 3 {
 		t.Errorf("mean release %v s from %d hand-overs, want 2.2/3 s from 3", cal.ReleaseMean, cal.HandOvers)
 	}
+	// What else HandOvers measures: completions over 10 s (at 5: 3, 3.8
+	// and 5; at 3.8: 3 and 3.8; at 6: those and 6), registrations over
+	// 60 s (all but c's at 10: 7), jobs registered and not placed (at
+	// 3.8: b, d, g, h; at 5: b, g, h; at 6: g, h) and allocations placed
+	// on the node before (n1 at 5: a; n2 at 3.8: e, f; at 6: e, f, d).
+	type other struct {
+		node                 string
+		burst                float64
+		queued, allocsBefore int
+	}
+	wantOther := map[float64]other{5: {"n1", 0.3, 3, 1}, 3.8: {"n2", 0.2, 4, 2}, 6: {"n2", 0.4, 2, 3}}
 	rates := map[float64]float64{}
 	for _, h := range HandOvers(r) {
 		rates[h.Freed] = h.Rate
 		if want := map[float64]float64{5: 0.8, 3.8: 0.4, 6: 1}[h.Freed]; math.Abs(h.Gap-want) > 1e-9 {
 			t.Errorf("hand-over freed at %v s: %v s, want %v s", h.Freed, h.Gap, want)
+		}
+		w := wantOther[h.Freed]
+		if h.Node != w.node || math.Abs(h.Burst-w.burst) > 1e-12 || math.Abs(h.Registrations-7.0/60) > 1e-12 || h.Queued != w.queued || h.NodeAllocations != w.allocsBefore {
+			t.Errorf("hand-over freed at %v s: %+v, want node %s, %v completions/s over 10 s, 7/60 registrations/s, %d queued, %d allocations before",
+				h.Freed, h, w.node, w.burst, w.queued, w.allocsBefore)
 		}
 	}
 	if math.Abs(rates[3.8]-2.0/60) > 1e-12 || math.Abs(rates[5]-3.0/60) > 1e-12 || math.Abs(rates[6]-4.0/60) > 1e-12 {
