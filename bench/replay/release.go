@@ -37,8 +37,8 @@ const CongestionWindow = 60.0
 type HandOver struct {
 	Freed, Gap, Rate float64
 
-	Node                   string
-	Burst, Registrations   float64
+	Node                    string
+	Burst, Registrations    float64
 	Queued, NodeAllocations int
 }
 
