@@ -67,4 +67,25 @@ func TestReportFromStored(t *testing.T) {
 	if err := fromStored(config{from: filepath.Join(dir, "missing.json.gz"), out: cf.out}, cat); err == nil {
 		t.Error("missing measurements: no error")
 	}
+
+	// With -fit-from the same file: no other trace to fit on ("-"), and
+	// the fit on every trace is the run's own, 1.00 with either release
+	// (the run has no hand-over, so both are 0).
+	cf.fitFrom = stored
+	if err := fromStored(cf, cat); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = os.ReadFile(cf.out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| tr | shardwise | - | 1.00 | 1.00 | - | - |", "| within 15% | | | 1 of 1 | 1 of 1 | 0 of 1 | 0 of 1 |",
+		"### Out of sample: fitted on `" + stored + "`", "| tr | shardwise | 3.0 | - | - | 1.00 | 1.00 |", "| within 15% | | | 0 of 1 | 0 of 1 | 1 of 1 | 1 of 1 |"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("report with -fit-from lacks %q:\n%s", want, b)
+		}
+	}
+	cf.fitFrom = filepath.Join(dir, "missing.json.gz")
+	if err := fromStored(cf, cat); err == nil || !strings.Contains(err.Error(), "-fit-from") {
+		t.Errorf("missing -fit-from measurements: err %v, want one naming -fit-from", err)
+	}
 }
