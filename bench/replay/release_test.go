@@ -82,3 +82,29 @@ func TestCalibratedSimulationCongestion(t *testing.T) {
 		}
 	}
 }
+
+// TestCalibrateRunsRelease combines runs' hand-overs. Run a: one
+// hand-over of 1 s (b waits for a's slot, freed at 5 s). Run b: three of
+// 0 s (y, z, w placed the moment the shard before them completes, at
+// rates 1/60, 2/60 and 3/60 per second). Run c: none. The constant
+// release of the model before (ReleaseMean) is the median of the runs'
+// means, median(1, 0, 0) = 0; the fitted release weighs each run with
+// hand-overs the same, (1 + 0)/2 = 0.5 s (no hinge: the 1 s hand-over
+// is at the lowest rate, so every slope would be negative).
+func TestCalibrateRunsRelease(t *testing.T) {
+	a := &Run{Trace: "a", Shards: []Shard{
+		{ID: "a", Node: "n1", Registered: 0, Placed: 0, Complete: 5},
+		{ID: "b", Node: "n1", Registered: 1, Placed: 6, Complete: 8},
+	}}
+	b := &Run{Trace: "b", Shards: []Shard{
+		{ID: "x", Node: "m1", Registered: 0, Placed: 0, Complete: 2},
+		{ID: "y", Node: "m1", Registered: 0, Placed: 2, Complete: 4},
+		{ID: "z", Node: "m1", Registered: 0, Placed: 4, Complete: 6},
+		{ID: "w", Node: "m1", Registered: 0, Placed: 6, Complete: 8},
+	}}
+	c := &Run{Trace: "c", Shards: []Shard{{ID: "s", Node: "k1", Registered: 0, Placed: 0, Complete: 1}}}
+	cal := CalibrateRuns([]*Run{a, b, c}, 8)
+	if cal.ReleaseMean != 0 || math.Abs(cal.Dispatch.ReleaseSeconds-0.5) > 1e-12 || cal.Dispatch.Congestion.SecondsPerRate != 0 || cal.HandOvers != 4 {
+		t.Errorf("release %s, mean %v s, from %d hand-overs; want 0.5 s, mean 0 s, from 4", ReleaseString(cal.Dispatch), cal.ReleaseMean, cal.HandOvers)
+	}
+}
