@@ -100,6 +100,7 @@ type batchInfo struct {
 func (b *builder) batch(l layout) error {
 	// The fused plan's replay is what every packing is judged against; it
 	// reads only the shard schedule, so it runs while the sets are found.
+	b.trialsLeft = batchTrials(b.sprob.Nodes, len(b.sprob.EdgeFrom))
 	bestReplay := 0.0
 	var wg sync.WaitGroup
 	wg.Go(func() { bestReplay = b.replayer.replay(b.sprob, b.sched) })
@@ -198,6 +199,7 @@ func (b *builder) batch(l layout) error {
 	slices.SortFunc(rest, func(x, y batchSet) int { return int(x.id - y.id) })
 	err := visit(rest)
 	b.restore(best)
+	b.trialsLeft = max(0, budget-trials)
 	return err
 }
 
@@ -222,9 +224,29 @@ func (b *builder) restore(s shardState) {
 	b.groups, b.shards, b.sprob, b.sched, b.edgeOf = s.groups, s.shards, s.sprob, s.sched, s.edgeOf
 }
 
-// batchable reports whether fused group gi may join a batch: it is not a
-// split task, runs no service and has no streaming edge in or out.
+// batchable reports whether fused group gi may join a batch: it may share
+// a shard (shareable) and only its head has predecessors outside it, as
+// batchSets reads a group's upstream groups from its head (true of every
+// fused chain; a join region, region.go, is not batched again).
 func (b *builder) batchable(gi int) bool {
+	gs := &b.groups
+	if !b.shareable(gi) {
+		return false
+	}
+	for t := gs.next[gs.head[gi]]; t >= 0; t = gs.next[t] {
+		for _, e := range b.g.InIdx(int(t)) {
+			if gs.ofTask[b.from[e]] != int32(gi) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// shareable reports whether group gi may share a shard with other
+// groups: it is not a split task, runs no service and has no streaming
+// edge in or out.
+func (b *builder) shareable(gi int) bool {
 	gs := &b.groups
 	if b.splitOfGroup(gi) != nil {
 		return false

@@ -145,7 +145,10 @@ func (b *builder) decompose(l layout) error {
 	if !l.batch {
 		return nil
 	}
-	return b.batch(l)
+	if err := b.batch(l); err != nil {
+		return err
+	}
+	return b.fuseRegions(l)
 }
 
 // singleClass is the layout with every task and shard on class c; merge
@@ -230,6 +233,9 @@ type builder struct {
 	// batchInfos describes each packing of sibling groups tried by the
 	// batching pass; groups.batch indexes it.
 	batchInfos []batchInfo
+	// trialsLeft is what the last batching pass left of its trial
+	// budget (batchTrials); the join regions' pass (region.go) runs it.
+	trialsLeft int
 
 	// slack is robust fusion's task slack (seconds); nil when it is off.
 	slack      []float64

@@ -1,0 +1,261 @@
+package plan
+
+import (
+	"math"
+	"slices"
+)
+
+// Join regions (issue 9, allocations). A join waits for every shard that
+// feeds it; where those shards feed nothing else, and the shards feeding
+// them feed only them, the region above the join is a part of the graph
+// whose one way out is the join. Running the region and its join in one
+// allocation, one task after another in a topological order, costs the
+// sum of its tasks' runtimes instead of their longest path, and saves the
+// start-up of every allocation but one and the transfers between them:
+// where the tasks are short next to a start-up (Montage's mImgtbl, 0.2 s,
+// feeds only its band's mAdd, which also waits for the mBackground tasks
+// mImgtbl waits for, behind a 1 s start-up) the region finishes sooner
+// in one allocation than spread out, and the plan needs fewer
+// allocations. This is clustering in
+// the sense of Yang and Gerasoulis's DSC ("DSC: scheduling parallel
+// tasks on an unbounded number of processors", IEEE TPDS 5(9), 1994):
+// zero the edges into a node when the schedule does not get longer.
+//
+// The pass runs after sibling batching, on its groups. For each join (a
+// group with two or more upstream groups, in topological order) it grows
+// the region level by level: a level is the upstream groups of the region
+// and the join whose every downstream group is in the region or is the
+// join, which may share a shard (shareable) and which run no longer than
+// a start-up (fineGrained), if the level as a whole runs no longer in the
+// join's allocation than apart (levelPays). Each level is one trial,
+// judged as the batching pass judges a packing: kept only if neither the
+// shard schedule nor its replay gets slower; the region stops growing at
+// its first rejected level. Trials share the batching pass's budget
+// (batchTrials): the pass runs what the batching pass left of it, so a
+// plan runs no more schedules than before.
+
+// fuseRegions merges join regions of the builder's groups (see above),
+// leaving the builder with the last accepted merge placed for l. It
+// returns an error only when a shard schedule fails.
+func (b *builder) fuseRegions(l layout) error {
+	// Large graphs (from about 10k tasks) get the batching pass's floor
+	// of trials, which it needs; the pass runs where the work budget
+	// itself allows more, with what batching left.
+	if batchWork/max(b.sprob.Nodes+len(b.sprob.EdgeFrom), 1) <= minBatchTrials {
+		return nil
+	}
+	budget, trials := b.trialsLeft, 0
+	bestReplay := -1.0
+	best := b.snapshot()
+	up, down := b.groupAdjacency(&b.groups)
+	for j := 0; j < b.groups.len() && trials < budget; j++ {
+		if len(up[j]) < 2 || !b.shareable(j) {
+			continue
+		}
+		region := []int32{int32(j)}
+		in := map[int32]bool{int32(j): true}
+		for trials < budget {
+			level := b.regionLevel(int(b.sched.Class[b.shards.first[j]]), region, in, up, down)
+			if len(level) == 0 {
+				break
+			}
+			if !b.levelPays(j, level) {
+				break
+			}
+			if bestReplay < 0 {
+				bestReplay = b.replayer.replay(b.sprob, b.sched)
+			}
+			trials++
+			cur := best.groups
+			next := append(slices.Clone(region), level...)
+			slices.Sort(next)
+			b.groups = b.mergeRegion(&cur, next)
+			b.shards = shards{}
+			b.cutShards()
+			if err := b.placeShards(l, nil); err != nil {
+				return err
+			}
+			ok := !worse(b.sched.Makespan, best.sched.Makespan)
+			r := 0.0
+			if ok {
+				r = b.replayer.replay(b.sprob, b.sched)
+				ok = !worse(r, bestReplay)
+			}
+			if !ok {
+				b.restore(best)
+				break
+			}
+			best, bestReplay = b.snapshot(), r
+			// The merged groups are renumbered: find the region again
+			// by its join's head task and go on growing it.
+			jt := cur.head[j]
+			up, down = b.groupAdjacency(&b.groups)
+			nj := b.groups.ofTask[jt]
+			region, in = []int32{nj}, map[int32]bool{nj: true}
+			j = int(nj)
+		}
+	}
+	b.restore(best)
+	return nil
+}
+
+// levelPays reports whether level, groups feeding join j's region, runs
+// no longer as part of the join's allocation, one group after another,
+// than in allocations of its own side by side: the sum of its groups'
+// work against a start-up plus the longest group's work, at p50 on the
+// class the join has in the shard schedule. Transfers into the join,
+// which merging also saves, are left out, so a level that passes cannot
+// lengthen the path through it (instances permitting). It is a cheap
+// filter before a trial; the trial judges the plan.
+func (b *builder) levelPays(j int, level []int32) bool {
+	c := int(b.sched.Class[b.shards.first[j]])
+	serial, longest := 0.0, 0.0
+	for _, g := range level {
+		w := b.groups.sum[int(g)*b.nc+c]
+		if math.IsInf(w, 1) {
+			return false
+		}
+		serial += w
+		longest = math.Max(longest, w)
+	}
+	return serial <= b.classes[c].StartupSeconds+longest
+}
+
+// fineGrained reports whether group g runs, at p50 on class c, no longer
+// than the class's start-up: an allocation of its own would cost more
+// than the work it runs. Only such groups join a region: a group longer
+// than its start-up gains from running beside others more than merging
+// saves (the granularity argument of Gerasoulis and Yang, "On the
+// granularity and clustering of directed acyclic task graphs", IEEE TPDS
+// 4(6), 1993, with the start-up as the overhead: clustering pays on the
+// fine-grained parts of a graph). Transfers, which chain fusion and the
+// task schedule already weigh, are left out, so the pass stays on the
+// parts of a graph that start-ups dominate.
+func (b *builder) fineGrained(g int32, c int) bool {
+	return b.groups.sum[int(g)*b.nc+c] <= b.classes[c].StartupSeconds
+}
+
+// regionLevel returns the groups, not in the region yet, that feed a
+// group of region (marked in in) and feed nothing outside it, that may
+// share a shard and that are fine-grained on the join's class c; it
+// marks them in in.
+func (b *builder) regionLevel(c int, region []int32, in map[int32]bool, up, down [][]int32) []int32 {
+	var level []int32
+	for _, g := range region {
+		for _, u := range up[g] {
+			if in[u] || slices.Contains(level, u) || !b.shareable(int(u)) || !b.fineGrained(u, c) {
+				continue
+			}
+			inside := true
+			for _, d := range down[u] {
+				if !in[d] {
+					inside = false
+					break
+				}
+			}
+			if inside {
+				level = append(level, u)
+			}
+		}
+	}
+	for _, u := range level {
+		in[u] = true
+	}
+	return level
+}
+
+// groupAdjacency returns, for every group of gs, its upstream and its
+// downstream groups (distinct, ascending), from the edges between their
+// tasks.
+func (b *builder) groupAdjacency(gs *groups) (up, down [][]int32) {
+	n := gs.len()
+	up, down = make([][]int32, n), make([][]int32, n)
+	for e := range b.from {
+		f, t := gs.ofTask[b.from[e]], gs.ofTask[b.to[e]]
+		if f != t {
+			up[t] = append(up[t], f)
+			down[f] = append(down[f], t)
+		}
+	}
+	for g := 0; g < n; g++ {
+		slices.Sort(up[g])
+		up[g] = slices.Compact(up[g])
+		slices.Sort(down[g])
+		down[g] = slices.Compact(down[g])
+	}
+	return up, down
+}
+
+// mergeRegion returns the groups of cur with members (ascending group
+// indices, a join region and its join, the join last) merged into one
+// group that runs the members' tasks in their group order, a topological
+// order. The merged group takes the place of its last member, the join:
+// every group feeding a member precedes that member, and only the join
+// feeds groups outside the region. cur is not modified.
+func (b *builder) mergeRegion(cur *groups, members []int32) groups {
+	n := cur.len()
+	join := members[len(members)-1]
+	member := make([]bool, n)
+	for _, g := range members {
+		member[g] = true
+	}
+	out := groups{
+		ofTask: make([]int32, b.nt), next: slices.Clone(cur.next),
+		head: make([]int32, 0, n), tail: make([]int32, 0, n),
+		size: make([]int32, 0, n), class: make([]int32, 0, n),
+		sum: make([]float64, 0, n*b.nc), saved: make([]float64, 0, n),
+		fused: make([]int32, 0, n), batch: make([]int32, 0, n), parts: make([]int32, 0, n),
+	}
+	add := func(ms []int32) {
+		ng := int32(out.len())
+		out.head = append(out.head, cur.head[ms[0]])
+		out.tail = append(out.tail, cur.tail[ms[len(ms)-1]])
+		out.class = append(out.class, cur.class[ms[len(ms)-1]])
+		for c := 0; c < b.nc; c++ {
+			out.sum = append(out.sum, 0)
+		}
+		row := out.sum[int(ng)*b.nc:]
+		var size int32
+		saved := 0.0
+		for i, f := range ms {
+			size += cur.size[f]
+			saved += cur.saved[f]
+			for c := 0; c < b.nc; c++ {
+				row[c] += cur.sum[int(f)*b.nc+c]
+			}
+			for t := cur.head[f]; t >= 0; t = cur.next[t] {
+				out.ofTask[t] = ng
+			}
+			if i+1 < len(ms) {
+				out.next[cur.tail[f]] = cur.head[ms[i+1]]
+			}
+		}
+		fz, batch, parts := cur.fused[ms[0]], cur.batch[ms[0]], cur.parts[ms[0]]
+		if len(ms) > 1 {
+			fz, batch, parts = size, -1, 1
+			for e := range b.from {
+				f, t := b.from[e], b.to[e]
+				if member[cur.ofTask[f]] && member[cur.ofTask[t]] && cur.ofTask[f] != cur.ofTask[t] {
+					saved += b.bytes[e]
+				}
+			}
+		}
+		out.size = append(out.size, size)
+		out.fused = append(out.fused, fz)
+		out.saved = append(out.saved, saved)
+		out.batch = append(out.batch, batch)
+		out.parts = append(out.parts, parts)
+	}
+	one := make([]int32, 1)
+	for gi := int32(0); gi < int32(n); gi++ {
+		switch {
+		case gi == join:
+			add(members)
+		case member[gi]:
+		default:
+			one[0] = gi
+			add(one)
+		}
+	}
+	return out
+}
