@@ -52,7 +52,10 @@ type Options struct {
 //  5. list-schedule the shards again for the final times, critical path and
 //     alternatives;
 //  6. batch sibling shards (same upstream shards, same class) into fewer
-//     allocations where the shard schedule's makespan does not grow;
+//     allocations where the shard schedule's makespan does not grow, then
+//     run the short shards above a join that feed nothing else in the
+//     join's allocation where it does not grow either (join regions,
+//     region.go);
 //  7. schedule every task on each single class that can run them all, for
 //     the baseline; when the best of these beats the mixed plan, re-plan
 //     steps 3 to 6 with every task on that class and keep whichever plan
