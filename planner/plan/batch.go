@@ -822,13 +822,7 @@ func (b *builder) mergeGroups(fused *groups, batches []batch) groups {
 			lead[gi] = int32(i)
 		}
 	}
-	out := groups{
-		ofTask: make([]int32, b.nt), next: slices.Clone(fused.next),
-		head: make([]int32, 0, n), tail: make([]int32, 0, n),
-		size: make([]int32, 0, n), class: make([]int32, 0, n),
-		sum: make([]float64, 0, n*b.nc), saved: make([]float64, 0, n),
-		fused: make([]int32, 0, n), batch: make([]int32, 0, n), parts: make([]int32, 0, n),
-	}
+	out := b.emptyGroups(fused)
 	one := make([]int32, 1)
 	for gi := 0; gi < n; gi++ {
 		m, info := one, int32(-1)
@@ -840,30 +834,7 @@ func (b *builder) mergeGroups(fused *groups, batches []batch) groups {
 		} else {
 			one[0] = int32(gi)
 		}
-		ng := int32(out.len())
-		out.head = append(out.head, fused.head[m[0]])
-		out.tail = append(out.tail, fused.tail[m[len(m)-1]])
-		out.class = append(out.class, fused.class[m[0]])
-		for c := 0; c < b.nc; c++ {
-			out.sum = append(out.sum, 0)
-		}
-		row := out.sum[int(ng)*b.nc:]
-		var size, fz int32
-		saved := 0.0
-		for i, f := range m {
-			size += fused.size[f]
-			fz += fused.fused[f]
-			saved += fused.saved[f]
-			for c := 0; c < b.nc; c++ {
-				row[c] += fused.sum[int(f)*b.nc+c]
-			}
-			for t := fused.head[f]; t >= 0; t = fused.next[t] {
-				out.ofTask[t] = ng
-			}
-			if i+1 < len(m) {
-				out.next[fused.tail[f]] = fused.head[m[i+1]]
-			}
-		}
+		size, fz, saved := b.appendGroup(&out, fused, m)
 		out.size = append(out.size, size)
 		out.fused = append(out.fused, fz)
 		out.saved = append(out.saved, saved)
@@ -871,4 +842,49 @@ func (b *builder) mergeGroups(fused *groups, batches []batch) groups {
 		out.parts = append(out.parts, int32(len(m)))
 	}
 	return out
+}
+
+// emptyGroups returns groups with room for as many groups as src holds,
+// every task's next as in src.
+func (b *builder) emptyGroups(src *groups) groups {
+	n := src.len()
+	return groups{
+		ofTask: make([]int32, b.nt), next: slices.Clone(src.next),
+		head: make([]int32, 0, n), tail: make([]int32, 0, n),
+		size: make([]int32, 0, n), class: make([]int32, 0, n),
+		sum: make([]float64, 0, n*b.nc), saved: make([]float64, 0, n),
+		fused: make([]int32, 0, n), batch: make([]int32, 0, n), parts: make([]int32, 0, n),
+	}
+}
+
+// appendGroup appends to out one group that runs src's groups m one
+// after another, on the class of m's first: its head, tail, class, work
+// per class and tasks (ofTask, next). It returns the tasks, fused tasks
+// and saved bytes of m's groups, summed, for the caller to record with
+// what else the group is (size, fused, saved, batch and parts are left
+// to it).
+func (b *builder) appendGroup(out, src *groups, m []int32) (size, fz int32, saved float64) {
+	ng := int32(out.len())
+	out.head = append(out.head, src.head[m[0]])
+	out.tail = append(out.tail, src.tail[m[len(m)-1]])
+	out.class = append(out.class, src.class[m[0]])
+	for c := 0; c < b.nc; c++ {
+		out.sum = append(out.sum, 0)
+	}
+	row := out.sum[int(ng)*b.nc:]
+	for i, f := range m {
+		size += src.size[f]
+		fz += src.fused[f]
+		saved += src.saved[f]
+		for c := 0; c < b.nc; c++ {
+			row[c] += src.sum[int(f)*b.nc+c]
+		}
+		for t := src.head[f]; t >= 0; t = src.next[t] {
+			out.ofTask[t] = ng
+		}
+		if i+1 < len(m) {
+			out.next[src.tail[f]] = src.head[m[i+1]]
+		}
+	}
+	return size, fz, saved
 }

@@ -193,68 +193,38 @@ func (b *builder) groupAdjacency(gs *groups) (up, down [][]int32) {
 // every group feeding a member precedes that member, and only the join
 // feeds groups outside the region. cur is not modified.
 func (b *builder) mergeRegion(cur *groups, members []int32) groups {
-	n := cur.len()
 	join := members[len(members)-1]
-	member := make([]bool, n)
+	member := make([]bool, cur.len())
 	for _, g := range members {
 		member[g] = true
 	}
-	out := groups{
-		ofTask: make([]int32, b.nt), next: slices.Clone(cur.next),
-		head: make([]int32, 0, n), tail: make([]int32, 0, n),
-		size: make([]int32, 0, n), class: make([]int32, 0, n),
-		sum: make([]float64, 0, n*b.nc), saved: make([]float64, 0, n),
-		fused: make([]int32, 0, n), batch: make([]int32, 0, n), parts: make([]int32, 0, n),
-	}
-	add := func(ms []int32) {
-		ng := int32(out.len())
-		out.head = append(out.head, cur.head[ms[0]])
-		out.tail = append(out.tail, cur.tail[ms[len(ms)-1]])
-		out.class = append(out.class, cur.class[ms[len(ms)-1]])
-		for c := 0; c < b.nc; c++ {
-			out.sum = append(out.sum, 0)
-		}
-		row := out.sum[int(ng)*b.nc:]
-		var size int32
-		saved := 0.0
-		for i, f := range ms {
-			size += cur.size[f]
-			saved += cur.saved[f]
-			for c := 0; c < b.nc; c++ {
-				row[c] += cur.sum[int(f)*b.nc+c]
-			}
-			for t := cur.head[f]; t >= 0; t = cur.next[t] {
-				out.ofTask[t] = ng
-			}
-			if i+1 < len(ms) {
-				out.next[cur.tail[f]] = cur.head[ms[i+1]]
-			}
-		}
-		fz, batch, parts := cur.fused[ms[0]], cur.batch[ms[0]], cur.parts[ms[0]]
-		if len(ms) > 1 {
-			fz, batch, parts = size, -1, 1
-			for e := range b.from {
-				f, t := b.from[e], b.to[e]
-				if member[cur.ofTask[f]] && member[cur.ofTask[t]] && cur.ofTask[f] != cur.ofTask[t] {
+	out := b.emptyGroups(cur)
+	one := make([]int32, 1)
+	for gi := int32(0); gi < int32(cur.len()); gi++ {
+		switch {
+		case gi == join:
+			size, _, saved := b.appendGroup(&out, cur, members)
+			out.class[len(out.class)-1] = cur.class[join]
+			for e := range b.from { // the edges between members no longer carry data
+				f, t := cur.ofTask[b.from[e]], cur.ofTask[b.to[e]]
+				if f != t && member[f] && member[t] {
 					saved += b.bytes[e]
 				}
 			}
-		}
-		out.size = append(out.size, size)
-		out.fused = append(out.fused, fz)
-		out.saved = append(out.saved, saved)
-		out.batch = append(out.batch, batch)
-		out.parts = append(out.parts, parts)
-	}
-	one := make([]int32, 1)
-	for gi := int32(0); gi < int32(n); gi++ {
-		switch {
-		case gi == join:
-			add(members)
+			out.size = append(out.size, size)
+			out.fused = append(out.fused, size) // runs as one chain
+			out.saved = append(out.saved, saved)
+			out.batch = append(out.batch, -1)
+			out.parts = append(out.parts, 1)
 		case member[gi]:
 		default:
 			one[0] = gi
-			add(one)
+			size, fz, saved := b.appendGroup(&out, cur, one)
+			out.size = append(out.size, size)
+			out.fused = append(out.fused, fz)
+			out.saved = append(out.saved, saved)
+			out.batch = append(out.batch, cur.batch[gi])
+			out.parts = append(out.parts, cur.parts[gi])
 		}
 	}
 	return out
