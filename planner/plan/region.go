@@ -16,23 +16,24 @@ import (
 // feeds only its band's mAdd, which also waits for the mBackground tasks
 // mImgtbl waits for, behind a 1 s start-up) the region finishes sooner
 // in one allocation than spread out, and the plan needs fewer
-// allocations. This is clustering in
-// the sense of Yang and Gerasoulis's DSC ("DSC: scheduling parallel
-// tasks on an unbounded number of processors", IEEE TPDS 5(9), 1994):
-// zero the edges into a node when the schedule does not get longer.
+// allocations. This is clustering in the sense of Yang and Gerasoulis's
+// DSC ("DSC: scheduling parallel tasks on an unbounded number of
+// processors", IEEE TPDS 5(9), 1994): zero the edges into a node when the
+// schedule does not get longer.
 //
 // The pass runs after sibling batching, on its groups. For each join (a
 // group with two or more upstream groups, in topological order) it grows
-// the region level by level: a level is the upstream groups of the region
-// and the join whose every downstream group is in the region or is the
-// join, which may share a shard (shareable) and which run no longer than
-// a start-up (fineGrained), if the level as a whole runs no longer in the
-// join's allocation than apart (levelPays). Each level is one trial,
-// judged as the batching pass judges a packing: kept only if neither the
-// shard schedule nor its replay gets slower; the region stops growing at
-// its first rejected level. Trials share the batching pass's budget
-// (batchTrials): the pass runs what the batching pass left of it, so a
-// plan runs no more schedules than before.
+// the region level by level, merging each accepted level into the join:
+// a level is the groups feeding the join and nothing else, which may
+// share a shard (shareable) and run no longer than a start-up
+// (fineGrained), if the level as a whole runs no longer in the join's
+// allocation than apart (levelPays). Each level is one trial, judged as
+// the batching pass judges a packing: kept only if neither the shard
+// schedule nor its replay gets slower; the region stops growing at its
+// first rejected level. The trials are what the batching pass left of its
+// budget (batchTrials), so a plan runs no more schedules than that budget
+// allowed before, and none where the budget is at its floor (from about
+// 10k tasks), which the batching pass needs.
 
 // fuseRegions merges join regions of the builder's groups (see above),
 // leaving the builder with the last accepted merge placed for l. It
@@ -52,10 +53,8 @@ func (b *builder) fuseRegions(l layout) error {
 		if len(up[j]) < 2 || !b.shareable(j) {
 			continue
 		}
-		region := []int32{int32(j)}
-		in := map[int32]bool{int32(j): true}
 		for trials < budget {
-			level := b.regionLevel(int(b.sched.Class[b.shards.first[j]]), region, in, up, down)
+			level := b.regionLevel(j, up, down)
 			if len(level) == 0 {
 				break
 			}
@@ -67,36 +66,48 @@ func (b *builder) fuseRegions(l layout) error {
 			}
 			trials++
 			cur := best.groups
-			next := append(slices.Clone(region), level...)
+			next := append(slices.Clone(level), int32(j))
 			slices.Sort(next)
-			b.groups = b.mergeRegion(&cur, next)
-			b.shards = shards{}
-			b.cutShards()
-			if err := b.placeShards(l, nil); err != nil {
-				return err
-			}
-			ok := !worse(b.sched.Makespan, best.sched.Makespan)
-			r := 0.0
-			if ok {
-				r = b.replayer.replay(b.sprob, b.sched)
-				ok = !worse(r, bestReplay)
-			}
-			if !ok {
-				b.restore(best)
+			ok, err := b.tryRegion(l, &best, &bestReplay, next)
+			if err != nil || !ok {
+				if err != nil {
+					return err
+				}
 				break
 			}
-			best, bestReplay = b.snapshot(), r
-			// The merged groups are renumbered: find the region again
-			// by its join's head task and go on growing it.
-			jt := cur.head[j]
+			// The merged groups are renumbered: find the join, which now
+			// holds its region, by its head task and go on growing it.
 			up, down = b.groupAdjacency(&b.groups)
-			nj := b.groups.ofTask[jt]
-			region, in = []int32{nj}, map[int32]bool{nj: true}
-			j = int(nj)
+			j = int(b.groups.ofTask[cur.head[j]])
 		}
 	}
 	b.restore(best)
 	return nil
+}
+
+// tryRegion merges members (a region and its join, ascending, of best's
+// groups) and places the shards for l; it keeps the result in best and
+// bestReplay, and reports true, when neither the shard schedule nor its
+// replay is slower than best's, else restores best. It returns an error
+// only when the schedule fails.
+func (b *builder) tryRegion(l layout, best *shardState, bestReplay *float64, members []int32) (bool, error) {
+	b.groups = b.mergeRegion(&best.groups, members)
+	b.shards = shards{}
+	b.cutShards()
+	if err := b.placeShards(l, nil); err != nil {
+		return false, err
+	}
+	if worse(b.sched.Makespan, best.sched.Makespan) {
+		b.restore(*best)
+		return false, nil
+	}
+	r := b.replayer.replay(b.sprob, b.sched)
+	if worse(r, *bestReplay) {
+		b.restore(*best)
+		return false, nil
+	}
+	*best, *bestReplay = b.snapshot(), r
+	return true, nil
 }
 
 // levelPays reports whether level, groups feeding join j's region, runs
@@ -135,31 +146,17 @@ func (b *builder) fineGrained(g int32, c int) bool {
 	return b.groups.sum[int(g)*b.nc+c] <= b.classes[c].StartupSeconds
 }
 
-// regionLevel returns the groups, not in the region yet, that feed a
-// group of region (marked in in) and feed nothing outside it, that may
-// share a shard and that are fine-grained on the join's class c; it
-// marks them in in.
-func (b *builder) regionLevel(c int, region []int32, in map[int32]bool, up, down [][]int32) []int32 {
+// regionLevel returns the next level of join j's region (j holds the
+// region merged so far): the groups feeding j that feed nothing else,
+// that may share a shard (shareable) and that are fine-grained on j's
+// class in the shard schedule, ascending.
+func (b *builder) regionLevel(j int, up, down [][]int32) []int32 {
+	c := int(b.sched.Class[b.shards.first[j]])
 	var level []int32
-	for _, g := range region {
-		for _, u := range up[g] {
-			if in[u] || slices.Contains(level, u) || !b.shareable(int(u)) || !b.fineGrained(u, c) {
-				continue
-			}
-			inside := true
-			for _, d := range down[u] {
-				if !in[d] {
-					inside = false
-					break
-				}
-			}
-			if inside {
-				level = append(level, u)
-			}
+	for _, u := range up[j] {
+		if len(down[u]) == 1 && b.shareable(int(u)) && b.fineGrained(u, c) {
+			level = append(level, u)
 		}
-	}
-	for _, u := range level {
-		in[u] = true
 	}
 	return level
 }
