@@ -126,7 +126,7 @@ func (f planFlags) request(path string, vars map[string]string) (app.PlanRequest
 func addMethodFlags(fs *flag.FlagSet, f *planFlags) {
 	fs.StringVar(&f.method, "method", plan.MethodShardwise, "Planning method: shardwise; heft (one shard per task, each where it finishes first); single (every task on the one class that finishes first) or single:CLASS.")
 	fs.BoolVar(&f.noFusion, "no-fusion", false, "Keep every task in a shard of its own: no chain fusion, no sibling batching.")
-	fs.BoolVar(&f.noBatch, "no-batch", false, "Do not batch sibling tasks into one allocation (chains still fuse).")
+	fs.BoolVar(&f.noBatch, "no-batch", false, "Do not batch sibling tasks into one allocation, nor run the short tasks above a join in its allocation (chains still fuse).")
 	fs.BoolVar(&f.noGuard, "no-guard", false, "Keep Shardwise's plan without comparing it, at p10, p50 and p90 of the predictions, with one task per allocation (the robust guard; it costs about one more plan and six simulations).")
 }
 

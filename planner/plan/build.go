@@ -25,7 +25,8 @@ type Options struct {
 	// NoFusion keeps every task in a shard of its own: no chain fusion and
 	// no sibling batching.
 	NoFusion bool
-	// NoBatch turns off sibling batching only (chains still fuse).
+	// NoBatch turns off sibling batching and join regions (region.go);
+	// chains still fuse.
 	NoBatch bool
 	// MedianRanks ranks tasks by their median (p50) runtimes, ignoring
 	// the predictions' p90 (see rankRuntimes).
