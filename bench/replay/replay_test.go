@@ -76,6 +76,28 @@ func TestMeasurementsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestLoadMeasurementsBadStoredCatalog: a run whose stored catalog does
+// not parse is an error at load naming the file, the run and the
+// catalog's line, not a report whose simulations of that run are
+// silently missing.
+func TestLoadMeasurementsBadStoredCatalog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runs.json.gz")
+	p := &plan.Plan{Run: "r1", Shards: []*plan.Shard{{ID: "s1", Class: "a", Tasks: []string{"t1"}, RuntimeSeconds: plan.Estimate{Value: 2}}}}
+	m := &Measurements{Runs: []*Run{{Trace: "tr", Method: "heft", RunID: "r1", Plan: p, Catalog: "executor \"a\" {\n  instances = \n}\n"}}}
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadMeasurements(path)
+	if err == nil {
+		t.Fatal("a run with a stored catalog that does not parse was loaded")
+	}
+	for _, want := range []string{path, "run 0", "heft of tr", "r1.catalog.hcl:2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err %q lacks %q", err, want)
+		}
+	}
+}
+
 // A run's stored catalog is what the report simulates it on: it reads
 // back equal to the catalog it was written from, and a run stored without
 // one falls back.

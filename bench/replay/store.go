@@ -58,8 +58,9 @@ func (m *Measurements) Save(path string) error {
 	return nil
 }
 
-// LoadMeasurements reads what Save wrote. A run without its plan is an
-// error: the calibrated simulations need it.
+// LoadMeasurements reads what Save wrote. A run without its plan, or with
+// a stored catalog (Run.Catalog) that does not parse, is an error: the
+// calibrated simulations need both.
 func LoadMeasurements(path string) (*Measurements, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -77,6 +78,9 @@ func LoadMeasurements(path string) (*Measurements, error) {
 	for i, r := range m.Runs {
 		if r == nil || r.Plan == nil {
 			return nil, fmt.Errorf("load measurements %s: run %d has no plan", path, i)
+		}
+		if _, err := r.PlannedCatalog(nil); err != nil {
+			return nil, fmt.Errorf("load measurements %s: run %d: %w", path, i, err)
 		}
 	}
 	return &m, nil
