@@ -222,19 +222,41 @@ func fromStored(cf config, cat *catalog.Catalog) error {
 }
 
 // loadFit reads the runs of cf.fitFrom (none when it is empty) into
-// rep.fit, with what their tasks take (setActual).
+// rep.fit, with what their tasks take (setActual). A file without trace
+// runs is an error (nothing to fit on), and so is a run that is also
+// among the report's runs: the out-of-sample section would then predict
+// runs from a calibration fitted on them.
 func (rep *report) loadFit() error {
 	if rep.cf.fitFrom == "" {
 		return nil
+	}
+	reported := map[string]bool{}
+	for _, r := range rep.m.Runs {
+		reported[runKey(r)] = true
 	}
 	for _, path := range strings.Split(rep.cf.fitFrom, ",") {
 		m, err := replay.LoadMeasurements(path)
 		if err != nil {
 			return fmt.Errorf("-fit-from: %w", err)
 		}
+		if len(m.Runs) == 0 {
+			return fmt.Errorf("-fit-from %s: no trace runs to fit on", path)
+		}
+		for _, r := range m.Runs {
+			if reported[runKey(r)] {
+				return fmt.Errorf("-fit-from %s: run %s of %s (plan %s) is also in -from: not out of sample", path, r.Method, r.Trace, r.Plan.Run)
+			}
+		}
 		rep.fit = append(rep.fit, m.Runs...)
 	}
 	return setActual(rep.cf, rep.cat, rep.fit)
+}
+
+// runKey identifies a stored run: its trace, method and plan's run ID
+// (named from the clock by benchreplay, so two bench runs share one only
+// by chance).
+func runKey(r *replay.Run) string {
+	return r.Trace + "\x00" + r.Method + "\x00" + r.Plan.Run
 }
 
 // setActual gives each stored run what its tasks' replay commands take

@@ -68,10 +68,17 @@ func TestReportFromStored(t *testing.T) {
 		t.Error("missing measurements: no error")
 	}
 
-	// With -fit-from the same file: no other trace to fit on ("-"), and
-	// the fit on every trace is the run's own, 1.00 with either release
-	// (the run has no hand-over, so both are 0).
-	cf.fitFrom = stored
+	// With -fit-from an earlier run of the same trace that took the same
+	// (another plan ID): no other trace to fit on ("-"), and the fit on
+	// every trace is as the run's own, 1.00 with either release (the run
+	// has no hand-over, so both are 0).
+	run0 := *m.Runs[0]
+	run0.Plan = &plan.Plan{Run: "r0", Shards: p.Shards}
+	earlier := filepath.Join(dir, "earlier.json.gz")
+	if err := (&replay.Measurements{Runs: []*replay.Run{&run0}}).Save(earlier); err != nil {
+		t.Fatal(err)
+	}
+	cf.fitFrom = earlier
 	if err := fromStored(cf, cat); err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +86,25 @@ func TestReportFromStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| tr | shardwise | - | 1.00 | 1.00 | - | - |", "| within 15% | | | 1 of 1 | 1 of 1 | 0 of 1 | 0 of 1 |",
-		"### Out of sample: fitted on `" + stored + "`", "| tr | shardwise | 3.0 | - | - | 1.00 | 1.00 |", "| within 15% | | | 0 of 1 | 0 of 1 | 1 of 1 | 1 of 1 |"} {
+		"### Out of sample: fitted on `" + earlier + "`", "| tr | shardwise | 3.0 | - | - | 1.00 | 1.00 |", "| within 15% | | | 0 of 1 | 0 of 1 | 1 of 1 | 1 of 1 |"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report with -fit-from lacks %q:\n%s", want, b)
 		}
+	}
+	// An out-of-sample fit on the runs it predicts is not one: -fit-from
+	// sharing a run with -from is an error, and so is a -fit-from file
+	// without trace runs (nothing to fit).
+	cf.fitFrom = earlier + "," + stored
+	if err := fromStored(cf, cat); err == nil || !strings.Contains(err.Error(), "also in -from") || !strings.Contains(err.Error(), stored) {
+		t.Errorf("-fit-from sharing a run with -from: err %v, want one naming the run and %s", err, stored)
+	}
+	scaleOnly := filepath.Join(dir, "scale.json.gz")
+	if err := (&replay.Measurements{Scale: []replay.Throughput{{Shape: "chain", Via: "launcher", Shards: 5}}}).Save(scaleOnly); err != nil {
+		t.Fatal(err)
+	}
+	cf.fitFrom = scaleOnly
+	if err := fromStored(cf, cat); err == nil || !strings.Contains(err.Error(), "no trace runs") {
+		t.Errorf("-fit-from without trace runs: err %v, want 'no trace runs'", err)
 	}
 	cf.fitFrom = filepath.Join(dir, "missing.json.gz")
 	if err := fromStored(cf, cat); err == nil || !strings.Contains(err.Error(), "-fit-from") {
