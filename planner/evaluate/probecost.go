@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/shardwise/shardwise/planner"
@@ -39,9 +40,18 @@ type ProbeCost struct {
 // BreakEven is the probability that the unprobed tasks are under-sized
 // above which the probe pays for itself in expected makespan, for
 // OOMFractions[i]: its wait over the retries it prevents. Above 1 the probe
-// never pays (in makespan); it is +Inf when the retries cost nothing.
+// never pays (in makespan). It is 0 when the probe costs nothing (or
+// saves time even without an OOM kill: it pays at any probability), and
+// otherwise +Inf when the retries cost nothing (or save time).
 func (c *ProbeCost) BreakEven(i int) float64 {
-	return (c.Probed - c.Unprobed) / (c.Retried[i] - c.Unprobed)
+	wait, saved := c.Probed-c.Unprobed, c.Retried[i]-c.Unprobed
+	switch {
+	case wait <= 0:
+		return 0
+	case saved <= 0:
+		return math.Inf(1)
+	}
+	return wait / saved
 }
 
 // ProbeCosts measures honest's probe (honest.Probes, from Honest) with

@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -58,6 +59,30 @@ func TestProbeCostBreakEven(t *testing.T) {
 	for i, want := range []float64{66.0 / 58, 66.0 / 175, 66.0 / 330} {
 		if got := c.BreakEven(i); got != want {
 			t.Errorf("BreakEven(%d) = %v, want %v", i, got, want)
+		}
+	}
+}
+
+// TestProbeCostBreakEvenDegenerate: a probe that costs nothing pays at
+// any under-sizing probability (0, also when the retries cost nothing
+// either, where the ratio is 0/0), one that saves time even without an
+// OOM kill too (0, not a negative probability), and retries that cost
+// nothing or save time make a probe that costs something never pay
+// (+Inf, not a negative probability).
+func TestProbeCostBreakEvenDegenerate(t *testing.T) {
+	for _, tt := range []struct {
+		probed, unprobed, retried, want float64
+	}{
+		{25, 25, 25, 0},
+		{25, 25, 30, 0},
+		{20, 25, 30, 0},
+		{20, 25, 22, 0},
+		{30, 25, 25, math.Inf(1)},
+		{30, 25, 24, math.Inf(1)},
+	} {
+		c := &ProbeCost{Probed: tt.probed, Unprobed: tt.unprobed, Retried: []float64{tt.retried}}
+		if got := c.BreakEven(0); got != tt.want {
+			t.Errorf("probed %v, unprobed %v, retried %v: BreakEven %v, want %v", tt.probed, tt.unprobed, tt.retried, got, tt.want)
 		}
 	}
 }
