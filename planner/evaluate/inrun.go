@@ -27,8 +27,8 @@ func InRunAccuracy(cmps []*Comparison) []AccuracyRow {
 	groups := map[string]*group{}
 	all := newGroup()
 	for _, c := range cmps {
-		sw := c.Outcome(MethodShardwise)
-		if c.Holdout != HoldoutRun || sw == nil || sw.Bindings == nil || c.Actual == nil {
+		sw := inRunScored(c)
+		if sw == nil {
 			continue
 		}
 		g := groups[c.Input.Family]
@@ -49,6 +49,17 @@ func InRunAccuracy(cmps []*Comparison) []AccuracyRow {
 		rows = append(rows, onlyShardwise(all.row("all", SchemeInRun)))
 	}
 	return rows
+}
+
+// inRunScored returns c's Shardwise outcome when the SchemeInRun figures
+// score c (predicted leave-one-run-out, played with late binding, with
+// the recorded runtimes), else nil.
+func inRunScored(c *Comparison) *Outcome {
+	sw := c.Outcome(MethodShardwise)
+	if c.Holdout != HoldoutRun || sw == nil || sw.Bindings == nil || c.Actual == nil {
+		return nil
+	}
+	return sw
 }
 
 // onlyShardwise drops the baselines' (empty) scores from r.
@@ -186,8 +197,8 @@ func InRunPhases(cmps []*Comparison) []InRunPhase {
 	by := map[string]*acc{}
 	all := &acc{}
 	for _, c := range cmps {
-		sw := c.Outcome(MethodShardwise)
-		if c.Holdout != HoldoutRun || sw == nil || sw.Bindings == nil || c.Actual == nil {
+		sw := inRunScored(c)
+		if sw == nil {
 			continue
 		}
 		a := by[c.Input.Family]
