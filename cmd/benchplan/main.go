@@ -168,31 +168,11 @@ func probeCosts(w io.Writer, dir string, k int) error {
 	if err != nil {
 		return err
 	}
-	cat := catalog.Default()
-	fmt.Fprintf(w, "| trace | probed types | probed (s) | unprobed (s) |")
-	for _, f := range evaluate.OOMFractions {
-		fmt.Fprintf(w, " unprobed, OOM at %g (s) | break-even |", f)
+	costs, err := evaluate.ProbeCostsOf(ins, catalog.Default(), k)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(w, "\n|---|---|--:|--:|%s\n", strings.Repeat("--:|--:|", len(evaluate.OOMFractions)))
-	for _, in := range ins {
-		h, _, err := evaluate.Honest(in, ins, cat, k)
-		if err != nil {
-			return err
-		}
-		c, err := evaluate.ProbeCosts(h, in, cat)
-		if err != nil {
-			return err
-		}
-		if c == nil {
-			continue
-		}
-		fmt.Fprintf(w, "| %s | %s | %.1f | %.1f |", c.Input, strings.Join(c.Probes, ", "), c.Probed, c.Unprobed)
-		for i := range evaluate.OOMFractions {
-			fmt.Fprintf(w, " %.1f | %.3f |", c.Retried[i], c.BreakEven(i))
-		}
-		fmt.Fprintln(w)
-	}
-	return nil
+	return evaluate.WriteProbeCosts(w, costs)
 }
 
 // distinctTraces loads every trace under dir, each run once

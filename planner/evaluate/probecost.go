@@ -1,9 +1,12 @@
 package evaluate
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/shardwise/shardwise/planner"
 	"github.com/shardwise/shardwise/planner/catalog"
@@ -83,6 +86,47 @@ func ProbeCosts(honest *Input, actual *Input, cat *catalog.Catalog) (*ProbeCost,
 		c.Retried = append(c.Retried, ms)
 	}
 	return c, nil
+}
+
+// ProbeCostsOf returns ProbeCosts of every input of ins whose honest
+// plan (Honest, the others of ins its history, k folds within a trace)
+// probes a type, in the order of ins.
+func ProbeCostsOf(ins []*Input, cat *catalog.Catalog, k int) ([]*ProbeCost, error) {
+	var out []*ProbeCost
+	for _, in := range ins {
+		h, _, err := Honest(in, ins, cat, k)
+		if err != nil {
+			return nil, err
+		}
+		c, err := ProbeCosts(h, in, cat)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// WriteProbeCosts writes costs as a Markdown table: per input its probed
+// types, the makespans with and without the probe (seconds) and, per
+// OOMFractions, the unprobed makespan with the retries and BreakEven.
+func WriteProbeCosts(w io.Writer, costs []*ProbeCost) error {
+	b := bufio.NewWriter(w)
+	fmt.Fprintf(b, "| trace | probed types | probed (s) | unprobed (s) |")
+	for _, f := range OOMFractions {
+		fmt.Fprintf(b, " unprobed, OOM at %g (s) | break-even |", f)
+	}
+	fmt.Fprintf(b, "\n|---|---|--:|--:|%s\n", strings.Repeat("--:|--:|", len(OOMFractions)))
+	for _, c := range costs {
+		fmt.Fprintf(b, "| %s | %s | %.1f | %.1f |", c.Input, strings.Join(c.Probes, ", "), c.Probed, c.Unprobed)
+		for i := range OOMFractions {
+			fmt.Fprintf(b, " %.1f | %.3f |", c.Retried[i], c.BreakEven(i))
+		}
+		fmt.Fprintln(b)
+	}
+	return b.Flush()
 }
 
 // probePlay plans in with probes (unless p is given) and plays the plan

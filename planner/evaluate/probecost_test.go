@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,5 +134,22 @@ func TestProbeCostsHandComputed(t *testing.T) {
 		if got := c.BreakEven(i); got != want {
 			t.Errorf("BreakEven(%d) = %v, want %v", i, got, want)
 		}
+	}
+}
+
+// TestWriteProbeCosts: one row per probed input with its makespans and
+// break-evens (+Inf where the retries cost nothing), the OOM fractions
+// as column pairs.
+func TestWriteProbeCosts(t *testing.T) {
+	var b strings.Builder
+	costs := []*ProbeCost{{Input: "in", Probes: []string{"a", "b"}, Probed: 50, Unprobed: 25, Retried: []float64{25, 35, 40}}}
+	if err := WriteProbeCosts(&b, costs); err != nil {
+		t.Fatal(err)
+	}
+	want := "| trace | probed types | probed (s) | unprobed (s) | unprobed, OOM at 0 (s) | break-even | unprobed, OOM at 0.5 (s) | break-even | unprobed, OOM at 1 (s) | break-even |\n" +
+		"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n" +
+		"| in | a, b | 50.0 | 25.0 | 25.0 | +Inf | 35.0 | 2.500 | 40.0 | 1.667 |\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
