@@ -18,14 +18,23 @@ import (
 // taken between release and the agent's bind by any outgoing connection
 // (13 agents starting make hundreds), which failed a cluster start with
 // "bind: address already in use"; below it only another listener that
-// picks the same port can, and the picks are random.
+// picks the same port can, and the picks are random. They also stay below
+// Nomad's dynamic port range (nomadMinDynamicPort up), which a client
+// hands out to allocations' ports without asking the host whether
+// another cluster's agent holds one.
 type portPicker struct {
 	held []io.Closer
 	rnd  *rand.Rand
 }
 
-// pickRange is where ports are picked: [lo, hi). Outside Linux, or when
-// the ephemeral range cannot be read or leaves too little room below it,
+// nomadMinDynamicPort is the low end of a Nomad client's dynamic port
+// range (client min_dynamic_port, default 20000; the clients here keep
+// it).
+const nomadMinDynamicPort = 20000
+
+// pickRange is where ports are picked: [lo, hi), below both the
+// ephemeral range and nomadMinDynamicPort. Outside Linux, or when the
+// ephemeral range cannot be read or leaves too little room below it,
 // ports come from the OS (":0").
 func pickRange() (lo, hi int, ok bool) {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
@@ -37,10 +46,11 @@ func pickRange() (lo, hi int, ok bool) {
 		return 0, 0, false
 	}
 	eph, err := strconv.Atoi(f[0])
-	if err != nil || eph-10000 < 2000 {
+	hi = min(eph, nomadMinDynamicPort)
+	if err != nil || hi-10000 < 2000 {
 		return 0, 0, false
 	}
-	return 10000, eph, true
+	return 10000, hi, true
 }
 
 // listen binds a free TCP port on 127.0.0.1, from pickRange when it can.

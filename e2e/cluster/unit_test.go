@@ -253,8 +253,11 @@ func TestClientConfigNarrowChroot(t *testing.T) {
 }
 
 // Ports are picked below the ephemeral range, where outgoing connections
-// cannot take them between the pick and the agent's bind, and one picker
-// never hands out a port twice.
+// cannot take them between the pick and the agent's bind, and below
+// Nomad's dynamic port range (20000-32000 by default), where a client
+// hands out ports to allocations (the feedback job's metrics port)
+// without asking the host whether another cluster's agent holds them;
+// one picker never hands out a port twice.
 func TestPortsComeFromBelowTheEphemeralRange(t *testing.T) {
 	lo, hi, ok := pickRange()
 	if !ok {
@@ -274,6 +277,9 @@ func TestPortsComeFromBelowTheEphemeralRange(t *testing.T) {
 		}
 		if port < lo || port >= hi {
 			t.Fatalf("port %d outside [%d, %d)", port, lo, hi)
+		}
+		if port >= 20000 && port <= 32000 {
+			t.Fatalf("port %d in Nomad's dynamic port range 20000-32000", port)
 		}
 		if seen[port] {
 			t.Fatalf("port %d handed out twice", port)
