@@ -261,9 +261,11 @@ func runKey(r *replay.Run) string {
 
 // setActual gives each stored run what its tasks' replay commands take
 // (replay.Run.SetActual), from its trace imported again at the run's time
-// scale from cf.traceDir. A run whose trace file is not there keeps no
-// Actual (the report then shows no recorded-runtime figures for it, and
-// calibrates it against its predictions).
+// scale from cf.traceDir on the catalog it was planned with
+// (replay.Run.PlannedCatalog, cat for a run stored without one: the
+// commands' speeds come from it). A run whose trace file is not there
+// keeps no Actual (the report then shows no recorded-runtime figures for
+// it, and calibrates it against its predictions).
 func setActual(cf config, cat *catalog.Catalog, runs []*replay.Run) error {
 	dir, err := replay.TempDir()
 	if err != nil {
@@ -273,7 +275,11 @@ func setActual(cf config, cat *catalog.Catalog, runs []*replay.Run) error {
 	traces := map[string]*replay.Trace{}
 	for _, r := range runs {
 		path := filepath.Join(cf.traceDir, r.Trace+".json")
-		key := fmt.Sprintf("%s@%g", path, r.TimeScale)
+		rc, err := r.PlannedCatalog(cat)
+		if err != nil {
+			return err
+		}
+		key := fmt.Sprintf("%s@%g\x00%s", path, r.TimeScale, r.Catalog)
 		tr, ok := traces[key]
 		if !ok {
 			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
@@ -281,7 +287,7 @@ func setActual(cf config, cat *catalog.Catalog, runs []*replay.Run) error {
 				traces[key] = nil
 				continue
 			}
-			if tr, err = replay.Load(path, dir, r.TimeScale, cat); err != nil {
+			if tr, err = replay.Load(path, dir, r.TimeScale, rc); err != nil {
 				return fmt.Errorf("recorded runtimes of %s: %w", r.Trace, err)
 			}
 			traces[key] = tr
@@ -289,7 +295,7 @@ func setActual(cf config, cat *catalog.Catalog, runs []*replay.Run) error {
 		if tr == nil {
 			continue
 		}
-		if err := r.SetActual(tr.Actual(cat)); err != nil {
+		if err := r.SetActual(tr.Actual(rc)); err != nil {
 			return err
 		}
 	}

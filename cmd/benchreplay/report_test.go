@@ -9,6 +9,7 @@ import (
 
 	"github.com/shardwise/shardwise/bench/replay"
 	"github.com/shardwise/shardwise/planner/catalog"
+	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
 )
 
@@ -109,5 +110,58 @@ func TestReportFromStored(t *testing.T) {
 	cf.fitFrom = filepath.Join(dir, "missing.json.gz")
 	if err := fromStored(cf, cat); err == nil || !strings.Contains(err.Error(), "-fit-from") {
 		t.Errorf("missing -fit-from measurements: err %v, want one naming -fit-from", err)
+	}
+}
+
+// TestSetActualOnPlannedCatalog: what a stored run's tasks took is read
+// on the catalog the run was planned with (its replay commands carry that
+// catalog's speeds), not on -catalog: a stored catalog whose io-bound
+// class runs every profile at speed 4 gives that class's seconds.
+func TestSetActualOnPlannedCatalog(t *testing.T) {
+	cf := config{traceDir: "../../translator/wfcommons/testdata", catPath: "../../bench/replay/catalog.hcl"}
+	cat, diags := catalog.Load(cf.catPath)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	fast := cat.Clone()
+	fast.Class("io-bound").Speed = map[graph.Kind]float64{graph.KindCPU: 4, graph.KindMemory: 4, graph.KindIO: 4, graph.KindGPU: 4, graph.KindLatency: 4}
+	var text strings.Builder
+	if err := catalog.WriteHCL(&text, fast); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(cf.traceDir, "tiny-nextflow.json")
+	want, differ := map[string]float64{}, 0
+	for _, c := range []*catalog.Catalog{fast, cat} {
+		tr, err := replay.Load(path, t.TempDir(), 1, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tr.Graph.Tasks {
+			v, ok := tr.Actual(c)(task.Name, "io-bound")
+			if !ok {
+				t.Fatalf("%s: no replay seconds", task.Name)
+			}
+			if c == fast {
+				want[task.Name] = v
+			} else if v != want[task.Name] {
+				differ++
+			}
+		}
+	}
+	if differ == 0 {
+		t.Fatal("no task takes another time on -catalog: the test needs a difference")
+	}
+	p := &plan.Plan{Run: "r1"}
+	for name := range want {
+		p.Shards = append(p.Shards, &plan.Shard{ID: name, Class: "io-bound", Tasks: []string{name}})
+	}
+	run := &replay.Run{Trace: "tiny-nextflow", Method: "heft", TimeScale: 1, Plan: p, Catalog: text.String()}
+	if err := setActual(cf, cat, []*replay.Run{run}); err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range want {
+		if got, ok := run.Actual(name, "io-bound"); !ok || got != w {
+			t.Errorf("%s on io-bound: %v s (%v), want %v s (the stored catalog's speed)", name, got, ok, w)
+		}
 	}
 }
