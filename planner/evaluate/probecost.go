@@ -146,30 +146,31 @@ func probePlay(in *Input, probes []string, cat *catalog.Catalog, opts Options, p
 	return o.MakespanSeconds, p, nil
 }
 
-// oomActual is base in which the first task of a signature in probes of
-// every shard of p (for a signature held by at least two shards, as
-// plan.Probe probes) runs (1 + f) x its runtime plus its class's start-up:
-// killed after the fraction f of its runtime and run again in a new
-// allocation. A fused or batched shard dies at its first task of the type
-// (the tasks of a type share the input the probe is for), so later tasks
-// lose nothing.
+// oomActual is base in which, in every shard of p, the first task of a
+// signature in probes that at least two shards hold (as plan.Probe
+// probes: a type in one shard has nothing waiting for a probe) runs
+// (1 + f) x its runtime plus its class's start-up: killed after the
+// fraction f of its runtime and run again in a new allocation. A fused
+// or batched shard dies at its first such task (the tasks of a type share
+// the input the probe is for), so later tasks lose nothing.
 func oomActual(base simulate.Actual, p *plan.Plan, g *graph.Graph, probes []string, cat *catalog.Catalog, f float64) simulate.Actual {
-	first := map[string][]string{} // per probed signature, its first task in each shard
+	holders := map[string]int{} // per probed signature, the shards holding it
 	for _, sh := range p.Shards {
+		seen := map[string]bool{}
 		for _, name := range sh.Tasks {
-			if t := g.Task(name); t != nil && slices.Contains(probes, t.Signature) {
-				first[t.Signature] = append(first[t.Signature], name)
-				break
+			if t := g.Task(name); t != nil && slices.Contains(probes, t.Signature) && !seen[t.Signature] {
+				seen[t.Signature] = true
+				holders[t.Signature]++
 			}
 		}
 	}
 	killed := map[string]bool{}
-	for _, names := range first {
-		if len(names) < 2 {
-			continue // plan.Probe leaves a type in one shard unprobed: nothing waits
-		}
-		for _, name := range names {
-			killed[name] = true
+	for _, sh := range p.Shards {
+		for _, name := range sh.Tasks {
+			if t := g.Task(name); t != nil && holders[t.Signature] >= 2 {
+				killed[name] = true
+				break
+			}
 		}
 	}
 	return func(task, class string) (float64, bool) {

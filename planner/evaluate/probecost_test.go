@@ -55,6 +55,40 @@ func TestOOMActualKillsFirstTaskOfProbedTypePerShard(t *testing.T) {
 	}
 }
 
+// TestOOMActualCountsHoldersNotFirsts: a probed type counts as probed
+// when at least two shards hold it (plan.Probe's rule), whether or not
+// another probed type comes first in them. Probes a, b and c: s1 holds
+// b1 then a1, s2 a2, s3 b2, s4 c1 then a3. a is in s1, s2 and s4, b in
+// s1 and s3, c in s4 only (not probed). Each shard dies at its first
+// task of a probed type held by two or more shards: b1, a2, b2 and a3
+// (not c1).
+func TestOOMActualCountsHoldersNotFirsts(t *testing.T) {
+	g := graph.New("oom")
+	for _, tk := range []*graph.Task{
+		{Name: "a1", Signature: "a"}, {Name: "a2", Signature: "a"}, {Name: "a3", Signature: "a"},
+		{Name: "b1", Signature: "b"}, {Name: "b2", Signature: "b"}, {Name: "c1", Signature: "c"},
+	} {
+		if err := g.AddTask(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &plan.Plan{Shards: []*plan.Shard{
+		{ID: "s1", Class: "cpu-heavy", Tasks: []string{"b1", "a1"}},
+		{ID: "s2", Class: "cpu-heavy", Tasks: []string{"a2"}},
+		{ID: "s3", Class: "cpu-heavy", Tasks: []string{"b2"}},
+		{ID: "s4", Class: "cpu-heavy", Tasks: []string{"c1", "a3"}},
+	}}
+	cat := catalog.Default()
+	base := func(task, class string) (float64, bool) { return 10, true }
+	act := oomActual(base, p, g, []string{"a", "b", "c"}, cat, 1)
+	killed := 20 + cat.Class("cpu-heavy").Startup.Seconds()
+	for task, w := range map[string]float64{"b1": killed, "a1": 10, "a2": killed, "b2": killed, "c1": 10, "a3": killed} {
+		if got, ok := act(task, "cpu-heavy"); !ok || got != w {
+			t.Errorf("%s: got %v, %v; want %v", task, got, ok, w)
+		}
+	}
+}
+
 func TestProbeCostBreakEven(t *testing.T) {
 	c := &ProbeCost{Probed: 758, Unprobed: 692, Retried: []float64{750, 867, 1022}}
 	for i, want := range []float64{66.0 / 58, 66.0 / 175, 66.0 / 330} {
