@@ -50,11 +50,11 @@ func (b *builder) fuseRegions(l layout) error {
 	best := b.snapshot()
 	up, down := b.groupAdjacency(&b.groups)
 	for j := 0; j < b.groups.len() && trials < budget; j++ {
-		if len(up[j]) < 2 || !b.shareable(j) {
+		if len(up.of(int32(j))) < 2 || !b.shareable(j) {
 			continue
 		}
 		for trials < budget {
-			level := b.regionLevel(j, up, down)
+			level := b.regionLevel(j, &up, &down)
 			if len(level) == 0 {
 				break
 			}
@@ -150,35 +150,59 @@ func (b *builder) fineGrained(g int32, c int) bool {
 // region merged so far): the groups feeding j that feed nothing else,
 // that may share a shard (shareable) and that are fine-grained on j's
 // class in the shard schedule, ascending.
-func (b *builder) regionLevel(j int, up, down [][]int32) []int32 {
+func (b *builder) regionLevel(j int, up, down *adjacency) []int32 {
 	c := int(b.sched.Class[b.shards.first[j]])
 	var level []int32
-	for _, u := range up[j] {
-		if len(down[u]) == 1 && b.shareable(int(u)) && b.fineGrained(u, c) {
+	for _, u := range up.of(int32(j)) {
+		if len(down.of(u)) == 1 && b.shareable(int(u)) && b.fineGrained(u, c) {
 			level = append(level, u)
 		}
 	}
 	return level
 }
 
+// adjacency holds, for each group, a list of groups (distinct,
+// ascending): group g's is at[start[g]:end[g]]. One block for every
+// group's list, as the shard-level edges are kept, not a slice a group.
+type adjacency struct{ start, end, at []int32 }
+
+// of returns group g's list.
+func (a *adjacency) of(g int32) []int32 { return a.at[a.start[g]:a.end[g]] }
+
 // groupAdjacency returns, for every group of gs, its upstream and its
 // downstream groups (distinct, ascending), from the edges between their
 // tasks.
-func (b *builder) groupAdjacency(gs *groups) (up, down [][]int32) {
+func (b *builder) groupAdjacency(gs *groups) (up, down adjacency) {
 	n := gs.len()
-	up, down = make([][]int32, n), make([][]int32, n)
+	up = adjacency{start: make([]int32, n+1), end: make([]int32, n), at: make([]int32, 0, len(b.from))}
+	down = adjacency{start: make([]int32, n+1), end: make([]int32, n), at: make([]int32, 0, len(b.from))}
 	for e := range b.from {
-		f, t := gs.ofTask[b.from[e]], gs.ofTask[b.to[e]]
-		if f != t {
-			up[t] = append(up[t], f)
-			down[f] = append(down[f], t)
+		if f, t := gs.ofTask[b.from[e]], gs.ofTask[b.to[e]]; f != t {
+			up.start[t+1]++
+			down.start[f+1]++
 		}
 	}
 	for g := 0; g < n; g++ {
-		slices.Sort(up[g])
-		up[g] = slices.Compact(up[g])
-		slices.Sort(down[g])
-		down[g] = slices.Compact(down[g])
+		up.start[g+1] += up.start[g]
+		down.start[g+1] += down.start[g]
+	}
+	up.at, down.at = up.at[:up.start[n]], down.at[:down.start[n]]
+	copy(up.end, up.start[:n])
+	copy(down.end, down.start[:n])
+	for e := range b.from {
+		if f, t := gs.ofTask[b.from[e]], gs.ofTask[b.to[e]]; f != t {
+			up.at[up.end[t]] = f
+			up.end[t]++
+			down.at[down.end[f]] = t
+			down.end[f]++
+		}
+	}
+	for _, a := range []*adjacency{&up, &down} {
+		for g := 0; g < n; g++ {
+			l := a.at[a.start[g]:a.end[g]]
+			slices.Sort(l)
+			a.end[g] = a.start[g] + int32(len(slices.Compact(l)))
+		}
 	}
 	return up, down
 }
