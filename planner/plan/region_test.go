@@ -1,9 +1,12 @@
 package plan
 
 import (
+	"math"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 )
 
@@ -117,6 +120,41 @@ func TestJoinRegionNotWithNoBatch(t *testing.T) {
 		pl := diamond(0.5).build(t, opts)
 		if len(pl.Shards) != 3 {
 			t.Errorf("%+v: %d shards, want 3", opts, len(pl.Shards))
+		}
+	}
+}
+
+// TestJoinRegionKeepsEachTaskOnItsClasses: a region runs on a class
+// every one of its tasks can run on. p runs only on the GPU class and j
+// only on the CPU class, so p stays apart however short it is; with the
+// kinds the other way round (j only on the GPU class, p on either), p
+// may join j's allocation on the GPU class.
+func TestJoinRegionKeepsEachTaskOnItsClasses(t *testing.T) {
+	for _, c := range []struct {
+		p, j  []float64
+		apart bool
+	}{
+		{p: []float64{inf, 0.5}, j: []float64{0.5, inf}, apart: true},
+		{p: []float64{0.5, 0.5}, j: []float64{inf, 0.5}},
+	} {
+		f := newFixture(cls("cpu", 2, inf, 5), cls("gpu", 2, inf, 5))
+		f.task("a", graph.KindCPU, 10, 10)
+		f.task("p", graph.KindCPU, c.p...)
+		f.task("j", graph.KindCPU, c.j...)
+		f.edge("a", "p", 0)
+		f.edge("a", "j", 0)
+		f.edge("p", "j", 0)
+		pl := f.build(t, Options{})
+		for _, s := range pl.Shards {
+			ci := slices.IndexFunc(f.cat.Classes, func(k *catalog.Class) bool { return k.Name == s.Class })
+			for _, task := range s.Tasks {
+				if math.IsInf(f.rt[task][ci], 1) {
+					t.Errorf("p %v, j %v: shard %v on %s, which %s cannot run on", c.p, c.j, s.Tasks, s.Class, task)
+				}
+			}
+		}
+		if merged := shardOf(pl, "p") == shardOf(pl, "j"); merged == c.apart {
+			t.Errorf("p %v, j %v: p and j merged %v, want %v", c.p, c.j, merged, !c.apart)
 		}
 	}
 }
