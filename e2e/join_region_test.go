@@ -15,28 +15,40 @@ import (
 // regionGraph is a join region in small (planner/plan/region.go): a (10 s
 // by its hint) feeds p and j, p (1 ms) feeds only j, so the planner runs
 // p and j in one allocation, which is neither a chain (j also waits for
-// a, in another allocation) nor a batch of siblings. p writes a file in
-// the shard's working directory that j reads, so j prints p's line only
-// when it runs after p in the same allocation.
+// a, in another allocation) nor a batch of siblings. a's output reaches
+// both p and j (two channels into the region at one path, the default
+// input path, delivered once); p leaves a file in the allocation's task
+// directory that j reads. (A declared output of p that j reads as an
+// input is not copied to j's input path inside a shard, a fused chain's
+// included: the script runs the commands only.)
 const regionGraph = `graph "region" {
   task "a" {
-    command = "true"
+    command = "/bin/sh"
+    args    = ["-c", "mkdir -p out && echo from-a > out/x"]
+    output "x" {
+      size = "7B"
+    }
     hints {
       runtime = "10s"
     }
   }
   task "p" {
-    command    = "/bin/sh"
-    args       = ["-c", "echo from-p > p.txt"]
-    depends_on = [task.a]
+    command = "/bin/sh"
+    args    = ["-c", "echo p-read-$(cat in/a-x) > p.txt"]
+    input {
+      from = task.a.output.x
+    }
     hints {
       runtime = "1ms"
     }
   }
   task "j" {
-    command    = "/bin/sh"
-    args       = ["-c", "echo region got $(cat p.txt)"]
-    depends_on = [task.a, task.p]
+    command = "/bin/sh"
+    args       = ["-c", "echo region got $(cat in/a-x) $(cat p.txt)"]
+    depends_on = [task.p]
+    input {
+      from = task.a.output.x
+    }
     hints {
       runtime = "1ms"
     }
@@ -46,9 +58,10 @@ const regionGraph = `graph "region" {
 
 // TestJoinRegionRuns plans regionGraph and runs it on the cluster with
 // the shard driver: the plan has two shards, a and the region [p j]
-// waiting for a's; both allocations complete and j's output holds what p
-// wrote, so the launcher, the job builder and the driver run the region's
-// tasks in the plan's order in one allocation.
+// waiting for a's; both allocations complete and j prints a's output and
+// p's, so the launcher, the job builder and the driver deliver the
+// region's inputs and run its tasks in the plan's order in one
+// allocation.
 func TestJoinRegionRuns(t *testing.T) {
 	cl := cluster.Shared(t)
 	dir := t.TempDir()
@@ -81,8 +94,8 @@ func TestJoinRegionRuns(t *testing.T) {
 		t.Errorf("region started %v, before a's shard finished %v", r.start, a.finish)
 	}
 	for task := range r.alloc.TaskStates {
-		if got := allocLog(t, cl.Client(), r.alloc, task); !strings.Contains(got, "region got from-p") {
-			t.Errorf("task %s stdout %q, want j's \"region got from-p\"", task, got)
+		if got := allocLog(t, cl.Client(), r.alloc, task); !strings.Contains(got, "region got from-a p-read-from-a") {
+			t.Errorf("task %s stdout %q, want j's \"region got from-a p-read-from-a\"", task, got)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -693,5 +694,48 @@ func TestJobsSameOnEveryCore(t *testing.T) {
 		if _, err := build(procs, Options{}); err == nil || !strings.Contains(err.Error(), "shard s300") {
 			t.Errorf("%d cores: error %v, want shard s300's", procs, err)
 		}
+	}
+}
+
+// TestSharedInputDeliveredOnce: two tasks of one shard (a join region,
+// planner/plan/region.go, or a batch) read the same output of the same
+// upstream shard at the same path, as two channels of the plan. The
+// shard driver refuses inputs at one path (they would race on one .part
+// file), and one copy serves both tasks, so the job carries the first
+// channel once, as input and on the producer's side.
+func TestSharedInputDeliveredOnce(t *testing.T) {
+	join := shard("join", "cpu", "big", "train")
+	join.Upstream = []string{"prep"}
+	fused := shard("prep", "cpu", "fetch", "prep")
+	p := &plan.Plan{
+		Schema: plan.SchemaVersion, Graph: "demo", Run: "r1", Datacenters: []string{"dc1"},
+		Shards: []*plan.Shard{fused, join},
+		Channels: []*plan.Channel{
+			{ID: "c1", From: "prep", To: "join", FromTask: "prep", Output: "features", ToTask: "big", Path: "in/prep-features", Bytes: 10, BytesSource: plan.BytesDeclared},
+			{ID: "c2", From: "prep", To: "join", FromTask: "prep", Output: "features", ToTask: "train", Path: "in/prep-features", Bytes: 10, BytesSource: plan.BytesDeclared},
+			{ID: "c3", From: "prep", To: "join", FromTask: "prep", Output: "features", ToTask: "train", Path: "in/other", Bytes: 10, BytesSource: plan.BytesDeclared},
+		},
+	}
+	jobs, err := Jobs(p, testGraph(t), testCatalog(), Options{Driver: "shard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(j *api.Job, key string) []string {
+		_, task := only(t, j)
+		var out []string
+		for _, c := range task.Config[key].([]any) {
+			out = append(out, c.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	byID := map[string]*api.Job{}
+	for _, j := range jobs {
+		byID[*j.ID] = j
+	}
+	if got := ids(byID["demo-join"], "inputs"); !slices.Equal(got, []string{"c1", "c3"}) {
+		t.Errorf("join inputs %v, want [c1 c3]", got)
+	}
+	if got := ids(byID["demo-prep"], "outputs"); !slices.Equal(got, []string{"c1", "c3"}) {
+		t.Errorf("prep outputs %v, want [c1 c3]", got)
 	}
 }
