@@ -156,8 +156,17 @@ func sameSplit(f, s *plan.Shard) error {
 
 // attachChannels records each channel as an output of the job it leaves and
 // an input of the job it enters; channels between pieces of one job are
-// internal and dropped.
+// internal and dropped. So is a channel that repeats an earlier one's
+// delivery: the same output of the same producer shard to the same path
+// of the same consumer shard, as when two tasks of a join region or a
+// batch read one upstream output. One copy at that path serves both
+// tasks, and the shard driver refuses two inputs at one path.
 func attachChannels(chans []*plan.Channel, byShard map[string]*unit) error {
+	type delivery struct {
+		from, to, task, output, path string
+		stream                       bool
+	}
+	seen := map[delivery]bool{}
 	for i, c := range chans {
 		if c == nil {
 			return fmt.Errorf("channel #%d: nil", i)
@@ -171,6 +180,13 @@ func attachChannels(chans []*plan.Channel, byShard map[string]*unit) error {
 		}
 		if from == to {
 			continue
+		}
+		if c.Path != "" {
+			d := delivery{c.From, c.To, c.FromTask, c.Output, c.Path, c.Stream}
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
 		}
 		from.outputs = append(from.outputs, c)
 		to.inputs = append(to.inputs, c)
