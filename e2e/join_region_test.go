@@ -17,10 +17,8 @@ import (
 // p and j in one allocation, which is neither a chain (j also waits for
 // a, in another allocation) nor a batch of siblings. a's output reaches
 // both p and j (two channels into the region at one path, the default
-// input path, delivered once); p leaves a file in the allocation's task
-// directory that j reads. (A declared output of p that j reads as an
-// input is not copied to j's input path inside a shard, a fused chain's
-// included: the script runs the commands only.)
+// input path, delivered once); p's output reaches j inside the
+// allocation, at j's input path (the script links it).
 const regionGraph = `graph "region" {
   task "a" {
     command = "/bin/sh"
@@ -34,9 +32,12 @@ const regionGraph = `graph "region" {
   }
   task "p" {
     command = "/bin/sh"
-    args    = ["-c", "echo p-read-$(cat in/a-x) > p.txt"]
+    args    = ["-c", "mkdir -p out && echo p-read-$(cat in/a-x) > out/y"]
     input {
       from = task.a.output.x
+    }
+    output "y" {
+      size = "16B"
     }
     hints {
       runtime = "1ms"
@@ -44,10 +45,12 @@ const regionGraph = `graph "region" {
   }
   task "j" {
     command = "/bin/sh"
-    args       = ["-c", "echo region got $(cat in/a-x) $(cat p.txt)"]
-    depends_on = [task.p]
+    args    = ["-c", "echo region got $(cat in/a-x) $(cat in/p-y)"]
     input {
       from = task.a.output.x
+    }
+    input {
+      from = task.p.output.y
     }
     hints {
       runtime = "1ms"
@@ -59,7 +62,7 @@ const regionGraph = `graph "region" {
 // TestJoinRegionRuns plans regionGraph and runs it on the cluster with
 // the shard driver: the plan has two shards, a and the region [p j]
 // waiting for a's; both allocations complete and j prints a's output and
-// p's, so the launcher, the job builder and the driver deliver the
+// p's (which read a's), so the launcher, the job builder and the driver deliver the
 // region's inputs and run its tasks in the plan's order in one
 // allocation.
 func TestJoinRegionRuns(t *testing.T) {

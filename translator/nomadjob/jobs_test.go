@@ -739,3 +739,37 @@ func TestSharedInputDeliveredOnce(t *testing.T) {
 		t.Errorf("prep outputs %v, want [c1 c3]", got)
 	}
 }
+
+// TestScriptHandsOutputsToLaterTasks: inside one shard (a fused chain, a
+// join region) no channel carries data between tasks, so the script
+// links each input from an earlier task of the shard to the producer's
+// output: j reads p's out/y at its input path in/p-y (in a folder the
+// script makes) and k at out/y itself (no link); run with the real
+// shell in a task directory.
+func TestScriptHandsOutputsToLaterTasks(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh on PATH")
+	}
+	tasks := []*graph.Task{
+		{Name: "p", Command: "sh", Args: []string{"-c", "mkdir -p out && echo from-p > out/y"},
+			Outputs: []graph.Output{{Name: "y", Path: "out/y"}}},
+		{Name: "j", Command: "cat", Args: []string{"in/p-y"},
+			Inputs: []graph.Input{{Task: "p", Output: "y", Path: "in/p-y"}, {Task: "elsewhere", Output: "z", Path: "in/z"}}},
+		{Name: "k", Command: "cat", Args: []string{"out/y"},
+			Inputs: []graph.Input{{Task: "p", Output: "y", Path: "out/y"}}},
+	}
+	script, err := Script(tasks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sh, "-c", script)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "from-p\nfrom-p\n" {
+		t.Errorf("script output %q (%v), want from-p twice\n%s", out, err, script)
+	}
+	if strings.Contains(script, "in/z") || strings.Count(script, "ln -sfn") != 1 {
+		t.Errorf("script links other than in/p-y:\n%s", script)
+	}
+}
