@@ -3,6 +3,7 @@ package nomadjob
 import (
 	"fmt"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -207,6 +208,7 @@ func Script(tasks []*graph.Task, overrides []map[string]string) (string, error) 
 			}
 			sb.WriteString(k + "=" + ShellQuote(ov[k]) + " ")
 		}
+		writeLinks(&sb, tasks[:i], t)
 		sb.WriteString(quoteCommand(t.Command))
 		for _, a := range t.Args {
 			sb.WriteString(" " + ShellQuote(a))
@@ -217,6 +219,35 @@ func Script(tasks []*graph.Task, overrides []map[string]string) (string, error) 
 		}
 	}
 	return sb.String(), nil
+}
+
+// writeLinks writes the lines that hand task t the outputs of the tasks
+// before it in its shard: each input of t from one of them becomes a
+// symbolic link at the input's path to the producer's output path (both
+// relative to the task directory, the working directory of every task of
+// the shard), its folder made first. Channels carry data between shards
+// only; without the link a task would not find, at its input's path,
+// what an earlier task of its own shard wrote. An input at the output's
+// own path needs none.
+func writeLinks(sb *strings.Builder, before []*graph.Task, t *graph.Task) {
+	for _, in := range t.Inputs {
+		k := slices.IndexFunc(before, func(p *graph.Task) bool { return p.Name == in.Task })
+		if k < 0 || in.Path == "" {
+			continue
+		}
+		o := slices.IndexFunc(before[k].Outputs, func(o graph.Output) bool { return o.Name == in.Output })
+		if o < 0 {
+			continue
+		}
+		out := before[k].Outputs[o].Path
+		if out == "" || path.Clean(out) == path.Clean(in.Path) {
+			continue
+		}
+		if dir := path.Dir(in.Path); dir != "." {
+			sb.WriteString("mkdir -p " + ShellQuote(dir) + " && ")
+		}
+		sb.WriteString(`ln -sfn "$PWD"/` + ShellQuote(out) + " " + ShellQuote(in.Path) + "\n")
+	}
 }
 
 // timesPrologue starts a timed script: _sw_t K appends boundary K to the
