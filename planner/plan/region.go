@@ -32,16 +32,22 @@ import (
 // schedule nor its replay gets slower; the region stops growing at its
 // first rejected level. The trials are what the batching pass left of its
 // budget (batchTrials), so a plan runs no more schedules than that budget
-// allowed before, and none where the budget is at its floor (from about
-// 10k tasks), which the batching pass needs.
+// allowed before. Where the budget is at its floor (from about 10k tasks)
+// the pass does not run: a cost choice, not a budget rule. Batching often
+// uses one of its six trials there, and spending the other five on
+// regions doubled the plan's time and memory (review of 2026-12-05,
+// contended: BenchmarkPlan10k 48-58 -> 88-91 ms and 1.97 -> 3.28 KiB per
+// task, Plan100k 0.57-0.66 -> 1.16-1.30 s) for a few merges (7,000
+// diamonds: 1-6 regions), against the planner's speed and memory targets
+// (docs/benchmarks.md). Trials that re-place only the shards a merge
+// moves would lift it.
 
 // fuseRegions merges join regions of the builder's groups (see above),
 // leaving the builder with the last accepted merge placed for l. It
 // returns an error only when a shard schedule fails.
 func (b *builder) fuseRegions(l layout) error {
-	// Large graphs (from about 10k tasks) get the batching pass's floor
-	// of trials, which it needs; the pass runs where the work budget
-	// itself allows more, with what batching left.
+	// At the budget's floor (from about 10k tasks) regions are not tried:
+	// their trials cost more than their merges save (see above).
 	if batchWork/max(b.sprob.Nodes+len(b.sprob.EdgeFrom), 1) <= minBatchTrials {
 		return nil
 	}
