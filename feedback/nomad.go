@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -145,3 +146,18 @@ func (n *nomadCache) ioReport(ctx context.Context, a *api.Allocation) *IOReport 
 	}
 	return &rep
 }
+
+// taskTimes reads the task times file of allocation a when its job names a
+// fused shard's tasks (HasTaskManifest); nil data and error otherwise.
+func (n *nomadCache) taskTimes(ctx context.Context, a *api.Allocation) ([]byte, error) {
+	if !HasTaskManifest(allocMeta(a)) {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, taskTimesTimeout)
+	defer cancel()
+	return launcher.ReadTaskTimes(n.c, a.ID, (&api.QueryOptions{Namespace: a.Namespace}).WithContext(ctx))
+}
+
+// taskTimesTimeout bounds the read of one allocation's task times: the
+// commit of its batch waits for it.
+const taskTimesTimeout = 10 * time.Second

@@ -60,6 +60,13 @@ var migrations = []string{
 	// 3: the part of a record's input that other tasks of its run read too
 	// (history.Record.SharedInputBytes, the predictor's second feature).
 	`ALTER TABLE records ADD COLUMN shared_input_bytes INTEGER NOT NULL DEFAULT 0;`,
+
+	// 4: the tasks of a fused shard recorded one record each (keyed
+	// <alloc>/<task>, history.Record.ShardTasks), with the allocation's peak
+	// memory apart from the task's own; looked up by allocation.
+	`ALTER TABLE records ADD COLUMN shard_tasks INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE records ADD COLUMN shard_memory_bytes INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX records_alloc ON records (alloc);`,
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -71,12 +78,13 @@ const recordColumns = `graph, run, shard, task, signature, executor, node, node_
 	start_unix_ns, end_unix_ns, runtime_seconds, cores, cpu_percent, cpu_peak_percent,
 	cpu_ticks, cpu_mhz, memory_bytes, read_bytes, written_bytes, input_bytes,
 	output_bytes, gpus, exit_code, oom_killed, source, alloc, memory_limit_bytes,
-	predicted_runtime_seconds, predicted_memory_bytes, shared_input_bytes`
+	predicted_runtime_seconds, predicted_memory_bytes, shared_input_bytes, shard_tasks,
+	shard_memory_bytes`
 
 // upsertSQL inserts one record or, when its id is stored, replaces the
 // stored values: writing a record twice leaves one row.
 const upsertSQL = `INSERT INTO records (id, ingested_unix_ns, ` + recordColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET
 	graph = excluded.graph, run = excluded.run, shard = excluded.shard, task = excluded.task,
 	signature = excluded.signature, executor = excluded.executor, node = excluded.node,
@@ -92,4 +100,5 @@ const upsertSQL = `INSERT INTO records (id, ingested_unix_ns, ` + recordColumns 
 	memory_limit_bytes = excluded.memory_limit_bytes,
 	predicted_runtime_seconds = excluded.predicted_runtime_seconds,
 	predicted_memory_bytes = excluded.predicted_memory_bytes,
-	shared_input_bytes = excluded.shared_input_bytes`
+	shared_input_bytes = excluded.shared_input_bytes, shard_tasks = excluded.shard_tasks,
+	shard_memory_bytes = excluded.shard_memory_bytes`

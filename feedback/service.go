@@ -444,9 +444,12 @@ func (s *Service) commit(ctx context.Context, done []*api.Allocation, index uint
 func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, index uint64) ([]history.Record, error) {
 	infos := make([]NodeInfo, len(done))
 	ios := make([]*IOReport, len(done))
+	times := make([][]byte, len(done))
+	timesErr := make([]error, len(done))
 	for i, a := range done {
 		infos[i] = s.nomad.node(ctx, a.NodeID)
 		ios[i] = s.nomad.ioReport(ctx, a)
+		times[i], timesErr[i] = s.nomad.taskTimes(ctx, a)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -461,7 +464,7 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 			continue
 		}
 		if r, ok := BuildRecord(a, s.tracked[a.ID], infos[i], ios[i]); ok {
-			recs = append(recs, r)
+			recs = append(recs, s.perTask(a, r, times[i], timesErr[i])...)
 		}
 	}
 	if len(recs) == 0 && index == 0 {
@@ -473,16 +476,48 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 	}
 	now := time.Now()
 	for i := range recs {
-		delete(s.tracked, recs[i].Alloc)
-		s.m.recorded(&recs[i], now)
-		s.log.Info("recorded allocation", "alloc", recs[i].Alloc, "signature", recs[i].Signature,
-			"executor", recs[i].Executor, "runtime_seconds", recs[i].RuntimeSeconds, "oom_killed", recs[i].OOMKilled)
+		r := &recs[i]
+		delete(s.tracked, r.Alloc)
+		s.m.recorded(r, now)
+		if r.ShardTasks > 0 {
+			s.log.Info("recorded task of fused shard", "alloc", r.Alloc, "task", r.Task, "signature", r.Signature,
+				"executor", r.Executor, "runtime_seconds", r.RuntimeSeconds, "shard_tasks", r.ShardTasks)
+			continue
+		}
+		s.log.Info("recorded allocation", "alloc", r.Alloc, "signature", r.Signature,
+			"executor", r.Executor, "runtime_seconds", r.RuntimeSeconds, "oom_killed", r.OOMKilled)
 	}
 	s.m.tracked.Set(float64(len(s.tracked)))
 	if index > 0 {
 		s.m.index.Set(float64(index))
 	}
 	return recs, nil
+}
+
+// perTask returns the records of allocation a, whose whole-allocation
+// record is shard: one per task when its job names a fused shard's tasks
+// and its task times (times, or the error reading them) are usable
+// (TaskRecords), else shard alone, saying why in the log.
+func (s *Service) perTask(a *api.Allocation, shard history.Record, times []byte, readErr error) []history.Record {
+	meta := allocMeta(a)
+	if !HasTaskManifest(meta) {
+		return []history.Record{shard}
+	}
+	err := readErr
+	var recs []history.Record
+	if err == nil {
+		recs, err = TaskRecords(shard, meta, times)
+	}
+	if err == nil {
+		return recs
+	}
+	log := s.log.Warn
+	if !shard.OK() {
+		log = s.log.Info // a failed shard's times stop early, as expected
+	}
+	log("fused shard recorded as one record, not one per task: its task times are not usable",
+		"alloc", a.ID, "signature", shard.Signature, "error", err)
+	return []history.Record{shard}
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether d passed.

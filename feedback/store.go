@@ -170,11 +170,15 @@ func isDiskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC)
 }
 
-// RecordID is the store key of r: its allocation ID, else
-// "<source>/<run>/<task>" so that importing one trace twice writes no
-// duplicates.
+// RecordID is the store key of r: its allocation ID, or
+// "<alloc>/<task>" for a task of a fused shard recorded on its own
+// (ShardTasks > 0), else "<source>/<run>/<task>" so that importing one
+// trace twice writes no duplicates.
 func RecordID(r *history.Record) string {
 	if r.Alloc != "" {
+		if r.ShardTasks > 0 {
+			return r.Alloc + "/" + r.Task
+		}
 		return r.Alloc
 	}
 	return r.Source + "/" + r.Run + "/" + r.Task
@@ -290,7 +294,8 @@ func recordArgs(r *history.Record) []any {
 		unixNano(r.Start), unixNano(r.End), r.RuntimeSeconds, r.Cores, r.CPUPercent, r.CPUPeak,
 		r.CPUTicks, r.CPUMHz, r.MemoryBytes, r.ReadBytes, r.WriteBytes, r.InputBytes,
 		r.OutputBytes, r.GPUs, r.ExitCode, r.OOMKilled, r.Source, r.Alloc, r.MemoryLimitBytes,
-		r.PredictedRuntimeSeconds, r.PredictedMemoryBytes, r.SharedInputBytes}
+		r.PredictedRuntimeSeconds, r.PredictedMemoryBytes, r.SharedInputBytes, r.ShardTasks,
+		r.ShardMemoryBytes}
 }
 
 func unixNano(t time.Time) int64 {
@@ -338,7 +343,8 @@ func scanRecord(rows *sql.Rows) (history.Record, error) {
 		&start, &end, &r.RuntimeSeconds, &r.Cores, &r.CPUPercent, &r.CPUPeak,
 		&r.CPUTicks, &r.CPUMHz, &r.MemoryBytes, &r.ReadBytes, &r.WriteBytes, &r.InputBytes,
 		&r.OutputBytes, &r.GPUs, &r.ExitCode, &r.OOMKilled, &r.Source, &r.Alloc, &r.MemoryLimitBytes,
-		&r.PredictedRuntimeSeconds, &r.PredictedMemoryBytes, &r.SharedInputBytes)
+		&r.PredictedRuntimeSeconds, &r.PredictedMemoryBytes, &r.SharedInputBytes, &r.ShardTasks,
+		&r.ShardMemoryBytes)
 	r.Start, r.End = fromUnixNano(start), fromUnixNano(end)
 	return r, err
 }
@@ -352,10 +358,12 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Has reports whether a record with this id (see RecordID) is stored.
+// Has reports whether a record with this id (see RecordID) is stored, or
+// for an allocation ID any record of that allocation (the per-task records
+// of a fused shard).
 func (s *Store) Has(ctx context.Context, id string) (bool, error) {
 	var one int
-	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM records WHERE id = ?`, id).Scan(&one)
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM records WHERE id = ? OR (alloc = ? AND alloc <> '') LIMIT 1`, id, id).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil

@@ -55,11 +55,23 @@ func (r *runner) readTaskTimes(ctx context.Context, u *unit) {
 	u.taskSeconds = secs
 }
 
-// taskTimes reads sdk.TaskTimesPath of allocation alloc and parses it for
-// n tasks. It asks the agent c talks to, which forwards the read to the
-// allocation's client (Nomad's /v1/client/fs/cat): api.AllocFS.Cat would
-// first try the client directly, through a new connection each time.
+// taskTimes reads sdk.TaskTimesPath of allocation alloc (ReadTaskTimes)
+// and parses it for n tasks.
 func taskTimes(c *api.Client, alloc string, n int, q *api.QueryOptions) ([]float64, error) {
+	data, err := ReadTaskTimes(c, alloc, q)
+	if err != nil {
+		return nil, err
+	}
+	return sdk.ParseTaskTimes(data, n)
+}
+
+// ReadTaskTimes returns the bytes of allocation alloc's task times file
+// (sdk.TaskTimesPath; at most 64 KiB), read with q (whose Params it
+// sets) through the agent c talks to, which forwards the read to the
+// allocation's client (Nomad's /v1/client/fs/cat): api.AllocFS.Cat would
+// first try the client directly, through a new connection each time. Its
+// error names the file and carries Nomad's (no such file, say).
+func ReadTaskTimes(c *api.Client, alloc string, q *api.QueryOptions) ([]byte, error) {
 	q.Params = map[string]string{"path": sdk.TaskTimesPath}
 	rc, err := c.Raw().Response("/v1/client/fs/cat/"+url.PathEscape(alloc), q)
 	if err != nil {
@@ -70,5 +82,5 @@ func taskTimes(c *api.Client, alloc string, n int, q *api.QueryOptions) ([]float
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", sdk.TaskTimesPath, err)
 	}
-	return sdk.ParseTaskTimes(data, n)
+	return data, nil
 }

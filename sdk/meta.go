@@ -33,6 +33,13 @@ const (
 	MetaOutputBytes = "shardwise_output_bytes"
 )
 
+// MetaTasks is the task manifest of a fused shard whose script times its
+// tasks (TimesTasks): what the feedback service needs to write one history
+// record per task from the TaskTimesFile. Its value is a TaskManifest as
+// JSON (EncodeTaskManifest, ParseTaskManifest). Set by translator/nomadjob
+// on the job and its group of such shards only; optional to a reader.
+const MetaTasks = "shardwise_tasks"
+
 // MetaAttempt is the job meta key holding the launcher's attempt number,
 // set on resubmitted jobs only.
 const MetaAttempt = "shardwise_attempt"

@@ -15,8 +15,10 @@ import (
 // directory, the wall-clock time at each boundary between its tasks; the
 // launcher reads the file through Nomad's client file system API once the
 // allocation completed, and the re-planner learns from each task's own
-// runtime instead of the shard's (predict.Correction). The simulator gives
-// its Binder the same per-task runtimes for the same shards (TimesTasks).
+// runtime instead of the shard's (predict.Correction); the feedback
+// service writes one history record per task from it and the job's
+// MetaTasks. The simulator gives its Binder the same per-task runtimes for
+// the same shards (TimesTasks).
 //
 // The file holds len(tasks)+1 lines "K SECONDS": K counts the tasks
 // finished (0 before the first task starts, len(tasks) after the last
@@ -50,6 +52,21 @@ func TimesTasks(n int) bool { return n > 1 && n <= MaxTimedTasks }
 // a date without %s, a clock stepped back): the caller then has the
 // shard's one runtime only.
 func ParseTaskTimes(data []byte, n int) ([]float64, error) {
+	at, err := ParseTaskBoundaries(data, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, n)
+	for k := range out {
+		out[k] = at[k+1] - at[k]
+	}
+	return out, nil
+}
+
+// ParseTaskBoundaries returns the n+1 boundaries data records, in Unix
+// seconds: task k of the n ran from element k to element k+1. Its errors
+// are ParseTaskTimes'.
+func ParseTaskBoundaries(data []byte, n int) ([]float64, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("task times: %d tasks", n)
 	}
@@ -82,11 +99,7 @@ func ParseTaskTimes(data []byte, n int) ([]float64, error) {
 	if len(at) != n+1 {
 		return nil, fmt.Errorf("task times: %d boundaries, want %d", len(at), n+1)
 	}
-	out := make([]float64, n)
-	for k := range out {
-		out[k] = at[k+1] - at[k]
-	}
-	return out, nil
+	return at, nil
 }
 
 // parseUnixSeconds parses "SECONDS[.FRACTION]"; frac reports whether a

@@ -61,4 +61,20 @@ type Record struct {
 	// shardwise_predicted_* meta), 0 when the job carried none.
 	PredictedRuntimeSeconds float64 `json:"predicted_runtime_seconds,omitempty"`
 	PredictedMemoryBytes    int64   `json:"predicted_memory_bytes,omitempty"`
+
+	// ShardTasks is, for a task of a fused shard recorded on its own (the
+	// feedback service, from the shard's task times), the number of tasks
+	// its allocation ran one after another; 0 for a record of a whole
+	// allocation or an imported task. Such a record's Start, End and
+	// RuntimeSeconds are the task's own, and so are its signature and
+	// input bytes; the figures Nomad measures of the allocation are not,
+	// so they are left out (MemoryBytes, CPU, IO and GPUs are 0, and so are
+	// the shard's predictions) but for its peak memory, which is
+	// ShardMemoryBytes.
+	ShardTasks int `json:"shard_tasks,omitempty"`
+	// ShardMemoryBytes is the peak memory of the whole allocation a
+	// ShardTasks record's task ran in (bytes; an upper bound of the
+	// task's own peak, not the peak itself), 0 otherwise. MemoryBytes is
+	// always one execution's own peak, which memory predictions learn from.
+	ShardMemoryBytes int64 `json:"shard_memory_bytes,omitempty"`
 }

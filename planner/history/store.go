@@ -162,6 +162,7 @@ func (r *Record) Check() error {
 		{"memory_limit_bytes", float64(r.MemoryLimitBytes)},
 		{"predicted_runtime_seconds", r.PredictedRuntimeSeconds},
 		{"predicted_memory_bytes", float64(r.PredictedMemoryBytes)},
+		{"shard_tasks", float64(r.ShardTasks)}, {"shard_memory_bytes", float64(r.ShardMemoryBytes)},
 	} {
 		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			return fmt.Errorf("record %q: %s = %g, must be a non-negative number", r.Task, f.name, f.v)

@@ -47,6 +47,7 @@ func Example() {
 	//     shardwise_run                       = "r1"
 	//     shardwise_shard                     = "s1"
 	//     shardwise_signature                 = "prep+train"
+	//     shardwise_tasks                     = "[{\"task\":\"prep\",\"signature\":\"prep\"},{\"task\":\"train\",\"signature\":\"train\"}]"
 	//     shardwise_upstream                  = ""
 	//   }
 	//
@@ -62,6 +63,7 @@ func Example() {
 	//       shardwise_run                       = "r1"
 	//       shardwise_shard                     = "s1"
 	//       shardwise_signature                 = "prep+train"
+	//       shardwise_tasks                     = "[{\"task\":\"prep\",\"signature\":\"prep\"},{\"task\":\"train\",\"signature\":\"train\"}]"
 	//       shardwise_upstream                  = ""
 	//     }
 	//     constraint {

@@ -96,7 +96,7 @@ func (b *builder) job(u *unit) (*api.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta := b.meta(u)
+	meta := b.meta(u, tasks)
 	group := &api.TaskGroup{
 		Name:             new(groupName(u)),
 		Count:            new(len(u.shards)),
@@ -154,8 +154,9 @@ func (b *builder) tasks(s *plan.Shard) ([]*graph.Task, error) {
 	return out, nil
 }
 
-// meta returns the shardwise_* meta shared by the job and its group.
-func (b *builder) meta(u *unit) map[string]string {
+// meta returns the shardwise_* meta shared by the job and its group; tasks
+// are the first shard's.
+func (b *builder) meta(u *unit, tasks []*graph.Task) map[string]string {
 	s := u.first()
 	m := map[string]string{
 		sdk.MetaGraph:     b.plan.Graph,
@@ -169,7 +170,60 @@ func (b *builder) meta(u *unit) map[string]string {
 		m[sdk.MetaSplitTask] = sp.Task
 	}
 	maps.Copy(m, predictionMeta(u))
+	if mf, ok := b.taskManifest(u, tasks); ok {
+		m[sdk.MetaTasks] = mf
+	}
 	return m
+}
+
+// taskManifest returns the sdk.MetaTasks meta of a unit that is one fused
+// shard whose script times its tasks (sdk.TimesTasks), for the feedback
+// service to record each task on its own; false for any other unit, for a
+// task without a signature, or when the manifest would be over MaxInline
+// (task signatures of kilobytes): the shard is then recorded as one.
+func (b *builder) taskManifest(u *unit, tasks []*graph.Task) (string, bool) {
+	if len(u.shards) != 1 || u.shards[0].Split != nil || !sdk.TimesTasks(len(tasks)) {
+		return "", false
+	}
+	m := make(sdk.TaskManifest, len(tasks))
+	for k, t := range tasks {
+		if t.Signature == "" { // the feedback service needs each task's
+			return "", false
+		}
+		m[k] = sdk.ManifestTask{Task: t.Name, Signature: t.Signature,
+			InputBytes: b.taskInputBytes(u, t), SharedInputBytes: t.SharedInputBytes}
+	}
+	v := sdk.EncodeTaskManifest(m)
+	return v, len(v) <= MaxInline
+}
+
+// taskInputBytes is the data task t of unit u reads, bytes: its declared
+// input size (Task.InputBytes), else the sum over its incoming edges of
+// the declared size, or for an edge from another job of undeclared size
+// the bytes of the plan's channel carrying it (sized from the producer's
+// predicted output); an undeclared edge within the shard counts 0.
+func (b *builder) taskInputBytes(u *unit, t *graph.Task) int64 {
+	if t.InputBytes > 0 {
+		return t.InputBytes
+	}
+	i := b.graph.Index(t.Name)
+	if i < 0 {
+		return 0
+	}
+	var sum int64
+	for _, e := range b.graph.In(i) {
+		if e.Bytes >= 0 {
+			sum += e.Bytes
+			continue
+		}
+		for _, c := range u.inputs {
+			if c.ToTask == t.Name && c.FromTask == e.From && c.Output == e.Output {
+				sum += max(c.Bytes, 0)
+				break
+			}
+		}
+	}
+	return sum
 }
 
 // MetaSignatureOf is the shardwise_signature meta of a shard of

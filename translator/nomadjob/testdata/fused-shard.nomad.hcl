@@ -14,6 +14,7 @@ job "demo-prep" {
     shardwise_run                       = "r-20250101"
     shardwise_shard                     = "prep"
     shardwise_signature                 = "fetch+prep"
+    shardwise_tasks                     = "[{\"task\":\"fetch\",\"signature\":\"fetch\"},{\"task\":\"prep\",\"signature\":\"prep\"}]"
     shardwise_upstream                  = ""
   }
 
@@ -29,6 +30,7 @@ job "demo-prep" {
       shardwise_run                       = "r-20250101"
       shardwise_shard                     = "prep"
       shardwise_signature                 = "fetch+prep"
+      shardwise_tasks                     = "[{\"task\":\"fetch\",\"signature\":\"fetch\"},{\"task\":\"prep\",\"signature\":\"prep\"}]"
       shardwise_upstream                  = ""
     }
     constraint {
