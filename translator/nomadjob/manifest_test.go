@@ -1,0 +1,76 @@
+package nomadjob
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/shardwise/shardwise/planner/graph"
+	"github.com/shardwise/shardwise/planner/plan"
+	"github.com/shardwise/shardwise/sdk"
+)
+
+// A fused shard's job names its tasks in run order with their signatures
+// and input bytes (sdk.MetaTasks) for the feedback service: a task's
+// declared input size, else its edges' declared sizes, else the plan's
+// channel carrying an undeclared edge from another shard. Other jobs carry
+// no manifest.
+func TestTaskManifestMeta(t *testing.T) {
+	g := graph.New("m")
+	for _, tk := range []*graph.Task{
+		{Name: "up", Command: "true"},
+		{Name: "a", Signature: "sa", Command: "true", SharedInputBytes: 100},
+		{Name: "b", Signature: "sb", Command: "true"},
+		{Name: "c", Signature: "sa", Command: "true", InputBytes: 9000},
+	} {
+		if err := g.AddTask(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range []*graph.Edge{
+		{From: "up", To: "a", Bytes: -1}, // sized by the plan's channel: 5000
+		{From: "up", To: "b", Bytes: 700},
+		{From: "a", To: "b", Bytes: 300},
+		{From: "b", To: "c", Bytes: -1}, // declared by c's input size
+	} {
+		if err := g.AddEdge(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up := shard("up", "cpu", "up")
+	fused := shard("abc", "cpu", "a", "b", "c")
+	fused.Signature, fused.Upstream = "sa+sb+sa", []string{"up"}
+	p := &plan.Plan{Schema: plan.SchemaVersion, Graph: "m", Run: "r", Shards: []*plan.Shard{up, fused},
+		Channels: []*plan.Channel{
+			{ID: "c0", From: "up", To: "abc", FromTask: "up", ToTask: "a", Bytes: 5000},
+			{ID: "c1", From: "up", To: "abc", FromTask: "up", ToTask: "b", Bytes: 700},
+		}}
+	jobs, err := Jobs(p, g, testCatalog(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := jobs[0].Meta[sdk.MetaTasks]; ok {
+		t.Errorf("one-task job carries %s = %s", sdk.MetaTasks, v)
+	}
+	grp, _ := only(t, jobs[1])
+	if jobs[1].Meta[sdk.MetaTasks] != grp.Meta[sdk.MetaTasks] {
+		t.Errorf("job and group manifests differ")
+	}
+	m, err := sdk.ParseTaskManifest(jobs[1].Meta[sdk.MetaTasks])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sdk.TaskManifest{
+		{Task: "a", Signature: "sa", InputBytes: 5000, SharedInputBytes: 100},
+		{Task: "b", Signature: "sb", InputBytes: 1000},
+		{Task: "c", Signature: "sa", InputBytes: 9000},
+	}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("manifest %+v, want %+v", m, want)
+	}
+	// A split job's pieces carry none.
+	for _, j := range buildJobs(t, Options{}) {
+		if _, ok := j.Meta[sdk.MetaTasks]; ok != (*j.ID == "demo-prep") {
+			t.Errorf("job %s: manifest %v, want one on the fused demo-prep only", *j.ID, ok)
+		}
+	}
+}
