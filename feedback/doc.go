@@ -13,7 +13,9 @@
 // and peak CPU percent, the mean CPU ticks (MHz in use) and the peak
 // memory (RSS plus swap, or the cgroup's max usage where measured). When
 // the allocation turns terminal (complete, failed or lost) the service
-// reads it in full and commits one history.Record (see BuildRecord).
+// reads it in full and commits one history.Record (see BuildRecord), or
+// for a fused shard whose job names its tasks one record per task, timed by
+// the shard's task times file (see TaskRecords).
 //
 // # Store
 //

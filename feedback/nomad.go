@@ -147,10 +147,11 @@ func (n *nomadCache) ioReport(ctx context.Context, a *api.Allocation) *IOReport 
 	return &rep
 }
 
-// taskTimes reads the task times file of allocation a when its job names a
-// fused shard's tasks (HasTaskManifest); nil data and error otherwise.
+// taskTimes reads the task times file of allocation a when it completed
+// and its job names a fused shard's tasks (HasTaskManifest); nil data and
+// error otherwise (a failed shard's times stop at the failed task).
 func (n *nomadCache) taskTimes(ctx context.Context, a *api.Allocation) ([]byte, error) {
-	if !HasTaskManifest(allocMeta(a)) {
+	if a.ClientStatus != api.AllocClientStatusComplete || !HasTaskManifest(allocMeta(a)) {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, taskTimesTimeout)
