@@ -186,23 +186,28 @@ func (b *builder) taskManifest(u *unit, tasks []*graph.Task) (string, bool) {
 		return "", false
 	}
 	m := make(sdk.TaskManifest, len(tasks))
+	var chans map[edgeKey]int64 // built on the first undeclared edge
 	for k, t := range tasks {
 		if t.Signature == "" { // the feedback service needs each task's
 			return "", false
 		}
 		m[k] = sdk.ManifestTask{Task: t.Name, Signature: t.Signature,
-			InputBytes: b.taskInputBytes(u, t), SharedInputBytes: t.SharedInputBytes}
+			InputBytes: b.taskInputBytes(u, t, &chans), SharedInputBytes: t.SharedInputBytes}
 	}
 	v := sdk.EncodeTaskManifest(m)
 	return v, len(v) <= MaxInline
 }
 
+// edgeKey names a graph edge by its ends and output.
+type edgeKey struct{ from, output, to string }
+
 // taskInputBytes is the data task t of unit u reads, bytes: its declared
 // input size (Task.InputBytes), else the sum over its incoming edges of
 // the declared size, or for an edge from another job of undeclared size
 // the bytes of the plan's channel carrying it (sized from the producer's
-// predicted output); an undeclared edge within the shard counts 0.
-func (b *builder) taskInputBytes(u *unit, t *graph.Task) int64 {
+// predicted output); an undeclared edge within the shard counts 0. *chans
+// indexes u's input channels, built when first needed.
+func (b *builder) taskInputBytes(u *unit, t *graph.Task, chans *map[edgeKey]int64) int64 {
 	if t.InputBytes > 0 {
 		return t.InputBytes
 	}
@@ -211,17 +216,19 @@ func (b *builder) taskInputBytes(u *unit, t *graph.Task) int64 {
 		return 0
 	}
 	var sum int64
-	for _, e := range b.graph.In(i) {
+	for _, ei := range b.graph.InIdx(i) {
+		e := b.graph.Edges[ei]
 		if e.Bytes >= 0 {
 			sum += e.Bytes
 			continue
 		}
-		for _, c := range u.inputs {
-			if c.ToTask == t.Name && c.FromTask == e.From && c.Output == e.Output {
-				sum += max(c.Bytes, 0)
-				break
+		if *chans == nil {
+			*chans = make(map[edgeKey]int64, len(u.inputs))
+			for _, c := range u.inputs {
+				(*chans)[edgeKey{c.FromTask, c.Output, c.ToTask}] = max(c.Bytes, 0)
 			}
 		}
+		sum += (*chans)[edgeKey{e.From, e.Output, e.To}]
 	}
 	return sum
 }
