@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -146,6 +147,45 @@ func TestPlanWritesJobsAndDot(t *testing.T) {
 	b, err := os.ReadFile(dotFile)
 	if err != nil || !strings.HasPrefix(string(b), "digraph ") {
 		t.Errorf("dot file: %v %.40q", err, b)
+	}
+}
+
+// TestPlanOutPrintsTableAfterWriting checks the table of `plan -out`,
+// formatted while the job files are written: the same bytes as `plan`'s
+// plus the line naming the folder, handed to stdout in one write, and
+// nothing printed when the files cannot be written (a folder under a
+// file), with nothing written either.
+func TestPlanOutPrintsTableAfterWriting(t *testing.T) {
+	dir := t.TempDir()
+	graph := synthGraphFile(t, dir, 500)
+	plain, stderr, code := runCLI("plan", "-run", "r1", graph)
+	if code != 0 {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	out := filepath.Join(dir, "jobs")
+	var w writeCounter
+	var buf bytes.Buffer
+	if code := run([]string{"plan", "-run", "r1", "-out", out, graph}, io.MultiWriter(&w, &buf), io.Discard); code != 0 {
+		t.Fatalf("plan -out: exit %d", code)
+	}
+	jobs, _ := filepath.Glob(filepath.Join(out, "*.nomad.hcl"))
+	want := plain + fmt.Sprintf("Nomad jobs written to:  %s (%d jobs)\n", out, len(jobs))
+	if got := buf.String(); got != want || len(jobs) == 0 {
+		t.Errorf("plan -out printed %d bytes (%d job files), want plan's %d and the jobs line:\n%s", len(got), len(jobs), len(want), got[max(0, len(got)-300):])
+	}
+	if w.calls != 1 {
+		t.Errorf("%d writes to stdout, want 1", w.calls)
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI("plan", "-run", "r1", "-out", filepath.Join(file, "jobs"), graph)
+	if code == 0 || stdout != "" || !strings.Contains(stderr, "write jobs") {
+		t.Errorf("-out under a file: exit %d, %d bytes on stdout, stderr %q; want a failure, nothing printed", code, len(stdout), stderr)
+	}
+	if got, _ := os.ReadFile(file); string(got) != "x" {
+		t.Errorf("file changed: %q", got)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -180,20 +181,39 @@ func renderFiles(dir string, jobs []*api.Job, forms Forms) error {
 	return nil
 }
 
-// writeNew writes data to a new file at path, mode 0644 less the umask,
-// as os.WriteFile does but in four system calls (open, fcntl, write,
-// close) instead of eight: os.OpenFile offers every file to the runtime's
+// writeNew creates the file at path, mode 0644 less the umask, and writes
+// data to it; tests replace it to inject failures.
+var writeNew = createFile
+
+// createFile creates a new file at path, mode 0644 less the umask, and
+// writes data to it in three system calls (open, write, close), where
+// os.WriteFile makes eight: os.OpenFile offers every file to the runtime's
 // poller, which refuses regular files (fcntl twice, epoll_ctl, fcntl
-// twice). A job folder has a file per job, 9,855 for 10,000 tasks.
-func writeNew(path string, data []byte) error {
-	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
+// twice), and os.NewFile asks for the descriptor's flags (fcntl). A job
+// folder has a file per job, 9,855 for 10,000 tasks. O_EXCL: WriteDir
+// writes into a folder it has just made, under names it has checked to be
+// unique, so an existing file is a bug to report, not a file to truncate.
+func createFile(path string, data []byte) error {
+	fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o644)
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	f := os.NewFile(uintptr(fd), path)
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	for len(data) > 0 {
+		n, werr := syscall.Write(fd, data)
+		if werr == syscall.EINTR {
+			continue
+		}
+		if werr == nil && n == 0 {
+			werr = io.ErrShortWrite
+		}
+		if werr != nil {
+			err = &fs.PathError{Op: "write", Path: path, Err: werr}
+			break
+		}
+		data = data[n:]
+	}
+	if cerr := syscall.Close(fd); cerr != nil && err == nil {
+		err = &fs.PathError{Op: "close", Path: path, Err: cerr}
 	}
 	return err
 }

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -254,13 +257,7 @@ func TestWriteDirAllOrNothing(t *testing.T) {
 // is rendered), fails the write with its error and leaves dir as it was:
 // new or existing, no file added and no temporary folder left.
 func TestWriteDirRenderFailureWritesNothing(t *testing.T) {
-	var jobs []*api.Job
-	for i := range 50 {
-		for _, j := range jobList(t) {
-			j.ID = new(fmt.Sprintf("%s-%03d", *j.ID, i))
-			jobs = append(jobs, j)
-		}
-	}
+	jobs := manyJobs(t, 50)
 	bad := jobList(t)[0]
 	bad.ID = new("zz-bad")
 	bad.TaskGroups[0].Tasks[0].Templates = []*api.Template{{Once: new(true)}}
@@ -288,6 +285,69 @@ func TestWriteDirRenderFailureWritesNothing(t *testing.T) {
 		if existing {
 			if got := listDir(t, dir); !slices.Equal(got, []string{"README"}) {
 				t.Errorf("dir holds %v, want only README", got)
+			}
+		}
+	}
+}
+
+// manyJobs is n copies of jobList's jobs under distinct IDs.
+func manyJobs(t *testing.T, n int) []*api.Job {
+	var jobs []*api.Job
+	for i := range n {
+		for _, j := range jobList(t) {
+			j.ID = new(fmt.Sprintf("%s-%03d", *j.ID, i))
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs
+}
+
+// TestWriteDirWriteFailureWritesNothing fails the creation of the first,
+// a middle and the last file of 150 jobs (as a full disk or a quota
+// would, while other files are being written) and checks that WriteDir
+// returns that error and leaves the folder as it was, new or existing:
+// no file added, no temporary folder left.
+func TestWriteDirWriteFailureWritesNothing(t *testing.T) {
+	jobs := manyJobs(t, 50)
+	for _, forms := range []Forms{HCL, HCL | JSON} {
+		files := len(jobs) * len(forms.Files(""))
+		for _, failAt := range []int64{1, int64(files) / 2, int64(files)} {
+			for _, existing := range []bool{false, true} {
+				parent := t.TempDir()
+				dir := filepath.Join(parent, "jobs")
+				if existing {
+					if err := os.Mkdir(dir, 0o755); err != nil {
+						t.Fatal(err)
+					}
+					mustWrite(t, filepath.Join(dir, "README"), "mine")
+				}
+				var calls atomic.Int64
+				writeNew = func(path string, data []byte) error {
+					if calls.Add(1) == failAt {
+						// Half the file, as a full disk leaves it.
+						_ = createFile(path, data[:len(data)/2])
+						return &fs.PathError{Op: "write", Path: path, Err: syscall.ENOSPC}
+					}
+					return createFile(path, data)
+				}
+				err := WriteDir(dir, jobs, forms)
+				writeNew = createFile
+				what := fmt.Sprintf("forms %d, fail at file %d of %d, existing %v", forms, failAt, files, existing)
+				if !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("%s: err = %v, want the injected ENOSPC", what, err)
+				}
+				var want []string
+				if existing {
+					want = []string{"jobs"}
+				}
+				if got := listDir(t, parent); !slices.Equal(got, want) {
+					t.Errorf("%s: parent holds %v, want %v", what, got, want)
+				}
+				if existing {
+					if got := listDir(t, dir); !slices.Equal(got, []string{"README"}) {
+						t.Errorf("%s: dir holds %v, want only README", what, got)
+					}
+				}
 			}
 		}
 	}
@@ -425,13 +485,14 @@ func TestIndentJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestWriteNew checks writeNew against os.WriteFile: the same bytes and
-// mode, a file replaced whole, and an error naming the path.
-func TestWriteNew(t *testing.T) {
+// TestCreateFile checks createFile against os.WriteFile: the same bytes
+// and mode; an existing file is an error, not truncated (WriteDir writes
+// into a folder it has just made); errors name the path.
+func TestCreateFile(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	data := bytes.Repeat([]byte("job \"x\" {}\n"), 1000)
-	if err := writeNew(a, data); err != nil {
+	data := bytes.Repeat([]byte("job \"x\" {}\n"), 100_000) // 1.1 MB: more than one write may take
+	if err := createFile(a, data); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(b, data, 0o644); err != nil {
@@ -442,14 +503,20 @@ func TestWriteNew(t *testing.T) {
 	if got, _ := os.ReadFile(a); !bytes.Equal(got, data) || sa.Mode() != sb.Mode() {
 		t.Errorf("%d bytes, mode %v; want %d bytes, mode %v", len(got), sa.Mode(), len(data), sb.Mode())
 	}
-	if err := writeNew(a, []byte("short")); err != nil {
+	if err := createFile(a, []byte("short")); !errors.Is(err, os.ErrExist) || !strings.Contains(err.Error(), a) {
+		t.Errorf("existing file: error %v, want exists naming %s", err, a)
+	}
+	if got, _ := os.ReadFile(a); !bytes.Equal(got, data) {
+		t.Errorf("existing file changed to %d bytes", len(got))
+	}
+	if err := createFile(filepath.Join(dir, "empty"), nil); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(a); string(got) != "short" {
-		t.Errorf("rewritten: %q", got)
+	if st, err := os.Stat(filepath.Join(dir, "empty")); err != nil || st.Size() != 0 {
+		t.Errorf("empty file: %v, %v", st, err)
 	}
 	missing := filepath.Join(dir, "no", "such")
-	if err := writeNew(missing, data); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+	if err := createFile(missing, data); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
 		t.Errorf("error %v, want not-exist naming %s", err, missing)
 	}
 }
