@@ -1,9 +1,13 @@
 package nomadjob
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hashicorp/nomad/api"
@@ -138,5 +142,69 @@ func BenchmarkWriteDir1000(b *testing.B) {
 		if err := WriteDir(filepath.Join(base, fmt.Sprint(i)), jobs, HCL|JSON); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkWriteFiles writes the job files of 10,000 synthetic jobs (HCL
+// only, as `plan -out` does) into a new folder per iteration. "render-N"
+// is writeFiles with N goroutines, each rendering a job and creating its
+// file; "create-N" creates the same files, rendered beforehand, from N
+// goroutines: the file system's share alone, and whether it creates files
+// in one folder in parallel. The folders are removed only after every
+// case, since creating files right after many were removed costs this
+// machine's file system several times more (docs/benchmarks.md); run it
+// with -count 1.
+func BenchmarkWriteFiles(b *testing.B) {
+	p, g := synthetic(b, 10_000)
+	jobs, err := Jobs(p, g, testCatalog(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := make([]string, len(jobs))
+	data := make([][]byte, len(jobs))
+	for i, j := range jobs {
+		var buf bytes.Buffer
+		if err := WriteHCL(&buf, j); err != nil {
+			b.Fatal(err)
+		}
+		names[i], data[i] = *j.ID+HCLSuffix, buf.Bytes()
+	}
+	base, k := b.TempDir(), 0
+	newDir := func(b *testing.B) string {
+		b.StopTimer()
+		defer b.StartTimer()
+		k++
+		dir := filepath.Join(base, fmt.Sprint(k))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		return dir
+	}
+	for _, n := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("render-%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if err := writeFiles(newDir(b), jobs, HCL, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("create-%d", n), func(b *testing.B) {
+			for b.Loop() {
+				dir := newDir(b)
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range n {
+					wg.Go(func() {
+						for i := next.Add(1) - 1; i < int64(len(names)); i = next.Add(1) - 1 {
+							if err := createFile(filepath.Join(dir, names[i]), data[i]); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+			}
+		})
 	}
 }

@@ -125,60 +125,72 @@ func jobFileNames(jobs []*api.Job, forms Forms) ([]string, error) {
 	return names, nil
 }
 
-// rendered is one job's files once rendered, or the error rendering it;
-// done is closed when it is set.
-type rendered struct {
-	done      chan struct{}
-	hcl, json []byte
-	err       error
+// renderFiles renders every job's files in forms and creates them in dir,
+// from a goroutine per core (writeFiles).
+func renderFiles(dir string, jobs []*api.Job, forms Forms) error {
+	return writeFiles(dir, jobs, forms, runtime.GOMAXPROCS(0))
 }
 
-// renderFiles renders every job's files in forms and writes them into
-// dir: jobs are rendered on all cores, in job order, while this goroutine
-// writes each job's files as soon as they are ready, so that rendering
-// (CPU) overlaps creating the files (the kernel's time, most of it: see
-// docs/benchmarks.md). It returns the error of the first job, in job
-// order, that could not be rendered or written; files already written
-// stay in dir, which the caller discards.
-func renderFiles(dir string, jobs []*api.Job, forms Forms) error {
-	out := make([]rendered, len(jobs))
-	for i := range out {
-		out[i].done = make(chan struct{})
-	}
+// writeFiles renders every job's files in forms and creates them in dir
+// from n goroutines, each taking the next job in order, rendering it into
+// buffers it reuses and creating its files: rendering (CPU) overlaps the
+// kernel's creation of other files, and no job waits for the one before
+// it. The kernel serialises creations in one folder (its lock is held
+// for the lookup and the new entry), so more goroutines than cores gain
+// nothing; see docs/benchmarks.md.
+//
+// It returns the error of the first job, in job order, that could not be
+// rendered or written, whatever the timing: no goroutine takes a job
+// after one that failed, and every job before it was taken earlier and is
+// finished. Files already written stay in dir, which the caller discards.
+func writeFiles(dir string, jobs []*api.Job, forms Forms, n int) error {
 	var next atomic.Int64
-	var stop atomic.Bool
+	var failed atomic.Int64 // the lowest index of a job that failed
+	failed.Store(int64(len(jobs)))
+	var mu sync.Mutex
+	var first error
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer stop.Store(true)
-	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+	for range min(n, len(jobs)) {
 		wg.Go(func() {
-			for !stop.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= len(jobs) {
+			var hcl, js bytes.Buffer
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(jobs)) || i > failed.Load() {
 					return
 				}
-				out[i].hcl, out[i].json, out[i].err = renderJob(jobs[i], forms)
-				close(out[i].done)
+				if err := writeJob(dir, jobs[i], forms, &hcl, &js); err != nil {
+					mu.Lock()
+					if i < failed.Load() {
+						failed.Store(i)
+						first = err
+					}
+					mu.Unlock()
+				}
 			}
 		})
 	}
-	for i, j := range jobs {
-		r := &out[i]
-		<-r.done
-		if r.err != nil {
-			return r.err
-		}
-		if err := writeNew(filepath.Join(dir, *j.ID+HCLSuffix), r.hcl); err != nil {
-			return err
-		}
-		if r.json != nil {
-			if err := writeNew(filepath.Join(dir, *j.ID+JSONSuffix), r.json); err != nil {
-				return err
-			}
-		}
-		r.hcl, r.json = nil, nil // written: free for the collector
+	wg.Wait()
+	return first
+}
+
+// writeJob renders job j's files in forms into hcl and js (reset first)
+// and creates them in dir.
+func writeJob(dir string, j *api.Job, forms Forms, hcl, js *bytes.Buffer) error {
+	hcl.Reset()
+	if err := WriteHCL(hcl, j); err != nil {
+		return err
 	}
-	return nil
+	if err := writeNew(filepath.Join(dir, *j.ID+HCLSuffix), hcl.Bytes()); err != nil {
+		return err
+	}
+	if forms&JSON == 0 {
+		return nil
+	}
+	js.Reset()
+	if err := WriteJSON(js, j); err != nil {
+		return err
+	}
+	return writeNew(filepath.Join(dir, *j.ID+JSONSuffix), js.Bytes())
 }
 
 // writeNew creates the file at path, mode 0644 less the umask, and writes
@@ -216,23 +228,6 @@ func createFile(path string, data []byte) error {
 		err = &fs.PathError{Op: "close", Path: path, Err: cerr}
 	}
 	return err
-}
-
-// renderJob renders job j as HCL and, in forms, as JSON.
-func renderJob(j *api.Job, forms Forms) (hcl, json []byte, err error) {
-	var buf bytes.Buffer
-	if err := WriteHCL(&buf, j); err != nil {
-		return nil, nil, err
-	}
-	hcl = buf.Bytes()
-	if forms&JSON == 0 {
-		return hcl, nil, nil
-	}
-	var jb bytes.Buffer
-	if err := WriteJSON(&jb, j); err != nil {
-		return nil, nil, err
-	}
-	return hcl, jb.Bytes(), nil
 }
 
 // checkTarget reports whether dir exists, and returns an error if it is not

@@ -353,6 +353,39 @@ func TestWriteDirWriteFailureWritesNothing(t *testing.T) {
 	}
 }
 
+// TestWriteFilesFirstErrorInJobOrder checks that with any number of
+// goroutines the error returned is that of the first failing job in job
+// order, whichever fails first: two jobs that cannot be rendered (jobs 5
+// and 61 of 161), with 1 to 8 goroutines, 20 times each; then without
+// the first.
+func TestWriteFilesFirstErrorInJobOrder(t *testing.T) {
+	jobs := manyJobs(t, 40)
+	early, late := jobList(t)[0], jobList(t)[0]
+	early.ID, late.ID = new("bad-early"), new("bad-late")
+	early.TaskGroups[0].Tasks[0].Config["bad"] = struct{}{}
+	late.TaskGroups[0].Tasks[0].Templates = []*api.Template{{Once: new(true)}}
+	jobs = slices.Insert(jobs, 60, late)
+	jobs = slices.Insert(jobs, 5, early) // late is now job 61
+	if *jobs[5].ID != "bad-early" || *jobs[61].ID != "bad-late" {
+		t.Fatalf("jobs 5 and 61 are %s and %s", *jobs[5].ID, *jobs[61].ID)
+	}
+	for n := 1; n <= 8; n++ {
+		for range 20 {
+			dir := t.TempDir()
+			err := writeFiles(dir, jobs, HCL|JSON, n)
+			if err == nil || !strings.Contains(err.Error(), "config: bad") {
+				t.Fatalf("%d goroutines: err = %v, want bad-early's", n, err)
+			}
+		}
+	}
+	for n := 1; n <= 8; n++ {
+		dir := t.TempDir()
+		if err := writeFiles(dir, jobs[6:], HCL, n); err == nil || !strings.Contains(err.Error(), "once is set") {
+			t.Fatalf("%d goroutines, without bad-early: err = %v, want bad-late's", n, err)
+		}
+	}
+}
+
 func TestWriteDirFailsCleanlyWhenNew(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "jobs")
