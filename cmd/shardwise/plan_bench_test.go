@@ -52,11 +52,12 @@ func planCommand(tb testing.TB, args ...string) {
 func BenchmarkPlanCommand(b *testing.B) {
 	dir := b.TempDir()
 	small, large := synthGraphFile(b, dir, 10_000), synthGraphFile(b, dir, 100_000)
-	out := filepath.Join(dir, "jobs")
 	var t, c [4]time.Duration
+	runs := 0
 	for b.Loop() {
-		for i, args := range [][]string{{small}, {"-out", out, small}, {large}, {"-out", out, large}} {
-			os.RemoveAll(out)
+		runs++
+		out := filepath.Join(dir, fmt.Sprintf("jobs-%d", runs)) // new each run: see BenchmarkPlanBinary
+		for i, args := range [][]string{{small}, {"-out", out + "-10k", small}, {large}, {"-out", out + "-100k", large}} {
 			start, c0 := time.Now(), cpuTime()
 			planCommand(b, args...)
 			t[i] += time.Since(start)
@@ -76,32 +77,34 @@ func BenchmarkPlanCommand(b *testing.B) {
 // "plan" without -out, "out" with it (NAME.nomad.hcl per job) and
 // "out-json" with -out -out-json (NAME.json too). After each -out run, out
 // of the timing, a plain loop of os.WriteFile writes the same files into
-// a fresh folder (plainWrite): its time, reported as s-plain-write, is
-// what the file system alone takes for them in the same run.
+// a new folder (plainWrite): its time, reported as s-plain-write, is what
+// the file system alone takes for them in the same run. Every run writes
+// into a new folder, all removed at the end (see BenchmarkPlanBinary).
 func BenchmarkPlanCommand10k(b *testing.B) {
 	dir := b.TempDir()
 	g := synthGraphFile(b, dir, 10_000)
-	out := filepath.Join(dir, "jobs")
 	b.Run("plan", func(b *testing.B) {
 		for b.Loop() {
 			planCommand(b, g)
 		}
 	})
+	runs := 0
 	for _, c := range []struct {
 		name string
-		args []string
-	}{{"out", []string{"-out", out, g}}, {"out-json", []string{"-out", out, "-out-json", g}}} {
+		json bool
+	}{{"out", false}, {"out-json", true}} {
 		b.Run(c.name, func(b *testing.B) {
 			var plain time.Duration
-			plainDir := filepath.Join(dir, "plain")
 			for b.Loop() {
+				runs++
+				out := filepath.Join(dir, fmt.Sprintf("jobs-%d", runs))
+				args := []string{"-out", out, g}
+				if c.json {
+					args = []string{"-out", out, "-out-json", g}
+				}
+				planCommand(b, args...)
 				b.StopTimer()
-				os.RemoveAll(out)
-				os.RemoveAll(plainDir)
-				b.StartTimer()
-				planCommand(b, c.args...)
-				b.StopTimer()
-				plain += plainWrite(b, out, plainDir)
+				plain += plainWrite(b, out, filepath.Join(dir, fmt.Sprintf("plain-%d", runs)))
 				b.StartTimer()
 			}
 			b.ReportMetric(plain.Seconds()/float64(b.N), "s-plain-write")
@@ -109,12 +112,9 @@ func BenchmarkPlanCommand10k(b *testing.B) {
 	}
 }
 
-// plainWrite reads every file in from, removes from, and writes the files,
-// one os.WriteFile each, into a new folder to, returning how long the
-// writing took. Both the command's write and this one thus follow the
-// removal of as many files: creating files right after removing many
-// costs the file system several times more than otherwise
-// (docs/benchmarks.md).
+// plainWrite reads every file in from and writes the files, one
+// os.WriteFile each, into a new folder to, returning how long the writing
+// took.
 func plainWrite(tb testing.TB, from, to string) time.Duration {
 	tb.Helper()
 	entries, err := os.ReadDir(from)
@@ -127,7 +127,6 @@ func plainWrite(tb testing.TB, from, to string) time.Duration {
 			tb.Fatal(err)
 		}
 	}
-	os.RemoveAll(from)
 	start := time.Now()
 	if err := os.Mkdir(to, 0o755); err != nil {
 		tb.Fatal(err)
@@ -162,6 +161,13 @@ func cpuTime() time.Duration {
 // the wall time per run (ns/op), the child's user and system CPU time and
 // its peak resident memory. SHARDWISE_PLAN_BINARY names a binary to time
 // instead of building one (to compare two builds, run alternately).
+//
+// Each -out run writes into a new folder, and all are removed only at the
+// end: this machine's / is ext4 without a journal, which does not reuse
+// an inode within 60 s of its removal (360 s while its inode table block
+// is unwritten) and checks every such free inode of the group on each
+// creation, so creating 9,855 files right after removing as many took
+// several times longer than into a settled folder (docs/benchmarks.md).
 func BenchmarkPlanBinary(b *testing.B) {
 	dir := b.TempDir()
 	bin := os.Getenv("SHARDWISE_PLAN_BINARY")
@@ -172,6 +178,7 @@ func BenchmarkPlanBinary(b *testing.B) {
 		}
 	}
 	graphs := map[int]string{}
+	runs := 0
 	for _, n := range []int{10_000, 100_000} {
 		for _, c := range []struct {
 			name string
@@ -181,16 +188,15 @@ func BenchmarkPlanBinary(b *testing.B) {
 				if graphs[n] == "" {
 					graphs[n] = synthGraphFile(b, dir, n)
 				}
-				args := []string{"plan", "-run", "bench", graphs[n]}
-				out := filepath.Join(dir, "jobs")
-				if c.out {
-					args = []string{"plan", "-run", "bench", "-out", out, graphs[n]}
-				}
 				var user, sys time.Duration
 				var rss int64
 				for b.Loop() {
 					b.StopTimer()
-					os.RemoveAll(out)
+					args := []string{"plan", "-run", "bench", graphs[n]}
+					if c.out {
+						runs++
+						args = []string{"plan", "-run", "bench", "-out", filepath.Join(dir, fmt.Sprintf("jobs-%d", runs)), graphs[n]}
+					}
 					stdout, err := os.Create(filepath.Join(dir, "stdout"))
 					if err != nil {
 						b.Fatal(err)
