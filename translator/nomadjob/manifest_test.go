@@ -74,3 +74,49 @@ func TestTaskManifestMeta(t *testing.T) {
 		}
 	}
 }
+
+// Two tasks of a fused shard reading one upstream output of undeclared
+// size at one path get one channel (attachChannels drops the repeat), yet
+// each task's manifest input bytes count that output: the second reader's
+// were 0.
+func TestTaskManifestSharedUndeclaredInput(t *testing.T) {
+	g := graph.New("m")
+	for _, tk := range []*graph.Task{
+		{Name: "up", Command: "true"},
+		{Name: "a", Signature: "sa", Command: "true"},
+		{Name: "b", Signature: "sb", Command: "true"},
+	} {
+		if err := g.AddTask(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range []*graph.Edge{
+		{From: "up", To: "a", Output: "o", Bytes: -1},
+		{From: "up", To: "b", Output: "o", Bytes: -1},
+		{From: "a", To: "b", Bytes: 300},
+	} {
+		if err := g.AddEdge(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up := shard("up", "cpu", "up")
+	fused := shard("ab", "cpu", "a", "b")
+	fused.Signature, fused.Upstream = "sa+sb", []string{"up"}
+	p := &plan.Plan{Schema: plan.SchemaVersion, Graph: "m", Run: "r", Shards: []*plan.Shard{up, fused},
+		Channels: []*plan.Channel{
+			{ID: "c0", From: "up", To: "ab", FromTask: "up", Output: "o", ToTask: "a", Path: "in/up-o", Bytes: 5000},
+			{ID: "c1", From: "up", To: "ab", FromTask: "up", Output: "o", ToTask: "b", Path: "in/up-o", Bytes: 5000},
+		}}
+	jobs, err := Jobs(p, g, testCatalog(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := sdk.ParseTaskManifest(jobs[1].Meta[sdk.MetaTasks])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sdk.TaskManifest{{Task: "a", Signature: "sa", InputBytes: 5000}, {Task: "b", Signature: "sb", InputBytes: 5300}}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("manifest %+v, want %+v", m, want)
+	}
+}
