@@ -198,7 +198,8 @@ func (b *builder) taskManifest(u *unit, tasks []*graph.Task) (string, bool) {
 	return v, len(v) <= MaxInline
 }
 
-// edgeKey names a graph edge by its ends and output.
+// edgeKey names a graph edge by its ends and output; with to empty, the
+// output any task reads.
 type edgeKey struct{ from, output, to string }
 
 // taskInputBytes is the data task t of unit u reads, bytes: its declared
@@ -226,9 +227,18 @@ func (b *builder) taskInputBytes(u *unit, t *graph.Task, chans *map[edgeKey]int6
 			*chans = make(map[edgeKey]int64, len(u.inputs))
 			for _, c := range u.inputs {
 				(*chans)[edgeKey{c.FromTask, c.Output, c.ToTask}] = max(c.Bytes, 0)
+				if _, ok := (*chans)[edgeKey{c.FromTask, c.Output, ""}]; !ok {
+					(*chans)[edgeKey{c.FromTask, c.Output, ""}] = max(c.Bytes, 0)
+				}
 			}
 		}
-		sum += (*chans)[edgeKey{e.From, e.Output, e.To}]
+		// attachChannels keeps one channel of two tasks of u reading one
+		// output at one path: the second reader's edge has none of its own.
+		n, ok := (*chans)[edgeKey{e.From, e.Output, e.To}]
+		if !ok {
+			n = (*chans)[edgeKey{e.From, e.Output, ""}]
+		}
+		sum += n
 	}
 	return sum
 }
