@@ -773,3 +773,30 @@ func TestScriptHandsOutputsToLaterTasks(t *testing.T) {
 		t.Errorf("script links other than in/p-y:\n%s", script)
 	}
 }
+
+// TestScriptLinkKeepsEnvOverride: a fused task whose env differs from the
+// others' runs with its own (K=V before its command) even when the script
+// first links one of its inputs from an earlier task: the override went
+// to the link's mkdir, and the task ran without it.
+func TestScriptLinkKeepsEnvOverride(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh on PATH")
+	}
+	tasks := []*graph.Task{
+		{Name: "p", Command: "sh", Args: []string{"-c", "mkdir -p out && echo from-p > out/y"},
+			Outputs: []graph.Output{{Name: "y", Path: "out/y"}}},
+		{Name: "j", Command: "sh", Args: []string{"-c", `echo "x=$X" && cat in/p-y`},
+			Inputs: []graph.Input{{Task: "p", Output: "y", Path: "in/p-y"}}},
+	}
+	script, err := Script(tasks, []map[string]string{nil, {"X": "mine"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sh, "-c", script)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "x=mine\nfrom-p\n" {
+		t.Errorf("script output %q (%v), want x=mine then from-p\n%s", out, err, script)
+	}
+}
