@@ -198,6 +198,8 @@ func Script(tasks []*graph.Task, overrides []map[string]string) (string, error) 
 			return "", fmt.Errorf("task %s: empty command", t.Name)
 		}
 		fmt.Fprintf(&sb, "# task %s\n", strconv.Quote(t.Name))
+		// Links first: the env prefix below must stay on the command's line.
+		writeLinks(&sb, tasks[:i], t)
 		var ov map[string]string
 		if i < len(overrides) {
 			ov = overrides[i]
@@ -208,7 +210,6 @@ func Script(tasks []*graph.Task, overrides []map[string]string) (string, error) 
 			}
 			sb.WriteString(k + "=" + ShellQuote(ov[k]) + " ")
 		}
-		writeLinks(&sb, tasks[:i], t)
 		sb.WriteString(quoteCommand(t.Command))
 		for _, a := range t.Args {
 			sb.WriteString(" " + ShellQuote(a))
