@@ -283,3 +283,41 @@ func TestPerTaskFallsBackAndLogs(t *testing.T) {
 		})
 	}
 }
+
+// The metrics of a fused shard recorded task by task count each record
+// but observe the allocation once, from the shard's own record: its
+// runtime error and memory ratio (the plan predicted the shard, and the
+// per-task records carry no predictions, so they were lost) and one lag
+// (one per task before, each from that task's end).
+func TestMetricsOfTaskRecordsObserveTheShardOnce(t *testing.T) {
+	c, err := api.NewClient(api.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc, err := New(Config{Client: c, Store: s, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shard, meta := fusedRecord(t, fusedManifest, 0)
+	tasks, err := TaskRecords(shard, meta, []byte(fusedTimes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.noteRecorded(shard, tasks, fusedT0.Add(time.Minute))
+	scrape := scrapeMetrics(t, svc.Metrics())
+	for _, want := range []string{
+		`shardwise_feedback_records_ingested_total{executor="cpu-heavy"} 3`,
+		`shardwise_feedback_runtime_error_ratio_count{executor="cpu-heavy",signature="fetch+align+align"} 1`,
+		`shardwise_feedback_memory_ratio_count{executor="cpu-heavy",signature="fetch+align+align"} 1`,
+		`shardwise_feedback_event_lag_seconds_count 1`,
+	} {
+		if !strings.Contains(scrape, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
