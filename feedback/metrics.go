@@ -80,9 +80,11 @@ func (m *Metrics) Handler() http.Handler {
 // Registry returns the registry the metrics are on.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// recorded observes one committed record; now is the commit time.
-func (m *Metrics) recorded(r *history.Record, now time.Time) {
-	m.ingested.WithLabelValues(r.Executor).Inc()
+// recorded observes one committed allocation, whose whole-allocation
+// record is r, written as n records (one per task of a fused shard); now
+// is the commit time.
+func (m *Metrics) recorded(r *history.Record, n int, now time.Time) {
+	m.ingested.WithLabelValues(r.Executor).Add(float64(n))
 	if r.OOMKilled {
 		m.oom.WithLabelValues(r.Executor, r.Signature).Inc()
 	}

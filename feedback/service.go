@@ -453,7 +453,8 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var recs []history.Record
+	var recs, shards []history.Record
+	var first []int // index in recs of each shards' first record
 	for i, a := range done {
 		had, err := s.cfg.Store.Has(ctx, a.ID)
 		if err != nil {
@@ -464,6 +465,7 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 			continue
 		}
 		if r, ok := BuildRecord(a, s.tracked[a.ID], infos[i], ios[i]); ok {
+			shards, first = append(shards, r), append(first, len(recs))
 			recs = append(recs, s.perTask(a, r, times[i], timesErr[i])...)
 		}
 	}
@@ -475,10 +477,30 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 		return nil, &storeError{err}
 	}
 	now := time.Now()
+	for k := range shards {
+		end := len(recs)
+		if k+1 < len(first) {
+			end = first[k+1]
+		}
+		delete(s.tracked, shards[k].Alloc)
+		s.noteRecorded(shards[k], recs[first[k]:end], now)
+	}
+	s.m.tracked.Set(float64(len(s.tracked)))
+	if index > 0 {
+		s.m.index.Set(float64(index))
+	}
+	return recs, nil
+}
+
+// noteRecorded logs the records written of one allocation, recs, and
+// counts them; the allocation's figures (prediction errors, lag) are
+// observed once, from shard, its whole-allocation record: a fused shard's
+// per-task records carry no predictions, and their ends are not the
+// allocation's.
+func (s *Service) noteRecorded(shard history.Record, recs []history.Record, now time.Time) {
+	s.m.recorded(&shard, len(recs), now)
 	for i := range recs {
 		r := &recs[i]
-		delete(s.tracked, r.Alloc)
-		s.m.recorded(r, now)
 		if r.ShardTasks > 0 {
 			s.log.Info("recorded task of fused shard", "alloc", r.Alloc, "task", r.Task, "signature", r.Signature,
 				"executor", r.Executor, "runtime_seconds", r.RuntimeSeconds, "shard_tasks", r.ShardTasks)
@@ -487,11 +509,6 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 		s.log.Info("recorded allocation", "alloc", r.Alloc, "signature", r.Signature,
 			"executor", r.Executor, "runtime_seconds", r.RuntimeSeconds, "oom_killed", r.OOMKilled)
 	}
-	s.m.tracked.Set(float64(len(s.tracked)))
-	if index > 0 {
-		s.m.index.Set(float64(index))
-	}
-	return recs, nil
 }
 
 // perTask returns the records of allocation a, whose whole-allocation
