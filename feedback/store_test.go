@@ -286,3 +286,28 @@ func fillUntilFull(ctx context.Context, s *Store) (int, error) {
 	}
 	return 0, errors.New("never filled")
 }
+
+// FitRecords sets every field predict.New reads: the advisor's refit
+// must learn what the planner learns from Records. The run (median of
+// per-run medians) and the shared input bytes (the second size feature,
+// carried by per-task records of fused shards too) were left out.
+func TestFitRecordsCarryWhatThePredictorReads(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	r := history.Record{Alloc: "a1", Run: "r1", Task: "t", Signature: "sig", Executor: "cpu-heavy", RuntimeSeconds: 5,
+		Cores: 2, CPUPercent: 150, CPUMHz: 2500, MemoryBytes: 1 << 20, ReadBytes: 1, WriteBytes: 2,
+		InputBytes: 3000, SharedInputBytes: 1000, OutputBytes: 4, GPUs: 1, Source: SourceNomad}
+	if err := s.Put(ctx, []history.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FitRecords(ctx)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%+v, %v", got, err)
+	}
+	want := history.Record{Run: "r1", Signature: "sig", Executor: "cpu-heavy", RuntimeSeconds: 5,
+		Cores: 2, CPUPercent: 150, CPUMHz: 2500, MemoryBytes: 1 << 20, ReadBytes: 1, WriteBytes: 2,
+		InputBytes: 3000, SharedInputBytes: 1000, OutputBytes: 4, GPUs: 1}
+	if !reflect.DeepEqual(got[0], want) {
+		t.Errorf("FitRecords %+v, want %+v", got[0], want)
+	}
+}
