@@ -484,12 +484,13 @@ func IsStorePath(path string) bool {
 var _ history.Source = (*Store)(nil)
 
 // fitColumns are the columns the predictor reads (see predict.New).
-const fitColumns = `signature, executor, runtime_seconds, cores, cpu_percent, cpu_mhz,
-	memory_bytes, read_bytes, written_bytes, input_bytes, output_bytes, gpus, exit_code, oom_killed`
+const fitColumns = `signature, executor, run, runtime_seconds, cores, cpu_percent, cpu_mhz,
+	memory_bytes, read_bytes, written_bytes, input_bytes, shared_input_bytes, output_bytes, gpus,
+	exit_code, oom_killed`
 
 // FitRecords returns every stored record with only the fields the
-// predictor fits on set (signature, executor, runtime, CPU, memory, IO,
-// GPUs, exit code, OOM), in the order first written. It reads about half
+// predictor fits on set (signature, executor, run, runtime, CPU, memory,
+// IO, input and shared input bytes, GPUs, exit code, OOM), in the order first written. It reads about half
 // as much as Records; use it to refit predict.New from a large store.
 func (s *Store) FitRecords(ctx context.Context) ([]history.Record, error) {
 	n, err := s.Count(ctx)
@@ -505,13 +506,13 @@ func (s *Store) FitRecords(ctx context.Context) ([]history.Record, error) {
 	names := map[string]string{} // signatures and executors repeat: share them
 	for rows.Next() {
 		var r history.Record
-		var sig, exec []byte
-		if err := rows.Scan(&sig, &exec, &r.RuntimeSeconds, &r.Cores, &r.CPUPercent, &r.CPUMHz,
-			&r.MemoryBytes, &r.ReadBytes, &r.WriteBytes, &r.InputBytes, &r.OutputBytes, &r.GPUs,
-			&r.ExitCode, &r.OOMKilled); err != nil {
+		var sig, exec, run []byte
+		if err := rows.Scan(&sig, &exec, &run, &r.RuntimeSeconds, &r.Cores, &r.CPUPercent, &r.CPUMHz,
+			&r.MemoryBytes, &r.ReadBytes, &r.WriteBytes, &r.InputBytes, &r.SharedInputBytes, &r.OutputBytes,
+			&r.GPUs, &r.ExitCode, &r.OOMKilled); err != nil {
 			return nil, s.wrap("read records", err)
 		}
-		r.Signature, r.Executor = intern(names, sig), intern(names, exec)
+		r.Signature, r.Executor, r.Run = intern(names, sig), intern(names, exec), intern(names, run)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
