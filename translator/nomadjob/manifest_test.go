@@ -2,6 +2,8 @@ package nomadjob
 
 import (
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/shardwise/shardwise/planner/graph"
@@ -118,5 +120,42 @@ func TestTaskManifestSharedUndeclaredInput(t *testing.T) {
 	want := sdk.TaskManifest{{Task: "a", Signature: "sa", InputBytes: 5000}, {Task: "b", Signature: "sb", InputBytes: 5300}}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("manifest %+v, want %+v", m, want)
+	}
+}
+
+// A manifest over MaxInline is left out (Nomad exports meta to the task's
+// environment, twice: as given and upper-cased, and Linux refuses an
+// environment string over 128 KiB): 64 tasks of 600-byte signatures make
+// about 40 KiB. One just under the limit is kept.
+func TestTaskManifestSizeLimit(t *testing.T) {
+	for _, tc := range []struct {
+		sigBytes int
+		want     bool
+	}{{600, false}, {400, true}} {
+		g := graph.New("m")
+		var names []string
+		for k := range sdk.MaxTimedTasks {
+			name := "t" + strconv.Itoa(k)
+			sig := name + "-" + strings.Repeat("s", tc.sigBytes)
+			if err := g.AddTask(&graph.Task{Name: name, Signature: sig, Command: "true"}); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, name)
+		}
+		s := shard("big", "cpu", names...)
+		p := &plan.Plan{Schema: plan.SchemaVersion, Graph: "m", Run: "r", Shards: []*plan.Shard{s}}
+		jobs, err := Jobs(p, g, testCatalog(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, ok := jobs[0].Meta[sdk.MetaTasks]
+		if ok != tc.want || len(v) > MaxInline {
+			t.Errorf("%d-byte signatures: manifest of %d bytes present %v, want %v (limit %d)", tc.sigBytes, len(v), ok, tc.want, MaxInline)
+		}
+		if ok {
+			if m, err := sdk.ParseTaskManifest(v); err != nil || len(m) != sdk.MaxTimedTasks {
+				t.Errorf("manifest of %d tasks, %v", len(m), err)
+			}
+		}
 	}
 }
