@@ -20,8 +20,11 @@ type Record struct {
 	Executor  string `json:"executor,omitempty"`
 	Node      string `json:"node,omitempty"`
 	NodeClass string `json:"node_class,omitempty"`
-	// Concurrency is the number of other tasks (allocations) that ran on
-	// Node at some time of this one's [Start, End); 0 when unknown.
+	// Concurrency is the number of other task records that ran on Node at
+	// some time of this one's [Start, End) (FillConcurrency): a one-task
+	// allocation is one record, each task of a fused shard is one (so an
+	// allocation beside a fused shard counts each of its tasks it
+	// overlapped); 0 when unknown.
 	Concurrency int `json:"concurrency,omitempty"`
 
 	Start          time.Time `json:"start,omitzero"`
