@@ -1,55 +1,30 @@
 package place
 
-// readyHeap is a max-heap of node indices ordered by rank, lower index first
-// on equal rank, so the scheduling order is deterministic.
+import "github.com/shardwise/shardwise/planner/pq"
+
+// readyHeap is a max-heap (planner/pq) of node indices ordered by rank,
+// lower index first on equal rank, so the scheduling order is
+// deterministic.
 type readyHeap struct {
 	rank  []float64
 	nodes []int32
+	// before is the heap's order, made once per schedule: it reads rank.
+	before func(a, b *int32) bool
 }
 
-func (h *readyHeap) less(i, j int) bool {
-	a, b := h.nodes[i], h.nodes[j]
-	if h.rank[a] != h.rank[b] {
-		return h.rank[a] > h.rank[b]
-	}
-	return a < b
+// newReadyHeap returns an empty readyHeap over rank, reusing nodes' array.
+func newReadyHeap(rank []float64, nodes []int32) readyHeap {
+	return readyHeap{rank: rank, nodes: nodes[:0], before: func(a, b *int32) bool {
+		if rank[*a] != rank[*b] {
+			return rank[*a] > rank[*b]
+		}
+		return *a < *b
+	}}
 }
 
-func (h *readyHeap) len() int { return len(h.nodes) }
-
-func (h *readyHeap) push(n int32) {
-	h.nodes = append(h.nodes, n)
-	for i := len(h.nodes) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if !h.less(i, parent) {
-			break
-		}
-		h.nodes[i], h.nodes[parent] = h.nodes[parent], h.nodes[i]
-		i = parent
-	}
-}
-
-func (h *readyHeap) pop() int32 {
-	top := h.nodes[0]
-	last := len(h.nodes) - 1
-	h.nodes[0] = h.nodes[last]
-	h.nodes = h.nodes[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < last && h.less(l, m) {
-			m = l
-		}
-		if r < last && h.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h.nodes[i], h.nodes[m] = h.nodes[m], h.nodes[i]
-		i = m
-	}
-	return top
-}
+func (h *readyHeap) len() int     { return len(h.nodes) }
+func (h *readyHeap) push(n int32) { pq.Push(&h.nodes, n, h.before) }
+func (h *readyHeap) pop() int32   { return pq.Pop(&h.nodes, h.before) }
 
 // instance is one processor of a class in the non-insertion scheduler: when
 // it becomes free (seconds) and the node it ran last (-1 if none).
@@ -73,11 +48,11 @@ func resetPool(p pool, n int) pool {
 	return p
 }
 
-func (p pool) less(i, j int) bool {
-	if p[i].free != p[j].free {
-		return p[i].free < p[j].free
+func instanceBefore(a, b *instance) bool {
+	if a.free != b.free {
+		return a.free < b.free
 	}
-	return p[i].id < p[j].id
+	return a.id < b.id
 }
 
 // find returns the position in p of the instance with the given id.
@@ -97,18 +72,5 @@ func (p pool) find(id int32) int {
 // O(log I) by sifting it down.
 func (p pool) occupy(i int, n int32, free float64) {
 	p[i].free, p[i].last = free, n
-	for {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(p) && p.less(l, m) {
-			m = l
-		}
-		if r < len(p) && p.less(r, m) {
-			m = r
-		}
-		if m == i {
-			return
-		}
-		p[i], p[m] = p[m], p[i]
-		i = m
-	}
+	pq.Fix(p, i, instanceBefore)
 }

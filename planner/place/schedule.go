@@ -40,7 +40,7 @@ type choice struct {
 func (sc *scheduler) reset(p *Problem, adj *adjacency, s *Schedule, rank []float64, opt Options) {
 	nc := len(p.Classes)
 	sc.p, sc.adj, sc.s, sc.opt, sc.nc = p, adj, s, opt, nc
-	sc.ready = readyHeap{rank: rank, nodes: sc.ready.nodes[:0]}
+	sc.ready = newReadyHeap(rank, sc.ready.nodes)
 	sc.waiting = resize(sc.waiting, p.Nodes)
 	sc.inv = resize(sc.inv, nc*nc)
 	sc.dataReady = resize(sc.dataReady, nc)

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"github.com/shardwise/shardwise/planner/place"
+	"github.com/shardwise/shardwise/planner/pq"
 )
 
 // replay returns the makespan in seconds of schedule s of problem p when
@@ -197,52 +198,20 @@ type replayEvent struct {
 	node int32
 }
 
-// replayEvents is a binary min-heap of events by time, then sequence (a
-// total order, so the pop order does not depend on the heap's layout).
+// replayEvents is a min-heap (planner/pq) of events by time, then
+// sequence (a total order, so the pop order does not depend on the heap's
+// layout).
 type replayEvents []replayEvent
 
-func (h replayEvents) less(a, b int) bool {
-	if h[a].t != h[b].t {
-		return h[a].t < h[b].t
+func replayEventBefore(a, b *replayEvent) bool {
+	if a.t != b.t {
+		return a.t < b.t
 	}
-	return h[a].seq < h[b].seq
+	return a.seq < b.seq
 }
 
-func (h *replayEvents) push(e replayEvent) {
-	*h = append(*h, e)
-	q := *h
-	for i := len(q) - 1; i > 0; {
-		up := (i - 1) / 2
-		if !q.less(i, up) {
-			break
-		}
-		q[i], q[up] = q[up], q[i]
-		i = up
-	}
-}
-
-func (h *replayEvents) pop() replayEvent {
-	q := *h
-	top, last := q[0], len(q)-1
-	q[0] = q[last]
-	q = q[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < last && q.less(l, m) {
-			m = l
-		}
-		if r < last && q.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		q[i], q[m] = q[m], q[i]
-		i = m
-	}
-	*h = q
-	return top
-}
+func (h *replayEvents) push(e replayEvent) { pq.Push(h, e, replayEventBefore) }
+func (h *replayEvents) pop() replayEvent   { return pq.Pop(h, replayEventBefore) }
 
 // replayWait is a ready node in its class's queue.
 type replayWait struct {
@@ -250,46 +219,13 @@ type replayWait struct {
 	node  int32
 }
 
-// replayQueue is a binary min-heap of ready nodes by place.DispatchBefore
-// (ready time, then node: a total order).
+// replayQueue is a min-heap (planner/pq) of ready nodes by
+// place.DispatchBefore (ready time, then node: a total order).
 type replayQueue []replayWait
 
-func (q replayQueue) less(a, b int) bool {
-	return place.DispatchBefore(q[a].ready, int(q[a].node), q[b].ready, int(q[b].node))
+func replayWaitBefore(a, b *replayWait) bool {
+	return place.DispatchBefore(a.ready, int(a.node), b.ready, int(b.node))
 }
 
-func (h *replayQueue) push(w replayWait) {
-	*h = append(*h, w)
-	q := *h
-	for i := len(q) - 1; i > 0; {
-		up := (i - 1) / 2
-		if !q.less(i, up) {
-			break
-		}
-		q[i], q[up] = q[up], q[i]
-		i = up
-	}
-}
-
-func (h *replayQueue) pop() replayWait {
-	q := *h
-	top, last := q[0], len(q)-1
-	q[0] = q[last]
-	q = q[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < last && q.less(l, m) {
-			m = l
-		}
-		if r < last && q.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		q[i], q[m] = q[m], q[i]
-		i = m
-	}
-	*h = q
-	return top
-}
+func (h *replayQueue) push(w replayWait) { pq.Push(h, w, replayWaitBefore) }
+func (h *replayQueue) pop() replayWait   { return pq.Pop(h, replayWaitBefore) }

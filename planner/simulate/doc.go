@@ -65,7 +65,7 @@
 // divided by Instances x makespan.
 //
 // Run is deterministic: the same plan, catalog and Options give the same
-// Result, bit for bit. The event queue is a binary heap (pushHeap)
+// Result, bit for bit. The event queue is a binary heap (planner/pq)
 // ordered by time and then by insertion order; time jumps from event to
 // event, with no time step.
 //

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"github.com/shardwise/shardwise/planner/place"
+	"github.com/shardwise/shardwise/planner/pq"
 )
 
 // event is a scheduled change: a shard finishing, a channel arriving, a
@@ -38,48 +39,6 @@ func eventBefore(a, b *event) bool {
 	return a.seq < b.seq
 }
 
-// pushHeap adds x to the binary min-heap h ordered by less, and popHeap
-// removes and returns its least element: container/heap's algorithm
-// without its interface, whose Push and Pop box every element (an
-// allocation per event, most of a large simulation's garbage). Every
-// order used here is total, so the elements come out as from
-// container/heap.
-func pushHeap[S ~[]E, E any](h *S, x E, less func(a, b *E) bool) {
-	*h = append(*h, x)
-	q := *h
-	for j := len(q) - 1; j > 0; {
-		i := (j - 1) / 2
-		if !less(&q[j], &q[i]) {
-			break
-		}
-		q[i], q[j] = q[j], q[i]
-		j = i
-	}
-}
-
-func popHeap[S ~[]E, E any](h *S, less func(a, b *E) bool) E {
-	q := *h
-	n := len(q) - 1
-	q[0], q[n] = q[n], q[0]
-	for i := 0; ; {
-		j := 2*i + 1
-		if j >= n {
-			break
-		}
-		if j+1 < n && less(&q[j+1], &q[j]) {
-			j++
-		}
-		if !less(&q[j], &q[i]) {
-			break
-		}
-		q[i], q[j] = q[j], q[i]
-		i = j
-	}
-	x := q[n]
-	*h = q[:n]
-	return x
-}
-
 // waiting is a ready shard in its class's queue.
 type waiting struct {
 	ready float64 // seconds
@@ -111,7 +70,7 @@ type instances struct {
 // take returns the lowest free instance, or false if all are busy.
 func (p *instances) take() (int, bool) {
 	if p.released.Len() > 0 {
-		return popHeap(&p.released, intBefore), true
+		return pq.Pop(&p.released, intBefore), true
 	}
 	if p.fresh < p.capacity {
 		p.fresh++
@@ -121,7 +80,7 @@ func (p *instances) take() (int, bool) {
 }
 
 // free returns instance i to the pool.
-func (p *instances) free(i int) { pushHeap(&p.released, i, intBefore) }
+func (p *instances) free(i int) { pq.Push(&p.released, i, intBefore) }
 
 // available reports whether an instance is free.
 func (p *instances) available() bool { return p.released.Len() > 0 || p.fresh < p.capacity }

@@ -3,6 +3,8 @@ package simulate
 import (
 	"fmt"
 	"sort"
+
+	"github.com/shardwise/shardwise/planner/pq"
 )
 
 // EventKind names what happened at an Event.
@@ -109,7 +111,7 @@ func (s *sim) run() error {
 	for s.events.Len() > 0 {
 		t := s.events[0].t
 		for s.events.Len() > 0 && s.events[0].t == t {
-			if err := s.apply(popHeap(&s.events, eventBefore)); err != nil {
+			if err := s.apply(pq.Pop(&s.events, eventBefore)); err != nil {
 				return err
 			}
 		}
@@ -125,14 +127,14 @@ func (s *sim) run() error {
 }
 
 func (s *sim) push(t float64, kind EventKind, idx int) {
-	pushHeap(&s.events, event{t: t, seq: s.seq, kind: kind, idx: idx}, eventBefore)
+	pq.Push(&s.events, event{t: t, seq: s.seq, kind: kind, idx: idx}, eventBefore)
 	s.seq++
 }
 
 func (s *sim) apply(e event) error {
 	switch e.kind {
 	case eventHandOver:
-		pushHeap(&s.registrar, waiting{ready: s.runs[e.idx].ReadySeconds, shard: e.idx}, waitingBefore)
+		pq.Push(&s.registrar, waiting{ready: s.runs[e.idx].ReadySeconds, shard: e.idx}, waitingBefore)
 		return nil
 	case EventRegistered:
 		s.registering--
@@ -252,7 +254,7 @@ func (s *sim) ready(i int, t float64) error {
 // queue puts registered shard i in its class's queue at time t.
 func (s *sim) queue(i int, t float64) {
 	s.runs[i].RegisteredSeconds = t
-	pushHeap(&s.queues[s.m.class[i]], waiting{ready: t, shard: i}, waitingBefore)
+	pq.Push(&s.queues[s.m.class[i]], waiting{ready: t, shard: i}, waitingBefore)
 	if !s.dispatchModel.registersAtOnce() {
 		s.note(t, EventRegistered, i, "", -1)
 	}
@@ -263,7 +265,7 @@ func (s *sim) queue(i int, t float64) {
 func (s *sim) register(t float64) {
 	limit := s.dispatchModel.RegisterConcurrency
 	for s.registrar.Len() > 0 && (limit <= 0 || s.registering < limit) {
-		w := popHeap(&s.registrar, waitingBefore)
+		w := pq.Pop(&s.registrar, waitingBefore)
 		s.registering++
 		s.push(t+s.dispatchModel.RegisterSeconds, EventRegistered, w.shard)
 	}
@@ -278,7 +280,7 @@ func (s *sim) dispatch(t float64) {
 	var fresh readyQueue
 	for c := range s.queues {
 		for s.queues[c].Len() > 0 && s.pools[c].available() {
-			w := popHeap(&s.queues[c], waitingBefore)
+			w := pq.Pop(&s.queues[c], waitingBefore)
 			inst, _ := s.pools[c].take()
 			if s.dispatchModel.PlaceSeconds == 0 || w.ready < t {
 				// Placed at once, or handed the instance after waiting
