@@ -94,6 +94,10 @@ type Comparison struct {
 	// Static is the Shardwise plan played without late binding, when
 	// Options.LateBinding was set; nil otherwise.
 	Static *Outcome
+	// LauncherHEFT is HEFT as `shardwise run -method heft` runs it (see
+	// launcherHEFT), when Options.LateBinding was set and HEFT ran; nil
+	// otherwise. The HEFT entry of Outcomes is HEFT as published.
+	LauncherHEFT *Outcome
 	// Sim are the simulator options every plan was played with (noise
 	// and seed), as Options.Sim gave them.
 	Sim simulate.Options
@@ -162,7 +166,38 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 		bound.PlanTime = sw.PlanTime
 		cmp.Outcomes[len(cmp.Outcomes)-1] = bound
 	}
+	if opts.LateBinding && opts.Sim.Actual != nil && cmp.Outcome(MethodHEFT) != nil {
+		h, err := launcherHEFT(in, cat, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: heft as the launcher runs it: %w", in.Name, err)
+		}
+		h.SLR = simulate.SLR(h.MakespanSeconds, b.CriticalPathSeconds)
+		cmp.LauncherHEFT = h
+	}
 	return cmp, nil
+}
+
+// launcherHEFT is HEFT executed the way the launcher executes any plan,
+// Shardwise's included: `shardwise run -method heft` plans through the
+// same pipeline (planner.Pipeline with plan.MethodHEFT: one task per
+// allocation, placed by insertion-based HEFT, then probe-then-size for
+// in.Probes) and late-binds every shard at submission (plan.Binder, with
+// the in-run correction). The MethodHEFT outcome is HEFT as Topcuoglu et
+// al. publish it, played without probe or late binding.
+func launcherHEFT(in *Input, cat *catalog.Catalog, opts Options) (*Outcome, error) {
+	start := time.Now()
+	r, err := planner.Pipeline{Catalog: cat}.Plan(in.Graph, planner.Options{Run: opts.Run, Table: in.Table, Probes: in.Probes,
+		Method: plan.Method{Name: plan.MethodHEFT}})
+	if err != nil {
+		return nil, err
+	}
+	took := time.Since(start)
+	o, err := lateBound(r.Plan, in, cat, opts)
+	if err != nil {
+		return nil, err
+	}
+	o.Method, o.PlanTime = MethodHEFT, took
+	return o, nil
 }
 
 // runs reports whether Compare runs method m under o.

@@ -247,3 +247,42 @@ func TestWriteMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// TestLauncherHEFTProbes: four independent 10 s tasks of one type x, one
+// class of two instances, no start-up, played with their predictions as
+// actual runtimes. HEFT as published runs them in two waves: 20 s. Run as
+// the launcher runs `-method heft` with x a probe type, one task runs
+// first (0-10) and the other three wait for it: 10-20 and 20-30, so 30 s,
+// still one task per allocation.
+func TestLauncherHEFTProbes(t *testing.T) {
+	cat := &catalog.Catalog{Classes: []*catalog.Class{class("only", 2, 1, 100, 0)}}
+	g := graph.New("probe")
+	for _, name := range []string{"a", "b", "c", "d"} {
+		task := &graph.Task{Name: name, Signature: "x", Hints: graph.Hints{Kind: graph.KindCPU, Runtime: 10 * time.Second}}
+		if err := g.AddTask(task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb := synth.FillTable(g, cat, 0, 0)
+	in := &Input{Name: "probe", Graph: g, Table: tb, Probes: []string{"x"}}
+	c, err := Compare(in, cat, Options{Actual: tb, LateBinding: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := c.Outcome(MethodHEFT); !near(h.MakespanSeconds, 20) {
+		t.Errorf("HEFT as published: %g s, want 20", h.MakespanSeconds)
+	}
+	lh := c.LauncherHEFT
+	if lh == nil {
+		t.Fatal("no LauncherHEFT outcome with LateBinding")
+	}
+	if lh.Method != MethodHEFT || !near(lh.MakespanSeconds, 30) || lh.Allocations != 4 {
+		t.Errorf("HEFT as run: %s %g s, %d allocations; want heft, 30 s, 4", lh.Method, lh.MakespanSeconds, lh.Allocations)
+	}
+	if len(lh.Bindings) != 4 {
+		t.Errorf("HEFT as run: %d late-binding decisions, want 4 (one per shard)", len(lh.Bindings))
+	}
+	if c2, err := Compare(in, cat, Options{Actual: tb}); err != nil || c2.LauncherHEFT != nil {
+		t.Errorf("without LateBinding: LauncherHEFT %v, err %v; want nil, nil", c2.LauncherHEFT, err)
+	}
+}

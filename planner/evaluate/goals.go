@@ -47,8 +47,9 @@ const sameOrBetter = 1e-9
 // PlannerGoals checks the planner goals over cmps (the real traces, planned
 // from held-out predictions).
 func PlannerGoals(cmps []*Comparison) []Goal {
-	var single, heft []float64
-	worse, n, big, bigOver := 0, 0, 0, 0
+	var single, heft, heftRun []float64
+	worse, n, big, bigOver, worseRun := 0, 0, 0, 0, 0
+	worstRun, worstRunName := 0.0, ""
 	worst, worstName, worstAlloc, worstAllocName := 0.0, "", 0.0, ""
 	for _, c := range cmps {
 		sw, h, sg := c.Outcome(MethodShardwise), c.Outcome(MethodHEFT), c.Outcome(MethodSingle)
@@ -66,6 +67,15 @@ func PlannerGoals(cmps []*Comparison) []Goal {
 				worst, worstName = ex, c.Input.Name
 			}
 		}
+		if lh := c.LauncherHEFT; lh != nil {
+			heftRun = append(heftRun, sw.MakespanSeconds/lh.MakespanSeconds)
+			if ex := sw.MakespanSeconds/lh.MakespanSeconds - 1; ex > sameOrBetter {
+				worseRun++
+				if ex > worstRun {
+					worstRun, worstRunName = ex, c.Input.Name
+				}
+			}
+		}
 		if tasks := len(c.Input.Graph.Tasks); tasks > GoalAllocationsMinTasks {
 			big++
 			if r := float64(sw.Allocations) / float64(tasks); r > GoalAllocationsPerTask+sameOrBetter {
@@ -76,7 +86,7 @@ func PlannerGoals(cmps []*Comparison) []Goal {
 			}
 		}
 	}
-	return []Goal{
+	goals := []Goal{
 		atMost("mean makespan, Shardwise / best single class", GoalSingleRatio, mean(single), "%.3f", "x"),
 		atMost("mean makespan, Shardwise / HEFT", GoalHEFTRatio, mean(heft), "%.3f", "x"),
 		{Name: "makespan no worse than HEFT on any trace", Target: "0 traces worse",
@@ -87,6 +97,16 @@ func PlannerGoals(cmps []*Comparison) []Goal {
 			Measured: fmt.Sprintf("%d of %d traces", big-bigOver, big), Met: bigOver == 0,
 			Miss: missIf(bigOver > 0, fmt.Sprintf("worst %.2f allocations per task (%s)", worstAlloc, worstAllocName))},
 	}
+	if len(heftRun) == 0 {
+		return goals
+	}
+	// The same two HEFT goals against HEFT executed as the launcher
+	// executes Shardwise's plan (Comparison.LauncherHEFT).
+	return append(goals,
+		atMost("mean makespan, Shardwise / HEFT as the launcher runs it", GoalHEFTRatio, mean(heftRun), "%.3f", "x"),
+		Goal{Name: "makespan no worse than HEFT as the launcher runs it on any trace", Target: "0 traces worse",
+			Measured: fmt.Sprintf("%d of %d traces worse", worseRun, len(heftRun)), Met: worseRun == 0,
+			Miss: missIf(worseRun > 0, fmt.Sprintf("worst %+.2f%% (%s)", 100*worstRun, worstRunName))})
 }
 
 // PredictorGoals checks the predictor goals for the Shardwise estimator:

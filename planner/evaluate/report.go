@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,6 +65,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	p("\n")
 	p("## Plan quality on the real traces: honest (held-out predictions) and oracle\n\n")
 	writeHonest(p, r.Honest, r.Traces)
+	writeLauncherHEFT(p, r.Honest)
 	p("## Plan quality on the real traces, planned from the recorded runtimes (oracle)\n\n")
 	writeQuality(p, r.Traces)
 	p("## Plan quality on synthetic random graphs\n\n")
@@ -182,6 +184,29 @@ func writeHonest(p printer, honest, oracle []*Comparison) {
 			secs(oh), secs(osw), ratio(osw, oh, &ro))
 	}
 	p("| **mean** | | | | | | | **%.3f** | **%.3f** | | | | | | **%.3f** |\n\n", mean(rs), mean(rh), mean(ro))
+}
+
+// writeLauncherHEFT writes, for the honest comparisons that have one, HEFT
+// as the launcher runs it (Comparison.LauncherHEFT) beside HEFT as
+// published and Shardwise.
+func writeLauncherHEFT(p printer, honest []*Comparison) {
+	if !slices.ContainsFunc(honest, func(c *Comparison) bool { return c.LauncherHEFT != nil }) {
+		return
+	}
+	p("### HEFT executed as the launcher executes Shardwise's plan\n\n")
+	p("`HEFT` above is HEFT as Topcuoglu et al. publish it: one task per allocation, each on the class where it finishes first, played without the launcher's probe-then-size and late binding. `shardwise run -method heft` plans HEFT through the same pipeline as Shardwise (so probe-then-size applies to it) and the launcher late-binds its shards with the in-run correction, as it does Shardwise's (`evaluate.Comparison.LauncherHEFT`). Same held-out predictions, same recorded runtimes.\n\n")
+	p("| input | HEFT as published (s) | HEFT as run (s) | Shardwise (s) | SW/HEFT published | SW/HEFT as run | HEFT as run: moved |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|\n")
+	var rp, rr []float64
+	for _, c := range honest {
+		if c.LauncherHEFT == nil {
+			continue
+		}
+		h, sw := c.Outcome(MethodHEFT), c.Outcome(MethodShardwise)
+		p("| %s | %s | %s | %s | %s | %s | %d |\n", c.Input.Name, secs(h), secs(c.LauncherHEFT), secs(sw),
+			ratio(sw, h, &rp), ratio(sw, c.LauncherHEFT, &rr), c.LauncherHEFT.Moved)
+	}
+	p("| **mean** | | | | **%.3f** | **%.3f** | |\n\n", mean(rp), mean(rr))
 }
 
 // outcomes returns c's outcomes in the order of Methods.
