@@ -1,4 +1,4 @@
-package main
+package replay
 
 import (
 	"os"
@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shardwise/shardwise/bench/replay"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
@@ -40,23 +39,23 @@ func TestNearestRank(t *testing.T) {
 func TestReportFromStored(t *testing.T) {
 	dir := t.TempDir()
 	p := &plan.Plan{Run: "r1", Shards: []*plan.Shard{{ID: "s1", Job: "j1", Class: "cpu-heavy", Tasks: []string{"t1"}, RuntimeSeconds: plan.Estimate{Value: 2}}}}
-	m := &replay.Measurements{Args: []string{"-wide", "0"}, Cluster: "1 Nomad client", Runs: []*replay.Run{{
+	m := &Measurements{Args: []string{"-wide", "0"}, Cluster: "1 Nomad client", Runs: []*Run{{
 		Trace: "tr", Method: "shardwise", Tasks: 1, TimeScale: 0.5, Allocations: 1, PredictedSeconds: 2, SimulatedSeconds: 4.5, ActualSeconds: 3, Plan: p,
-		Shards: []replay.Shard{{ID: "s1", Class: "cpu-heavy", Node: "n1", Tasks: 1, Registered: 0, Placed: 0, Running: 1, Complete: 3, Predicted: 2}},
+		Shards: []Shard{{ID: "s1", Class: "cpu-heavy", Node: "n1", Tasks: 1, Registered: 0, Placed: 0, Running: 1, Complete: 3, Predicted: 2}},
 	}}}
 	stored := filepath.Join(dir, "runs.json.gz")
 	if err := m.Save(stored); err != nil {
 		t.Fatal(err)
 	}
-	cf := config{from: stored, out: filepath.Join(dir, "replay.md"), catPath: "../../bench/replay/catalog.hcl", concurrency: 8}
-	cat, diags := catalog.Load(cf.catPath)
+	cf := Config{From: stored, Out: filepath.Join(dir, "replay.md"), CatalogPath: "catalog.hcl", Concurrency: 8}
+	cat, diags := catalog.Load(cf.CatalogPath)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	if err := fromStored(cf, cat); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(cf.out)
+	b, err := os.ReadFile(cf.Out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +64,7 @@ func TestReportFromStored(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, b)
 		}
 	}
-	if err := fromStored(config{from: filepath.Join(dir, "missing.json.gz"), out: cf.out}, cat); err == nil {
+	if err := fromStored(Config{From: filepath.Join(dir, "missing.json.gz"), Out: cf.Out}, cat); err == nil {
 		t.Error("missing measurements: no error")
 	}
 
@@ -76,14 +75,14 @@ func TestReportFromStored(t *testing.T) {
 	run0 := *m.Runs[0]
 	run0.Plan = &plan.Plan{Run: "r0", Shards: p.Shards}
 	earlier := filepath.Join(dir, "earlier.json.gz")
-	if err := (&replay.Measurements{Runs: []*replay.Run{&run0}}).Save(earlier); err != nil {
+	if err := (&Measurements{Runs: []*Run{&run0}}).Save(earlier); err != nil {
 		t.Fatal(err)
 	}
-	cf.fitFrom = earlier
+	cf.FitFrom = earlier
 	if err := fromStored(cf, cat); err != nil {
 		t.Fatal(err)
 	}
-	if b, err = os.ReadFile(cf.out); err != nil {
+	if b, err = os.ReadFile(cf.Out); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| tr | shardwise | - | 1.00 | 1.00 | - | - |", "| within 15% | | | 1 of 1 | 1 of 1 | 0 of 1 | 0 of 1 |",
@@ -95,19 +94,19 @@ func TestReportFromStored(t *testing.T) {
 	// An out-of-sample fit on the runs it predicts is not one: -fit-from
 	// sharing a run with -from is an error, and so is a -fit-from file
 	// without trace runs (nothing to fit).
-	cf.fitFrom = earlier + "," + stored
+	cf.FitFrom = earlier + "," + stored
 	if err := fromStored(cf, cat); err == nil || !strings.Contains(err.Error(), "also in -from") || !strings.Contains(err.Error(), stored) {
 		t.Errorf("-fit-from sharing a run with -from: err %v, want one naming the run and %s", err, stored)
 	}
 	scaleOnly := filepath.Join(dir, "scale.json.gz")
-	if err := (&replay.Measurements{Scale: []replay.Throughput{{Shape: "chain", Via: "launcher", Shards: 5}}}).Save(scaleOnly); err != nil {
+	if err := (&Measurements{Scale: []Throughput{{Shape: "chain", Via: "launcher", Shards: 5}}}).Save(scaleOnly); err != nil {
 		t.Fatal(err)
 	}
-	cf.fitFrom = scaleOnly
+	cf.FitFrom = scaleOnly
 	if err := fromStored(cf, cat); err == nil || !strings.Contains(err.Error(), "no trace runs") {
 		t.Errorf("-fit-from without trace runs: err %v, want 'no trace runs'", err)
 	}
-	cf.fitFrom = filepath.Join(dir, "missing.json.gz")
+	cf.FitFrom = filepath.Join(dir, "missing.json.gz")
 	if err := fromStored(cf, cat); err == nil || !strings.Contains(err.Error(), "-fit-from") {
 		t.Errorf("missing -fit-from measurements: err %v, want one naming -fit-from", err)
 	}
@@ -118,8 +117,8 @@ func TestReportFromStored(t *testing.T) {
 // catalog's speeds), not on -catalog: a stored catalog whose io-bound
 // class runs every profile at speed 4 gives that class's seconds.
 func TestSetActualOnPlannedCatalog(t *testing.T) {
-	cf := config{traceDir: "../../translator/wfcommons/testdata", catPath: "../../bench/replay/catalog.hcl"}
-	cat, diags := catalog.Load(cf.catPath)
+	cf := Config{TraceDir: "../../translator/wfcommons/testdata", CatalogPath: "catalog.hcl"}
+	cat, diags := catalog.Load(cf.CatalogPath)
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -129,10 +128,10 @@ func TestSetActualOnPlannedCatalog(t *testing.T) {
 	if err := catalog.WriteHCL(&text, fast); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(cf.traceDir, "tiny-nextflow.json")
+	path := filepath.Join(cf.TraceDir, "tiny-nextflow.json")
 	want, differ := map[string]float64{}, 0
 	for _, c := range []*catalog.Catalog{fast, cat} {
-		tr, err := replay.Load(path, t.TempDir(), 1, c)
+		tr, err := Load(path, t.TempDir(), 1, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,8 +154,8 @@ func TestSetActualOnPlannedCatalog(t *testing.T) {
 	for name := range want {
 		p.Shards = append(p.Shards, &plan.Shard{ID: name, Class: "io-bound", Tasks: []string{name}})
 	}
-	run := &replay.Run{Trace: "tiny-nextflow", Method: "heft", TimeScale: 1, Plan: p, Catalog: text.String()}
-	if err := setActual(cf, cat, []*replay.Run{run}); err != nil {
+	run := &Run{Trace: "tiny-nextflow", Method: "heft", TimeScale: 1, Plan: p, Catalog: text.String()}
+	if err := setActual(cf, cat, []*Run{run}); err != nil {
 		t.Fatal(err)
 	}
 	for name, w := range want {
