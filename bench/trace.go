@@ -1,7 +1,8 @@
 // Package bench evaluates the planner on inputs that come from outside it:
 // WfCommons traces imported by translator/wfcommons. It sits above both the
 // translator and the planner, so that planner/evaluate needs no importer;
-// `shardwise simulate` and `make bench-plan` (cmd/benchplan) use it.
+// `shardwise simulate` uses it, and `make bench-plan` (cmd/benchplan)
+// writes the report of Evaluation (or WriteAccuracyOnly, WriteProbeCosts).
 package bench
 
 import (

@@ -3,8 +3,8 @@
 // the catalog's capacity (e2e/cluster.CapacityClasses), once per planning
 // method (plan.BuildMethod) through the launcher, and reads back from
 // Nomad's own timestamps what each shard cost: registered -> placed ->
-// running -> complete. `make bench-replay` (cmd/benchreplay) writes the
-// figures to docs/replay.md.
+// running -> complete. Bench runs the whole bench and writes its report;
+// `make bench-replay` (cmd/benchreplay) writes it to docs/replay.md.
 package replay
 
 import (
