@@ -2,7 +2,6 @@ package evaluate
 
 import (
 	"math"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,28 +9,7 @@ import (
 	"github.com/shardwise/shardwise/planner/evaluate/synth"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/plan"
-	"github.com/shardwise/shardwise/planner/predict"
-	"github.com/shardwise/shardwise/translator/hclreader"
 )
-
-// exampleInput parses examples/NAME/graph.hcl and predicts it on cat
-// without history.
-func exampleInput(t *testing.T, name string, cat *catalog.Catalog) *Input {
-	t.Helper()
-	g, diags := hclreader.ParseFile(filepath.Join("..", "..", "examples", name, "graph.hcl"), hclreader.Options{Executors: cat.Names()})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	p, err := predict.New(cat, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb, err := p.Predict(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Input{Name: name, Graph: g, Table: tb}
-}
 
 // splitHeavy is a chain of three data-parallel 600 s tasks (100 items
 // each) between two small ones, on two classes with few instances.
@@ -61,32 +39,21 @@ func splitHeavy(t *testing.T) (*Input, *catalog.Catalog) {
 }
 
 // TestBoundHoldsWithSplits: no method's simulated makespan beats the lower
-// bound, also for plans that cut tasks into pieces.
+// bound, also for plans that cut tasks into pieces. The examples' graphs
+// are checked the same way by bench's TestBoundHoldsOnExamples (planner/
+// does not import the HCL reader, tests included).
 func TestBoundHoldsWithSplits(t *testing.T) {
-	def, diags := catalog.Load("")
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	var ins []*Input
-	cats := map[*Input]*catalog.Catalog{}
-	for _, name := range []string{"ml-pipeline", "nightly-etl", "video-transcode"} {
-		in := exampleInput(t, name, def)
-		ins, cats[in] = append(ins, in), def
-	}
 	in, cat := splitHeavy(t)
-	ins, cats[in] = append(ins, in), cat
-	for _, in := range ins {
-		c := mustCompare(t, in, cats[in])
-		if !(c.Bound.Seconds > 0) {
-			t.Errorf("%s: bound %+v", in.Name, c.Bound)
+	c := mustCompare(t, in, cat)
+	if !(c.Bound.Seconds > 0) {
+		t.Errorf("%s: bound %+v", in.Name, c.Bound)
+	}
+	for _, o := range c.Outcomes {
+		if o == nil {
+			continue
 		}
-		for _, o := range c.Outcomes {
-			if o == nil {
-				continue
-			}
-			if o.MakespanSeconds < c.Bound.Seconds*(1-1e-9) || o.SLR < 1-1e-9 {
-				t.Errorf("%s: %s makespan %g s, SLR %g beats the bound %g s", in.Name, o.Method, o.MakespanSeconds, o.SLR, c.Bound.Seconds)
-			}
+		if o.MakespanSeconds < c.Bound.Seconds*(1-1e-9) || o.SLR < 1-1e-9 {
+			t.Errorf("%s: %s makespan %g s, SLR %g beats the bound %g s", in.Name, o.Method, o.MakespanSeconds, o.SLR, c.Bound.Seconds)
 		}
 	}
 }
@@ -94,16 +61,14 @@ func TestBoundHoldsWithSplits(t *testing.T) {
 // TestSingleClassSplitsLikePlanBaseline: for graphs with split tasks, the
 // single-class method picks plan.Build's baseline class and its simulated
 // makespan matches the baseline's prediction (exact runtimes, same model).
+// bench's TestSingleClassSplitsLikePlanBaselineOnExamples checks two
+// examples' graphs the same way.
 func TestSingleClassSplitsLikePlanBaseline(t *testing.T) {
-	def, diags := catalog.Load("")
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
 	split, splitCat := splitHeavy(t)
 	for _, tc := range []struct {
 		in  *Input
 		cat *catalog.Catalog
-	}{{exampleInput(t, "video-transcode", def), def}, {exampleInput(t, "ml-pipeline", def), def}, {split, splitCat}} {
+	}{{split, splitCat}} {
 		p, err := plan.Build(tc.in.Graph, tc.cat, tc.in.Table, plan.Options{Run: "eval"})
 		if err != nil {
 			t.Fatal(err)
