@@ -58,8 +58,8 @@ func New(logger hclog.Logger, factory ChannelFactory) *Driver {
 }
 
 // Shutdown stops the driver's background work and closes its channel
-// manager. Tasks keep running in their executors. cmd/nomad-driver-shard
-// calls it when the plugin server stops.
+// manager. Tasks keep running in their executors. Serve calls it when the
+// plugin server stops.
 func (d *Driver) Shutdown() error {
 	d.cancel()
 	d.mu.Lock()
