@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/shardwise/shardwise/feedback"
+	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/translator/wfcommons"
 )
@@ -30,6 +31,47 @@ func ImportHistory(path string, records []history.Record) (int, error) {
 		return 0, err
 	}
 	return n, store.Close()
+}
+
+// ImportRequest is a WfCommons trace to import ('shardwise import
+// wfcommons').
+type ImportRequest struct {
+	// Trace is the trace file (WfFormat 1.4 or 1.5), Out the folder its
+	// graph.hcl and history.jsonl go into, and DB, when not "", a SQLite
+	// history store its records also go into (created if missing).
+	Trace, Out, DB string
+	// TimeScale scales every time written (wfcommons.Options.TimeScale;
+	// positive and finite).
+	TimeScale float64
+	// Replay makes each task's command emulate its recorded run
+	// (wfcommons.Replay) doing Work, at the speeds of the executor catalog
+	// file Catalog over the default ("": the default).
+	Replay        bool
+	Work, Catalog string
+}
+
+// Import imports req.Trace (wfcommons.ImportOptions) and writes it into
+// req.Out and req.DB (WriteImport: all or nothing); it returns the
+// import (graph, records, warnings). Errors: a catalog with errors
+// (*DiagnosticsError, loaded only with Replay), a trace that does not
+// import, a folder or store that cannot be written.
+func Import(req ImportRequest) (*wfcommons.Result, error) {
+	opts := wfcommons.Options{TimeScale: req.TimeScale}
+	if req.Replay {
+		cat, diags := catalog.Load(req.Catalog)
+		if diags.HasErrors() {
+			return nil, &DiagnosticsError{Diags: diags}
+		}
+		opts.Replay = &wfcommons.Replay{Catalog: cat, Work: req.Work}
+	}
+	res, err := wfcommons.ImportOptions(req.Trace, opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := WriteImport(req.Out, req.DB, res); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // WriteImport writes an imported trace into the folder dir

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/shardwise/shardwise/app"
-	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/translator/wfcommons"
 )
 
@@ -55,22 +54,13 @@ func runImport(args []string, stdout, stderr io.Writer) error {
 	if err := checkReplayFlags(fs, *replay, *work); err != nil {
 		return err
 	}
-	opts := wfcommons.Options{TimeScale: *scale}
 	if *replay {
 		if err := envCatalog(fs); err != nil {
 			return err
 		}
-		cat, diags := catalog.Load(*catPath)
-		if diags.HasErrors() {
-			return &app.DiagnosticsError{Diags: diags}
-		}
-		opts.Replay = &wfcommons.Replay{Catalog: cat, Work: *work}
 	}
-	res, err := wfcommons.ImportOptions(fs.Arg(0), opts)
+	res, err := app.Import(app.ImportRequest{Trace: fs.Arg(0), Out: *out, DB: *db, TimeScale: *scale, Replay: *replay, Work: *work, Catalog: *catPath})
 	if err != nil {
-		return err
-	}
-	if _, err := app.WriteImport(*out, *db, res); err != nil {
 		return err
 	}
 	log := newLogger(stderr)
