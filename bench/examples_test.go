@@ -3,6 +3,7 @@ package bench
 import (
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/shardwise/shardwise/planner/catalog"
@@ -91,13 +92,7 @@ func TestSingleClassSplitsLikePlanBaselineOnExamples(t *testing.T) {
 			t.Errorf("%s: single-class %s %.1f s, plan baseline %s %.1f s", name, o.Class, o.MakespanSeconds,
 				p.Baseline.Class, p.Baseline.MakespanSeconds)
 		}
-		pieces := 0
-		for _, s := range o.Plan.Shards {
-			if s.Split != nil {
-				pieces++
-			}
-		}
-		if pieces == 0 {
+		if !slices.ContainsFunc(o.Plan.Shards, func(s *plan.Shard) bool { return s.Split != nil }) {
 			t.Errorf("%s: the single-class plan splits nothing", name)
 		}
 	}

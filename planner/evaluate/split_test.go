@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,13 +82,7 @@ func TestSingleClassSplitsLikePlanBaseline(t *testing.T) {
 			t.Errorf("%s: single-class %s %.1f s, plan baseline %s %.1f s", tc.in.Name, o.Class, o.MakespanSeconds,
 				p.Baseline.Class, p.Baseline.MakespanSeconds)
 		}
-		pieces := 0
-		for _, s := range o.Plan.Shards {
-			if s.Split != nil {
-				pieces++
-			}
-		}
-		if pieces == 0 {
+		if !slices.ContainsFunc(o.Plan.Shards, func(s *plan.Shard) bool { return s.Split != nil }) {
 			t.Errorf("%s: the single-class plan splits nothing", tc.in.Name)
 		}
 	}
