@@ -78,6 +78,7 @@ func Evaluation(o EvaluationOptions) (*evaluate.Report, error) {
 // WriteAccuracyOnly writes evaluate.WriteAccuracyOnly of the traces under
 // dir, each run once, on the default catalog with k folds: the
 // evaluation's accuracy figures alone, for iterating on the predictor.
+// Errors: those of DistinctTraces, of the evaluation or of w.
 func WriteAccuracyOnly(w io.Writer, dir string, k int) error {
 	ins, err := DistinctTraces(dir, catalog.Default())
 	if err != nil {
@@ -89,7 +90,8 @@ func WriteAccuracyOnly(w io.Writer, dir string, k int) error {
 // WriteProbeCosts writes evaluate.ProbeCostsOf the traces under dir, each
 // run once, on the default catalog with k folds, as Markdown
 // (evaluate.WriteProbeCosts): the probe's cost as insurance for every
-// trace whose honest plan probes a type.
+// trace whose honest plan probes a type. Errors: those of DistinctTraces,
+// of the evaluation or of w.
 func WriteProbeCosts(w io.Writer, dir string, k int) error {
 	ins, err := DistinctTraces(dir, catalog.Default())
 	if err != nil {
@@ -104,7 +106,7 @@ func WriteProbeCosts(w io.Writer, dir string, k int) error {
 
 // DistinctTraces imports every trace under dir (TracePaths, LoadTraces)
 // for cat, each run once (evaluate.DistinctRuns; the copies left out are
-// not returned).
+// not returned). Errors: those of TracePaths and LoadTraces.
 func DistinctTraces(dir string, cat *catalog.Catalog) ([]*evaluate.Input, error) {
 	paths, err := TracePaths(dir)
 	if err != nil {

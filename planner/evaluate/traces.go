@@ -75,7 +75,7 @@ func CompareSynthetic(ps []synth.Params, cat *catalog.Catalog, opts Options) ([]
 
 // InputAccuracy cross-validates the predictors on the history records of
 // ins (Accuracy over each input's Name, Family and Records) on cat with k
-// folds within a trace.
+// folds within a trace; Accuracy's error is returned as is.
 func InputAccuracy(ins []*Input, cat *catalog.Catalog, k int) ([]AccuracyRow, error) {
 	trs := make([]TraceRecords, len(ins))
 	for i, in := range ins {
@@ -89,7 +89,7 @@ func InputAccuracy(ins []*Input, cat *catalog.Catalog, k int) ([]AccuracyRow, er
 // predictions, with HEFT and Shardwise only and late binding, and plays
 // the plans with its recorded runtimes: the comparisons that
 // InRunAccuracy scores, in the order of ins. Inputs held out otherwise
-// are left out.
+// are left out. The first error of Honest or Compare is returned as is.
 func HeldOutRuns(ins []*Input, cat *catalog.Catalog, k int) ([]*Comparison, error) {
 	var honest []*Comparison
 	for _, in := range ins {
