@@ -16,7 +16,6 @@ import (
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/launcher/replan"
 	"github.com/shardwise/shardwise/planner/history"
-	"github.com/shardwise/shardwise/planner/plan"
 )
 
 // recordWait bounds how long a run with Feedback waits, after the run, for the
@@ -116,10 +115,11 @@ func (l *loop) onCommit(recs []history.Record) {
 
 // replanner returns the run's Replanner over the store, with the run's
 // planning switches; nil without a store, with NoReplan or for a baseline
-// method (HEFT and single class plans are not re-planned). extra are the history records besides the
+// method (plan.Method.Replanned: HEFT and single class plans are not
+// re-planned nor late-bound). extra are the history records besides the
 // store's.
 func (l *loop) replanner(req *RunRequest, res *Planned, client *api.Client, extra []history.Record) launcher.Replanner {
-	if l.store == nil || req.NoReplan || (req.Method.Name != "" && req.Method.Name != plan.MethodShardwise) {
+	if l.store == nil || req.NoReplan || !req.Method.Replanned() {
 		return nil
 	}
 	return &replan.Replanner{Graph: res.Graph, Catalog: res.Catalog, Extra: extra, Jobs: res.JobOptions(),

@@ -95,8 +95,9 @@ type Comparison struct {
 	// Options.LateBinding was set; nil otherwise.
 	Static *Outcome
 	// LauncherHEFT is HEFT as `shardwise run -method heft` runs it (see
-	// launcherHEFT), when Options.LateBinding was set and HEFT ran; nil
-	// otherwise. The HEFT entry of Outcomes is HEFT as published.
+	// launcherHEFT: probed, not late-bound), when Options.LateBinding was
+	// set and HEFT ran; nil otherwise. The HEFT entry of Outcomes is HEFT
+	// as published.
 	LauncherHEFT *Outcome
 	// Sim are the simulator options every plan was played with (noise
 	// and seed), as Options.Sim gave them.
@@ -177,21 +178,25 @@ func Compare(in *Input, cat *catalog.Catalog, opts Options) (*Comparison, error)
 	return cmp, nil
 }
 
-// launcherHEFT is HEFT executed the way the launcher executes any plan,
-// Shardwise's included: `shardwise run -method heft` plans through the
-// same pipeline (planner.Pipeline with plan.MethodHEFT: one task per
-// allocation, placed by insertion-based HEFT, then probe-then-size for
-// in.Probes) and late-binds every shard at submission (plan.Binder, with
-// the in-run correction). The MethodHEFT outcome is HEFT as Topcuoglu et
-// al. publish it, played without probe or late binding.
+// launcherHEFT is HEFT executed the way `shardwise run -method heft`
+// executes it: planned through the same pipeline as Shardwise's plan
+// (planner.Pipeline with plan.MethodHEFT: one task per allocation, placed
+// by insertion-based HEFT, then probe-then-size for in.Probes), and
+// late-bound (plan.Binder, with the in-run correction) only if the
+// launcher late-binds that method (plan.Method.Replanned; it does not: a
+// baseline's plan runs as planned). The MethodHEFT outcome is HEFT as
+// Topcuoglu et al. publish it, played without probe or late binding.
 func launcherHEFT(in *Input, cat *catalog.Catalog, opts Options) (*Outcome, error) {
 	start := time.Now()
-	r, err := planner.Pipeline{Catalog: cat}.Plan(in.Graph, planner.Options{Run: opts.Run, Table: in.Table, Probes: in.Probes,
-		Method: plan.Method{Name: plan.MethodHEFT}})
+	m := plan.Method{Name: plan.MethodHEFT}
+	r, err := planner.Pipeline{Catalog: cat}.Plan(in.Graph, planner.Options{Run: opts.Run, Table: in.Table, Probes: in.Probes, Method: m})
 	if err != nil {
 		return nil, err
 	}
 	took := time.Since(start)
+	if !m.Replanned() {
+		return simulated(MethodHEFT, r.Plan, cat, opts, took)
+	}
 	o, err := lateBound(r.Plan, in, cat, opts)
 	if err != nil {
 		return nil, err

@@ -101,7 +101,7 @@ func PlannerGoals(cmps []*Comparison) []Goal {
 		return goals
 	}
 	// The same two HEFT goals against HEFT executed as the launcher
-	// executes Shardwise's plan (Comparison.LauncherHEFT).
+	// runs `-method heft` (Comparison.LauncherHEFT: probed, not late-bound).
 	return append(goals,
 		atMost("mean makespan, Shardwise / HEFT as the launcher runs it", GoalHEFTRatio, mean(heftRun), "%.3f", "x"),
 		Goal{Name: "makespan no worse than HEFT as the launcher runs it on any trace", Target: "0 traces worse",

@@ -31,6 +31,13 @@ type Method struct {
 	Class string
 }
 
+// Replanned reports whether the launcher re-plans and late-binds (Binder)
+// the shards of a plan made with m while it runs: only Shardwise's. A
+// baseline (HEFT, single class) runs as planned, since the re-planner
+// plans Shardwise's way. app's run and planner/evaluate both ask this, so
+// the evaluation plays each method as the launcher runs it.
+func (m Method) Replanned() bool { return m.Name == "" || m.Name == MethodShardwise }
+
 func (m Method) String() string {
 	if m.Class != "" {
 		return m.Name + ":" + m.Class

@@ -91,3 +91,21 @@ func TestBuildMethodRejects(t *testing.T) {
 		t.Error("unknown method accepted")
 	}
 }
+
+// TestReplanned: the launcher re-plans and late-binds Shardwise's plans
+// only; a baseline runs as planned (app's run and evaluate's HEFT as run
+// both read this).
+func TestReplanned(t *testing.T) {
+	for in, want := range map[string]bool{"": true, "shardwise": true, "heft": false, "single": false, "single:gpu": false} {
+		m, err := ParseMethod(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Replanned() != want {
+			t.Errorf("%q: Replanned() = %v, want %v", in, m.Replanned(), want)
+		}
+	}
+	if !(Method{}).Replanned() {
+		t.Error("the zero Method (Shardwise's) is not Replanned")
+	}
+}
