@@ -52,3 +52,28 @@ func TestTracePathsAndNames(t *testing.T) {
 		t.Errorf("bad trace: err %v, want one naming bad-cycle.json", err)
 	}
 }
+
+// TestDistinctTracesUsesItsCatalog: DistinctTraces imports the traces for
+// the catalog it is given (their tables have its classes, in its order),
+// not for the default one.
+func TestDistinctTracesUsesItsCatalog(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "translator", "wfcommons", "testdata", "tiny-nextflow.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.json"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cat := &catalog.Catalog{Classes: []*catalog.Class{catalog.Default().Classes[1], catalog.Default().Classes[0]}}
+	ins, err := DistinctTraces(dir, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 1 {
+		t.Fatalf("%d inputs, want 1", len(ins))
+	}
+	if got, want := ins[0].Table.Classes, cat.Names(); !slices.Equal(got, want) {
+		t.Errorf("table classes %v, want the given catalog's %v", got, want)
+	}
+}
