@@ -112,7 +112,7 @@ func DistinctTraces(dir string, cat *catalog.Catalog) ([]*evaluate.Input, error)
 	if err != nil {
 		return nil, err
 	}
-	ins, err := LoadTraces(paths, catalog.Default())
+	ins, err := LoadTraces(paths, cat)
 	if err != nil {
 		return nil, err
 	}
