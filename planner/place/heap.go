@@ -4,38 +4,31 @@ import "github.com/shardwise/shardwise/planner/pq"
 
 // readyHeap is a max-heap (planner/pq) of node indices ordered by rank,
 // lower index first on equal rank, so the scheduling order is
-// deterministic.
+// deterministic: an item's Key is minus the node's rank, its Tie the
+// node. rank does not change while the heap is in use.
 type readyHeap struct {
 	rank  []float64
-	nodes []int32
-	// before is the heap's order, made once per schedule: it reads rank.
-	before func(a, b *int32) bool
+	items []pq.Item[struct{}]
 }
 
-// newReadyHeap returns an empty readyHeap over rank, reusing nodes' array.
-func newReadyHeap(rank []float64, nodes []int32) readyHeap {
-	return readyHeap{rank: rank, nodes: nodes[:0], before: func(a, b *int32) bool {
-		if rank[*a] != rank[*b] {
-			return rank[*a] > rank[*b]
-		}
-		return *a < *b
-	}}
+// newReadyHeap returns an empty readyHeap over rank, reusing items' array.
+func newReadyHeap(rank []float64, items []pq.Item[struct{}]) readyHeap {
+	return readyHeap{rank: rank, items: items[:0]}
 }
 
-func (h *readyHeap) len() int     { return len(h.nodes) }
-func (h *readyHeap) push(n int32) { pq.Push(&h.nodes, n, h.before) }
-func (h *readyHeap) pop() int32   { return pq.Pop(&h.nodes, h.before) }
-
-// instance is one processor of a class in the non-insertion scheduler: when
-// it becomes free (seconds) and the node it ran last (-1 if none).
-type instance struct {
-	free float64
-	id   int32
-	last int32
+func (h *readyHeap) len() int { return len(h.items) }
+func (h *readyHeap) push(n int32) {
+	pq.Push(&h.items, pq.Item[struct{}]{Key: -h.rank[n], Tie: int64(n)})
 }
+func (h *readyHeap) pop() int32 { return int32(pq.Pop(&h.items).Tie) }
 
-// pool is a min-heap of a class's instances by free time, lower id first on
-// equal times, so the earliest free instance is pool[0].
+// instance is one processor of a class in the non-insertion scheduler: Key
+// is when it becomes free (seconds), Tie its id, Val the node it ran last
+// (-1 if none).
+type instance = pq.Item[int32]
+
+// pool is a min-heap (planner/pq) of a class's instances by free time,
+// lower id first on equal times, so the earliest free instance is pool[0].
 type pool []instance
 
 // resetPool returns a pool of n idle instances, in p's array when it is
@@ -43,16 +36,9 @@ type pool []instance
 func resetPool(p pool, n int) pool {
 	p = resize(p, n)
 	for i := range p {
-		p[i] = instance{id: int32(i), last: -1}
+		p[i] = instance{Tie: int64(i), Val: -1}
 	}
 	return p
-}
-
-func instanceBefore(a, b *instance) bool {
-	if a.free != b.free {
-		return a.free < b.free
-	}
-	return a.id < b.id
 }
 
 // find returns the position in p of the instance with the given id.
@@ -60,7 +46,7 @@ func instanceBefore(a, b *instance) bool {
 // this returns at once.
 func (p pool) find(id int32) int {
 	for i := range p {
-		if p[i].id == id {
+		if p[i].Tie == int64(id) {
 			return i
 		}
 	}
@@ -69,8 +55,8 @@ func (p pool) find(id int32) int {
 
 // occupy gives the instance at position i to node n until free, which is
 // no earlier than its current free time, and restores the heap order in
-// O(log I) by sifting it down.
+// O(log I) (pq.Fix: it sifts down).
 func (p pool) occupy(i int, n int32, free float64) {
-	p[i].free, p[i].last = free, n
-	pq.Fix(p, i, instanceBefore)
+	p[i].Key, p[i].Val = free, n
+	pq.Fix(p, i)
 }

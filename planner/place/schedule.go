@@ -40,7 +40,7 @@ type choice struct {
 func (sc *scheduler) reset(p *Problem, adj *adjacency, s *Schedule, rank []float64, opt Options) {
 	nc := len(p.Classes)
 	sc.p, sc.adj, sc.s, sc.opt, sc.nc = p, adj, s, opt, nc
-	sc.ready = newReadyHeap(rank, sc.ready.nodes)
+	sc.ready = newReadyHeap(rank, sc.ready.items)
 	sc.waiting = resize(sc.waiting, p.Nodes)
 	sc.inv = resize(sc.inv, nc*nc)
 	sc.dataReady = resize(sc.dataReady, nc)
@@ -180,9 +180,9 @@ func (sc *scheduler) candidate(n, c int) choice {
 	if sc.opt.Insertion {
 		return sc.insertionSlot(c, ready, dur)
 	}
-	top := sc.pools[c][0]
-	start := max(top.free, ready)
-	return choice{class: c, inst: int(top.id), start: start, fin: start + dur, prev: top.last}
+	top := sc.pools[c][0] // Key: free time, Tie: id, Val: last node
+	start := max(top.Key, ready)
+	return choice{class: c, inst: int(top.Tie), start: start, fin: start + dur, prev: top.Val}
 }
 
 // commit records n's placement and books the instance.
@@ -227,8 +227,8 @@ func (sc *scheduler) localCandidate(n, c int, dur float64) choice {
 			ch = choice{class: c, inst: i, start: start, fin: start + dur, prev: prev}
 		} else {
 			in := sc.pools[c][sc.pools[c].find(int32(i))]
-			start := max(in.free, ready)
-			ch = choice{class: c, inst: i, start: start, fin: start + dur, prev: in.last}
+			start := max(in.Key, ready)
+			ch = choice{class: c, inst: i, start: start, fin: start + dur, prev: in.Val}
 		}
 		if best.inst < 0 || ch.fin < best.fin {
 			best, bestReady, bestBound = ch, ready, bound

@@ -54,7 +54,7 @@ func (r *replayer) replay(p *place.Problem, s *place.Schedule) float64 {
 	dispatch := func(t float64) {
 		for c := range r.queues {
 			q := &r.queues[c]
-			for r.free[c] > 0 && len(*q) > 0 && (*q)[0].ready <= t {
+			for r.free[c] > 0 && len(*q) > 0 && q.next() <= t {
 				w := q.pop()
 				r.free[c]--
 				fin := t + p.Classes[c].StartupSeconds + p.Runtime[int(w.node)*nc+c]
@@ -70,7 +70,7 @@ func (r *replayer) replay(p *place.Problem, s *place.Schedule) float64 {
 		if !ok {
 			return makespan
 		}
-		for len(r.events) > 0 && r.events[0].t == t {
+		for len(r.events) > 0 && r.events.next() == t {
 			ev := r.events.pop()
 			cf := int(s.Class[ev.node])
 			r.free[cf]++
@@ -161,11 +161,11 @@ func (r *replayer) eachUpstream(p *place.Problem, fn func(pos, u int32)) []int32
 func (r *replayer) nextTime() (float64, bool) {
 	t, ok := 0.0, false
 	if len(r.events) > 0 {
-		t, ok = r.events[0].t, true
+		t, ok = r.events.next(), true
 	}
 	for c, q := range r.queues {
-		if r.free[c] > 0 && len(q) > 0 && (!ok || q[0].ready < t) {
-			t, ok = q[0].ready, true
+		if r.free[c] > 0 && len(q) > 0 && (!ok || q.next() < t) {
+			t, ok = q.next(), true
 		}
 	}
 	return t, ok
@@ -198,20 +198,22 @@ type replayEvent struct {
 	node int32
 }
 
-// replayEvents is a min-heap (planner/pq) of events by time, then
-// sequence (a total order, so the pop order does not depend on the heap's
-// layout).
-type replayEvents []replayEvent
+// replayEvents is a min-heap (planner/pq) of nodes finishing: an item's
+// Key is the finish time, its Tie the event's sequence (a total order, so
+// the pop order does not depend on the heap's layout), its Val the node.
+type replayEvents []pq.Item[int32]
 
-func replayEventBefore(a, b *replayEvent) bool {
-	if a.t != b.t {
-		return a.t < b.t
-	}
-	return a.seq < b.seq
+func (h *replayEvents) push(e replayEvent) {
+	pq.Push(h, pq.Item[int32]{Key: e.t, Tie: int64(e.seq), Val: e.node})
 }
 
-func (h *replayEvents) push(e replayEvent) { pq.Push(h, e, replayEventBefore) }
-func (h *replayEvents) pop() replayEvent   { return pq.Pop(h, replayEventBefore) }
+func (h *replayEvents) pop() replayEvent {
+	x := pq.Pop(h)
+	return replayEvent{t: x.Key, seq: int32(x.Tie), node: x.Val}
+}
+
+// next is the time of the non-empty heap's first event.
+func (h replayEvents) next() float64 { return h[0].Key }
 
 // replayWait is a ready node in its class's queue.
 type replayWait struct {
@@ -219,13 +221,19 @@ type replayWait struct {
 	node  int32
 }
 
-// replayQueue is a min-heap (planner/pq) of ready nodes by
-// place.DispatchBefore (ready time, then node: a total order).
-type replayQueue []replayWait
+// replayQueue is a min-heap (planner/pq) of ready nodes in
+// place.DispatchBefore order (place.DispatchItem: ready time, then node, a
+// total order).
+type replayQueue []pq.Item[struct{}]
 
-func replayWaitBefore(a, b *replayWait) bool {
-	return place.DispatchBefore(a.ready, int(a.node), b.ready, int(b.node))
+func (h *replayQueue) push(w replayWait) {
+	pq.Push(h, place.DispatchItem(w.ready, int(w.node), struct{}{}))
 }
 
-func (h *replayQueue) push(w replayWait) { pq.Push(h, w, replayWaitBefore) }
-func (h *replayQueue) pop() replayWait   { return pq.Pop(h, replayWaitBefore) }
+func (h *replayQueue) pop() replayWait {
+	x := pq.Pop(h)
+	return replayWait{ready: x.Key, node: int32(x.Tie)}
+}
+
+// next is the ready time of the non-empty queue's first node.
+func (h replayQueue) next() float64 { return h[0].Key }

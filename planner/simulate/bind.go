@@ -64,8 +64,8 @@ func (s *sim) view() View {
 		sort.Slice(cv.Running, func(a, b int) bool { return cv.Running[a].Shard < cv.Running[b].Shard })
 		q := append(readyQueue(nil), s.queues[c]...)
 		sort.Slice(q, func(a, b int) bool { return q.Less(a, b) })
-		for _, w := range q {
-			cv.Queued = append(cv.Queued, w.shard)
+		for k := range q {
+			cv.Queued = append(cv.Queued, q.shard(k))
 		}
 		v.Classes[c] = cv
 	}

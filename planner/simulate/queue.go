@@ -26,18 +26,29 @@ const (
 	eventPlace    EventKind = "place"
 )
 
-// eventHeap orders events by time, then by insertion order (eventBefore).
-type eventHeap []event
+// eventHeap is a min-heap (planner/pq) of events: an item's Key is the
+// event's time, its Tie the insertion order, its Val the rest.
+type eventHeap []pq.Item[eventVal]
+
+// eventVal is what an eventHeap item carries besides time and order.
+type eventVal struct {
+	kind EventKind
+	idx  int
+}
 
 func (h eventHeap) Len() int { return len(h) }
 
-// eventBefore orders events by time, then by insertion order.
-func eventBefore(a, b *event) bool {
-	if a.t != b.t {
-		return a.t < b.t
-	}
-	return a.seq < b.seq
+func (h *eventHeap) push(e event) {
+	pq.Push(h, pq.Item[eventVal]{Key: e.t, Tie: int64(e.seq), Val: eventVal{e.kind, e.idx}})
 }
+
+func (h *eventHeap) pop() event {
+	x := pq.Pop(h)
+	return event{t: x.Key, seq: uint64(x.Tie), kind: x.Val.kind, idx: x.Val.idx}
+}
+
+// next is the time of the non-empty heap's first event.
+func (h eventHeap) next() float64 { return h[0].Key }
 
 // waiting is a ready shard in its class's queue.
 type waiting struct {
@@ -45,16 +56,23 @@ type waiting struct {
 	shard int     // position in plan.Shards
 }
 
-// readyQueue orders a class's ready shards by place.DispatchBefore: ready
-// time, then plan order.
-type readyQueue []waiting
+// readyQueue is a min-heap (planner/pq) of a class's ready shards in
+// place.DispatchBefore order (place.DispatchItem: ready time, then plan
+// order).
+type readyQueue []pq.Item[struct{}]
 
 func (q readyQueue) Len() int           { return len(q) }
-func (q readyQueue) Less(a, b int) bool { return waitingBefore(&q[a], &q[b]) }
+func (q readyQueue) Less(a, b int) bool { return q[a].Before(&q[b]) }
 
-func waitingBefore(a, b *waiting) bool {
-	return place.DispatchBefore(a.ready, a.shard, b.ready, b.shard)
+func (q *readyQueue) push(w waiting) { pq.Push(q, place.DispatchItem(w.ready, w.shard, struct{}{})) }
+
+func (q *readyQueue) pop() waiting {
+	x := pq.Pop(q)
+	return waiting{ready: x.Key, shard: int(x.Tie)}
 }
+
+// shard is the shard at position i of the queue's array.
+func (q readyQueue) shard(i int) int { return int(q[i].Tie) }
 
 // instances hands out a class's instances, lowest number first. Instances
 // never used yet are numbered from fresh upward; released ones wait in a
@@ -70,7 +88,7 @@ type instances struct {
 // take returns the lowest free instance, or false if all are busy.
 func (p *instances) take() (int, bool) {
 	if p.released.Len() > 0 {
-		return pq.Pop(&p.released, intBefore), true
+		return int(pq.Pop(&p.released).Tie), true
 	}
 	if p.fresh < p.capacity {
 		p.fresh++
@@ -80,13 +98,12 @@ func (p *instances) take() (int, bool) {
 }
 
 // free returns instance i to the pool.
-func (p *instances) free(i int) { pq.Push(&p.released, i, intBefore) }
+func (p *instances) free(i int) { pq.Push(&p.released, pq.Item[struct{}]{Tie: int64(i)}) }
 
 // available reports whether an instance is free.
 func (p *instances) available() bool { return p.released.Len() > 0 || p.fresh < p.capacity }
 
-type intHeap []int
+// intHeap is a min-heap (planner/pq) of instance numbers, in Tie.
+type intHeap []pq.Item[struct{}]
 
 func (h intHeap) Len() int { return len(h) }
-
-func intBefore(a, b *int) bool { return *a < *b }

@@ -1,11 +1,6 @@
 package simulate
 
-import (
-	"fmt"
-	"sort"
-
-	"github.com/shardwise/shardwise/planner/pq"
-)
+import "fmt"
 
 // EventKind names what happened at an Event.
 type EventKind string
@@ -109,9 +104,9 @@ func (s *sim) run() error {
 	s.register(0)
 	s.dispatch(0)
 	for s.events.Len() > 0 {
-		t := s.events[0].t
-		for s.events.Len() > 0 && s.events[0].t == t {
-			if err := s.apply(pq.Pop(&s.events, eventBefore)); err != nil {
+		t := s.events.next()
+		for s.events.Len() > 0 && s.events.next() == t {
+			if err := s.apply(s.events.pop()); err != nil {
 				return err
 			}
 		}
@@ -127,14 +122,14 @@ func (s *sim) run() error {
 }
 
 func (s *sim) push(t float64, kind EventKind, idx int) {
-	pq.Push(&s.events, event{t: t, seq: s.seq, kind: kind, idx: idx}, eventBefore)
+	s.events.push(event{t: t, seq: s.seq, kind: kind, idx: idx})
 	s.seq++
 }
 
 func (s *sim) apply(e event) error {
 	switch e.kind {
 	case eventHandOver:
-		pq.Push(&s.registrar, waiting{ready: s.runs[e.idx].ReadySeconds, shard: e.idx}, waitingBefore)
+		s.registrar.push(waiting{ready: s.runs[e.idx].ReadySeconds, shard: e.idx})
 		return nil
 	case EventRegistered:
 		s.registering--
@@ -254,7 +249,7 @@ func (s *sim) ready(i int, t float64) error {
 // queue puts registered shard i in its class's queue at time t.
 func (s *sim) queue(i int, t float64) {
 	s.runs[i].RegisteredSeconds = t
-	pq.Push(&s.queues[s.m.class[i]], waiting{ready: t, shard: i}, waitingBefore)
+	s.queues[s.m.class[i]].push(waiting{ready: t, shard: i})
 	if !s.dispatchModel.registersAtOnce() {
 		s.note(t, EventRegistered, i, "", -1)
 	}
@@ -265,7 +260,7 @@ func (s *sim) queue(i int, t float64) {
 func (s *sim) register(t float64) {
 	limit := s.dispatchModel.RegisterConcurrency
 	for s.registrar.Len() > 0 && (limit <= 0 || s.registering < limit) {
-		w := pq.Pop(&s.registrar, waitingBefore)
+		w := s.registrar.pop()
 		s.registering++
 		s.push(t+s.dispatchModel.RegisterSeconds, EventRegistered, w.shard)
 	}
@@ -280,7 +275,7 @@ func (s *sim) dispatch(t float64) {
 	var fresh readyQueue
 	for c := range s.queues {
 		for s.queues[c].Len() > 0 && s.pools[c].available() {
-			w := pq.Pop(&s.queues[c], waitingBefore)
+			w := s.queues[c].pop()
 			inst, _ := s.pools[c].take()
 			if s.dispatchModel.PlaceSeconds == 0 || w.ready < t {
 				// Placed at once, or handed the instance after waiting
@@ -289,11 +284,11 @@ func (s *sim) dispatch(t float64) {
 				continue
 			}
 			s.runs[w.shard].Instance = inst
-			fresh = append(fresh, w)
+			fresh.push(w)
 		}
 	}
-	sort.Slice(fresh, fresh.Less)
-	for _, w := range fresh {
+	for fresh.Len() > 0 {
+		w := fresh.pop()
 		s.schedFree = max(t, s.schedFree) + s.dispatchModel.PlaceSeconds
 		s.push(s.schedFree, eventPlace, w.shard)
 	}
