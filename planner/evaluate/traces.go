@@ -86,8 +86,9 @@ func InputAccuracy(ins []*Input, cat *catalog.Catalog, k int) ([]AccuracyRow, er
 
 // HeldOutRuns plans every input of ins that Honest holds out by run
 // (HoldoutRun: trained on the family's other runs) from those held-out
-// predictions, with HEFT and Shardwise only and late binding, and plays
-// the plans with its recorded runtimes: the comparisons that
+// predictions, with HEFT (as published, played as planned) and Shardwise
+// (late-bound) only, and plays the plans with its recorded runtimes: the
+// comparisons that
 // InRunAccuracy scores, in the order of ins. Inputs held out otherwise
 // are left out. The first error of Honest or Compare is returned as is.
 func HeldOutRuns(ins []*Input, cat *catalog.Catalog, k int) ([]*Comparison, error) {
@@ -115,8 +116,8 @@ func HeldOutRuns(ins []*Input, cat *catalog.Catalog, k int) ([]*Comparison, erro
 // accuracy tables (InputAccuracy with k folds, then InRunAccuracy of
 // HeldOutRuns), the in-run phases, and per held-out-run input its in-run
 // runtime error (MdAPE, percent) and its HEFT and Shardwise makespans
-// (seconds, late-bound; SW static the Shardwise plan played as planned),
-// as Markdown. Errors are those of the evaluation or of w.
+// (seconds: HEFT as published, played as planned; Shardwise late-bound;
+// SW static the Shardwise plan played as planned), as Markdown. Errors are those of the evaluation or of w.
 func WriteAccuracyOnly(w io.Writer, ins []*Input, cat *catalog.Catalog, k int) error {
 	honest, err := HeldOutRuns(ins, cat, k)
 	if err != nil {
