@@ -6,8 +6,8 @@
 // allocation per element, most of a large plan's or simulation's garbage).
 // The order is fixed, an Item's Key then its Tie, rather than a caller's
 // less function: a function value is an indirect call per comparison that
-// the compiler cannot inline, which made the scheduler's ready list 1.3x
-// slower than a hand-written heap. Every order the planner uses is total
+// the compiler cannot inline, which made the scheduler's ready list about
+// 1.2x slower than a hand-written heap (docs/benchmarks.md). Every order the planner uses is total
 // (ties broken by an index or an insertion sequence in Tie), so elements
 // come out in the same order as from container/heap, and pop order never
 // depends on the heap's layout.
