@@ -52,6 +52,10 @@ type Config struct {
 	// report.
 	Args  []string
 	Notes string
+	// Findings is Markdown written by hand about the stored runs, put
+	// after the goals (docs/replay.md's "What these runs say"), so that
+	// regenerating the report keeps it.
+	Findings string
 	// Logf, when not nil, gets the progress lines (one per call).
 	Logf func(format string, args ...any)
 }

@@ -86,6 +86,7 @@ func (r *report) markdown() string {
 	p("Catalog: `%s` over the default%s. Cluster: %s.\n\n", r.cf.CatalogPath, r.storedCatalogs(), r.m.Cluster)
 	r.makespans(p)
 	r.goals(p)
+	b.WriteString(r.cf.Findings)
 	r.overheads(p)
 	r.startups(p)
 	r.handOverTable(p)

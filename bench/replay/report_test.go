@@ -64,6 +64,20 @@ func TestReportFromStored(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, b)
 		}
 	}
+	// Findings written by hand stand between the goals and the overheads,
+	// so that regenerating docs/replay.md keeps them in place.
+	cf.Findings = "## What these runs say\n\nhand-written\n\n"
+	if err := fromStored(cf, cat); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = os.ReadFile(cf.Out); err != nil {
+		t.Fatal(err)
+	}
+	goals, found, over := strings.Index(string(b), "## Goals"), strings.Index(string(b), "## What these runs say"), strings.Index(string(b), "## Nomad overhead")
+	if goals < 0 || found < goals || over < found {
+		t.Errorf("findings at %d, want between goals (%d) and overheads (%d):\n%s", found, goals, over, b)
+	}
+	cf.Findings = ""
 	if err := fromStored(Config{From: filepath.Join(dir, "missing.json.gz"), Out: cf.Out}, cat); err == nil {
 		t.Error("missing measurements: no error")
 	}

@@ -33,6 +33,7 @@ const defaultTraces = "blast-chameleon-small-001,bacass-dirt02-001,montage-chame
 
 func main() {
 	cf := replay.Config{Notes: notes, Logf: logf}
+	findings := flag.String("findings", "", "Markdown file written by hand about these runs, put in the report after its goals (docs/replay-findings.md for docs/replay.md), so that regenerating the report keeps it.")
 	flag.StringVar(&cf.Out, "out", "docs/replay.md", "Write the Markdown report to this file.")
 	flag.StringVar(&cf.CatalogPath, "catalog", "bench/replay/catalog.hcl", "Executor catalog over the default; the cluster gets its capacity.")
 	flag.StringVar(&cf.TraceDir, "traces", "../shared/traces/wfcommons", "Folder of WfCommons traces.")
@@ -49,6 +50,14 @@ func main() {
 	flag.StringVar(&cf.FitFrom, "fit-from", "", "Also predict every run from the calibration fitted on the runs stored in these files (comma-separated), on their runs of the other traces and on all of them: an out-of-sample check of the calibration on runs it was not fitted on.")
 	flag.Parse()
 	cf.Args = os.Args[1:]
+	if *findings != "" {
+		b, err := os.ReadFile(*findings)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchreplay:", err)
+			os.Exit(1)
+		}
+		cf.Findings = string(b)
+	}
 	ctx, stop := context.Background(), func() {}
 	if cf.From == "" { // a bench stops its cluster on Ctrl-C; -from has nothing to stop
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
