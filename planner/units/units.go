@@ -11,6 +11,7 @@ package units
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -112,22 +113,39 @@ func ParseDuration(s string) (time.Duration, error) {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return 0, fmt.Errorf("invalid duration %q: must be a non-negative number of seconds", s)
 		}
-		return time.Duration(v * float64(time.Second)), nil
+		return nanoseconds(s, v*float64(time.Second))
 	}
 	if strings.HasSuffix(in, "d") {
 		v, err := strconv.ParseFloat(strings.TrimSuffix(in, "d"), 64)
-		if err == nil && v >= 0 {
-			return time.Duration(v * 24 * float64(time.Hour)), nil
+		if err == nil && v >= 0 && !math.IsInf(v, 0) {
+			return nanoseconds(s, v*24*float64(time.Hour))
 		}
 	}
 	d, err := time.ParseDuration(in)
 	if err != nil {
+		if goDuration.MatchString(in) {
+			// Well formed, so time.ParseDuration refused it for overflow.
+			return 0, fmt.Errorf("invalid duration %q: too large (at most %s)", s, time.Duration(math.MaxInt64))
+		}
 		return 0, fmt.Errorf("invalid duration %q: want a number and a unit (ms, s, m, h, d)", s)
 	}
 	if d < 0 {
 		return 0, fmt.Errorf("invalid duration %q: must not be negative", s)
 	}
 	return d, nil
+}
+
+// goDuration matches time.ParseDuration's syntax without a sign.
+var goDuration = regexp.MustCompile(`^([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
+
+// nanoseconds is ns as a Duration, or an error when that is beyond
+// time.Duration's range (about 292 years): converting such a float wraps to
+// a negative number, which callers would read as "not given".
+func nanoseconds(s string, ns float64) (time.Duration, error) {
+	if ns >= math.MaxInt64 {
+		return 0, fmt.Errorf("invalid duration %q: too large (at most %s)", s, time.Duration(math.MaxInt64))
+	}
+	return time.Duration(ns), nil
 }
 
 // FormatBytes prints n bytes with a binary unit, e.g. "1.5GiB".

@@ -2,6 +2,7 @@ package units
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -137,5 +138,24 @@ func TestParseResourceMiB(t *testing.T) {
 		if err != nil || mib != c.mib || small != c.small {
 			t.Errorf("ParseResourceMiB(%q) = %d, %v, %v; want %d, %v", c.in, mib, small, err, c.mib, c.small)
 		}
+	}
+}
+
+// A duration beyond time.Duration's range (about 292 years) must be an
+// error, not a wrapped-around negative number that callers read as "not
+// given": "106752d" once silently became the default runtime.
+func TestParseDurationTooLarge(t *testing.T) {
+	for _, in := range []string{"106752d", "1e12", "9999999999999999999s", "3000000h"} {
+		got, err := ParseDuration(in)
+		if err == nil {
+			t.Errorf("ParseDuration(%q) = %v, want a too-large error", in, got)
+			continue
+		}
+		if !strings.Contains(err.Error(), "too large") {
+			t.Errorf("ParseDuration(%q) error %q does not say it is too large", in, err)
+		}
+	}
+	if got, err := ParseDuration("106751d"); err != nil || got <= 0 {
+		t.Errorf("ParseDuration(106751d) = %v, %v; want the largest whole-day duration", got, err)
 	}
 }
