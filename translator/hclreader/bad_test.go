@@ -154,6 +154,14 @@ var badFixtures = []struct {
 		{"14:5", "Split on a streaming task",
 			`Task "encode" is split, but its input task.record.output.frames streams (stream = true), and a stream cannot be cut into shards. Remove the split block or set stream = false on that output.`},
 	}},
+	// No bound to name: the split's own check says "at least 2"; this one
+	// once said "of at least -9223372036854775808".
+	{"split_fraction.hcl", []wantDiag{
+		{"5:20", "Invalid value",
+			`Argument "items" of the split of task "work" is 1e+400; it must be a whole number.`},
+		{"6:20", "Invalid value",
+			`Argument "max_shards" of the split of task "work" is 1.5; it must be a whole number.`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},

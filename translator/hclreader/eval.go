@@ -154,7 +154,8 @@ func (a attrs) boolean(name string, dst *bool) {
 }
 
 // integer sets *dst to the whole-number value of argument name, if given and
-// within lo..hi (hi = math.MaxInt for no upper bound).
+// within lo..hi (hi = math.MaxInt for no upper bound, lo = math.MinInt for
+// none: the caller checks the value and says what it must be).
 func (a attrs) integer(name string, lo, hi int, dst *int) bool {
 	v, expr, ok := a.get(name, cty.Number)
 	if !ok {
@@ -162,12 +163,15 @@ func (a attrs) integer(name string, lo, hi int, dst *int) bool {
 	}
 	var n int
 	if err := gocty.FromCtyValue(v, &n); err != nil || n < lo || n > hi {
-		bound := fmt.Sprintf("of at least %d", lo)
-		if hi < math.MaxInt {
-			bound = fmt.Sprintf("from %d to %d", lo, hi)
+		bound := "" // lo = math.MinInt: the caller checks the range itself
+		switch {
+		case hi < math.MaxInt:
+			bound = fmt.Sprintf(" from %d to %d", lo, hi)
+		case lo > math.MinInt:
+			bound = fmt.Sprintf(" of at least %d", lo)
 		}
 		a.r.errorAt(expr.Range(), "Invalid value",
-			"Argument %q of %s is %s; it must be a whole number %s.", name, a.where, v.AsBigFloat().Text('g', -1), bound)
+			"Argument %q of %s is %s; it must be a whole number%s.", name, a.where, v.AsBigFloat().Text('g', -1), bound)
 		return false
 	}
 	*dst = n
