@@ -139,20 +139,33 @@ func (p *Planned) JobOptions() nomadjob.Options { return nomadjob.Options{Driver
 
 // WriteFiles builds the jobs before writing anything, then writes them
 // into jobsDir (all or nothing; "" writes none; WriteJobs) and the DOT file
-// to dotPath ("" or no Dot writes none).
+// to dotPath ("" or no Dot writes none). The DOT file is staged beside
+// dotPath first and renamed into place only once the jobs are written, so
+// an error in either leaves neither.
 func (p *Planned) WriteFiles(jobsDir string, withJSON bool, dotPath string, log hclog.Logger) error {
+	var jobs []*api.Job
 	if jobsDir != "" {
-		jobs, err := p.Jobs()
-		if err != nil {
+		var err error
+		if jobs, err = p.Jobs(); err != nil {
 			return err
 		}
+	}
+	var dot *renameio.PendingFile
+	if p.Dot != nil && dotPath != "" {
+		var err error
+		if dot, err = stageFile(dotPath, p.Dot); err != nil {
+			return fmt.Errorf("write dot: %w", err)
+		}
+		defer dot.Cleanup()
+	}
+	if jobsDir != "" {
 		if err := WriteJobs(jobsDir, withJSON, p.Plan, jobs, log); err != nil {
 			return err
 		}
 	}
-	if p.Dot != nil && dotPath != "" {
-		if err := WriteFile(dotPath, p.Dot); err != nil {
-			return fmt.Errorf("write dot: %w", err)
+	if dot != nil {
+		if err := dot.CloseAtomicallyReplace(); err != nil {
+			return fmt.Errorf("write dot: %w", pathError(dotPath, err))
 		}
 	}
 	return nil
@@ -193,10 +206,35 @@ func written(jobs []*api.Job, forms nomadjob.Forms) map[string]bool {
 // Errors name path ("PATH: the folder DIR does not exist"), not the
 // temporary file.
 func WriteFile(path string, data []byte) error {
-	err := renameio.WriteFile(path, data, 0o666)
-	if err == nil {
-		return nil
+	f, err := stageFile(path, data)
+	if err != nil {
+		return err
 	}
+	defer f.Cleanup()
+	if err := f.CloseAtomicallyReplace(); err != nil {
+		return pathError(path, err)
+	}
+	return nil
+}
+
+// stageFile writes data to a temporary file beside path (as WriteFile
+// does) for the caller to rename into place with CloseAtomicallyReplace,
+// or drop with Cleanup. Errors name path, as WriteFile's do.
+func stageFile(path string, data []byte) (*renameio.PendingFile, error) {
+	f, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o666), renameio.WithExistingPermissions())
+	if err != nil {
+		return nil, pathError(path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Cleanup()
+		return nil, pathError(path, err)
+	}
+	return f, nil
+}
+
+// pathError is err, from writing path through a temporary file, as an
+// error that names path and says what is wrong with its folder.
+func pathError(path string, err error) error {
 	dir := filepath.Dir(path)
 	if st, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
 		return fmt.Errorf("%s: the folder %s does not exist; create it first", path, dir)

@@ -196,3 +196,35 @@ func TestImportHelpListsOptions(t *testing.T) {
 		t.Errorf("history -h: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// TestPlanDotErrorWritesNoJobs: plan -out DIR -dot FILE whose DOT file
+// cannot be written fails (exit 1) with DIR not created: the jobs and the
+// DOT file are written all or nothing together, not the jobs alone.
+func TestPlanDotErrorWritesNoJobs(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "jobs")
+	dot := filepath.Join(dir, "missing", "plan.dot")
+	graph := filepath.Join("..", "..", "examples", "nightly-etl", "graph.hcl")
+	_, stderr, code := runCLI("plan", "-out", out, "-dot", dot, graph)
+	if code != 1 || !strings.Contains(stderr, dot+": the folder") {
+		t.Errorf("exit %d, stderr %q; want 1 naming %s", code, stderr, dot)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("the DOT file failed but %s was written (%v)", out, err)
+	}
+	// And the other way: jobs that cannot be written leave no DOT file.
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dot = filepath.Join(dir, "plan.dot")
+	if _, stderr, code := runCLI("plan", "-out", notDir, "-dot", dot, graph); code != 1 {
+		t.Errorf("-out into a file: exit %d, stderr %q; want 1", code, stderr)
+	}
+	if _, err := os.Stat(dot); !os.IsNotExist(err) {
+		t.Errorf("the jobs failed but %s was written (%v)", dot, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Errorf("%s holds %v; want only the file", dir, left)
+	}
+}
