@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -42,7 +43,7 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	if err := checkSimulateFlags(fs.NArg(), f); err != nil {
+	if err := checkSimulateFlags(fs.Args(), f); err != nil {
 		return err
 	}
 	if err := envCatalog(fs); err != nil {
@@ -71,9 +72,9 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	})
 }
 
-func checkSimulateFlags(nargs int, f simulateFlags) error {
+func checkSimulateFlags(args []string, f simulateFlags) error {
 	switch {
-	case nargs != 1:
+	case len(args) != 1:
 		return &usageError{msg: "simulate takes exactly one argument, a graph (.hcl) or a WfCommons trace (.json)"}
 	case f.format != "table" && f.format != "json":
 		return &usageError{msg: fmt.Sprintf("invalid -format %q: want table or json", f.format)}
@@ -83,6 +84,10 @@ func checkSimulateFlags(nargs int, f simulateFlags) error {
 		return &usageError{msg: fmt.Sprintf("invalid -noise %g: want a coefficient of variation >= 0 whose square is finite (below about 1.3e154)", f.noise)}
 	case f.gantt != "" && !strings.HasSuffix(f.gantt, ".svg") && !strings.HasSuffix(f.gantt, ".html"):
 		return &usageError{msg: fmt.Sprintf("invalid -gantt %q: want a file ending in .svg or .html", f.gantt)}
+	case (len(f.vars) > 0 || len(f.varFiles) > 0) && strings.EqualFold(filepath.Ext(args[0]), ".json"):
+		// app.Simulate reads a .json argument as a trace, which has no
+		// variables to set: the values would be dropped without a word.
+		return &usageError{msg: fmt.Sprintf("-var and -var-file set a graph file's variables; %s is a WfCommons trace, which has none", args[0])}
 	}
 	return nil
 }

@@ -68,6 +68,9 @@ func TestSimulateUsageErrors(t *testing.T) {
 		{"simulate", "-noise", "NaN", "g.hcl"},
 		{"simulate", "-noise", "Inf", "g.hcl"},
 		{"simulate", "-noise", "1e160", "g.hcl"}, // its square overflows: the simulator ran forever
+		// A trace has no variables: the values would be silently dropped.
+		{"simulate", "-var", "shards=4", "t.json"},
+		{"simulate", "-var-file", "v.hcl", "T.JSON"},
 		{"import", "wfcommons", "-time-scale", "NaN", "-out", "d", "t.json"},
 		{"import", "wfcommons", "-time-scale", "+Inf", "-out", "d", "t.json"},
 	} {
