@@ -162,6 +162,18 @@ var badFixtures = []struct {
 		{"6:20", "Invalid value",
 			`Argument "max_shards" of the split of task "work" is 1.5; it must be a whole number.`},
 	}},
+	// The shard driver refuses such channel paths when the task starts
+	// (driver.validateChannel), after its upstream shards have run.
+	{"path_outside_task_dir.hcl", []wantDiag{
+		{"5:14", "Invalid path",
+			`Argument "path" of output "up" of task "a" is "../../etc/passwd"; it must be a relative path that stays inside the task dir (no leading "/", no "..", not empty).`},
+		{"8:14", "Invalid path",
+			`Argument "path" of output "abs" of task "a" is "/abs/out"; it must be a relative path that stays inside the task dir (no leading "/", no "..", not empty).`},
+		{"15:14", "Invalid path",
+			`Argument "path" of an input of task "b" is "/etc/shadow"; it must be a relative path that stays inside the task dir (no leading "/", no "..", not empty).`},
+		{"19:14", "Invalid path",
+			`Argument "path" of an input of task "b" is ""; it must be a relative path that stays inside the task dir (no leading "/", no "..", not empty).`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},

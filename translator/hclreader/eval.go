@@ -3,6 +3,7 @@ package hclreader
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -129,6 +130,23 @@ func (a attrs) str(name string, dst *string) bool {
 		*dst = v.AsString()
 	}
 	return ok
+}
+
+// localPath sets *dst to the string value of argument name, if given and a
+// path that stays inside the task dir (filepath.IsLocal): the shard driver
+// refuses any other channel path when the task starts, after its upstream
+// shards have run, and raw_exec would write or read outside the task.
+func (a attrs) localPath(name string, dst *string) {
+	var s string
+	if !a.str(name, &s) {
+		return
+	}
+	if !filepath.IsLocal(s) {
+		a.r.errorAt(a.rangeOf(name), "Invalid path",
+			"Argument %q of %s is %q; it must be a relative path that stays inside the task dir (no leading \"/\", no \"..\", not empty).", name, a.where, s)
+		return
+	}
+	*dst = s
 }
 
 // oneOf sets *dst to the string value of argument name, if given and one of

@@ -179,7 +179,7 @@ func (r *reader) decodeOutputs(d *taskDecl, blocks hcl.Blocks) {
 		}
 		o := graph.Output{Name: name, Path: "out/" + name, DefRange: b.DefRange}
 		a := r.attrs(r.content(b.Body, outputSchema), where{format: "output %q of task %q", a: name, b: d.task.Name})
-		a.str("path", &o.Path)
+		a.localPath("path", &o.Path)
 		d.sized = append(d.sized, a.size("size", &o.Bytes))
 		a.boolean("stream", &o.Stream)
 		d.task.Outputs = append(d.task.Outputs, o)
@@ -202,7 +202,7 @@ func (r *reader) decodeInputs(d *taskDecl, blocks hcl.Blocks) {
 		}
 		in.Task, in.Output = decl.ref.task, decl.ref.output
 		in.Path = "in/" + in.Task + "-" + in.Output
-		r.attrs(content, where{format: "an input of task %q", a: d.task.Name}).str("path", &in.Path)
+		r.attrs(content, where{format: "an input of task %q", a: d.task.Name}).localPath("path", &in.Path)
 		d.inputs = append(d.inputs, decl)
 		d.task.Inputs = append(d.task.Inputs, in)
 	}
