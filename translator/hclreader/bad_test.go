@@ -174,6 +174,13 @@ var badFixtures = []struct {
 		{"19:14", "Invalid path",
 			`Argument "path" of an input of task "b" is ""; it must be a relative path that stays inside the task dir (no leading "/", no "..", not empty).`},
 	}},
+	// The shard driver refuses overlapping input paths when the task starts.
+	{"overlapping_inputs.hcl", []wantDiag{
+		{"16:14", "Overlapping input paths",
+			`Input path "in/x/y" of task "b" overlaps input path "in/x" (output "o" of task "a") on line 10; each input needs a path of its own, neither inside the other.`},
+		{"20:14", "Overlapping input paths",
+			`Input path "in/./x" of task "b" overlaps input path "in/x" (output "o" of task "a") on line 10; each input needs a path of its own, neither inside the other.`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},

@@ -3,6 +3,7 @@ package hclreader
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -193,6 +194,7 @@ func (r *reader) decodeInputs(d *taskDecl, blocks hcl.Blocks) {
 		d.inputs = make([]inputDecl, 0, len(blocks))
 		d.task.Inputs = make([]graph.Input, 0, len(blocks))
 	}
+	var paths inputPaths
 	for _, b := range blocks {
 		content := r.content(b.Body, inputSchema)
 		in := graph.Input{DefRange: b.DefRange}
@@ -202,10 +204,66 @@ func (r *reader) decodeInputs(d *taskDecl, blocks hcl.Blocks) {
 		}
 		in.Task, in.Output = decl.ref.task, decl.ref.output
 		in.Path = "in/" + in.Task + "-" + in.Output
-		r.attrs(content, where{format: "an input of task %q", a: d.task.Name}).localPath("path", &in.Path)
+		a := r.attrs(content, where{format: "an input of task %q", a: d.task.Name})
+		a.localPath("path", &in.Path)
+		if len(blocks) > 1 {
+			rng := b.DefRange
+			if _, _, given := content.attr("path"); given {
+				rng = a.rangeOf("path")
+			}
+			if i, ok := paths.add(d.task.Inputs, in); !ok {
+				prev := d.task.Inputs[i]
+				r.errorAt(rng, "Overlapping input paths",
+					"Input path %q of task %q overlaps input path %q (output %q of task %q) on line %d; each input needs a path of its own, neither inside the other.",
+					in.Path, d.task.Name, prev.Path, prev.Output, prev.Task, prev.DefRange.Start.Line)
+			}
+		}
 		d.inputs = append(d.inputs, decl)
 		d.task.Inputs = append(d.task.Inputs, in)
 	}
+}
+
+// inputPaths finds a task's inputs whose paths are, or are inside or
+// around, each other's: both would be delivered into one place, which the
+// shard driver refuses when the task starts. Lookups go through each path's
+// parent folders, so a task with many inputs costs no more than a map per
+// input.
+type inputPaths struct {
+	// at maps a cleaned input path to its input's index; under maps each
+	// parent folder of one to that input's index.
+	at, under map[string]int
+}
+
+// add records input in, the next of inputs; it returns false and the index
+// of an earlier input from another output whose path overlaps in's. The
+// same output read twice is a Duplicate input, reported later.
+func (ps *inputPaths) add(inputs []graph.Input, in graph.Input) (int, bool) {
+	if ps.at == nil {
+		ps.at, ps.under = map[string]int{}, map[string]int{}
+	}
+	p := filepath.Clean(in.Path)
+	other := func(i int) bool { return inputs[i].Task != in.Task || inputs[i].Output != in.Output }
+	if i, ok := ps.at[p]; ok && other(i) {
+		return i, false
+	}
+	if i, ok := ps.under[p]; ok && other(i) {
+		return i, false
+	}
+	for dir := filepath.Dir(p); dir != "." && dir != "/"; dir = filepath.Dir(dir) {
+		if i, ok := ps.at[dir]; ok && other(i) {
+			return i, false
+		}
+	}
+	n := len(inputs)
+	if _, ok := ps.at[p]; !ok {
+		ps.at[p] = n
+	}
+	for dir := filepath.Dir(p); dir != "." && dir != "/"; dir = filepath.Dir(dir) {
+		if _, ok := ps.under[dir]; !ok {
+			ps.under[dir] = n
+		}
+	}
+	return 0, true
 }
 
 // decodeDependsOn reads depends_on, a static list of task references.
