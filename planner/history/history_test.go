@@ -93,6 +93,10 @@ func TestLoadErrorsNameLine(t *testing.T) {
 		{"type", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":\"slow\"}\n", "bad.jsonl:1:"},
 		{"no signature", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":1}\n{\"task\":\"b\",\"runtime_seconds\":1}\n", "bad.jsonl:2: record has no signature"},
 		{"negative", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":1,\"memory_bytes\":-5}\n", "bad.jsonl:1: record \"a\": memory_bytes"},
+		// 1e308 s once passed and failed planning with "robust guard,
+		// scenario p10: ... no actual runtime", naming no file.
+		{"runtime too long", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":1e308}\n", "bad.jsonl:1: record \"a\": runtime_seconds = 1e+308, longer than a duration holds (about 292 years)"},
+		{"predicted runtime too long", "{\"task\":\"a\",\"signature\":\"a\",\"runtime_seconds\":1,\"predicted_runtime_seconds\":1e10}\n", "bad.jsonl:1: record \"a\": predicted_runtime_seconds = 1e+10, longer than a duration holds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

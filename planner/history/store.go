@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/renameio/v2"
 
@@ -144,7 +145,8 @@ func jsonValue(v string) string {
 }
 
 // Check reports the first field of r that no valid observation can have: an
-// empty signature, or a negative or non-finite runtime, size or CPU figure.
+// empty signature, a negative or non-finite runtime, size or CPU figure, or
+// a runtime beyond a time.Duration (about 292 years).
 func (r *Record) Check() error {
 	if r.Signature == "" {
 		return errors.New("record has no signature")
@@ -168,8 +170,21 @@ func (r *Record) Check() error {
 			return fmt.Errorf("record %q: %s = %g, must be a non-negative number", r.Task, f.name, f.v)
 		}
 	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"runtime_seconds", r.RuntimeSeconds}, {"predicted_runtime_seconds", r.PredictedRuntimeSeconds}} {
+		if f.v > maxSeconds {
+			return fmt.Errorf("record %q: %s = %g, longer than a duration holds (about 292 years)", r.Task, f.name, f.v)
+		}
+	}
 	return nil
 }
+
+// maxSeconds is the longest runtime a time.Duration holds (about 292
+// years): the planner and simulator turn runtimes into durations, and a
+// longer one left planning to fail on infinite times far from the record.
+const maxSeconds = float64(math.MaxInt64) / float64(time.Second)
 
 // writeMu serialises Write and Append within this process. Two processes
 // writing one file at once may lose one's records (the last rename wins),
