@@ -54,6 +54,9 @@ func (b *builder) appendClassReason(dst []byte, s int, tasks []int32) []byte {
 			kind, name, units.FormatSeconds(b.sched.Makespan), units.FormatSeconds(b.mixedMakespan))
 	}
 	r := b.runnerUp(s)
+	if r < 0 && b.nc == 1 {
+		return append(append(append(append(dst, kind...), " work: "...), name...), " is the catalog's only class"...)
+	}
 	if r < 0 {
 		dst = append(append(append(dst, "only "...), name...), " can run it ("...)
 		return append(b.appendWhyOthers(dst, tasks, c), ')')

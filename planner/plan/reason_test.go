@@ -95,3 +95,14 @@ func TestFasterWording(t *testing.T) {
 		}
 	}
 }
+
+// TestReasonOneClass: with a catalog of one class there is nothing to
+// compare; the reason says so rather than "only A can run it ()".
+func TestReasonOneClass(t *testing.T) {
+	f := newFixture(cls("A", 1, 100, 0))
+	f.task("x", graph.KindCPU, 10)
+	want := "cpu work: A is the catalog's only class"
+	if r := shardOf(f.build(t, Options{}), "x").Reason; r != want {
+		t.Errorf("reason %q\nwant   %q", r, want)
+	}
+}
