@@ -162,7 +162,8 @@ func FormatBytes(n int64) string {
 	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + []string{"KiB", "MiB", "GiB", "TiB", "PiB"}[exp]
 }
 
-// FormatSeconds prints a duration in seconds compactly, e.g. "1h02m", "95.0s".
+// FormatSeconds prints a duration in seconds compactly, e.g. "1h02m", "95.0s";
+// from 1e15 s (30 million years) on, or NaN, as a number: "6e+101s".
 func FormatSeconds(s float64) string {
 	var buf [32]byte
 	return string(AppendSeconds(buf[:0], s))
@@ -172,6 +173,8 @@ func FormatSeconds(s float64) string {
 // longer texts (the planner writes several per shard).
 func AppendSeconds(dst []byte, s float64) []byte {
 	switch {
+	case !(s < 1e15) && !(s < 0): // NaN, infinite, or hours beyond int's range
+		return append(strconv.AppendFloat(dst, s, 'g', 3, 64), 's')
 	case s < 60:
 		return append(strconv.AppendFloat(dst, s, 'f', 1, 64), 's')
 	case s < 3600:

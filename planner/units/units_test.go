@@ -2,6 +2,7 @@ package units
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,19 @@ func TestParseDurationTooLarge(t *testing.T) {
 	}
 	if got, err := ParseDuration("106751d"); err != nil || got <= 0 {
 		t.Errorf("ParseDuration(106751d) = %v, %v; want the largest whole-day duration", got, err)
+	}
+}
+
+// TestFormatSecondsHuge: a time beyond int's range (a catalog speed of
+// 1e-100 makes one) prints as a number of seconds, not as a wrapped
+// "-2562047788015215h0-30m".
+func TestFormatSecondsHuge(t *testing.T) {
+	for s, want := range map[float64]string{
+		6e101: "6e+101s", 1e300: "1e+300s", math.Inf(1): "+Infs",
+		9.2e14: "255555555555h33m", // below the bound: hours and minutes as before
+	} {
+		if got := FormatSeconds(s); got != want {
+			t.Errorf("FormatSeconds(%g) = %q, want %q", s, got, want)
+		}
 	}
 }
