@@ -12,6 +12,7 @@ import (
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/history"
 	"github.com/shardwise/shardwise/planner/predict"
+	"github.com/shardwise/shardwise/planner/simulate"
 )
 
 // class is a catalog class with n instances, cpu speed, bandwidth bw
@@ -286,5 +287,17 @@ func TestLauncherHEFTProbes(t *testing.T) {
 	}
 	if c2, err := Compare(in, cat, Options{Actual: tb}); err != nil || c2.LauncherHEFT != nil {
 		t.Errorf("without LateBinding: LauncherHEFT %v, err %v; want nil, nil", c2.LauncherHEFT, err)
+	}
+}
+
+// TestUtilisationCellCounts: one shard is "1 shard", not "1 shards".
+func TestUtilisationCellCounts(t *testing.T) {
+	o := &Outcome{Sim: &simulate.Result{Classes: []simulate.ClassStats{
+		{Class: "a", Shards: 1, Utilisation: 0.5}, {Class: "b", Shards: 3, Utilisation: 0.25}}}}
+	if got := utilisationCell(o, "a"); got != "50% (1 shard)" {
+		t.Errorf("a: %q", got)
+	}
+	if got := utilisationCell(o, "b"); got != "25% (3 shards)" {
+		t.Errorf("b: %q", got)
 	}
 }

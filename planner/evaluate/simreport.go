@@ -133,7 +133,7 @@ func utilisationCell(o *Outcome, class string) string {
 	}
 	for _, cs := range o.Sim.Classes {
 		if cs.Class == class {
-			return fmt.Sprintf("%.0f%% (%d shards)", 100*cs.Utilisation, cs.Shards)
+			return fmt.Sprintf("%.0f%% (%s)", 100*cs.Utilisation, units.Count(cs.Shards, "shard"))
 		}
 	}
 	return "-"

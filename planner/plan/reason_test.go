@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -104,5 +105,21 @@ func TestReasonOneClass(t *testing.T) {
 	want := "cpu work: A is the catalog's only class"
 	if r := shardOf(f.build(t, Options{}), "x").Reason; r != want {
 		t.Errorf("reason %q\nwant   %q", r, want)
+	}
+}
+
+// TestTableHeaderCounts: the table's first line counts in words that agree
+// with their numbers ("1 task in 1 shard", not "1 tasks in 1 shards").
+func TestTableHeaderCounts(t *testing.T) {
+	f := newFixture(cls("A", 1, 100, 0))
+	f.task("x", graph.KindCPU, 10)
+	p := f.build(t, Options{})
+	var b strings.Builder
+	if err := WriteTable(&b, p, ""); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("Graph %q, run %s: 1 task in 1 shard (1 job) on 1 class\n", p.Graph, p.Run)
+	if got, _, _ := strings.Cut(b.String(), "\n"); got+"\n" != want {
+		t.Errorf("header %q, want %q", got, want)
 	}
 }

@@ -10,13 +10,21 @@ import (
 	"github.com/shardwise/shardwise/planner/units"
 )
 
+// classCount is "1 class" or "N classes".
+func classCount(n int) string {
+	if n == 1 {
+		return "1 class"
+	}
+	return fmt.Sprintf("%d classes", n)
+}
+
 // WriteTable prints the plan for a person (`shardwise plan`'s default
 // output): one row per shard, the channels that cross classes, and a
 // summary against the baseline; jobsDir, when set, is where the plan's
 // jobs were written.
 func WriteTable(w io.Writer, p *Plan, jobsDir string) error {
-	fmt.Fprintf(w, "Graph %q, run %s: %d tasks in %d shards (%d jobs) on %d classes\n\n",
-		p.Graph, p.Run, p.Stats.Tasks, p.Stats.Shards, p.Stats.Jobs, usedClasses(p))
+	fmt.Fprintf(w, "Graph %q, run %s: %s in %s (%s) on %s\n\n", p.Graph, p.Run, units.Count(p.Stats.Tasks, "task"),
+		units.Count(p.Stats.Shards, "shard"), units.Count(p.Stats.Jobs, "job"), classCount(usedClasses(p)))
 	// The rows are formatted on every core, then aligned by one tabwriter:
 	// the same bytes as formatting each into it in turn.
 	rows := make([][]byte, len(p.Shards))

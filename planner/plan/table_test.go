@@ -13,8 +13,8 @@ import (
 // writeTableRowByRow is WriteTable as it was before rows were formatted on
 // every core: each row formatted into the tabwriter in turn.
 func writeTableRowByRow(w *bytes.Buffer, p *Plan, jobsDir string) {
-	fmt.Fprintf(w, "Graph %q, run %s: %d tasks in %d shards (%d jobs) on %d classes\n\n",
-		p.Graph, p.Run, p.Stats.Tasks, p.Stats.Shards, p.Stats.Jobs, usedClasses(p))
+	fmt.Fprintf(w, "Graph %q, run %s: %s in %s (%s) on %s\n\n", p.Graph, p.Run, units.Count(p.Stats.Tasks, "task"),
+		units.Count(p.Stats.Shards, "shard"), units.Count(p.Stats.Jobs, "job"), classCount(usedClasses(p)))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SHARD\tCLASS\tKIND\tTASKS\tCPU\tMEMORY\tGPU\tRUNTIME\tSTART\tFINISH\tWHY")
 	for _, s := range p.Shards {
