@@ -181,6 +181,11 @@ var badFixtures = []struct {
 		{"20:14", "Overlapping input paths",
 			`Input path "in/./x" of task "b" overlaps input path "in/x" (output "o" of task "a") on line 10; each input needs a path of its own, neither inside the other.`},
 	}},
+	// A JSON file (a WfCommons trace given to plan) says what it is.
+	{"json_file.hcl", []wantDiag{
+		{"1:1", "Argument or block definition required",
+			`An argument or block definition is required here. The file looks like JSON, but a graph file is HCL (docs/graph-language.md): for a WfCommons trace, run 'shardwise import wfcommons -out DIR TRACE.json' and plan DIR/graph.hcl, or give the trace to 'shardwise simulate'.`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},

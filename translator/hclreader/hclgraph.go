@@ -1,6 +1,7 @@
 package hclreader
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 
@@ -59,7 +60,7 @@ func Parse(filename string, src []byte, opts Options) (*graph.Graph, hcl.Diagnos
 	}
 	file, diags := parseConfig(filename, src)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, explainJSON(src, diags)
 	}
 	r := &reader{opts: opts, diags: diags}
 	g := r.decodeFile(file)
@@ -67,6 +68,19 @@ func Parse(filename string, src []byte, opts Options) (*graph.Graph, hcl.Diagnos
 		return nil, r.diags
 	}
 	return g, r.diags
+}
+
+// explainJSON adds to the first of diags, syntax errors of src, that src
+// looks like JSON when it starts with "{" or "[", which no HCL graph does:
+// most often a WfCommons trace given to plan.
+func explainJSON(src []byte, diags hcl.Diagnostics) hcl.Diagnostics {
+	if t := bytes.TrimLeft(src, " \t\r\n\ufeff"); len(diags) == 0 || len(t) == 0 || (t[0] != '{' && t[0] != '[') {
+		return diags
+	}
+	d := *diags[0]
+	d.Detail += " The file looks like JSON, but a graph file is HCL (docs/graph-language.md): for a WfCommons trace, run " +
+		"'shardwise import wfcommons -out DIR TRACE.json' and plan DIR/graph.hcl, or give the trace to 'shardwise simulate'."
+	return append(hcl.Diagnostics{&d}, diags[1:]...)
 }
 
 // decodeFile reads the variables and the graph block of file.

@@ -1,0 +1,5 @@
+{
+  "name": "blast",
+  "schemaVersion": "1.5",
+  "workflow": {}
+}
