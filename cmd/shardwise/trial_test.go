@@ -1,10 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/shardwise/shardwise/planner/plan"
 )
 
 // TestTaskThatFitsNoClassIsPositioned: a task no executor class can run
@@ -226,5 +231,70 @@ func TestPlanDotErrorWritesNoJobs(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 1 {
 		t.Errorf("%s holds %v; want only the file", dir, left)
+	}
+}
+
+// TestExampleReadmesMatchPlan: the "expected class" column of each
+// example's README is the class plan gives the task with the default
+// catalog, and the split counts the READMEs state are the plan's.
+func TestExampleReadmesMatchPlan(t *testing.T) {
+	row := regexp.MustCompile("(?m)^\\| `([^`]+)`[^\\n]*\\| `([a-z-]+)` *\\|$")
+	examples, err := filepath.Glob(filepath.Join("..", "..", "examples", "*", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, readme := range examples {
+		graph := filepath.Join(filepath.Dir(readme), "graph.hcl")
+		if _, err := os.Stat(graph); err != nil {
+			continue
+		}
+		text, err := os.ReadFile(readme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := runCLI("plan", "-run", "readme", "-format", "json", graph)
+		if code != 0 {
+			t.Fatalf("plan %s: exit %d: %s", graph, code, stderr)
+		}
+		var p plan.Plan
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range row.FindAllStringSubmatch(string(text), -1) {
+			pattern, want := m[1], m[2]
+			found := false
+			for _, s := range p.Shards {
+				for _, task := range s.Tasks {
+					if ok, _ := filepath.Match(pattern, task); !ok {
+						continue
+					}
+					found = true
+					if s.Class != want {
+						t.Errorf("%s: task %s is on %s in the plan (%s), the README expects %s", readme, task, s.Class, s.Reason, want)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: no task of the plan matches %q", readme, pattern)
+			}
+			checked++
+		}
+		pieces := map[string]int{}
+		for _, s := range p.Shards {
+			if s.Split != nil {
+				pieces[s.Split.Task] = s.Split.Count
+			}
+		}
+		for _, m := range regexp.MustCompile("total over ([0-9]+) shards").FindAllStringSubmatch(string(text), -1) {
+			for task, n := range pieces {
+				if m[1] != strconv.Itoa(n) {
+					t.Errorf("%s: says %q, the plan cuts %s into %d pieces", readme, m[0], task, n)
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("checked %d README rows; the tables were not found", checked)
 	}
 }
