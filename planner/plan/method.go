@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/shardwise/shardwise/planner/catalog"
@@ -135,6 +136,18 @@ func buildSingle(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts O
 		return nil, fmt.Errorf("method %s:%s: %w", MethodSingle, class, err)
 	}
 	p.Method = MethodSingle + ":" + class
+	userPinned := make(map[string]bool, len(g.Tasks))
+	for _, task := range g.Tasks {
+		userPinned[task.Name] = task.Hints.Executor != ""
+	}
+	pinReason := "pinned to " + class + " by its executor hint"
+	for i := range p.Shards {
+		s := p.Shards[i]
+		if !slices.ContainsFunc(s.Tasks, func(n string) bool { return userPinned[n] }) {
+			// The pin is the method's, made on the copy above, not the graph's.
+			s.Reason = "method " + p.Method + " puts every task on " + class + strings.TrimPrefix(s.Reason, pinReason)
+		}
+	}
 	return p, nil
 }
 

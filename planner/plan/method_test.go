@@ -109,3 +109,24 @@ func TestReplanned(t *testing.T) {
 		t.Error("the zero Method (Shardwise's) is not Replanned")
 	}
 }
+
+// TestSingleMethodReasons: single pins every task to its class on a copy
+// of the graph; the reasons say the method put it there, and only a task
+// the graph pins says "pinned ... by its executor hint".
+func TestSingleMethodReasons(t *testing.T) {
+	f := methodFixture()
+	f.g.Tasks[1].Hints.Executor = "slow" // b, pinned by the user
+	p, err := BuildMethod(f.g, f.cat, f.table(0), Options{Run: "r1"}, Method{Name: MethodSingle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Shards {
+		want := "method single:slow puts every task on slow"
+		if s.Tasks[0] == "b" {
+			want = "pinned to slow by its executor hint"
+		}
+		if !strings.HasPrefix(s.Reason, want) {
+			t.Errorf("shard %s (%v): reason %q, want it to start %q", s.ID, s.Tasks, s.Reason, want)
+		}
+	}
+}
