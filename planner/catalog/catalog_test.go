@@ -544,3 +544,13 @@ func TestEmptyStandaloneIsPositioned(t *testing.T) {
 		t.Fatalf("diags %v, want Empty executor catalog at user.hcl:1,1", diags)
 	}
 }
+
+// TestDuplicateExecutorSaysLine: the duplicate's detail names the first
+// block's line as the graph language's duplicates do, not an HCL range
+// ("user.hcl:1,1-15").
+func TestDuplicateExecutorSaysLine(t *testing.T) {
+	d := firstError(loadSource("executor \"a\" {}\n\nexecutor \"a\" {}"))
+	if want := `Executor "a" was already defined on line 1.`; d == nil || d.Detail != want {
+		t.Errorf("detail %v, want %q", d, want)
+	}
+}

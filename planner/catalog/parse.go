@@ -65,7 +65,7 @@ func Parse(filename string, src []byte) (*Catalog, hcl.Diagnostics) {
 		name := b.Labels[0]
 		if prev, dup := seen[name]; dup {
 			diags = append(diags, errAt(b.LabelRanges[0], "Duplicate executor class",
-				fmt.Sprintf("Executor %q was already defined at %s.", name, prev)))
+				fmt.Sprintf("Executor %q was already defined on line %d.", name, prev.Start.Line)))
 			continue
 		}
 		seen[name] = b.DefRange
