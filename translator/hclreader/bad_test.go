@@ -186,6 +186,11 @@ var badFixtures = []struct {
 		{"1:1", "Argument or block definition required",
 			`An argument or block definition is required here. The file looks like JSON, but a graph file is HCL (docs/graph-language.md): for a WfCommons trace, run 'shardwise import wfcommons -out DIR TRACE.json' and plan DIR/graph.hcl, or give the trace to 'shardwise simulate'.`},
 	}},
+	// Only the default's own error: not also "has no default".
+	{"default_not_literal.hcl", []wantDiag{
+		{"2:13", "Function calls not allowed",
+			`Functions may not be called here.`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},

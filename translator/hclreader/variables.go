@@ -67,7 +67,11 @@ func (r *reader) declareVariable(v *variable, body hcl.Body) {
 		}
 	}
 	if attr, ok := content.Attributes["default"]; ok {
-		if val, ok := r.literal(attr); ok && !val.IsNull() {
+		val, ok := r.literal(attr)
+		switch {
+		case !ok:
+			v.failed = true // reported; not also "has no default"
+		case !val.IsNull():
 			r.assign(v, val, attr.Expr.Range(), "Invalid default value for variable", "its default")
 		}
 	}

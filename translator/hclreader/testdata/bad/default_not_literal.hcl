@@ -1,0 +1,10 @@
+variable "mode" {
+  default = upper("fast")
+}
+
+graph "g" {
+  task "work" {
+    command = "/bin/true"
+    args    = [var.mode]
+  }
+}
