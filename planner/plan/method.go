@@ -125,7 +125,12 @@ func buildSingle(g *graph.Graph, cat *catalog.Catalog, tb *predict.Table, opts O
 	pinned.Tasks = make([]*graph.Task, len(g.Tasks))
 	for t, task := range g.Tasks {
 		if pin := task.Hints.Executor; pin != "" && pin != class {
-			return nil, fmt.Errorf("plan: method %s:%s: task %s is pinned to executor %q", MethodSingle, class, task.Name, pin)
+			at := ""
+			if r := task.Hints.DefRange; r.Filename != "" {
+				at = fmt.Sprintf(" by its hints at %s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+			}
+			return nil, fmt.Errorf("plan: method %s:%s: task %s is pinned to executor %q%s, so no plan puts every task on %s",
+				MethodSingle, class, task.Name, pin, at, class)
 		}
 		cp := *task
 		cp.Hints.Executor = class

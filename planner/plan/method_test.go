@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/shardwise/shardwise/planner/graph"
 )
 
@@ -84,8 +86,11 @@ func TestBuildMethodRejects(t *testing.T) {
 		t.Errorf("single:gpu: %v, want no class named, with the catalog's", err)
 	}
 	f.g.Tasks[0].Hints.Executor = "fast"
-	if _, err := BuildMethod(f.g, f.cat, f.table(0), Options{Run: "r1"}, Method{Name: MethodSingle, Class: "slow"}); err == nil || !strings.Contains(err.Error(), "pinned") {
-		t.Errorf("single:slow with a task pinned to fast: %v", err)
+	f.g.Tasks[0].Hints.DefRange = hcl.Range{Filename: "g.hcl", Start: hcl.Pos{Line: 7, Column: 5}}
+	// The error says where the pin is, file:line:col.
+	want := `task a is pinned to executor "fast" by its hints at g.hcl:7:5, so no plan puts every task on slow`
+	if _, err := BuildMethod(f.g, f.cat, f.table(0), Options{Run: "r1"}, Method{Name: MethodSingle, Class: "slow"}); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("single:slow with a task pinned to fast: %v, want it to say %q", err, want)
 	}
 	if _, err := BuildMethod(f.g, f.cat, f.table(0), Options{Run: "r1"}, Method{Name: "fastest"}); err == nil {
 		t.Error("unknown method accepted")
