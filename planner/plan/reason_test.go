@@ -122,4 +122,11 @@ func TestTableHeaderCounts(t *testing.T) {
 	if got, _, _ := strings.Cut(b.String(), "\n"); got+"\n" != want {
 		t.Errorf("header %q, want %q", got, want)
 	}
+	b.Reset()
+	if err := WriteTable(&b, p, "jobs"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Nomad jobs written to:  jobs (1 job)\n"; !strings.HasSuffix(b.String(), want) {
+		t.Errorf("table ends %q, want %q", b.String()[max(0, b.Len()-80):], want)
+	}
 }

@@ -133,6 +133,6 @@ func writeSummary(w io.Writer, p *Plan, jobsDir string) {
 		fmt.Fprintf(w, "Critical path:          %s\n", strings.Join(p.CriticalPath, " -> "))
 	}
 	if jobsDir != "" {
-		fmt.Fprintf(w, "Nomad jobs written to:  %s (%d jobs)\n", jobsDir, p.Stats.Jobs)
+		fmt.Fprintf(w, "Nomad jobs written to:  %s (%s)\n", jobsDir, units.Count(p.Stats.Jobs, "job"))
 	}
 }
