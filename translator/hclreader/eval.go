@@ -250,12 +250,16 @@ func (a attrs) resourceMiB(name string, process bool, dst *int64) bool {
 	})
 	if ok && small && process {
 		rng := a.rangeOf(name)
+		detail := fmt.Sprintf("Argument %q of %s is below 1 MiB, too little for a process; it is taken as 1 MiB, and Nomad gives a task at least 10 MiB of memory. Did you mean MiB?",
+			name, a.where)
+		if name == "gpu_memory" {
+			detail = fmt.Sprintf("Argument %q of %s is below 1 MiB, too little for a GPU; it is taken as 1 MiB. Did you mean MiB?", name, a.where)
+		}
 		a.r.diags = append(a.r.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,
 			Summary:  "Implausibly small size",
-			Detail: fmt.Sprintf("Argument %q of %s is below 1 MiB, too little for a process; it is taken as 1 MiB, and Nomad gives a task at least 10 MiB of memory. Did you mean MiB?",
-				name, a.where),
-			Subject: &rng,
+			Detail:   detail,
+			Subject:  &rng,
 		})
 	}
 	return ok

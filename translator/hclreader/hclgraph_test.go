@@ -3,6 +3,7 @@ package hclreader
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -231,5 +232,11 @@ func TestParseSmallMemoryWarns(t *testing.T) {
 	h := g.Task("a").Hints
 	if h.MemoryMiB != 1 || h.DiskMiB != 1 || g.Task("a").Outputs[0].Bytes != 100 {
 		t.Errorf("memory %d MiB, disk %d MiB, output %d bytes", h.MemoryMiB, h.DiskMiB, g.Task("a").Outputs[0].Bytes)
+	}
+	// A GPU's memory is no process's: its warning does not talk of one.
+	_, diags = Parse("small.hcl", []byte(strings.Replace(src, `memory = "512KiB"`, `gpu_memory = "512KiB"`, 1)), Options{})
+	want = `Argument "gpu_memory" of the hints of task "a" is below 1 MiB, too little for a GPU; it is taken as 1 MiB. Did you mean MiB?`
+	if len(diags) != 1 || diags[0].Detail != want {
+		t.Errorf("gpu_memory: got:\n%s\nwant one warning: %s", dump(diags), want)
 	}
 }
