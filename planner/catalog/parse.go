@@ -372,8 +372,12 @@ func resourceMiBAttr(a *hcl.Attribute, memory bool) (int64, hcl.Diagnostics) {
 		return 0, hcl.Diagnostics{errAt(a.Expr.Range(), "Invalid size for "+a.Name, err.Error()+".")}
 	}
 	if small && memory {
+		what := "a process"
+		if a.Name == "gpu_memory" {
+			what = "a GPU"
+		}
 		d := errAt(a.Expr.Range(), "Implausibly small "+a.Name,
-			fmt.Sprintf("%s = %q is below 1 MiB, too little for a process; it is taken as 1 MiB. Did you mean MiB?", a.Name, s))
+			fmt.Sprintf("%s = %q is below 1 MiB, too little for %s; it is taken as 1 MiB. Did you mean MiB?", a.Name, s, what))
 		d.Severity = hcl.DiagWarning
 		return mib, hcl.Diagnostics{d}
 	}
