@@ -122,7 +122,9 @@ func writeLegend(w io.Writer, p *plan.Plan, colour map[string]string) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "    %s [label=%s, fillcolor=%s];\n", strconv.Quote("legend_"+n), strconv.Quote(n), strconv.Quote(colour[n]))
+		// "legend:" cannot start a task name (an HCL identifier), so no
+		// legend node redefines a task's.
+		fmt.Fprintf(w, "    %s [label=%s, fillcolor=%s];\n", strconv.Quote("legend:"+n), strconv.Quote(n), strconv.Quote(colour[n]))
 	}
 	fmt.Fprintln(w, "  }")
 }

@@ -41,3 +41,21 @@ func TestWriteMissingTask(t *testing.T) {
 		t.Fatalf("want error naming the task, got %v", err)
 	}
 }
+
+// TestLegendNodesAreNotTasks: the legend's nodes have IDs no task can
+// have; a task named "legend_cpu-heavy" once was redefined by the legend
+// node of its class (its label replaced, drawn inside the legend).
+func TestLegendNodesAreNotTasks(t *testing.T) {
+	g := graph.New("demo")
+	if err := g.AddTask(&graph.Task{Name: "legend_cpu-heavy"}); err != nil {
+		t.Fatal(err)
+	}
+	p := &plan.Plan{Shards: []*plan.Shard{{ID: "s0", Tasks: []string{"legend_cpu-heavy"}, Class: "cpu-heavy"}}}
+	var sb strings.Builder
+	if err := Write(&sb, g, p); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(sb.String(), `"legend_cpu-heavy" [`); n != 1 {
+		t.Errorf("node \"legend_cpu-heavy\" defined %d times, want once (the task):\n%s", n, sb.String())
+	}
+}
