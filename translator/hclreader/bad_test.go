@@ -191,6 +191,20 @@ var badFixtures = []struct {
 		{"2:13", "Function calls not allowed",
 			`Functions may not be called here.`},
 	}},
+	// null counts as not given, and command is required: plan once
+	// printed a plan for it and plan -out failed in the translator.
+	{"null_command.hcl", []wantDiag{
+		{"3:15", "Missing command",
+			`Argument "command" of task "a" is null; every task needs a command, the program to run, such as "/bin/sh".`},
+	}},
+	// Nomad refuses an artifact without a source only when the job is
+	// submitted, after the jobs are written.
+	{"artifact_no_source.hcl", []wantDiag{
+		{"5:16", "Missing artifact source",
+			`Argument "source" of an artifact of task "a" is empty or null; it names what to download, such as "https://example.com/tool.tar.gz".`},
+		{"8:16", "Missing artifact source",
+			`Argument "source" of an artifact of task "a" is empty or null; it names what to download, such as "https://example.com/tool.tar.gz".`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},

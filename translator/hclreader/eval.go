@@ -84,6 +84,17 @@ func (a attrs) get(name string, ty cty.Type) (cty.Value, hcl.Expression, bool) {
 	return val, expr, true
 }
 
+// isNull reports whether argument name is given and evaluates, without
+// errors, to null: for a required argument, which null leaves unset.
+func (a attrs) isNull(name string) bool {
+	expr, _, ok := a.c.attr(name)
+	if !ok {
+		return false
+	}
+	v, diags := value(expr, a.r.ctx)
+	return !diags.HasErrors() && v.IsNull()
+}
+
 // value is expr.Value(ctx), read directly for a quoted string of literal
 // text, the commonest value in a graph file: a template of one literal
 // string part has that string as its value, with no diagnostic.

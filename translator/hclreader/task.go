@@ -112,9 +112,14 @@ func (r *reader) decodeTask(b *hcl.Block, name string) *taskDecl {
 	d := &taskDecl{task: t}
 	content := r.content(b.Body, taskSchema)
 	a := r.attrs(content, where{format: "task %q", a: t.Name})
-	if a.str("command", &t.Command) && strings.TrimSpace(t.Command) == "" {
-		r.errorAt(a.rangeOf("command"), "Empty command",
-			"Argument \"command\" of task %q is empty; it names the program to run, such as \"/bin/sh\" (its arguments go in args).", t.Name)
+	if a.str("command", &t.Command) {
+		if strings.TrimSpace(t.Command) == "" {
+			r.errorAt(a.rangeOf("command"), "Empty command",
+				"Argument \"command\" of task %q is empty; it names the program to run, such as \"/bin/sh\" (its arguments go in args).", t.Name)
+		}
+	} else if a.isNull("command") {
+		r.errorAt(a.rangeOf("command"), "Missing command",
+			"Argument \"command\" of task %q is null; every task needs a command, the program to run, such as \"/bin/sh\".", t.Name)
 	}
 	a.strings("args", &t.Args)
 	a.stringMap("env", &t.Env)
@@ -156,7 +161,10 @@ func (r *reader) decodeArtifacts(t *graph.Task, blocks hcl.Blocks) {
 	for _, b := range blocks {
 		art := graph.Artifact{DefRange: b.DefRange}
 		a := r.attrs(r.content(b.Body, artifactSchema), where{format: "an artifact of task %q", a: t.Name})
-		a.str("source", &art.Source)
+		if given := a.str("source", &art.Source); (given && strings.TrimSpace(art.Source) == "") || (!given && a.isNull("source")) {
+			r.errorAt(a.rangeOf("source"), "Missing artifact source",
+				"Argument \"source\" of an artifact of task %q is empty or null; it names what to download, such as \"https://example.com/tool.tar.gz\".", t.Name)
+		}
 		a.str("destination", &art.Destination)
 		a.stringMap("options", &art.Options)
 		t.Artifacts = append(t.Artifacts, art)

@@ -1,0 +1,11 @@
+graph "g" {
+  task "a" {
+    command = "/bin/true"
+    artifact {
+      source = null
+    }
+    artifact {
+      source = " "
+    }
+  }
+}

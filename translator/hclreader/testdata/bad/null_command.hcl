@@ -1,0 +1,5 @@
+graph "g" {
+  task "a" {
+    command = null
+  }
+}
