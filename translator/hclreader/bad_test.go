@@ -205,6 +205,14 @@ var badFixtures = []struct {
 		{"8:16", "Missing artifact source",
 			`Argument "source" of an artifact of task "a" is empty or null; it names what to download, such as "https://example.com/tool.tar.gz".`},
 	}},
+	// An environment variable's name cannot be empty or hold "=": the
+	// process would see "=x", or A=B=y as A.
+	{"env_names.hcl", []wantDiag{
+		{"4:15", "Invalid environment variable name",
+			`Argument "env" of task "a" sets "", which cannot name an environment variable (empty, or holding "=" or a NUL byte).`},
+		{"4:15", "Invalid environment variable name",
+			`Argument "env" of task "a" sets "A=B", which cannot name an environment variable (empty, or holding "=" or a NUL byte).`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},

@@ -123,6 +123,7 @@ func (r *reader) decodeTask(b *hcl.Block, name string) *taskDecl {
 	}
 	a.strings("args", &t.Args)
 	a.stringMap("env", &t.Env)
+	r.checkEnvNames(t, a)
 	a.str("signature", &t.Signature)
 	var typ string
 	a.oneOf("type", "Invalid task type", taskTypes, &typ)
@@ -154,6 +155,23 @@ func (r *reader) single(t *graph.Task, c content, typ string) *hcl.Block {
 			"Task %q already has a %s block on line %d; a task takes at most one.", t.Name, typ, bs[0].DefRange.Start.Line)
 	}
 	return bs[0]
+}
+
+// checkEnvNames reports the names in t.Env that no environment variable
+// can have: empty, or holding "=" or NUL (the process would see "=x", or
+// A=B=y as A). The names are sorted only when one is bad.
+func (r *reader) checkEnvNames(t *graph.Task, a attrs) {
+	var bad []string
+	for k := range t.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			bad = append(bad, k)
+		}
+	}
+	slices.Sort(bad)
+	for _, k := range bad {
+		r.errorAt(a.rangeOf("env"), "Invalid environment variable name",
+			"Argument \"env\" of task %q sets %q, which cannot name an environment variable (empty, or holding \"=\" or a NUL byte).", t.Name, k)
+	}
 }
 
 // decodeArtifacts reads a task's artifact blocks.

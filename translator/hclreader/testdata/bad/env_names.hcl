@@ -1,0 +1,6 @@
+graph "g" {
+  task "a" {
+    command = "/bin/true"
+    env     = { "" = "x", "A=B" = "y", OK = "z" }
+  }
+}
