@@ -349,3 +349,26 @@ func TestParseFileMissing(t *testing.T) {
 		t.Fatal("fixture unexpectedly exists")
 	}
 }
+
+// TestOverlappingInputsMany: a task with more inputs than are compared
+// pairwise still finds an overlap, either way round, and none among
+// distinct paths.
+func TestOverlappingInputsMany(t *testing.T) {
+	for _, last := range []string{"in/p2/x", "in", "in/p5", "in/p50"} {
+		var b strings.Builder
+		b.WriteString("graph \"g\" {\n  task \"a\" {\n    command = \"x\"\n")
+		for i := 0; i < 40; i++ {
+			fmt.Fprintf(&b, "    output \"o%d\" {}\n", i)
+		}
+		b.WriteString("  }\n  task \"b\" {\n    command = \"y\"\n")
+		for i := 0; i < 39; i++ {
+			fmt.Fprintf(&b, "    input {\n      from = task.a.output.o%d\n      path = \"in/p%d\"\n    }\n", i, i)
+		}
+		fmt.Fprintf(&b, "    input {\n      from = task.a.output.o39\n      path = %q\n    }\n  }\n}\n", last)
+		_, diags := Parse("many.hcl", []byte(b.String()), Options{})
+		wantErr := last != "in/p50"
+		if got := diags.HasErrors(); got != wantErr || (wantErr && (len(diags) != 1 || diags[0].Summary != "Overlapping input paths")) {
+			t.Errorf("last input at %q: diags %v, want an overlap error: %v", last, diags, wantErr)
+		}
+	}
+}

@@ -251,24 +251,40 @@ func (r *reader) decodeInputs(d *taskDecl, blocks hcl.Blocks) {
 
 // inputPaths finds a task's inputs whose paths are, or are inside or
 // around, each other's: both would be delivered into one place, which the
-// shard driver refuses when the task starts. Lookups go through each path's
-// parent folders, so a task with many inputs costs no more than a map per
-// input.
+// shard driver refuses when the task starts. A task's first few inputs are
+// compared pairwise; from manyInputs on, lookups go through maps of each
+// path and its parent folders, so a task with thousands of inputs costs no
+// more than a map entry per folder.
 type inputPaths struct {
 	// at maps a cleaned input path to its input's index; under maps each
-	// parent folder of one to that input's index.
+	// parent folder of one to that input's index. Both are nil until the
+	// task has manyInputs inputs.
 	at, under map[string]int
 }
 
-// add records input in, the next of inputs; it returns false and the index
+const manyInputs = 16
+
+// add checks input in, the next of inputs; it returns false and the index
 // of an earlier input from another output whose path overlaps in's. The
 // same output read twice is a Duplicate input, reported later.
 func (ps *inputPaths) add(inputs []graph.Input, in graph.Input) (int, bool) {
-	if ps.at == nil {
-		ps.at, ps.under = map[string]int{}, map[string]int{}
-	}
 	p := filepath.Clean(in.Path)
 	other := func(i int) bool { return inputs[i].Task != in.Task || inputs[i].Output != in.Output }
+	if len(inputs) < manyInputs {
+		for i := range inputs {
+			q := filepath.Clean(inputs[i].Path)
+			if other(i) && (p == q || inside(p, q) || inside(q, p)) {
+				return i, false
+			}
+		}
+		return 0, true
+	}
+	if ps.at == nil {
+		ps.at, ps.under = map[string]int{}, map[string]int{}
+		for i := range inputs {
+			ps.record(filepath.Clean(inputs[i].Path), i)
+		}
+	}
 	if i, ok := ps.at[p]; ok && other(i) {
 		return i, false
 	}
@@ -280,16 +296,25 @@ func (ps *inputPaths) add(inputs []graph.Input, in graph.Input) (int, bool) {
 			return i, false
 		}
 	}
-	n := len(inputs)
+	ps.record(p, len(inputs))
+	return 0, true
+}
+
+// inside reports whether path p is inside folder dir (both cleaned).
+func inside(p, dir string) bool {
+	return len(p) > len(dir) && p[len(dir)] == '/' && p[:len(dir)] == dir
+}
+
+// record notes input i's cleaned path p and its parent folders.
+func (ps *inputPaths) record(p string, i int) {
 	if _, ok := ps.at[p]; !ok {
-		ps.at[p] = n
+		ps.at[p] = i
 	}
 	for dir := filepath.Dir(p); dir != "." && dir != "/"; dir = filepath.Dir(dir) {
 		if _, ok := ps.under[dir]; !ok {
-			ps.under[dir] = n
+			ps.under[dir] = i
 		}
 	}
-	return 0, true
 }
 
 // decodeDependsOn reads depends_on, a static list of task references.
