@@ -213,6 +213,11 @@ var badFixtures = []struct {
 		{"4:15", "Invalid environment variable name",
 			`Argument "env" of task "a" sets "A=B", which cannot name an environment variable (empty, or holding "=" or a NUL byte).`},
 	}},
+	// Each entry became its own ordering edge and channel.
+	{"duplicate_depends_on.hcl", []wantDiag{
+		{"8:5", "Duplicate dependency",
+			`Task "b" already depends on task "a" on line 7. List each task once in depends_on.`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},

@@ -112,12 +112,30 @@ func (r *reader) resolve(g *graph.Graph, decls []*taskDecl) {
 				r.addInputEdge(g, d, up, in.ref)
 			}
 		}
-		for _, dep := range d.deps {
+		for j, dep := range d.deps {
+			if r.duplicateDep(d, j) {
+				continue
+			}
 			if r.lookupTask(byName, names, dep) != nil {
 				r.addEdge(g, &graph.Edge{From: dep.task, To: d.task.Name, DefRange: dep.rng})
 			}
 		}
 	}
+}
+
+// duplicateDep reports depends_on entry j of d when an earlier entry names
+// the same task: each would be an ordering edge, and a channel, of its own.
+// depends_on lists are short, so they are looked through in place.
+func (r *reader) duplicateDep(d *taskDecl, j int) bool {
+	for _, prev := range d.deps[:j] {
+		if prev.task == d.deps[j].task {
+			r.errorAt(d.deps[j].rng, "Duplicate dependency",
+				"Task %q already depends on task %q on line %d. List each task once in depends_on.",
+				d.task.Name, prev.task, prev.rng.Start.Line)
+			return true
+		}
+	}
+	return false
 }
 
 // inputsSeen finds the first of a task's inputs that reads a given output.
