@@ -218,6 +218,11 @@ var badFixtures = []struct {
 		{"8:5", "Duplicate dependency",
 			`Task "b" already depends on task "a" on line 7. List each task once in depends_on.`},
 	}},
+	// Default paths in/TASK-OUTPUT can meet: x + y-z and x-y + z.
+	{"overlapping_default_inputs.hcl", []wantDiag{
+		{"15:5", "Overlapping input paths",
+			`Input path "in/x-y-z" of task "b" overlaps input path "in/x-y-z" (output "y-z" of task "x") on line 12; each input needs a path of its own, neither inside the other. Set path in one of them.`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},

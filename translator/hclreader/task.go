@@ -233,15 +233,15 @@ func (r *reader) decodeInputs(d *taskDecl, blocks hcl.Blocks) {
 		a := r.attrs(content, where{format: "an input of task %q", a: d.task.Name})
 		a.localPath("path", &in.Path)
 		if len(blocks) > 1 {
-			rng := b.DefRange
+			rng, fix := b.DefRange, " Set path in one of them."
 			if _, _, given := content.attr("path"); given {
-				rng = a.rangeOf("path")
+				rng, fix = a.rangeOf("path"), ""
 			}
 			if i, ok := paths.add(d.task.Inputs, in); !ok {
 				prev := d.task.Inputs[i]
 				r.errorAt(rng, "Overlapping input paths",
-					"Input path %q of task %q overlaps input path %q (output %q of task %q) on line %d; each input needs a path of its own, neither inside the other.",
-					in.Path, d.task.Name, prev.Path, prev.Output, prev.Task, prev.DefRange.Start.Line)
+					"Input path %q of task %q overlaps input path %q (output %q of task %q) on line %d; each input needs a path of its own, neither inside the other.%s",
+					in.Path, d.task.Name, prev.Path, prev.Output, prev.Task, prev.DefRange.Start.Line, fix)
 			}
 		}
 		d.inputs = append(d.inputs, decl)
