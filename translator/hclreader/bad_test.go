@@ -213,11 +213,6 @@ var badFixtures = []struct {
 		{"4:15", "Invalid environment variable name",
 			`Argument "env" of task "a" sets "A=B", which cannot name an environment variable (empty, or holding "=" or a NUL byte).`},
 	}},
-	// Each entry became its own ordering edge and channel.
-	{"duplicate_depends_on.hcl", []wantDiag{
-		{"8:5", "Duplicate dependency",
-			`Task "b" already depends on task "a" on line 7. List each task once in depends_on.`},
-	}},
 	// Default paths in/TASK-OUTPUT can meet: x + y-z and x-y + z.
 	{"overlapping_default_inputs.hcl", []wantDiag{
 		{"15:5", "Overlapping input paths",
@@ -380,5 +375,25 @@ func TestOverlappingInputsMany(t *testing.T) {
 		if got := diags.HasErrors(); got != wantErr || (wantErr && (len(diags) != 1 || diags[0].Summary != "Overlapping input paths")) {
 			t.Errorf("last input at %q: diags %v, want an overlap error: %v", last, diags, wantErr)
 		}
+	}
+}
+
+// TestDuplicateDependencyWarns: a task named twice in one depends_on gets a
+// positioned warning and one edge; each entry was an ordering edge, and a
+// channel, of its own. A warning, not an error, so that generated graphs
+// (two picks of one upstream task) still read.
+func TestDuplicateDependencyWarns(t *testing.T) {
+	src := "graph \"g\" {\n  task \"a\" {\n    command = \"x\"\n  }\n  task \"b\" {\n    command    = \"y\"\n    depends_on = [task.a,\n    task.a]\n  }\n}\n"
+	g, diags := Parse("dup.hcl", []byte(src), Options{})
+	if diags.HasErrors() || len(diags) != 1 {
+		t.Fatalf("want one warning, got:\n%s", dump(diags))
+	}
+	d := diags[0]
+	want := `Task "b" already depends on task "a" on line 7; the second entry is ignored.`
+	if d.Severity != hcl.DiagWarning || subjectPos(d) != "dup.hcl:8:5" || d.Summary != "Duplicate dependency" || d.Detail != want {
+		t.Errorf("got %v at %s: %s: %s", d.Severity, subjectPos(d), d.Summary, d.Detail)
+	}
+	if n := len(g.Edges); n != 1 {
+		t.Errorf("%d edges, want 1", n)
 	}
 }

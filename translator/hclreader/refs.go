@@ -123,15 +123,21 @@ func (r *reader) resolve(g *graph.Graph, decls []*taskDecl) {
 	}
 }
 
-// duplicateDep reports depends_on entry j of d when an earlier entry names
-// the same task: each would be an ordering edge, and a channel, of its own.
-// depends_on lists are short, so they are looked through in place.
+// duplicateDep warns about depends_on entry j of d, to be skipped, when an
+// earlier entry names the same task: each would be an ordering edge, and a
+// channel, of its own. depends_on lists are short, so they are looked
+// through in place.
 func (r *reader) duplicateDep(d *taskDecl, j int) bool {
 	for _, prev := range d.deps[:j] {
 		if prev.task == d.deps[j].task {
-			r.errorAt(d.deps[j].rng, "Duplicate dependency",
-				"Task %q already depends on task %q on line %d. List each task once in depends_on.",
-				d.task.Name, prev.task, prev.rng.Start.Line)
+			rng := d.deps[j].rng
+			r.diags = append(r.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Duplicate dependency",
+				Detail: fmt.Sprintf("Task %q already depends on task %q on line %d; the second entry is ignored.",
+					d.task.Name, prev.task, prev.rng.Start.Line),
+				Subject: &rng,
+			})
 			return true
 		}
 	}
