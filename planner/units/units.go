@@ -136,7 +136,7 @@ func ParseDuration(s string) (time.Duration, error) {
 }
 
 // goDuration matches time.ParseDuration's syntax without a sign.
-var goDuration = regexp.MustCompile(`^([0-9]*(\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+$`)
+var goDuration = regexp.MustCompile(`^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
 
 // nanoseconds is ns as a Duration, or an error when that is beyond
 // time.Duration's range (about 292 years): converting such a float wraps to

@@ -156,6 +156,12 @@ func TestParseDurationTooLarge(t *testing.T) {
 			t.Errorf("ParseDuration(%q) error %q does not say it is too large", in, err)
 		}
 	}
+	// Malformed is not too large.
+	for _, in := range []string{"s", ".s", "h", "ms", "1x", "5 m"} {
+		if _, err := ParseDuration(in); err == nil || strings.Contains(err.Error(), "too large") {
+			t.Errorf("ParseDuration(%q) error %v, want a malformed-duration error", in, err)
+		}
+	}
 	if got, err := ParseDuration("106751d"); err != nil || got <= 0 {
 		t.Errorf("ParseDuration(106751d) = %v, %v; want the largest whole-day duration", got, err)
 	}
