@@ -234,9 +234,26 @@ func TestParseSmallMemoryWarns(t *testing.T) {
 		t.Errorf("memory %d MiB, disk %d MiB, output %d bytes", h.MemoryMiB, h.DiskMiB, g.Task("a").Outputs[0].Bytes)
 	}
 	// A GPU's memory is no process's: its warning does not talk of one.
-	_, diags = Parse("small.hcl", []byte(strings.Replace(src, `memory = "512KiB"`, `gpu_memory = "512KiB"`, 1)), Options{})
+	_, diags = Parse("small.hcl", []byte(strings.Replace(src, `memory = "512KiB"`, "gpus = 1\n      gpu_memory = \"512KiB\"", 1)), Options{})
 	want = `Argument "gpu_memory" of the hints of task "a" is below 1 MiB, too little for a GPU; it is taken as 1 MiB. Did you mean MiB?`
 	if len(diags) != 1 || diags[0].Detail != want {
 		t.Errorf("gpu_memory: got:\n%s\nwant one warning: %s", dump(diags), want)
+	}
+}
+
+// TestGPUMemoryWithoutGPUsWarns: gpu_memory alone asks for no GPU (the plan
+// put such a task on a class without one, silently); a warning says so,
+// and none comes with gpus or kind = "gpu".
+func TestGPUMemoryWithoutGPUsWarns(t *testing.T) {
+	src := "graph \"g\" {\n  task \"a\" {\n    command = \"x\"\n    hints {\n      HINTS\n      gpu_memory = \"16GiB\"\n    }\n  }\n}\n"
+	for hints, warn := range map[string]bool{"": true, "kind = \"cpu\"": true, "gpus = 1": false, "kind = \"gpu\"": false} {
+		_, diags := Parse("gm.hcl", []byte(strings.Replace(src, "HINTS", hints, 1)), Options{})
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", hints, dump(diags))
+		}
+		got := len(diags) == 1 && diags[0].Summary == "GPU memory without GPUs" && subjectPos(diags[0]) == "gm.hcl:6:20"
+		if got != warn || (!warn && len(diags) != 0) {
+			t.Errorf("hints %q: diags:\n%s\nwant the warning: %v", hints, dump(diags), warn)
+		}
 	}
 }

@@ -346,7 +346,16 @@ func (r *reader) decodeHints(t *graph.Task, b *hcl.Block) {
 	a.resourceMiB("memory", true, &h.MemoryMiB)
 	a.resourceMiB("disk", false, &h.DiskMiB)
 	a.integer("gpus", 0, math.MaxInt, &h.GPUs)
-	a.resourceMiB("gpu_memory", true, &h.GPUMemoryMiB)
+	if a.resourceMiB("gpu_memory", true, &h.GPUMemoryMiB) && h.GPUMemoryMiB > 0 && h.GPUs == 0 && h.Kind != graph.KindGPU {
+		rng := a.rangeOf("gpu_memory")
+		r.diags = append(r.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "GPU memory without GPUs",
+			Detail: fmt.Sprintf("The hints of task %q give gpu_memory, the memory of each GPU, but ask for no GPU: set gpus, or kind = \"gpu\" (1 GPU), or the task gets a GPU only if its history shows one.",
+				t.Name),
+			Subject: &rng,
+		})
+	}
 	a.duration("runtime", &h.Runtime)
 	a.duration("latency", &h.LatencyTarget)
 	if a.str("executor", &h.Executor) && r.opts.Executors != nil && !slices.Contains(r.opts.Executors, h.Executor) {
