@@ -99,6 +99,7 @@ func Plan(req PlanRequest, log hclog.Logger) (*Planned, error) {
 		return nil, err
 	}
 	log.Debug("loaded history", "records", len(records), "files", len(req.Histories))
+	warnUnmatchedHistory(log, g, records, req.Histories)
 	r, err := planner.Pipeline{Catalog: cat, History: records, Logger: log}.Plan(g, planner.Options{
 		Run: req.Run, Driver: req.Driver, Source: req.Graph, Method: req.Method, NoFusion: req.NoFusion, NoBatch: req.NoBatch,
 		NoGuard: req.NoGuard,
@@ -115,6 +116,26 @@ func Plan(req PlanRequest, log hclog.Logger) (*Planned, error) {
 		res.Dot = buf.Bytes()
 	}
 	return res, nil
+}
+
+// warnUnmatchedHistory warns when history was given but none of its
+// records is of a task of g (by signature): the wrong file changes no
+// prediction, and the plan would come from hints and defaults silently.
+func warnUnmatchedHistory(log hclog.Logger, g *graph.Graph, records []history.Record, paths []string) {
+	if len(records) == 0 {
+		return
+	}
+	sigs := make(map[string]bool, len(g.Tasks))
+	for _, t := range g.Tasks {
+		sigs[t.Signature] = true
+	}
+	for i := range records {
+		if sigs[records[i].Signature] {
+			return
+		}
+	}
+	log.Warn(fmt.Sprintf("none of the %d history records is of a task of graph %q (by signature): its predictions come from hints and defaults",
+		len(records), g.Name), "history", strings.Join(paths, ", "))
 }
 
 // LoadHistory reads every history path: a SQLite store (.db, .sqlite,

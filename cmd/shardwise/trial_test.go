@@ -298,3 +298,27 @@ func TestExampleReadmesMatchPlan(t *testing.T) {
 		t.Errorf("checked %d README rows; the tables were not found", checked)
 	}
 }
+
+// TestPlanWarnsWhenNoHistoryMatches: history whose records are of no task
+// of the graph (the wrong file) changes nothing; plan says so on stderr
+// rather than plan from hints and defaults without a word, and says
+// nothing when a record matches.
+func TestPlanWarnsWhenNoHistoryMatches(t *testing.T) {
+	dir := t.TempDir()
+	graph := filepath.Join("..", "..", "examples", "nightly-etl", "graph.hcl")
+	other := filepath.Join(dir, "other.jsonl")
+	if err := os.WriteFile(other, []byte(`{"task":"mAdd_1","signature":"mAdd","runtime_seconds":5}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI("plan", "-history", other, graph)
+	if code != 0 || !strings.Contains(stderr, "none of the 1 history records") || !strings.Contains(stderr, `graph "nightly-etl"`) {
+		t.Errorf("exit %d, stderr %q; want a warning that no record matches", code, stderr)
+	}
+	match := filepath.Join(dir, "match.jsonl")
+	if err := os.WriteFile(match, []byte(`{"task":"extract_orders","signature":"extract","runtime_seconds":5}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI("plan", "-history", match, graph); code != 0 || strings.Contains(stderr, "history records") {
+		t.Errorf("exit %d, stderr %q; want no warning", code, stderr)
+	}
+}
