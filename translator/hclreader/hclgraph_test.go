@@ -257,3 +257,17 @@ func TestGPUMemoryWithoutGPUsWarns(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroRuntimeWarns: runtime = "0s" counts as not given, so the task is
+// planned at the default runtime; a warning says so.
+func TestZeroRuntimeWarns(t *testing.T) {
+	src := "graph \"g\" {\n  task \"a\" {\n    command = \"x\"\n    hints {\n      runtime = RT\n    }\n  }\n}\n"
+	for rt, warn := range map[string]bool{`"0s"`: true, "0": true, `"1ms"`: false} {
+		_, diags := Parse("rt.hcl", []byte(strings.Replace(src, "RT", rt, 1)), Options{})
+		got := len(diags) == 1 && diags[0].Severity == hcl.DiagWarning && diags[0].Summary == "Runtime hint of zero" &&
+			subjectPos(diags[0]) == "rt.hcl:5:17" && strings.Contains(diags[0].Detail, "counts as not given")
+		if got != warn || (!warn && len(diags) != 0) {
+			t.Errorf("runtime = %s: diags:\n%s\nwant the warning: %v", rt, dump(diags), warn)
+		}
+	}
+}

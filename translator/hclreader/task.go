@@ -356,7 +356,16 @@ func (r *reader) decodeHints(t *graph.Task, b *hcl.Block) {
 			Subject: &rng,
 		})
 	}
-	a.duration("runtime", &h.Runtime)
+	if a.duration("runtime", &h.Runtime) && h.Runtime == 0 {
+		rng := a.rangeOf("runtime")
+		r.diags = append(r.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Runtime hint of zero",
+			Detail: fmt.Sprintf("The hints of task %q give runtime 0, which counts as not given: the task's runtime comes from its history, else the predictor's default (marked \"(default)\" in the plan). For a task that takes next to no time, write a small duration such as \"1ms\".",
+				t.Name),
+			Subject: &rng,
+		})
+	}
 	a.duration("latency", &h.LatencyTarget)
 	if a.str("executor", &h.Executor) && r.opts.Executors != nil && !slices.Contains(r.opts.Executors, h.Executor) {
 		r.errorAt(a.rangeOf("executor"), "Unknown executor class",
