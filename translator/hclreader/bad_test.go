@@ -218,6 +218,15 @@ var badFixtures = []struct {
 		{"15:5", "Overlapping input paths",
 			`Input path "in/x-y-z" of task "b" overlaps input path "in/x-y-z" (output "y-z" of task "x") on line 12; each input needs a path of its own, neither inside the other. Set path in one of them.`},
 	}},
+	// execve takes C strings: the task could never start.
+	{"nul_bytes.hcl", []wantDiag{
+		{"3:15", "NUL byte in command",
+			`Argument "command" of task "a" holds a NUL byte (\u0000), which no program's arguments or environment can carry.`},
+		{"4:15", "NUL byte in args",
+			`Argument "args" of task "a" holds a NUL byte (\u0000), which no program's arguments or environment can carry.`},
+		{"5:15", "NUL byte in env",
+			`Argument "env" of task "a" holds a NUL byte (\u0000), which no program's arguments or environment can carry.`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},

@@ -124,6 +124,7 @@ func (r *reader) decodeTask(b *hcl.Block, name string) *taskDecl {
 	a.strings("args", &t.Args)
 	a.stringMap("env", &t.Env)
 	r.checkEnvNames(t, a)
+	r.checkNUL(t, a)
 	a.str("signature", &t.Signature)
 	var typ string
 	a.oneOf("type", "Invalid task type", taskTypes, &typ)
@@ -172,6 +173,33 @@ func (r *reader) checkEnvNames(t *graph.Task, a attrs) {
 		r.errorAt(a.rangeOf("env"), "Invalid environment variable name",
 			"Argument \"env\" of task %q sets %q, which cannot name an environment variable (empty, or holding \"=\" or a NUL byte).", t.Name, k)
 	}
+}
+
+// checkNUL reports a NUL byte in t's command, args or env values ("\u0000"
+// in HCL): a process's arguments and environment are C strings, so the
+// task could not start.
+func (r *reader) checkNUL(t *graph.Task, a attrs) {
+	if strings.IndexByte(t.Command, 0) >= 0 {
+		r.nulError(t, a, "command")
+	}
+	for _, s := range t.Args {
+		if strings.IndexByte(s, 0) >= 0 {
+			r.nulError(t, a, "args")
+			break
+		}
+	}
+	for _, v := range t.Env {
+		if strings.IndexByte(v, 0) >= 0 {
+			r.nulError(t, a, "env")
+			break
+		}
+	}
+}
+
+// nulError reports argument name of t as holding a NUL byte.
+func (r *reader) nulError(t *graph.Task, a attrs, name string) {
+	r.errorAt(a.rangeOf(name), "NUL byte in "+name,
+		"Argument %q of task %q holds a NUL byte (\\u0000), which no program's arguments or environment can carry.", name, t.Name)
 }
 
 // decodeArtifacts reads a task's artifact blocks.
