@@ -24,7 +24,7 @@ type graphFlags struct {
 // register adds the graph input flags to fs.
 func (g *graphFlags) register(fs *flag.FlagSet) {
 	fs.Var(&g.vars, "var", "Set a graph variable, NAME=VALUE (repeatable).")
-	fs.Var(&g.varFiles, "var-file", "Read graph variables from an HCL file (repeatable).")
+	fs.Var(&g.varFiles, "var-file", "Read graph variables from a file of NAME = VALUE lines, or a JSON object in a .json file (repeatable).")
 	fs.Var(&g.histories, "history", "Read history records from a JSON Lines file or a SQLite history store, .db (repeatable).")
 	fs.StringVar(&g.catalog, "catalog", os.Getenv("SHARDWISE_CATALOG"), "Executor catalog HCL file that overrides or extends the default (SHARDWISE_CATALOG).")
 }

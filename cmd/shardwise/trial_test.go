@@ -322,3 +322,14 @@ func TestPlanWarnsWhenNoHistoryMatches(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want no warning", code, stderr)
 	}
 }
+
+// TestVarFileHelpSaysJSON: -var-file reads a JSON object too (a .json
+// file, docs/graph-language.md); the help said "an HCL file" only.
+func TestVarFileHelpSaysJSON(t *testing.T) {
+	for _, cmd := range []string{"plan", "simulate"} {
+		_, stderr, _ := runCLI(cmd, "-h")
+		if !strings.Contains(stderr, "JSON object in a .json file") {
+			t.Errorf("%s -h does not say -var-file reads JSON:\n%s", cmd, stderr)
+		}
+	}
+}
