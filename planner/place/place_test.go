@@ -3,6 +3,7 @@ package place
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"testing"
@@ -244,6 +245,39 @@ func BenchmarkRun100k(b *testing.B) {
 	for b.Loop() {
 		if _, err := Run(p, Options{Alternatives: true}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestManyInstancesCostNothing: a class with millions of instances (a
+// catalog's "instances = 1000000000" once took 24 GB and was killed) is
+// scheduled in memory bounded by the nodes, not the instances, since no
+// more instances than nodes can ever be busy; and exactly as with as many
+// instances as nodes.
+func TestManyInstancesCostNothing(t *testing.T) {
+	for _, opt := range []Options{{}, {Insertion: true}, {LocalTransfersFree: true}, {Insertion: true, LocalTransfersFree: true}} {
+		mk := func(n int) *Problem {
+			return (&Problem{Classes: []Class{oneClass("a", n, 10, 1)}, Nodes: 3, Runtime: []float64{10, 20, 30}}).
+				edges([3]float64{0, 2, 100})
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		// Run, not mustRun: checkSchedule counts every edge's transfer,
+		// which LocalTransfersFree waives on one instance.
+		huge, err := Run(mk(5_000_000), opt)
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+			t.Errorf("%+v: 5,000,000 instances allocated %d MiB", opt, grew>>20)
+		}
+		small, err := Run(mk(3), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(huge.Instance, small.Instance) || !slices.Equal(huge.Start, small.Start) || huge.Makespan != small.Makespan {
+			t.Errorf("%+v: schedules differ: instances %v vs %v, starts %v vs %v", opt, huge.Instance, small.Instance, huge.Start, small.Start)
 		}
 	}
 }

@@ -53,18 +53,27 @@ func (sc *scheduler) reset(p *Problem, adj *adjacency, s *Schedule, rank []float
 	sc.pools, sc.lines = sc.pools[:0], nil
 	if opt.Insertion {
 		sc.lines = make([][]timeline, nc)
-		for c, cl := range p.Classes {
-			sc.lines[c] = make([]timeline, cl.Instances)
+		for c := range p.Classes {
+			sc.lines[c] = make([]timeline, sc.instances(c))
 		}
 		return
 	}
-	for _, cl := range p.Classes {
+	for c := range p.Classes {
 		var pl pool
 		if k := len(sc.pools); k < cap(sc.pools) {
 			pl = sc.pools[:k+1][k]
 		}
-		sc.pools = append(sc.pools, resetPool(pl, cl.Instances))
+		sc.pools = append(sc.pools, resetPool(pl, sc.instances(c)))
 	}
+}
+
+// instances is how many of class c's instances the schedule keeps: no more
+// than there are nodes, since no more can ever be busy; the rest would be
+// idle at time 0 with higher indices, never chosen over an idle one kept
+// (ties go to the lower index). A catalog's instances = 1000000000 once
+// took 24 GB here.
+func (sc *scheduler) instances(c int) int {
+	return min(sc.p.Classes[c].Instances, max(sc.p.Nodes, 1))
 }
 
 // run schedules every node: repeatedly the ready node of highest rank.
@@ -219,7 +228,7 @@ func (sc *scheduler) localCandidate(n, c int, dur float64) choice {
 	best := choice{class: c, inst: -1}
 	var bestReady float64
 	bestBound := int32(-1)
-	for i := 0; i < sc.p.Classes[c].Instances; i++ {
+	for i := 0; i < sc.instances(c); i++ {
 		ready, bound := sc.instanceReady(n, c, i)
 		var ch choice
 		if sc.opt.Insertion {
