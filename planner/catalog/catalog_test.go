@@ -493,7 +493,8 @@ func TestSmallMemoryWarns(t *testing.T) {
 	if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || posOf(diags[0]) != "user.hcl:3:14" ||
 		diags[0].Detail != `memory = "512KiB" is below 1 MiB, too little for a process; it is taken as 1 MiB. Did you mean MiB?` {
 		t.Fatalf("diags = %v", diags)
-	}	// A GPU's memory is no process's.
+	}
+	// A GPU's memory is no process's.
 	diags = loadSource("executor \"gpu-accelerated\" {\n  instance {\n    gpu_memory = \"512KiB\"\n  }\n}")
 	if len(diags) != 1 || diags[0].Detail != `gpu_memory = "512KiB" is below 1 MiB, too little for a GPU; it is taken as 1 MiB. Did you mean MiB?` {
 		t.Errorf("gpu_memory: diags = %v", diags)
