@@ -227,6 +227,11 @@ var badFixtures = []struct {
 		{"5:15", "NUL byte in env",
 			`Argument "env" of task "a" holds a NUL byte (\u0000), which no program's arguments or environment can carry.`},
 	}},
+	// One file for two outputs: each channel would carry the other's bytes.
+	{"duplicate_output_path.hcl", []wantDiag{
+		{"8:14", "Duplicate output path",
+			`Output "p" of task "a" has path "out/./x", as output "o" on line 4 does; each output needs a file or folder of its own.`},
+	}},
 	{"split_negative.hcl", []wantDiag{
 		{"5:20", "Invalid split",
 			`The split of task "work" has items = -1; a split needs at least 2 items to cut into shards.`},
@@ -404,5 +409,23 @@ func TestDuplicateDependencyWarns(t *testing.T) {
 	}
 	if n := len(g.Edges); n != 1 {
 		t.Errorf("%d edges, want 1", n)
+	}
+}
+
+// TestDuplicateOutputPathMany: a task with more outputs than are compared
+// in place still finds two at one path, and none among distinct paths.
+func TestDuplicateOutputPathMany(t *testing.T) {
+	for _, last := range []string{"out/o3", "out/o99"} {
+		var b strings.Builder
+		b.WriteString("graph \"g\" {\n  task \"a\" {\n    command = \"x\"\n")
+		for i := 0; i < 39; i++ {
+			fmt.Fprintf(&b, "    output \"o%d\" {}\n", i)
+		}
+		fmt.Fprintf(&b, "    output \"last\" {\n      path = %q\n    }\n  }\n}\n", last)
+		_, diags := Parse("many.hcl", []byte(b.String()), Options{})
+		wantErr := last == "out/o3"
+		if diags.HasErrors() != wantErr || (wantErr && (len(diags) != 1 || diags[0].Summary != "Duplicate output path" || !strings.Contains(diags[0].Detail, `as output "o3"`))) {
+			t.Errorf("last output at %q: diags %v, want the error: %v", last, diags, wantErr)
+		}
 	}
 }

@@ -221,6 +221,7 @@ func (r *reader) decodeArtifacts(t *graph.Task, blocks hcl.Blocks) {
 // duplicate names.
 func (r *reader) decodeOutputs(d *taskDecl, blocks hcl.Blocks) {
 	first := map[string]*hcl.Block{}
+	var paths map[string]int // output paths, once a task has manyPaths outputs
 	for _, b := range blocks {
 		name := norm.NFC.String(b.Labels[0])
 		if prev, dup := first[name]; dup {
@@ -235,10 +236,53 @@ func (r *reader) decodeOutputs(d *taskDecl, blocks hcl.Blocks) {
 		o := graph.Output{Name: name, Path: "out/" + name, DefRange: b.DefRange}
 		a := r.attrs(r.content(b.Body, outputSchema), where{format: "output %q of task %q", a: name, b: d.task.Name})
 		a.localPath("path", &o.Path)
+		r.checkOutputPath(d.task, o, a, &paths)
 		d.sized = append(d.sized, a.size("size", &o.Bytes))
 		a.boolean("stream", &o.Stream)
 		d.task.Outputs = append(d.task.Outputs, o)
 	}
+}
+
+// checkOutputPath reports output o of t when an earlier output of t has the
+// same path: the two would be one file, each channel carrying the other's
+// bytes. A task's first outputs are looked through in place; from
+// manyPaths on, paths maps the cleaned paths seen to their outputs.
+func (r *reader) checkOutputPath(t *graph.Task, o graph.Output, a attrs, paths *map[string]int) {
+	p := filepath.Clean(o.Path)
+	prev := -1
+	switch {
+	case len(t.Outputs) < manyPaths:
+		for i := range t.Outputs {
+			if filepath.Clean(t.Outputs[i].Path) == p {
+				prev = i
+				break
+			}
+		}
+	default:
+		if *paths == nil {
+			*paths = make(map[string]int, len(t.Outputs)+1)
+			for i := range t.Outputs {
+				if _, ok := (*paths)[filepath.Clean(t.Outputs[i].Path)]; !ok {
+					(*paths)[filepath.Clean(t.Outputs[i].Path)] = i
+				}
+			}
+		}
+		if i, ok := (*paths)[p]; ok {
+			prev = i
+		} else {
+			(*paths)[p] = len(t.Outputs)
+		}
+	}
+	if prev < 0 {
+		return
+	}
+	rng := o.DefRange
+	if _, _, given := a.c.attr("path"); given {
+		rng = a.rangeOf("path")
+	}
+	r.errorAt(rng, "Duplicate output path",
+		"Output %q of task %q has path %q, as output %q on line %d does; each output needs a file or folder of its own.",
+		o.Name, t.Name, o.Path, t.Outputs[prev].Name, t.Outputs[prev].DefRange.Start.Line)
 }
 
 // decodeInputs reads a task's input blocks; their from references are
@@ -280,17 +324,17 @@ func (r *reader) decodeInputs(d *taskDecl, blocks hcl.Blocks) {
 // inputPaths finds a task's inputs whose paths are, or are inside or
 // around, each other's: both would be delivered into one place, which the
 // shard driver refuses when the task starts. A task's first few inputs are
-// compared pairwise; from manyInputs on, lookups go through maps of each
+// compared pairwise; from manyPaths on, lookups go through maps of each
 // path and its parent folders, so a task with thousands of inputs costs no
 // more than a map entry per folder.
 type inputPaths struct {
 	// at maps a cleaned input path to its input's index; under maps each
 	// parent folder of one to that input's index. Both are nil until the
-	// task has manyInputs inputs.
+	// task has manyPaths inputs.
 	at, under map[string]int
 }
 
-const manyInputs = 16
+const manyPaths = 16
 
 // add checks input in, the next of inputs; it returns false and the index
 // of an earlier input from another output whose path overlaps in's. The
@@ -298,7 +342,7 @@ const manyInputs = 16
 func (ps *inputPaths) add(inputs []graph.Input, in graph.Input) (int, bool) {
 	p := filepath.Clean(in.Path)
 	other := func(i int) bool { return inputs[i].Task != in.Task || inputs[i].Output != in.Output }
-	if len(inputs) < manyInputs {
+	if len(inputs) < manyPaths {
 		for i := range inputs {
 			q := filepath.Clean(inputs[i].Path)
 			if other(i) && (p == q || inside(p, q) || inside(q, p)) {
