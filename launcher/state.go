@@ -74,6 +74,9 @@ type allocInfo struct {
 	Healthy                  *bool
 	CreateIndex, ModifyIndex uint64
 	TaskStates               map[string]*api.TaskState
+	// Reschedules are the times (Unix ns) Nomad rescheduled the
+	// allocation's predecessors (its RescheduleTracker).
+	Reschedules []int64
 }
 
 // fromAlloc converts an event's allocation.
@@ -82,7 +85,7 @@ func fromAlloc(a *api.Allocation) allocInfo {
 		ID: a.ID, Name: a.Name, NodeID: a.NodeID, NodeName: a.NodeName,
 		Index: allocIndex(a.Name), ClientStatus: a.ClientStatus, DesiredStatus: a.DesiredStatus,
 		DeploymentID: a.DeploymentID, CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex,
-		TaskStates: a.TaskStates,
+		TaskStates: a.TaskStates, Reschedules: rescheduleTimes(a.RescheduleTracker),
 	}
 	if a.DeploymentStatus != nil {
 		info.Healthy = a.DeploymentStatus.Healthy
@@ -97,12 +100,63 @@ func fromStub(a *api.AllocationListStub) allocInfo {
 		ID: a.ID, Name: a.Name, NodeID: a.NodeID, NodeName: a.NodeName,
 		Index: allocIndex(a.Name), ClientStatus: a.ClientStatus, DesiredStatus: a.DesiredStatus,
 		CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex,
-		TaskStates: a.TaskStates,
+		TaskStates: a.TaskStates, Reschedules: rescheduleTimes(a.RescheduleTracker),
 	}
 	if a.DeploymentStatus != nil {
 		info.Healthy = a.DeploymentStatus.Healthy
 	}
 	return info
+}
+
+// rescheduleTimes returns the times of r's events.
+func rescheduleTimes(r *api.RescheduleTracker) []int64 {
+	if r == nil {
+		return nil
+	}
+	out := make([]int64, 0, len(r.Events))
+	for _, e := range r.Events {
+		if e != nil {
+			out = append(out, e.RescheduleTime)
+		}
+	}
+	return out
+}
+
+// nomadReschedules reports whether Nomad will place a replacement for a
+// failed allocation under policy p (its group's reschedule block), by
+// Nomad's own rule (Allocation.ShouldReschedule and RescheduleEligible in
+// nomad/structs, v1.6.1): the allocation failed and is still desired to
+// run, and p is unlimited or fewer than p.Attempts of its predecessors
+// were rescheduled within p.Interval before now. A nil p (unknown) or one
+// with no attempts says no. Nomad publishes such a job as dead for a
+// moment, before the evaluation that reschedules it is written (the
+// client's update and the evaluation are two transactions), so a dead
+// job alone does not mean Nomad gave up.
+func (a allocInfo) nomadReschedules(p *api.ReschedulePolicy, now time.Time) bool {
+	if p == nil || a.ClientStatus != api.AllocClientStatusFailed || a.DesiredStatus != api.AllocDesiredStatusRun {
+		return false
+	}
+	if p.Unlimited != nil && *p.Unlimited {
+		return true
+	}
+	attempts := 0
+	if p.Attempts != nil {
+		attempts = *p.Attempts
+	}
+	if attempts <= 0 {
+		return false
+	}
+	var interval time.Duration
+	if p.Interval != nil {
+		interval = *p.Interval
+	}
+	n := 0
+	for _, at := range a.Reschedules {
+		if now.UnixNano()-at < interval.Nanoseconds() {
+			n++
+		}
+	}
+	return n < attempts
 }
 
 // allocIndex parses the index from an allocation name "JOB.GROUP[N]";
@@ -179,6 +233,9 @@ type jobInfo struct {
 	// Deleted is set when the job was purged.
 	Deleted                     bool
 	JobModifyIndex, ModifyIndex uint64
+	// Reschedule is the group's reschedule policy as Nomad holds it (nil
+	// when the job read had none).
+	Reschedule *api.ReschedulePolicy
 }
 
 // fromJob converts an event's or a lookup's job.
@@ -195,6 +252,9 @@ func fromJob(j *api.Job, deleted bool) jobInfo {
 	}
 	if j.ModifyIndex != nil {
 		info.ModifyIndex = *j.ModifyIndex
+	}
+	if len(j.TaskGroups) > 0 && j.TaskGroups[0] != nil {
+		info.Reschedule = j.TaskGroups[0].ReschedulePolicy
 	}
 	return info
 }

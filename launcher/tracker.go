@@ -414,7 +414,7 @@ func (t *tracker) settle(u *unit, now time.Time) verdict {
 		u.finished = now
 		return done
 	}
-	if reason, failed, final := t.failure(u); failed {
+	if reason, failed, final := t.failure(u, now); failed {
 		u.reason = reason
 		// Registrations caused by lost upstream outputs are not retries.
 		if !final && u.attempt-u.free <= t.retries {
@@ -468,8 +468,9 @@ func (t *tracker) finished(u *unit) bool {
 // failure reports whether the current attempt has failed, why, and
 // whether the failure is final (not to be retried): the job was stopped
 // or purged by someone else (final), a batch job is dead without every
-// allocation complete, or a service allocation is unhealthy.
-func (t *tracker) failure(u *unit) (reason string, failed, final bool) {
+// allocation complete (and Nomad will not reschedule its latest failed
+// allocation, judged at now), or a service allocation is unhealthy.
+func (t *tracker) failure(u *unit, now time.Time) (reason string, failed, final bool) {
 	j := u.job0
 	switch {
 	case j.Deleted:
@@ -490,6 +491,9 @@ func (t *tracker) failure(u *unit) (reason string, failed, final bool) {
 		return "", false, false
 	}
 	if a, ok := latestFailed(u.allocs); ok {
+		if a.nomadReschedules(j.Reschedule, now) {
+			return "", false, false
+		}
 		u.failedAlloc = a.ID
 		return fmt.Sprintf("allocation %s %s and Nomad will not reschedule it", shortID(a.ID), a.ClientStatus), true, false
 	}

@@ -303,3 +303,97 @@ func TestAllocIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitsForNomadsReschedule: Nomad publishes a batch job as dead for a
+// moment when its allocation fails, before the evaluation that
+// reschedules the allocation is written (seen on the local cluster: the
+// run failed "and Nomad will not reschedule it", then Nomad placed the
+// replacement 5 s later, after the run had ended, and ran the task
+// again). While the group's reschedule policy allows another placement,
+// a dead job with a failed allocation is not a failure; once the
+// policy's attempts are spent, it is.
+func TestWaitsForNomadsReschedule(t *testing.T) {
+	now := time.Date(2026, 12, 5, 5, 38, 17, 0, time.UTC)
+	policy := &api.ReschedulePolicy{Attempts: new(1), Interval: new(24 * time.Hour), Delay: new(5 * time.Second),
+		DelayFunction: new("constant"), Unlimited: new(false)}
+	deadWith := func(jobModify, modify uint64, p *api.ReschedulePolicy) jobInfo {
+		j := dead(jobModify, modify)
+		j.Reschedule = p
+		return j
+	}
+	tr := newTestTracker(t, 1)
+	submitAll(tr, 10)
+	a := tr.byJob["job-a"]
+	first := alloc("job-a", 0, "failed", "n1", 11, 12)
+	tr.observeAlloc("job-a", first)
+	tr.observeJob("job-a", deadWith(10, 12, policy))
+	if v := tr.settle(a, now); v != keep || a.state.terminal() || a.failedAlloc != "" {
+		t.Fatalf("dead job, failed allocation Nomad will reschedule: verdict %v state %v, want keep", v, a.state)
+	}
+	// Nomad reschedules: the job runs again, the replacement fails with
+	// the one reschedule in its tracker.
+	tr.observeJob("job-a", jobInfo{Status: "pending", JobModifyIndex: 10, ModifyIndex: 13, Reschedule: policy})
+	replaced := first
+	replaced.DesiredStatus, replaced.ModifyIndex = "stop", 15
+	tr.observeAlloc("job-a", replaced)
+	second := alloc("job-a", 0, "failed", "n1", 15, 20)
+	second.Reschedules = []int64{now.Add(-30 * time.Second).UnixNano()}
+	tr.observeAlloc("job-a", second)
+	tr.observeJob("job-a", deadWith(10, 20, policy))
+	if v := tr.settle(a, now); v != retry {
+		t.Fatalf("replacement failed with the policy's attempt spent: verdict %v, want retry", v)
+	}
+	if a.failedAlloc != second.ID || !strings.Contains(a.reason, "Nomad will not reschedule") {
+		t.Errorf("failed alloc %q reason %q, want %q", a.failedAlloc, a.reason, second.ID)
+	}
+
+	// A reschedule older than the interval does not count: Nomad places
+	// another replacement.
+	old := second
+	old.Reschedules = []int64{now.Add(-25 * time.Hour).UnixNano()}
+	if !old.nomadReschedules(policy, now) {
+		t.Error("a reschedule outside the interval counted against the attempts")
+	}
+	// No attempts (-fail-fast), no policy known, an unlimited one, and an
+	// allocation Nomad was told to stop.
+	if first.nomadReschedules(&api.ReschedulePolicy{Attempts: new(0), Unlimited: new(false)}, now) {
+		t.Error("a policy of 0 attempts reschedules")
+	}
+	if first.nomadReschedules(nil, now) {
+		t.Error("an unknown policy reschedules")
+	}
+	if !second.nomadReschedules(&api.ReschedulePolicy{Attempts: new(0), Unlimited: new(true)}, now) {
+		t.Error("an unlimited policy does not reschedule")
+	}
+	if replaced.nomadReschedules(policy, now) {
+		t.Error("an allocation desired to stop reschedules")
+	}
+
+	// -fail-fast's policy: the first dead state with a failed allocation
+	// fails the attempt at once.
+	tr = newTestTracker(t, 0)
+	submitAll(tr, 10)
+	a = tr.byJob["job-a"]
+	tr.observeAlloc("job-a", first)
+	tr.observeJob("job-a", deadWith(10, 12, &api.ReschedulePolicy{Attempts: new(0), Unlimited: new(false)}))
+	if v := tr.settle(a, now); v != giveUp {
+		t.Fatalf("fail-fast policy: verdict %v, want giveUp", v)
+	}
+}
+
+// TestJobInfoKeepsReschedulePolicy: the policy the tracker judges by is
+// the one in Nomad's job (the event's or the lookup's), so -fail-fast's
+// copy and Nomad's defaults are what count.
+func TestJobInfoKeepsReschedulePolicy(t *testing.T) {
+	j := testJob("job-a", "batch", 1)
+	p := &api.ReschedulePolicy{Attempts: new(3)}
+	j.TaskGroups[0].ReschedulePolicy = p
+	if got := fromJob(j, false).Reschedule; got != p {
+		t.Errorf("fromJob kept %v, want the group's policy", got)
+	}
+	stub := &api.AllocationListStub{ID: "x", ClientStatus: "failed", RescheduleTracker: &api.RescheduleTracker{
+		Events: []*api.RescheduleEvent{{RescheduleTime: 7}}}}
+	if got := fromStub(stub).Reschedules; !slices.Equal(got, []int64{7}) {
+		t.Errorf("fromStub kept reschedules %v, want [7]", got)
+	}
+}
