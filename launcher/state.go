@@ -177,8 +177,15 @@ func allocIndex(name string) int {
 }
 
 // complete reports whether the allocation's tasks have all finished
-// successfully.
-func (a allocInfo) complete() bool { return a.ClientStatus == api.AllocClientStatusComplete }
+// successfully: the client reports it complete while Nomad still wants
+// it to run. An allocation Nomad stopped or evicted (`nomad alloc stop`,
+// a drain's migration, a preemption, a stopped job) is reported complete
+// too once its tasks are killed, although they did not finish, and Nomad
+// places a replacement for it when its job still runs.
+func (a allocInfo) complete() bool {
+	return a.ClientStatus == api.AllocClientStatusComplete &&
+		a.DesiredStatus != api.AllocDesiredStatusStop && a.DesiredStatus != api.AllocDesiredStatusEvict
+}
 
 // failed reports whether the allocation failed or was lost.
 func (a allocInfo) failed() bool {

@@ -397,3 +397,38 @@ func TestJobInfoKeepsReschedulePolicy(t *testing.T) {
 		t.Errorf("fromStub kept reschedules %v, want [7]", got)
 	}
 }
+
+// TestStoppedAllocationIsNotComplete: `nomad alloc stop` on a running
+// shard (or a drain's migration) kills its task, and Nomad reports the
+// allocation complete with desired status stop while it places a
+// replacement. Seen on the local cluster: the launcher took the killed
+// allocation for the shard's completion, started the downstream shard
+// and ended the run "2/2 complete", exit 0, while the replacement still
+// ran. The shard completes with its replacement.
+func TestStoppedAllocationIsNotComplete(t *testing.T) {
+	tr := newTestTracker(t, 1)
+	submitAll(tr, 10)
+	a := tr.byJob["job-a"]
+	killed := alloc("job-a", 0, "complete", "n1", 11, 14)
+	killed.DesiredStatus = "stop"
+	tr.observeAlloc("job-a", killed)
+	tr.observeJob("job-a", jobInfo{Status: "running", JobModifyIndex: 10, ModifyIndex: 14})
+	if v := tr.settle(a, time.Time{}); v != keep || a.state == Complete {
+		t.Fatalf("killed allocation: verdict %v state %v, want keep, not complete", v, a.state)
+	}
+	if got := readyJobs(tr); len(got) != 0 {
+		t.Fatalf("downstream ready after a killed allocation: %v", got)
+	}
+	if p := a.piece(0); p.state == Complete {
+		t.Errorf("piece of a killed allocation is %v", p.state)
+	}
+	evicted := killed
+	evicted.DesiredStatus = "evict"
+	if evicted.complete() {
+		t.Error("an evicted allocation is complete")
+	}
+	tr.observeAlloc("job-a", alloc("job-a", 0, "complete", "n2", 15, 16))
+	if v := tr.settle(a, time.Time{}); v != done {
+		t.Fatalf("replacement complete: verdict %v, want done", v)
+	}
+}
