@@ -132,8 +132,8 @@ func Run(ctx context.Context, req RunRequest, client *api.Client, stdout, stderr
 	if err != nil {
 		return err
 	}
-	l := &launcher.Launcher{Client: client}
-	// A run ID already stored fails here, before the history store, -out or
+	l := &launcher.Launcher{Client: client, Namespace: req.Nomad.Namespace()}
+	// A run ID already stored, or a namespace Nomad lacks, fails here, before the history store, -out or
 	// the banner.
 	if err := l.CheckNewRun(ctx, p.Run, jobs); err != nil {
 		return err

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/nomad/api"
+
 	"github.com/shardwise/shardwise/e2e/cluster"
 	"github.com/shardwise/shardwise/launcher"
 	"github.com/shardwise/shardwise/launcher/runstate"
@@ -108,5 +110,41 @@ func TestFeedbackMetricsPortInUseCreatesNoStore(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(db + "*"); len(left) != 0 {
 		t.Errorf("history store created: %v", left)
+	}
+}
+
+// TestRunInAMissingNamespaceStoresNothing: run with -namespace or
+// NOMAD_NAMESPACE naming a namespace Nomad does not have fails before
+// anything is stored or registered, naming the namespace. Nomad validates
+// jobs and writes variables in a namespace that does not exist, and
+// refuses only the registration: the run used to be stored there, listed
+// by 'shardwise list', and end with its first shard "skipped".
+func TestRunInAMissingNamespaceStoresNothing(t *testing.T) {
+	cl := cluster.Shared(t)
+	addr := cl.NomadAddr()
+	dir := t.TempDir()
+	graph := fixture("resume.hcl")
+	ns := "missing-" + runID(t)
+	for i, c := range []struct {
+		env  []string
+		args []string
+	}{
+		{nil, []string{"-namespace", ns}},
+		{[]string{"NOMAD_NAMESPACE=" + ns}, nil},
+		{nil, []string{"-namespace", ns, "-detach", "-launcher-command", shardwiseBin}},
+	} {
+		run := runID(t) + "-" + string(rune('a'+i))
+		args := append(append([]string{"run", "-address", addr, "-run", run, "-var", "dir=" + dir}, c.args...), graph)
+		stdout, errOut, code := cli(t, c.env, args...)
+		want := `namespace "` + ns + `" does not exist on the Nomad agent at ` + addr
+		if code != 1 || stdout != "" || !strings.Contains(errOut, want) {
+			t.Errorf("%v shardwise %v: exit %d, stdout %q, stderr %q; want 1, nothing on stdout, %q", c.env, args, code, stdout, errOut, want)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+		vars, _, err := cl.Client().Variables().PrefixList("shardwise/runs/"+run, (&api.QueryOptions{Namespace: ns}).WithContext(ctx))
+		cancel()
+		if err != nil || len(vars) != 0 {
+			t.Errorf("run %s: %d variables stored in namespace %s (%v), want none", run, len(vars), ns, err)
+		}
 	}
 }

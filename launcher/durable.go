@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,11 +58,32 @@ func (d *Durable) create(ctx context.Context, c *api.Client, ns string, p *plan.
 // CheckNewRun returns the error Run with Durable gives for a run ID already
 // stored in the namespace of jobs (see Run), and nil for a new one, so
 // that a command refuses the ID before it prints or writes anything. It
-// names the address when Nomad cannot be asked.
+// names the address when Nomad cannot be asked. It also refuses a
+// namespace Nomad does not have (the jobs', else l.Namespace): Nomad
+// validates such jobs and stores variables there, and refuses only the
+// registration, so the run would be stored and then fail.
 func (l *Launcher) CheckNewRun(ctx context.Context, run string, jobs []*api.Job) error {
+	if err := checkNamespace(ctx, l.Client, cmp.Or(namespaceOf(jobs), l.Namespace)); err != nil {
+		return err
+	}
 	s := &runstate.Store{Client: l.Client, Namespace: namespaceOf(jobs)}
 	if err := s.CheckNew(ctx, run); err != nil {
 		return stateError(l.Client, run, err)
+	}
+	return nil
+}
+
+// checkNamespace fails when Nomad answers that namespace ns does not
+// exist. "" (the client's), "default" and "*" are not asked; an answer
+// other than 404 (a token that may not read namespaces) passes, and the
+// run's own requests report it.
+func checkNamespace(ctx context.Context, c *api.Client, ns string) error {
+	if ns == "" || ns == api.DefaultNamespace || ns == api.AllNamespacesNamespace {
+		return nil
+	}
+	_, _, err := c.Namespaces().Info(ns, (&api.QueryOptions{}).WithContext(ctx))
+	if IsNotFound(err) {
+		return fmt.Errorf("namespace %q does not exist on the Nomad agent at %s (the graph's namespace, else -namespace or NOMAD_NAMESPACE); nothing was submitted", ns, c.Address())
 	}
 	return nil
 }
