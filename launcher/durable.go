@@ -345,6 +345,27 @@ func lost(err error) bool {
 	return errors.As(err, &he) || errors.Is(err, runstate.ErrEnded)
 }
 
+// endedElsewhere returns an error wrapping runstate.ErrEnded, and marks u
+// stopped, when u's job was stopped or purged outside this launcher
+// because the run itself was ended elsewhere ('shardwise stop RUN' marks
+// the stored run stopped, then stops its jobs). The job's stop event
+// reaches the launcher before its next write of the run's state would
+// learn of it; without this the launcher reported the shard failed, "the
+// job was stopped outside this run". Nil otherwise (no stored state, the
+// state unreadable, or the run still running: a job stopped by hand is a
+// final failure as before).
+func (r *runner) endedElsewhere(ctx context.Context, u *unit) error {
+	if r.held == nil || !(u.job0.Stop || u.job0.Deleted) {
+		return nil
+	}
+	h, err := r.held.Store().Load(ctx, r.plan.Run)
+	if err != nil || !h.Status.Ended() {
+		return nil
+	}
+	u.state, u.reason = Stopped, h.Outcome()
+	return fmt.Errorf("run %s: %w (%s)", r.plan.Run, runstate.ErrEnded, h.Outcome())
+}
+
 // finish records how the run ended, unless this launcher lost it.
 func (r *runner) finish(ctx context.Context, err error) {
 	if r.held == nil || lost(err) {

@@ -496,6 +496,9 @@ func (r *runner) settle(ctx context.Context, u *unit) error {
 		}
 		return r.submit(ctx, u)
 	case giveUp:
+		if err := r.endedElsewhere(ctx, u); err != nil {
+			return err
+		}
 		r.failure = r.describeFailure(ctx, u)
 		return &FailedError{Shard: r.failure.Shard, Job: u.id, Reason: u.reason}
 	}
