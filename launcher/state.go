@@ -1,6 +1,9 @@
 package launcher
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +109,34 @@ func fromStub(a *api.AllocationListStub) allocInfo {
 		info.Healthy = a.DeploymentStatus.Healthy
 	}
 	return info
+}
+
+// restarting says, for an allocation whose task Nomad is about to start
+// again after it ended (its last event is Restarting), which task ended
+// how and when Nomad starts it again, e.g. `task "b" ended (Exit Code: 1);
+// Nomad restarts it in 15.6s`; "" when no task waits for a restart. Nomad
+// reports such an allocation pending, so the shard shows as queued
+// between its runs.
+func (a allocInfo) restarting() string {
+	for _, name := range slices.Sorted(maps.Keys(a.TaskStates)) {
+		ts := a.TaskStates[name]
+		if ts == nil || len(ts.Events) == 0 {
+			continue
+		}
+		last := ts.Events[len(ts.Events)-1]
+		if last == nil || last.Type != api.TaskRestarting {
+			continue
+		}
+		how := "ended"
+		for i := len(ts.Events) - 2; i >= 0; i-- {
+			if e := ts.Events[i]; e != nil && e.Type == api.TaskTerminated && e.DisplayMessage != "" {
+				how = "ended (" + e.DisplayMessage + ")"
+				break
+			}
+		}
+		return fmt.Sprintf("task %q %s; Nomad restarts it in %s", name, how, formatDur(time.Duration(last.StartDelay)))
+	}
+	return ""
 }
 
 // rescheduleTimes returns the times of r's events.

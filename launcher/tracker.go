@@ -566,6 +566,9 @@ func (u *unit) piece(i int) piece {
 	if p.state == Submitted || p.state == Failed {
 		p.reason = u.reason
 	}
+	if p.state == Submitted && p.reason == "" && p.placed {
+		p.reason = a.restarting()
+	}
 	return p
 }
 

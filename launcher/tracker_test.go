@@ -432,3 +432,36 @@ func TestStoppedAllocationIsNotComplete(t *testing.T) {
 		t.Fatalf("replacement complete: verdict %v, want done", v)
 	}
 }
+
+// TestRestartingPieceSaysWhy: between two runs of a task Nomad restarts
+// in place, the allocation is pending and the shard shows as submitted
+// again; seen on the local cluster as "running" then "submitted to
+// io-bound" with no word of why. The piece's reason now says which task
+// ended how and when Nomad starts it again.
+func TestRestartingPieceSaysWhy(t *testing.T) {
+	tr := newTestTracker(t, 1)
+	submitAll(tr, 10)
+	a := tr.byJob["job-a"]
+	pending := alloc("job-a", 0, "pending", "n1", 11, 14)
+	pending.TaskStates = map[string]*api.TaskState{"b": {State: "pending", Events: []*api.TaskEvent{
+		{Type: api.TaskStarted},
+		{Type: api.TaskTerminated, DisplayMessage: "Exit Code: 1"},
+		{Type: api.TaskRestarting, DisplayMessage: "Task restarting in 15.57452584s", StartDelay: int64(15574525840)},
+	}}}
+	tr.observeAlloc("job-a", pending)
+	tr.settle(a, time.Time{})
+	p := a.piece(0)
+	want := `task "b" ended (Exit Code: 1); Nomad restarts it in 15.6s`
+	if p.state != Submitted || p.reason != want {
+		t.Errorf("restarting piece: %v %q, want submitted %q", p.state, p.reason, want)
+	}
+	// Started again: running, no reason.
+	running := pending
+	running.ClientStatus, running.ModifyIndex = "running", 15
+	running.TaskStates = map[string]*api.TaskState{"b": {State: "running", Events: append(slices.Clone(pending.TaskStates["b"].Events), &api.TaskEvent{Type: api.TaskStarted})}}
+	tr.observeAlloc("job-a", running)
+	tr.settle(a, time.Time{})
+	if p := a.piece(0); p.state != Running || p.reason != "" {
+		t.Errorf("started again: %v %q, want running with no reason", p.state, p.reason)
+	}
+}
