@@ -351,15 +351,21 @@ func lost(err error) bool {
 // the stored run stopped, then stops its jobs). The job's stop event
 // reaches the launcher before its next write of the run's state would
 // learn of it; without this the launcher reported the shard failed, "the
-// job was stopped outside this run". Nil otherwise (no stored state, the
-// state unreadable, or the run still running: a job stopped by hand is a
-// final failure as before).
+// job was stopped outside this run". A run whose stored state is gone
+// was purged ('shardwise stop -purge' removes the state before the jobs):
+// runstate.RemovedError. Nil otherwise (a run not stored, the state
+// unreadable, or the run still running: a job stopped or purged by hand
+// is a final failure as before).
 func (r *runner) endedElsewhere(ctx context.Context, u *unit) error {
 	if r.held == nil || !(u.job0.Stop || u.job0.Deleted) {
 		return nil
 	}
 	h, err := r.held.Store().Load(ctx, r.plan.Run)
-	if err != nil || !h.Status.Ended() {
+	switch {
+	case errors.Is(err, runstate.ErrNotFound):
+		u.state, u.reason = Stopped, "its run's stored state was removed"
+		return runstate.RemovedError(r.plan.Run)
+	case err != nil || !h.Status.Ended():
 		return nil
 	}
 	u.state, u.reason = Stopped, h.Outcome()

@@ -425,6 +425,22 @@ func (r *runner) handle(ctx context.Context, m streamMsg) error {
 	return r.submitReady(ctx)
 }
 
+// noticePurge records u's job as purged when Nomad no longer has it.
+// Nomad (v1.6.1, nomad/state/events.go) publishes no event when a job is
+// purged (`nomad job stop -purge`, 'shardwise stop -purge'): the only
+// sign on the stream is its allocations being stopped, so each stopped
+// allocation of a unit's current attempt costs one read of the job.
+// Without it the launcher waited for ever for a job that was gone.
+func (r *runner) noticePurge(ctx context.Context, u *unit) {
+	if u.state.terminal() || u.job0.Deleted {
+		return
+	}
+	_, _, err := r.c.Jobs().Info(u.id, (&api.QueryOptions{Namespace: r.ns}).WithContext(ctx))
+	if IsNotFound(err) {
+		r.t.observeJob(u.id, jobInfo{Deleted: true})
+	}
+}
+
 // apply records one event and returns the unit it concerns, or nil.
 func (r *runner) apply(ctx context.Context, e *api.Event) *unit {
 	switch e.Topic {
@@ -436,6 +452,9 @@ func (r *runner) apply(ctx context.Context, e *api.Event) *unit {
 		u := r.t.observeAlloc(a.JobID, fromAlloc(a))
 		if u != nil {
 			r.o.Metrics.placed(u.id, time.Now())
+			if a.DesiredStatus == api.AllocDesiredStatusStop || a.DesiredStatus == api.AllocDesiredStatusEvict {
+				r.noticePurge(ctx, u)
+			}
 		}
 		return u
 	case api.TopicJob:

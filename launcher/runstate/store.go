@@ -288,6 +288,13 @@ func (s *Store) Acquire(ctx context.Context, run string, lease Lease) (*Held, *S
 	return held, spec, nil
 }
 
+// RemovedError is the error, wrapping ErrEnded, of a run whose stored
+// state was removed while a launcher drove it ('shardwise stop -purge'
+// removes it before it purges the run's jobs): the run is over.
+func RemovedError(run string) error {
+	return fmt.Errorf("run %s: %w: its stored state was removed from Nomad (shardwise stop -purge)", run, ErrEnded)
+}
+
 // conflict turns a check-and-set conflict on run's head into the error
 // that says who holds the run now, or that it ended.
 func (s *Store) conflict(ctx context.Context, run string, err error) error {
@@ -297,6 +304,8 @@ func (s *Store) conflict(ctx context.Context, run string, err error) error {
 	}
 	h, lerr := s.Load(ctx, run)
 	switch {
+	case errors.Is(lerr, ErrNotFound):
+		return RemovedError(run)
 	case lerr != nil:
 		return fmt.Errorf("run %s changed under this launcher and cannot be read: %w", run, lerr)
 	case h.Status.Ended():
