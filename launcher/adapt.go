@@ -179,6 +179,31 @@ func sameShards(a, b []*plan.Shard) bool {
 	return slices.EqualFunc(a, b, func(x, y *plan.Shard) bool { return x != nil && y != nil && x.ID == y.ID })
 }
 
+// skipOOMReschedule makes u's attempt fail at once, rather than wait for
+// Nomad's reschedule, when the failed allocation Nomad is to reschedule
+// was OOM-killed (OOMRetry says so): Nomad would place it again with the
+// same memory, to be killed again, before the launcher's retry with more
+// memory (resizeAfterOOM). It reads the allocation once; a read error
+// leaves the allocation to Nomad.
+func (r *runner) skipOOMReschedule(ctx context.Context, u *unit) {
+	if r.o.OOMRetry == nil {
+		return
+	}
+	id, ok := r.t.awaitsReschedule(u, time.Now())
+	if !ok {
+		return
+	}
+	u.oomChecked = id
+	a, _, err := r.c.Allocations().Info(id, (&api.QueryOptions{Namespace: r.ns}).WithContext(ctx))
+	if err != nil {
+		r.log.Debug("could not read a failed allocation; leaving it to Nomad's reschedule", "alloc", shortID(id), "error", err)
+		return
+	}
+	if _, oom := r.o.OOMRetry(a); oom {
+		u.noReschedule = id
+	}
+}
+
 // resizeAfterOOM asks OOMRetry whether u's failed allocation was
 // OOM-killed and, when it was, raises the memory u's next registration
 // asks for. It reads the allocation from Nomad; a read error is returned.

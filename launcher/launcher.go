@@ -506,6 +506,7 @@ func (r *runner) settle(ctx context.Context, u *unit) error {
 		r.rerunUpstream(ctx, u, producers, gone)
 		return nil
 	}
+	r.skipOOMReschedule(ctx, u)
 	switch r.t.settle(u, time.Now()) {
 	case done:
 		r.readTaskTimes(ctx, u)

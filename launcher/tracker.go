@@ -72,6 +72,12 @@ type unit struct {
 	// rerun, when set, says why the next registration happens (a re-run
 	// or the end of a hold); it becomes the unit's reason then.
 	rerun string
+	// oomChecked is the failed allocation of the current attempt the
+	// runner asked OOMRetry about while Nomad was to reschedule it;
+	// noReschedule is set to it when it was OOM-killed, so the attempt
+	// fails without waiting for Nomad to place it again with the same
+	// memory (see awaitsReschedule).
+	oomChecked, noReschedule string
 }
 
 // group is a set of units joined by streaming channels, submitted
@@ -305,6 +311,7 @@ func (t *tracker) registered(u *unit, since uint64, now time.Time) {
 		u.reason = ""
 	}
 	u.failedAlloc = ""
+	u.oomChecked, u.noReschedule = "", ""
 	// Pieces recorded of an earlier attempt no longer say how it runs.
 	u.pieces, u.taskSeconds = nil, nil
 	u.blockedSince = time.Time{}
@@ -491,13 +498,33 @@ func (t *tracker) failure(u *unit, now time.Time) (reason string, failed, final 
 		return "", false, false
 	}
 	if a, ok := latestFailed(u.allocs); ok {
-		if a.nomadReschedules(j.Reschedule, now) {
+		if a.ID != u.noReschedule && a.nomadReschedules(j.Reschedule, now) {
 			return "", false, false
 		}
 		u.failedAlloc = a.ID
+		if a.ID == u.noReschedule {
+			return fmt.Sprintf("allocation %s %s; not left to Nomad's reschedule, which would give it the same memory", shortID(a.ID), a.ClientStatus), true, false
+		}
 		return fmt.Sprintf("allocation %s %s and Nomad will not reschedule it", shortID(a.ID), a.ClientStatus), true, false
 	}
 	return "the job is dead but not every allocation completed", true, false
+}
+
+// awaitsReschedule returns the failed allocation of u's current attempt
+// that Nomad is to reschedule, when failure waits for it (the batch job
+// is dead, its latest failed allocation still has a reschedule) and the
+// runner has not asked about it yet (oomChecked).
+func (t *tracker) awaitsReschedule(u *unit, now time.Time) (string, bool) {
+	j := u.job0
+	if u.service || u.state == Pending || u.state.terminal() || j.Deleted || j.Stop ||
+		j.Status != jobStatusDead || j.JobModifyIndex < u.since {
+		return "", false
+	}
+	a, ok := latestFailed(u.allocs)
+	if !ok || a.ID == u.oomChecked || !a.nomadReschedules(j.Reschedule, now) {
+		return "", false
+	}
+	return a.ID, true
 }
 
 // latestFailed returns the failed allocation modified last.

@@ -465,3 +465,47 @@ func TestRestartingPieceSaysWhy(t *testing.T) {
 		t.Errorf("started again: %v %q, want running with no reason", p.state, p.reason)
 	}
 }
+
+// TestOOMKilledSkipsNomadsReschedule: a failed allocation Nomad is to
+// reschedule is awaited (TestWaitsForNomadsReschedule), unless the runner
+// found it OOM-killed (skipOOMReschedule sets noReschedule): Nomad would
+// place it again with the same memory, so the attempt fails at once and
+// the launcher retries it with more memory. The runner asks once per
+// allocation, and a new registration forgets both.
+func TestOOMKilledSkipsNomadsReschedule(t *testing.T) {
+	now := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
+	policy := &api.ReschedulePolicy{Attempts: new(1), Interval: new(24 * time.Hour), Unlimited: new(false)}
+	tr := newTestTracker(t, 1)
+	submitAll(tr, 10)
+	a := tr.byJob["job-a"]
+	first := alloc("job-a", 0, "failed", "n1", 11, 12)
+	tr.observeAlloc("job-a", first)
+	if _, ok := tr.awaitsReschedule(a, now); ok {
+		t.Fatal("awaits a reschedule before the job is dead")
+	}
+	j := dead(10, 12)
+	j.Reschedule = policy
+	tr.observeJob("job-a", j)
+	id, ok := tr.awaitsReschedule(a, now)
+	if !ok || id != first.ID {
+		t.Fatalf("awaitsReschedule = %q, %v; want %q", id, ok, first.ID)
+	}
+	a.oomChecked = id
+	if _, ok := tr.awaitsReschedule(a, now); ok {
+		t.Error("asks again about an allocation already checked")
+	}
+	if v := tr.settle(a, now); v != keep {
+		t.Fatalf("checked, not OOM-killed: verdict %v, want keep (Nomad reschedules)", v)
+	}
+	a.noReschedule = id
+	if v := tr.settle(a, now); v != retry {
+		t.Fatalf("OOM-killed: verdict %v, want retry at once", v)
+	}
+	if !strings.Contains(a.reason, "not left to Nomad's reschedule") {
+		t.Errorf("reason %q does not say the reschedule was not awaited", a.reason)
+	}
+	tr.registered(a, 20, now)
+	if a.oomChecked != "" || a.noReschedule != "" {
+		t.Errorf("a new registration kept oomChecked %q, noReschedule %q", a.oomChecked, a.noReschedule)
+	}
+}
