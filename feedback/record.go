@@ -45,6 +45,13 @@ func IsShardwise(meta map[string]string) bool {
 //
 // OOM: see OOMKilled. An OOM-killed record's MemoryBytes is at least its
 // memory limit, the figure it died at.
+//
+// Under a driver whose figures cannot be trusted (UsageMeasured false:
+// raw_exec) u is not used: MemoryBytes and the CPU figures (CPUPercent,
+// CPUPeak, CPUTicks, Cores) are 0, unmeasured, as in a fused shard's
+// per-task records, so that the predictor keeps hints or defaults for
+// them. Runtime, IO, exit and OOM verdict are recorded as for any driver,
+// and an OOM kill still records its limit as MemoryBytes.
 func BuildRecord(a *api.Allocation, u Usage, node NodeInfo, io *IOReport) (history.Record, bool) {
 	meta := allocMeta(a)
 	if !IsShardwise(meta) {
@@ -66,9 +73,12 @@ func BuildRecord(a *api.Allocation, u Usage, node NodeInfo, io *IOReport) (histo
 	if !ts.StartedAt.IsZero() && ts.FinishedAt.After(ts.StartedAt) {
 		r.RuntimeSeconds = ts.FinishedAt.Sub(ts.StartedAt).Seconds()
 	}
-	setUsage(&r, u)
+	driver := taskDriver(a, task)
+	if UsageMeasured(driver) {
+		setUsage(&r, u)
+	}
 	setLimits(&r, a, task)
-	setExit(&r, ts, taskDriver(a, task))
+	setExit(&r, ts, driver)
 	if r.OOMKilled && r.MemoryBytes < r.MemoryLimitBytes {
 		r.MemoryBytes = r.MemoryLimitBytes
 	}
@@ -94,6 +104,24 @@ func allocMeta(a *api.Allocation) map[string]string {
 		}
 	}
 	return out
+}
+
+// driversWithoutUsage are the task drivers whose resource usage (Nomad's
+// /v1/client/allocation/:id/stats) is not the task's. Nomad v1.6.1's
+// raw_exec runs the task under its universal executor, whose pid
+// collector (drivers/shared/executor/pid_collector.go) sums the RSS and
+// CPU of the executor's own process tree, the executor included (about
+// 57 MiB of RSS of its own), and rescans that tree only every 5 s, so a
+// child that starts and ends between two scans (each command of a shell
+// loop) is never counted. exec (libcontainer) and shard read the task's
+// cgroup instead.
+var driversWithoutUsage = map[string]bool{"raw_exec": true}
+
+// UsageMeasured reports whether Nomad's resource usage of a task run by
+// driver measures the task itself (see driversWithoutUsage); an unknown
+// driver ("") is taken as measured.
+func UsageMeasured(driver string) bool {
+	return !driversWithoutUsage[driver]
 }
 
 // taskDriver returns the driver of the allocation's task, "" when its

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/shardwise/shardwise/planner/history"
+	"github.com/shardwise/shardwise/planner/predict"
 	"github.com/shardwise/shardwise/sdk"
 )
 
@@ -128,6 +130,62 @@ func TestBuildRecordFields(t *testing.T) {
 	a.Job.Meta, a.Job.TaskGroups[0].Meta = nil, nil
 	if _, ok := BuildRecord(a, Usage{}, NodeInfo{}, nil); ok {
 		t.Error("a job without Shardwise meta was recorded")
+	}
+}
+
+// A raw_exec allocation's stats count Nomad's executor and miss short
+// child processes: its record keeps runtime and IO but no memory or CPU,
+// so the predictor learns its runtime and keeps the defaults for memory
+// and CPU, as exec's measured figures are learned. An OOM kill under
+// raw_exec still floors memory at 1.25 x the limit.
+func TestRawExecUsageNotLearned(t *testing.T) {
+	u := Usage{Samples: 3, CPUPercentSum: 1.5, CPUPercentPeak: 1, CPUTicksSum: 30, MemoryPeak: 60 << 20}
+	build := func(driver string, events ...*api.TaskEvent) history.Record {
+		t.Helper()
+		a := terminatedAlloc("1", events...)
+		a.TaskStates["t"].Failed = false
+		a.Job.TaskGroups[0].Tasks[0].Driver = driver
+		a.Job.Meta[sdk.MetaClass] = "cpu-heavy" // a class of the default catalog
+		r, ok := BuildRecord(a, u, NodeInfo{Class: "big", CPUMHz: 2500}, &IOReport{ReadBytes: 7, WrittenBytes: 8})
+		if !ok {
+			t.Fatalf("%s: not recorded", driver)
+		}
+		return r
+	}
+	done := &api.TaskEvent{Type: api.TaskTerminated}
+
+	raw := build("raw_exec", done)
+	if raw.MemoryBytes != 0 || raw.CPUPercent != 0 || raw.CPUPeak != 0 || raw.CPUTicks != 0 || raw.Cores != 0 {
+		t.Errorf("raw_exec record has memory or CPU: %+v", raw)
+	}
+	if raw.RuntimeSeconds != 12 || raw.ReadBytes != 7 || raw.WriteBytes != 8 || raw.CPUMHz != 2500 || !raw.OK() {
+		t.Errorf("raw_exec record lost runtime, IO or clock: %+v", raw)
+	}
+	need := predictNeed(t, []history.Record{raw}, "sig")
+	if need.MemoryMiB.Source != predict.FromDefault || need.MemoryMiB.Value != predict.DefaultMemoryMiB {
+		t.Errorf("memory from a raw_exec record: %+v, want the default %d MiB", need.MemoryMiB, predict.DefaultMemoryMiB)
+	}
+	if need.CPU.Source != predict.FromDefault || need.CPU.Value != predict.DefaultCPUMHz {
+		t.Errorf("CPU from a raw_exec record: %+v, want the default %d MHz", need.CPU, predict.DefaultCPUMHz)
+	}
+	if need.Runtime.Source != predict.FromHistory {
+		t.Errorf("runtime from a raw_exec record: %+v, want history", need.Runtime)
+	}
+
+	measured := build("exec", done)
+	if measured.MemoryBytes != 60<<20 || measured.CPUPercent != 0.5 {
+		t.Errorf("exec record: %+v, want the sampled usage", measured)
+	}
+	if m := predictNeed(t, []history.Record{measured}, "sig").MemoryMiB; m.Source != predict.FromHistory || m.Value != 66 {
+		t.Errorf("memory from an exec record: %+v, want 66 MiB (60 x 1.1) from history", m)
+	}
+
+	oom := build("raw_exec", &api.TaskEvent{Type: api.TaskTerminated, ExitCode: 137})
+	if !oom.OOMKilled || oom.MemoryBytes != 128<<20 || oom.CPUPercent != 0 {
+		t.Errorf("raw_exec OOM record: %+v, want OOM-killed at its 128 MiB limit, no CPU", oom)
+	}
+	if m := predictNeed(t, []history.Record{raw, oom}, "sig").MemoryMiB; m.Source != predict.FromHistory || m.Value != 160 {
+		t.Errorf("memory after a raw_exec OOM kill: %+v, want 160 MiB (1.25 x 128) from history", m)
 	}
 }
 

@@ -68,6 +68,9 @@ type Service struct {
 	// connected is set once a session has connected and reconciled
 	// (written and read by the follow goroutine only).
 	connected bool
+	// unmeasured holds the runs already told in the log that their
+	// allocations' memory and CPU are not recorded (guarded by mu).
+	unmeasured map[string]bool
 }
 
 // New checks cfg and returns a Service; it contacts nothing.
@@ -95,7 +98,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		cfg: cfg, log: cfg.Logger, m: cfg.Metrics, nomad: newNomadCache(cfg.Client, cfg.Run),
-		tracked: map[string]Usage{}, poke: make(chan struct{}, 1),
+		tracked: map[string]Usage{}, poke: make(chan struct{}, 1), unmeasured: map[string]bool{},
 	}, nil
 }
 
@@ -454,7 +457,8 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var recs, shards []history.Record
-	var first []int // index in recs of each shards' first record
+	var first []int      // index in recs of each shards' first record
+	var drivers []string // each shards' task driver
 	for i, a := range done {
 		had, err := s.cfg.Store.Has(ctx, a.ID)
 		if err != nil {
@@ -466,6 +470,7 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 		}
 		if r, ok := BuildRecord(a, s.tracked[a.ID], infos[i], ios[i]); ok {
 			shards, first = append(shards, r), append(first, len(recs))
+			drivers = append(drivers, taskDriver(a, r.Task))
 			recs = append(recs, s.perTask(a, r, times[i], timesErr[i])...)
 		}
 	}
@@ -484,6 +489,7 @@ func (s *Service) commitLocked(ctx context.Context, done []*api.Allocation, inde
 		}
 		delete(s.tracked, shards[k].Alloc)
 		s.noteRecorded(shards[k], recs[first[k]:end], now)
+		s.noteUnmeasured(shards[k], drivers[k])
 	}
 	s.m.tracked.Set(float64(len(s.tracked)))
 	if index > 0 {
@@ -509,6 +515,19 @@ func (s *Service) noteRecorded(shard history.Record, recs []history.Record, now 
 		s.log.Info("recorded allocation", "alloc", r.Alloc, "signature", r.Signature,
 			"executor", r.Executor, "runtime_seconds", r.RuntimeSeconds, "oom_killed", r.OOMKilled)
 	}
+}
+
+// noteUnmeasured says once per run in the log that the allocations its
+// task driver runs are recorded without memory and CPU (UsageMeasured).
+// Called under s.mu.
+func (s *Service) noteUnmeasured(r history.Record, driver string) {
+	if UsageMeasured(driver) || s.unmeasured[r.Run] {
+		return
+	}
+	s.unmeasured[r.Run] = true
+	s.log.Info("allocations of this driver are recorded without memory or CPU figures, which the predictor then does not learn:"+
+		" Nomad's stats for it count the driver's executor process and miss short-lived child processes",
+		"run", r.Run, "driver", driver, "alloc", r.Alloc)
 }
 
 // perTask returns the records of allocation a, whose whole-allocation

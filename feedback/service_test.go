@@ -278,6 +278,13 @@ func TestServiceRecordsOOMKill(t *testing.T) {
 // catalog and returns the task's memory estimate on its first class.
 func predictMemory(t *testing.T, recs []history.Record, sig string) predict.Estimate {
 	t.Helper()
+	return predictNeed(t, recs, sig).MemoryMiB
+}
+
+// predictNeed predicts a one-task graph of signature sig on the default
+// catalog and returns the task's needs on its first class.
+func predictNeed(t *testing.T, recs []history.Record, sig string) *predict.Need {
+	t.Helper()
 	p, err := predict.New(catalog.Default(), recs)
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +297,7 @@ func predictMemory(t *testing.T, recs []history.Record, sig string) predict.Esti
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tb.At(0, 0).MemoryMiB
+	return tb.At(0, 0)
 }
 
 // TestServiceSurvivesRestarts restarts Nomad under a running service (it
