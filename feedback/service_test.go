@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -64,6 +66,26 @@ type runningService struct {
 	connects chan uint64
 	cancel   context.CancelFunc
 	done     chan error
+	logs     *syncBuffer // the service's log, also passed to t.Log
+}
+
+// syncBuffer is a bytes.Buffer safe for the service's and the test's
+// goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func startService(t *testing.T, a *testAgent, store *Store) *runningService {
@@ -75,12 +97,12 @@ func startService(t *testing.T, a *testAgent, store *Store) *runningService {
 // (every Shardwise allocation when run is "").
 func startServiceRun(t *testing.T, a *testAgent, store *Store, run string) *runningService {
 	t.Helper()
-	rs := &runningService{records: make(chan history.Record, 256), connects: make(chan uint64, 16), done: make(chan error, 1)}
+	rs := &runningService{records: make(chan history.Record, 256), connects: make(chan uint64, 16), done: make(chan error, 1), logs: &syncBuffer{}}
 	svc, err := New(Config{
 		Run:    run,
 		Client: a.client, Store: store, Interval: 200 * time.Millisecond,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second,
-		Logger: hclog.New(&hclog.LoggerOptions{Name: "feedback", Level: hclog.Info, Output: testWriter{t}}),
+		Logger: hclog.New(&hclog.LoggerOptions{Name: "feedback", Level: hclog.Info, Output: io.MultiWriter(testWriter{t}, rs.logs)}),
 		OnCommit: func(rs2 []history.Record) {
 			for _, r := range rs2 {
 				rs.records <- r
@@ -160,26 +182,30 @@ func newStore(t *testing.T) *Store {
 	return openTemp(t)
 }
 
-// TestServiceRecordsBatchJobs runs real raw_exec batch jobs (a success
-// that writes a usage report, a failure, and a split job of two pieces)
-// and checks every field of the records, then scrapes the metrics.
+// TestServiceRecordsBatchJobs runs real batch jobs (under raw_exec a
+// success that writes a usage report, a failure and a split job of two
+// pieces; under exec a busy loop) and checks every field of the records,
+// then scrapes the metrics. The raw_exec records carry no memory or CPU
+// (UsageMeasured), which the log says once for the run.
 func TestServiceRecordsBatchJobs(t *testing.T) {
 	a := requireAgent(t)
 	store := newStore(t)
 	rs := startService(t, a, store)
 	rs.waitConnect(t)
 	const run = "run-batch"
+	const busy = `i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done`
 	report := `mkdir -p "$NOMAD_ALLOC_DIR/shardwise" && ` +
 		`echo '{"read_bytes":11,"written_bytes":22,"input_bytes":33,"output_bytes":44}' > "$NOMAD_ALLOC_DIR/shardwise/usage.json"; ` +
-		`i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done`
+		busy
 	register(t, a, testJob("fb-ok", run, "s-ok", "raw_exec", 64, 1, "/bin/sh", "-c", report))
+	register(t, a, testJob("fb-exec", run, "s-exec", "exec", 64, 1, "/bin/sh", "-c", busy))
 	register(t, a, testJob("fb-fail", run, "s-fail", "raw_exec", 64, 1, "/bin/sh", "-c", "sleep 0.5; exit 3"))
 	split := testJob("fb-split", run, "s-p0,s-p1", "raw_exec", 64, 2, "/bin/sh", "-c", "sleep 0.5")
 	split.Meta[sdk.MetaPredictedRuntime] = "1,4"
 	split.TaskGroups[0].Meta = split.Meta
 	register(t, a, split)
 
-	recs := rs.waitRecords(t, run, 4)
+	recs := rs.waitRecords(t, run, 5)
 	byShard := map[string]history.Record{}
 	for _, r := range recs {
 		byShard[r.Shard] = r
@@ -194,17 +220,28 @@ func TestServiceRecordsBatchJobs(t *testing.T) {
 			t.Errorf("record predictions/channel bytes: %+v", r)
 		}
 	}
-	ok, fail := byShard["s-ok"], byShard["s-fail"]
-	if ok.ExitCode != 0 || ok.OOMKilled || ok.Signature != "sig-fb-ok" {
-		t.Errorf("ok record: %+v", ok)
+	ok, fail, ex := byShard["s-ok"], byShard["s-fail"], byShard["s-exec"]
+	if ok.ExitCode != 0 || ok.OOMKilled || ok.Signature != "sig-fb-ok" || ex.ExitCode != 0 {
+		t.Errorf("ok records: %+v\n%+v", ok, ex)
 	}
 	if ok.ReadBytes != 11 || ok.WriteBytes != 22 || ok.InputBytes != 33 || ok.OutputBytes != 44 {
 		t.Errorf("usage report not read: %+v", ok)
 	}
 	// A busy loop of a few seconds outlives the client's 1 s stats
-	// collection, so it must have been sampled.
-	if ok.MemoryBytes <= 0 || ok.CPUMHz <= 0 || ok.CPUPercent <= 0 || ok.CPUPeak < ok.CPUPercent {
-		t.Errorf("no sampled memory or clock: %+v", ok)
+	// collection, so under exec (the task's cgroup) it must have been
+	// sampled; under raw_exec the samples are left out, and the
+	// predictor keeps its defaults for memory and CPU.
+	if ex.MemoryBytes <= 0 || ex.CPUMHz <= 0 || ex.CPUPercent <= 0 || ex.CPUPeak < ex.CPUPercent {
+		t.Errorf("exec: no sampled memory or clock: %+v", ex)
+	}
+	if ok.RuntimeSeconds <= 0 || ok.CPUMHz <= 0 {
+		t.Errorf("raw_exec record lost runtime or clock: %+v", ok)
+	}
+	if ok.MemoryBytes != 0 || ok.CPUPercent != 0 || ok.CPUPeak != 0 || ok.CPUTicks != 0 || ok.Cores != 0 {
+		t.Errorf("raw_exec record has memory or CPU: %+v", ok)
+	}
+	if n := strings.Count(rs.logs.String(), "recorded without memory or CPU"); n != 1 {
+		t.Errorf("log says %d times that raw_exec allocations are recorded without memory or CPU, want once for the run", n)
 	}
 	if fail.ExitCode != 3 || fail.OOMKilled {
 		t.Errorf("failed record: %+v", fail)
@@ -212,20 +249,33 @@ func TestServiceRecordsBatchJobs(t *testing.T) {
 	if byShard["s-p0"].PredictedRuntimeSeconds != 1 || byShard["s-p1"].PredictedRuntimeSeconds != 4 {
 		t.Errorf("split pieces: %+v / %+v", byShard["s-p0"], byShard["s-p1"])
 	}
-	if n, _ := store.Count(context.Background()); n < 4 {
+	stored, err := store.Records(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if need := predictNeed(t, stored, "sig-fb-ok"); need.MemoryMiB.Source != predict.FromDefault || need.CPU.Source != predict.FromDefault {
+		t.Errorf("prediction from the raw_exec record: memory %+v, CPU %+v; want the defaults", need.MemoryMiB, need.CPU)
+	}
+	if need := predictNeed(t, stored, "sig-fb-exec"); need.MemoryMiB.Source != predict.FromHistory || need.CPU.Source != predict.FromHistory {
+		t.Errorf("prediction from the exec record: memory %+v, CPU %+v; want history", need.MemoryMiB, need.CPU)
+	}
+	if n, _ := store.Count(context.Background()); n < 5 {
 		t.Errorf("store holds %d records", n)
 	}
 	scrape := scrapeMetrics(t, rs.svc.Metrics())
 	for _, want := range []string{
 		`shardwise_feedback_records_ingested_total{executor="cpu"}`,
 		`shardwise_feedback_runtime_error_ratio_count{executor="cpu",signature="sig-fb-ok"} 1`,
-		`shardwise_feedback_memory_ratio_count{executor="cpu",signature="sig-fb-ok"} 1`,
+		`shardwise_feedback_memory_ratio_count{executor="cpu",signature="sig-fb-exec"} 1`,
 		`shardwise_feedback_event_lag_seconds_count`,
 		`shardwise_feedback_event_index`,
 	} {
 		if !strings.Contains(scrape, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	if strings.Contains(scrape, `memory_ratio_count{executor="cpu",signature="sig-fb-ok"}`) {
+		t.Error("metrics have a memory ratio for the raw_exec record, which has no memory")
 	}
 }
 
