@@ -33,7 +33,8 @@ var fusedT0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 const fusedTimes = "0 1767225600.500000000\n1 1767225602.750000000\n2 1767225607.250000000\n3 1767225607.375000000\n"
 
 // fusedAlloc is the complete allocation of a fused shard of three tasks on
-// node n1, whose job meta is meta plus the manifest (when manifest != "").
+// node n1 under the shard driver (whose usage is measured, UsageMeasured),
+// whose job meta is meta plus the manifest (when manifest != "").
 func fusedAlloc(manifest string, exit int) *api.Allocation {
 	meta := map[string]string{sdk.MetaGraph: "g", sdk.MetaRun: "r", sdk.MetaShard: "s1",
 		sdk.MetaSignature: "fetch+align+align", sdk.MetaClass: "cpu-heavy", sdk.MetaPredictedRuntime: "9",
@@ -43,7 +44,7 @@ func fusedAlloc(manifest string, exit int) *api.Allocation {
 	}
 	return &api.Allocation{
 		ID: "alloc-f", Name: "j.s1[0]", TaskGroup: "s1", NodeName: "n1",
-		Job: &api.Job{Meta: meta, TaskGroups: []*api.TaskGroup{{Name: new("s1"), Meta: meta, Tasks: []*api.Task{{Name: "s1", Driver: "raw_exec"}}}}},
+		Job: &api.Job{Meta: meta, TaskGroups: []*api.TaskGroup{{Name: new("s1"), Meta: meta, Tasks: []*api.Task{{Name: "s1", Driver: "shard"}}}}},
 		TaskStates: map[string]*api.TaskState{"s1": {State: "dead", Failed: exit != 0, StartedAt: fusedT0,
 			FinishedAt: fusedT0.Add(8 * time.Second),
 			Events:     []*api.TaskEvent{{Type: api.TaskTerminated, ExitCode: exit}}}},
