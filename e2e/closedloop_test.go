@@ -58,9 +58,12 @@ func runMdAPE(recs []history.Record, run string) (float64, int) {
 }
 
 // TestClosedLoopLearnsFromHistory runs a graph twice with the feedback
-// service in-process: the second plan's predictions come from the store,
-// memory is sized down to what the tasks used, and the second run's
-// runtime prediction error is lower than the first's.
+// service in-process: the second plan's runtimes come from the store,
+// and the second run's runtime prediction error is lower than the
+// first's. The graph runs under raw_exec, whose memory and CPU Nomad
+// v1.6.1 mismeasures (its executor's RSS counted, short children missed):
+// its records carry neither, and the second plan keeps the defaults for
+// them rather than learning the executor's ~60 MB and a 100 MHz floor.
 func TestClosedLoopLearnsFromHistory(t *testing.T) {
 	cl := cluster.Shared(t)
 	env := []string{"NOMAD_ADDR=" + cl.NomadAddr()}
@@ -81,13 +84,20 @@ func TestClosedLoopLearnsFromHistory(t *testing.T) {
 		if s.RuntimeSeconds.Source != plan.SourceHistory {
 			t.Errorf("second plan: %s runtime from %q, want history", s.ID, s.RuntimeSeconds.Source)
 		}
-		if m := s.Resources.MemoryMiB; m.Source == plan.SourceHistory && m.Value >= 512 {
-			t.Errorf("second plan: %s memory %.0f MiB from history, want below the default 512 MiB it used little of", s.ID, m.Value)
+		if m, c := s.Resources.MemoryMiB, s.Resources.CPU; m.Source != plan.SourceDefault || c.Source != plan.SourceDefault {
+			t.Errorf("second plan: %s memory %.0f MiB from %s, CPU %.0f MHz from %s; want both from the defaults (raw_exec records carry neither)",
+				s.ID, m.Value, m.Source, c.Value, c.Source)
 		}
 	}
 	runLearn(t, env, run2, db, graph)
 
 	recs := storeRecords(t, db)
+	for _, r := range recs {
+		if r.MemoryBytes != 0 || r.CoresUsed() != 0 || r.CPUPeak != 0 || r.RuntimeSeconds <= 0 {
+			t.Errorf("raw_exec record of %s: memory %d bytes, %.3f cores, CPU peak %.1f%%, runtime %.1f s; want runtime only",
+				r.Task, r.MemoryBytes, r.CoresUsed(), r.CPUPeak, r.RuntimeSeconds)
+		}
+	}
 	e1, n1 := runMdAPE(recs, run1)
 	e2, n2 := runMdAPE(recs, run2)
 	t.Logf("runtime MdAPE: run 1 %.1f%% over %d records, run 2 %.1f%% over %d", 100*e1, n1, 100*e2, n2)
