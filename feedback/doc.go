@@ -15,7 +15,10 @@
 // the allocation turns terminal (complete, failed or lost) the service
 // reads it in full and commits one history.Record (see BuildRecord), or
 // for a fused shard whose job names its tasks one record per task, timed by
-// the shard's task times file (see TaskRecords).
+// the shard's task times file (see TaskRecords). Under raw_exec, whose
+// stats count Nomad's executor and miss short-lived children, the record
+// leaves memory and CPU at 0, unmeasured (UsageMeasured), and the log says
+// so once per run.
 //
 // # Store
 //
