@@ -1,7 +1,6 @@
 package feedback
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/shardwise/shardwise/internal/testutil"
 	"github.com/shardwise/shardwise/planner/catalog"
 	"github.com/shardwise/shardwise/planner/graph"
 	"github.com/shardwise/shardwise/planner/history"
@@ -66,26 +65,7 @@ type runningService struct {
 	connects chan uint64
 	cancel   context.CancelFunc
 	done     chan error
-	logs     *syncBuffer // the service's log, also passed to t.Log
-}
-
-// syncBuffer is a bytes.Buffer safe for the service's and the test's
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	logs     *testutil.SyncBuffer // the service's log, also passed to t.Log
 }
 
 func startService(t *testing.T, a *testAgent, store *Store) *runningService {
@@ -97,7 +77,7 @@ func startService(t *testing.T, a *testAgent, store *Store) *runningService {
 // (every Shardwise allocation when run is "").
 func startServiceRun(t *testing.T, a *testAgent, store *Store, run string) *runningService {
 	t.Helper()
-	rs := &runningService{records: make(chan history.Record, 256), connects: make(chan uint64, 16), done: make(chan error, 1), logs: &syncBuffer{}}
+	rs := &runningService{records: make(chan history.Record, 256), connects: make(chan uint64, 16), done: make(chan error, 1), logs: &testutil.SyncBuffer{}}
 	svc, err := New(Config{
 		Run:    run,
 		Client: a.client, Store: store, Interval: 200 * time.Millisecond,

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
+
+	"github.com/shardwise/shardwise/internal/testutil"
 )
 
 const testRun = "run-1"
@@ -34,24 +36,7 @@ type testServer struct {
 	*Server
 	store *Store
 	addr  string
-	log   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log   *testutil.SyncBuffer
 }
 
 func startServer(t testing.TB, cfg ServerConfig) *testServer {
@@ -60,7 +45,7 @@ func startServer(t testing.TB, cfg ServerConfig) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logBuf := &syncBuffer{}
+	logBuf := &testutil.SyncBuffer{}
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Output: logBuf, Level: hclog.Debug})
 	srv := NewServer(store, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -18,6 +18,7 @@ import (
 	"github.com/shardwise/shardwise/driver/channel/connect"
 	"github.com/shardwise/shardwise/driver/channel/internal/consultest"
 	"github.com/shardwise/shardwise/driver/channel/registry"
+	"github.com/shardwise/shardwise/internal/testutil"
 )
 
 // connectEnv is a real Consul dev agent (Connect with its built-in CA)
@@ -265,7 +266,7 @@ func waitLog(t *testing.T, ts *testServer, text string) {
 // error level.
 func TestManagerWithoutConnect(t *testing.T) {
 	agent := consultest.Start(t, "-hcl", "connect { enabled = false }")
-	var logBuf syncBuffer
+	var logBuf testutil.SyncBuffer
 	cfg := Config{BindAddr: "127.0.0.1", DataDir: t.TempDir(), Consul: agent.Config(),
 		Logger: hclog.New(&hclog.LoggerOptions{Output: &logBuf, Level: hclog.Info})}
 	if m, err := NewManager(cfg); err == nil {
