@@ -87,6 +87,34 @@ func BuildRecord(a *api.Allocation, u Usage, node NodeInfo, io *IOReport) (histo
 	return r, true
 }
 
+// taskStateDead is TaskState.State of a task that has finished for good
+// (Nomad's structs.TaskStateDead; the api package has no constant).
+const taskStateDead = "dead"
+
+// Ended reports whether allocation a shows how it ended, as its client
+// reported it: its client status is terminal (complete, failed or lost)
+// and every task it has a state for is dead. A lost allocation whose
+// tasks are not dead does not: Nomad's server marked it lost when its
+// client missed heartbeats, keeping the task states the client reported
+// last (running, say), and the client reports the tasks' end (an OOM
+// kill, an exit) once it is back, as failed or complete.
+func Ended(a *api.Allocation) bool {
+	if a == nil || len(a.TaskStates) == 0 {
+		return false
+	}
+	switch a.ClientStatus {
+	case api.AllocClientStatusComplete, api.AllocClientStatusFailed, api.AllocClientStatusLost:
+	default:
+		return false
+	}
+	for _, ts := range a.TaskStates {
+		if ts == nil || ts.State != taskStateDead {
+			return false
+		}
+	}
+	return true
+}
+
 // allocMeta merges the job's meta under its group's.
 func allocMeta(a *api.Allocation) map[string]string {
 	out := map[string]string{}
@@ -224,8 +252,15 @@ func setLimits(r *history.Record, a *api.Allocation, task string) {
 }
 
 // setExit sets the exit code and OOM verdict from the events of a task
-// run by driver.
+// run by driver. A task that is not dead (the allocation was marked lost
+// by Nomad's server while its client was out of reach, so its state is
+// the last one the client reported) has no known end: exit -1, not the
+// success an absent Terminated event would otherwise read as.
 func setExit(r *history.Record, ts *api.TaskState, driver string) {
+	if ts.State != taskStateDead {
+		r.ExitCode = -1
+		return
+	}
 	term, oom := lastTermination(ts, driver)
 	if term == nil {
 		if ts.Failed {

@@ -205,3 +205,66 @@ func TestUsageSample(t *testing.T) {
 		t.Error("a nil reading changed the usage")
 	}
 }
+
+// lostThenFailed is an allocation Nomad's server marked lost while its
+// client was out of reach, the task running as the client reported it
+// last, and the same allocation once the client is back and reports the
+// task OOM-killed.
+func lostThenFailed() (lost, failed *api.Allocation) {
+	started := &api.TaskEvent{Type: api.TaskStarted}
+	lost = terminatedAlloc("1", started)
+	lost.ClientStatus = api.AllocClientStatusLost
+	lost.TaskStates["t"].State, lost.TaskStates["t"].Failed = "running", false
+	failed = terminatedAlloc("1", started,
+		&api.TaskEvent{Type: api.TaskTerminated, ExitCode: 137, Details: map[string]string{"oom_killed": "true"}},
+		&api.TaskEvent{Type: api.TaskNotRestarting, FailsTask: true})
+	failed.ClientStatus = api.AllocClientStatusFailed
+	return lost, failed
+}
+
+// TestLostAllocationHasNoEnd: an allocation marked lost while its task
+// ran (seen under load: the OOM-killed first attempt of shard-oom.hcl,
+// recorded exit 0 and not OOM-killed, and never again although Nomad
+// later said failed, OOM-killed) does not show its end: the feedback
+// service waits for the client's report (Ended false), and a record built
+// from it says no exit (-1), never a success.
+func TestLostAllocationHasNoEnd(t *testing.T) {
+	lost, failed := lostThenFailed()
+	if Ended(lost) {
+		t.Error("a lost allocation whose task runs shows its end")
+	}
+	if !Ended(failed) {
+		t.Error("the failed allocation does not show its end")
+	}
+	r, ok := BuildRecord(lost, Usage{}, NodeInfo{}, nil)
+	if !ok || r.OK() || r.ExitCode != -1 || r.OOMKilled {
+		t.Errorf("record of the lost allocation: ok=%v exit %d oom %v, want exit -1, not OK", ok, r.ExitCode, r.OOMKilled)
+	}
+	r, ok = BuildRecord(failed, Usage{}, NodeInfo{}, nil)
+	if !ok || !r.OOMKilled || r.ExitCode != 137 {
+		t.Errorf("record of the failed allocation: ok=%v exit %d oom %v, want exit 137 OOM-killed", ok, r.ExitCode, r.OOMKilled)
+	}
+	for _, tc := range []struct {
+		status, task string
+		want         bool
+	}{
+		{api.AllocClientStatusComplete, "dead", true},
+		{api.AllocClientStatusFailed, "dead", true},
+		{api.AllocClientStatusLost, "dead", true},
+		{api.AllocClientStatusLost, "pending", false},
+		{api.AllocClientStatusRunning, "running", false},
+		{api.AllocClientStatusPending, "pending", false},
+		{"unknown", "running", false},
+	} {
+		a := terminatedAlloc("2")
+		a.ClientStatus, a.TaskStates["t"].State = tc.status, tc.task
+		if got := Ended(a); got != tc.want {
+			t.Errorf("client status %s, task %s: Ended %v, want %v", tc.status, tc.task, got, tc.want)
+		}
+	}
+	noTasks := terminatedAlloc("3")
+	noTasks.ClientStatus, noTasks.TaskStates = api.AllocClientStatusLost, nil
+	if Ended(noTasks) || Ended(nil) {
+		t.Error("an allocation without task states shows its end")
+	}
+}

@@ -352,7 +352,11 @@ func (s *Service) maybeTrack(ctx context.Context, id, ns, jobID string) error {
 }
 
 // finished returns the full allocation id when it is a Shardwise
-// allocation not yet recorded; nil when there is nothing to record.
+// allocation not yet recorded that shows how it ended (Ended); nil when
+// there is nothing to record yet. A lost allocation whose tasks are not
+// dead is recorded once its client reports their end, which comes as an
+// event of its own: recorded now, it would keep for good the task states
+// of before its end (no exit code, no OOM kill), read as a success.
 func (s *Service) finished(ctx context.Context, id, ns, jobID string) (*api.Allocation, error) {
 	if done, err := s.cfg.Store.Has(ctx, id); err != nil || done {
 		if err != nil {
@@ -373,6 +377,11 @@ func (s *Service) finished(ctx context.Context, id, ns, jobID string) (*api.Allo
 		s.m.fail("nomad")
 		return nil, fmt.Errorf("read allocation %s: %w", id, err)
 	}
+	if !Ended(full) {
+		s.log.Debug("allocation is terminal but its client has not reported its tasks' end; recording it when it does",
+			"alloc", id, "client_status", full.ClientStatus)
+		return nil, nil
+	}
 	return full, nil
 }
 
@@ -388,9 +397,10 @@ func (s *Service) untrack(id string) {
 // It is for the allocations a run saw end: the run's history must hold
 // them whether or not their events have reached Run yet (the service's
 // event stream is not the launcher's, and it may still be reconciling or
-// replaying when the run ends). An allocation that is not terminal, not a
-// Shardwise allocation (of Config.Run when set) or unknown to Nomad is
-// skipped. Record may be called while Run runs: both commit under one
+// replaying when the run ends). An allocation that does not show its
+// end (Ended: not terminal, or lost with tasks its client has not
+// reported dead), not a Shardwise allocation (of Config.Run when set) or
+// unknown to Nomad is skipped. Record may be called while Run runs: both commit under one
 // lock and neither writes an allocation the store already holds, so the
 // usage sampled while it ran is kept. A store failure is returned as is;
 // a Nomad failure wrapped with the allocation's ID.
@@ -410,7 +420,7 @@ func (s *Service) Record(ctx context.Context, ids []string) ([]history.Record, e
 			}
 			return nil, fmt.Errorf("read allocation %s: %w", id, err)
 		}
-		if !terminal(a.ClientStatus) {
+		if !Ended(a) {
 			continue
 		}
 		ok, err := s.nomad.isShardwise(ctx, a.Namespace, a.JobID, a.ID)
