@@ -259,7 +259,7 @@ func (s *Service) reconcile(ctx context.Context, from uint64) error {
 	for _, a := range stubs {
 		switch {
 		case terminal(a.ClientStatus) && a.ModifyIndex > from:
-			full, err := s.finished(ctx, a.ID, a.Namespace, a.JobID)
+			full, err := s.finished(ctx, a.ID, a.Namespace, a.JobID, a.ModifyIndex)
 			if err != nil {
 				return err
 			}
@@ -310,7 +310,7 @@ func (s *Service) handle(ctx context.Context, evs *api.Events) error {
 func (s *Service) onAlloc(ctx context.Context, a *api.Allocation) (*api.Allocation, error) {
 	switch {
 	case terminal(a.ClientStatus):
-		return s.finished(ctx, a.ID, a.Namespace, a.JobID)
+		return s.finished(ctx, a.ID, a.Namespace, a.JobID, a.ModifyIndex)
 	case a.ClientStatus == api.AllocClientStatusRunning:
 		return nil, s.maybeTrack(ctx, a.ID, a.Namespace, a.JobID)
 	}
@@ -356,8 +356,10 @@ func (s *Service) maybeTrack(ctx context.Context, id, ns, jobID string) error {
 // there is nothing to record yet. A lost allocation whose tasks are not
 // dead is recorded once its client reports their end, which comes as an
 // event of its own: recorded now, it would keep for good the task states
-// of before its end (no exit code, no OOM kill), read as a success.
-func (s *Service) finished(ctx context.Context, id, ns, jobID string) (*api.Allocation, error) {
+// of before its end (no exit code, no OOM kill), read as a success. The
+// allocation is read at index, the ModifyIndex the event or list showed
+// (launcher.AllocationAt: Nomad publishes an event before it commits it).
+func (s *Service) finished(ctx context.Context, id, ns, jobID string, index uint64) (*api.Allocation, error) {
 	if done, err := s.cfg.Store.Has(ctx, id); err != nil || done {
 		if err != nil {
 			return nil, &storeError{err}
@@ -372,7 +374,7 @@ func (s *Service) finished(ctx context.Context, id, ns, jobID string) (*api.Allo
 		}
 		return nil, err
 	}
-	full, _, err := s.cfg.Client.Allocations().Info(id, (&api.QueryOptions{Namespace: ns}).WithContext(ctx))
+	full, err := launcher.AllocationAt(ctx, s.cfg.Client, id, ns, index)
 	if err != nil {
 		s.m.fail("nomad")
 		return nil, fmt.Errorf("read allocation %s: %w", id, err)

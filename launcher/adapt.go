@@ -194,7 +194,7 @@ func (r *runner) skipOOMReschedule(ctx context.Context, u *unit) {
 		return
 	}
 	u.oomChecked = id
-	a, _, err := r.c.Allocations().Info(id, (&api.QueryOptions{Namespace: r.ns}).WithContext(ctx))
+	a, err := AllocationAt(ctx, r.c, id, r.ns, u.allocs[id].ModifyIndex)
 	if err != nil {
 		r.log.Debug("could not read a failed allocation; leaving it to Nomad's reschedule", "alloc", shortID(id), "error", err)
 		return
@@ -211,8 +211,8 @@ func (r *runner) resizeAfterOOM(ctx context.Context, u *unit) error {
 	if r.o.OOMRetry == nil || u.failedAlloc == "" {
 		return nil
 	}
-	q := (&api.QueryOptions{Namespace: r.ns}).WithContext(ctx)
-	a, _, err := r.c.Allocations().Info(u.failedAlloc, q)
+	// At the index the tracker saw it fail: an earlier state has no OOM verdict.
+	a, err := AllocationAt(ctx, r.c, u.failedAlloc, r.ns, u.allocs[u.failedAlloc].ModifyIndex)
 	if err != nil {
 		return fmt.Errorf("read allocation %s of job %s: %w", shortID(u.failedAlloc), u.id, ConnectError(r.c, err))
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestClientRejectsMalformedAddress: an -address or NOMAD_ADDR that is no
@@ -70,5 +71,24 @@ func TestNamespaceFromFlagOrEnv(t *testing.T) {
 	}
 	if got := ns("-namespace", "prod"); got != "prod" {
 		t.Errorf("-namespace prod over NOMAD_NAMESPACE=ops: %q", got)
+	}
+}
+
+// TestAtIndexReadsTheEventsState: Nomad v1.6.1 publishes an event before
+// it commits the change, so the allocation read after an allocation
+// event (AllocationAt) must be a blocking query that Nomad answers only
+// once its state is at the event's index: WaitIndex one below it (Nomad
+// blocks while its index is at most WaitIndex), with a bounded wait. Seen
+// under load: a read right after the event of an OOM-killed allocation
+// returned it running, so that the launcher retried it with the same
+// memory and the feedback service recorded it exit 0, not OOM-killed.
+func TestAtIndexReadsTheEventsState(t *testing.T) {
+	q := AtIndex("ns1", 42)
+	if q.Namespace != "ns1" || q.WaitIndex != 41 || q.WaitTime <= 0 || q.WaitTime > time.Minute {
+		t.Errorf("AtIndex(ns1, 42) = namespace %q, wait index %d, wait time %v; want ns1, 41, a bounded wait",
+			q.Namespace, q.WaitIndex, q.WaitTime)
+	}
+	if q := AtIndex("", 0); q.WaitIndex != 0 || q.WaitTime != 0 {
+		t.Errorf("AtIndex at index 0 blocks: wait index %d, wait time %v", q.WaitIndex, q.WaitTime)
 	}
 }

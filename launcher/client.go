@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 )
@@ -101,4 +102,33 @@ func (n *nodeCache) classOf(ctx context.Context) func(string) (string, bool) {
 		c, _, ok := n.lookup(ctx, id)
 		return c, ok
 	}
+}
+
+// AllocationAt reads allocation id (in namespace ns) as Nomad has it at
+// Raft index index or later: the index of the event or list entry that
+// showed it. Nomad v1.6.1 publishes a change's events before it commits
+// the change to its state store (nomad/state/state_changes.go, txn.Commit),
+// so a plain read right after the event, on a loaded machine, can return
+// the allocation as it was before: running, without the Terminated event
+// and OOM verdict that ended it. It blocks (at most allocWaitTime) until
+// Nomad's allocations are at index; index 0 reads at once.
+func AllocationAt(ctx context.Context, c *api.Client, id, ns string, index uint64) (*api.Allocation, error) {
+	a, _, err := c.Allocations().Info(id, AtIndex(ns, index).WithContext(ctx))
+	return a, err
+}
+
+// allocWaitTime bounds AllocationAt's wait for an index that Nomad has
+// published but not yet committed (milliseconds in practice).
+const allocWaitTime = 30 * time.Second
+
+// AtIndex returns the query options of a read in namespace ns that
+// answers with Nomad's state at Raft index index or later: a blocking
+// query on index-1 (Nomad blocks while its index is at most WaitIndex),
+// bounded by allocWaitTime. index 0 reads at once.
+func AtIndex(ns string, index uint64) *api.QueryOptions {
+	q := &api.QueryOptions{Namespace: ns}
+	if index > 0 {
+		q.WaitIndex, q.WaitTime = index-1, allocWaitTime
+	}
+	return q
 }
