@@ -74,6 +74,9 @@ func main() {
 
 // run dispatches to a subcommand and maps its error to an exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "-h"} // as the Nomad CLI: nomad help job = nomad job -h
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {

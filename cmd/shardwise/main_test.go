@@ -72,6 +72,19 @@ func TestHelpExitsZero(t *testing.T) {
 	}
 }
 
+// TestHelpCommand: 'shardwise help plan' prints plan's usage, as
+// 'shardwise plan -h' does (it printed the command list); an unknown
+// command after help is the unknown-command error.
+func TestHelpCommand(t *testing.T) {
+	_, stderr, code := runCLI("help", "plan")
+	if code != 0 || !strings.Contains(stderr, "Usage: shardwise plan") {
+		t.Errorf("shardwise help plan: exit %d, stderr %q; want 0 with plan's usage", code, stderr)
+	}
+	if _, stderr, code := runCLI("help", "nosuch"); code != 2 || !strings.Contains(stderr, `unknown command "nosuch"`) {
+		t.Errorf("shardwise help nosuch: exit %d, stderr %q", code, stderr)
+	}
+}
+
 func TestVersion(t *testing.T) {
 	// -v and -version as the Nomad CLI takes them.
 	for _, arg := range []string{"version", "-v", "-version", "--version"} {
